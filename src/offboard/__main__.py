@@ -1,0 +1,5 @@
+"""`python -m offboard` runs the command line."""
+
+from offboard.cli.main import main
+
+main()

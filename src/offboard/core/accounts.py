@@ -1,0 +1,117 @@
+"""Atlassian accounts: what a person has on the target side, keyed by the account id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import NewType
+
+from offboard.core.identities import normalise_email
+
+AccountId = NewType("AccountId", str)
+"""The Atlassian account id (``557057:4f9a...`` or 24 hex digits)."""
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    CLOSED = "closed"
+
+
+class Claim(StrEnum):
+    """Whether the org manages the account (its email is on a verified, claimed domain)."""
+
+    MANAGED = "managed"
+    UNMANAGED = "unmanaged"
+
+
+class ManagementSource(StrEnum):
+    """Who provisions the account."""
+
+    INVITED = "invited"
+    SYNCED = "synced"
+    """Synced from an identity provider (``managementSource: synced``)."""
+    SCIM = "scim"
+    """Linked to a SCIM record in one of the org's SCIM directories."""
+    GOOGLE = "google"
+    """Synced from Google Workspace: the lifecycle API refuses to disable it."""
+    NONE = "none"
+
+
+class Membership(StrEnum):
+    """The account's membership in the org directory."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    NO_MEMBERSHIP = "no_membership"
+
+
+class AccountClass(StrEnum):
+    """The classes that decide which deprovisioning call applies (DESIGN.md section 4)."""
+
+    MANAGED = "managed"
+    UNMANAGED = "unmanaged"
+    SCIM_LINKED = "scim_linked"
+    GOOGLE_SYNCED = "google_synced"
+
+
+@dataclass(frozen=True, slots=True)
+class ScimLink:
+    """The SCIM record an account is linked to."""
+
+    directory_id: str
+    scim_user_id: str
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One Atlassian account as last read from the org."""
+
+    id: AccountId
+    email: str | None
+    name: str = ""
+    status: AccountStatus = AccountStatus.ACTIVE
+    claim: Claim = Claim.MANAGED
+    management_source: ManagementSource = ManagementSource.INVITED
+    membership: Membership = Membership.ACTIVE
+    platform_roles: frozenset[str] = frozenset()
+    """``atlassian/org-admin``, ``atlassian/site-admin``, ``atlassian/user-access-admin``."""
+    last_active: datetime | None = None
+    billable: bool = True
+    account_type: str = "atlassian"
+    scim: ScimLink | None = None
+    pending_deletion: bool = False
+
+    @property
+    def normalised_email(self) -> str | None:
+        return normalise_email(self.email)
+
+    @property
+    def domain(self) -> str | None:
+        email = self.normalised_email
+        return email.rpartition("@")[2] if email and "@" in email else None
+
+    @property
+    def is_org_admin(self) -> bool:
+        return "atlassian/org-admin" in self.platform_roles
+
+    @property
+    def account_class(self) -> AccountClass:
+        if self.scim is not None or self.management_source is ManagementSource.SCIM:
+            return AccountClass.SCIM_LINKED
+        if self.management_source is ManagementSource.GOOGLE:
+            return AccountClass.GOOGLE_SYNCED
+        if self.claim is Claim.MANAGED:
+            return AccountClass.MANAGED
+        return AccountClass.UNMANAGED
+
+    @property
+    def has_access(self) -> bool:
+        """True while the person can still use Atlassian through this org."""
+        if self.status is not AccountStatus.ACTIVE:
+            return False
+        if self.account_class is AccountClass.SCIM_LINKED and self.scim is not None:
+            return self.scim.active and self.membership is not Membership.SUSPENDED
+        return self.membership is not Membership.SUSPENDED

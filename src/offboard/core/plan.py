@@ -1,0 +1,149 @@
+"""The plan: data that says what to do, to whom, why, and which rule decided it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from offboard.core.accounts import AccountId
+from offboard.core.identities import IdentityId
+from offboard.core.links import Link
+from offboard.core.policy import DEPROVISIONING_KINDS, ActionKind
+
+PLAN_SCHEMA_VERSION = 1
+
+
+class Rule(StrEnum):
+    """Named rules. Every action and entry in a plan carries the one that produced it."""
+
+    IDENTITY_DISABLED = "identity-disabled"
+    IDENTITY_DELETED = "identity-deleted"
+    IDENTITY_LEFT_SCOPE = "identity-left-scope"
+    IDENTITY_RETURNED = "identity-returned"
+    DELETE_AFTER = "delete-after"
+    MATCHED_BY_EMAIL = "matched-by-email"
+    MATCHED_BY_ATTRIBUTE = "matched-by-attribute"
+    EMAIL_CHANGED = "email-changed"
+    # Reasons not to act (skipped) ...
+    SERVICE_ACCOUNT = "service-account"
+    TEMPORARILY_LOCKED = "temporarily-locked"
+    PERMANENTLY_LOCKED = "permanently-locked"
+    PROTECTED_PRINCIPAL = "protected-principal"
+    PROTECTED_ORG_ADMIN = "protected-org-admin"
+    PROTECTED_KEY_OWNER = "protected-key-owner"
+    OUTSIDE_DOMAINS = "ownership-outside-domains"
+    NEVER_LINKED = "ownership-never-linked"
+    NOT_DEACTIVATED_BY_OFFBOARD = "not-deactivated-by-offboard"
+    REACTIVATION_DISABLED = "reactivation-disabled"
+    GRACE_PERIOD = "grace-period"
+    NO_ACTION_FOR_CLASS = "no-action-for-class"
+    # ... and reasons it cannot act safely (blocked).
+    DISABLE_UNCONFIRMED = "disable-unconfirmed"
+    ABSENCE_UNCONFIRMED = "absence-unconfirmed"
+    AMBIGUOUS_IDENTITIES = "ambiguous-identities"
+    AMBIGUOUS_ACCOUNTS = "ambiguous-accounts"
+    ACCOUNT_LINKED_ELSEWHERE = "account-linked-elsewhere"
+    LINKED_ACCOUNT_MISSING = "linked-account-missing"
+    SCIM_KEY_MISSING = "scim-key-missing"
+    NOT_MANAGEABLE = "not-manageable"
+
+
+class GuardName(StrEnum):
+    """Plan-wide guards; each can be lifted for one run with ``--override-guard NAME``."""
+
+    MAX_DEACTIVATIONS = "max-deactivations"
+    MAX_DEACTIVATION_PERCENT = "max-deactivation-percent"
+    SOURCE_INCOMPLETE = "source-incomplete"
+    SOURCE_COUNT_DROP = "source-count-drop"
+    TARGET_INCOMPLETE = "target-incomplete"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One thing to do."""
+
+    kind: ActionKind
+    identity_id: IdentityId
+    account_id: AccountId
+    email: str | None
+    rule: Rule
+    reason: str
+    """A sentence for humans; also the message Atlassian shows on a deactivated account."""
+
+    @property
+    def is_deprovisioning(self) -> bool:
+        return self.kind in DEPROVISIONING_KINDS
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the action within and across plans (for idempotency)."""
+        return f"{self.kind}:{self.identity_id}:{self.account_id}"
+
+
+class EntryStatus(StrEnum):
+    SKIPPED = "skipped"
+    """Deliberately not acted on (a rule says so); nothing is wrong."""
+    BLOCKED = "blocked"
+    """Not acted on because acting would mean guessing; a human should look."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A case the planner looked at and did not turn into an action, with why."""
+
+    status: EntryStatus
+    rule: Rule
+    reason: str
+    identity_id: IdentityId | None = None
+    account_id: AccountId | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GuardResult:
+    """The verdict of one plan-wide guard."""
+
+    name: GuardName
+    tripped: bool
+    overridden: bool
+    message: str
+    """Gives the numbers, the limit and the override."""
+    observed: float | None = None
+    limit: float | None = None
+
+    @property
+    def blocks(self) -> bool:
+        return self.tripped and not self.overridden
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to do, as data: rendered, saved, reviewed, diffed and applied."""
+
+    created_at: datetime
+    actions: tuple[Action, ...]
+    entries: tuple[Entry, ...]
+    guards: tuple[GuardResult, ...]
+    fingerprint: str
+    link_updates: tuple[Link, ...] = ()
+    """Bookkeeping with no Atlassian call: new links, changed emails, grace-period marks."""
+    version: int = PLAN_SCHEMA_VERSION
+    facts: dict[str, int] = field(default_factory=dict)
+    """Counts the planner saw (identities, accounts, links...) for the summary."""
+
+    @property
+    def blocked_by(self) -> tuple[GuardResult, ...]:
+        return tuple(g for g in self.guards if g.blocks)
+
+    @property
+    def is_blocked(self) -> bool:
+        return bool(self.blocked_by)
+
+    @property
+    def deprovisioning(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.is_deprovisioning)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actions)

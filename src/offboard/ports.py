@@ -1,0 +1,194 @@
+"""The ports: what the service, executor and CLI need from the outside world.
+
+Adapters implement these protocols; tests implement them with fakes or emulators. The error
+tree is shared so that the executor decides on categories, not on vendors::
+
+    OffboardError
+    ├── TemporaryError          retry later (429, 5xx, timeouts); ``retry_after`` if the server said
+    └── PermanentError          retrying cannot help; record and move on
+        ├── AuthenticationError 401: key expired or wrong
+        ├── NotManageableError  the vendor refuses to manage this account (reason key)
+        ├── NotFoundError       404
+        └── ConflictError       409: not eligible for this action
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from offboard.core.accounts import Account, AccountId
+from offboard.core.identities import Identity, IdentityId
+from offboard.core.journal import JournalRecord, RunRecord, SnapshotSummary
+from offboard.core.links import Link
+from offboard.core.plan import Action
+from offboard.core.snapshots import SourceSnapshot, TargetSnapshot
+
+
+class OffboardError(Exception):
+    """Base of every error offboard raises on purpose. Messages never hold secrets."""
+
+
+class TemporaryError(OffboardError):
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, status: int | None = None
+    ):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
+
+
+class PermanentError(OffboardError):
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class AuthenticationError(PermanentError):
+    pass
+
+
+class NotFoundError(PermanentError):
+    pass
+
+
+class ConflictError(PermanentError):
+    pass
+
+
+class NotManageableError(PermanentError):
+    def __init__(self, message: str, *, reason_key: str, status: int | None = 403):
+        super().__init__(message, status=status)
+        self.reason_key = reason_key
+
+
+Progress = Callable[[int, int | None], None]
+"""Called with (items done, items expected or None) while a long read goes on."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityEvent:
+    """A hint that one identity may have changed: a trigger for a re-check, never a decision."""
+
+    identity_id: IdentityId
+    event_id: str
+    occurred_at: datetime
+    kind: str
+    """E.g. ``admin:USER:UPDATE``, ``admin:USER:DELETE``, ``user:DELETE_ACCOUNT``, ``webhook``."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One line of a self-check: OK or not, and the fix when not."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OperationResult:
+    """What one write to the vendor did."""
+
+    http_status: int
+    changed: bool
+    """False when the account was already in the wanted state (idempotent success)."""
+    detail: str = ""
+
+
+class IdentitySource(Protocol):
+    """Keycloak, as offboard needs it."""
+
+    async def snapshot(self, *, progress: Progress | None = None) -> SourceSnapshot:
+        """Every in-scope identity; marked incomplete rather than raising on a partial read."""
+        ...
+
+    async def read_identity(self, identity_id: IdentityId) -> Identity | None:
+        """A fresh read by id with lockout checked; None only on a confirmed 404."""
+        ...
+
+    async def confirm(
+        self, snapshot: SourceSnapshot, candidates: Iterable[IdentityId]
+    ) -> SourceSnapshot:
+        """Re-read the candidates serially: disables confirmed, absences confirmed by 404."""
+        ...
+
+    async def events_since(self, cursor: str | None) -> tuple[Sequence[IdentityEvent], str | None]:
+        """Relevant events after the cursor (with an overlap), and the cursor to keep."""
+        ...
+
+    async def self_check(self) -> Sequence[CheckResult]: ...
+
+
+class AccountDirectory(Protocol):
+    """Atlassian Cloud, as offboard needs it."""
+
+    async def snapshot(self, *, progress: Progress | None = None) -> TargetSnapshot: ...
+
+    async def find_by_email(self, email: str) -> Sequence[Account]: ...
+
+    async def read_account(self, account_id: AccountId) -> Account | None: ...
+
+    async def execute(self, action: Action) -> OperationResult:
+        """Carry out one action idempotently; raises the errors of this module."""
+        ...
+
+    async def self_check(self) -> Sequence[CheckResult]: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """An aware UTC datetime."""
+        ...
+
+
+class Store(Protocol):
+    """Durable state: links, snapshot summaries, runs, plans, the journal, cursors, leases."""
+
+    def links(self) -> list[Link]: ...
+
+    def upsert_links(self, links: Iterable[Link]) -> None: ...
+
+    def record_snapshot(self, summary: SnapshotSummary) -> None: ...
+
+    def last_snapshot(self, side: str, kind: str = "full") -> SnapshotSummary | None: ...
+
+    def start_run(self, kind: str, started_at: datetime) -> str: ...
+
+    def finish_run(
+        self, run_id: str, finished_at: datetime, status: str, summary: dict[str, object]
+    ) -> None: ...
+
+    def runs(self, limit: int = 50) -> list[RunRecord]: ...
+
+    def save_plan(self, run_id: str, fingerprint: str, document: str) -> None: ...
+
+    def append(self, record: JournalRecord) -> int:
+        """Append one journal record durably; returns its sequence number."""
+        ...
+
+    def journal(
+        self,
+        *,
+        run_id: str | None = None,
+        identity_id: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[JournalRecord]: ...
+
+    def unfinished(self) -> list[JournalRecord]:
+        """INTENT records with no OUTCOME or RECOVERED record for the same run and action."""
+        ...
+
+    def cursor(self, name: str) -> str | None: ...
+
+    def set_cursor(self, name: str, value: str) -> None: ...
+
+    def acquire_lease(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
+        """Take or renew the lease; False while another holder's lease is unexpired."""
+        ...
+
+    def release_lease(self, name: str, holder: str) -> None: ...
