@@ -1,0 +1,139 @@
+"""Keycloak webhooks (Phase Two ``keycloak-events`` HTTP sender): signature, parsing, replays.
+
+A webhook is only ever a hint that one user may have changed. It is accepted when its
+``X-Keycloak-Signature`` is the hex HMAC-SHA256 of the raw body under the shared secret, and it
+then triggers a re-check of that one user; it never decides anything by itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from offboard.core.identities import IdentityId
+from offboard.ports import IdentityEvent
+
+SIGNATURE_HEADER = "X-Keycloak-Signature"
+_PREFIX = "sha256="
+_USER_PATH = "users/"
+_RELEVANT_ADMIN_OPERATIONS = frozenset({"UPDATE", "DELETE", "ACTION"})
+_RELEVANT_ACCESS_TYPES = frozenset(
+    {"DELETE_ACCOUNT", "UPDATE_PROFILE", "USER_DISABLED_BY_PERMANENT_LOCKOUT"}
+)
+
+
+class MalformedWebhookError(ValueError):
+    """The body is not a JSON object of the documented shape."""
+
+
+def sign(body: bytes, secret: bytes) -> str:
+    """The hex HMAC-SHA256 of the body, as the sender puts it in the header."""
+    return hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(body: bytes, header: str | None, secret: bytes) -> bool:
+    """True when the header holds the body's HMAC-SHA256 (hex, optional ``sha256=`` prefix).
+
+    Compared in constant time; an empty secret never verifies anything.
+    """
+    if not header or not secret:
+        return False
+    given = header.strip()
+    if given.lower().startswith(_PREFIX):
+        given = given[len(_PREFIX) :]
+    expected = sign(body, secret)
+    return hmac.compare_digest(expected.encode("ascii"), given.lower().encode("ascii", "replace"))
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One parsed delivery: its id (for replay detection) and the hint it carries, if any."""
+
+    delivery_id: str
+    event: IdentityEvent | None
+    """None when the delivery is valid but not about a user we care about."""
+
+
+def parse_webhook(body: bytes) -> WebhookDelivery:
+    """Parse a Phase Two event body; raises :class:`MalformedWebhookError` if unexpected."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise MalformedWebhookError("body is not JSON") from error
+    if not isinstance(payload, dict):
+        raise MalformedWebhookError("body is not a JSON object")
+    delivery_id = _text(payload, "uid") or _text(payload, "id")
+    kind = _text(payload, "type")
+    if not delivery_id or not kind:
+        raise MalformedWebhookError("body has no uid or type")
+    occurred_at = _time(payload.get("time"))
+    identity_id = _identity_of(kind, payload)
+    if identity_id is None:
+        return WebhookDelivery(delivery_id, None)
+    event = IdentityEvent(
+        identity_id=IdentityId(identity_id),
+        event_id=delivery_id,
+        occurred_at=occurred_at,
+        kind=f"webhook:{kind}",
+    )
+    return WebhookDelivery(delivery_id, event)
+
+
+def _identity_of(kind: str, payload: dict[str, object]) -> str | None:
+    family, _, name = kind.partition(".")
+    if family == "admin":
+        resource, _, operation = name.rpartition("-")
+        path = _text(payload, "resourcePath") or ""
+        if resource != "USER" or operation not in _RELEVANT_ADMIN_OPERATIONS:
+            return None
+        if not path.startswith(_USER_PATH):
+            return None
+        user_id = path[len(_USER_PATH) :].split("/", 1)[0]
+        return user_id or None
+    if family == "access" and name in _RELEVANT_ACCESS_TYPES:
+        return _text(payload, "userId")
+    return None
+
+
+def _text(payload: dict[str, object], key: str) -> str | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise MalformedWebhookError(f"{key} is not a string")
+    return str(value)
+
+
+def _time(value: object) -> datetime:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MalformedWebhookError("time is not epoch milliseconds")
+    try:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError) as error:
+        raise MalformedWebhookError("time is out of range") from error
+
+
+class ReplayFilter:
+    """Remembers the last ``capacity`` delivery ids, so a repeated delivery is ignored."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._capacity = capacity
+
+    def first_time(self, delivery_id: str) -> bool:
+        """True the first time an id is offered; False for a replay."""
+        if delivery_id in self._seen:
+            self._seen.move_to_end(delivery_id)
+            return False
+        self._seen[delivery_id] = None
+        if len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+        return True
+
+    def forget(self, delivery_id: str) -> None:
+        """Drop an id, e.g. when its delivery was refused and will be retried."""
+        self._seen.pop(delivery_id, None)

@@ -1,0 +1,146 @@
+"""Every Prometheus metric offboard exports, on its own registry.
+
+:class:`PrometheusTelemetry` implements the daemon's ``Telemetry``; :func:`httpx_hooks` gives the
+event hooks that count API requests and 429s per vendor and endpoint on the adapters' clients.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from offboard.service.passes import PassReport
+
+LATENCY_BUCKETS = (0.5, 1, 2, 3, 5, 7.5, 10, 15, 30, 60, 120, 300, 900, 1800, 3600)
+_ID_SEGMENT = re.compile(
+    r"/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # UUIDs
+    r"|[0-9]+:[0-9a-f-]+|[0-9a-f]{24}|[0-9]+)(?=/|$)",  # Atlassian account ids, numbers
+    re.IGNORECASE,
+)
+
+
+def endpoint_label(path: str) -> str:
+    """A low-cardinality endpoint label: ids in the path become ``{id}``."""
+    return _ID_SEGMENT.sub("/{id}", path) or "/"
+
+
+class Metrics:
+    """The metric families, registered on ``registry``."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.actions = Counter(
+            "offboard_actions", "Actions carried out, by kind and outcome.",
+            ["kind", "outcome"], registry=r,
+        )  # fmt: skip
+        self.guard_trips = Counter(
+            "offboard_guard_trips", "Plans blocked by a safety guard.", ["guard"], registry=r
+        )
+        self.blocked_plans = Gauge(
+            "offboard_blocked_plans", "Plans currently blocked by a guard.", registry=r
+        )
+        self.passes = Counter(
+            "offboard_reconciliations", "Passes run, by kind and result.",
+            ["kind", "result"], registry=r,
+        )  # fmt: skip
+        self.pass_duration = Histogram(
+            "offboard_reconciliation_duration_seconds", "Duration of passes, by kind.",
+            ["kind"], registry=r,
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+        )  # fmt: skip
+        self.pass_counts = Gauge(
+            "offboard_reconciliation_last_count", "Counts seen by the last full reconciliation.",
+            ["what"], registry=r,
+        )  # fmt: skip
+        self.last_complete = Gauge(
+            "offboard_reconciliation_last_complete_timestamp_seconds",
+            "When the last complete full reconciliation finished.", registry=r,
+        )  # fmt: skip
+        self.api_requests = Counter(
+            "offboard_api_requests", "HTTP requests to vendor APIs.",
+            ["vendor", "endpoint", "method", "status"], registry=r,
+        )  # fmt: skip
+        self.api_throttled = Counter(
+            "offboard_api_throttled", "HTTP 429 answers from vendor APIs.",
+            ["vendor", "endpoint"], registry=r,
+        )  # fmt: skip
+        self.event_lag = Gauge(
+            "offboard_event_lag_seconds", "Age of the newest Keycloak event when read.", registry=r
+        )
+        self.latency = Histogram(
+            "offboard_deprovisioning_latency_seconds",
+            "From the Keycloak change (event time, or first seen by a reconciliation) to the "
+            "read-back confirming the account is deactivated.",
+            registry=r, buckets=LATENCY_BUCKETS,
+        )  # fmt: skip
+        self.leader = Gauge("offboard_leader", "1 while this replica holds the lease.", registry=r)
+        self.webhooks = Counter(
+            "offboard_webhooks", "Webhook deliveries, by result.", ["result"], registry=r
+        )
+
+
+class PrometheusTelemetry:
+    """The daemon's telemetry sink, writing to :class:`Metrics`."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def pass_finished(self, report: PassReport) -> None:
+        result = "complete" if report.complete else "incomplete"
+        if report.blocked_guards:
+            result = "blocked"
+        self.metrics.passes.labels(report.kind, result).inc()
+        self.metrics.pass_duration.labels(report.kind).observe(report.duration)
+        if report.kind == "full":
+            for what, count in report.counts.items():
+                self.metrics.pass_counts.labels(what).set(count)
+            if report.complete:
+                self.metrics.last_complete.set(report.finished_at.timestamp())
+
+    def action_finished(self, kind: str, outcome: str) -> None:
+        self.metrics.actions.labels(kind, outcome).inc()
+
+    def guard_tripped(self, guard: str) -> None:
+        self.metrics.guard_trips.labels(guard).inc()
+
+    def blocked_plans(self, count: int) -> None:
+        self.metrics.blocked_plans.set(count)
+
+    def deprovisioning_latency(self, seconds: float) -> None:
+        self.metrics.latency.observe(seconds)
+
+    def event_lag(self, seconds: float) -> None:
+        self.metrics.event_lag.set(seconds)
+
+    def leader(self, held: bool) -> None:
+        self.metrics.leader.set(1 if held else 0)
+
+
+ResponseHook = Callable[[httpx.Response], Awaitable[None]]
+
+
+def httpx_hooks(
+    metrics: Metrics,
+    vendor: str,
+    seen: Callable[[str, bool], None] | None = None,
+) -> dict[str, list[Any]]:
+    """``event_hooks`` for an ``httpx.AsyncClient``: counts requests, 429s and reachability.
+
+    ``seen(vendor, ok)`` is told of every answer (ok unless 5xx), e.g. for /readyz.
+    """
+
+    async def on_response(response: httpx.Response) -> None:
+        endpoint = endpoint_label(response.request.url.path)
+        status = str(response.status_code)
+        metrics.api_requests.labels(vendor, endpoint, response.request.method, status).inc()
+        if response.status_code == 429:
+            metrics.api_throttled.labels(vendor, endpoint).inc()
+        if seen is not None:
+            seen(vendor, response.status_code < 500)
+
+    return {"response": [on_response]}

@@ -1,0 +1,101 @@
+"""The read-only status page: server-rendered HTML, no JavaScript, everything escaped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from html import escape
+
+from offboard.service.status import DaemonStatus
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
+    "table{border-collapse:collapse;margin-bottom:1.5em}"
+    "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}"
+    ".bad{color:#a00}.ok{color:#070}"
+)
+
+
+def render_status_page(status: DaemonStatus, not_ready: Sequence[str]) -> str:
+    """The whole page as a string."""
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        "<title>offboard</title>",
+        f"<style>{_STYLE}</style></head><body><h1>offboard daemon</h1>",
+        _summary(status, not_ready),
+        "<h2>Blocked plans</h2>",
+        _blocked(status),
+        "<h2>Deprovisioning latency</h2>",
+        _latency(status),
+        "<h2>Recent reconciliations</h2>",
+        _passes(status),
+        "<h2>Recent actions</h2>",
+        _actions(status),
+        "</body></html>",
+    ]
+    return "".join(parts)
+
+
+def _summary(status: DaemonStatus, not_ready: Sequence[str]) -> str:
+    role = "leader" if status.leader else "standby"
+    ready = (
+        "<span class='ok'>ready</span>"
+        if not not_ready
+        else "<span class='bad'>not ready: " + escape("; ".join(not_ready)) + "</span>"
+    )
+    lag = "n/a" if status.last_event_lag is None else f"{status.last_event_lag:.1f} s"
+    return (
+        f"<p>Role: <b>{role}</b>. {ready}. Started {escape(status.started_at.isoformat())}. "
+        f"Event lag: {escape(lag)}.</p>"
+    )
+
+
+def _blocked(status: DaemonStatus) -> str:
+    if not status.blocked:
+        return "<p class='ok'>No plan is blocked.</p>"
+    rows = (
+        (b.scope, b.at.isoformat(), ", ".join(b.guards), " | ".join(b.messages))
+        for b in status.blocked.values()
+    )
+    return _table(("Scope", "Since", "Guards", "Why (and the override)"), rows)
+
+
+def _latency(status: DaemonStatus) -> str:
+    summary = status.latency()
+    if not summary.count:
+        return "<p>No deprovisioning confirmed yet.</p>"
+    figures = (summary.p50, summary.p95, summary.max)
+    cells = [f"{value:.2f} s" if value is not None else "n/a" for value in figures]
+    return _table(("Samples", "p50", "p95", "max"), [(str(summary.count), *cells)])
+
+
+def _passes(status: DaemonStatus) -> str:
+    rows = (
+        (
+            p.kind,
+            p.started_at.isoformat(),
+            f"{p.duration:.2f} s",
+            "complete" if p.complete else "incomplete",
+            ", ".join(p.blocked_guards) or "-",
+            str(len(p.actions)),
+            "; ".join(p.problems),
+        )
+        for p in status.passes
+    )
+    headers = ("Kind", "Started", "Took", "Result", "Blocked by", "Actions", "Problems")
+    return _table(headers, rows)
+
+
+def _actions(status: DaemonStatus) -> str:
+    rows = (
+        (a.at.isoformat(), a.kind, a.identity_id or "", a.account_id or "", a.outcome, a.detail)
+        for a in status.actions
+    )
+    return _table(("At", "Kind", "Identity", "Account", "Outcome", "Detail"), rows)
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body or '<tr><td>none yet</td></tr>'}</table>"

@@ -1,0 +1,90 @@
+"""``POST /webhooks/keycloak``: verify, parse, de-duplicate, then only queue a re-check.
+
+Order matters: the size limit is enforced while the body streams in (413 before reading it
+all), the signature is checked before anything in the body is looked at (401, nothing happens),
+and only then is the body parsed (400 when malformed) and de-duplicated (200, ignored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from offboard.intake.webhooks import (
+    SIGNATURE_HEADER,
+    MalformedWebhookError,
+    ReplayFilter,
+    parse_webhook,
+    verify_signature,
+)
+from offboard.ports import IdentityEvent
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_MAX_BODY = 64 * 1024
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+@dataclass
+class WebhookReceiver:
+    """What the endpoint needs: the secret, where hints go, and the limits."""
+
+    secret: bytes
+    submit: Callable[[IdentityEvent], bool]
+    """Queues a re-check; False when this replica does not act right now (standby, stopping)."""
+    max_body: int = DEFAULT_MAX_BODY
+    replays: ReplayFilter = field(default_factory=ReplayFilter)
+    count: Callable[[str], None] = lambda result: None
+
+    async def __call__(self, request: Request) -> Response:
+        result, response = await self._handle(request)
+        self.count(result)
+        return response
+
+    async def _handle(self, request: Request) -> tuple[str, Response]:
+        if not self.secret:
+            return "disabled", _answer(404, "webhooks are not configured")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            return "too_large", _answer(413, "body too large")
+        try:
+            body = await self._read(request)
+        except _TooLargeError:
+            return "too_large", _answer(413, "body too large")
+        if not verify_signature(body, request.headers.get(SIGNATURE_HEADER), self.secret):
+            return "unauthorised", _answer(401, "missing or bad signature")
+        try:
+            delivery = parse_webhook(body)
+        except MalformedWebhookError as error:
+            return "malformed", _answer(400, str(error))
+        if not self.replays.first_time(delivery.delivery_id):
+            return "duplicate", _answer(200, "duplicate delivery ignored")
+        if delivery.event is None:
+            return "irrelevant", _answer(200, "not about a user; ignored")
+        if not self.submit(delivery.event):
+            # Forget it so the sender's retry (to the leader, or to us later) is not a "replay".
+            self.replays.forget(delivery.delivery_id)
+            return "not_leader", _answer(503, "not acting now; retry later")
+        log.info("webhook queued", identity_id=delivery.event.identity_id, kind=delivery.event.kind)
+        return "queued", _answer(202, "re-check queued")
+
+    async def _read(self, request: Request) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body:
+                raise _TooLargeError
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _answer(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"status": status, "message": message}, status_code=status)

@@ -1,0 +1,218 @@
+"""The daemon: event-driven re-checks for speed, periodic full reconciliation for truth.
+
+Three root tasks run side by side until ``stop`` is set:
+
+* the lease loop takes and renews the leader lease; only the leader acts;
+* the poller reads Keycloak admin events and queues a re-check per user;
+* the reconciler runs a full pass when it becomes leader and then every interval.
+
+Webhooks feed the same per-user queues through :meth:`Daemon.submit`. On shutdown the daemon
+stops intake, lets the passes in flight finish (each action is journaled before and after, so
+one cut short by the grace timeout is settled at the next start), and releases the lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from offboard.core.identities import IdentityId
+from offboard.intake.polling import EventPoller
+from offboard.intake.queues import UserQueues
+from offboard.ports import Clock, IdentityEvent, IdentitySource, OffboardError, Store
+from offboard.service.gate import PassGate
+from offboard.service.leasing import Lease
+from offboard.service.passes import Passes, PassReport
+from offboard.service.status import DaemonStatus
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonConfig:
+    """Intervals and bounds (seconds unless typed otherwise); filled from settings."""
+
+    poll_interval: float = 2.0
+    reconcile_interval: float = 900.0
+    lease_ttl: timedelta = timedelta(seconds=30)
+    debounce: float = 0.2
+    concurrency: int = 8
+    shutdown_grace: float = 20.0
+
+
+class Daemon:
+    """Runs the passes on time and on events while this replica holds the lease."""
+
+    def __init__(
+        self,
+        passes: Passes,
+        source: IdentitySource,
+        store: Store,
+        clock: Clock,
+        status: DaemonStatus,
+        lease: Lease,
+        config: DaemonConfig = DaemonConfig(),
+    ) -> None:
+        self.passes = passes
+        self.clock = clock
+        self.status = status
+        self.lease = lease
+        self.config = config
+        self.queues = UserQueues(
+            self._recheck, debounce=config.debounce, concurrency=config.concurrency
+        )
+        self.poller = EventPoller(source, store, self.submit, clock)
+        self._gate = PassGate()
+        self._stopping = asyncio.Event()
+        self._leader_gained = asyncio.Event()
+        self._first_seen: dict[str, datetime] = {}
+
+    @property
+    def accepting(self) -> bool:
+        """True while this replica takes events (it is the leader and not stopping)."""
+        return self.lease.held and not self._stopping.is_set()
+
+    def submit(self, event: IdentityEvent) -> bool:
+        """Queue a re-check hint; False when this replica is not acting (standby, stopping)."""
+        if not self.accepting:
+            return False
+        return self.queues.submit(event)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set, then shut down gracefully."""
+        roots = [
+            asyncio.create_task(self._lease_loop(), name="lease"),
+            asyncio.create_task(self._poll_loop(), name="poller"),
+            asyncio.create_task(self._reconcile_loop(), name="reconciler"),
+        ]
+        try:
+            await stop.wait()
+        finally:
+            await self._shut_down(roots)
+
+    async def _shut_down(self, roots: list[asyncio.Task[None]]) -> None:
+        log.info("daemon stopping")
+        self._stopping.set()
+        work = asyncio.gather(*roots, self.queues.close(drain=True), return_exceptions=True)
+        try:
+            await asyncio.wait_for(work, self.config.shutdown_grace)
+        except TimeoutError:
+            log.warning("shutdown grace exceeded; unfinished actions are settled at next start")
+        self.lease.release()
+        self.status.set_leader(False)
+        log.info("daemon stopped")
+
+    async def _lease_loop(self) -> None:
+        while not self._stopping.is_set():
+            was_held = self.lease.held
+            held = await asyncio.to_thread(self.lease.refresh)
+            if held != was_held:
+                self.status.set_leader(held)
+                if held:
+                    self._leader_gained.set()
+            await self._pause(self.lease.renew_every)
+
+    async def _poll_loop(self) -> None:
+        while not self._stopping.is_set():
+            if self.lease.held:
+                await self.poll_once()
+            await self._pause(self.config.poll_interval)
+
+    async def poll_once(self) -> None:
+        """One poll of the admin events; a failure is logged and retried at the next tick."""
+        try:
+            result = await self.poller.poll_once()
+        except Exception as error:
+            log.warning("event poll failed", error=_describe(error))
+            self.status.vendor_reachable("keycloak", False, self.clock.now())
+            return
+        self.status.record_poll(self.clock.now(), result.lag_seconds)
+        if result.queued:
+            log.info("events queued", received=result.received, queued=result.queued)
+
+    async def _reconcile_loop(self) -> None:
+        while not self._stopping.is_set():
+            if self.lease.held:
+                self._leader_gained.clear()
+                await self.reconcile_once()
+                await self._pause(self.config.reconcile_interval, self._leader_gained)
+            else:
+                await self._pause(self.lease.renew_every, self._leader_gained)
+
+    async def reconcile_once(self) -> PassReport:
+        """One full reconciliation, alone (re-checks wait), reported and recorded."""
+        async with self._gate.exclusive():
+            started = self.clock.now()
+            try:
+                report = await self.passes.full()
+            except Exception as error:
+                log.error("reconciliation failed", error=_describe(error))
+                report = _failed("full", started, self.clock.now(), error)
+        self._record(report, "full", {})
+        return report
+
+    async def _recheck(self, identity_id: IdentityId, events: Sequence[IdentityEvent]) -> None:
+        earliest = min(event.occurred_at for event in events)
+        seen = self._first_seen.setdefault(identity_id, earliest)
+        self._first_seen[identity_id] = min(seen, earliest)
+        if not self.lease.held:
+            return  # a standby never acts; the leader's own intake covers the event
+        async with self._gate.shared():
+            started = self.clock.now()
+            try:
+                report = await self.passes.recheck(identity_id)
+            except Exception as error:
+                log.warning("recheck failed", identity_id=identity_id, error=_describe(error))
+                report = _failed("recheck", started, self.clock.now(), error)
+        self._record(report, identity_id, {identity_id: self._first_seen[identity_id]})
+        if report.complete and not report.blocked_guards:
+            self._first_seen.pop(identity_id, None)
+
+    def _record(self, report: PassReport, scope: str, hints: dict[str, datetime]) -> None:
+        self.status.record_pass(report, scope)
+        for guard in report.blocked_guards:
+            log.warning("plan blocked by guard", scope=scope, guard=guard)
+        for action in report.actions:
+            if not (action.deprovisioning and action.confirmed and action.identity_id):
+                continue
+            first = hints.get(action.identity_id) or self._first_seen.pop(
+                action.identity_id, report.started_at
+            )
+            self.status.record_latency(max((action.at - first).total_seconds(), 0.0))
+        log.info(
+            "pass finished",
+            kind=report.kind,
+            scope=scope,
+            complete=report.complete,
+            actions=len(report.actions),
+            seconds=round(report.duration, 3),
+        )
+
+    async def _pause(self, seconds: float, wake: asyncio.Event | None = None) -> None:
+        """Sleep up to ``seconds``; return early on stop (or on ``wake``)."""
+        waiters = [asyncio.ensure_future(self._stopping.wait())]
+        if wake is not None:
+            waiters.append(asyncio.ensure_future(wake.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiter
+
+
+def _describe(error: BaseException) -> str:
+    """Our own errors promise secret-free messages; others are named by type only."""
+    if isinstance(error, OffboardError):
+        return f"{type(error).__name__}: {error}"
+    return type(error).__name__
+
+
+def _failed(kind: str, started: datetime, finished: datetime, error: Exception) -> PassReport:
+    return PassReport(kind, started, finished, complete=False, problems=(_describe(error),))

@@ -1,0 +1,182 @@
+"""What the daemon knows about itself: for /readyz, the status page and the metrics.
+
+:class:`DaemonStatus` keeps the recent history in memory (bounded) and forwards every fact to a
+:class:`Telemetry` sink; the server layer provides a Prometheus one. Nothing here holds a secret.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from offboard.ports import Clock
+from offboard.service.passes import ActionReport, PassReport
+
+VENDORS = ("keycloak", "atlassian")
+
+
+class Telemetry(Protocol):
+    """Where the daemon's facts go as metrics."""
+
+    def pass_finished(self, report: PassReport) -> None: ...
+
+    def action_finished(self, kind: str, outcome: str) -> None: ...
+
+    def guard_tripped(self, guard: str) -> None: ...
+
+    def blocked_plans(self, count: int) -> None: ...
+
+    def deprovisioning_latency(self, seconds: float) -> None: ...
+
+    def event_lag(self, seconds: float) -> None: ...
+
+    def leader(self, held: bool) -> None: ...
+
+
+class NullTelemetry:
+    """Telemetry that records nothing (tests, one-shot commands)."""
+
+    def pass_finished(self, report: PassReport) -> None: ...
+    def action_finished(self, kind: str, outcome: str) -> None: ...
+    def guard_tripped(self, guard: str) -> None: ...
+    def blocked_plans(self, count: int) -> None: ...
+    def deprovisioning_latency(self, seconds: float) -> None: ...
+    def event_lag(self, seconds: float) -> None: ...
+    def leader(self, held: bool) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedPlan:
+    """A plan a guard refused; shown until a later plan for the same scope passes."""
+
+    scope: str
+    """``full`` or the identity id of a re-check."""
+    at: datetime
+    guards: tuple[str, ...]
+    messages: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LatencySummary:
+    count: int
+    p50: float | None
+    p95: float | None
+    max: float | None
+
+
+def percentile(samples: list[float], share: float) -> float | None:
+    """Nearest-rank percentile of the samples (``share`` in 0..1)."""
+    if not samples:
+        return None
+    ordered = sorted(samples)
+    rank = max(1, min(len(ordered), round(share * len(ordered) + 0.4999)))
+    return ordered[rank - 1]
+
+
+class DaemonStatus:
+    """Bounded in-memory history of passes, actions, blocks and latencies."""
+
+    def __init__(self, clock: Clock, telemetry: Telemetry | None = None, *, keep: int = 50):
+        self.clock = clock
+        self.telemetry: Telemetry = telemetry or NullTelemetry()
+        self.started_at = clock.now()
+        self.passes: deque[PassReport] = deque(maxlen=keep)
+        self.actions: deque[ActionReport] = deque(maxlen=keep * 4)
+        self.latencies: deque[float] = deque(maxlen=1000)
+        self.blocked: dict[str, BlockedPlan] = {}
+        self.last_full: PassReport | None = None
+        self.last_complete_full: PassReport | None = None
+        self.vendor_seen: dict[str, datetime] = {}
+        self.vendor_failed: dict[str, datetime] = {}
+        self.leader = False
+        self.last_poll: datetime | None = None
+        self.last_event_lag: float | None = None
+
+    def record_pass(self, report: PassReport, scope: str) -> None:
+        """Remember one pass, its actions and guard verdict, and forward them as metrics."""
+        self.passes.appendleft(report)
+        self.telemetry.pass_finished(report)
+        for action in report.actions:
+            self.actions.appendleft(action)
+            self.telemetry.action_finished(action.kind, action.outcome)
+        if report.kind == "full":
+            self.last_full = report
+            if report.complete:
+                self.last_complete_full = report
+                for vendor in VENDORS:
+                    self.vendor_reachable(vendor, True, report.finished_at)
+        self._update_blocks(report, scope)
+
+    def _update_blocks(self, report: PassReport, scope: str) -> None:
+        if report.plan is None:
+            return
+        blocking = report.plan.blocked_by
+        if blocking:
+            for guard in blocking:
+                self.telemetry.guard_tripped(guard.name.value)
+            self.blocked[scope] = BlockedPlan(
+                scope,
+                report.finished_at,
+                tuple(g.name.value for g in blocking),
+                tuple(g.message for g in blocking),
+            )
+        elif scope == "full":
+            self.blocked.clear()  # a passing full plan is the authority for every identity
+        else:
+            self.blocked.pop(scope, None)
+        self.telemetry.blocked_plans(len(self.blocked))
+
+    def record_latency(self, seconds: float) -> None:
+        self.latencies.append(seconds)
+        self.telemetry.deprovisioning_latency(seconds)
+
+    def record_poll(self, at: datetime, lag: float | None) -> None:
+        self.last_poll = at
+        self.vendor_reachable("keycloak", True, at)
+        if lag is not None:
+            self.last_event_lag = lag
+            self.telemetry.event_lag(lag)
+
+    def vendor_reachable(self, vendor: str, ok: bool, at: datetime) -> None:
+        """Note a (failed) exchange with a vendor, for /readyz."""
+        (self.vendor_seen if ok else self.vendor_failed)[vendor] = at
+
+    def set_leader(self, held: bool) -> None:
+        self.leader = held
+        self.telemetry.leader(held)
+
+    def latency(self) -> LatencySummary:
+        samples = list(self.latencies)
+        return LatencySummary(
+            len(samples),
+            percentile(samples, 0.50),
+            percentile(samples, 0.95),
+            max(samples) if samples else None,
+        )
+
+    def not_ready_reasons(self, limits: Mapping[str, timedelta]) -> list[str]:
+        """Why this replica should not get traffic; empty when ready.
+
+        ``limits`` holds ``reconcile`` (max age of the last complete full reconciliation) and
+        ``vendor`` (max age of the last good exchange with each vendor).
+        """
+        now = self.clock.now()
+        reasons: list[str] = []
+        if not self.leader:
+            reasons.append("standby: another replica holds the lease (or it is not taken yet)")
+        last = self.last_complete_full
+        if last is None:
+            reasons.append("no complete reconciliation yet")
+        elif now - last.finished_at > limits["reconcile"]:
+            reasons.append(f"last complete reconciliation is old ({last.finished_at.isoformat()})")
+        if self.last_full is not None and not self.last_full.complete:
+            problems = "; ".join(self.last_full.problems) or "incomplete"
+            reasons.append(f"last reconciliation incomplete: {problems}")
+        for vendor in VENDORS:
+            seen = self.vendor_seen.get(vendor)
+            if seen is None or now - seen > limits["vendor"]:
+                reasons.append(f"{vendor} not reached recently")
+        return reasons
