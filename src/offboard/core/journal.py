@@ -56,6 +56,8 @@ class JournalRecord:
     detail: str = ""
     seq: int | None = None
     """Assigned by the store on append."""
+    fingerprint: str = ""
+    """Fingerprint of the plan the action belongs to: with ``action_key``, its idempotency key."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,18 @@
+"""Errors the store raises on purpose."""
+
+from __future__ import annotations
+
+from offboard.ports import OffboardError
+
+
+class StoreVersionError(OffboardError):
+    """The store was written by a newer offboard: refuse rather than migrate it down."""
+
+    def __init__(self, found: int, supported: int) -> None:
+        super().__init__(
+            f"this state store has schema version {found}, written by a newer offboard; "
+            f"this offboard supports up to version {supported}. Upgrade offboard to use it "
+            "(the store is left untouched)."
+        )
+        self.found = found
+        self.supported = supported

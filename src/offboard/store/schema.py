@@ -1,0 +1,145 @@
+"""The tables, as SQLAlchemy Core metadata. Portable types only (SQLite and PostgreSQL).
+
+Migrations under ``migrations/versions`` create exactly these tables; a test compares them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+SCHEMA_VERSION = 1
+"""Bumped with every migration; a store with a higher number was written by a newer offboard."""
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, whatever the backend keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the store only takes aware datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+store_meta = Table(
+    "store_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+
+links = Table(
+    "links",
+    metadata,
+    Column("identity_id", String(64), primary_key=True),
+    Column("account_id", String(128), primary_key=True),
+    Column("email", String(320)),
+    Column("linked_at", UtcDateTime(), nullable=False),
+    Column("deactivated_by_offboard", Boolean(), nullable=False, default=False),
+    Column("deactivated_at", UtcDateTime()),
+    Column("deactivation_kind", String(32)),
+    Column("leaving_since", UtcDateTime()),
+)
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("side", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("taken_at", UtcDateTime(), nullable=False),
+    Column("count", Integer(), nullable=False),
+    Column("complete", Boolean(), nullable=False),
+    Column("user_count", Integer()),
+    Column("problems", Text(), nullable=False),
+    Index("ix_snapshots_side_kind", "side", "kind", "id"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
+    Column("status", String(32), nullable=False),
+    Column("summary", Text(), nullable=False),
+    Index("ix_runs_started_at", "started_at"),
+)
+
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False),
+    Column("fingerprint", String(128), nullable=False),
+    Column("document", Text(), nullable=False),
+    Index("ix_plans_run_id", "run_id"),
+    Index("ix_plans_fingerprint", "fingerprint"),
+)
+
+journal = Table(
+    "journal",
+    metadata,
+    Column("seq", Integer(), primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("action_key", String(300), nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("identity_id", String(64)),
+    Column("account_id", String(128)),
+    Column("email", String(320)),
+    Column("rule", String(64), nullable=False),
+    Column("reason", Text(), nullable=False),
+    Column("http_status", Integer()),
+    Column("detail", Text(), nullable=False),
+    Column("fingerprint", String(128), nullable=False),
+    Index("ix_journal_run_action", "run_id", "action_key"),
+    Index("ix_journal_identity", "identity_id"),
+    Index("ix_journal_at", "at"),
+    Index("ix_journal_phase", "phase"),
+)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("value", Text(), nullable=False),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("holder", String(255), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+)

@@ -1,0 +1,83 @@
+"""Migrations: up from empty, idempotent on reopen, and a newer store is refused untouched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from offboard.store import SCHEMA_VERSION, StoreVersionError, default_state_path, open_store
+from offboard.store.schema import metadata
+
+
+def _columns(url: str) -> dict[str, set[str]]:
+    engine = create_engine(f"sqlite:///{url}")
+    inspector = inspect(engine)
+    found = {t: {c["name"] for c in inspector.get_columns(t)} for t in inspector.get_table_names()}
+    engine.dispose()
+    return found
+
+
+def test_migrations_from_empty_create_exactly_the_declared_tables(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.sqlite3"
+    open_store(path).close()
+    declared = {t.name: {c.name for c in t.columns} for t in metadata.sorted_tables}
+    found = _columns(str(path))
+    assert found.pop("alembic_version") == {"version_num"}
+    assert found == declared
+
+
+def test_reopening_keeps_the_data_and_the_version(tmp_path: Path) -> None:
+    path = tmp_path / "again.sqlite3"
+    first = open_store(path)
+    first.set_cursor("c", "kept")
+    first.close()
+    second = open_store(path)
+    assert second.cursor("c") == "kept"
+    with second.engine.connect() as connection:
+        version = connection.scalar(text("SELECT value FROM store_meta"))
+    assert version == str(SCHEMA_VERSION)
+    second.close()
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "wal.sqlite3")
+    with store.engine.connect() as connection:
+        assert connection.scalar(text("PRAGMA journal_mode")) == "wal"
+        assert connection.scalar(text("PRAGMA busy_timeout")) > 0
+    store.close()
+
+
+def _tamper(path: Path, statement: str, **params: str) -> None:
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.execute(text(statement), params)
+    engine.dispose()
+
+
+def test_a_store_from_a_newer_offboard_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "newer.sqlite3"
+    open_store(path).close()
+    _tamper(path, "UPDATE store_meta SET value = :v", v=str(SCHEMA_VERSION + 1))
+    with pytest.raises(StoreVersionError, match="Upgrade offboard") as refused:
+        open_store(path)
+    assert refused.value.found == SCHEMA_VERSION + 1
+    assert _columns(str(path))["journal"]  # untouched, not migrated down
+
+
+def test_an_unknown_migration_revision_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "unknown.sqlite3"
+    open_store(path).close()
+    _tamper(path, "UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(StoreVersionError, match="newer offboard"):
+        open_store(path)
+
+
+def test_default_state_path_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert default_state_path() == tmp_path / "offboard" / "offboard.sqlite3"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    expected = tmp_path / "home" / ".local" / "state" / "offboard" / "offboard.sqlite3"
+    assert default_state_path() == expected
