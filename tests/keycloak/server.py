@@ -1,0 +1,295 @@
+"""Run a real Keycloak server from the Maven distribution, for the tests and by hand.
+
+`scripts/keycloak` is the command line of this module (fetch, start, stop, status); the
+`keycloak_server` pytest fixture (tests/keycloak/fixture.py) calls `start_server` and
+`stop_server` directly. Every server gets a fresh copy of the unpacked distribution, free
+loopback ports, the in-memory dev database, the realm `tests/keycloak/realm-offboard-test.json`
+and freshly generated test-only secrets, so servers never share state.
+The state file (mode 0600, it holds the secrets) lets a test session reuse a server that was
+started by hand with `scripts/keycloak start`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tarfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+VERSION = "26.7.3"
+ARTIFACT = f"org.keycloak:keycloak-quarkus-dist:{VERSION}:tar.gz"
+REALM = "offboard-test"
+CLIENT_ID = "offboard"
+LOGIN_CLIENT_ID = "offboard-login"
+REALM_FILE = Path(__file__).with_name("realm-offboard-test.json")
+SUPPORTED_JAVA = (25, 21, 17)  # newest first; Keycloak 26 supports these
+HEAP = "-Xms256m -Xmx1g"
+START_TIMEOUT_S = 240.0
+
+
+def cache_dir() -> Path:
+    """Where the unpacked distribution and running instances live (outside the repository)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "offboard"
+
+
+def dist_dir() -> Path:
+    """The pristine unpacked distribution (never run in place)."""
+    return cache_dir() / f"keycloak-{VERSION}"
+
+
+def state_file() -> Path:
+    """Describes the server started by hand (`scripts/keycloak start`)."""
+    return cache_dir() / "keycloak-server.json"
+
+
+def archive_path() -> Path:
+    """The distribution archive in the local Maven repository."""
+    repo = Path(os.environ.get("MAVEN_REPO", str(Path.home() / ".m2" / "repository")))
+    name = f"keycloak-quarkus-dist-{VERSION}.tar.gz"
+    return repo / "org" / "keycloak" / "keycloak-quarkus-dist" / VERSION / name
+
+
+class KeycloakUnavailableError(RuntimeError):
+    """Java or the distribution is missing, or the server did not come up."""
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """Everything a client needs to talk to one running server (holds test-only secrets)."""
+
+    base_url: str
+    management_url: str
+    realm: str
+    client_id: str
+    client_secret: str
+    login_client_id: str
+    admin_username: str
+    admin_password: str
+    pid: int
+    home: str
+
+    def __repr__(self) -> str:  # keep the secrets out of logs and pytest output
+        return f"ServerInfo(base_url={self.base_url!r}, realm={self.realm!r}, pid={self.pid})"
+
+
+def fetch() -> Path:
+    """Get the archive with Maven (if absent), verify its sha1 and unpack it once."""
+    archive = archive_path()
+    if not archive.exists():
+        if shutil.which("mvn") is None:
+            raise KeycloakUnavailableError(f"{archive} is missing and Maven (mvn) is not installed")
+        subprocess.run(
+            ["mvn", "-q", "dependency:get", f"-Dartifact={ARTIFACT}", "-Dtransitive=false"],
+            check=True,
+        )
+    target = dist_dir()
+    marker = target / ".offboard-unpacked"
+    if marker.exists():
+        return target
+    _verify_sha1(archive)
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(partial, filter="tar")
+    shutil.rmtree(target, ignore_errors=True)
+    (partial / f"keycloak-{VERSION}").rename(target)
+    partial.rmdir()
+    marker.touch()
+    return target
+
+
+def _verify_sha1(archive: Path) -> None:
+    expected = Path(str(archive) + ".sha1").read_text().split()[0].strip().lower()
+    digest = hashlib.sha1(usedforsecurity=False)
+    with archive.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != expected:
+        raise KeycloakUnavailableError(f"sha1 mismatch for {archive}: {digest.hexdigest()}")
+
+
+def find_java_home() -> Path:
+    """The newest installed JDK that Keycloak supports (OFFBOARD_KEYCLOAK_JAVA_HOME wins)."""
+    forced = os.environ.get("OFFBOARD_KEYCLOAK_JAVA_HOME")
+    if forced:
+        return Path(forced)
+    candidates: dict[int, Path] = {}
+    roots = [Path("/usr/lib/jvm"), Path("/usr/local/lib/jvm")]
+    if os.environ.get("JAVA_HOME"):
+        roots.insert(0, Path(os.environ["JAVA_HOME"]).parent)
+    for root in roots:
+        for home in sorted(root.glob("*")) if root.is_dir() else []:
+            major = _java_major(home)
+            if major in SUPPORTED_JAVA and (home / "bin" / "java").exists():
+                candidates.setdefault(major, home)
+    for major in SUPPORTED_JAVA:
+        if major in candidates:
+            return candidates[major]
+    raise KeycloakUnavailableError(
+        f"no JDK {'/'.join(map(str, SUPPORTED_JAVA))} found in /usr/lib/jvm"
+    )
+
+
+def _java_major(home: Path) -> int | None:
+    release = home / "release"
+    if not release.is_file():
+        return None
+    for line in release.read_text().splitlines():
+        if line.startswith("JAVA_VERSION="):
+            version = line.split("=", 1)[1].strip('"')
+            head = version.split(".")[0]
+            return int(head) if head.isdigit() else None
+    return None
+
+
+def free_port() -> int:
+    """A port that is free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(timeout_s: float = START_TIMEOUT_S) -> ServerInfo:
+    """Start a fresh server and wait until it is ready; raises KeycloakUnavailableError."""
+    java_home = find_java_home()
+    pristine = fetch()
+    home = Path(cache_dir() / "instances" / f"{os.getpid()}-{secrets.token_hex(4)}")
+    shutil.copytree(pristine, home, symlinks=True)
+    (home / "data" / "import").mkdir(parents=True, exist_ok=True)
+    shutil.copy(REALM_FILE, home / "data" / "import" / REALM_FILE.name)
+    http_port, mgmt_port = free_port(), free_port()
+    info = ServerInfo(
+        base_url=f"http://127.0.0.1:{http_port}",
+        management_url=f"http://127.0.0.1:{mgmt_port}",
+        realm=REALM,
+        client_id=CLIENT_ID,
+        client_secret=secrets.token_urlsafe(24),
+        login_client_id=LOGIN_CLIENT_ID,
+        admin_username="offboard-test-admin",
+        admin_password=secrets.token_urlsafe(18),
+        pid=0,
+        home=str(home),
+    )
+    env = {
+        **os.environ,
+        "JAVA_HOME": str(java_home),
+        "JAVA_OPTS_KC_HEAP": HEAP,
+        "KC_BOOTSTRAP_ADMIN_USERNAME": info.admin_username,
+        "KC_BOOTSTRAP_ADMIN_PASSWORD": info.admin_password,
+        "OFFBOARD_TEST_CLIENT_SECRET": info.client_secret,
+    }
+    command = [
+        str(home / "bin" / "kc.sh"),
+        "start-dev",
+        "--db=dev-mem",
+        "--http-host=127.0.0.1",
+        f"--http-port={http_port}",
+        "--http-management-host=127.0.0.1",
+        f"--http-management-port={mgmt_port}",
+        "--health-enabled=true",
+        "--import-realm",
+    ]
+    log = (home / "server.log").open("wb")
+    process = subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    info = ServerInfo(**{**asdict(info), "pid": process.pid})
+    try:
+        _wait_ready(info, process, timeout_s)
+    except BaseException:
+        stop_server(info)
+        raise
+    return info
+
+
+def _wait_ready(info: ServerInfo, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    url = f"{info.base_url}/realms/{info.realm}/.well-known/openid-configuration"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = _log_tail(Path(info.home))
+            raise KeycloakUnavailableError(f"Keycloak exited with {process.returncode}:\n{tail}")
+        if _http_ok(f"{info.management_url}/health/ready") and _http_ok(url):
+            return
+        time.sleep(1.0)
+    raise KeycloakUnavailableError(
+        f"Keycloak not ready after {timeout_s:.0f} s:\n{_log_tail(Path(info.home))}"
+    )
+
+
+def _http_ok(url: str) -> bool:
+    with (
+        contextlib.suppress(OSError),
+        urllib.request.urlopen(url, timeout=2.0) as response,  # noqa: S310 (loopback only)
+    ):
+        return bool(response.status == 200)
+    return False
+
+
+def _log_tail(home: Path, lines: int = 30) -> str:
+    log = home / "server.log"
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
+
+
+def stop_server(info: ServerInfo, timeout_s: float = 30.0) -> None:
+    """Stop the server (SIGTERM, then SIGKILL) and delete its instance directory."""
+    if info.pid and _alive(info.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(info.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while _alive(info.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(info.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(info.pid, 0)
+    home = Path(info.home)
+    if home.parent == cache_dir() / "instances":
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def save_state(info: ServerInfo) -> None:
+    """Remember a hand-started server; the file is private because it holds the secrets."""
+    path = state_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(asdict(info), f)
+
+
+def read_state() -> ServerInfo:
+    """What the state file says, alive or not."""
+    return ServerInfo(**json.loads(state_file().read_text()))
+
+
+def load_state() -> ServerInfo | None:
+    """The hand-started server if its state file exists and the process is alive."""
+    if not state_file().exists():
+        return None
+    info = read_state()
+    return info if _alive(info.pid) and _http_ok(f"{info.management_url}/health/ready") else None
