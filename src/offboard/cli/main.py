@@ -1,5 +1,99 @@
-"""The `offboard` command line (filled by the CLI work)."""
+"""The `offboard` command line: global options, command groups, exit codes.
+
+Every command is a thin layer of wiring: the work happens in the service, executor, store
+and adapters. Errors reach the root group, which prints one line and exits with the code
+from :class:`offboard.cli.exit_codes.ExitCode`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from offboard.cli import config
+from offboard.cli.errors import OffboardGroup
+from offboard.cli.logs import configure_logging
+from offboard.cli.state import CliState
+
+HELP = """\
+Deactivate the Atlassian Cloud accounts of people who left Keycloak.
+
+offboard compares Keycloak with Atlassian, makes a plan (each action with its reason and
+rule), and applies it under guards, journaling every step.
+
+Start here:
+
+\b
+  offboard demo            the whole job against bundled emulators, no setup
+  offboard config init     write a commented offboard.toml
+  offboard config check    probe Keycloak, Atlassian and the store
+  offboard plan            what would change, and why (exit 0 none, 2 some, 3 blocked)
+  offboard apply           carry it out, after confirmation
+  offboard journal list    what happened
+
+Exit codes: 0 ok, 1 error, 2 changes planned, 3 blocked by a guard, 4 configuration error,
+5 refused, 6 some actions failed, 64 usage error, 130 interrupted.
+"""
+
+app = typer.Typer(
+    cls=OffboardGroup,
+    help=HELP,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Configuration file (default: $OFFBOARD_CONFIG, else ./offboard.toml).",
+            envvar="OFFBOARD_CONFIG",
+            show_envvar=False,
+        ),
+    ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option(help="Log level: debug, info, warning, error (overrides logging.level)."),
+    ] = None,
+    log_format: Annotated[
+        str | None, typer.Option(help="Log format: json or console (overrides logging.format).")
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of unexpected errors.")
+    ] = False,
+) -> None:
+    """Global options; they go before the command name."""
+    OffboardGroup.debug = debug
+    ctx.obj = CliState(config=config_file, log_level=log_level, log_format=log_format)
+    configure_logging(log_level or "warning", log_format or "json")
+
+
+def _register() -> None:
+    config.register(app)
+    # The daemon command lives in offboard.cli.run (its own module); it registers itself the
+    # same way once it exists.
+    try:
+        run = importlib.import_module("offboard.cli.run")
+    except ModuleNotFoundError as exc:
+        if exc.name != "offboard.cli.run":
+            raise
+    else:
+        run.register(app)
+
+
+_register()
 
 
 def main() -> None:
-    raise SystemExit("offboard: the command line is not built yet")
+    """Console-script entry point."""
+    app(prog_name="offboard")

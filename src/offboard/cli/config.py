@@ -1,0 +1,90 @@
+"""`offboard config init|check|show|reference`: write, probe and print the configuration."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel, SecretStr
+
+from offboard.cli.config_docs import example_toml, reference_markdown, sections, toml_value
+from offboard.cli.errors import FailedError, stderr
+from offboard.cli.state import state_of
+from offboard.settings import Settings, config_path
+
+REDACTED = "**********"
+
+config_app = typer.Typer(
+    help="Write, check and show the configuration.", no_args_is_help=True, rich_markup_mode=None
+)
+
+
+@config_app.command("init")
+def init(
+    ctx: typer.Context,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented example configuration (to --config, else ./offboard.toml).
+
+    Fill in the Keycloak URL, realm and client, the Atlassian org id, and point the
+    *_file keys at the secrets; then run `offboard config check`.
+
+    Example: offboard --config /etc/offboard/offboard.toml config init
+    """
+    path = config_path(state_of(ctx).config)
+    if path.exists() and not force:
+        raise FailedError(f"{path} exists; pass --force to overwrite it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(example_toml(), encoding="utf-8")
+    except OSError as exc:
+        raise FailedError(f"cannot write {path}: {exc.strerror}") from None
+    stderr.print(f"wrote {path}; edit it, then run `offboard config check`", markup=False)
+
+
+@config_app.command("show")
+def show(ctx: typer.Context) -> None:
+    """Print the effective configuration (file + environment + defaults), secrets redacted.
+
+    Example: OFFBOARD_POLICY__GRACE_PERIOD=1h offboard config show
+    """
+    typer.echo(effective_toml(state_of(ctx).settings()), nl=False)
+
+
+@config_app.command("reference")
+def reference() -> None:
+    """Print the configuration reference (Markdown) generated from the settings models.
+
+    Example: offboard config reference > docs/reference/configuration.md
+    """
+    typer.echo(reference_markdown(), nl=False)
+
+
+def effective_toml(settings: Settings) -> str:
+    """The settings as TOML, every secret replaced by asterisks."""
+    lines: list[str] = []
+    for name, _section in sections(Settings):
+        values = _values_at(settings, name)
+        lines += ["", f"[{name}]"] if lines else [f"[{name}]"]
+        for key, value in values.items():
+            if isinstance(value, BaseModel):
+                continue
+            if value is None:
+                lines.append(f"# {key} is unset")
+            elif isinstance(value, SecretStr):
+                lines.append(f'{key} = "{REDACTED}"')
+            else:
+                lines.append(f"{key} = {toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _values_at(settings: Settings, dotted: str) -> dict[str, Any]:
+    node: Any = settings
+    for part in dotted.split("."):
+        node = getattr(node, part)
+    return {key: getattr(node, key) for key in type(node).model_fields}
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `config` group to the root app."""
+    app.add_typer(config_app, name="config")

@@ -1,0 +1,190 @@
+"""The example configuration and the configuration reference, both generated from the models.
+
+The attribute docstrings of :mod:`offboard.settings` are the single source: `config init`
+writes them as TOML comments and `config reference` as the Markdown of
+docs/reference/configuration.md (a test fails when that file is out of date).
+"""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from datetime import timedelta
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+from pydantic.fields import FieldInfo
+
+from offboard.settings import Settings
+
+_SECRET_EXAMPLES = {
+    "client_secret_file": "/run/credentials/offboard.service/keycloak-client-secret",
+    "api_key_file": "/run/credentials/offboard.service/atlassian-api-key",
+}
+
+
+def format_duration(value: timedelta) -> str:
+    """A timedelta the way the settings accept it back: ``0``, ``90s``, ``15m``, ``2h``, ``7d``."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s" if seconds else "0"
+
+
+def toml_value(value: Any) -> str:
+    """A Python value as a TOML literal (the few shapes the settings use)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Enum):
+        return json.dumps(str(value.value))
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, timedelta):
+        return json.dumps(format_duration(value))
+    if isinstance(value, Path | str):
+        return json.dumps(str(value))
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{_key(k)} = {toml_value(v)}" for k, v in value.items())
+        return "{ " + items + " }"
+    raise TypeError(f"no TOML form for {type(value).__name__}")
+
+
+def _key(key: object) -> str:
+    return str(key.value) if isinstance(key, Enum) else str(key)
+
+
+def sections(model: type[BaseModel], prefix: str = "") -> list[tuple[str, type[BaseModel]]]:
+    """Every table of the configuration, nested ones (policy.thresholds) after their parent."""
+    found: list[tuple[str, type[BaseModel]]] = []
+    for name, info in model.model_fields.items():
+        sub = info.annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            found.append((prefix + name, sub))
+            found.extend(sections(sub, f"{prefix}{name}."))
+    return found
+
+
+def _leaves(model: type[BaseModel]) -> list[tuple[str, FieldInfo]]:
+    return [
+        (name, info)
+        for name, info in model.model_fields.items()
+        if not (isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel))
+    ]
+
+
+def _default(info: FieldInfo) -> Any:
+    return info.get_default(call_default_factory=True)
+
+
+def _is_secret(info: FieldInfo) -> bool:
+    return SecretStr in typing.get_args(info.annotation) or info.annotation is SecretStr
+
+
+def example_toml() -> str:
+    """A commented offboard.toml: required keys filled with examples, the rest commented out."""
+    lines = [
+        "# offboard configuration. Every key is described in docs/reference/configuration.md.",
+        "# Environment variables override this file: OFFBOARD_<SECTION>__<KEY>, e.g.",
+        "# OFFBOARD_KEYCLOAK__CLIENT_SECRET. Keep secrets out of this file: use the",
+        "# environment or the *_file keys.",
+    ]
+    for name, section in sections(Settings):
+        lines += ["", f"# {_plain(_doc(section))}", f"[{name}]"]
+        for key, info in _leaves(section):
+            lines.append(f"# {_plain(info.description)}".rstrip())
+            lines.append(_example_line(key, info))
+    return "\n".join(lines) + "\n"
+
+
+def _example_line(key: str, info: FieldInfo) -> str:
+    if info.is_required():
+        return f"{key} = {toml_value((info.examples or ['CHANGE ME'])[0])}"
+    if key in _SECRET_EXAMPLES:
+        return f"# {key} = {toml_value(_SECRET_EXAMPLES[key])}"
+    default = _default(info)
+    if default is None or _is_secret(info):
+        return f"# {key} ="
+    return f"# {key} = {toml_value(default)}"
+
+
+def _doc(model: type[BaseModel]) -> str:
+    return " ".join((model.__doc__ or "").split())
+
+
+def _plain(text: str | None) -> str:
+    return (text or "").replace("``", "`")
+
+
+def _type_name(annotation: Any) -> str:
+    """A reader's name for a settings type: ``duration``, ``secret``, ``list of strings``."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return _type_name(args[0]) if len(args) == 1 else " or ".join(map(_type_name, args))
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin is typing.Literal:
+        return "one of " + ", ".join(f"`{toml_value(a)}`" for a in args)
+    if origin is list:
+        return f"list of {_type_name(args[0])}s"
+    if origin is dict:
+        return f"table of {_type_name(args[0])} to {_type_name(args[1])}"
+    names = {
+        str: "string",
+        int: "integer",
+        float: "number",
+        bool: "boolean",
+        Path: "path",
+        SecretStr: "secret",
+        timedelta: "duration",
+    }
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return "one of " + ", ".join(f"`{member.value}`" for member in annotation)
+    if annotation in names:
+        return names[annotation]
+    return str(getattr(annotation, "__name__", annotation)).lower()
+
+
+def _default_cell(info: FieldInfo) -> str:
+    if info.is_required():
+        return "**required**"
+    default = _default(info)
+    if default is None:
+        return "(unset)"
+    if default == [] or default == {}:
+        return "(empty)"
+    return f"`{toml_value(default)}`"
+
+
+def reference_markdown() -> str:
+    """docs/reference/configuration.md, generated."""
+    out = [
+        "# Configuration reference",
+        "",
+        "<!-- Generated by `offboard config reference`; edit the docstrings in",
+        "src/offboard/settings.py instead. tests/cli/test_docs.py fails when this is stale. -->",
+        "",
+        "offboard reads a TOML file (`--config PATH`, else `$OFFBOARD_CONFIG`, else",
+        "`./offboard.toml`) and `OFFBOARD_*` environment variables, which override the file and",
+        "nest with `__`. Durations accept seconds (`90`) or `30s`, `15m`, `2h`, `7d`, `1w`.",
+        "Secrets are read from the environment or from a `*_file` key, never printed: `config",
+        "show` redacts them. Every invalid value is reported as `section.key: problem` with",
+        "exit code 4. `offboard config init` writes a commented example.",
+    ]
+    for name, section in sections(Settings):
+        out += ["", f"## `[{name}]`", "", _plain(_doc(section)), ""]
+        out += ["| key | type | default | description |", "| --- | --- | --- | --- |"]
+        for key, info in _leaves(section):
+            env = f"OFFBOARD_{name.upper().replace('.', '__')}__{key.upper()}"
+            desc = (info.description or "").replace("|", "\\|").replace("``", "`")
+            out.append(
+                f"| `{key}` | {_type_name(info.annotation)} | {_default_cell(info)} "
+                f"| {desc} Env: `{env}`. |"
+            )
+    return "\n".join(out) + "\n"

@@ -1,0 +1,29 @@
+"""Exit codes of every `offboard` command (documented in docs/reference/exit-codes.md)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What a script calling `offboard` can rely on."""
+
+    OK = 0
+    """Success; for `plan`, nothing to do."""
+    ERROR = 1
+    """An operational error: a host unreachable, credentials refused, a check failed."""
+    CHANGES = 2
+    """`plan` (and `apply` without `--yes` in a dry run): changes are planned."""
+    BLOCKED = 3
+    """A guard blocked the plan; the message names it and the override."""
+    CONFIG = 4
+    """The configuration is missing or invalid; nothing was contacted."""
+    REFUSED = 5
+    """offboard refused to act: a saved plan is stale, tampered, too old or from another
+    version, confirmation was declined or impossible (no TTY and no `--yes`)."""
+    INCOMPLETE = 6
+    """`apply` ran but some actions failed or their read-back did not match."""
+    USAGE = 64
+    """The command line itself is wrong (unknown option, missing argument)."""
+    INTERRUPTED = 130
+    """Interrupted (Ctrl-C); journaled work is completed by the next run."""

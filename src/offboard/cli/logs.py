@@ -1,0 +1,49 @@
+"""structlog setup for every command: JSON (or console) lines on stderr, run id bound."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+_SECRET_WORDS = ("secret", "password", "token", "api_key", "authorization")
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+
+
+def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Last line of defence: any field named like a secret is masked, whatever its value."""
+    for field in list(event):
+        if any(word in field.lower() for word in _SECRET_WORDS) and field != "event":
+            event[field] = "**********"
+    return event
+
+
+def configure_logging(level: str = "info", fmt: str = "json") -> None:
+    """Route structlog (and stdlib logging) to stderr at ``level``, as JSON or for people."""
+    numeric = _LEVELS.get(level, logging.ERROR)
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _redact,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def bind_run(run_id: str, command: str) -> None:
+    """Every later log line of this process carries the run id and the command."""
+    structlog.contextvars.bind_contextvars(run_id=run_id, command=command)

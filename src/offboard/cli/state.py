@@ -1,0 +1,39 @@
+"""What the root command hands to every subcommand: where the config is, loaded on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+
+from offboard.cli.logs import configure_logging
+from offboard.settings import Settings, load_settings
+
+
+@dataclass
+class CliState:
+    """Global options, and the settings once a command asked for them."""
+
+    config: Path | None = None
+    log_level: str | None = None
+    log_format: str | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        """Load and validate the configuration once; raises ConfigError (exit 4)."""
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+            configure_logging(
+                self.log_level or self._settings.logging.level,
+                self.log_format or self._settings.logging.format,
+            )
+        return self._settings
+
+
+def state_of(ctx: typer.Context) -> CliState:
+    """The CliState of this invocation (a fresh one when a command runs on its own)."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj

@@ -1,0 +1,141 @@
+"""Settings: file + environment, secrets, durations, and readable errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from offboard.core.accounts import AccountClass
+from offboard.core.policy import ActionKind
+from offboard.settings import ConfigError, load_settings, parse_duration
+
+
+def test_file_and_environment_are_merged(config_file: Path) -> None:
+    settings = load_settings(config_file)
+    assert settings.keycloak.realm == "staff"
+    assert settings.keycloak.client_secret is not None
+    assert settings.keycloak.client_secret.get_secret_value() == "kc-secret-value"
+    assert settings.atlassian.base_url == "https://api.atlassian.com"
+    assert settings.daemon.poll_interval == timedelta(seconds=5)
+
+
+def test_environment_overrides_the_file(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OFFBOARD_KEYCLOAK__REALM", "other")
+    monkeypatch.setenv("OFFBOARD_POLICY__THRESHOLDS__MAX_DEACTIVATIONS", "3")
+    settings = load_settings(config_file)
+    assert settings.keycloak.realm == "other"
+    assert settings.policy.thresholds.max_deactivations == 3
+
+
+def test_secret_from_file(
+    config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = tmp_path / "key"
+    secret.write_text("from-a-file\n", encoding="utf-8")
+    monkeypatch.delenv("OFFBOARD_ATLASSIAN__API_KEY")
+    monkeypatch.setenv("OFFBOARD_ATLASSIAN__API_KEY_FILE", str(secret))
+    settings = load_settings(config_file)
+    assert settings.atlassian.api_key is not None
+    assert settings.atlassian.api_key.get_secret_value() == "from-a-file"
+
+
+def test_env_only_configuration_needs_no_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "KEYCLOAK__BASE_URL": "https://sso",
+        "KEYCLOAK__REALM": "r",
+        "KEYCLOAK__CLIENT_SECRET": "s",
+        "ATLASSIAN__ORG_ID": "o",
+        "ATLASSIAN__API_KEY": "k",
+    }.items():
+        monkeypatch.setenv(f"OFFBOARD_{name}", value)
+    assert load_settings().keycloak.base_url == "https://sso"
+
+
+@pytest.mark.parametrize(
+    ("toml_extra", "expected"),
+    [
+        ("[policy]\ngrace_period = 'soon'\n", "policy.grace_period:"),
+        ("[policy.thresholds]\nmax_deactivations = -1\n", "policy.thresholds.max_deactivations:"),
+        ("[keycloak2]\nx = 1\n", "keycloak2: unknown key"),
+        ("[daemon]\nlisten_port = 70000\n", "daemon.listen_port:"),
+        ("[policy]\nactions = { managed = 'explode' }\n", "policy.actions.managed:"),
+        ("[store]\npath = 'a.db'\nurl = 'sqlite://'\n", "store.url: set store.path or store.url"),
+    ],
+)
+def test_every_problem_names_its_key(config_file: Path, toml_extra: str, expected: str) -> None:
+    config_file.write_text(config_file.read_text() + toml_extra, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    assert expected in str(caught.value)
+
+
+def test_missing_secret_says_where_to_put_it(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OFFBOARD_KEYCLOAK__CLIENT_SECRET")
+    with pytest.raises(ConfigError, match=r"keycloak\.client_secret: missing"):
+        load_settings(config_file)
+
+
+def test_tls_verification_cannot_be_turned_off(config_file: Path) -> None:
+    config_file.write_text(
+        config_file.read_text().replace('realm = "staff"', 'realm = "staff"\nverify_tls = false')
+    )
+    with pytest.raises(ConfigError, match=r"keycloak\.verify_tls"):
+        load_settings(config_file)
+
+
+def test_a_secret_value_never_appears_in_an_error(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OFFBOARD_KEYCLOAK__PAGE_SIZE", "hunter2-not-a-number")
+    monkeypatch.setenv("OFFBOARD_ATLASSIAN__API_KEY_FILE", "/nonexistent")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    text = str(caught.value)
+    assert "atl-key-value" not in text
+    assert "hunter2" not in text
+    assert "atlassian.api_key: set api_key or api_key_file, not both" in text
+
+
+def test_malformed_toml_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[keycloak\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_settings(bad)
+
+
+def test_missing_file_points_at_config_init(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="offboard config init"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_policy_maps_onto_the_core_policy(config_file: Path) -> None:
+    config_file.write_text(
+        config_file.read_text()
+        + "key_owner_account_id = 'owner-1'\n"
+        + "scim_directory_id = 'dir-9'\nscim_api_key = 'scim'\n"
+        + "[policy]\ndomains = ['Example.COM']\ngrace_period = '2h'\ndelete_after = '30d'\n"
+        + "actions = { google_synced = 'none' }\n"
+        + "[policy.thresholds]\nmax_deactivation_percent = 5\n",
+        encoding="utf-8",
+    )
+    policy = load_settings(config_file).policy_model()
+    assert policy.domains == frozenset({"example.com"})
+    assert policy.grace_period == timedelta(hours=2)
+    assert policy.delete_after == timedelta(days=30)
+    assert policy.action_for(AccountClass.GOOGLE_SYNCED) is None
+    assert policy.action_for(AccountClass.MANAGED) is ActionKind.DEACTIVATE  # default kept
+    assert "owner-1" in policy.protected_account_ids
+    assert policy.scim_directory_configured
+    assert policy.thresholds.max_deactivation_percent == 5
+
+
+@pytest.mark.parametrize(
+    ("given", "seconds"),
+    [(90, 90), ("30s", 30), ("15m", 900), ("2h", 7200), ("7d", 604800), ("1w", 604800)],
+)
+def test_durations(given: object, seconds: int) -> None:
+    assert parse_duration(given) == timedelta(seconds=seconds)
