@@ -1,0 +1,231 @@
+"""Organizations API v2 directories and directory users (reference §1.4, §1.5).
+
+Errors use the generic ``Errors`` body for every status, as the 2025 spec documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from offboard_emulators.atlassian import errors, lifecycle, views
+from offboard_emulators.atlassian.http_helpers import (
+    BodyError,
+    bounded_int,
+    json_body,
+    query_list,
+)
+from offboard_emulators.atlassian.model import ApiKey, Org
+from offboard_emulators.atlassian.paging import BadCursorError, decode_cursor, encode_cursor, scan
+from offboard_emulators.atlassian.state import AtlassianState, AuthError, NotFoundError
+
+Handler = Callable[[Request, ApiKey, Org], Awaitable[Response]]
+LIST_KEYS = ("accountIds", "status", "accountStatus", "membershipStatus", "claimStatus")
+LIST_KEYS_MORE = ("emailDomains", "searchTerm", "roleIds", "emails", "expand")
+
+
+def v2_endpoint(
+    state: AtlassianState, handler: Handler
+) -> Callable[[Request], Awaitable[Response]]:
+    """Authenticate, resolve the org (a key of another org sees 404) and map failures."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            key = state.authenticate(request.headers.get("authorization"), "org")
+            org = state.org(request.path_params["orgId"])
+            if key.org_id != org.org_id:
+                raise NotFoundError(f"org {org.org_id}")
+            directory_id = request.path_params.get("directoryId")
+            if directory_id not in (None, "-"):
+                state.directory(org, directory_id)
+            return await handler(request, key, org)
+        except AuthError as error:
+            return errors.application_error(401, "ADMIN-401-1", error.message)
+        except BadCursorError:
+            return errors.application_error(400, "ADMIN-400-1", "Invalid page cursor")
+        except (BodyError, ValueError) as error:
+            return errors.application_error(400, "ADMIN-400-24", f"Invalid request: {error}")
+        except NotFoundError as error:
+            text = str(error)
+            code = "ADMIN-404-8" if text.startswith("account") else "ADMIN-404-2"
+            return errors.application_error(404, code, f"Not found: {text}")
+
+    return endpoint
+
+
+def _filters_from_query(request: Request) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    for name in (*LIST_KEYS, "emailDomains", "roleIds"):
+        values = query_list(request, name)
+        if values:
+            filters[name] = values
+    if request.query_params.get("searchTerm"):
+        filters["searchTerm"] = request.query_params["searchTerm"]
+    if len(filters.get("accountIds", [])) > 10:
+        raise ValueError("accountIds holds at most 10 ids")
+    return filters
+
+
+def _as_set(value: object) -> set[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, list):
+        return {str(v) for v in value}
+    raise ValueError("filter values must be strings or lists of strings")
+
+
+def _predicate(
+    state: AtlassianState, org: Org, directory_id: str, filters: dict[str, Any]
+) -> Callable[[str], bool]:
+    """The v2 filters as one test on an account id."""
+    wanted = {name: _as_set(filters.get(name)) for name in (*LIST_KEYS, "emailDomains", "roleIds")}
+    term = str(filters.get("searchTerm") or "").lower()
+    members_only = directory_id != "-"
+
+    def keep(account_id: str) -> bool:
+        account = state.account(account_id)
+        if account.org_id != org.org_id:
+            return False
+        membership = state.membership_status(account, directory_id)
+        if members_only and membership == "no_membership":
+            return False
+        facts = {
+            "accountIds": {account_id},
+            "status": {state.composite_status(account, directory_id)},
+            "accountStatus": {account.account_status},
+            "membershipStatus": {membership},
+            "claimStatus": {state.claim_status(account)},
+            "emailDomains": {account.email_domain},
+            "roleIds": set(account.platform_roles),
+        }
+        if any(want is not None and not (want & facts[name]) for name, want in wanted.items()):
+            return False
+        text = f"{account.nickname} {account.email} {account.name}".lower()
+        return not term or term in text
+
+    return keep
+
+
+def _source_order(
+    state: AtlassianState, org: Org, directory_id: str, filters: dict[str, Any]
+) -> Sequence[str]:
+    """The ids to scan: exact emails via the index, else the directory or org order."""
+    if filters.get("emails") is not None:
+        found = (state.by_email.get(str(e).lower()) for e in filters["emails"])
+        return [account_id for account_id in found if account_id is not None]
+    if directory_id == "-":
+        return org.account_order
+    return org.directories[directory_id].order
+
+
+def _page(
+    state: AtlassianState,
+    org: Org,
+    request: Request,
+    filters: dict[str, Any],
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    directory_id = request.path_params["directoryId"]
+    scope = f"v2users:{org.org_id}:{directory_id}"
+    start = 0
+    if cursor:
+        start, filters = decode_cursor(cursor, scope)
+    expand = frozenset(filters.get("expand") or ())
+    with state.lock:
+        order = _source_order(state, org, directory_id, filters)
+        page = scan(order, start, limit, _predicate(state, org, directory_id, filters))
+        data = [views.v2_user(state, state.account(i), directory_id, expand) for i in page.ids]
+    links = {"self": encode_cursor(start, scope, filters)}
+    if page.next_position is not None:
+        links["next"] = encode_cursor(page.next_position, scope, filters)
+    return {"data": data, "links": links}
+
+
+def routes(state: AtlassianState) -> list[Route]:
+    """The v2 routes bound to ``state``."""
+
+    async def list_directories(request: Request, key: ApiKey, org: Org) -> Response:
+        limit = bounded_int(request.query_params.get("limit"), 20, 1, 100)
+        account_id = request.query_params.get("accountId")
+        term = (request.query_params.get("searchTerm") or "").lower()
+        only = set(query_list(request, "directoryIds"))
+        chosen = [
+            d
+            for d in org.directories.values()
+            if (not only or d.directory_id in only)
+            and term in d.name.lower()
+            and (account_id is None or account_id in d.memberships)
+        ]
+        scope = f"v2dirs:{org.org_id}"
+        cursor = request.query_params.get("cursor")
+        start = decode_cursor(cursor, scope)[0] if cursor else 0
+        window = chosen[start : start + limit]
+        links = {"self": encode_cursor(start, scope)}
+        if start + limit < len(chosen):
+            links["next"] = encode_cursor(start + limit, scope)
+        data = [{"directoryId": d.directory_id, "name": d.name} for d in window]
+        return JSONResponse({"data": data, "links": links})
+
+    async def list_users(request: Request, key: ApiKey, org: Org) -> Response:
+        limit = bounded_int(request.query_params.get("limit"), 20, 1, 100)
+        cursor = request.query_params.get("cursor")
+        filters = {} if cursor else _filters_from_query(request)
+        return JSONResponse(_page(state, org, request, filters, cursor, limit))
+
+    async def search_users(request: Request, key: ApiKey, org: Org) -> Response:
+        body = await json_body(request)
+        if body.get("searchTerm") and body.get("emails") is not None:
+            raise BodyError("searchTerm and emails cannot be combined")
+        limit = bounded_int(body.get("limit"), 50, 1, 100)
+        filters = {k: body[k] for k in (*LIST_KEYS, *LIST_KEYS_MORE) if k in body}
+        return JSONResponse(_page(state, org, request, filters, body.get("cursor"), limit))
+
+    async def count_users(request: Request, key: ApiKey, org: Org) -> Response:
+        directory_id = request.path_params["directoryId"]
+        filters = _filters_from_query(request)
+        keep = _predicate(state, org, directory_id, filters)
+        order = _source_order(state, org, directory_id, filters)
+        cache_key = ("v2count", org.org_id, directory_id, repr(sorted(filters.items())))
+        with state.lock:
+            total = state.count_cached(cache_key, lambda: sum(map(keep, order)))
+        return JSONResponse({"count": total})
+
+    async def get_user(request: Request, key: ApiKey, org: Org) -> Response:
+        directory_id = request.path_params["directoryId"]
+        account_id = request.path_params["accountId"]
+        account = state.account(account_id)
+        if not _predicate(state, org, directory_id, {})(account_id):
+            raise NotFoundError(f"account {account_id}")
+        expand = frozenset({"productAccess", "groups", "counts.resources"})
+        return JSONResponse({"data": views.v2_user(state, account, directory_id, expand)})
+
+    def membership_action(status: str | None) -> Handler:
+        async def act(request: Request, key: ApiKey, org: Org) -> Response:
+            params = request.path_params
+            lifecycle.set_membership(
+                state, org.org_id, params["directoryId"], params["accountId"], status
+            )
+            return Response(status_code=204)
+
+        return act
+
+    base = "/admin/v2/orgs/{orgId}/directories"
+    users = f"{base}/{{directoryId}}/users"
+    table: list[tuple[str, Handler, str]] = [
+        (base, list_directories, "GET"),
+        (users, list_users, "GET"),
+        (f"{users}/search", search_users, "POST"),
+        (f"{users}/count", count_users, "GET"),
+        (f"{users}/{{accountId}}", get_user, "GET"),
+        (f"{users}/{{accountId}}/suspend", membership_action("suspended"), "POST"),
+        (f"{users}/{{accountId}}/restore", membership_action("active"), "POST"),
+        (f"{users}/{{accountId}}", membership_action(None), "DELETE"),
+    ]
+    return [Route(path, v2_endpoint(state, h), methods=[m]) for path, h, m in table]
