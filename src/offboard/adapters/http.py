@@ -1,0 +1,315 @@
+"""Shared HTTP helpers for every adapter: error mapping, retries, rate limiting, clients.
+
+One place decides what a status code means (the error tree of :mod:`offboard.ports`), how
+long the server asked us to wait, how bodies are cut and scrubbed before they reach a
+message, how retries are bounded, and how fast we may call. Vendor specifics (e.g. which
+403 bodies mean "not manageable") are passed in by the adapters as small callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TypeVar
+
+import httpx
+import stamina
+
+from offboard import __version__
+from offboard.ports import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    OffboardError,
+    PermanentError,
+    TemporaryError,
+)
+
+T = TypeVar("T")
+
+_EPSILON = 1e-9
+
+USER_AGENT = f"offboard/{__version__}"
+MAX_BODY_CHARS = 500
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+Refine403 = Callable[[httpx.Response, str], PermanentError | None]
+"""Adapter hook: turn a vendor's 403 body into a sharper error (e.g. NotManageableError)."""
+
+_SECRET_PATTERNS = (
+    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+"),
+    re.compile(
+        r"(?i)(\"?(?:access_token|refresh_token|id_token|client_secret|password|secret|"
+        r"api[_-]?key|token|authorization)\"?\s*[:=]\s*)(\"[^\"]*\"|[^\s,&}]+)"
+    ),
+    re.compile(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"),  # JWTs
+    re.compile(r"\bATCTT3xFfG[A-Za-z0-9_\-=]+"),  # Atlassian API key prefix
+)
+
+
+def scrub(text: str) -> str:
+    """Replace anything that looks like a credential with ``***``."""
+    text = _SECRET_PATTERNS[0].sub(lambda m: f"{m.group(1)} ***", text)
+    text = _SECRET_PATTERNS[1].sub(lambda m: f"{m.group(1)}***", text)
+    text = _SECRET_PATTERNS[2].sub("***", text)
+    return _SECRET_PATTERNS[3].sub("***", text)
+
+
+def body_excerpt(response: httpx.Response, limit: int = MAX_BODY_CHARS) -> str:
+    """The response body, scrubbed and cut to ``limit`` characters, for error messages."""
+    try:
+        text = response.text
+    except (httpx.ResponseNotRead, UnicodeDecodeError):
+        return ""
+    text = scrub(" ".join(text.split()))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def parse_reset(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds until ``X-RateLimit-Reset`` (ISO-8601, possibly minute precision like
+    ``2026-06-05T06:00Z``; epoch seconds also accepted), never negative."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    current = now or datetime.now(UTC)
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return max(0.0, float(value) - current.timestamp())
+    try:
+        when = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - current).total_seconds())
+
+
+def server_delay(response: httpx.Response, *, now: datetime | None = None) -> float | None:
+    """How long the server asked us to wait: ``Retry-After`` first, then the reset time."""
+    delay = parse_retry_after(response.headers.get("retry-after"), now=now)
+    if delay is None:
+        delay = parse_reset(response.headers.get("x-ratelimit-reset"), now=now)
+    return delay
+
+
+def error_for(
+    response: httpx.Response, what: str, *, refine_403: Refine403 | None = None
+) -> OffboardError:
+    """The error of :mod:`offboard.ports` that ``response`` (a non-2xx) stands for."""
+    status = response.status_code
+    detail = f"{what}: HTTP {status}: {body_excerpt(response)}".rstrip(": ")
+    if status == 429 or status >= 500 or status == 408:
+        return TemporaryError(detail, retry_after=server_delay(response), status=status)
+    if status == 401:
+        return AuthenticationError(detail, status=status)
+    if status == 403 and refine_403 is not None:
+        refined = refine_403(response, what)
+        if refined is not None:
+            return refined
+    if status == 404:
+        return NotFoundError(detail, status=status)
+    if status == 409:
+        return ConflictError(detail, status=status)
+    return PermanentError(detail, status=status)
+
+
+def raise_for_status(
+    response: httpx.Response, what: str, *, refine_403: Refine403 | None = None
+) -> None:
+    """Raise the mapped error unless the response is a success (2xx)."""
+    if not response.is_success:
+        raise error_for(response, what, refine_403=refine_403)
+
+
+def transport_error(exc: httpx.TransportError, what: str) -> TemporaryError:
+    """Timeouts and connection failures are worth another try; the message holds no URL
+    query (which might carry a secret), only the kind of failure."""
+    return TemporaryError(f"{what}: {type(exc).__name__}: {scrub(str(exc))[:MAX_BODY_CHARS]}")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Bounds for :func:`with_retries`."""
+
+    attempts: int = 6
+    timeout: float = 300.0
+    """Total seconds across all attempts and waits."""
+    wait_initial: float = 1.0
+    wait_max: float = 60.0
+    max_server_delay: float = 180.0
+    """A server asking for a longer pause than this is not waited for: we give up."""
+
+
+def _retry_hook(policy: RetryPolicy) -> Callable[[Exception], bool | float]:
+    def decide(exc: Exception) -> bool | float:
+        if not isinstance(exc, TemporaryError):
+            return False
+        if exc.retry_after is None:
+            return True
+        if exc.retry_after > policy.max_server_delay:
+            return False
+        return exc.retry_after
+
+    return decide
+
+
+async def with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy | None = None) -> T:
+    """Run ``call``, retrying only on :class:`TemporaryError`, honouring its ``retry_after``.
+
+    Tests make the waits instant with ``stamina.set_testing(True, attempts=N)``.
+    """
+    policy = policy or RetryPolicy()
+    async for attempt in stamina.retry_context(
+        on=_retry_hook(policy),
+        attempts=policy.attempts,
+        timeout=policy.timeout,
+        wait_initial=policy.wait_initial,
+        wait_max=policy.wait_max,
+    ):
+        with attempt:
+            return await call()
+    raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+
+class RateLimiter:
+    """An async token bucket: at most ``burst`` at once, ``rate_per_second`` on average.
+
+    It also listens to the server: ``X-RateLimit-Remaining`` caps the tokens we believe we
+    have, and a 429 (or ``Remaining: 0``) pauses every caller until the reset time, so
+    bulk runs stay under the limit instead of living on 429s.
+    """
+
+    def __init__(
+        self,
+        rate_per_second: float,
+        burst: int = 1,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if rate_per_second <= 0 or burst < 1:
+            raise ValueError("rate_per_second must be > 0 and burst >= 1")
+        self.rate = rate_per_second
+        self.burst = burst
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = float(burst)
+        self._updated = clock()
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        elapsed = max(0.0, now - self._updated)
+        self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
+        self._updated = max(self._updated, now)
+
+    async def acquire(self) -> None:
+        """Wait for a token (callers are served in arrival order)."""
+        async with self._lock:
+            while True:
+                now = self._clock()
+                if now < self._paused_until:
+                    await self._sleep(self._paused_until - now)
+                    continue
+                self._refill()
+                if self._tokens >= 1 - _EPSILON:  # float sums never quite reach 1
+                    self._tokens = max(0.0, self._tokens - 1)
+                    return
+                await self._sleep((1 - self._tokens) / self.rate)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller for ``seconds`` (e.g. after a 429 with ``Retry-After``)."""
+        self._refill()
+        self._paused_until = max(self._paused_until, self._clock() + max(0.0, seconds))
+        self._tokens = 0.0
+        self._updated = self._paused_until  # no tokens accrue while paused
+
+    def observe(self, headers: Mapping[str, str], status: int | None = None) -> None:
+        """Adapt to the server's view of our budget (``X-RateLimit-*``, ``Retry-After``)."""
+        remaining = _int_or_none(headers.get("x-ratelimit-remaining"))
+        if remaining is not None:
+            self._refill()
+            self._tokens = min(self._tokens, float(remaining))
+        if status == 429 or remaining == 0:
+            delay = parse_retry_after(headers.get("retry-after"))
+            if delay is None:
+                delay = parse_reset(headers.get("x-ratelimit-reset"))
+            if delay is not None:
+                self.pause(delay)
+            elif status == 429:
+                self.pause(1.0 / self.rate)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+async def send(
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    what: str,
+    *,
+    limiter: RateLimiter | None = None,
+    refine_403: Refine403 | None = None,
+) -> httpx.Response:
+    """Send one request through the limiter and map failures to the port errors.
+
+    Returns the (successful, read) response; raises otherwise. No retry here: wrap the
+    call in :func:`with_retries`.
+    """
+    if limiter is not None:
+        await limiter.acquire()
+    try:
+        response = await client.send(request)
+    except httpx.TransportError as exc:
+        raise transport_error(exc, what) from None
+    if limiter is not None:
+        limiter.observe(response.headers, response.status_code)
+    raise_for_status(response, what, refine_403=refine_403)
+    return response
+
+
+def build_client(
+    base_url: str,
+    *,
+    auth: httpx.Auth | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` with timeouts, TLS verification on and our User-Agent."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        auth=auth,
+        transport=transport,
+        timeout=timeout,
+        verify=True,
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
+        follow_redirects=False,
+    )
