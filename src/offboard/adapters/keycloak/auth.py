@@ -1,0 +1,107 @@
+"""The OAuth 2 client-credentials flow as an ``httpx.Auth``: one cached token, renewed early.
+
+Keycloak gives service accounts no refresh token by default, so renewing means asking for a
+new token. The secret only ever travels in the token request body; it is never logged or
+put into an error message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator
+
+import httpx
+from pydantic import SecretStr, ValidationError
+
+from offboard.adapters.keycloak.wire import TokenResponse
+from offboard.ports import AuthenticationError, PermanentError, TemporaryError
+
+RENEW_AT_FRACTION = 0.9
+"""Renew once this share of ``expires_in`` has passed, so no request carries a dying token."""
+
+
+class ClientCredentialsAuth(httpx.Auth):
+    """Bearer auth with a client-credentials token; one retry with a fresh token on 401."""
+
+    requires_response_body = True
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: SecretStr,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._token_url = token_url
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._monotonic = monotonic
+        self._token: SecretStr | None = None
+        self._renew_at = 0.0
+        self.tokens_issued = 0
+        """How many tokens this auth obtained (for tests and benchmarks)."""
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._token is None or self._monotonic() >= self._renew_at:
+            self._store(self._check_token_response((yield self._token_request())))
+        self._sign(request)
+        response = yield request
+        if response.status_code == httpx.codes.UNAUTHORIZED:
+            # The token may have been revoked or the server restarted: try once more, fresh.
+            self._store(self._check_token_response((yield self._token_request())))
+            self._sign(request)
+            yield request
+
+    def forget_token(self) -> None:
+        """Drop the cached token; the next request fetches a new one."""
+        self._token = None
+
+    def _token_request(self) -> httpx.Request:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._client_id,
+            "client_secret": self._client_secret.get_secret_value(),
+        }
+        return httpx.Request("POST", self._token_url, data=form)
+
+    def _check_token_response(self, response: httpx.Response) -> TokenResponse:
+        status = response.status_code
+        if status in (400, 401, 403):
+            raise AuthenticationError(
+                f"Keycloak refused the client credentials of {self._client_id!r} "
+                f"(HTTP {status}); check the client id, its secret and that service "
+                "accounts are enabled on the client",
+                status=status,
+            )
+        if status == 429 or status >= 500:
+            raise TemporaryError(f"Keycloak token endpoint answered HTTP {status}", status=status)
+        if status != 200:
+            raise PermanentError(f"Keycloak token endpoint answered HTTP {status}", status=status)
+        try:
+            return TokenResponse.model_validate_json(response.content)
+        except ValidationError as error:
+            raise PermanentError(
+                f"Keycloak token endpoint answered an unreadable token ({error.error_count()} "
+                "problems)",
+                status=status,
+            ) from None
+
+    def _store(self, token: TokenResponse) -> None:
+        self._token = token.access_token
+        self._renew_at = self._monotonic() + token.expires_in * RENEW_AT_FRACTION
+        self.tokens_issued += 1
+
+    def _sign(self, request: httpx.Request) -> None:
+        assert self._token is not None  # set just before by _store
+        request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
+
+    async def fetch(self, client: httpx.AsyncClient) -> None:
+        """Obtain a token now (for the self-check); raises the ports' errors on refusal."""
+        try:
+            response = await client.send(self._token_request(), auth=None)
+        except httpx.TransportError as error:
+            raise TemporaryError(
+                f"Keycloak token endpoint unreachable: {type(error).__name__}"
+            ) from None
+        self._store(self._check_token_response(response))

@@ -1,0 +1,74 @@
+"""Wire users → ``core.identities.Identity``.
+
+A listing read never confirms a disable and never knows the lockout state: that takes a fresh
+read by id and a brute-force check (see ``confirmation``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from offboard.adapters.keycloak.wire import UserRep
+from offboard.core.identities import Identity, IdentityId, Lockout
+
+DISABLED_REASON = "disabledReason"
+PERMANENT_LOCKOUT_REASON = "permanentLockout"
+"""Keycloak marks a permanently locked-out user with this ``disabledReason`` attribute."""
+
+
+def identity_from_listing(user: UserRep, groups: Iterable[str] = ()) -> Identity:
+    """An identity as a list read shows it: lockout UNKNOWN, disable not confirmed."""
+    return Identity(
+        id=IdentityId(user.id),
+        username=user.username,
+        email=user.email,
+        enabled=user.enabled,
+        created_at=_from_millis(user.createdTimestamp),
+        federation_link=user.federationLink,
+        service_account_client_id=user.serviceAccountClientId,
+        groups=frozenset(groups),
+        attributes=_attributes(user),
+    )
+
+
+def identity_from_read(
+    user: UserRep, *, lockout: Lockout, disable_confirmed: bool, groups: Iterable[str] = ()
+) -> Identity:
+    """An identity from a read by id, with what the confirmation found out."""
+    listed = identity_from_listing(user, groups)
+    return Identity(
+        id=listed.id,
+        username=listed.username,
+        email=listed.email,
+        enabled=listed.enabled,
+        created_at=listed.created_at,
+        federation_link=listed.federation_link,
+        service_account_client_id=listed.service_account_client_id,
+        groups=listed.groups,
+        attributes=listed.attributes,
+        lockout=lockout,
+        disable_confirmed=disable_confirmed and not listed.enabled,
+    )
+
+
+def is_permanently_locked(user: UserRep) -> bool:
+    """True when Keycloak disabled the user for a permanent brute-force lockout."""
+    reasons = (user.attributes or {}).get(DISABLED_REASON, [])
+    return PERMANENT_LOCKOUT_REASON in reasons
+
+
+def user_id_from_resource_path(path: str) -> str | None:
+    """``users/{id}`` (and ``users/{id}/…``) → the id; anything else → None."""
+    parts = path.strip("/").split("/")
+    if len(parts) >= 2 and parts[0] == "users" and parts[1]:
+        return parts[1]
+    return None
+
+
+def _attributes(user: UserRep) -> dict[str, tuple[str, ...]]:
+    return {name: tuple(values) for name, values in (user.attributes or {}).items()}
+
+
+def _from_millis(millis: int | None) -> datetime | None:
+    return datetime.fromtimestamp(millis / 1000, tz=UTC) if millis is not None else None

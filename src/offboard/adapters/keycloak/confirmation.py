@@ -1,0 +1,123 @@
+"""Reads by id that turn a listing's hints into facts: disabled for real, or gone (404).
+
+Reads are serial on purpose: concurrent reads of the same realm have returned spurious
+``enabled: false`` (Keycloak issue 40689). A disable is confirmed only when a second read,
+after a short pause, still says ``enabled: false`` and brute force does not explain it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable, Iterable
+
+from offboard.adapters.keycloak.casting import identity_from_read, is_permanently_locked
+from offboard.adapters.keycloak.requests import AdminReader
+from offboard.adapters.keycloak.scope import KeycloakScope
+from offboard.adapters.keycloak.wire import GROUPS, BruteForceStatus, UserRep
+from offboard.core.identities import Identity, IdentityId, Lockout
+from offboard.core.snapshots import SourceSnapshot
+from offboard.ports import NotFoundError, OffboardError
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Confirmer:
+    """Fresh, serial reads of single users with lockout checked."""
+
+    def __init__(
+        self,
+        reader: AdminReader,
+        scope: KeycloakScope,
+        *,
+        reread_delay: float = 0.5,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._reader = reader
+        self._scope = scope
+        self._reread_delay = reread_delay
+        self._sleep = sleep
+
+    async def read_identity(self, identity_id: IdentityId) -> Identity | None:
+        """The user as it is now; None only on 404. 403 and the rest raise."""
+        user = await self._read_user(identity_id)
+        if user is None:
+            return None
+        groups = await self._scoped_groups(identity_id)
+        if user.enabled:
+            return identity_from_read(
+                user, lockout=Lockout.NONE, disable_confirmed=False, groups=groups
+            )
+        lockout = await self._lockout(user)
+        if lockout in (Lockout.TEMPORARY, Lockout.UNKNOWN):
+            return identity_from_read(user, lockout=lockout, disable_confirmed=False, groups=groups)
+        await self._sleep(self._reread_delay)
+        again = await self._read_user(identity_id)
+        if again is None:
+            return None
+        confirmed = not again.enabled
+        return identity_from_read(
+            again, lockout=lockout, disable_confirmed=confirmed, groups=groups
+        )
+
+    async def confirm(
+        self, snapshot: SourceSnapshot, candidates: Iterable[IdentityId]
+    ) -> SourceSnapshot:
+        """A copy of the snapshot with each candidate re-read (serially) and 404s in ``deleted``."""
+        identities = {identity.id: identity for identity in snapshot.identities}
+        deleted = set(snapshot.deleted)
+        problems = list(snapshot.problems)
+        for identity_id in dict.fromkeys(candidates):
+            try:
+                fresh = await self.read_identity(identity_id)
+            except OffboardError as error:
+                problems.append(f"re-read of user {identity_id} failed, left unconfirmed: {error}")
+                continue
+            if fresh is None:
+                identities.pop(identity_id, None)
+                deleted.add(identity_id)
+            else:
+                known = identities.get(identity_id)
+                identities[identity_id] = _keep_service_account_flag(fresh, known)
+                deleted.discard(identity_id)
+        return dataclasses.replace(
+            snapshot,
+            identities=tuple(identities.values()),
+            deleted=frozenset(deleted),
+            problems=tuple(problems),
+        )
+
+    async def _read_user(self, identity_id: IdentityId) -> UserRep | None:
+        try:
+            body = await self._reader.get(f"users/{identity_id}")
+        except NotFoundError:
+            return None
+        return UserRep.model_validate_json(body)
+
+    async def _lockout(self, user: UserRep) -> Lockout:
+        """Why a user reads ``enabled: false``: brute force (temporary or permanent) or not."""
+        try:
+            body = await self._reader.get(f"attack-detection/brute-force/users/{user.id}")
+            status = BruteForceStatus.model_validate_json(body)
+        except (OffboardError, ValueError):
+            return Lockout.UNKNOWN
+        if status.disabled:
+            return Lockout.TEMPORARY
+        return Lockout.PERMANENT if is_permanently_locked(user) else Lockout.NONE
+
+    async def _scoped_groups(self, identity_id: IdentityId) -> frozenset[str]:
+        """The configured groups the user is in now (group scope only)."""
+        if not self._scope.group_paths:
+            return frozenset()
+        wanted = {"/" + path.strip("/") for path in self._scope.group_paths}
+        body = await self._reader.get(
+            f"users/{identity_id}/groups", {"briefRepresentation": True, "max": 1000}
+        )
+        return frozenset(group.path for group in GROUPS.validate_json(body) if group.path in wanted)
+
+
+def _keep_service_account_flag(fresh: Identity, known: Identity | None) -> Identity:
+    """A read by id does not show ``serviceAccountClientId``; the listing found it out."""
+    if fresh.is_service_account or known is None or not known.is_service_account:
+        return fresh
+    return dataclasses.replace(fresh, service_account_client_id=known.service_account_client_id)

@@ -1,0 +1,136 @@
+"""Polling Keycloak's admin events and user events into ``IdentityEvent`` hints.
+
+Events are ordered by millisecond only and may land in the store after a concurrent read, so
+every poll starts ``overlap`` before the cursor and drops the ids it has already returned.
+The cursor is an opaque JSON string: the newest time seen per stream and the recent ids.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from offboard.adapters.keycloak.casting import user_id_from_resource_path
+from offboard.adapters.keycloak.requests import AdminReader, Query
+from offboard.adapters.keycloak.wire import ADMIN_EVENTS, USER_EVENTS, AdminEventRep, UserEventRep
+from offboard.core.identities import IdentityId
+from offboard.ports import IdentityEvent
+
+ADMIN_QUERY: Query = {
+    "resourceTypes": ["USER"],
+    "operationTypes": ["UPDATE", "DELETE"],
+    "direction": "asc",
+}
+USER_EVENT_TYPES = (
+    "DELETE_ACCOUNT",
+    "USER_DISABLED_BY_PERMANENT_LOCKOUT",
+    "USER_DISABLED_BY_TEMPORARY_LOCKOUT",
+)
+USER_QUERY: Query = {"type": list(USER_EVENT_TYPES), "direction": "asc"}
+EventT = TypeVar("EventT", AdminEventRep, UserEventRep)
+RECENT_IDS_KEPT = 2000
+"""Ids remembered per cursor; must exceed the events one overlap window can hold."""
+
+
+@dataclass(slots=True)
+class EventCursor:
+    """Where each stream stands (epoch millis) and the ids already returned near there."""
+
+    admin_ms: int
+    user_ms: int
+    seen: list[str] = field(default_factory=list)
+
+    def dump(self) -> str:
+        return json.dumps({"v": 1, "admin": self.admin_ms, "user": self.user_ms, "seen": self.seen})
+
+    @classmethod
+    def load(cls, text: str) -> EventCursor:
+        data = _StoredCursor.model_validate_json(text)
+        return cls(data.admin, data.user, list(data.seen))
+
+
+class _StoredCursor(BaseModel):
+    admin: int
+    user: int
+    seen: list[str] = Field(default_factory=list)
+
+
+class EventPoller:
+    """Turns both event streams into de-duplicated ``IdentityEvent``s, oldest first."""
+
+    def __init__(
+        self,
+        reader: AdminReader,
+        *,
+        now: Callable[[], datetime],
+        overlap: timedelta = timedelta(minutes=2),
+        page_size: int = 100,
+    ) -> None:
+        self._reader = reader
+        self._now = now
+        self._overlap_ms = int(overlap.total_seconds() * 1000)
+        self._page_size = page_size
+
+    async def events_since(self, cursor: str | None) -> tuple[list[IdentityEvent], str]:
+        """Events after the cursor (minus overlap); a new poller starts at now − overlap."""
+        if cursor is None:
+            start = int(self._now().timestamp() * 1000)
+            state = EventCursor(start, start)
+        else:
+            state = EventCursor.load(cursor)
+        seen = set(state.seen)
+        admin = await self._pages("admin-events", ADMIN_QUERY, state.admin_ms, ADMIN_EVENTS)
+        user = await self._pages("events", USER_QUERY, state.user_ms, USER_EVENTS)
+        found = [e for e in (*map(_from_admin, admin), *map(_from_user, user)) if e is not None]
+        fresh = [event for event in found if event.event_id not in seen]
+        fresh.sort(key=lambda event: event.occurred_at)
+        new_state = EventCursor(
+            max([state.admin_ms, *(event.time for event in admin)]),
+            max([state.user_ms, *(event.time for event in user)]),
+            (state.seen + [event.event_id for event in fresh])[-RECENT_IDS_KEPT:],
+        )
+        return fresh, new_state.dump()
+
+    async def _pages(
+        self, path: str, query: Query, since_ms: int, adapter: TypeAdapter[list[EventT]]
+    ) -> list[EventT]:
+        events: list[EventT] = []
+        date_from = max(0, since_ms - self._overlap_ms)
+        offset = 0
+        while True:
+            params = {**query, "dateFrom": str(date_from), "first": offset, "max": self._page_size}
+            page = adapter.validate_json(await self._reader.get(path, params))
+            events.extend(page)
+            if len(page) < self._page_size:
+                return events
+            offset += self._page_size
+
+
+def _from_admin(event: AdminEventRep) -> IdentityEvent | None:
+    user_id = user_id_from_resource_path(event.resourcePath)
+    if user_id is None or event.resourceType != "USER":
+        return None
+    kind = f"admin:USER:{event.operationType}"
+    return _event(user_id, event.id or f"{event.time}:{kind}:{user_id}", event.time, kind)
+
+
+def _from_user(event: UserEventRep) -> IdentityEvent | None:
+    if not event.userId:
+        return None
+    kind = f"user:{event.type}"
+    return _event(event.userId, event.id or f"{event.time}:{kind}:{event.userId}", event.time, kind)
+
+
+def _event(user_id: str, event_id: str, millis: int, kind: str) -> IdentityEvent:
+    occurred = datetime.fromtimestamp(millis / 1000, tz=UTC)
+    return IdentityEvent(IdentityId(user_id), event_id, occurred, kind)
+
+
+def events_kinds() -> Sequence[str]:
+    """The kinds this poller can return, for documentation and metrics labels."""
+    return ("admin:USER:UPDATE", "admin:USER:DELETE", *(f"user:{t}" for t in USER_EVENT_TYPES))

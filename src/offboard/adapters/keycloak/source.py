@@ -1,0 +1,115 @@
+"""``KeycloakSource``: the ``IdentitySource`` port over Keycloak's Admin REST API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from pydantic import SecretStr
+
+from offboard.adapters.keycloak.auth import ClientCredentialsAuth
+from offboard.adapters.keycloak.confirmation import Confirmer, Sleep
+from offboard.adapters.keycloak.events import EventPoller
+from offboard.adapters.keycloak.listing import UserLister, WalkSettings
+from offboard.adapters.keycloak.requests import AdminReader
+from offboard.adapters.keycloak.scope import KeycloakScope
+from offboard.adapters.keycloak.selfcheck import SelfChecker
+from offboard.core.identities import Identity, IdentityId
+from offboard.core.snapshots import SnapshotKind, SourceSnapshot
+from offboard.ports import CheckResult, Clock, IdentityEvent, Progress
+
+
+class SystemClock:
+    """Wall-clock time in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class KeycloakSource:
+    """Reads one realm's users, confirms leavers one by one, and polls its events.
+
+    Use as an async context manager (or call ``aclose``) so the connection pool is released.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        realm: str,
+        client_id: str,
+        client_secret: SecretStr,
+        *,
+        scope: KeycloakScope | None = None,
+        page_size: int = 500,
+        concurrency: int = 4,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        timeout: float = 30.0,
+        event_overlap: timedelta = timedelta(minutes=2),
+        poll_interval: timedelta = timedelta(seconds=30),
+        reread_delay: float = 0.5,
+        sleep: Sleep | None = None,
+    ) -> None:
+        base = base_url.rstrip("/")
+        self.realm_url = f"{base}/admin/realms/{realm}"
+        self._clock = clock or SystemClock()
+        self.auth = ClientCredentialsAuth(
+            f"{base}/realms/{realm}/protocol/openid-connect/token", client_id, client_secret
+        )
+        limits = httpx.Limits(max_connections=max(concurrency, 1) + 2)
+        self._client = httpx.AsyncClient(
+            auth=self.auth, transport=transport, timeout=timeout, limits=limits
+        )
+        self.reader = AdminReader(self._client, self.realm_url)
+        self.scope = scope or KeycloakScope()
+        self._lister = UserLister(self.reader, self.scope, WalkSettings(page_size, concurrency))
+        confirm_kwargs = {"sleep": sleep} if sleep is not None else {}
+        self._confirmer = Confirmer(
+            self.reader, self.scope, reread_delay=reread_delay, **confirm_kwargs
+        )
+        self._events = EventPoller(self.reader, now=self._clock.now, overlap=event_overlap)
+        self._checker = SelfChecker(
+            self.reader,
+            lambda: self.auth.fetch(self._client),
+            client_id=client_id,
+            scope=self.scope,
+            poll_interval=poll_interval,
+        )
+
+    async def snapshot(self, *, progress: Progress | None = None) -> SourceSnapshot:
+        """Every in-scope identity; ``complete=False`` with problems on a partial read."""
+        taken_at = self._clock.now()
+        listing = await self._lister.list(progress)
+        return SourceSnapshot(
+            identities=tuple(listing.identities.values()),
+            taken_at=taken_at,
+            complete=not listing.problems,
+            kind=SnapshotKind.FULL,
+            user_count=listing.user_count,
+            problems=tuple(listing.problems),
+            source=f"{self.realm_url} ({self.scope.describe()})",
+        )
+
+    async def read_identity(self, identity_id: IdentityId) -> Identity | None:
+        return await self._confirmer.read_identity(identity_id)
+
+    async def confirm(
+        self, snapshot: SourceSnapshot, candidates: Iterable[IdentityId]
+    ) -> SourceSnapshot:
+        return await self._confirmer.confirm(snapshot, candidates)
+
+    async def events_since(self, cursor: str | None) -> tuple[Sequence[IdentityEvent], str | None]:
+        return await self._events.events_since(cursor)
+
+    async def self_check(self) -> Sequence[CheckResult]:
+        return await self._checker.run()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> KeycloakSource:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -1,0 +1,92 @@
+"""Keycloak Admin REST API payloads, as the 26.x OpenAPI document describes them.
+
+Only the fields offboard reads are declared; everything else is ignored, so that a newer
+server adding fields never breaks a read. Required fields are the ones we refuse to guess.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class TokenResponse(WireModel):
+    """Answer of the OIDC token endpoint to a client-credentials grant."""
+
+    access_token: SecretStr
+    expires_in: int = Field(default=300, ge=1)
+
+
+class UserRep(WireModel):
+    """``UserRepresentation``; the brief form carries id, username, email, enabled, timestamps."""
+
+    id: str = Field(min_length=1)
+    username: str = ""
+    email: str | None = None
+    enabled: bool
+    """Required: a user whose enabled flag is missing is never taken as enabled or disabled."""
+    createdTimestamp: int | None = None  # noqa: N815 - wire name
+    federationLink: str | None = None  # noqa: N815 - wire name
+    serviceAccountClientId: str | None = None  # noqa: N815 - wire name
+    attributes: dict[str, list[str]] | None = None
+
+
+class GroupRep(WireModel):
+    """``GroupRepresentation``: the fields needed to page members and name the group."""
+
+    id: str
+    name: str = ""
+    path: str = ""
+
+
+class AdminEventRep(WireModel):
+    """``AdminEventRepresentation``; ``resourcePath`` is ``users/{id}`` for user changes."""
+
+    id: str | None = None
+    time: int
+    operationType: str = ""  # noqa: N815 - wire name
+    resourceType: str = ""  # noqa: N815 - wire name
+    resourcePath: str = ""  # noqa: N815 - wire name
+
+
+class UserEventRep(WireModel):
+    """``EventRepresentation`` (user, or "login", events)."""
+
+    id: str | None = None
+    time: int
+    type: str = ""
+    userId: str | None = None  # noqa: N815 - wire name
+
+
+class EventsConfigRep(WireModel):
+    """``RealmEventsConfigRepresentation`` from ``events/config``."""
+
+    eventsEnabled: bool = False  # noqa: N815 - wire name
+    eventsExpiration: int | None = None  # noqa: N815 - wire name
+    enabledEventTypes: list[str] = Field(default_factory=list)  # noqa: N815 - wire name
+    adminEventsEnabled: bool = False  # noqa: N815 - wire name
+    adminEventsDetailsEnabled: bool = False  # noqa: N815 - wire name
+
+
+class RealmRep(WireModel):
+    """The part of ``RealmRepresentation`` the self-check reads."""
+
+    realm: str = ""
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class BruteForceStatus(WireModel):
+    """``attack-detection/brute-force/users/{id}``: a free-form map; ``disabled`` is the lockout."""
+
+    disabled: bool = False
+    numFailures: int = 0  # noqa: N815 - wire name
+
+
+USERS = TypeAdapter(list[UserRep])
+GROUPS = TypeAdapter(list[GroupRep])
+ADMIN_EVENTS = TypeAdapter(list[AdminEventRep])
+USER_EVENTS = TypeAdapter(list[UserEventRep])
+COUNT = TypeAdapter(int)
