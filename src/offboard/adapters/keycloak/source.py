@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from pydantic import SecretStr
 
+from offboard.adapters.http import build_client
 from offboard.adapters.keycloak.auth import ClientCredentialsAuth
 from offboard.adapters.keycloak.confirmation import Confirmer, Sleep
 from offboard.adapters.keycloak.events import EventPoller
@@ -57,9 +58,8 @@ class KeycloakSource:
         self.auth = ClientCredentialsAuth(
             f"{base}/realms/{realm}/protocol/openid-connect/token", client_id, client_secret
         )
-        limits = httpx.Limits(max_connections=max(concurrency, 1) + 2)
-        self._client = httpx.AsyncClient(
-            auth=self.auth, transport=transport, timeout=timeout, limits=limits
+        self._client = build_client(
+            base, auth=self.auth, transport=transport, timeout=httpx.Timeout(timeout, connect=10.0)
         )
         self.reader = AdminReader(self._client, self.realm_url)
         self.scope = scope or KeycloakScope()
