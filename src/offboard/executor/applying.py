@@ -1,0 +1,149 @@
+"""Apply a plan: links first, then each action journaled, retried, verified; never twice.
+
+An action whose outcome succeeded (or that recovery found done) under the same plan
+fingerprint is never sent again, so applying a plan again after a crash only finishes what
+was left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from datetime import datetime
+
+from offboard.core.journal import Phase, Status
+from offboard.core.plan import Action, GuardName, Plan
+from offboard.core.policy import LINK_KINDS
+from offboard.executor.linking import key_of, planned_links
+from offboard.executor.outcomes import ApplyReport, Outcome
+from offboard.executor.records import action_record, note_record
+from offboard.executor.retrying import RetryPolicy
+from offboard.executor.sending import ActionSender
+from offboard.ports import AccountDirectory, Clock, OffboardError, Progress, Store
+
+EARLIER_RUN = "done by an earlier run of this plan: not sent again"
+
+
+class PlanBlockedError(OffboardError):
+    """The plan tripped a guard that was not overridden: nothing was applied."""
+
+    def __init__(self, plan: Plan) -> None:
+        messages = "; ".join(guard.message for guard in plan.blocked_by)
+        super().__init__(f"plan {plan.fingerprint[:12]} is blocked, nothing applied: {messages}")
+        self.guards = tuple(guard.name for guard in plan.blocked_by)
+
+
+def settled_keys(store: Store, fingerprint: str, since: datetime) -> set[str]:
+    """Keys of actions already done under this plan: succeeded, or found done by recovery."""
+    done: set[str] = set()
+    for record in store.journal(since=since):
+        if record.fingerprint != fingerprint:
+            continue
+        succeeded = record.phase is Phase.OUTCOME and record.status is Status.SUCCEEDED
+        recovered = record.phase is Phase.RECOVERED and record.status is Status.VERIFIED
+        if succeeded or recovered:
+            done.add(record.action_key)
+    return done
+
+
+def _check_guards(
+    plan: Plan, overrides: frozenset[GuardName], store: Store, clock: Clock, run_id: str
+) -> tuple[str, ...]:
+    """Refuse a blocked plan unless every blocking guard is overridden; journal either way."""
+    blocking = plan.blocked_by
+    if not blocking:
+        return ()
+    refused = [guard for guard in blocking if guard.name not in overrides]
+    for guard in blocking:
+        verdict = "refused" if guard in refused else "overridden"
+        store.append(
+            note_record(
+                at=clock.now(),
+                run_id=run_id,
+                fingerprint=plan.fingerprint,
+                key=f"guard:{guard.name.value}",
+                detail=f"guard {verdict}: {guard.message}",
+                rule=guard.name.value,
+            )
+        )
+    if refused:
+        raise PlanBlockedError(plan)
+    return tuple(guard.name.value for guard in blocking)
+
+
+def _save_links(plan: Plan, sender: ActionSender) -> int:
+    """Persist the plan's bookkeeping before any request, journaled per LINK/RELINK action."""
+    now = sender.clock.now()
+    changed = planned_links(plan, sender.links, now)
+    sender.store.upsert_links(changed)
+    sender.links.update((key_of(link), link) for link in changed)
+    for action in plan.actions:
+        if action.kind in LINK_KINDS:
+            sender.store.append(
+                action_record(
+                    action,
+                    at=now,
+                    run_id=sender.run_id,
+                    fingerprint=plan.fingerprint,
+                    phase=Phase.OUTCOME,
+                    status=Status.SUCCEEDED,
+                    detail="link saved",
+                )
+            )
+    return len(changed)
+
+
+def _by_account(actions: Iterable[Action]) -> list[list[Action]]:
+    """Actions on one account run in plan order, one at a time; accounts run side by side."""
+    groups: dict[str, list[Action]] = {}
+    for action in actions:
+        groups.setdefault(action.account_id, []).append(action)
+    return list(groups.values())
+
+
+async def apply_plan(
+    plan: Plan,
+    *,
+    directory: AccountDirectory,
+    store: Store,
+    clock: Clock,
+    run_id: str,
+    concurrency: int = 4,
+    progress: Progress | None = None,
+    overrides: frozenset[GuardName] = frozenset(),
+    retry: RetryPolicy | None = None,
+) -> ApplyReport:
+    """Carry out ``plan``; raises ``PlanBlockedError`` when a guard blocks it (not overridden)."""
+    overridden = _check_guards(plan, overrides, store, clock, run_id)
+    sender = ActionSender(
+        directory,
+        store,
+        clock,
+        run_id,
+        plan.fingerprint,
+        retry or RetryPolicy(),
+        {key_of(link): link for link in store.links()},
+    )
+    links_saved = _save_links(plan, sender)
+    to_send = [action for action in plan.actions if action.kind not in LINK_KINDS]
+    done = settled_keys(store, plan.fingerprint, plan.created_at)
+    outcomes: dict[str, Outcome] = {}
+    limit = asyncio.Semaphore(max(1, concurrency))
+
+    async def run_group(group: list[Action]) -> None:
+        for action in group:
+            async with limit:
+                if action.key in done:
+                    outcomes[action.key] = Outcome(
+                        action, Status.VERIFIED, "done by an earlier run"
+                    )
+                else:
+                    outcomes[action.key] = await sender.run(action)
+            if progress is not None:
+                progress(len(outcomes), len(to_send))
+
+    async with asyncio.TaskGroup() as group:
+        for actions in _by_account(to_send):
+            group.create_task(run_group(actions))
+    ordered = tuple(outcomes[action.key] for action in to_send)
+    return ApplyReport(run_id, plan.fingerprint, ordered, links_saved, overridden)

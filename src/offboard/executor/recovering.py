@@ -1,0 +1,76 @@
+"""Settle what a crash left unfinished: read each account and record what really happened."""
+
+from __future__ import annotations
+
+from offboard.core.accounts import AccountId
+from offboard.core.identities import IdentityId
+from offboard.core.journal import JournalRecord, Phase, Status
+from offboard.core.links import Link
+from offboard.core.plan import Action, Rule
+from offboard.core.policy import ActionKind
+from offboard.executor.linking import key_of, link_after_success
+from offboard.executor.outcomes import Outcome
+from offboard.executor.readback import target_state_holds
+from offboard.executor.records import action_record
+from offboard.executor.sending import account_state, describe
+from offboard.ports import AccountDirectory, Clock, Store
+
+
+def action_of(intent: JournalRecord) -> Action:
+    """The action an INTENT record speaks for, rebuilt from the journal alone."""
+    return Action(
+        kind=ActionKind(intent.kind),
+        identity_id=IdentityId(intent.identity_id or ""),
+        account_id=AccountId(intent.account_id or ""),
+        email=intent.email,
+        rule=Rule(intent.rule),
+        reason=intent.reason,
+    )
+
+
+async def recover(*, directory: AccountDirectory, store: Store, clock: Clock) -> list[Outcome]:
+    """For each unfinished INTENT, read the account and journal RECOVERED.
+
+    ``verified``: the wanted state holds (the link is updated as after a success);
+    ``pending``: it does not, and the next apply of the plan sends the action again.
+    An account that cannot be read now stays unfinished, for the next recovery.
+    """
+    links = {key_of(link): link for link in store.links()}
+    outcomes: list[Outcome] = []
+    for intent in store.unfinished():
+        action = action_of(intent)
+        try:
+            account = await directory.read_account(action.account_id)
+        except Exception as error:
+            outcomes.append(Outcome(action, Status.PENDING, f"not settled: {describe(error)}"))
+            continue
+        done = target_state_holds(action, account)
+        status = Status.VERIFIED if done else Status.PENDING
+        detail = ("done" if done else "not done") + f" ({account_state(account)})"
+        store.append(_recovered(intent, action, status, detail, clock))
+        if done:
+            _remember(store, links, action, clock)
+        outcomes.append(Outcome(action, status, detail))
+    return outcomes
+
+
+def _recovered(
+    intent: JournalRecord, action: Action, status: Status, detail: str, clock: Clock
+) -> JournalRecord:
+    return action_record(
+        action,
+        at=clock.now(),
+        run_id=intent.run_id,
+        fingerprint=intent.fingerprint,
+        phase=Phase.RECOVERED,
+        status=status,
+        detail=detail,
+    )
+
+
+def _remember(
+    store: Store, links: dict[tuple[str, str], Link], action: Action, clock: Clock
+) -> None:
+    key = (action.identity_id, action.account_id)
+    links[key] = link_after_success(links.get(key), action, clock.now())
+    store.upsert_links([links[key]])

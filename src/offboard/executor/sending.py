@@ -1,0 +1,165 @@
+"""Carry out one action: intent, attempts with retries, outcome, read-back, link update.
+
+Every step is journaled as it happens, the intent before any request, so that a crash at any
+point leaves a record ``recover`` can settle by reading the account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from offboard.core.accounts import Account
+from offboard.core.journal import Phase, Status
+from offboard.core.links import Link
+from offboard.core.plan import Action
+from offboard.executor.linking import LinkKey, link_after_success
+from offboard.executor.outcomes import Outcome
+from offboard.executor.readback import target_state_holds
+from offboard.executor.records import action_record
+from offboard.executor.retrying import RetryPolicy
+from offboard.ports import (
+    AccountDirectory,
+    Clock,
+    NotManageableError,
+    OffboardError,
+    OperationResult,
+    PermanentError,
+    Store,
+    TemporaryError,
+)
+
+
+def describe(error: BaseException) -> str:
+    """Our errors carry safe messages; anything else is named by type only (may hold secrets)."""
+    if isinstance(error, OffboardError):
+        return str(error) or type(error).__name__
+    return f"unexpected {type(error).__name__}"
+
+
+@dataclass
+class ActionSender:
+    """Sends the actions of one apply; holds what every step needs."""
+
+    directory: AccountDirectory
+    store: Store
+    clock: Clock
+    run_id: str
+    fingerprint: str
+    retry: RetryPolicy
+    links: dict[LinkKey, Link]
+
+    def journal(
+        self,
+        action: Action,
+        phase: Phase,
+        status: Status,
+        *,
+        http_status: int | None = None,
+        detail: str = "",
+    ) -> None:
+        record = action_record(
+            action,
+            at=self.clock.now(),
+            run_id=self.run_id,
+            fingerprint=self.fingerprint,
+            phase=phase,
+            status=status,
+            http_status=http_status,
+            detail=detail,
+        )
+        self.store.append(record)
+
+    async def run(self, action: Action) -> Outcome:
+        """The whole life of one action; never raises for a vendor error."""
+        self.journal(action, Phase.INTENT, Status.PENDING)
+        outcome = await self._send(action)
+        self.journal(
+            action,
+            Phase.OUTCOME,
+            outcome.status,
+            http_status=outcome.http_status,
+            detail=outcome.detail,
+        )
+        if outcome.status is not Status.SUCCEEDED:
+            return outcome
+        readback = await self._read_back(action)
+        self.remember_success(action)
+        return Outcome(
+            action, outcome.status, outcome.detail, outcome.http_status, outcome.attempts, readback
+        )
+
+    async def _send(self, action: Action) -> Outcome:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = await self.directory.execute(action)
+            except TemporaryError as error:
+                last_try = attempt >= self.retry.attempts
+                status = Status.FAILED if last_try else Status.RETRYING
+                self.journal(
+                    action, Phase.ATTEMPT, status, http_status=error.status, detail=describe(error)
+                )
+                if last_try:
+                    detail = f"gave up after {attempt} attempts: {describe(error)}"
+                    return Outcome(action, Status.FAILED, detail, error.status, attempt)
+                await self.retry.sleep(self.retry.delay(attempt, error.retry_after))
+            except Exception as error:  # the rest of the plan goes on whatever happened here
+                return self._refused(action, error, attempt)
+            else:
+                return self._succeeded(action, result, attempt)
+
+    def _succeeded(self, action: Action, result: OperationResult, attempt: int) -> Outcome:
+        detail = result.detail or ("changed" if result.changed else "already in the wanted state")
+        self.journal(
+            action, Phase.ATTEMPT, Status.SUCCEEDED, http_status=result.http_status, detail=detail
+        )
+        return Outcome(action, Status.SUCCEEDED, detail, result.http_status, attempt)
+
+    def _refused(self, action: Action, error: Exception, attempt: int) -> Outcome:
+        status = Status.BLOCKED if isinstance(error, NotManageableError) else Status.FAILED
+        detail = describe(error)
+        if isinstance(error, NotManageableError):
+            detail = f"{error.reason_key}: {detail}"
+        http_status = error.status if isinstance(error, PermanentError) else None
+        self.journal(action, Phase.ATTEMPT, status, http_status=http_status, detail=detail)
+        return Outcome(action, status, detail, http_status, attempt)
+
+    async def _read_back(self, action: Action) -> Status:
+        try:
+            account = await self._read_account(action)
+        except Exception as error:
+            self.journal(action, Phase.READBACK, Status.FAILED, detail=describe(error))
+            return Status.FAILED
+        holds = target_state_holds(action, account)
+        status = Status.VERIFIED if holds else Status.MISMATCH
+        self.journal(action, Phase.READBACK, status, detail=account_state(account))
+        return status
+
+    async def _read_account(self, action: Action) -> Account | None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self.directory.read_account(action.account_id)
+            except TemporaryError as error:
+                if attempt >= self.retry.attempts:
+                    raise
+                await self.retry.sleep(self.retry.delay(attempt, error.retry_after))
+
+    def remember_success(self, action: Action) -> None:
+        """Record in the link that offboard took access away (or gave it back)."""
+        key = (action.identity_id, action.account_id)
+        link = link_after_success(self.links.get(key), action, self.clock.now())
+        self.links[key] = link
+        self.store.upsert_links([link])
+
+
+def account_state(account: Account | None) -> str:
+    """The facts a read-back is judged on, for the journal."""
+    if account is None:
+        return "account not found"
+    scim = "" if account.scim is None else f", scim active={account.scim.active}"
+    return f"status={account.status.value}, membership={account.membership.value}{scim}" + (
+        ", pending deletion" if account.pending_deletion else ""
+    )

@@ -1,0 +1,63 @@
+"""recover: unfinished intents are settled by reading the account; nothing is lost or doubled."""
+
+from __future__ import annotations
+
+from offboard.core.journal import Phase, Status
+from offboard.executor import apply_plan, recover
+from offboard.executor.records import action_record
+from offboard.store import SqlStore
+from tests.executor.fakes import FakeClock, FakeDirectory, account, action, plan_of, wanted
+
+
+def _crashed_after_intent(store: SqlStore, clock: FakeClock, n: int) -> None:
+    """What a process killed between INTENT and OUTCOME leaves in the journal."""
+    store.append(
+        action_record(
+            action(n),
+            at=clock.now(),
+            run_id="crashed",
+            fingerprint="fp-1",
+            phase=Phase.INTENT,
+            status=Status.PENDING,
+        )
+    )
+
+
+async def test_recovery_settles_each_unfinished_intent_by_reading_the_account(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    done = wanted(account(1), action(1).kind)  # the request reached Atlassian before the crash
+    directory = FakeDirectory({"acc-1": done, "acc-2": account(2)})
+    _crashed_after_intent(store, clock, 1)
+    _crashed_after_intent(store, clock, 2)
+
+    outcomes = await recover(directory=directory, store=store, clock=clock)
+
+    assert [(o.key, o.status) for o in outcomes] == [
+        (action(1).key, Status.VERIFIED),
+        (action(2).key, Status.PENDING),
+    ]
+    assert store.unfinished() == []
+    recovered = [r for r in store.journal() if r.phase is Phase.RECOVERED]
+    assert [r.run_id for r in recovered] == ["crashed", "crashed"]
+    assert [link.deactivated_by_offboard for link in store.links()] == [True]
+
+    report = await apply_plan(
+        plan_of(action(1), action(2)), directory=directory, store=store, clock=clock, run_id="r2"
+    )
+    assert directory.sent == [action(2).key]  # done before the crash: never sent again
+    assert report.all_done
+
+
+async def test_an_account_that_cannot_be_read_stays_unfinished(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    class Unreachable(FakeDirectory):
+        async def read_account(self, account_id: str) -> None:
+            raise OSError("connection refused")
+
+    _crashed_after_intent(store, clock, 1)
+    outcomes = await recover(directory=Unreachable({}), store=store, clock=clock)
+    assert [o.status for o in outcomes] == [Status.PENDING]
+    assert "not settled" in outcomes[0].detail
+    assert len(store.unfinished()) == 1
