@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from offboard.cli import config
+from offboard.cli import config, journal
 from offboard.cli.errors import OffboardGroup
 from offboard.cli.logs import configure_logging
 from offboard.cli.state import CliState
@@ -80,6 +80,7 @@ def root(
 
 def _register() -> None:
     config.register(app)
+    journal.register(app)
     # The daemon command lives in offboard.cli.run (its own module); it registers itself the
     # same way once it exists.
     try:

@@ -1,0 +1,245 @@
+"""`offboard journal list|show|export`: read the audit trail."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from offboard.cli.errors import FailedError
+from offboard.cli.state import state_of
+from offboard.cli.wiring import open_configured_store
+from offboard.core.journal import JournalRecord
+from offboard.settings import parse_duration
+from offboard.store import SqlStore
+
+journal_app = typer.Typer(
+    help="Read the journal: every intent, attempt, outcome and read-back.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+FIELDS = [
+    "seq", "at", "run_id", "action_key", "phase", "status", "kind", "identity_id",
+    "account_id", "email", "rule", "reason", "http_status", "detail",
+]  # fmt: skip
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option("--store", help="Read this store file or URL instead of the configured one."),
+]
+RunOption = Annotated[str | None, typer.Option("--run", help="Only this run id.")]
+UserOption = Annotated[
+    str | None, typer.Option("--user", help="Only this person: Keycloak id, email or account id.")
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(help="Only records since: a duration back (2h, 7d) or an ISO date/time."),
+]
+
+
+def parse_since(text: str | None, now: datetime) -> datetime | None:
+    """``2h``/``7d`` back from now, or an ISO 8601 date or time (UTC when no zone is given)."""
+    if text is None:
+        return None
+    duration = parse_duration(text)
+    if isinstance(duration, timedelta):
+        return now - duration
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is neither a duration (2h, 7d) nor an ISO date"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@contextmanager
+def _open(ctx: typer.Context, override: Path | None) -> Iterator[SqlStore]:
+    settings = None if override is not None else state_of(ctx).settings()
+    store = open_configured_store(settings, override)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def select_records(
+    store: SqlStore, *, run: str | None, user: str | None, since: datetime | None
+) -> list[JournalRecord]:
+    """Journal records matching the filters, oldest first."""
+    by_id = user if user and _UUID.fullmatch(user) else None
+    records = store.journal(run_id=run, identity_id=by_id, since=since)
+    if user and by_id is None:
+        wanted = user.strip().lower()
+        records = [r for r in records if wanted in {(r.email or "").lower(), r.account_id}]
+    return records
+
+
+def record_dict(record: JournalRecord) -> dict[str, Any]:
+    """A record as plain JSON-ready values."""
+    data = asdict(record)
+    data["at"] = record.at.isoformat()
+    data["phase"], data["status"] = record.phase.value, record.status.value
+    return {key: data[key] for key in FIELDS}
+
+
+def records_text(records: list[JournalRecord], fmt: Format) -> str:
+    """The records as JSON lines or CSV."""
+    if fmt is Format.JSONL:
+        return "".join(json.dumps(record_dict(r), ensure_ascii=False) + "\n" for r in records)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(record_dict(r) for r in records)
+    return buffer.getvalue()
+
+
+def write_records(records: list[JournalRecord], fmt: Format, console: Console) -> None:
+    """Print the records as a table, JSON lines or CSV."""
+    if fmt is Format.TABLE:
+        console.print(journal_table(records))
+    else:
+        typer.echo(records_text(records, fmt), nl=False)
+
+
+def journal_table(records: list[JournalRecord]) -> Table:
+    """The records as a rich table (one row per journaled step)."""
+    table = Table(show_lines=False, title=f"{len(records)} journal records")
+    for column in ("seq", "at (UTC)", "run", "phase", "status", "kind", "who", "rule", "detail"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        table.add_row(
+            str(r.seq or ""),
+            r.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            r.run_id[:8],
+            r.phase.value,
+            r.status.value,
+            r.kind,
+            r.email or r.account_id or r.identity_id or "",
+            r.rule,
+            r.detail or r.reason,
+        )
+    return table
+
+
+@journal_app.command("list")
+def list_records(
+    ctx: typer.Context,
+    run: RunOption = None,
+    user: UserOption = None,
+    since: SinceOption = None,
+    limit: Annotated[int, typer.Option(help="Show at most the last N records.")] = 50,
+    fmt: Annotated[Format, typer.Option("--format", help="table, jsonl or csv.")] = Format.TABLE,
+    store: StoreOption = None,
+) -> None:
+    """List journal records, newest last.
+
+    Examples: offboard journal list --since 1d; offboard journal list --user ada@example.com
+    """
+    with _open(ctx, store) as opened:
+        moment = parse_since(since, datetime.now(UTC))
+        records = select_records(opened, run=run, user=user, since=moment)
+        write_records(records[-limit:] if limit > 0 else records, fmt, Console())
+
+
+@journal_app.command("show")
+def show(
+    ctx: typer.Context,
+    run: Annotated[str, typer.Argument(help="A run id (a unique prefix is enough).")],
+    fmt: Annotated[Format, typer.Option("--format", help="table, jsonl or csv.")] = Format.TABLE,
+    store: StoreOption = None,
+) -> None:
+    """Show one run: when and how it ended, and every record it journaled.
+
+    Example: offboard journal show 3f2a9c1e
+    """
+    with _open(ctx, store) as opened:
+        matches = [r for r in opened.runs(limit=10_000) if r.id.startswith(run)]
+        if len(matches) != 1:
+            found = "no run" if not matches else f"{len(matches)} runs"
+            raise FailedError(
+                f"{found} with an id starting {run!r}; `offboard journal runs` lists them"
+            )
+        record = matches[0]
+        console = Console()
+        if fmt is Format.TABLE:
+            ended = record.finished_at.isoformat() if record.finished_at else "not finished"
+            console.print(f"run {record.id} ({record.kind}): {record.status}", markup=False)
+            console.print(f"started {record.started_at.isoformat()}, ended {ended}", markup=False)
+            if record.summary:
+                console.print(json.dumps(record.summary, sort_keys=True), markup=False)
+        write_records(opened.journal(run_id=record.id), fmt, console)
+
+
+@journal_app.command("runs")
+def runs(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 20,
+    store: StoreOption = None,
+) -> None:
+    """List recent runs (plan, apply, reconcile, re-check) with their status.
+
+    Example: offboard journal runs --limit 5
+    """
+    with _open(ctx, store) as opened:
+        table = Table(title="runs, newest first")
+        for column in ("run", "kind", "started (UTC)", "status", "summary"):
+            table.add_column(column, overflow="fold")
+        for r in opened.runs(limit=limit):
+            summary = ", ".join(f"{k}={v}" for k, v in sorted(r.summary.items()))
+            started = r.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+            table.add_row(r.id, r.kind, started, r.status, summary)
+        Console().print(table)
+
+
+@journal_app.command("export")
+def export(
+    ctx: typer.Context,
+    fmt: Annotated[Format, typer.Option("--format", help="jsonl or csv.")] = Format.JSONL,
+    out: Annotated[Path | None, typer.Option(help="Write to this file, not stdout.")] = None,
+    run: RunOption = None,
+    user: UserOption = None,
+    since: SinceOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Export journal records for an auditor, as JSON lines (default) or CSV.
+
+    Example: offboard journal export --since 30d --format csv --out journal.csv
+    """
+    if fmt is Format.TABLE:
+        raise typer.BadParameter("export writes jsonl or csv", param_hint="--format")
+    with _open(ctx, store) as opened:
+        records = select_records(
+            opened, run=run, user=user, since=parse_since(since, datetime.now(UTC))
+        )
+        if out is None:
+            typer.echo(records_text(records, fmt), nl=False)
+            return
+        out.write_text(records_text(records, fmt), encoding="utf-8")
+        typer.echo(f"wrote {len(records)} records to {out}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `journal` group to the root app."""
+    app.add_typer(journal_app, name="journal")

@@ -1,0 +1,114 @@
+"""`offboard journal list|show|runs|export` over a real store file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from offboard.cli.exit_codes import ExitCode
+from offboard.cli.main import app
+from offboard.core.journal import JournalRecord, Phase, Status
+from offboard.store import open_store
+
+ADA_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+
+@pytest.fixture
+def store_file(tmp_path: Path) -> tuple[Path, str]:
+    path = tmp_path / "state.sqlite3"
+    store = open_store(path)
+    now = datetime.now(UTC)
+    run = store.start_run("apply", now - timedelta(minutes=5))
+    old = store.start_run("apply", now - timedelta(days=3))
+    common = {"run_id": run, "action_key": f"deactivate:{ADA_ID}:acc-1", "kind": "deactivate"}
+    store.append(
+        JournalRecord(
+            at=now - timedelta(minutes=4), phase=Phase.INTENT, status=Status.PENDING,
+            identity_id=ADA_ID, account_id="acc-1", email="Ada@example.com",
+            rule="identity-disabled", reason="disabled in Keycloak", **common,
+        )
+    )  # fmt: skip
+    store.append(
+        JournalRecord(
+            at=now - timedelta(minutes=3), phase=Phase.OUTCOME, status=Status.SUCCEEDED,
+            identity_id=ADA_ID, account_id="acc-1", email="Ada@example.com", http_status=204,
+            **common,
+        )
+    )  # fmt: skip
+    store.append(
+        JournalRecord(
+            at=now - timedelta(days=3), run_id=old, action_key="note", phase=Phase.NOTE,
+            status=Status.INFO, email="bob@example.com", detail="old news",
+        )
+    )  # fmt: skip
+    store.finish_run(run, now, "succeeded", {"succeeded": 1})
+    store.close()
+    return path, run
+
+
+def test_list_filters_by_user_and_since(runner: CliRunner, store_file: tuple[Path, str]) -> None:
+    path, _ = store_file
+    result = runner.invoke(
+        app, ["journal", "list", "--store", str(path), "--user", "ada@EXAMPLE.com", "--format",
+              "jsonl"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line["phase"] for line in lines] == ["intent", "outcome"]
+    recent = runner.invoke(
+        app, ["journal", "list", "--store", str(path), "--since", "1d", "--format", "jsonl"]
+    )
+    assert "old news" not in recent.output
+    assert len(recent.output.splitlines()) == 2
+
+
+def test_list_by_keycloak_id_as_a_table(runner: CliRunner, store_file: tuple[Path, str]) -> None:
+    path, _ = store_file
+    result = runner.invoke(app, ["journal", "list", "--store", str(path), "--user", ADA_ID])
+    assert result.exit_code == 0, result.output
+    assert "2 journal records" in result.output
+    assert "succeeded" in result.output
+
+
+def test_show_a_run_by_prefix(runner: CliRunner, store_file: tuple[Path, str]) -> None:
+    path, run = store_file
+    result = runner.invoke(app, ["journal", "show", run[:8], "--store", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"run {run} (apply): succeeded" in result.output
+    missing = runner.invoke(app, ["journal", "show", "zzzz", "--store", str(path)])
+    assert missing.exit_code == ExitCode.ERROR
+    assert "no run with an id starting 'zzzz'" in missing.output
+
+
+def test_runs_lists_newest_first(runner: CliRunner, store_file: tuple[Path, str]) -> None:
+    path, _ = store_file
+    result = runner.invoke(app, ["journal", "runs", "--store", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "succeeded=1" in result.output
+
+
+def test_export_csv_to_a_file(
+    runner: CliRunner, store_file: tuple[Path, str], tmp_path: Path
+) -> None:
+    path, _ = store_file
+    out = tmp_path / "journal.csv"
+    result = runner.invoke(
+        app, ["journal", "export", "--store", str(path), "--format", "csv", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert [row["phase"] for row in rows] == ["intent", "outcome", "note"]
+    assert rows[1]["http_status"] == "204"
+
+
+def test_bad_since_is_a_usage_error(runner: CliRunner, store_file: tuple[Path, str]) -> None:
+    path, _ = store_file
+    result = runner.invoke(app, ["journal", "list", "--store", str(path), "--since", "yesterday"])
+    assert result.exit_code == ExitCode.USAGE
+    assert "neither a duration (2h, 7d) nor an ISO date" in result.output
