@@ -1,0 +1,280 @@
+"""The planner: a pure, deterministic function of two snapshots, the links and the policy.
+
+``plan`` walks every stored link (and, on whole reads, every unique new match), applies the
+decision rules, sorts the result by stable keys and runs the guards. The service calls
+``candidates_to_confirm`` first, has Keycloak re-read those identities, then calls ``plan``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from offboard.core.accounts import AccountId
+from offboard.core.decisions import Decider, Settings
+from offboard.core.fingerprint import compute_fingerprint
+from offboard.core.guards import evaluate_guards
+from offboard.core.identities import IdentityId, normalise_email
+from offboard.core.links import Link
+from offboard.core.matching import (
+    Index,
+    MatchOutcome,
+    NewPair,
+    build_index,
+    can_match,
+    match_unlinked,
+)
+from offboard.core.plan import (
+    PLAN_SCHEMA_VERSION,
+    Action,
+    Entry,
+    EntryStatus,
+    GuardName,
+    Plan,
+    Rule,
+)
+from offboard.core.policy import ActionKind, Policy
+from offboard.core.reasons import action_reason, entry_reason, realm_name, who
+from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
+from offboard.core.verdicts import (
+    FINE,
+    IdentityState,
+    Verdict,
+    classify,
+    in_scope_domains,
+    match_key,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanContext:
+    """What a plan needs besides the facts: the time, lifted guards, the last full count."""
+
+    now: datetime
+    overrides: frozenset[GuardName] = frozenset()
+    previous_source_count: int | None = None
+    """Identities in the last FULL source snapshot, for the count-drop guard."""
+
+
+def plan(
+    source: SourceSnapshot,
+    target: TargetSnapshot,
+    links: Sequence[Link],
+    policy: Policy,
+    context: PlanContext,
+) -> Plan:
+    """Decide what to do. Deterministic: the same inputs in any order give the same plan."""
+    index = build_index(source, target, links)
+    decider = Decider(_settings(source, target, policy, context))
+    considered = _considered_links(index, source)
+    for link in considered:
+        _decide_link(decider, index, source, policy, link)
+    matched = MatchOutcome()
+    if can_match(source, target):
+        matched = match_unlinked(index, policy.match_attribute)
+        _decide_new_pairs(decider, matched, source, policy, context.now)
+        decider.entries.extend(matched.entries)
+        _report_never_linked(decider, index, matched)
+    actions = tuple(sorted(decider.actions, key=_action_key))
+    entries = tuple(sorted(decider.entries, key=_entry_key))
+    link_updates = tuple(sorted(decider.link_updates.values(), key=_link_key))
+    guards = evaluate_guards(
+        actions,
+        source,
+        target,
+        linked_accounts=len(index.owner_of) + len(matched.pairs),
+        thresholds=policy.thresholds,
+        overrides=context.overrides,
+        previous_source_count=context.previous_source_count,
+    )
+    return Plan(
+        created_at=context.now,
+        actions=actions,
+        entries=entries,
+        guards=guards,
+        fingerprint=compute_fingerprint(
+            actions, entries, guards, link_updates, PLAN_SCHEMA_VERSION
+        ),
+        link_updates=link_updates,
+        facts={
+            "identities": len(index.identities),
+            "deleted": len(source.deleted),
+            "accounts": len(index.accounts),
+            "links": len(index.links),
+            "links_considered": len(considered),
+            "new_links": len(matched.pairs),
+        },
+    )
+
+
+def candidates_to_confirm(
+    source: SourceSnapshot, target: TargetSnapshot, links: Sequence[Link], policy: Policy
+) -> frozenset[IdentityId]:
+    """Identities Keycloak must re-read before planning: unconfirmed disables and absences."""
+    index = build_index(source, target, links)
+    wanted: set[IdentityId] = set()
+    with_access = {link.identity_id for link in index.links if _has_access(index, link.account_id)}
+    unconfirmed = [
+        identity
+        for identity in index.identities.values()
+        if not identity.enabled
+        and not identity.disable_confirmed
+        and identity.service_account_client_id is None
+        and identity.id not in source.deleted
+        and _speaks_for(source, identity.id)
+    ]
+    emails_with_access: set[str] | None = None
+    for identity in unconfirmed:
+        if identity.id in with_access:
+            wanted.add(identity.id)
+        elif identity.id not in index.linked_identities:
+            if emails_with_access is None:
+                emails_with_access = _emails_with_access(index)
+            key, _ = match_key(identity, policy.match_attribute)
+            if key in emails_with_access:
+                wanted.add(identity.id)
+    for link in _considered_links(index, source):
+        if link.identity_id not in index.identities and link.identity_id not in source.deleted:
+            wanted.add(link.identity_id)
+    return frozenset(wanted)
+
+
+def _speaks_for(source: SourceSnapshot, identity_id: IdentityId) -> bool:
+    return source.kind is SnapshotKind.FULL or identity_id in source.targeted_ids
+
+
+def _has_access(index: Index, account_id: AccountId) -> bool:
+    account = index.accounts.get(account_id)
+    return account is not None and account.has_access
+
+
+def _emails_with_access(index: Index) -> set[str]:
+    return {
+        email
+        for account in index.accounts.values()
+        if account.has_access and (email := account.normalised_email) is not None
+    }
+
+
+def _settings(
+    source: SourceSnapshot, target: TargetSnapshot, policy: Policy, context: PlanContext
+) -> Settings:
+    protected = (normalise_email(email) for email in policy.protected_emails)
+    return Settings(
+        policy=policy,
+        now=context.now,
+        realm=realm_name(source.source),
+        domains=in_scope_domains(policy.domains, target.verified_domains),
+        protected_emails=frozenset(email for email in protected if email is not None),
+        key_owner=target.key_owner_account_id,
+        target_is_whole=target.kind is SnapshotKind.FULL and target.complete,
+    )
+
+
+def _considered_links(index: Index, source: SourceSnapshot) -> list[Link]:
+    """FULL: every link. TARGETED: only links of the identities the snapshot speaks for."""
+    if source.kind is SnapshotKind.FULL:
+        return index.links
+    return [link for link in index.links if link.identity_id in source.targeted_ids]
+
+
+def _decide_link(
+    decider: Decider, index: Index, source: SourceSnapshot, policy: Policy, link: Link
+) -> None:
+    identity = index.identities.get(link.identity_id)
+    account = index.accounts.get(link.account_id)
+    if link.account_id in index.shared_accounts:
+        # One account, several identities: acting for one could hurt the other.
+        if account is not None and account.has_access:
+            subject = who(identity.username if identity else link.email, link.identity_id)
+            decider.entries.append(
+                Entry(
+                    EntryStatus.BLOCKED,
+                    Rule.AMBIGUOUS_IDENTITIES,
+                    entry_reason(Rule.AMBIGUOUS_IDENTITIES, subject, link.email or "(none)"),
+                    link.identity_id,
+                    link.account_id,
+                    link.email,
+                )
+            )
+        return
+    state = classify(identity, link.identity_id in source.deleted, policy)
+    decider.decide(state, identity, link, account)
+
+
+def _decide_new_pairs(
+    decider: Decider, matched: MatchOutcome, source: SourceSnapshot, policy: Policy, now: datetime
+) -> None:
+    """Link fine identities; adopt a leaver's account only when the policy says so."""
+    for pair in matched.pairs:
+        identity, account = pair.identity, pair.account
+        state = classify(identity, identity.id in source.deleted, policy)
+        if state is FINE or (state.verdict is Verdict.LEAVER and policy.adopt_unlinked):
+            link = _link_new_pair(decider, pair, now)
+            decider.decide(state, identity, link, account, new=True)
+        elif account.has_access:
+            decider.entries.append(_unadopted(pair, state))
+
+
+def _link_new_pair(decider: Decider, pair: NewPair, now: datetime) -> Link:
+    identity, account = pair.identity, pair.account
+    email = account.normalised_email
+    subject = who(identity.username, identity.id)
+    reason = action_reason(pair.rule, subject, decider.settings.realm, now, email or "")
+    decider.actions.append(
+        Action(ActionKind.LINK, identity.id, account.id, email, pair.rule, reason)
+    )
+    return Link(identity.id, account.id, email, linked_at=now)
+
+
+def _unadopted(pair: NewPair, state: IdentityState) -> Entry:
+    """A match whose identity is not fine: never linked now, so never acted on by default."""
+    subject = who(pair.identity.username, pair.identity.id)
+    if state.verdict is Verdict.LEAVER or state.rule is None:
+        rule, detail = Rule.NEVER_LINKED, f" ({subject} is a leaver; see adopt_unlinked)"
+    else:
+        rule, detail = state.rule, ""
+    status = EntryStatus.BLOCKED if state.verdict is Verdict.BLOCK else EntryStatus.SKIPPED
+    reason = entry_reason(rule, subject, detail)
+    return Entry(status, rule, reason, pair.identity.id, pair.account.id, pair.account.email)
+
+
+def _report_never_linked(decider: Decider, index: Index, matched: MatchOutcome) -> None:
+    """Active accounts on in-scope domains that no identity or link accounts for."""
+    domains = decider.settings.domains
+    for account in index.accounts.values():
+        if (
+            account.id not in index.owner_of
+            and account.id not in matched.claimed
+            and account.has_access
+            and account.domain in domains
+        ):
+            decider.entries.append(
+                Entry(
+                    EntryStatus.SKIPPED,
+                    Rule.NEVER_LINKED,
+                    entry_reason(Rule.NEVER_LINKED, detail=" (no Keycloak identity has its email)"),
+                    None,
+                    account.id,
+                    account.email,
+                )
+            )
+
+
+def _action_key(action: Action) -> tuple[str, str, str]:
+    return (action.identity_id, action.account_id, action.kind)
+
+
+def _entry_key(entry: Entry) -> tuple[str, str, str, str, str]:
+    return (
+        entry.status,
+        entry.identity_id or "",
+        entry.account_id or "",
+        entry.rule,
+        entry.email or "",
+    )
+
+
+def _link_key(link: Link) -> tuple[str, str]:
+    return (link.identity_id, link.account_id)

@@ -1,0 +1,110 @@
+"""How the planner sees one identity: fine, a leaver, skipped or blocked, and by which rule.
+
+The verdict is about the identity alone; what it means for an account (and whether an
+account is even there) is decided in ``decisions``. States are shared constants, so
+classifying a million identities allocates nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass
+from enum import Enum
+
+from offboard.core.identities import Identity, Lockout, normalise_email
+from offboard.core.plan import Rule
+from offboard.core.policy import Policy, Scope
+
+
+class Verdict(Enum):
+    FINE = "fine"
+    """Enabled and in scope: keeps (or gets back) access."""
+    LEAVER = "leaver"
+    """Confirmed gone, disabled or out of scope: loses access."""
+    SKIP = "skip"
+    """Looks gone but a rule says it is not a leaver (lockout, service account)."""
+    BLOCK = "block"
+    """Might be gone but it is not confirmed: acting would be a guess."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityState:
+    verdict: Verdict
+    rule: Rule | None = None
+
+
+FINE = IdentityState(Verdict.FINE)
+DELETED = IdentityState(Verdict.LEAVER, Rule.IDENTITY_DELETED)
+DISABLED = IdentityState(Verdict.LEAVER, Rule.IDENTITY_DISABLED)
+LEFT_SCOPE = IdentityState(Verdict.LEAVER, Rule.IDENTITY_LEFT_SCOPE)
+ABSENT = IdentityState(Verdict.BLOCK, Rule.ABSENCE_UNCONFIRMED)
+UNCONFIRMED = IdentityState(Verdict.BLOCK, Rule.DISABLE_UNCONFIRMED)
+TEMPORARILY_LOCKED = IdentityState(Verdict.SKIP, Rule.TEMPORARILY_LOCKED)
+PERMANENTLY_LOCKED = IdentityState(Verdict.SKIP, Rule.PERMANENTLY_LOCKED)
+SERVICE_ACCOUNT = IdentityState(Verdict.SKIP, Rule.SERVICE_ACCOUNT)
+
+
+def classify(identity: Identity | None, deleted: bool, policy: Policy) -> IdentityState:
+    """The state of one identity; ``identity`` is None when the snapshot did not list it."""
+    if deleted:
+        return DELETED
+    if identity is None:
+        return ABSENT
+    if identity.enabled:
+        if in_scope(identity, policy.scope):
+            return FINE
+        state = LEFT_SCOPE
+    else:
+        state = _disabled_state(identity, policy)
+    # A service-account user is a client, never a person who can leave.
+    return SERVICE_ACCOUNT if identity.service_account_client_id is not None else state
+
+
+def _disabled_state(identity: Identity, policy: Policy) -> IdentityState:
+    """Keycloak says ``enabled: false``; that is only a leave once confirmed and not a lockout."""
+    lockout = identity.lockout
+    if lockout is Lockout.TEMPORARY:
+        return TEMPORARILY_LOCKED
+    if lockout is Lockout.PERMANENT:
+        if not policy.permanent_lockout_is_leaver:
+            return PERMANENTLY_LOCKED
+        return DISABLED if identity.disable_confirmed else UNCONFIRMED
+    if lockout is Lockout.NONE and identity.disable_confirmed:
+        return DISABLED
+    return UNCONFIRMED
+
+
+def in_scope(identity: Identity, scope: Scope) -> bool:
+    """Member of a scope group (or one of its subgroups) and holding the scope attribute."""
+    if scope.groups and not _in_any_group(identity.groups, scope.groups):
+        return False
+    if scope.attribute is not None:
+        name, value = scope.attribute
+        if value not in identity.attributes.get(name, ()):
+            return False
+    return True
+
+
+def _in_any_group(groups: frozenset[str], wanted: frozenset[str]) -> bool:
+    if not groups.isdisjoint(wanted):
+        return True
+    # Group paths nest: a member of /staff/eng belongs to /staff as well.
+    prefixes = tuple(w.rstrip("/") + "/" for w in wanted if w.startswith("/"))
+    return bool(prefixes) and any(g.startswith(prefixes) for g in groups)
+
+
+def match_key(identity: Identity, attribute: str | None) -> tuple[str | None, Rule]:
+    """The Atlassian email an identity stands for, and the rule a match by it carries."""
+    if attribute is not None:
+        value = normalise_email(identity.attribute(attribute))
+        if value is not None:
+            return value, Rule.MATCHED_BY_ATTRIBUTE
+    return identity.normalised_email, Rule.MATCHED_BY_EMAIL
+
+
+def in_scope_domains(policy_domains: Set[str], verified: Set[str]) -> frozenset[str]:
+    """The policy's domains that the org verified, or every verified domain."""
+    verified_lower = frozenset(d.lower() for d in verified)
+    if not policy_domains:
+        return verified_lower
+    return frozenset(d.lower() for d in policy_domains) & verified_lower
