@@ -8,14 +8,31 @@ daemon runs a full reconciliation at start, and reconciliation is the authority 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from offboard.intake.webhooks import ReplayFilter
-from offboard.ports import Clock, IdentityEvent, IdentitySource, Store
+from offboard.ports import Clock, IdentityEvent
 
 ADMIN_EVENTS_CURSOR = "keycloak.admin-events"
+
+
+class EventSource(Protocol):
+    """The part of ``IdentitySource`` the poller uses."""
+
+    async def events_since(
+        self, cursor: str | None
+    ) -> tuple[Sequence[IdentityEvent], str | None]: ...
+
+
+class Cursors(Protocol):
+    """The part of ``Store`` the poller uses."""
+
+    def cursor(self, name: str) -> str | None: ...
+
+    def set_cursor(self, name: str, value: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +51,8 @@ class EventPoller:
 
     def __init__(
         self,
-        source: IdentitySource,
-        store: Store,
+        source: EventSource,
+        store: Cursors,
         submit: Callable[[IdentityEvent], object],
         clock: Clock,
         *,

@@ -47,6 +47,6 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
-        Route("/webhooks/keycloak", webhook, methods=["POST"]),
+        Route("/webhooks/keycloak", webhook.handle, methods=["POST"]),
     ]
     return Starlette(routes=routes)

@@ -43,7 +43,8 @@ class WebhookReceiver:
     replays: ReplayFilter = field(default_factory=ReplayFilter)
     count: Callable[[str], None] = lambda result: None
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
+        """The Starlette endpoint."""
         result, response = await self._handle(request)
         self.count(result)
         return response

@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import socket
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
 
-from offboard.ports import Clock, Store
+from offboard.ports import Clock
 
 LEASE_NAME = "daemon"
 
 log = structlog.get_logger(__name__)
+
+
+class LeaseStore(Protocol):
+    """The part of ``Store`` a lease uses."""
+
+    def acquire_lease(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool: ...
+
+    def release_lease(self, name: str, holder: str) -> None: ...
 
 
 def default_holder() -> str:
@@ -30,7 +39,7 @@ class Lease:
 
     def __init__(
         self,
-        store: Store,
+        store: LeaseStore,
         clock: Clock,
         *,
         holder: str | None = None,

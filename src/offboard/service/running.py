@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 import structlog
 
 from offboard.core.identities import IdentityId
-from offboard.intake.polling import EventPoller
+from offboard.intake.polling import Cursors, EventPoller, EventSource
 from offboard.intake.queues import UserQueues
-from offboard.ports import Clock, IdentityEvent, IdentitySource, OffboardError, Store
+from offboard.ports import Clock, IdentityEvent, OffboardError
 from offboard.service.gate import PassGate
 from offboard.service.leasing import Lease
 from offboard.service.passes import Passes, PassReport
@@ -51,8 +51,8 @@ class Daemon:
     def __init__(
         self,
         passes: Passes,
-        source: IdentitySource,
-        store: Store,
+        source: EventSource,
+        store: Cursors,
         clock: Clock,
         status: DaemonStatus,
         lease: Lease,
@@ -110,7 +110,7 @@ class Daemon:
     async def _lease_loop(self) -> None:
         while not self._stopping.is_set():
             was_held = self.lease.held
-            held = await asyncio.to_thread(self.lease.refresh)
+            held = self.lease.refresh()
             if held != was_held:
                 self.status.set_leader(held)
                 if held:
