@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from prometheus_client import generate_latest
 
-from offboard.server.metrics import Metrics, endpoint_label, httpx_hooks
+from offboard.server.metrics import MeteredTransport, Metrics, endpoint_label, httpx_hooks
 from offboard.service.passes import ActionReport, PassReport
 from offboard.service.status import percentile
 from tests.server.conftest import Wired
@@ -131,3 +132,26 @@ def test_latency_summary_uses_nearest_rank() -> None:
     assert percentile(samples, 0.95) == 95.0
     assert percentile(samples, 0.99) == 99.0
     assert percentile([], 0.5) is None
+
+
+async def test_the_metered_transport_counts_and_reports_unreachable_vendors() -> None:
+    metrics = Metrics()
+    seen: list[tuple[str, bool]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "down.example":
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(503)
+
+    transport = MeteredTransport(
+        httpx.MockTransport(answer), metrics, "keycloak", lambda v, ok: seen.append((v, ok))
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        await client.get("https://kc.example/admin/realms/r/users/count")
+        with pytest.raises(httpx.ConnectError):
+            await client.get("https://down.example/")
+    assert seen == [("keycloak", False), ("keycloak", False)]
+    assert (
+        'offboard_api_requests_total{endpoint="/admin/realms/r/users/count",method="GET",'
+        'status="503",vendor="keycloak"} 1.0'
+    ) in generate(metrics)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -121,6 +120,40 @@ class PrometheusTelemetry:
         self.metrics.leader.set(1 if held else 0)
 
 
+class MeteredTransport(httpx.AsyncBaseTransport):
+    """Wraps an adapter's transport to count its requests (same labels as :func:`httpx_hooks`).
+
+    For adapters that build their own client but accept ``transport=``; TLS settings stay
+    those of the wrapped transport.
+    """
+
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        metrics: Metrics,
+        vendor: str,
+        seen: Callable[[str, bool], None] | None = None,
+    ) -> None:
+        self._inner = inner
+        self._hook = httpx_hooks(metrics, vendor, seen)["response"][0]
+        self._vendor = vendor
+        self._seen = seen
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self._inner.handle_async_request(request)
+        except httpx.TransportError:
+            if self._seen is not None:
+                self._seen(self._vendor, False)
+            raise
+        response.request = request
+        await self._hook(response)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 ResponseHook = Callable[[httpx.Response], Awaitable[None]]
 
 
@@ -128,7 +161,7 @@ def httpx_hooks(
     metrics: Metrics,
     vendor: str,
     seen: Callable[[str, bool], None] | None = None,
-) -> dict[str, list[Any]]:
+) -> dict[str, list[ResponseHook]]:
     """``event_hooks`` for an ``httpx.AsyncClient``: counts requests, 429s and reachability.
 
     ``seen(vendor, ok)`` is told of every answer (ok unless 5xx), e.g. for /readyz.
