@@ -10,7 +10,14 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from offboard_emulators.atlassian import control, errors, org_api, org_v2_api, user_management_api
+from offboard_emulators.atlassian import (
+    control,
+    errors,
+    org_api,
+    org_v2_api,
+    scim_api,
+    user_management_api,
+)
 from offboard_emulators.atlassian.state import AtlassianState
 from offboard_emulators.common.faults import FaultInjector
 from offboard_emulators.common.middleware import EmulatorMiddleware
@@ -46,6 +53,7 @@ def create_app(
         *org_api.routes(tenant),
         *org_v2_api.routes(tenant),
         *user_management_api.routes(tenant),
+        *scim_api.routes(tenant),
     ]
     middleware = [
         Middleware(

@@ -106,6 +106,8 @@ class OrgSettings:
     disable_inactive_conflict: bool = False
     scim_lifecycle_restricted: bool = False
     v1_page_size: int = 100
+    scim_require_verified_domain: bool = True
+    scim_max_page_size: int = 100
 
 
 @dataclass(slots=True)
