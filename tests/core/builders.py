@@ -112,4 +112,5 @@ def make_plan(
     pol: Policy | None = None,
     **context: Any,
 ) -> Plan:
-    return plan(src, tgt, list(links), pol or policy(), PlanContext(now=NOW, **context))
+    context.setdefault("now", NOW)
+    return plan(src, tgt, list(links), pol or policy(), PlanContext(**context))

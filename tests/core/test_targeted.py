@@ -1,0 +1,95 @@
+"""Targeted snapshots and the candidates the service must confirm before planning."""
+
+from __future__ import annotations
+
+from offboard.core.accounts import AccountStatus
+from offboard.core.identities import Lockout
+from offboard.core.plan import GuardName, Rule
+from offboard.core.planning import candidates_to_confirm
+from offboard.core.policy import ActionKind
+from tests.core.builders import (
+    account,
+    aid,
+    identity,
+    iid,
+    link,
+    make_plan,
+    people,
+    policy,
+    source,
+    target,
+    targeted,
+)
+
+
+def test_a_targeted_snapshot_speaks_only_for_its_ids() -> None:
+    _, accounts, links = people(1, 2, 3)
+    src = targeted(identity(2, disabled=True), ids=[iid(2)])
+    result = make_plan(src, target(*accounts), links, previous_source_count=1000)
+    assert [(a.kind, a.identity_id) for a in result.actions] == [(ActionKind.DEACTIVATE, iid(2))]
+    assert not result.entries, "identities 1 and 3 are simply not known, not absent"
+    assert not result.is_blocked
+    (drop,) = [g for g in result.guards if g.name is GuardName.SOURCE_COUNT_DROP]
+    assert not drop.tripped
+    assert "not applied" in drop.message
+
+
+def test_a_targeted_absence_without_404_is_blocked() -> None:
+    _, accounts, links = people(1, 2)
+    result = make_plan(targeted(ids=[iid(1)]), target(*accounts), links)
+    assert [(e.rule, e.identity_id) for e in result.entries] == [(Rule.ABSENCE_UNCONFIRMED, iid(1))]
+
+
+def test_a_targeted_deletion_is_acted_on() -> None:
+    _, accounts, links = people(1, 2)
+    src = targeted(ids=[iid(1)], deleted=frozenset({iid(1)}))
+    (action,) = make_plan(src, target(*accounts), links).actions
+    assert (action.identity_id, action.rule) == (iid(1), Rule.IDENTITY_DELETED)
+
+
+def test_a_targeted_snapshot_makes_no_new_links_and_reports_no_strays() -> None:
+    src = targeted(identity(1), ids=[iid(1)])
+    result = make_plan(src, target(account(1), account(9)))
+    assert not result.actions
+    assert not result.entries
+
+
+class TestCandidatesToConfirm:
+    def test_unconfirmed_disables_with_access_and_unconfirmed_absences(self) -> None:
+        unconfirmed = identity(1, enabled=False, lockout=Lockout.UNKNOWN)
+        locked = identity(2, enabled=False, lockout=Lockout.TEMPORARY)
+        confirmed = identity(3, disabled=True)
+        fine = identity(4)
+        src = source(unconfirmed, locked, confirmed, fine, deleted=frozenset({iid(6)}))
+        tgt = target(*(account(n) for n in range(1, 7)))
+        links = [link(n) for n in range(1, 7)]
+        assert candidates_to_confirm(src, tgt, links, policy()) == {iid(1), iid(2), iid(5)}
+
+    def test_unconfirmed_disables_without_access_need_no_read(self) -> None:
+        src = source(identity(1, enabled=False))
+        tgt = target(account(1, status=AccountStatus.INACTIVE))
+        assert candidates_to_confirm(src, tgt, [link(1)], policy()) == frozenset()
+
+    def test_an_unlinked_disable_that_would_match_is_a_candidate(self) -> None:
+        src = source(identity(1, enabled=False), identity(2, enabled=False))
+        tgt = target(account(1), account(3))
+        assert candidates_to_confirm(src, tgt, [], policy()) == {iid(1)}
+
+    def test_targeted_snapshots_only_name_their_own_ids(self) -> None:
+        src = targeted(identity(1, enabled=False), ids=[iid(1), iid(2)])
+        tgt = target(account(1), account(2), account(3))
+        links = [link(1), link(2), link(3)]
+        assert candidates_to_confirm(src, tgt, links, policy()) == {iid(1), iid(2)}
+
+    def test_service_accounts_are_never_candidates(self) -> None:
+        robot = identity(1, enabled=False, service_account_client_id="ci")
+        assert (
+            candidates_to_confirm(source(robot), target(account(1)), [link(1)], policy()) == set()
+        )
+
+    def test_a_confirmed_read_then_plans_the_action(self) -> None:
+        before = source(identity(1, enabled=False, lockout=Lockout.UNKNOWN))
+        assert candidates_to_confirm(before, target(account(1)), [link(1)], policy()) == {iid(1)}
+        after = source(identity(1, disabled=True))
+        (action,) = make_plan(after, target(account(1)), [link(1)]).actions
+        assert action.account_id == aid(1)
