@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -19,6 +19,7 @@ from typing import TypeVar
 
 import httpx
 import stamina
+from pydantic import SecretStr
 
 from offboard import __version__
 from offboard.ports import (
@@ -293,6 +294,22 @@ async def send(
         limiter.observe(response.headers, response.status_code)
     raise_for_status(response, what, refine_403=refine_403)
     return response
+
+
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer <secret>`` on every request; the secret stays out of reprs."""
+
+    def __init__(self, secret: SecretStr | str) -> None:
+        self._secret = secret if isinstance(secret, SecretStr) else SecretStr(secret)
+        if not self._secret.get_secret_value().strip():
+            raise ValueError("the bearer secret is empty")
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._secret.get_secret_value()}"
+        yield request
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(***)"
 
 
 def build_client(

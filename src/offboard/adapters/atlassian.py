@@ -1,0 +1,133 @@
+"""Atlassian Cloud as one :class:`offboard.ports.AccountDirectory`.
+
+Combines the org adapter (Organizations + User management, org key) and, when a directory
+key is configured, the SCIM adapter. It lives outside both subpackages because they must
+not import each other. One client-side rate limiter is shared by every call to the org
+host so bulk runs stay under Atlassian's limit instead of living on 429s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import httpx
+from pydantic import SecretStr
+
+from offboard.adapters.atlassian_org import BearerKey, OrgAdapter
+from offboard.adapters.atlassian_org import self_check as org_self_check
+from offboard.adapters.atlassian_scim import ScimAdapter
+from offboard.adapters.http import BearerAuth, RateLimiter, RetryPolicy, build_client
+from offboard.core.accounts import Account, AccountId, ScimLink
+from offboard.core.plan import Action
+from offboard.core.policy import ActionKind
+from offboard.core.snapshots import TargetSnapshot
+from offboard.ports import CheckResult, OffboardError, OperationResult, PermanentError, Progress
+
+DEFAULT_BASE_URL = "https://api.atlassian.com"
+_SCIM_KINDS = {ActionKind.SCIM_DEACTIVATE: False, ActionKind.SCIM_REACTIVATE: True}
+
+
+class AtlassianDirectory:
+    """The Atlassian side of offboard: snapshot, lookups, read-backs, actions, self-check."""
+
+    def __init__(
+        self,
+        *,
+        org_id: str,
+        org_key: SecretStr | str,
+        base_url: str = DEFAULT_BASE_URL,
+        directory_id: str | None = None,
+        scim_directory_id: str | None = None,
+        scim_key: SecretStr | str | None = None,
+        rate_per_second: float = 10.0,
+        burst: int = 10,
+        key_owner_account_id: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.limiter = RateLimiter(rate_per_second, burst)
+        self._clients = [build_client(base_url, auth=BearerKey(org_key), transport=transport)]
+        self.org = OrgAdapter(
+            self._clients[0],
+            org_id,
+            directory_id,
+            limiter=self.limiter,
+            retry=retry,
+            key_owner_account_id=key_owner_account_id,
+        )
+        self.scim: ScimAdapter | None = None
+        if scim_directory_id and scim_key:
+            scim_client = build_client(base_url, auth=BearerAuth(scim_key), transport=transport)
+            self._clients.append(scim_client)
+            self.scim = ScimAdapter(
+                scim_client, scim_directory_id, limiter=self.limiter, retry=retry
+            )
+
+    async def aclose(self) -> None:
+        for client in self._clients:
+            await client.aclose()
+
+    async def __aenter__(self) -> AtlassianDirectory:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def snapshot(self, *, progress: Progress | None = None) -> TargetSnapshot:
+        """The org's accounts, each with its SCIM link when a directory key is configured."""
+        snapshot = await self.org.snapshot(progress=progress)
+        if self.scim is None:
+            return snapshot
+        try:
+            links = await self.scim.links()
+        except OffboardError as exc:
+            problem = f"SCIM links unreadable, SCIM-linked accounts unknown: {exc}"
+            return replace(snapshot, complete=False, problems=(*snapshot.problems, problem))
+        accounts = tuple(_with_link(a, links) for a in snapshot.accounts)
+        return replace(snapshot, accounts=accounts)
+
+    async def find_by_email(self, email: str) -> Sequence[Account]:
+        accounts = await self.org.find_by_email(email)
+        if self.scim is None or not accounts:
+            return accounts
+        linked = {u.account_id: u for u in await self.scim.find_by_user_name(email)}
+        links = {
+            aid: _link(self.scim.directory_id, u.id, u.active) for aid, u in linked.items() if aid
+        }
+        return [_with_link(a, links) for a in accounts]
+
+    async def read_account(self, account_id: AccountId) -> Account | None:
+        account = await self.org.read_account(account_id)
+        if account is None or self.scim is None or account.email is None:
+            return account
+        for user in await self.scim.find_by_user_name(account.email):
+            if user.account_id == account_id:
+                return replace(account, scim=_link(self.scim.directory_id, user.id, user.active))
+        return account
+
+    async def execute(self, action: Action) -> OperationResult:
+        """SCIM kinds go to the SCIM record linked to the account; the rest to the org."""
+        if action.kind not in _SCIM_KINDS:
+            return await self.org.execute(action)
+        if self.scim is None:
+            raise PermanentError(f"{action.kind} needs a SCIM directory key; none configured")
+        account = await self.read_account(action.account_id)
+        if account is None or account.scim is None:
+            raise PermanentError(f"{action.account_id} has no SCIM record in this directory")
+        return await self.scim.set_active(account.scim.scim_user_id, _SCIM_KINDS[action.kind])
+
+    async def self_check(self) -> Sequence[CheckResult]:
+        results = await org_self_check(self.org)
+        if self.scim is not None:
+            results.extend(await self.scim.self_check())
+        return results
+
+
+def _link(directory_id: str, scim_user_id: str, active: bool) -> ScimLink:
+    return ScimLink(directory_id=directory_id, scim_user_id=scim_user_id, active=active)
+
+
+def _with_link(account: Account, links: dict[str, ScimLink]) -> Account:
+    link = links.get(account.id)
+    return account if link is None else replace(account, scim=link)

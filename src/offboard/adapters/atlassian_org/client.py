@@ -1,0 +1,264 @@
+"""The org adapter engine: snapshots, lookups, read-backs and lifecycle/membership actions.
+
+Every call goes through the shared limiter and the bounded retry of
+:mod:`offboard.adapters.http`; only temporary failures are retried. Writes are idempotent:
+the account is read first and an account already in the wanted state is a success with
+``changed=False``. Lifecycle writes ask the permissions map first so that a refusal comes
+back as :class:`NotManageableError` with Atlassian's reason instead of a bare 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+
+import httpx
+
+from offboard.adapters.atlassian_org import requests as rq
+from offboard.adapters.atlassian_org.casting import to_account
+from offboard.adapters.atlassian_org.errors import authentication_error, refine_403
+from offboard.adapters.atlassian_org.wire import (
+    DirectoryPage,
+    DirectoryUserDocument,
+    DirectoryUserPage,
+    DomainPage,
+    Permission,
+)
+from offboard.adapters.http import RateLimiter, RetryPolicy, send, with_retries
+from offboard.core.accounts import Account, AccountId, AccountStatus, Membership
+from offboard.core.plan import Action
+from offboard.core.policy import ActionKind
+from offboard.core.snapshots import TargetSnapshot
+from offboard.ports import (
+    AuthenticationError,
+    NotFoundError,
+    NotManageableError,
+    OffboardError,
+    OperationResult,
+    PermanentError,
+    Progress,
+)
+
+_LIFECYCLE = {
+    ActionKind.DEACTIVATE: ("disable", "lifecycle.enablement"),
+    ActionKind.REACTIVATE: ("enable", "lifecycle.enablement"),
+    ActionKind.DELETE: ("delete", "lifecycle.delete"),
+}
+_MEMBERSHIP = {ActionKind.SUSPEND: "suspend", ActionKind.RESTORE: "restore"}
+
+
+class OrgAdapter:
+    """Organizations (v1/v2) and User management APIs for one org and its directory."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        org_id: str,
+        directory_id: str | None = None,
+        *,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        key_owner_account_id: str | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.client = client
+        self.org_id = org_id
+        self._directory_id = directory_id
+        self.limiter = limiter
+        self.retry = retry or RetryPolicy()
+        self.key_owner_account_id = key_owner_account_id
+        self._now = now
+        self._verified: frozenset[str] = frozenset()
+
+    async def call(self, build: Callable[[], httpx.Request], what: str) -> httpx.Response:
+        """One request with rate limiting, error mapping and bounded retries."""
+
+        async def attempt() -> httpx.Response:
+            return await send(
+                self.client, build(), what, limiter=self.limiter, refine_403=refine_403
+            )
+
+        try:
+            return await with_retries(attempt, self.retry)
+        except AuthenticationError:
+            raise authentication_error(what) from None
+
+    async def directory_id(self) -> str:
+        """The configured directory, or the org's single one (several need configuring)."""
+        if self._directory_id is None:
+            found = await self.directories()
+            if len(found) != 1:
+                raise PermanentError(
+                    f"org {self.org_id} has {len(found)} directories: configure directory_id"
+                )
+            self._directory_id = found[0]
+        return self._directory_id
+
+    async def directories(self) -> list[str]:
+        ids: list[str] = []
+        cursor: str | None = None
+        while True:
+            response = await self.call(
+                partial(rq.list_directories, self.client, self.org_id, cursor),
+                "list directories",
+            )
+            page = DirectoryPage.model_validate(response.json())
+            ids.extend(d.directory_id for d in page.data)
+            if (cursor := rq.next_cursor(page.links.next)) is None:
+                return ids
+
+    async def verified_domains(self) -> frozenset[str]:
+        """Names (lower case) of the org's domains whose claim is verified."""
+        names: set[str] = set()
+        cursor: str | None = None
+        while True:
+            response = await self.call(
+                partial(rq.list_domains, self.client, self.org_id, cursor), "list domains"
+            )
+            page = DomainPage.model_validate(response.json())
+            names.update(
+                d.attributes.name.lower()
+                for d in page.data
+                if d.attributes.claim.status == "verified"
+            )
+            if (cursor := rq.next_cursor(page.links.next)) is None:
+                self._verified = frozenset(names)
+                return self._verified
+
+    async def snapshot(self, *, progress: Progress | None = None) -> TargetSnapshot:
+        """Every account of the directory; marked incomplete if any page failed."""
+        taken_at = self._now()
+        accounts: list[Account] = []
+        domains: frozenset[str] = frozenset()
+        problems: list[str] = []
+        directory_id = ""
+        try:
+            directory_id = await self.directory_id()
+            domains = await self.verified_domains()
+            await self._walk_users(directory_id, domains, accounts, progress)
+        except AuthenticationError:
+            raise
+        except OffboardError as exc:
+            problems.append(f"Atlassian read stopped after {len(accounts)} accounts: {exc}")
+        return TargetSnapshot(
+            accounts=tuple(accounts),
+            taken_at=taken_at,
+            complete=not problems,
+            verified_domains=domains,
+            key_owner_account_id=self.key_owner_account_id,
+            problems=tuple(problems),
+            org_id=self.org_id,
+            directory_id=directory_id,
+        )
+
+    async def _walk_users(
+        self,
+        directory_id: str,
+        domains: frozenset[str],
+        into: list[Account],
+        progress: Progress | None,
+    ) -> None:
+        cursor: str | None = None
+        while True:
+            response = await self.call(
+                partial(rq.search_users, self.client, self.org_id, directory_id, cursor=cursor),
+                f"search users (page {len(into) // rq.SEARCH_LIMIT + 1})",
+            )
+            page = DirectoryUserPage.model_validate(response.json())
+            into.extend(to_account(user, domains) for user in page.data)
+            if progress is not None:
+                progress(len(into), None)
+            if (cursor := rq.next_cursor(page.links.next)) is None or not page.data:
+                return
+
+    async def find_by_email(self, email: str) -> list[Account]:
+        """Accounts whose email is exactly ``email`` (v2 search ``emails``)."""
+        directory_id = await self.directory_id()
+        response = await self.call(
+            lambda: rq.search_users(self.client, self.org_id, directory_id, emails=[email]),
+            "find account by email",
+        )
+        page = DirectoryUserPage.model_validate(response.json())
+        return [to_account(user, self._verified) for user in page.data]
+
+    async def read_account(self, account_id: AccountId) -> Account | None:
+        """A fresh read of one account and its membership; None on 404."""
+        directory_id = await self.directory_id()
+        try:
+            response = await self.call(
+                lambda: rq.user_details(self.client, self.org_id, directory_id, account_id),
+                f"read account {account_id}",
+            )
+        except NotFoundError:
+            return None
+        return to_account(
+            DirectoryUserDocument.model_validate(response.json()).data, self._verified
+        )
+
+    async def permission(self, account_id: str, privilege: str) -> Permission:
+        """One entry of ``GET /users/{id}/manage?privileges=...``."""
+        response = await self.call(
+            lambda: rq.permissions(self.client, account_id, privilege),
+            f"check {privilege} on {account_id}",
+        )
+        entry = response.json().get(privilege)
+        if entry is None:
+            raise PermanentError(f"permissions map of {account_id} lacks {privilege}")
+        return Permission.model_validate(entry)
+
+    async def execute(self, action: Action) -> OperationResult:
+        """Carry out one lifecycle or membership action idempotently."""
+        if action.kind in _LIFECYCLE:
+            return await self._lifecycle(action)
+        if action.kind in _MEMBERSHIP:
+            return await self._membership(action)
+        raise PermanentError(f"the org adapter does not carry out {action.kind} actions")
+
+    async def _lifecycle(self, action: Action) -> OperationResult:
+        verb, privilege = _LIFECYCLE[action.kind]
+        current = await self.read_account(action.account_id)
+        if current is not None and _already_done(action.kind, current):
+            return OperationResult(http_status=200, changed=False, detail="already in state")
+        allowed = await self.permission(action.account_id, privilege)
+        if not allowed.allowed:
+            reason = allowed.reason.key if allowed.reason else "unknown"
+            raise NotManageableError(
+                f"Atlassian will not {verb} {action.account_id}: {reason}", reason_key=reason
+            )
+        response = await self.call(
+            lambda: rq.lifecycle(self.client, action.account_id, verb, action.reason),
+            f"{verb} {action.account_id}",
+        )
+        return OperationResult(http_status=response.status_code, changed=True, detail=verb)
+
+    async def _membership(self, action: Action) -> OperationResult:
+        verb = _MEMBERSHIP[action.kind]
+        directory_id = await self.directory_id()
+        current = await self.read_account(action.account_id)
+        if current is None:
+            raise NotFoundError(f"{action.account_id} is not in directory {directory_id}")
+        if _already_done(action.kind, current):
+            return OperationResult(http_status=200, changed=False, detail="already in state")
+        response = await self.call(
+            lambda: rq.membership_action(
+                self.client, self.org_id, directory_id, action.account_id, verb
+            ),
+            f"{verb} {action.account_id}",
+        )
+        return OperationResult(http_status=response.status_code, changed=True, detail=verb)
+
+
+def _already_done(kind: ActionKind, account: Account) -> bool:
+    """True when the account is already where ``kind`` would put it."""
+    if kind is ActionKind.DEACTIVATE:
+        return account.status is not AccountStatus.ACTIVE
+    if kind is ActionKind.REACTIVATE:
+        return account.status is AccountStatus.ACTIVE and not account.pending_deletion
+    if kind is ActionKind.DELETE:
+        return account.pending_deletion or account.status is AccountStatus.CLOSED
+    if kind is ActionKind.SUSPEND:
+        return account.membership is Membership.SUSPENDED
+    if kind is ActionKind.RESTORE:
+        return account.membership is Membership.ACTIVE
+    return False

@@ -1,0 +1,99 @@
+"""Request builders for the Organizations (v1/v2) and User management APIs.
+
+Each builder returns a fresh ``httpx.Request`` so that a retry never re-sends a consumed
+one. Paths are relative to the client's base URL (``https://api.atlassian.com``).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, quote, urlsplit
+
+import httpx
+
+SEARCH_LIMIT = 100
+"""The largest page the v2 directory user search accepts (the v2 list range is 1..100)."""
+SNAPSHOT_EXPAND = ("platformRoles",)
+LIFECYCLE_PRIVILEGE = {"disable": "lifecycle.enablement", "enable": "lifecycle.enablement"}
+
+
+def _seg(value: str) -> str:
+    """One path segment, escaped: ids come from data and must not change the path."""
+    return quote(value, safe=":|-_")
+
+
+def next_cursor(link: str | None) -> str | None:
+    """The cursor for the next page: v1 ``links.next`` is a URL holding ``cursor``, while v1
+    search and v2 links are opaque tokens."""
+    if not link:
+        return None
+    if "://" in link or link.startswith("/"):
+        values = parse_qs(urlsplit(link).query).get("cursor")
+        return values[0] if values else None
+    return link
+
+
+def list_orgs(client: httpx.AsyncClient, cursor: str | None = None) -> httpx.Request:
+    params = {"cursor": cursor} if cursor else None
+    return client.build_request("GET", "/admin/v1/orgs", params=params)
+
+
+def list_domains(client: httpx.AsyncClient, org_id: str, cursor: str | None) -> httpx.Request:
+    params = {"cursor": cursor} if cursor else None
+    return client.build_request("GET", f"/admin/v1/orgs/{_seg(org_id)}/domains", params=params)
+
+
+def list_directories(client: httpx.AsyncClient, org_id: str, cursor: str | None) -> httpx.Request:
+    params: dict[str, str | int] = {"limit": 100}
+    if cursor:
+        params["cursor"] = cursor
+    return client.build_request("GET", f"/admin/v2/orgs/{_seg(org_id)}/directories", params=params)
+
+
+def _users(org_id: str, directory_id: str) -> str:
+    return f"/admin/v2/orgs/{_seg(org_id)}/directories/{_seg(directory_id)}/users"
+
+
+def search_users(
+    client: httpx.AsyncClient,
+    org_id: str,
+    directory_id: str,
+    *,
+    cursor: str | None = None,
+    emails: list[str] | None = None,
+    limit: int = SEARCH_LIMIT,
+) -> httpx.Request:
+    body: dict[str, object] = {"limit": limit, "expand": list(SNAPSHOT_EXPAND)}
+    if cursor:
+        body["cursor"] = cursor
+    if emails is not None:
+        body["emails"] = emails
+    return client.build_request("POST", f"{_users(org_id, directory_id)}/search", json=body)
+
+
+def user_details(
+    client: httpx.AsyncClient, org_id: str, directory_id: str, account_id: str
+) -> httpx.Request:
+    return client.build_request("GET", f"{_users(org_id, directory_id)}/{_seg(account_id)}")
+
+
+def membership_action(
+    client: httpx.AsyncClient, org_id: str, directory_id: str, account_id: str, verb: str
+) -> httpx.Request:
+    """v2 ``suspend`` or ``restore`` (no body)."""
+    path = f"{_users(org_id, directory_id)}/{_seg(account_id)}/{verb}"
+    return client.build_request("POST", path)
+
+
+def permissions(client: httpx.AsyncClient, account_id: str, privilege: str) -> httpx.Request:
+    return client.build_request(
+        "GET", f"/users/{_seg(account_id)}/manage", params={"privileges": privilege}
+    )
+
+
+def lifecycle(
+    client: httpx.AsyncClient, account_id: str, verb: str, message: str | None = None
+) -> httpx.Request:
+    """``disable`` (with the message shown to the user), ``enable`` or ``delete``."""
+    path = f"/users/{_seg(account_id)}/manage/lifecycle/{verb}"
+    body = {"message": message} if verb == "disable" and message else None
+    return client.build_request("POST", path, json=body)

@@ -1,0 +1,147 @@
+"""Wire models of the Organizations and User management APIs, as Atlassian documents them.
+
+Only the fields offboard reads are declared; everything else is ignored, so additions on
+Atlassian's side never break a snapshot. v1 and v2 org endpoints speak camelCase (v2) or
+JSON:API-like shapes (v1); user management speaks snake_case and key-based errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+
+class Links(Wire):
+    self_: str | None = Field(default=None, alias="self")
+    prev: str | None = None
+    next: str | None = None
+
+
+class OrgAttributes(Wire):
+    name: str = ""
+
+
+class OrgModel(Wire):
+    id: str
+    attributes: OrgAttributes = OrgAttributes()
+
+
+class OrgPage(Wire):
+    data: list[OrgModel] = []
+    links: Links = Links()
+
+
+class OrgDocument(Wire):
+    data: OrgModel
+
+
+class DomainClaim(Wire):
+    type: str | None = None
+    status: str | None = None
+
+
+class DomainAttributes(Wire):
+    name: str
+    claim: DomainClaim = DomainClaim()
+
+
+class DomainModel(Wire):
+    id: str
+    attributes: DomainAttributes
+
+
+class DomainPage(Wire):
+    data: list[DomainModel] = []
+    links: Links = Links()
+
+
+class Directory(Wire):
+    directory_id: str = Field(alias="directoryId")
+    name: str = ""
+
+
+class DirectoryPage(Wire):
+    data: list[Directory] = []
+    links: Links = Links()
+
+
+class DirectoryUser(Wire):
+    """``MultiDirectoryUser`` (v2 search, list and details)."""
+
+    account_id: str = Field(alias="accountId")
+    account_type: str | None = Field(default=None, alias="accountType")
+    status: str | None = None
+    account_status: str | None = Field(default=None, alias="accountStatus")
+    membership_status: str | None = Field(default=None, alias="membershipStatus")
+    name: str | None = None
+    nickname: str | None = None
+    email: str | None = None
+    claim_status: str | None = Field(default=None, alias="claimStatus")
+    platform_roles: list[str] | None = Field(default=None, alias="platformRoles")
+    management_source: str | None = Field(default=None, alias="managementSource")
+    for_deletion: bool | None = Field(default=None, alias="forDeletion")
+    deactivated_on: str | None = Field(default=None, alias="deactivatedOn")
+
+
+class DirectoryUserPage(Wire):
+    data: list[DirectoryUser] = []
+    links: Links = Links()
+
+
+class DirectoryUserDocument(Wire):
+    data: DirectoryUser
+
+
+class Reason(Wire):
+    key: str
+
+
+class Permission(Wire):
+    """One entry of the user management permissions map."""
+
+    allowed: bool
+    reason: Reason | None = None
+
+
+# Error bodies: the kind depends on which layer answered.
+
+
+class ApplicationError(Wire):
+    id: str | None = None
+    status: str | int | None = None
+    code: str | None = None
+    title: str | None = None
+    detail: str | None = None
+
+
+class ApplicationErrors(Wire):
+    """``{"errors": [...]}`` of the org API (``ADMIN-*`` codes) and the v2 ``Errors``."""
+
+    errors: list[ApplicationError]
+
+
+class ProxyError(Wire):
+    """``{"code": 401|429, "message": ...}`` from the gateway."""
+
+    code: int
+    message: str = ""
+
+
+class NoPermsError(Wire):
+    """``{"timestamp","path","status":403,"error":"Forbidden","message","requestId"}``."""
+
+    status: int
+    error: str
+    message: str = ""
+
+
+class KeyedError(Wire):
+    """User management errors: ``{"key": "forbidden.action", "context": {...}}``."""
+
+    key: str
+    context: dict[str, Any] | None = None
