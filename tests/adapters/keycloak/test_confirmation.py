@@ -1,0 +1,196 @@
+"""Reads by id: 404 vs 403, brute-force lockouts, the serial re-read, and ``confirm``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from offboard.adapters.keycloak import AccessDeniedError, KeycloakScope, KeycloakSource
+from offboard.adapters.keycloak.casting import identity_from_listing
+from offboard.adapters.keycloak.wire import UserRep
+from offboard.core.identities import IdentityId, Lockout
+from offboard.core.snapshots import SourceSnapshot
+from offboard.ports import TemporaryError
+from tests.adapters.keycloak.conftest import make_source
+from tests.adapters.keycloak.fake import FakeKeycloak, user
+
+ALICE = user(1)
+ALICE_ID = IdentityId(ALICE["id"])
+
+
+async def test_an_enabled_user_reads_as_enabled_without_a_lockout_check(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.users = [ALICE]
+
+    identity = await source.read_identity(ALICE_ID)
+
+    assert identity is not None
+    assert identity.enabled
+    assert identity.lockout is Lockout.NONE
+    assert fake.paths("attack-detection") == []
+
+
+async def test_a_404_is_a_confirmed_deletion(fake: FakeKeycloak, source: KeycloakSource) -> None:
+    assert await source.read_identity(ALICE_ID) is None
+
+
+async def test_a_403_is_an_error_never_a_deletion(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.forbidden = {"users/"}
+
+    with pytest.raises(AccessDeniedError, match="403"):
+        await source.read_identity(ALICE_ID)
+
+
+async def test_a_disable_is_confirmed_by_a_second_serial_read(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.users = [{**ALICE, "enabled": False}]
+
+    identity = await source.read_identity(ALICE_ID)
+
+    assert identity is not None
+    assert not identity.enabled
+    assert identity.disable_confirmed
+    assert identity.lockout is Lockout.NONE
+    assert fake.paths()[-3:] == [
+        f"users/{ALICE_ID}",
+        f"attack-detection/brute-force/users/{ALICE_ID}",
+        f"users/{ALICE_ID}",
+    ]
+
+
+async def test_a_spurious_disable_does_not_survive_the_re_read(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.reads[ALICE_ID] = [{**ALICE, "enabled": False}, ALICE]  # Keycloak issue 40689
+
+    identity = await source.read_identity(ALICE_ID)
+
+    assert identity is not None
+    assert identity.enabled
+    assert not identity.disable_confirmed
+
+
+async def test_a_temporary_lockout_is_not_a_disable(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.users = [{**ALICE, "enabled": False}]
+    fake.brute_force[ALICE_ID] = {"disabled": True, "numFailures": 3}
+
+    identity = await source.read_identity(ALICE_ID)
+
+    assert identity is not None
+    assert identity.lockout is Lockout.TEMPORARY
+    assert not identity.disable_confirmed
+
+
+async def test_a_permanent_lockout_is_a_confirmed_disable_marked_permanent(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    locked = {**ALICE, "enabled": False, "attributes": {"disabledReason": ["permanentLockout"]}}
+    fake.users = [locked]
+
+    identity = await source.read_identity(ALICE_ID)
+
+    assert identity is not None
+    assert identity.lockout is Lockout.PERMANENT
+    assert identity.disable_confirmed
+
+
+async def test_a_failed_brute_force_check_leaves_the_disable_unconfirmed(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.users = [{**ALICE, "enabled": False}]
+    fake.forbidden = {"attack-detection"}
+
+    identity = await source.read_identity(ALICE_ID)
+
+    assert identity is not None
+    assert identity.lockout is Lockout.UNKNOWN
+    assert not identity.disable_confirmed
+
+
+async def test_confirm_replaces_removes_and_adds(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    bob, carol, dave = user(2), user(3), user(4)
+    robot = user(9, username="service-account-bot", email=None)
+    fake.users = [{**bob, "enabled": False}, dave, robot]  # carol is gone, dave was not listed
+    listed = SourceSnapshot(
+        identities=(
+            *(identity_from_listing(UserRep.model_validate(u)) for u in (ALICE, bob, carol)),
+            replace(
+                identity_from_listing(UserRep.model_validate(robot)),
+                service_account_client_id="bot",
+            ),
+        ),
+        taken_at=datetime(2026, 11, 28, tzinfo=UTC),
+        complete=True,
+    )
+    ids = [IdentityId(u["id"]) for u in (bob, carol, dave, robot)]
+
+    confirmed = await source.confirm(listed, [*ids, ids[0]])
+
+    by_id = {i.id: i for i in confirmed.identities}
+    assert by_id[ids[0]].disable_confirmed
+    assert not by_id[ids[0]].enabled
+    assert ids[1] in confirmed.deleted
+    assert ids[1] not in by_id
+    assert by_id[ids[2]].username == "user4"  # turned up outside the listing
+    assert by_id[ids[3]].service_account_client_id == "bot"  # kept from the listing
+    assert ALICE_ID in by_id
+    assert confirmed.complete
+    reads = fake.paths("users/")
+    assert reads.count(f"users/{ids[0]}") == 2  # duplicates in candidates read once (+re-read)
+
+
+async def test_confirm_records_a_failed_read_and_leaves_the_identity_alone(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.failing[f"users/{ALICE_ID}?first="] = 99
+    listed = SourceSnapshot(
+        identities=(), taken_at=datetime(2026, 11, 28, tzinfo=UTC), complete=True
+    )
+
+    confirmed = await source.confirm(listed, [ALICE_ID])
+
+    assert confirmed.identities == ()
+    assert confirmed.deleted == frozenset()
+    assert any(ALICE_ID in p and "unconfirmed" in p for p in confirmed.problems)
+
+
+async def test_group_scope_reads_carry_the_configured_groups_the_user_is_in(
+    fake: FakeKeycloak,
+) -> None:
+    fake.users = [ALICE]
+
+    def groups(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path.endswith("/groups"):
+            found = [
+                {"id": "1", "name": "staff", "path": "/staff"},
+                {"id": "2", "name": "x", "path": "/other"},
+            ]
+            return httpx.Response(200, json=found)
+        return None
+
+    fake.override = groups
+    async with make_source(fake, scope=KeycloakScope(group_paths=("staff",))) as source:
+        identity = await source.read_identity(ALICE_ID)
+
+    assert identity is not None
+    assert identity.groups == {"/staff"}
+
+
+async def test_a_server_that_keeps_failing_is_an_error_never_a_deletion(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.failing[f"users/{ALICE_ID}?first="] = 99
+
+    with pytest.raises(TemporaryError, match="503"):
+        await source.read_identity(ALICE_ID)
