@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -174,9 +175,11 @@ def generate_accounts(
 ) -> list[str]:
     """Add ``count`` active managed-looking accounts fast (100k in about a second).
 
-    Emails are ``{prefix}{n:06d}@{domain}``; account ids are 24 hex digits.
+    Emails are ``{prefix}{n:06d}@{domain}``; account ids are 24 hex digits, the first 8
+    derived from org, prefix and domain so that several series can coexist.
     """
     now = state.clock()
+    series = zlib.crc32(f"{org_id}/{prefix}/{domain}".encode())
     products = [
         ProductAccess(
             "jira-software", PRODUCT_NAMES["jira-software"], "https://emulated.atlassian.net", now
@@ -187,7 +190,7 @@ def generate_accounts(
     created: list[str] = []
     with state.lock:
         for number in range(start, start + count):
-            account_id = f"{org_id[:8]:0>8}{number:016x}"[-24:]
+            account_id = f"{series:08x}{number:016x}"
             local = f"{prefix}{number:06d}"
             email = f"{local}@{domain}"
             if account_id in state.accounts or email.lower() in state.by_email:

@@ -23,7 +23,8 @@ async def test_orgs_lists_the_key_org_and_gets_it_by_id(client: httpx.AsyncClien
     listed = (await client.get("/admin/v1/orgs", headers=ORG_KEY)).json()
     assert [org["id"] for org in listed["data"]] == [ORG]
     one = (await client.get(f"/admin/v1/orgs/{ORG}", headers=ORG_KEY)).json()["data"]
-    assert one["type"] == "orgs" and one["attributes"]["name"] == "Example Corp"
+    assert one["type"] == "orgs"
+    assert one["attributes"]["name"] == "Example Corp"
 
 
 async def test_users_pages_follow_links_next_url_cursor(
@@ -73,7 +74,8 @@ async def test_other_org_is_no_perms_and_unknown_org_is_404(
     tenant.add_org("other-org", "Other")
     forbidden = await client.get("/admin/v1/orgs/other-org/users", headers=ORG_KEY)
     assert forbidden.status_code == 403
-    assert forbidden.json()["error"] == "Forbidden" and forbidden.json()["status"] == 403
+    assert forbidden.json()["error"] == "Forbidden"
+    assert forbidden.json()["status"] == 403
     missing = await client.get("/admin/v1/orgs/nope/users", headers=ORG_KEY)
     assert missing.status_code == 404
     assert missing.json()["errors"][0]["code"] == "ADMIN-404-2"
@@ -84,16 +86,20 @@ async def test_search_filters_expands_and_pages_with_opaque_cursors(
 ) -> None:
     body = {"emailDomains": {"eq": ["example.com"]}, "limit": 10, "expand": ["EMAIL"]}
     first = (await client.post(f"{USERS}/search", json=body, headers=ORG_KEY)).json()
-    assert len(first["data"]) == 10 and "email" in first["data"][0]
+    assert len(first["data"]) == 10
+    assert "email" in first["data"][0]
     assert "name" not in first["data"][0]
     assert not first["links"]["next"].startswith("http")
     emails: list[str] = [u["email"] for u in first["data"]]
     cursor = first["links"].get("next")
     while cursor:
-        page = (await client.post(f"{USERS}/search", json={"cursor": cursor}, headers=ORG_KEY)).json()
+        page = (
+            await client.post(f"{USERS}/search", json={"cursor": cursor}, headers=ORG_KEY)
+        ).json()
         emails += [u["email"] for u in page["data"]]
         cursor = page["links"].get("next")
-    assert len(emails) == 25 and all(e.endswith("@example.com") for e in emails)
+    assert len(emails) == 25
+    assert all(e.endswith("@example.com") for e in emails)
 
 
 async def test_search_by_status_and_invalid_bodies(client: httpx.AsyncClient) -> None:
@@ -132,7 +138,8 @@ async def test_v1_directory_suspend_restore_remove(
     )
     assert tenant.orgs[ORG].directories["dir-main"].memberships[LEAVER] == "suspended"
     restored = await client.post(f"{base}/restore-access", headers=ORG_KEY)
-    assert restored.status_code == 200 and "restored" in restored.json()["message"]
+    assert restored.status_code == 200
+    assert "restored" in restored.json()["message"]
     removed = await client.delete(base, headers=ORG_KEY)
     assert removed.status_code == 204
     assert LEAVER not in tenant.orgs[ORG].directories["dir-main"].memberships
