@@ -39,7 +39,7 @@ class FakeKeycloak:
     user_events: list[dict[str, Any]] = field(default_factory=list)
     brute_force: dict[str, dict[str, Any]] = field(default_factory=dict)
     forbidden: set[str] = field(default_factory=set)
-    """Path prefixes (after the realm) that answer 403."""
+    """Path prefixes (after the realm) that answer 403; ``""`` is the realm itself only."""
     failing: dict[str, int] = field(default_factory=dict)
     """``path?first=N`` → how many more times to answer 503."""
     counts: list[int] = field(default_factory=list)
@@ -78,7 +78,7 @@ class FakeKeycloak:
         path = request.url.path.removeprefix(ADMIN.rstrip("/")).lstrip("/")
         if self.override is not None and (answer := self.override(request)) is not None:
             return answer
-        if any(path.startswith(prefix) for prefix in self.forbidden):
+        if any(path.startswith(p) if p else path == "" for p in self.forbidden):
             return httpx.Response(403, json={"error": "HTTP 403 Forbidden"})
         key = f"{path}?first={request.url.params.get('first', '')}"
         if self.failing.get(key, 0) > 0:
