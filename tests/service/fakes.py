@@ -148,6 +148,7 @@ class FakePasses:
             "verified",
             self.clock.now(),
             deprovisioning=True,
+            read_back=True,
         )
         plan = passing_plan(start)
         return PassReport("recheck", start, self.clock.now(), True, "r", plan, (action,))

@@ -33,11 +33,13 @@ class ActionReport:
     """When the outcome (or the read-back confirming it) was recorded."""
     deprovisioning: bool = False
     detail: str = ""
+    read_back: bool = False
+    """True when ``outcome`` comes from reading the account back after the request."""
 
     @property
     def confirmed(self) -> bool:
-        """True when the read-back showed the wanted state."""
-        return self.outcome == Status.VERIFIED
+        """True when this pass changed the account and the read-back showed the wanted state."""
+        return self.read_back and self.outcome == Status.VERIFIED
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +80,7 @@ class Passes(Protocol):
 
 
 _DEPROVISIONING = frozenset({"deactivate", "suspend", "scim_deactivate", "delete"})
-_FINAL = {Phase.OUTCOME, Phase.READBACK, Phase.RECOVERED}
+_FINAL = {Phase.OUTCOME, Phase.READBACK}
 
 
 def action_reports(records: Iterable[JournalRecord]) -> tuple[ActionReport, ...]:
@@ -94,7 +96,7 @@ def action_reports(records: Iterable[JournalRecord]) -> tuple[ActionReport, ...]
 
 
 def _rank(record: JournalRecord) -> int:
-    return 1 if record.phase in (Phase.READBACK, Phase.RECOVERED) else 0
+    return 1 if record.phase is Phase.READBACK else 0
 
 
 def _report(record: JournalRecord) -> ActionReport:
@@ -109,6 +111,7 @@ def _report(record: JournalRecord) -> ActionReport:
         at=record.at,
         deprovisioning=kind in _DEPROVISIONING,
         detail=record.detail or record.reason,
+        read_back=record.phase is Phase.READBACK,
     )
 
 
