@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.synchronize
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from multiprocessing import Queue
 from pathlib import Path
 
 from offboard.store import open_store
@@ -23,8 +25,10 @@ def _contend(path: str, holder: str, start: multiprocessing.synchronize.Event) -
     return won
 
 
-def _contend_in_child(path: str, holder: str, start: object, results: object) -> None:
-    results.put((holder, _contend(path, holder, start)))  # type: ignore[attr-defined]
+def _contend_in_child(
+    path: str, holder: str, start: multiprocessing.synchronize.Event, results: Queue[object]
+) -> None:
+    results.put((holder, _contend(path, holder, start)))
 
 
 def _winners_are_unique(wins: list[list[int]]) -> None:

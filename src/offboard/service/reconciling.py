@@ -1,0 +1,250 @@
+"""The one-shot run both the CLI and the daemon use: read, confirm, plan, save, apply.
+
+``build_plan`` reads both sides at once, has Keycloak confirm what the planner must not guess
+(disables and absences), plans with the stored links and the last full baseline, and records
+the snapshot summaries. ``reconcile`` wraps that in a run (and applies when asked);
+``recheck_identity`` does the same for one user from a fresh read by id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from offboard.core.identities import IdentityId
+from offboard.core.plan import GuardName, Plan
+from offboard.core.plan_json import plan_summary, plan_to_json
+from offboard.core.planning import PlanContext, candidates_to_confirm, plan
+from offboard.core.policy import Policy
+from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
+from offboard.executor import ApplyReport, Outcome, apply_plan, recover
+from offboard.executor.sending import describe
+from offboard.ports import AccountDirectory, Clock, IdentitySource, Progress, Store
+from offboard.service.pipeline_snapshots import (
+    previous_source_count,
+    record_snapshots,
+    targeted_accounts,
+    targeted_source,
+    targeted_target,
+)
+
+SideProgress = Callable[[str], Progress | None]
+"""Gives the progress callback for one side (``keycloak`` or ``atlassian``), or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    """A plan and the snapshots it was made from."""
+
+    plan: Plan
+    source: SourceSnapshot
+    target: TargetSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """What one run did; ``summary`` is what the store keeps with the run."""
+
+    run_id: str
+    kind: str
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    """``planned``, ``blocked``, ``applied`` or ``incomplete`` (some action not done).
+
+    A run that raised is closed in the store as ``failed`` (or ``cancelled``) and re-raises.
+    """
+    result: PlanResult | None = None
+    applied: ApplyReport | None = None
+    recovered: tuple[Outcome, ...] = ()
+    problems: tuple[str, ...] = ()
+    summary: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def plan(self) -> Plan | None:
+        return self.result.plan if self.result is not None else None
+
+
+async def build_plan(
+    *,
+    source: IdentitySource,
+    directory: AccountDirectory,
+    store: Store,
+    policy: Policy,
+    clock: Clock,
+    overrides: frozenset[GuardName] = frozenset(),
+    progress: SideProgress | None = None,
+) -> PlanResult:
+    """Both snapshots concurrently, confirmations, then the pure planner."""
+    on = progress or (lambda _side: None)
+    first_source, target = await asyncio.gather(
+        source.snapshot(progress=on("keycloak")), directory.snapshot(progress=on("atlassian"))
+    )
+    return await _plan_from(first_source, target, source, store, policy, clock, overrides)
+
+
+async def _plan_from(
+    first_source: SourceSnapshot,
+    target: TargetSnapshot,
+    source: IdentitySource,
+    store: Store,
+    policy: Policy,
+    clock: Clock,
+    overrides: frozenset[GuardName],
+) -> PlanResult:
+    links = store.links()
+    candidates = candidates_to_confirm(first_source, target, links, policy)
+    confirmed = await source.confirm(first_source, candidates) if candidates else first_source
+    baseline = previous_source_count(store) if confirmed.kind is SnapshotKind.FULL else None
+    context = PlanContext(clock.now(), overrides, baseline)
+    made = plan(confirmed, target, links, policy, context)
+    record_snapshots(store, confirmed, target)  # after planning: never its own baseline
+    return PlanResult(made, confirmed, target)
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One run in the store, and what closing it needs."""
+
+    run_id: str
+    kind: str
+    started: datetime
+    directory: AccountDirectory
+    store: Store
+    clock: Clock
+
+    @classmethod
+    def start(cls, kind: str, directory: AccountDirectory, store: Store, clock: Clock) -> _Run:
+        started = clock.now()
+        return cls(store.start_run(kind, started), kind, started, directory, store, clock)
+
+    def abandon(self, error: BaseException) -> None:
+        status = "cancelled" if isinstance(error, asyncio.CancelledError) else "failed"
+        self.store.finish_run(self.run_id, self.clock.now(), status, {"error": describe(error)})
+
+
+async def reconcile(
+    *,
+    source: IdentitySource,
+    directory: AccountDirectory,
+    store: Store,
+    policy: Policy,
+    clock: Clock,
+    apply: bool,
+    overrides: frozenset[GuardName] = frozenset(),
+    progress: SideProgress | None = None,
+    concurrency: int = 4,
+    kind: str = "reconcile",
+) -> RunReport:
+    """One full run: settle any crash, plan, save the plan, apply when asked and not blocked."""
+    run = _Run.start(kind, directory, store, clock)
+    try:
+        recovered = tuple(await recover(directory=directory, store=store, clock=clock))
+        result = await build_plan(
+            source=source,
+            directory=directory,
+            store=store,
+            policy=policy,
+            clock=clock,
+            overrides=overrides,
+            progress=progress,
+        )
+        return await _finish(run, result, recovered, apply=apply, concurrency=concurrency)
+    except BaseException as error:
+        run.abandon(error)
+        raise
+
+
+async def recheck_identity(
+    identity_id: IdentityId,
+    *,
+    source: IdentitySource,
+    directory: AccountDirectory,
+    store: Store,
+    policy: Policy,
+    clock: Clock,
+    apply: bool = True,
+    overrides: frozenset[GuardName] = frozenset(),
+    concurrency: int = 4,
+) -> RunReport:
+    """Re-check one identity from a fresh read by id, with the same rules and guards."""
+    run = _Run.start("recheck", directory, store, clock)
+    try:
+        recovered = tuple(await recover(directory=directory, store=store, clock=clock))
+        identity = await source.read_identity(identity_id)
+        first_source = targeted_source(identity_id, identity, clock.now())
+        links = [link for link in store.links() if link.identity_id == identity_id]
+        emails = [identity.email if identity else None, *(link.email for link in links)]
+        accounts = await targeted_accounts(directory, links, emails)
+        target = targeted_target(store, accounts, clock.now())
+        result = await _plan_from(first_source, target, source, store, policy, clock, overrides)
+        return await _finish(run, result, recovered, apply=apply, concurrency=concurrency)
+    except BaseException as error:
+        run.abandon(error)
+        raise
+
+
+async def _finish(
+    run: _Run,
+    result: PlanResult,
+    recovered: tuple[Outcome, ...],
+    *,
+    apply: bool,
+    concurrency: int,
+) -> RunReport:
+    """Save the plan, apply it when asked and allowed, and close the run with a summary."""
+    made, store = result.plan, run.store
+    store.save_plan(run.run_id, made.fingerprint, plan_to_json(made))
+    applied = None
+    if apply and not made.is_blocked:
+        applied = await apply_plan(
+            made,
+            directory=run.directory,
+            store=store,
+            clock=run.clock,
+            run_id=run.run_id,
+            concurrency=concurrency,
+        )
+    status = _status(made, apply, applied)
+    problems = result.source.problems + result.target.problems
+    summary = _summary(made, applied, recovered, problems)
+    finished = run.clock.now()
+    store.finish_run(run.run_id, finished, status, summary)
+    return RunReport(
+        run.run_id,
+        run.kind,
+        run.started,
+        finished,
+        status,
+        result,
+        applied,
+        recovered,
+        problems,
+        summary,
+    )
+
+
+def _status(made: Plan, apply: bool, applied: ApplyReport | None) -> str:
+    if made.is_blocked:
+        return "blocked"
+    if not apply or applied is None:
+        return "planned"
+    return "applied" if applied.all_done else "incomplete"
+
+
+def _summary(
+    made: Plan,
+    applied: ApplyReport | None,
+    recovered: tuple[Outcome, ...],
+    problems: tuple[str, ...],
+) -> dict[str, object]:
+    summary: dict[str, object] = {"fingerprint": made.fingerprint, **plan_summary(made)}
+    summary["blocked_by"] = [guard.name.value for guard in made.blocked_by]
+    summary["problems"] = list(problems)
+    if applied is not None:
+        summary["applied"] = applied.counts
+    if recovered:
+        summary["recovered"] = {o.key: o.status.value for o in recovered}
+    return summary
