@@ -30,7 +30,7 @@ def _stamp(moment: datetime | None) -> str | None:
 def _meta(
     kind: str, location: str, created: datetime | None, modified: datetime | None
 ) -> dict[str, Any]:
-    meta = {"resourceType": kind, "location": location}
+    meta = {"resourceType": kind.upper(), "location": location}
     stamps = {"created": _stamp(created), "lastModified": _stamp(modified)}
     return {**meta, **{k: v for k, v in stamps.items() if v is not None}}
 
