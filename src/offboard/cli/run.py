@@ -1,0 +1,251 @@
+"""`offboard run`: the daemon and its HTTP surface, wired from the settings.
+
+Register with ``offboard.cli.run.register(app)``. Everything here is wiring: the behaviour
+lives in ``offboard.service.running`` (the daemon) and ``offboard.server`` (HTTP, metrics).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import ssl
+from collections.abc import Callable, Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import structlog
+import typer
+import uvicorn
+from pydantic import SecretStr
+from starlette.applications import Starlette
+
+from offboard.adapters.atlassian import AtlassianDirectory
+from offboard.adapters.keycloak import KeycloakScope, KeycloakSource
+from offboard.cli.state import state_of
+from offboard.cli.wiring import open_configured_store
+from offboard.ports import Store
+from offboard.server.app import create_app
+from offboard.server.metrics import MeteredTransport, Metrics, PrometheusTelemetry
+from offboard.server.webhook import WebhookReceiver
+from offboard.service.daemon_passes import ReconcilingPasses
+from offboard.service.leasing import Lease
+from offboard.service.running import Daemon, DaemonConfig
+from offboard.service.status import DaemonStatus
+from offboard.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+class SystemClock:
+    """Wall-clock time in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``run`` command to the root app."""
+    app.command("run")(run)
+
+
+def run(ctx: typer.Context) -> None:
+    """Run the daemon: event re-checks, periodic reconciliation, webhooks and /metrics.
+
+    It acts (applies plans, under the guards) only while it holds the leader lease in the
+    store, so several replicas can share one store. SIGTERM or SIGINT stops it gracefully.
+
+    Example: offboard --config /etc/offboard/offboard.toml run
+    """
+    settings = state_of(ctx).settings()
+    asyncio.run(serve(settings, install_signals=True))
+
+
+@dataclass
+class Assembly:
+    """The daemon and its web app, built from the settings."""
+
+    daemon: Daemon
+    app: Starlette
+    status: DaemonStatus
+    metrics: Metrics
+
+
+def daemon_config(settings: Settings) -> DaemonConfig:
+    """The daemon's timing, from the ``daemon`` section."""
+    section = settings.daemon
+    return DaemonConfig(
+        poll_interval=section.poll_interval.total_seconds(),
+        reconcile_interval=section.reconcile_interval.total_seconds(),
+        lease_ttl=section.lease_ttl,
+    )
+
+
+def readiness_limits(settings: Settings) -> dict[str, timedelta]:
+    """Ready while the last complete reconciliation is at most two intervals (+ slack) old."""
+    interval = settings.daemon.reconcile_interval
+    return {
+        "reconcile": 2 * interval + timedelta(minutes=5),
+        "vendor": max(timedelta(minutes=5), 3 * settings.daemon.poll_interval),
+    }
+
+
+async def assemble(
+    settings: Settings,
+    stack: AsyncExitStack,
+    *,
+    clock: SystemClock | None = None,
+    holder: str | None = None,
+    store: Store | None = None,
+) -> Assembly:
+    """Build adapters, store, daemon and app; ``stack`` closes what needs closing."""
+    clock = clock or SystemClock()
+    metrics = Metrics()
+    status = DaemonStatus(clock, PrometheusTelemetry(metrics))
+
+    def seen(vendor: str, ok: bool) -> None:
+        status.vendor_reachable(vendor, ok, clock.now())
+
+    if store is None:
+        sql_store = open_configured_store(settings)
+        stack.callback(sql_store.close)
+        store = sql_store
+    metered = {
+        vendor: MeteredTransport(_transport(settings, vendor), metrics, vendor, seen)
+        for vendor in ("keycloak", "atlassian")
+    }
+    source = _keycloak(settings, metered["keycloak"], clock)
+    stack.push_async_callback(source.aclose)
+    directory = _atlassian(settings, metered["atlassian"])
+    stack.push_async_callback(directory.aclose)
+    passes = ReconcilingPasses(source, directory, store, settings.policy_model(), clock)
+    config = daemon_config(settings)
+    lease = Lease(store, clock, holder=holder, ttl=config.lease_ttl)
+    daemon = Daemon(passes, source, store, clock, status, lease, config)
+    receiver = WebhookReceiver(
+        _secret_bytes(settings),
+        daemon.submit,
+        count=lambda result: metrics.webhooks.labels(result).inc(),
+    )
+    app = create_app(status, metrics, receiver, readiness_limits=readiness_limits(settings))
+    return Assembly(daemon, app, status, metrics)
+
+
+async def serve(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    install_signals: bool = False,
+    holder: str | None = None,
+    store: Store | None = None,
+    on_ready: Callable[[Assembly], None] | None = None,
+) -> None:
+    """Run the daemon and its HTTP server until ``stop`` is set (or a signal arrives)."""
+    stop = stop or asyncio.Event()
+    async with AsyncExitStack() as stack:
+        assembly = await assemble(settings, stack, holder=holder, store=store)
+        server = _Server(
+            uvicorn.Config(
+                assembly.app,
+                host=settings.daemon.listen_host,
+                port=settings.daemon.listen_port,
+                log_level="warning",
+                lifespan="off",
+                access_log=False,
+            )
+        )
+        http = asyncio.create_task(server.serve(), name="http")
+        with _signals(stop, enabled=install_signals):
+            if on_ready is not None:
+                on_ready(assembly)
+            listen = f"{settings.daemon.listen_host}:{settings.daemon.listen_port}"
+            log.info("daemon started", listen=listen)
+            await assembly.daemon.run(stop)
+        server.should_exit = True
+        await http
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns SIGTERM/SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.contextmanager
+def _signals(stop: asyncio.Event, *, enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    handled = (signal.SIGTERM, signal.SIGINT)
+    for number in handled:
+        loop.add_signal_handler(number, stop.set)
+    try:
+        yield
+    finally:
+        for number in handled:
+            loop.remove_signal_handler(number)
+
+
+def _keycloak(
+    settings: Settings, transport: httpx.AsyncBaseTransport, clock: SystemClock
+) -> KeycloakSource:
+    section = settings.keycloak
+    scope = section.scope
+    attributes = dict([scope.attribute]) if scope.attribute else {}
+    return KeycloakSource(
+        section.base_url,
+        section.realm,
+        section.client_id,
+        SecretStr(_secret(section.client_secret)),
+        scope=KeycloakScope(tuple(sorted(scope.groups)), attributes),
+        page_size=section.page_size,
+        transport=transport,
+        clock=clock,
+        timeout=section.timeout,
+        poll_interval=settings.daemon.poll_interval,
+    )
+
+
+def _atlassian(settings: Settings, transport: httpx.AsyncBaseTransport) -> AtlassianDirectory:
+    section = settings.atlassian
+    scim_key = section.scim_api_key.get_secret_value() if section.scim_api_key else None
+    return AtlassianDirectory(
+        org_id=section.org_id,
+        org_key=_secret(section.api_key),
+        base_url=section.base_url,
+        directory_id=section.directory_id,
+        scim_directory_id=section.scim_directory_id,
+        scim_key=scim_key,
+        rate_per_second=section.rate_limit_per_second,
+        key_owner_account_id=section.key_owner_account_id,
+        transport=transport,
+    )
+
+
+def _transport(settings: Settings, vendor: str) -> httpx.AsyncHTTPTransport:
+    """A verifying transport; a configured CA bundle is trusted on top of the system store."""
+    bundle = settings.keycloak.ca_bundle if vendor == "keycloak" else None
+    context = ssl.create_default_context()
+    if bundle is not None:
+        context.load_verify_locations(cafile=str(bundle))
+    return httpx.AsyncHTTPTransport(verify=context)
+
+
+def _secret(value: object) -> str:
+    getter = getattr(value, "get_secret_value", None)
+    if getter is None:
+        raise typer.BadParameter("a required secret is missing from the configuration")
+    secret = getter()
+    if not isinstance(secret, str):
+        raise typer.BadParameter("a required secret is missing from the configuration")
+    return secret
+
+
+def _secret_bytes(settings: Settings) -> bytes:
+    secret = settings.daemon.webhook_secret
+    return secret.get_secret_value().encode() if secret is not None else b""
