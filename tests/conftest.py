@@ -6,7 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.keycloak.fixture import KeycloakServer, serve_keycloak
+from tests.keycloak.fixture import KeycloakServer, extend_timeouts, serve_keycloak
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Real-server tests may wait for the server to start (60-150 s on two busy cores)."""
+    extend_timeouts(items)
 
 
 @pytest.fixture(scope="session")

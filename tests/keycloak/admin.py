@@ -45,6 +45,11 @@ class KeycloakAdmin:
         self._token = ""
         self._token_expires = 0.0
 
+    @property
+    def credentials(self) -> tuple[str, str]:
+        """(username, password) of the master-realm admin, for tests that need their own client."""
+        return self._credentials["username"], self._credentials["password"]
+
     def close(self) -> None:
         """Release the connection pool."""
         self._http.close()

@@ -88,6 +88,13 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"no real Keycloak server: {reason} (run scripts/keycloak fetch; needs Java 17+)")
 
 
+def extend_timeouts(items: list[pytest.Item]) -> None:
+    """Give keycloak-marked tests time for a server start (setup counts towards the timeout)."""
+    for item in items:
+        if item.get_closest_marker("keycloak") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(server.START_TIMEOUT_S + 120))
+
+
 def serve_keycloak() -> Iterator[KeycloakServer]:
     """Yield a running server (see the module docstring); stop it after if we started it."""
     existing = _from_environment()
@@ -101,7 +108,7 @@ def serve_keycloak() -> Iterator[KeycloakServer]:
             existing.admin.close()
         return
     try:
-        info = server.start_server()
+        info = server.start_server(watch_pid=os.getpid())
     except (server.KeycloakUnavailableError, OSError) as error:
         _unavailable(str(error))
         raise  # unreachable: _unavailable always raises
