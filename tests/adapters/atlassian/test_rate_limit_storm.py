@@ -1,0 +1,121 @@
+"""A 429 storm: 500 deactivations against a server limit below the client's pace.
+
+The emulator limits per (key, path); deactivations touch a different path per account, so
+this test puts a per-key bucket in front of it (the emulator's own token bucket, keyed on
+the credential only). The client is configured twice too fast on purpose: the shared
+limiter must learn from 429s and ``X-RateLimit-*`` and every action must still succeed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import stamina
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from offboard.adapters.atlassian import AtlassianDirectory
+from offboard.adapters.http import RetryPolicy
+from offboard.core.accounts import AccountId, AccountStatus
+from offboard.core.identities import IdentityId
+from offboard.core.plan import Action, Rule
+from offboard.core.policy import ActionKind
+from offboard_emulators.atlassian import AtlassianState, create_app, load_fixture, seed
+from offboard_emulators.atlassian.fixture import generate_accounts
+from offboard_emulators.common.ratelimit import RateLimitConfig, RateLimiter
+
+EXAMPLE = Path(__file__).parents[3] / "src/offboard_emulators/atlassian/example_fixture.json"
+ORG = "9a1ja8a1-1a4b-1c23-d4e5-f6a7b8c9d0e1"
+
+
+class PerKeyLimit:
+    """ASGI wrapper: one token bucket per credential, with Atlassian's headers and 429 body."""
+
+    def __init__(self, app: ASGIApp, config: RateLimitConfig) -> None:
+        self.app = app
+        self.bucket = RateLimiter(config)
+        self.refused = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        key = dict(scope["headers"]).get(b"authorization", b"").decode()[-6:]
+        decision = self.bucket.take(key, "*")
+        headers = decision.headers("second")
+        if not decision.allowed:
+            self.refused += 1
+            refusal = JSONResponse({"code": 429, "message": "Rate limit exceeded"}, 429, headers)
+            await refusal(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message["headers"],
+                    *((k.lower().encode(), v.encode()) for k, v in headers.items()),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+async def _run(count: int, server_rate: int, client_rate: float) -> tuple[int, int, float]:
+    state = AtlassianState()
+    seed(state, load_fixture(EXAMPLE))
+    ids = generate_accounts(state, ORG, count, domain="example.com", directory_id="dir-main")
+    app = PerKeyLimit(create_app(state), RateLimitConfig(capacity=server_rate, period_seconds=1))
+    adapter = AtlassianDirectory(
+        org_id=ORG,
+        org_key="emulator-org-key",
+        base_url="https://api.atlassian.test",
+        directory_id="dir-main",
+        rate_per_second=client_rate,
+        burst=int(client_rate),
+        transport=httpx.ASGITransport(app),
+        retry=RetryPolicy(attempts=8, timeout=120, wait_initial=0.2, wait_max=5),
+    )
+    workers = asyncio.Semaphore(8)
+    failures = 0
+
+    async def deactivate(account_id: str) -> None:
+        nonlocal failures
+        action = Action(
+            ActionKind.DEACTIVATE, IdentityId(account_id), AccountId(account_id), None,
+            Rule.IDENTITY_DISABLED, "left",
+        )  # fmt: skip
+        async with workers:
+            try:
+                await adapter.execute(action)
+            except Exception:
+                failures += 1
+
+    started = time.monotonic()
+    async with adapter:
+        await asyncio.gather(*(deactivate(i) for i in ids))
+        inactive = [
+            a
+            for a in (state.account(i) for i in ids)
+            if a.account_status == AccountStatus.INACTIVE.value
+        ]
+    assert len(inactive) == count - failures
+    return failures, app.refused, time.monotonic() - started
+
+
+@pytest.mark.slow
+async def test_a_429_storm_completes_with_no_failed_action() -> None:
+    with stamina.set_testing(False):
+        failures, refused, _elapsed = await _run(500, server_rate=60, client_rate=120)
+    assert failures == 0
+    assert refused > 0  # it was a storm: the server did refuse
+
+
+async def test_a_short_storm_with_instant_retries() -> None:
+    """Fast variant: the limiter's pause does the waiting even when stamina does not."""
+    failures, refused, _elapsed = await _run(12, server_rate=20, client_rate=200)
+    assert failures == 0
+    assert refused > 0
