@@ -386,3 +386,12 @@ class TestDeleteAfter:
             make_plan(source(identity(1, disabled=True)), target(gone), [was], self.pol)
         )
         assert entry.rule is Rule.NO_ACTION_FOR_CLASS
+
+
+def test_reactivation_that_would_not_give_access_back_is_blocked() -> None:
+    """offboard deactivated it, and someone also suspended it: the undo alone cannot help."""
+    gone = account(1, status=AccountStatus.INACTIVE, membership=Membership.SUSPENDED)
+    pol = policy(reactivate=True)
+    entry = only_entry(make_plan(source(identity(1)), target(gone), [deactivated_link(1)], pol))
+    assert (entry.status, entry.rule) == (EntryStatus.BLOCKED, Rule.NOT_MANAGEABLE)
+    assert "restore by hand" in entry.reason

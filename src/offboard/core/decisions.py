@@ -16,6 +16,7 @@ from offboard.core.links import Link
 from offboard.core.plan import Action, Entry, EntryStatus, Rule
 from offboard.core.policy import UNDO_OF, ActionKind, Policy
 from offboard.core.reasons import action_reason, entry_reason, who
+from offboard.core.simulation import account_after_action
 from offboard.core.verdicts import IdentityState, Verdict, match_key
 
 _NOT_LEAVING = frozenset({Verdict.FINE, Verdict.SKIP})
@@ -258,4 +259,7 @@ def _why_not_reactivable(undo: ActionKind | None, account: Account) -> str | Non
         return "the account is pending deletion; cancel the deletion in admin.atlassian.com"
     if account.status is AccountStatus.CLOSED:
         return "the account is closed and cannot be reactivated"
+    if not account_after_action(account, undo).has_access:
+        # Someone else also took access away (e.g. suspended it): undoing ours is not enough.
+        return f"undoing offboard's {undo} would not give access back; restore by hand"
     return None

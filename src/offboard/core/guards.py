@@ -70,7 +70,7 @@ def _max_deactivations(removals: int, thresholds: Thresholds) -> GuardResult:
 def _max_percent(removals: int, linked: int, thresholds: Thresholds) -> GuardResult:
     limit = thresholds.max_deactivation_percent
     name = GuardName.MAX_DEACTIVATION_PERCENT
-    if linked < thresholds.min_population:
+    if linked == 0 or linked < thresholds.min_population:
         message = (
             f"not applied: {linked} linked accounts, fewer than min_population "
             f"{thresholds.min_population}"
