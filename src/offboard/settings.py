@@ -13,9 +13,11 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -34,6 +36,7 @@ from offboard.core.policy import DEFAULT_ACTIONS, ActionKind, Policy, Scope, Thr
 from offboard.ports import OffboardError
 
 CONFIG_ENV = "OFFBOARD_CONFIG"
+_READ_ENVIRONMENT: ContextVar[bool] = ContextVar("offboard_settings_read_environment", default=True)
 DEFAULT_CONFIG = Path("offboard.toml")
 _DEFAULT_THRESHOLDS = Thresholds()
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -60,6 +63,19 @@ def parse_duration(value: object) -> object:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def _secure_url(key: str, url: str) -> str:
+    """HTTPS everywhere; plain HTTP only to loopback (an emulator or a local proxy)."""
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"{key}: {url!r} is not an http(s) URL")
+    if parsed.scheme == "http" and parsed.hostname not in _LOOPBACK_HOSTS:
+        raise ValueError(f"{key}: use https:// (plain http is only allowed to loopback)")
+    return url.rstrip("/")
 
 
 def _read_secret(inline: SecretStr | None, file: Path | None, key: str) -> SecretStr | None:
@@ -108,6 +124,7 @@ class KeycloakSettings(_Section):
 
     @model_validator(mode="after")
     def _resolve(self) -> KeycloakSettings:
+        object.__setattr__(self, "base_url", _secure_url("base_url", self.base_url))
         secret = _read_secret(self.client_secret, self.client_secret_file, "client_secret")
         if secret is None:
             raise ValueError(
@@ -163,6 +180,7 @@ class AtlassianSettings(_Section):
 
     @model_validator(mode="after")
     def _resolve(self) -> AtlassianSettings:
+        object.__setattr__(self, "base_url", _secure_url("base_url", self.base_url))
         key = _read_secret(self.api_key, self.api_key_file, "api_key")
         if key is None:
             raise ValueError(
@@ -331,7 +349,18 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The file's content arrives as init arguments; the environment overrides it.
-        return (env_settings, init_settings)
+        return (env_settings, init_settings) if _READ_ENVIRONMENT.get() else (init_settings,)
+
+    @classmethod
+    def from_values(cls, data: dict[str, Any]) -> Settings:
+        """Settings from these values alone, ignoring ``OFFBOARD_*`` (the demo, emulate)."""
+        token = _READ_ENVIRONMENT.set(False)
+        try:
+            return cls(**data)
+        except ValidationError as exc:
+            raise ConfigError("invalid configuration:", describe(exc)) from None
+        finally:
+            _READ_ENVIRONMENT.reset(token)
 
     def policy_model(self) -> Policy:
         """The planner's policy, from the ``policy``, ``keycloak`` and ``atlassian`` sections."""

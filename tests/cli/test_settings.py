@@ -62,6 +62,7 @@ def test_env_only_configuration_needs_no_file(monkeypatch: pytest.MonkeyPatch) -
         ("[daemon]\nlisten_port = 70000\n", "daemon.listen_port:"),
         ("[policy]\nactions = { managed = 'explode' }\n", "policy.actions.managed:"),
         ("[store]\npath = 'a.db'\nurl = 'sqlite://'\n", "store.url: set store.path or store.url"),
+        ("[keycloak.extra]\nx = 1\n", "keycloak.extra: unknown key"),
     ],
 )
 def test_every_problem_names_its_key(config_file: Path, toml_extra: str, expected: str) -> None:
@@ -139,3 +140,12 @@ def test_policy_maps_onto_the_core_policy(config_file: Path) -> None:
 )
 def test_durations(given: object, seconds: int) -> None:
     assert parse_duration(given) == timedelta(seconds=seconds)
+
+
+def test_plain_http_only_to_loopback(config_file: Path) -> None:
+    text = config_file.read_text()
+    config_file.write_text(text.replace("https://sso.example.com", "http://sso.example.com"))
+    with pytest.raises(ConfigError, match=r"keycloak\.base_url: use https://"):
+        load_settings(config_file)
+    config_file.write_text(text.replace("https://sso.example.com", "http://127.0.0.1:8080/"))
+    assert load_settings(config_file).keycloak.base_url == "http://127.0.0.1:8080"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import typer
 from pydantic import BaseModel, SecretStr
+from rich.console import Console
 
 from offboard.cli.config_docs import example_toml, reference_markdown, sections, toml_value
 from offboard.cli.errors import FailedError, stderr
 from offboard.cli.state import state_of
+from offboard.cli.wiring import run_checks
 from offboard.settings import Settings, config_path
 
 REDACTED = "**********"
@@ -58,6 +61,33 @@ def reference() -> None:
     Example: offboard config reference > docs/reference/configuration.md
     """
     typer.echo(reference_markdown(), nl=False)
+
+
+@config_app.command("check")
+def check(ctx: typer.Context) -> None:
+    """Probe Keycloak, Atlassian and the store; one OK/FAIL line per check, with the fix.
+
+    Checks reachability and credentials on both sides, the Keycloak service account's
+    roles and the realm's admin-events settings, the Atlassian key's type and scope, the
+    org and its verified domains, the SCIM directory key if set, and that the store opens
+    at a supported version. Exits 1 when any check fails.
+
+    Example: offboard --config /etc/offboard/offboard.toml config check
+    """
+    settings = state_of(ctx).settings()
+    results = asyncio.run(run_checks(settings))
+    out = Console(highlight=False, soft_wrap=True)
+    for result in results:
+        mark = "[green]OK  [/green]" if result.ok else "[red]FAIL[/red]"
+        out.print(f"{mark} {result.name}: ", end="")
+        out.print(result.detail, markup=False)
+        if not result.ok and result.fix:
+            out.print("     fix: ", end="")
+            out.print(result.fix, markup=False)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise FailedError(f"{len(failed)} of {len(results)} checks failed")
+    out.print(f"all {len(results)} checks passed")
 
 
 def effective_toml(settings: Settings) -> str:

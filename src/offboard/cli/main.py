@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from offboard.cli import config, journal
+from offboard.cli import apply, config, demo, journal, plan, users
 from offboard.cli.errors import OffboardGroup
 from offboard.cli.logs import configure_logging
 from offboard.cli.state import CliState
@@ -74,12 +74,21 @@ def root(
 ) -> None:
     """Global options; they go before the command name."""
     OffboardGroup.debug = debug
-    ctx.obj = CliState(config=config_file, log_level=log_level, log_format=log_format)
+    ctx.obj = CliState(
+        config=config_file,
+        log_level=log_level,
+        log_format=log_format,
+        long_running=ctx.invoked_subcommand == "run",
+    )
     configure_logging(log_level or "warning", log_format or "json")
 
 
 def _register() -> None:
     config.register(app)
+    plan.register(app)
+    apply.register(app)
+    users.register(app)
+    demo.register(app)
     journal.register(app)
     # The daemon command lives in offboard.cli.run (its own module); it registers itself the
     # same way once it exists.

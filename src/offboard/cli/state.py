@@ -18,14 +18,18 @@ class CliState:
     config: Path | None = None
     log_level: str | None = None
     log_format: str | None = None
+    long_running: bool = False
+    """`offboard run` logs at the configured level; one-shot commands only warnings, unless
+    --log-level says otherwise, so their tables stay readable."""
     _settings: Settings | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
         """Load and validate the configuration once; raises ConfigError (exit 4)."""
         if self._settings is None:
             self._settings = load_settings(self.config)
+            configured = self._settings.logging.level if self.long_running else "warning"
             configure_logging(
-                self.log_level or self._settings.logging.level,
+                self.log_level or configured,
                 self.log_format or self._settings.logging.format,
             )
         return self._settings

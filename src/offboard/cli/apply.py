@@ -1,0 +1,141 @@
+"""`offboard apply [PLAN_FILE]`: carry out a reviewed plan, or plan and confirm, then apply."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from offboard.cli.errors import RefusedError
+from offboard.cli.exit_codes import ExitCode
+from offboard.cli.flows import (
+    Wired,
+    apply_in_run,
+    check_saved_plan,
+    confirm,
+    fresh_plan,
+    require_confirmation_channel,
+)
+from offboard.cli.plan import PlanFormat, show_plan
+from offboard.cli.render import apply_table
+from offboard.cli.state import state_of
+from offboard.cli.wiring import connect
+from offboard.core.plan import GuardName, Plan
+from offboard.core.rendering import PlanFormatError, plan_from_json
+from offboard.executor import ApplyReport, PlanBlockedError
+from offboard.settings import parse_duration
+
+OverrideOption = Annotated[
+    list[GuardName] | None,
+    typer.Option(
+        "--override-guard",
+        help="Lift this guard for this run only (repeatable; journaled). "
+        "Names: " + ", ".join(g.value for g in GuardName) + ".",
+    ),
+]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")]
+
+
+def read_plan_file(path: Path) -> Plan:
+    """The saved plan, or a refusal saying why it cannot be trusted."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RefusedError(f"cannot read the plan {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise RefusedError(f"{path} is not a plan document (not UTF-8 text)") from None
+    try:
+        return plan_from_json(text)
+    except PlanFormatError as exc:
+        raise RefusedError(f"{path}: {exc}") from None
+
+
+def report_exit_code(report: ApplyReport) -> ExitCode:
+    """0 when every action is done and read back, 6 otherwise."""
+    return ExitCode.OK if report.all_done else ExitCode.INCOMPLETE
+
+
+async def apply_flow(
+    wired: Wired,
+    console: Console,
+    *,
+    saved: Plan | None,
+    overrides: frozenset[GuardName],
+    max_age: timedelta,
+    yes: bool,
+) -> ApplyReport | None:
+    """Check or make the plan, show it, confirm, apply; None when there was nothing to do."""
+    if saved is not None:
+        fresh = (await fresh_plan(wired, console)).plan
+        check_saved_plan(saved, fresh, wired.clock.now(), max_age)
+        chosen = saved
+        console.print(f"plan {saved.fingerprint[:12]} still holds against fresh reads")
+    else:
+        chosen = (await fresh_plan(wired, console, overrides)).plan
+    show_plan(chosen, PlanFormat.TABLE, console, skipped=False)
+    blocking = [g for g in chosen.blocked_by if g.name not in overrides]
+    if blocking:
+        raise PlanBlockedError(chosen)
+    if not chosen.has_changes:
+        return None
+    confirm(console, f"Apply {len(chosen.actions)} actions?", yes=yes)
+    return await apply_in_run(wired, chosen, console, overrides)
+
+
+def apply(
+    ctx: typer.Context,
+    plan_file: Annotated[
+        Path | None,
+        typer.Argument(help="A plan saved by `offboard plan --out`; without it, plan now."),
+    ] = None,
+    yes: YesOption = False,
+    override_guard: OverrideOption = None,
+    max_age: Annotated[
+        str, typer.Option(help="Refuse a saved plan older than this (e.g. 30m, 2h, 1d).")
+    ] = "1h",
+) -> None:
+    """Carry out a plan: deactivate, suspend or reactivate, journaled and read back.
+
+    With PLAN_FILE, the saved plan is checked first: its fingerprint, format version and
+    age, and a fresh plan must decide exactly the same, or nothing is applied (exit 5).
+    Without it, offboard plans now and asks before applying (--yes skips the question;
+    without a terminal --yes is required). A guard that blocks stops everything (exit 3)
+    unless lifted with --override-guard NAME, which is journaled. Ends with every outcome
+    and its read-back: exit 0 when all are done, 6 when some are not.
+
+    Examples: offboard apply plan.json; offboard apply --yes --override-guard max-deactivations
+    """
+    settings = state_of(ctx).settings()
+    require_confirmation_channel(yes)
+    age = parse_duration(max_age)
+    if not isinstance(age, timedelta):
+        raise typer.BadParameter(f"{max_age!r} is not a duration", param_hint="--max-age")
+    saved = read_plan_file(plan_file) if plan_file is not None else None
+    overrides = frozenset(override_guard or ())
+    console = Console()
+
+    async def go() -> ApplyReport | None:
+        async with connect(settings) as wired:
+            return await apply_flow(
+                wired, console, saved=saved, overrides=overrides, max_age=age, yes=yes
+            )
+
+    try:
+        report = asyncio.run(go())
+    except PlanBlockedError as exc:
+        console.print(f"blocked: {exc}", markup=False)
+        raise typer.Exit(ExitCode.BLOCKED) from None
+    if report is None:
+        console.print("nothing to do")
+        return
+    console.print(apply_table(report))
+    raise typer.Exit(report_exit_code(report))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `apply` command to the root app."""
+    app.command("apply")(apply)

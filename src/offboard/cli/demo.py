@@ -1,0 +1,223 @@
+"""`offboard demo`: the whole job against both emulators, in-process, in a few seconds.
+
+Day 1 links a seeded organisation of 200+ people; day 2 changes Keycloak in every way that
+matters (disabled, deleted, locked out, protected admin, SCIM-linked,
+Google-synced, outside the verified domains, changed email, shared email, never linked);
+offboard plans, applies, reads back and journals. This module (with `emulate`) is the only
+one allowed to import the emulators; it seeds them through their builder APIs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.rule import Rule as Heading
+
+from offboard.cli.flows import Wired, apply_in_run, fresh_plan
+from offboard.cli.journal import journal_table
+from offboard.cli.render import apply_table, explain_cases, guard_lines, plan_table
+from offboard.cli.wiring import connect
+from offboard.settings import Settings
+from offboard.store import open_store
+from offboard_emulators.atlassian import AtlassianState, generate_accounts, seed
+from offboard_emulators.atlassian import create_app as atlassian_app
+from offboard_emulators.keycloak.app import create_app as keycloak_app
+from offboard_emulators.keycloak.emulator import EmulatorState
+from offboard_emulators.keycloak.login import LoginFailures
+from offboard_emulators.keycloak.seed import add_bulk_users
+
+REALM, DOMAIN, ORG, DIRECTORY, SCIM = "acme", "acme.example", "acme-org", "acme-dir", "acme-scim"
+CLIENT_SECRET, ORG_KEY, SCIM_KEY = "demo-client-secret", "demo-org-key", "demo-scim-key"
+PEOPLE = 200
+ROLES = ["view-users", "query-users", "query-groups", "view-events", "view-realm"]
+# Named people: (Keycloak username, email, Atlassian account extras); None = no Atlassian.
+NAMED: list[tuple[str, str | None, dict[str, Any] | None]] = [
+    ("it-admin", f"it-admin@{DOMAIN}", {"platform_roles": ["atlassian/org-admin"]}),
+    ("sam.scim", f"sam.scim@{DOMAIN}", {"scim": {"directory": SCIM}}),
+    ("gina.google", f"gina.google@{DOMAIN}", {"management_source": "google"}),
+    ("una.partner", "una@partner.example", {}),
+    ("shared.one", f"shared@{DOMAIN}", {}),
+    ("shared.two", f"shared@{DOMAIN}", None),
+    (None, f"contractor@{DOMAIN}", {}),  # type: ignore[list-item]
+    (None, f"offboard-bot@{DOMAIN}", {"account_id": "bot-account"}),  # type: ignore[list-item]
+]
+
+
+def person(n: int) -> str:
+    return f"person-{n:06d}"
+
+
+def keycloak_seed() -> dict[str, Any]:
+    """The realm representation: the offboard client, its roles, /staff, the named people."""
+    users: list[dict[str, Any]] = [
+        {"username": "service-account-offboard", "enabled": True,
+         "serviceAccountClientId": "offboard", "clientRoles": {"realm-management": ROLES}},
+    ]  # fmt: skip
+    users += [
+        {"username": name, "email": email, "enabled": True}
+        for name, email, _ in NAMED
+        if name is not None
+    ]
+    return {
+        "realm": REALM, "adminEventsEnabled": True, "adminEventsDetailsEnabled": True,
+        "eventsEnabled": True, "bruteForceProtected": True,
+        "clients": [{"clientId": "offboard", "secret": CLIENT_SECRET,
+                     "serviceAccountsEnabled": True}],
+        "users": users,
+    }  # fmt: skip
+
+
+def atlassian_fixture() -> dict[str, Any]:
+    """The org: one verified domain, a directory, a SCIM directory, keys, named accounts."""
+    accounts = [
+        {"account_id": f"named-{i:02d}", "email": email, "directories": {DIRECTORY: "active"},
+         **extra}
+        for i, (_, email, extra) in enumerate(NAMED)
+        if extra is not None and email is not None
+    ]  # fmt: skip
+    return {"orgs": [{
+        "id": ORG, "name": "Acme",
+        "domains": [{"id": "dom-1", "name": DOMAIN}],
+        "directories": [{"id": DIRECTORY, "name": "Acme staff"}],
+        "scim_directories": [{"id": SCIM, "api_key": {"id": "scim-key", "secret": SCIM_KEY}}],
+        "api_keys": [{"id": "org-key", "secret": ORG_KEY, "owner_account_id": "bot-account"}],
+        "accounts": accounts,
+    }]}  # fmt: skip
+
+
+def build_emulators(people: int = PEOPLE) -> tuple[EmulatorState, AtlassianState]:
+    """Both emulators seeded with the same organisation (``people`` plus the named cases)."""
+    keycloak = EmulatorState.from_seed_json(keycloak_seed())
+    realm = keycloak.realm
+    add_bulk_users(realm, people, prefix="person", domain=DOMAIN)
+    atlassian = AtlassianState()
+    seed(atlassian, atlassian_fixture())
+    generate_accounts(
+        atlassian, ORG, people, domain=DOMAIN, directory_id=DIRECTORY, prefix="person-"
+    )
+    return keycloak, atlassian
+
+
+def demo_settings(base_url: str = "http://127.0.0.1", keycloak_url: str | None = None) -> Settings:
+    """The configuration that points offboard at the emulators (no environment read)."""
+    return Settings.from_values({
+        "keycloak": {"base_url": keycloak_url or base_url, "realm": REALM,
+                     "client_id": "offboard", "client_secret": CLIENT_SECRET},
+        "atlassian": {"base_url": base_url, "org_id": ORG, "directory_id": DIRECTORY,
+                      "api_key": ORG_KEY, "scim_directory_id": SCIM, "scim_api_key": SCIM_KEY},
+    })  # fmt: skip
+
+
+@dataclass
+class DayTwo:
+    """What changed in Keycloak overnight, in words, for the narration."""
+
+    changes: list[str] = field(default_factory=list)
+
+
+def change_keycloak(keycloak: EmulatorState) -> DayTwo:
+    """Every kind of case the planner must get right, made in the Keycloak emulator."""
+    realm, story = keycloak.realm, DayTwo()
+
+    def user(username: str) -> Any:
+        found = realm.user_by_username(username)
+        assert found is not None
+        return found
+
+    def disable(username: str, why: str) -> None:
+        user(username).enabled = False
+        story.changes.append(f"{username}: disabled ({why})")
+
+    disable(person(10), "left the company")
+    realm.remove_user(user(person(11)).id)
+    story.changes.append(f"{person(11)}: deleted from Keycloak")
+    now = realm.now_ms()
+    realm.lockout_reports_disabled = True  # as Keycloak before 26.4 reports it
+    keycloak.logins.failures[user(person(13)).id] = LoginFailures(
+        num_failures=5, last_failure_ms=now, locked_until_ms=now + 900_000
+    )
+    story.changes.append(f"{person(13)}: locked out for 15 minutes after 5 wrong passwords")
+    user(person(14)).email = f"p14.renamed@{DOMAIN}"
+    story.changes.append(f"{person(14)}: email changed to p14.renamed@{DOMAIN}")
+    disable("it-admin", "an org admin")
+    disable("sam.scim", "account provisioned by Atlassian SCIM")
+    disable("gina.google", "account synced from Google Workspace")
+    disable("una.partner", "email on a domain the org never verified")
+    disable("shared.one", "shares an email with shared.two")
+    realm._listing = None  # the emulator caches its sorted listing
+    return story
+
+
+async def run_demo(console: Console, people: int = PEOPLE) -> Wired:
+    """Day 1 (link), day 2 (changes), plan, apply, read-back, journal."""
+    keycloak, atlassian = build_emulators(people)
+    transports = {
+        "keycloak_transport": httpx.ASGITransport(app=keycloak_app(keycloak)),
+        "atlassian_transport": httpx.ASGITransport(app=atlassian_app(atlassian)),
+    }
+    with tempfile.TemporaryDirectory(prefix="offboard-demo-") as folder:
+        store = open_store(Path(folder) / "demo.sqlite3")
+        try:
+            async with connect(demo_settings(), store=store, reread_delay=0, **transports) as w:
+                await _day_one(w, console, people)
+                story = change_keycloak(keycloak)
+                await _day_two(w, console, story)
+                return w
+        finally:
+            store.close()
+
+
+async def _day_one(wired: Wired, console: Console, people: int) -> None:
+    console.print(Heading(f"Day 1: {people + len(NAMED)} people in Keycloak and Atlassian"))
+    first = (await fresh_plan(wired, console)).plan
+    linked = sum(1 for a in first.actions if a.kind == "link")
+    console.print(
+        f"offboard pairs Keycloak users with Atlassian accounts by email: {linked} links."
+    )
+    explain_cases(first, console)
+    await apply_in_run(wired, first, console, kind="demo-link")
+
+
+async def _day_two(wired: Wired, console: Console, story: DayTwo) -> None:
+    console.print(Heading("Day 2: what changed in Keycloak"))
+    for line in story.changes:
+        console.print(f"  • {line}", markup=False)
+    console.print(Heading("The plan"))
+    made = (await fresh_plan(wired, console)).plan
+    console.print(plan_table(made, include_skipped=True))
+    console.print(guard_lines(made))
+    console.print(Heading("Why some people are skipped or blocked"))
+    explain_cases(made, console)
+    console.print(Heading("Apply, with a read-back of every account"))
+    report = await apply_in_run(wired, made, console, kind="demo-apply")
+    console.print(apply_table(report))
+    console.print(Heading("The journal of that run"))
+    console.print(journal_table(wired.store.journal(run_id=report.run_id)))
+    verdict = "every action done and read back" if report.all_done else "some actions not done"
+    console.print(f"[bold]{verdict}[/bold]; nothing outside loopback was contacted.")
+
+
+def demo(
+    people: Annotated[int, typer.Option(min=10, max=100_000, help="Bulk people to seed.")] = PEOPLE,
+) -> None:
+    """Run the whole job against bundled emulators: no configuration, nothing beyond loopback.
+
+    Seeds a Keycloak realm and an Atlassian org with the same people, links them (day 1),
+    changes Keycloak in every way that matters (day 2), then plans, explains every skipped
+    and blocked case, applies, reads back and shows the journal. Uses a temporary store.
+
+    Example: offboard demo
+    """
+    asyncio.run(run_demo(Console(), people))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `demo` command to the root app."""
+    app.command("demo")(demo)

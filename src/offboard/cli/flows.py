@@ -1,0 +1,169 @@
+"""The command-line flows shared by plan, apply, deactivate/reactivate and the demo.
+
+Each flow drives the service pipeline (``offboard.service.reconciling``) and the executor
+with rich progress bars; none holds a decision rule of its own.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from offboard.cli.errors import RefusedError
+from offboard.core.plan import GuardName, Plan
+from offboard.core.plan_json import plan_summary, plan_to_json
+from offboard.core.policy import Policy
+from offboard.executor import ApplyReport, apply_plan, recover
+from offboard.executor.sending import describe
+from offboard.ports import AccountDirectory, Clock, IdentitySource
+from offboard.ports import Progress as Report
+from offboard.service.reconciling import PlanResult, SideProgress, build_plan
+from offboard.store import SqlStore
+
+
+class SystemClock:
+    """Wall-clock time in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class Wired:
+    """Everything a flow talks to, built from the settings (or by the demo from emulators)."""
+
+    source: IdentitySource
+    directory: AccountDirectory
+    store: SqlStore
+    policy: Policy
+    clock: Clock
+
+
+def _bars(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+@contextmanager
+def side_bars(console: Console) -> Iterator[SideProgress]:
+    """Progress bars for the two snapshots, one per side."""
+    with _bars(console) as bars:
+        tasks = {
+            "keycloak": bars.add_task("reading Keycloak", total=None),
+            "atlassian": bars.add_task("reading Atlassian", total=None),
+        }
+
+        def for_side(side: str) -> Report | None:
+            task = tasks.get(side)
+            if task is None:
+                return None
+            return lambda done, total: bars.update(task, completed=done, total=total)
+
+        yield for_side
+
+
+async def fresh_plan(
+    wired: Wired, console: Console, overrides: frozenset[GuardName] = frozenset()
+) -> PlanResult:
+    """Both snapshots (with progress bars), confirmations and the planner."""
+    with side_bars(console) as progress:
+        return await build_plan(
+            source=wired.source,
+            directory=wired.directory,
+            store=wired.store,
+            policy=wired.policy,
+            clock=wired.clock,
+            overrides=overrides,
+            progress=progress,
+        )
+
+
+def check_saved_plan(saved: Plan, fresh: Plan, now: datetime, max_age: timedelta) -> None:
+    """Refuse a saved plan that is too old or no longer what a fresh plan decides."""
+    age = now - saved.created_at
+    if age > max_age:
+        raise RefusedError(
+            f"the plan was made {_minutes(age)} ago, more than --max-age {_minutes(max_age)}; "
+            "run `offboard plan` again and review the new plan"
+        )
+    if fresh.fingerprint != saved.fingerprint:
+        raise RefusedError(
+            f"the world changed since plan {saved.fingerprint[:12]} was made: a fresh plan "
+            f"is {fresh.fingerprint[:12]} ({counts(fresh)}). Nothing was applied; "
+            "run `offboard plan` again and review the new plan"
+        )
+
+
+def counts(plan: Plan) -> str:
+    """``3 actions, 1 blocked, 12 skipped``."""
+    summary = plan_summary(plan)
+    return (
+        f"{summary['actions']} actions, {summary['blocked']} blocked, {summary['skipped']} skipped"
+    )
+
+
+def _minutes(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
+
+
+def require_confirmation_channel(yes: bool) -> None:
+    """Refuse up front, before reading anything, when nobody could answer the question."""
+    if not yes and not sys.stdin.isatty():
+        raise RefusedError("no terminal to confirm on: pass --yes to apply without asking")
+
+
+def confirm(console: Console, question: str, *, yes: bool) -> None:
+    """Ask before acting; ``--yes`` skips the question; without a terminal it is required."""
+    if yes:
+        return
+    require_confirmation_channel(yes)
+    answer = console.input(f"{question} [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise RefusedError("not confirmed; nothing was applied")
+
+
+async def apply_in_run(
+    wired: Wired,
+    plan: Plan,
+    console: Console,
+    overrides: frozenset[GuardName] = frozenset(),
+    kind: str = "apply",
+) -> ApplyReport:
+    """Apply ``plan`` in a run of its own: crash recovery first, a progress bar, a summary."""
+    store, clock = wired.store, wired.clock
+    run_id = store.start_run(kind, clock.now())
+    try:
+        await recover(directory=wired.directory, store=store, clock=clock)
+        store.save_plan(run_id, plan.fingerprint, plan_to_json(plan))
+        with _bars(console) as bars:
+            task = bars.add_task("applying", total=len(plan.actions))
+            report = await apply_plan(
+                plan,
+                directory=wired.directory,
+                store=store,
+                clock=clock,
+                run_id=run_id,
+                overrides=overrides,
+                progress=lambda done, total: bars.update(task, completed=done, total=total),
+            )
+    except BaseException as error:
+        store.finish_run(run_id, clock.now(), "failed", {"error": describe(error)})
+        raise
+    status = "applied" if report.all_done else "incomplete"
+    summary: dict[str, object] = {"fingerprint": plan.fingerprint, "applied": report.counts}
+    store.finish_run(run_id, clock.now(), status, summary)
+    return report

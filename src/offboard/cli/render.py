@@ -1,0 +1,117 @@
+"""Rich renderings for people: the plan table, guard verdicts, the apply summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from offboard.core.journal import Status
+from offboard.core.plan import EntryStatus, Plan, Rule
+from offboard.core.rendering import plan_rows, plan_summary
+from offboard.executor import ApplyReport
+
+_STYLES = {"planned": "bold", "held": "yellow", "blocked": "red", "skipped": "dim"}
+
+PLAIN_WORDS: dict[Rule, str] = {
+    Rule.TEMPORARILY_LOCKED: "Keycloak shows a brute-force lockout as 'disabled'. A lockout "
+    "ends by itself and is not a departure, so offboard leaves the account alone.",
+    Rule.PERMANENTLY_LOCKED: "A permanent lockout is an attack signal, not an offboarding; "
+    "the account stays unless permanent_lockout_is_leaver is set.",
+    Rule.SERVICE_ACCOUNT: "Service-account users belong to Keycloak clients, not to people.",
+    Rule.PROTECTED_PRINCIPAL: "This account is on the protected list: never touched.",
+    Rule.PROTECTED_ORG_ADMIN: "Org admins are protected so offboard can never lock the org "
+    "out of its own administration (policy.allow_org_admins lifts this).",
+    Rule.PROTECTED_KEY_OWNER: "offboard never acts on the account that owns its own API key.",
+    Rule.OUTSIDE_DOMAINS: "The account's email is not on a domain the org verified: it is "
+    "not the org's to switch off.",
+    Rule.NEVER_LINKED: "This Atlassian account was never paired with a Keycloak identity, "
+    "so nobody left: it is reported for a human to look at, not acted on.",
+    Rule.GRACE_PERIOD: "The person is a leaver, but the grace period has not run out yet.",
+    Rule.NO_ACTION_FOR_CLASS: "The policy says to report, not act, for this kind of account.",
+    Rule.DISABLE_UNCONFIRMED: "'Disabled' was not confirmed by a fresh read: offboard does "
+    "not act on a guess.",
+    Rule.ABSENCE_UNCONFIRMED: "Missing from the list but not confirmed gone by a 404: "
+    "offboard does not act on a guess.",
+    Rule.AMBIGUOUS_IDENTITIES: "Several Keycloak users share this email, so offboard cannot "
+    "tell whose account it is. A human must decide.",
+    Rule.AMBIGUOUS_ACCOUNTS: "Several Atlassian accounts share this email, so offboard cannot "
+    "tell which is the person's. A human must decide.",
+    Rule.ACCOUNT_LINKED_ELSEWHERE: "The account is already paired with another Keycloak "
+    "identity; offboard will not re-pair it by itself.",
+    Rule.LINKED_ACCOUNT_MISSING: "The paired account vanished from a complete Atlassian read.",
+    Rule.SCIM_KEY_MISSING: "The account is provisioned by an Atlassian SCIM directory; "
+    "without that directory's key offboard cannot switch it off correctly.",
+    Rule.NOT_MANAGEABLE: "Atlassian refuses to manage this account this way.",
+    Rule.NOT_DEACTIVATED_BY_OFFBOARD: "The person is back, but offboard gives back only what "
+    "it took away itself.",
+    Rule.REACTIVATION_DISABLED: "The person is back; reactivation is off in the policy.",
+}
+
+
+def plan_table(plan: Plan, *, include_skipped: bool = True) -> Table:
+    """Every action, then blocked and (optionally) skipped cases, one row each."""
+    summary = plan_summary(plan)
+    title = (
+        f"plan {plan.fingerprint[:12]}: {summary['actions']} actions "
+        f"({summary['deprovisioning']} deprovisioning), {summary['blocked']} blocked, "
+        f"{summary['skipped']} skipped"
+    )
+    table = Table(title=title, title_justify="left")
+    for column in ("status", "action", "email", "account", "rule", "reason"):
+        table.add_column(column, overflow="fold")
+    for row in plan_rows(plan):
+        if row["status"] == EntryStatus.SKIPPED and not include_skipped:
+            continue
+        table.add_row(
+            Text(row["status"], style=_STYLES.get(row["status"], "")),
+            row["kind"],
+            row["email"],
+            row["account_id"],
+            row["rule"],
+            row["reason"],
+        )
+    return table
+
+
+def guard_lines(plan: Plan) -> Group:
+    """One line per tripped guard: blocked (red) or overridden (yellow), with its message."""
+    lines = []
+    for guard in plan.guards:
+        if not guard.tripped:
+            continue
+        label, style = ("overridden", "yellow") if guard.overridden else ("BLOCKED", "bold red")
+        lines.append(Text.assemble((f"guard {guard.name} {label}: ", style), guard.message))
+    return Group(*lines)
+
+
+def apply_table(report: ApplyReport) -> Table:
+    """One row per action: outcome, read-back, attempts and detail."""
+    counts = ", ".join(f"{k}={v}" for k, v in sorted(report.counts.items()))
+    table = Table(title=f"apply {report.run_id}: {counts}", title_justify="left")
+    for column in ("outcome", "read-back", "action", "email", "account", "tries", "detail"):
+        table.add_column(column, overflow="fold")
+    for outcome in report.outcomes:
+        good = outcome.status in (Status.SUCCEEDED, Status.VERIFIED)
+        readback = outcome.readback.value if outcome.readback else ""
+        table.add_row(
+            Text(outcome.status.value, style="green" if good else "red"),
+            Text(readback, style="green" if readback == "verified" else "red"),
+            str(outcome.action.kind),
+            outcome.action.email or "",
+            outcome.action.account_id,
+            str(outcome.attempts),
+            outcome.detail,
+        )
+    return table
+
+
+def explain_cases(plan: Plan, console: Console) -> None:
+    """Each skipped and blocked rule once, in plain words, with how many cases it covers."""
+    counts = Counter((e.status, e.rule) for e in plan.entries)
+    for (status, rule), count in sorted(counts.items(), key=lambda item: (item[0][0], item[0][1])):
+        words = PLAIN_WORDS.get(rule, "")
+        style = "red" if status is EntryStatus.BLOCKED else "dim"
+        console.print(Text.assemble((f"{status} {rule} ×{count}: ", style), words))

@@ -1,0 +1,169 @@
+"""`offboard deactivate USER` / `offboard reactivate USER`: one person, the same rules.
+
+The person is re-checked through the pipeline (a fresh read by id, the same policy, guards
+and journal as every run); the command only says which direction the operator expects and
+refuses when the rules decide otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from offboard.cli.apply import OverrideOption, YesOption, report_exit_code
+from offboard.cli.errors import FailedError, RefusedError
+from offboard.cli.exit_codes import ExitCode
+from offboard.cli.flows import Wired, apply_in_run, confirm, require_confirmation_channel
+from offboard.cli.plan import PlanFormat, show_plan
+from offboard.cli.render import apply_table
+from offboard.cli.state import state_of
+from offboard.cli.wiring import connect
+from offboard.core.identities import IdentityId, normalise_email
+from offboard.core.plan import EntryStatus, GuardName, Plan
+from offboard.core.policy import DEPROVISIONING_KINDS, LINK_KINDS, REPROVISIONING_KINDS, ActionKind
+from offboard.executor import ApplyReport, PlanBlockedError
+from offboard.service.reconciling import recheck_identity
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+UserArgument = Annotated[str, typer.Argument(help="The person's email or Keycloak user id.")]
+
+
+async def resolve_identity(wired: Wired, user: str) -> IdentityId:
+    """A Keycloak id as given, else the one identity an email belongs to (links first)."""
+    if _UUID.fullmatch(user.strip()):
+        return IdentityId(user.strip().lower())
+    email = normalise_email(user)
+    linked = {link.identity_id for link in wired.store.links() if link.email == email}
+    if len(linked) == 1:
+        return next(iter(linked))
+    snapshot = await wired.source.snapshot()
+    found = {i.id for i in snapshot.identities if i.normalised_email == email}
+    if not found:
+        raise FailedError(f"no Keycloak user in scope has the email {email}; pass the user's id")
+    if len(found) > 1:
+        ids = ", ".join(sorted(found))
+        raise RefusedError(f"several Keycloak users have the email {email} ({ids}); pass an id")
+    return next(iter(found))
+
+
+def check_direction(plan: Plan, wanted: frozenset[ActionKind], command: str) -> str | None:
+    """Refuse when the rules call for something else; say why when they call for nothing."""
+    acts = [a for a in plan.actions if a.kind not in LINK_KINDS]
+    others = sorted({str(a.kind) for a in acts if a.kind not in wanted})
+    if others:
+        raise RefusedError(
+            f"the rules call for {', '.join(others)} for this person, not {command}; "
+            "check their state in Keycloak (offboard follows Keycloak)"
+        )
+    if not acts:
+        reasons = "; ".join(f"{e.rule}: {e.reason}" for e in plan.entries) or (
+            "Keycloak shows nothing that calls for it"
+        )
+        message = f"nothing to {command}: {reasons}"
+        if any(e.status is EntryStatus.BLOCKED for e in plan.entries):
+            raise RefusedError(message)
+        return message
+    return None
+
+
+async def one_person(
+    wired: Wired,
+    console: Console,
+    user: str,
+    *,
+    command: str,
+    wanted: frozenset[ActionKind],
+    overrides: frozenset[GuardName],
+    yes: bool,
+) -> ApplyReport | None:
+    """Re-check one person (a planned run), show it, confirm, then apply that very plan."""
+    identity_id = await resolve_identity(wired, user)
+    checked = await recheck_identity(
+        identity_id,
+        source=wired.source,
+        directory=wired.directory,
+        store=wired.store,
+        policy=wired.policy,
+        clock=wired.clock,
+        apply=False,
+        overrides=overrides,
+    )
+    assert checked.plan is not None  # a run that returns has planned
+    made = checked.plan
+    show_plan(made, PlanFormat.TABLE, console)
+    nothing = check_direction(made, wanted, command)
+    if nothing is not None:
+        console.print(nothing, markup=False)
+        return None
+    if any(g.name not in overrides for g in made.blocked_by):
+        raise PlanBlockedError(made)
+    confirm(console, f"{command.capitalize()} {user}?", yes=yes)
+    return await apply_in_run(wired, made, console, overrides, kind=command)
+
+
+def _run(ctx: typer.Context, user: str, command: str, wanted: frozenset[ActionKind],
+         overrides: list[GuardName] | None, yes: bool) -> None:  # fmt: skip
+    settings = state_of(ctx).settings()
+    require_confirmation_channel(yes)
+    console = Console()
+
+    async def go() -> ApplyReport | None:
+        async with connect(settings) as wired:
+            return await one_person(
+                wired, console, user, command=command, wanted=wanted,
+                overrides=frozenset(overrides or ()), yes=yes,
+            )  # fmt: skip
+
+    try:
+        report = asyncio.run(go())
+    except PlanBlockedError as exc:
+        console.print(f"blocked: {exc}", markup=False)
+        raise typer.Exit(ExitCode.BLOCKED) from None
+    if report is None:
+        return
+    console.print(apply_table(report))
+    raise typer.Exit(report_exit_code(report))
+
+
+def deactivate(
+    ctx: typer.Context,
+    user: UserArgument,
+    yes: YesOption = False,
+    override_guard: OverrideOption = None,
+) -> None:
+    """Take one leaver's Atlassian access away now, instead of waiting for the daemon.
+
+    The person must be a leaver in Keycloak (disabled, deleted or out of scope): offboard
+    re-reads them by id, applies the same rules, protections and guards as every run,
+    shows what it will do, asks, then journals and reads back. It refuses when the rules
+    say otherwise (e.g. they are still enabled in Keycloak, or locked out only for now).
+
+    Examples: offboard deactivate ada@example.com; offboard deactivate 0f8fad5b-... --yes
+    """
+    _run(ctx, user, "deactivate", DEPROVISIONING_KINDS, override_guard, yes)
+
+
+def reactivate(
+    ctx: typer.Context,
+    user: UserArgument,
+    yes: YesOption = False,
+    override_guard: OverrideOption = None,
+) -> None:
+    """Give one returning person their Atlassian access back.
+
+    Only what offboard itself took away, and only when policy.reactivate allows it; the
+    person must be enabled and in scope in Keycloak again. Same checks as `deactivate`.
+
+    Example: offboard reactivate ada@example.com
+    """
+    _run(ctx, user, "reactivate", REPROVISIONING_KINDS, override_guard, yes)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `deactivate` and `reactivate` to the root app."""
+    app.command("deactivate")(deactivate)
+    app.command("reactivate")(reactivate)
