@@ -147,7 +147,7 @@ async def test_composite_snapshot_is_incomplete_when_scim_fails(script: Script) 
 
 async def test_composite_routes_scim_actions_to_the_linked_record(script: Script) -> None:
     details = f"/admin/v2/orgs/{ORG}/directories/{DIR}/users/5b10ac8d82e05b22cc7d4ef9"
-    script.on("GET", details, ok({"data": _synced_search_page()["data"][0]}))  # type: ignore[index]
+    script.on("GET", details, ok({"data": _synced_search_page()["data"][0]}))
     script.on("GET", USERS, ok(_one(SAM)))
     script.on("GET", f"{USERS}/scim-sam", ok(SAM))
     script.on("PATCH", f"{USERS}/scim-sam", ok({**SAM, "active": False}))
