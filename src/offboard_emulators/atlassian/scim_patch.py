@@ -50,6 +50,9 @@ def _apply(document: dict[str, Any], path: str, value: Any, kind: str) -> None:
     if path.startswith(CORE_USER + ":"):
         path = path.removeprefix(CORE_USER + ":")
     for urn in _EXTENSIONS:
+        if path == urn and kind == "remove":
+            document.pop(urn, None)
+            return
         if path == urn:
             if not isinstance(value, dict):
                 raise ScimProblemError(400, f"{urn} needs an object value", "invalidValue")
@@ -127,6 +130,7 @@ def patch_group(
     with state.lock:
         members = list(record.members)
         name = record.display_name
+        external_id = record.external_id
         for op in operations(payload):
             kind = str(op["op"]).lower()
             path = str(op.get("path") or "")
@@ -142,6 +146,8 @@ def patch_group(
                 members = (
                     added if kind == "replace" else members + [m for m in added if m not in members]
                 )
+            elif path == "externalId":
+                external_id = None if kind == "remove" else _text(value, "externalId")
             elif path in ("displayName", "") and kind == "replace":
                 new_name = value.get("displayName") if isinstance(value, dict) else value
                 if not isinstance(new_name, str) or not new_name:
@@ -153,5 +159,12 @@ def patch_group(
                 )
         record.members = members
         record.display_name = name
+        record.external_id = external_id
         record.last_modified = state.clock()
         return record
+
+
+def _text(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise ScimProblemError(400, f"{name} must be a string", "invalidValue")
+    return value

@@ -129,10 +129,7 @@ def resource_types(base: str) -> dict[str, dict[str, Any]]:
         "endpoint": "/Users",
         "description": "User Account",
         "schema": CORE_USER,
-        "schemaExtensions": [
-            {"schema": ENTERPRISE_USER, "required": False},
-            {"schema": ATLASSIAN_EXTERNAL, "required": False},
-        ],
+        "schemaExtensions": [{"schema": ENTERPRISE_USER, "required": False}],
         "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/User"},
     }
     group = {
@@ -157,34 +154,16 @@ def _schema_documents() -> dict[str, dict[str, Any]]:
         if keep is not None:
             document["attributes"] = [a for a in document["attributes"] if a["name"] in keep]
         for attribute in document["attributes"]:
-            if attribute["name"] == "emails":
+            if attribute["name"] == "emails":  # Atlassian requires an email address
                 attribute["required"] = True
+                for sub in attribute.get("subAttributes", []):
+                    sub["required"] = sub["required"] or sub["name"] == "value"
         return document
 
-    external = {
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
-        "id": ATLASSIAN_EXTERNAL,
-        "name": "AtlassianExternal",
-        "description": "Link to the Atlassian account",
-        "attributes": [
-            {
-                "name": "atlassianAccountId",
-                "type": "string",
-                "multiValued": False,
-                "description": "The linked Atlassian account id",
-                "required": False,
-                "caseExact": True,
-                "mutability": "readOnly",
-                "returned": "default",
-                "uniqueness": "none",
-            }
-        ],
-    }
     return {
         CORE_USER: generated(scim2_models.User, USER_ATTRIBUTES),
         CORE_GROUP: generated(scim2_models.Group, None),
         ENTERPRISE_USER: generated(scim2_models.EnterpriseUser, ENTERPRISE_ATTRIBUTES),
-        ATLASSIAN_EXTERNAL: external,
     }
 
 
