@@ -21,7 +21,7 @@ ALICE = user(1)
 ALICE_ID = IdentityId(ALICE["id"])
 
 
-async def test_an_enabled_user_reads_as_enabled_without_a_lockout_check(
+async def test_an_enabled_user_reads_as_enabled_with_its_lockout_checked(
     fake: FakeKeycloak, source: KeycloakSource
 ) -> None:
     fake.users = [ALICE]
@@ -31,7 +31,22 @@ async def test_an_enabled_user_reads_as_enabled_without_a_lockout_check(
     assert identity is not None
     assert identity.enabled
     assert identity.lockout is Lockout.NONE
-    assert fake.paths("attack-detection") == []
+    assert fake.paths("attack-detection") == [f"attack-detection/brute-force/users/{ALICE_ID}"]
+    assert fake.paths("users/") == [f"users/{ALICE_ID}"]  # no re-read for enabled users
+
+
+async def test_an_enabled_user_can_be_temporarily_locked(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.users = [ALICE]  # Keycloak 26.7.3 shows a locked user as enabled
+    fake.brute_force[ALICE_ID] = {"disabled": True}
+
+    identity = await source.read_identity(ALICE_ID)
+
+    assert identity is not None
+    assert identity.enabled
+    assert identity.lockout is Lockout.TEMPORARY
+    assert not identity.disable_confirmed
 
 
 async def test_a_404_is_a_confirmed_deletion(fake: FakeKeycloak, source: KeycloakSource) -> None:

@@ -44,12 +44,10 @@ class Confirmer:
         if user is None:
             return None
         groups = await self._scoped_groups(identity_id)
-        if user.enabled:
-            return identity_from_read(
-                user, lockout=Lockout.NONE, disable_confirmed=False, groups=groups
-            )
+        # Checked for enabled users too: Keycloak 26.7.3 shows a temporarily locked user as
+        # enabled (older 26.x showed it as disabled), and the lockout is worth knowing either way.
         lockout = await self._lockout(user)
-        if lockout in (Lockout.TEMPORARY, Lockout.UNKNOWN):
+        if user.enabled or lockout in (Lockout.TEMPORARY, Lockout.UNKNOWN):
             return identity_from_read(user, lockout=lockout, disable_confirmed=False, groups=groups)
         await self._sleep(self._reread_delay)
         again = await self._read_user(identity_id)
@@ -95,7 +93,7 @@ class Confirmer:
         return UserRep.model_validate_json(body)
 
     async def _lockout(self, user: UserRep) -> Lockout:
-        """Why a user reads ``enabled: false``: brute force (temporary or permanent) or not."""
+        """The user's brute-force state: temporarily locked, permanently locked, or neither."""
         try:
             body = await self._reader.get(f"attack-detection/brute-force/users/{user.id}")
             status = BruteForceStatus.model_validate_json(body)

@@ -1,0 +1,207 @@
+"""``KeycloakSource`` against a real Keycloak server (the ``keycloak_server`` fixture).
+
+The realm may be shared with earlier sessions (a hand-started server is reused), so every
+test creates its own uniquely named users and compares against what the admin API lists.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from offboard.adapters.keycloak import KeycloakScope, KeycloakSource
+from offboard.core.identities import IdentityId, Lockout
+from tests.keycloak.fixture import KeycloakServer
+
+pytestmark = pytest.mark.keycloak
+
+
+def unique(name: str) -> str:
+    return f"{name}-{secrets.token_hex(4)}"
+
+
+def source_for(server: KeycloakServer, **options: Any) -> KeycloakSource:
+    return KeycloakSource(
+        server.base_url,
+        server.realm,
+        server.client_id,
+        SecretStr(server.client_secret),
+        reread_delay=0.2,
+        **options,
+    )
+
+
+@pytest.fixture
+async def source(keycloak_server: KeycloakServer) -> AsyncIterator[KeycloakSource]:
+    async with source_for(keycloak_server, page_size=7, concurrency=3) as made:
+        yield made
+
+
+def all_user_ids(server: KeycloakServer) -> set[str]:
+    """Every user id as the admin sees them, service accounts included (a filtered query)."""
+    people = server.admin.request(
+        "GET", "users", params={"max": 100_000, "briefRepresentation": "true"}
+    )
+    robots = server.admin.request(
+        "GET", "users", params={"username": "service-account-", "max": 1000}
+    )
+    return {u["id"] for u in people.json()} | {u["id"] for u in robots.json()}
+
+
+async def test_snapshot_equals_what_the_admin_created(
+    keycloak_server: KeycloakServer, source: KeycloakSource
+) -> None:
+    created = {keycloak_server.admin.create_user(unique("snap")) for _ in range(9)}
+
+    snapshot = await source.snapshot()
+
+    assert snapshot.complete, snapshot.problems
+    ids = {identity.id for identity in snapshot.identities}
+    assert created <= ids
+    assert ids == all_user_ids(keycloak_server)
+    robot = next(i for i in snapshot.identities if i.username == "service-account-offboard")
+    assert robot.service_account_client_id == keycloak_server.client_id
+    assert not any(i.is_service_account for i in snapshot.identities if i.id in created)
+    bob = next(i for i in snapshot.identities if i.username == "bob")
+    assert not bob.enabled
+    assert not bob.disable_confirmed
+    assert bob.lockout is Lockout.UNKNOWN
+
+
+async def test_group_scope_lists_members_with_their_group(
+    keycloak_server: KeycloakServer,
+) -> None:
+    member = keycloak_server.admin.create_user(unique("staffer"))
+    keycloak_server.admin.add_to_group(member, "staff")
+    async with source_for(keycloak_server, scope=KeycloakScope(group_paths=("/staff",))) as source:
+        snapshot = await source.snapshot()
+
+    assert snapshot.complete, snapshot.problems
+    by_name = {i.username: i for i in snapshot.identities}
+    assert {"alice", "bob"} <= set(by_name)
+    assert "carol" not in by_name
+    assert by_name["alice"].groups == {"/staff"}
+    assert IdentityId(member) in {i.id for i in snapshot.identities}
+
+
+async def test_disable_is_confirmed(
+    keycloak_server: KeycloakServer, source: KeycloakSource
+) -> None:
+    user_id = keycloak_server.admin.create_user(unique("leaver"))
+    keycloak_server.admin.disable_user(user_id)
+
+    identity = await source.read_identity(IdentityId(user_id))
+
+    assert identity is not None
+    assert not identity.enabled
+    assert identity.disable_confirmed
+    assert identity.lockout is Lockout.NONE
+
+
+async def test_temporary_lockout_is_not_confirmed(
+    keycloak_server: KeycloakServer, source: KeycloakSource
+) -> None:
+    username = unique("locked")
+    user_id = keycloak_server.admin.create_user(username, password="right-password-1")
+    keycloak_server.admin.lock_out(username)
+    try:
+        identity = await source.read_identity(IdentityId(user_id))
+    finally:
+        keycloak_server.admin.release(user_id)
+
+    assert identity is not None
+    # 26.7.3 reads the locked user as enabled; older 26.x as disabled. Either way:
+    assert identity.lockout is Lockout.TEMPORARY
+    assert not identity.disable_confirmed
+
+
+async def test_delete_is_confirmed_by_404(
+    keycloak_server: KeycloakServer, source: KeycloakSource
+) -> None:
+    user_id = IdentityId(keycloak_server.admin.create_user(unique("gone")))
+    before = await source.snapshot()
+    keycloak_server.admin.delete_user(user_id)
+
+    assert await source.read_identity(user_id) is None
+    confirmed = await source.confirm(before, [user_id])
+    assert user_id in confirmed.deleted
+    assert user_id not in {i.id for i in confirmed.identities}
+
+
+async def test_events_for_disable_and_delete_arrive_in_order(
+    keycloak_server: KeycloakServer, source: KeycloakSource
+) -> None:
+    _, cursor = await source.events_since(None)
+    user_id = keycloak_server.admin.create_user(unique("evented"))
+    keycloak_server.admin.disable_user(user_id)
+    keycloak_server.admin.delete_user(user_id)
+
+    events, cursor = await source.events_since(cursor)
+    again, _ = await source.events_since(cursor)
+
+    mine = [e.kind for e in events if e.identity_id == user_id]
+    assert mine == ["admin:USER:UPDATE", "admin:USER:DELETE"]
+    assert not [e for e in again if e.identity_id == user_id]
+
+
+async def test_self_check_passes_on_the_test_realm(source: KeycloakSource) -> None:
+    results = await source.self_check()
+
+    assert [r for r in results if not r.ok] == []
+
+
+@pytest.fixture
+def quiet_realm(keycloak_server: KeycloakServer) -> Iterator[tuple[str, str]]:
+    """A throwaway realm with admin events off and a service account with the usual roles."""
+    name = unique("quiet")
+    secret = secrets.token_urlsafe(16)
+    roles = ["view-users", "query-users", "query-groups", "view-events", "view-realm"]
+    realm = {
+        "realm": name,
+        "enabled": True,
+        "adminEventsEnabled": False,
+        "clients": [
+            {
+                "clientId": "offboard",
+                "publicClient": False,
+                "secret": secret,
+                "serviceAccountsEnabled": True,
+                "standardFlowEnabled": False,
+            }
+        ],
+        "users": [
+            {
+                "username": "service-account-offboard",
+                "enabled": True,
+                "serviceAccountClientId": "offboard",
+                "clientRoles": {"realm-management": roles},
+            }
+        ],
+    }
+    headers = {"Authorization": f"Bearer {keycloak_server.admin.token()}"}
+    base = keycloak_server.base_url
+    httpx.post(f"{base}/admin/realms", json=realm, headers=headers, timeout=60).raise_for_status()
+    try:
+        yield name, secret
+    finally:
+        headers = {"Authorization": f"Bearer {keycloak_server.admin.token()}"}
+        httpx.delete(f"{base}/admin/realms/{name}", headers=headers, timeout=60)
+
+
+async def test_self_check_warns_when_admin_events_are_off(
+    keycloak_server: KeycloakServer, quiet_realm: tuple[str, str]
+) -> None:
+    name, secret = quiet_realm
+    source = KeycloakSource(keycloak_server.base_url, name, "offboard", SecretStr(secret))
+    async with source:
+        results = {r.name: r for r in await source.self_check()}
+
+    assert results["token"].ok
+    assert results["read admin events"].ok  # allowed; there is just nothing recorded
+    assert not results["admin events"].ok
+    assert "adminEventsEnabled=true" in results["admin events"].fix
