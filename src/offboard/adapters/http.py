@@ -245,8 +245,9 @@ class RateLimiter:
         """Hold every caller for ``seconds`` (e.g. after a 429 with ``Retry-After``)."""
         self._refill()
         self._paused_until = max(self._paused_until, self._clock() + max(0.0, seconds))
+        # Start from empty; the server's bucket refills during the pause and so does ours,
+        # so the budget is not wasted once the pause is over.
         self._tokens = 0.0
-        self._updated = self._paused_until  # no tokens accrue while paused
 
     def observe(self, headers: Mapping[str, str], status: int | None = None) -> None:
         """Adapt to the server's view of our budget (``X-RateLimit-*``, ``Retry-After``)."""
