@@ -145,8 +145,8 @@ def raise_for_status(
 
 
 def transport_error(exc: httpx.TransportError, what: str) -> TemporaryError:
-    """Timeouts and connection failures are worth another try; the message holds no URL
-    query (which might carry a secret), only the kind of failure."""
+    """Timeouts and connection failures are worth another try; the message names the kind
+    of failure and is scrubbed like any body."""
     return TemporaryError(f"{what}: {type(exc).__name__}: {scrub(str(exc))[:MAX_BODY_CHARS]}")
 
 

@@ -262,3 +262,20 @@ async def test_self_check_with_an_expired_key(script: Script, org: OrgAdapter) -
     [result] = await self_check(org)
     assert not result.ok
     assert "expired or wrong" in result.detail
+
+
+async def test_a_malformed_page_or_a_repeated_cursor_is_a_failed_page(
+    script: Script, org: OrgAdapter
+) -> None:
+    _domains(script)
+    page = sample("atlassian-org-v2-users-search-page-1.json")
+    script.on("POST", SEARCH, ok(page), ok(page))
+    snap = await org.snapshot()
+    assert not snap.complete
+    assert "same cursor" in snap.problems[0]
+    script.replies.clear()
+    _domains(script)
+    script.on("POST", SEARCH, httpx.Response(200, text="<html>gateway</html>"))
+    snap = await org.snapshot()
+    assert not snap.complete
+    assert snap.accounts == ()

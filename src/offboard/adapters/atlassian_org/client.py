@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 import httpx
+from pydantic import ValidationError
 
 from offboard.adapters.atlassian_org import requests as rq
 from offboard.adapters.atlassian_org.casting import to_account
@@ -139,7 +140,8 @@ class OrgAdapter:
             await self._walk_users(directory_id, domains, accounts, progress)
         except AuthenticationError:
             raise
-        except OffboardError as exc:
+        except (OffboardError, ValidationError, ValueError) as exc:
+            # ValueError covers undecodable JSON; a malformed page is a failed page.
             problems.append(f"Atlassian read stopped after {len(accounts)} accounts: {exc}")
         return TargetSnapshot(
             accounts=tuple(accounts),
@@ -169,8 +171,11 @@ class OrgAdapter:
             into.extend(to_account(user, domains) for user in page.data)
             if progress is not None:
                 progress(len(into), None)
-            if (cursor := rq.next_cursor(page.links.next)) is None or not page.data:
+            previous, cursor = cursor, rq.next_cursor(page.links.next)
+            if cursor is None or not page.data:
                 return
+            if cursor == previous:
+                raise PermanentError(f"the search returned the same cursor twice ({cursor})")
 
     async def find_by_email(self, email: str) -> list[Account]:
         """Accounts whose email is exactly ``email`` (v2 search ``emails``)."""

@@ -13,7 +13,6 @@ import httpx
 SEARCH_LIMIT = 100
 """The largest page the v2 directory user search accepts (the v2 list range is 1..100)."""
 SNAPSHOT_EXPAND = ("platformRoles",)
-LIFECYCLE_PRIVILEGE = {"disable": "lifecycle.enablement", "enable": "lifecycle.enablement"}
 
 
 def _seg(value: str) -> str:
