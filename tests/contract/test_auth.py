@@ -60,3 +60,28 @@ async def test_expired_token_is_401(target: Target) -> None:
         await asyncio.sleep(4.5)
     expired = await target.get("users/count", token)
     assert (expired.status_code, expired.json()) == (401, UNAUTHORIZED)
+
+
+async def test_public_client_gets_no_service_account_token(target: Target) -> None:
+    response = await target.http.post(
+        target.token_path, data={"grant_type": "client_credentials", "client_id": "offboard-login"}
+    )
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": "unauthorized_client",
+        "error_description": "Public client not allowed to retrieve service account",
+    }
+
+
+async def test_realm_without_view_realm_is_a_slim_representation(target: Target) -> None:
+    token = await target.token("offboard-limited")
+    response = await target.http.get(
+        target.admin_path, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "realm": target.realm,
+        "bruteForceProtected": True,
+        "supportedLocales": [],
+        "organizationsEnabled": False,
+    }

@@ -43,18 +43,22 @@ async def test_status_of_a_user_without_failures(target: Target) -> None:
     }
 
 
-async def test_wrong_password_answer(target: Target) -> None:
-    response = await target.http.post(
-        target.token_path,
-        data={
-            "grant_type": "password",
-            "client_id": "offboard-login",
-            "username": "alice",
-            "password": "not-alice-password",
-        },
-    )
-    assert response.status_code == 401 or response.status_code == 400
-    assert response.json() == {
-        "error": "invalid_grant",
-        "error_description": "Invalid user credentials",
-    }
+async def test_failed_logins_all_look_alike(target: Target) -> None:
+    wrong, disabled = f"wrong-{secrets.token_hex(3)}", f"off-{secrets.token_hex(3)}"
+    await target.create_user(wrong, password="the-right-password")
+    await target.set_enabled(await target.create_user(disabled, password="pw"), False)
+    for username in (wrong, disabled, f"nobody-{secrets.token_hex(3)}"):
+        response = await target.http.post(
+            target.token_path,
+            data={
+                "grant_type": "password",
+                "client_id": "offboard-login",
+                "username": username,
+                "password": "not-the-password",
+            },
+        )
+        assert response.status_code == 400
+        assert response.json() == {
+            "error": "invalid_grant",
+            "error_description": "Invalid user credentials",
+        }

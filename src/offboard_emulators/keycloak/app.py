@@ -86,9 +86,12 @@ async def token(request: Request, state: EmulatorState) -> Response:
 
 
 async def realm_representation(request: Request, state: EmulatorState) -> Response:
-    """`GET /admin/realms/{realm}`: the fields offboard reads (brute force, events, tokens)."""
-    require(caller(request, state), VIEW_REALM)
+    """`GET /admin/realms/{realm}`: the fields offboard reads (brute force, events, tokens);
+    without `view-realm` Keycloak answers a slim representation, not 403."""
     settings = state.realm.settings
+    if VIEW_REALM not in caller(request, state).roles:
+        slim = {"realm": settings.name, "bruteForceProtected": settings.brute_force_protected}
+        return keycloak_json({**slim, "supportedLocales": [], "organizationsEnabled": False})
     return keycloak_json(
         {
             "id": settings.id,

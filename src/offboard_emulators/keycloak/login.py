@@ -60,7 +60,11 @@ class Logins:
     def client_credentials(self, client_id: str | None, secret: str | None) -> dict[str, Any]:
         """A token for the client's service account, or 401 unauthorized_client."""
         client = self.realm.clients.get(client_id or "")
-        if client is None or client.public or client.secret != secret:
+        if client is not None and client.public:
+            raise oauth_error(
+                401, "unauthorized_client", "Public client not allowed to retrieve service account"
+            )
+        if client is None or client.secret != secret:
             raise oauth_error(401, *INVALID_CLIENT)
         if not client.service_accounts:
             raise oauth_error(
@@ -94,7 +98,7 @@ class Logins:
             raise invalid
         if not user.enabled:
             self._login_error(user, client, "user_disabled")
-            raise oauth_error(400, "invalid_grant", "Account disabled")
+            raise invalid
         if user.password is None or not secrets.compare_digest(user.password, password):
             self._login_error(user, client, "invalid_user_credentials")
             self._count_failure(user)
