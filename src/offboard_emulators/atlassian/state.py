@@ -88,6 +88,7 @@ class AtlassianState:
     lock: threading.RLock = field(default_factory=threading.RLock)
     version: int = 0
     _counts: dict[tuple[object, ...], int] = field(default_factory=dict)
+    _verified: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def reset(self) -> None:
         """Forget every org, account, key and link (the clock is kept)."""
@@ -105,6 +106,7 @@ class AtlassianState:
         """Note a mutation so that cached totals are recomputed."""
         self.version += 1
         self._counts.clear()
+        self._verified.clear()
 
     def add_org(self, org_id: str, name: str, settings: OrgSettings | None = None) -> Org:
         """Create an org (no domains, directories or accounts yet)."""
@@ -181,9 +183,9 @@ class AtlassianState:
     def settle(self, account: Account) -> Account:
         """Close accounts whose 14-day deletion window has passed."""
         pending = account.pending_deletion_at
-        grace = timedelta(days=DELETION_GRACE_DAYS)
-        due = pending is not None and self.clock() >= pending + grace
-        if due and account.account_status != "closed":
+        if pending is None or account.account_status == "closed":
+            return account
+        if self.clock() >= pending + timedelta(days=DELETION_GRACE_DAYS):
             account.account_status = "closed"
             self.changed()
         return account
@@ -210,10 +212,12 @@ class AtlassianState:
 
     def claim_status(self, account: Account) -> str:
         """``managed`` when the email domain is verified by the account's org."""
-        org = self.orgs[account.org_id]
-        domain = org.domain_named(account.email_domain)
-        verified = domain is not None and domain.claim_status == "verified"
-        return "managed" if verified else "unmanaged"
+        verified = self._verified.get(account.org_id)
+        if verified is None:
+            domains = self.orgs[account.org_id].domains.values()
+            names = (d.name.lower() for d in domains if d.claim_status == "verified")
+            verified = self._verified[account.org_id] = frozenset(names)
+        return "managed" if account.email_domain in verified else "unmanaged"
 
     def membership_status(self, account: Account, directory_id: str) -> str:
         """``active``, ``suspended`` or ``no_membership`` (``-`` means any directory)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from offboard_emulators.atlassian.model import Account, Domain, Org
@@ -11,6 +12,7 @@ from offboard_emulators.atlassian.state import AtlassianState
 PICTURE = "https://avatar-management.services.atlassian.com/default/48"
 
 
+@lru_cache(maxsize=4096)
 def nano_timestamp(moment: datetime) -> str:
     """ISO-8601 UTC with 9 fractional digits, as the vendor emits ``last_active``."""
     return (
@@ -19,6 +21,7 @@ def nano_timestamp(moment: datetime) -> str:
     )
 
 
+@lru_cache(maxsize=4096)
 def milli_timestamp(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds (``2024-01-01T00:00:00.000Z``)."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
