@@ -14,6 +14,7 @@ given, as Keycloak does on import.
 from __future__ import annotations
 
 import json
+import random
 import re
 import uuid
 from collections.abc import Iterator, Mapping
@@ -131,10 +132,12 @@ def bulk_users(
 ) -> Iterator[User]:
     """`count` plain users `{prefix}-{n:06d}`; every `disabled_every`-th one disabled."""
     created = 1_700_000_000_000
+    bits = random.Random().getrandbits  # ids need to be unique and UUID-shaped, not secret
     for n in range(count):
         name = f"{prefix}-{n:06d}"
+        raw = f"{bits(128):032x}"
         yield User(
-            id=str(uuid.uuid4()),
+            id=f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-a{raw[17:20]}-{raw[20:32]}",
             username=name,
             created=created + n,
             enabled=not (disabled_every and n % disabled_every == 0),
