@@ -139,3 +139,14 @@ async def test_unknown_realm_and_bad_paging_parameters(target: Target) -> None:
     assert nope.status_code in (403, 404)
     bad = await target.get("users", token, max="abc")
     assert (bad.status_code, bad.json()) == (404, {"error": "HTTP 404 Not Found"})
+
+
+async def test_created_after_and_before_are_inclusive(target: Target) -> None:
+    user_id = await target.create_user(prefix("new"))
+    token = await target.token()
+    created = (await target.get(f"users/{user_id}", token)).json()["createdTimestamp"]
+    at = str(created)
+    exactly = await target.get("users", token, createdAfter=at, createdBefore=at, max=-1)
+    assert user_id in [u["id"] for u in exactly.json()]
+    old = await target.get("users/count", token, createdBefore="2000-01-01")
+    assert old.json() == 0

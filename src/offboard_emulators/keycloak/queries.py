@@ -83,11 +83,15 @@ class UserFilter:
     enabled: bool | None = None
     exact: bool | None = None
     q: str | None = None
+    created_after: int | None = None
+    created_before: int | None = None
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> UserFilter:
         """Read the filters from query parameters."""
         return cls(
+            created_after=parse_date("createdAfter", params.get("createdAfter"), False),
+            created_before=parse_date("createdBefore", params.get("createdBefore"), True),
             search=params.get("search"),
             username=params.get("username"),
             email=params.get("email"),
@@ -133,6 +137,9 @@ class UserFilter:
             checks.append(_flag_matcher("email_verified", self.email_verified))
         if self.q:
             checks.append(_attribute_matcher(self.q))
+        if self.created_after is not None or self.created_before is not None:
+            low, high = self.created_after or 0, self.created_before or 2**63
+            checks.append(lambda user: low <= user.created <= high)
         return lambda user: all(check(user) for check in checks)
 
 
