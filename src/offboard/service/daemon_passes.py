@@ -2,6 +2,10 @@
 
 Both passes apply (the daemon acts; guards still block). What each action did is read back
 from the run's journal records, which carry the time of the read-back that confirmed it.
+Events about identities offboard never linked are not re-checked unless the policy adopts
+unlinked accounts: with no link there is nothing the planner may deprovision or give back,
+and the realm's other users (service accounts, people without Atlassian) would otherwise
+spend vendor calls and worker slots that a leaver's re-check needs.
 """
 
 from __future__ import annotations
@@ -42,6 +46,11 @@ class ReconcilingPasses:
         return self.to_pass(report, "full")
 
     async def recheck(self, identity_id: IdentityId) -> PassReport:
+        if not self.policy.adopt_unlinked and not self._linked(identity_id):
+            # Nothing to deprovision or give back: offboard only acts on linked accounts here.
+            # The next full reconciliation links new identities; no vendor call is spent now.
+            now = self.clock.now()
+            return PassReport("recheck", now, now, complete=True, counts={"skipped_unlinked": 1})
         report = await recheck_identity(
             identity_id,
             source=self.source,
@@ -53,6 +62,9 @@ class ReconcilingPasses:
             concurrency=self.concurrency,
         )
         return self.to_pass(report, "recheck")
+
+    def _linked(self, identity_id: IdentityId) -> bool:
+        return any(link.identity_id == identity_id for link in self.store.links())
 
     def to_pass(self, report: RunReport, kind: str) -> PassReport:
         """The daemon's view of one run."""
