@@ -36,12 +36,16 @@ class Index:
 
 
 def build_index(source: SourceSnapshot, target: TargetSnapshot, links: Sequence[Link]) -> Index:
-    unique = list({(link.identity_id, link.account_id): link for link in links}.values())
-    owner_of: dict[AccountId, IdentityId] = {}
+    owner_of = {link.account_id: link.identity_id for link in links}
     shared: set[AccountId] = set()
-    for link in unique:
-        if owner_of.setdefault(link.account_id, link.identity_id) != link.identity_id:
-            shared.add(link.account_id)
+    unique = list(links)
+    if len(owner_of) != len(unique):
+        # Some account is listed twice: a duplicate pair, or one account for two identities.
+        unique = list({(link.identity_id, link.account_id): link for link in links}.values())
+        owners: dict[AccountId, set[IdentityId]] = {}
+        for link in unique:
+            owners.setdefault(link.account_id, set()).add(link.identity_id)
+        shared = {account_id for account_id, ids in owners.items() if len(ids) > 1}
     return Index(
         identities={identity.id: identity for identity in source.identities},
         accounts={account.id: account for account in target.accounts},

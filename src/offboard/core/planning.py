@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from offboard.core.accounts import AccountId
+from offboard.core.accounts import AccountId, AccountStatus, Membership
 from offboard.core.decisions import Decider, Settings
 from offboard.core.fingerprint import compute_fingerprint
 from offboard.core.guards import evaluate_guards
@@ -42,6 +42,7 @@ from offboard.core.verdicts import (
     IdentityState,
     Verdict,
     classify,
+    in_scope,
     in_scope_domains,
     match_key,
 )
@@ -68,8 +69,7 @@ def plan(
     index = build_index(source, target, links)
     decider = Decider(_settings(source, target, policy, context))
     considered = _considered_links(index, source)
-    for link in considered:
-        _decide_link(decider, index, source, policy, link)
+    _decide_links(decider, index, source, policy, considered)
     matched = MatchOutcome()
     if can_match(source, target):
         matched = match_unlinked(index, policy.match_attribute)
@@ -177,6 +177,37 @@ def _considered_links(index: Index, source: SourceSnapshot) -> list[Link]:
     if source.kind is SnapshotKind.FULL:
         return index.links
     return [link for link in index.links if link.identity_id in source.targeted_ids]
+
+
+def _decide_links(
+    decider: Decider, index: Index, source: SourceSnapshot, policy: Policy, links: list[Link]
+) -> None:
+    """Every stored pair; the common case (nothing to do) is settled inline, for speed."""
+    identities, accounts = index.identities, index.accounts
+    deleted, shared = source.deleted, index.shared_accounts
+    plain = policy.match_attribute is None
+    scope = None if policy.scope.is_whole_realm else policy.scope
+    active, suspended = AccountStatus.ACTIVE, Membership.SUSPENDED
+    for link in links:
+        identity = identities.get(link.identity_id)
+        account = accounts.get(link.account_id)
+        if (
+            plain
+            and identity is not None
+            and account is not None
+            and identity.enabled
+            and (scope is None or in_scope(identity, scope))
+            and identity.email == link.email
+            and link.leaving_since is None
+            # Same as account.has_access when there is no SCIM record to consult.
+            and account.status is active
+            and account.membership is not suspended
+            and account.scim is None
+            and link.identity_id not in deleted
+            and link.account_id not in shared
+        ):
+            continue  # fine, active, unchanged: nothing to do or to remember
+        _decide_link(decider, index, source, policy, link)
 
 
 def _decide_link(
