@@ -9,6 +9,8 @@ from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from offboard_emulators.atlassian import (
     control,
@@ -55,6 +57,14 @@ def create_app(
         *user_management_api.routes(tenant),
         *scim_api.routes(tenant),
     ]
+
+    def bucket_of(scope: Scope) -> str:
+        """Atlassian limits per API path: one bucket per route template, not per account."""
+        for route in routes:
+            if route.matches(scope)[0] is Match.FULL and isinstance(route, Route):
+                return route.path
+        return str(scope.get("path", ""))
+
     middleware = [
         Middleware(
             EmulatorMiddleware,
@@ -63,6 +73,7 @@ def create_app(
             faults=parts.faults,
             identify_key=identify_key,
             render_error=errors.render_error,
+            bucket_of=bucket_of,
         )
     ]
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={404: not_found})

@@ -79,7 +79,11 @@ def routes(state: AtlassianState) -> list[Route]:
                 ("v1total", org.org_id), lambda: sum(map(managed, org.account_order))
             )
             base = base_url(request)
-            data = [views.v1_user(state.account(i), base) for i in page.ids]
+            accounts = [state.account(i) for i in page.ids]
+            data = [
+                views.v1_user(a, base, state.membership_status(a, "-") == "suspended")
+                for a in accounts
+            ]
         page_url = f"{base}/admin/v1/orgs/{org.org_id}/users"
         links = {"self": f"{page_url}?cursor={encode_cursor(start, scope)}" if cursor else page_url}
         if page.next_position is not None:

@@ -27,8 +27,9 @@ def milli_timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def v1_user(account: Account, base_url: str) -> dict[str, Any]:
-    """``User`` of ``GET /admin/v1/orgs/{orgId}/users`` (snake_case)."""
+def v1_user(account: Account, base_url: str, suspended: bool = False) -> dict[str, Any]:
+    """``User`` of ``GET /admin/v1/orgs/{orgId}/users`` (snake_case). Inactive and
+    suspended accounts are not billable."""
     body: dict[str, Any] = {
         "account_id": account.account_id,
         "account_type": account.account_type,
@@ -36,7 +37,9 @@ def v1_user(account: Account, base_url: str) -> dict[str, Any]:
         "name": account.name,
         "picture": PICTURE,
         "email": account.email,
-        "access_billable": account.access_billable and account.account_status == "active",
+        "access_billable": account.access_billable
+        and account.account_status == "active"
+        and not suspended,
         "product_access": [
             {
                 "key": product.key,

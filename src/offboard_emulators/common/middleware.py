@@ -24,6 +24,9 @@ KeyIdentifier = Callable[[Headers, str], str | None]
 ErrorRenderer = Callable[[str, int, str], Response]
 """Builds the vendor's error response for (path, status, message)."""
 
+BucketNamer = Callable[[Scope], str]
+"""Names the rate-limit bucket of a request (e.g. its route template); default: the path."""
+
 CONTROL_PREFIX = "/_emulator"
 
 
@@ -40,6 +43,7 @@ class EmulatorMiddleware:
         identify_key: KeyIdentifier,
         render_error: ErrorRenderer,
         control_prefix: str = CONTROL_PREFIX,
+        bucket_of: BucketNamer | None = None,
     ) -> None:
         self.app = app
         self.log = log
@@ -48,6 +52,7 @@ class EmulatorMiddleware:
         self.identify_key = identify_key
         self.render_error = render_error
         self.control_prefix = control_prefix
+        self.bucket_of = bucket_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -59,7 +64,8 @@ class EmulatorMiddleware:
         latency = self.faults.latency_seconds()
         if latency > 0:
             await asyncio.sleep(latency)
-        decision = self.limiter.take(key_id or "anonymous", path)
+        bucket = self.bucket_of(scope) if self.bucket_of else path
+        decision = self.limiter.take(key_id or "anonymous", bucket)
         extra = decision.headers(self.limiter.config.reset_precision).items()
         raw_extra = [(name.lower().encode(), value.encode()) for name, value in extra]
         status_seen = 500

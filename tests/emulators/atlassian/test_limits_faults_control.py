@@ -13,7 +13,15 @@ from starlette.applications import Starlette
 from offboard_emulators.atlassian import AtlassianState, create_app
 from offboard_emulators.common.ratelimit import format_reset
 from offboard_emulators.common.server import serve_in_thread
-from tests.emulators.atlassian.conftest import EXAMPLE, LEAVER, ORG, ORG_KEY, SCIM_BASE, SCIM_KEY
+from tests.emulators.atlassian.conftest import (
+    EXAMPLE,
+    LEAVER,
+    ORG,
+    ORG_KEY,
+    OWNER,
+    SCIM_BASE,
+    SCIM_KEY,
+)
 
 USERS = f"/admin/v1/orgs/{ORG}/users"
 EXAMPLE_BYTES = Path(EXAMPLE).read_bytes()
@@ -167,3 +175,11 @@ def test_serves_over_a_real_loopback_socket(app: Starlette) -> None:
 def test_app_without_state_starts_empty() -> None:
     app = create_app()
     assert app.state.emulator.state.orgs == {}
+
+
+async def test_buckets_are_per_route_template_not_per_account(client: httpx.AsyncClient) -> None:
+    await client.put("/_emulator/limits", json={"capacity": 1})
+    first = await client.get(f"/users/{LEAVER}/manage/profile", headers=ORG_KEY)
+    second = await client.get(f"/users/{OWNER}/manage/profile", headers=ORG_KEY)
+    assert first.status_code == 200
+    assert second.status_code == 429

@@ -146,3 +146,22 @@ async def test_v1_directory_suspend_restore_remove(
     again = await client.post(f"{base}/suspend-access", headers=ORG_KEY)
     assert again.status_code == 404
     assert again.json()["errors"][0]["code"] == "ADMIN-404-8"
+
+
+async def test_suspended_and_inactive_accounts_are_not_billable(client: httpx.AsyncClient) -> None:
+    def billable(users: list[dict[str, object]]) -> dict[object, object]:
+        return {u["account_id"]: u["access_billable"] for u in users}
+
+    before = billable((await client.get(USERS, headers=ORG_KEY)).json()["data"])
+    assert before[LEAVER] is True
+    await client.post(
+        f"/admin/v1/orgs/{ORG}/directory/users/{LEAVER}/suspend-access", headers=ORG_KEY
+    )
+    suspended = billable((await client.get(USERS, headers=ORG_KEY)).json()["data"])
+    assert suspended[LEAVER] is False
+    await client.post(
+        f"/admin/v1/orgs/{ORG}/directory/users/{LEAVER}/restore-access", headers=ORG_KEY
+    )
+    await client.post(f"/users/{LEAVER}/manage/lifecycle/disable", headers=ORG_KEY)
+    disabled = billable((await client.get(USERS, headers=ORG_KEY)).json()["data"])
+    assert disabled[LEAVER] is False
