@@ -75,22 +75,18 @@ def _disabled_state(identity: Identity, policy: Policy) -> IdentityState:
 
 
 def in_scope(identity: Identity, scope: Scope) -> bool:
-    """Member of a scope group (or one of its subgroups) and holding the scope attribute."""
-    if scope.groups and not _in_any_group(identity.groups, scope.groups):
+    """A direct member of a scope group, and holding the scope attribute value.
+
+    Direct membership only, as the Keycloak adapter lists it (``[keycloak] scope_groups``):
+    a member of ``/staff/eng`` is not in scope ``/staff`` unless that subgroup is listed.
+    """
+    if scope.groups and scope.groups.isdisjoint(identity.groups):
         return False
     if scope.attribute is not None:
         name, value = scope.attribute
         if value not in identity.attributes.get(name, ()):
             return False
     return True
-
-
-def _in_any_group(groups: frozenset[str], wanted: frozenset[str]) -> bool:
-    if not groups.isdisjoint(wanted):
-        return True
-    # Group paths nest: a member of /staff/eng belongs to /staff as well.
-    prefixes = tuple(w.rstrip("/") + "/" for w in wanted if w.startswith("/"))
-    return bool(prefixes) and any(g.startswith(prefixes) for g in groups)
 
 
 def match_key(identity: Identity, attribute: str | None) -> tuple[str | None, Rule]:
