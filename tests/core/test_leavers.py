@@ -395,3 +395,10 @@ def test_reactivation_that_would_not_give_access_back_is_blocked() -> None:
     entry = only_entry(make_plan(source(identity(1)), target(gone), [deactivated_link(1)], pol))
     assert (entry.status, entry.rule) == (EntryStatus.BLOCKED, Rule.NOT_MANAGEABLE)
     assert "restore by hand" in entry.reason
+
+
+def test_access_restored_by_hand_clears_offboards_claim_on_the_account() -> None:
+    """Otherwise a later deactivation by someone else would be 'undone' by offboard."""
+    result = make_plan(source(identity(1)), target(account(1)), [deactivated_link(1)])
+    assert not result.actions
+    assert result.link_updates == (link(1),)

@@ -64,6 +64,15 @@ class Decider:
         elif verdict is Verdict.FINE:
             if not account.has_access:
                 self._give_back(identity, updated, account)
+            elif updated.deactivated_by_offboard:
+                # Access is back (someone restored it by hand): offboard no longer owns the
+                # lack of access, so a later deactivation by others is never "undone".
+                updated = replace(
+                    updated,
+                    deactivated_by_offboard=False,
+                    deactivated_at=None,
+                    deactivation_kind=None,
+                )
         elif verdict is Verdict.LEAVER:
             if account.has_access:
                 updated = self._take_away(state, identity, updated, account)

@@ -199,6 +199,7 @@ def _decide_links(
             and (scope is None or in_scope(identity, scope))
             and identity.email == link.email
             and link.leaving_since is None
+            and not link.deactivated_by_offboard
             # Same as account.has_access when there is no SCIM record to consult.
             and account.status is active
             and account.membership is not suspended
