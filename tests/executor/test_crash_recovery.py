@@ -1,0 +1,196 @@
+"""Kill -9 mid-apply, recover, apply again: nothing lost, no deactivation sent twice.
+
+Each trial serves a fresh Atlassian emulator on a loopback socket, applies a plan in a child
+process, kills it with SIGKILL at a random moment, then recovers and applies the same plan
+again in this process, and checks the journal and the requests the emulator recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+import offboard_emulators.atlassian as emulator_package
+from offboard.core.fingerprint import fingerprint_of
+from offboard.core.identities import IdentityId
+from offboard.core.journal import Phase, Status
+from offboard.core.plan import Action, Plan, Rule
+from offboard.core.plan_json import plan_to_json
+from offboard.core.policy import ActionKind
+from offboard.executor import ApplyReport, apply_plan, recover, settled_keys, target_state_holds
+from offboard.store import SqlStore, open_store
+from offboard_emulators.atlassian import (
+    AtlassianState,
+    create_app,
+    generate_accounts,
+    load_fixture,
+    seed,
+)
+from offboard_emulators.common.recorder import RecordedRequest
+from offboard_emulators.common.server import serve_in_thread
+from tests.executor.crash_child import DIRECTORY_ID, ORG_ID, WallClock, directory_at
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+TRIALS = 20
+ACCOUNTS = 8
+ROOT = Path(__file__).parents[2]
+FIXTURE = Path(emulator_package.__file__).parent / "example_fixture.json"
+CHILD = "tests.executor.crash_child"
+RECORDS_PER_ACTION = 4  # intent, attempt, outcome, read-back
+WRITES = ("/manage/lifecycle/disable", "/suspend")
+
+
+@dataclass
+class Trial:
+    app_log_before_completion: int
+    killed: bool
+    unsettled_at_crash: int
+    """INTENT records with no OUTCOME the crash left for recovery."""
+    done_before_completion: set[str]
+    report: ApplyReport
+
+
+def _emulator_state() -> tuple[AtlassianState, list[str]]:
+    state = AtlassianState()
+    seed(state, load_fixture(FIXTURE))
+    created = generate_accounts(
+        state, ORG_ID, ACCOUNTS, domain="example.com", directory_id=DIRECTORY_ID, prefix="crash"
+    )
+    return state, created
+
+
+def _plan(account_ids: list[str]) -> Plan:
+    actions = tuple(
+        Action(
+            ActionKind.SUSPEND if n % 4 == 3 else ActionKind.DEACTIVATE,
+            IdentityId(f"kc-{n:03d}"),
+            account_id,  # type: ignore[arg-type]
+            f"crash{n:06d}@example.com",
+            Rule.IDENTITY_DISABLED,
+            f"crash{n:06d} was disabled in Keycloak",
+        )
+        for n, account_id in enumerate(account_ids)
+    )
+    plan = Plan(
+        created_at=WallClock().now(), actions=actions, entries=(), guards=(), fingerprint=""
+    )
+    return replace(plan, fingerprint=fingerprint_of(plan))
+
+
+def _journal_length(store_path: Path) -> int:
+    with sqlite3.connect(store_path, timeout=30) as connection:
+        return int(connection.execute("SELECT count(*) FROM journal").fetchone()[0])
+
+
+def _run_child(
+    base_url: str, store_path: Path, plan_path: Path, kill_at: tuple[int, float] | None
+) -> bool:
+    """Apply in a child process; with ``kill_at = (records, delay)``, SIGKILL it ``delay``
+    seconds after its journal holds ``records`` lines. True when the kill found it running.
+    """
+    command = [sys.executable, "-m", CHILD, base_url, str(store_path), str(plan_path)]
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, text=True, env=environment
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        if kill_at is None:
+            assert child.wait(timeout=120) == 0
+            return False
+        records, delay = kill_at
+        while child.poll() is None and _journal_length(store_path) < records:
+            time.sleep(0.002)
+        time.sleep(delay)
+        killed = child.poll() is None
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+        return killed
+
+
+async def _complete(base_url: str, store: SqlStore, plan: Plan) -> tuple[set[str], ApplyReport]:
+    clock = WallClock()
+    async with directory_at(base_url) as directory:
+        await recover(directory=directory, store=store, clock=clock)
+        done = settled_keys(store, plan.fingerprint, plan.created_at)
+        report = await apply_plan(
+            plan, directory=directory, store=store, clock=clock, run_id="completion"
+        )
+        for action in plan.actions:
+            account = await directory.read_account(action.account_id)
+            assert target_state_holds(action, account), action.key
+    return done, report
+
+
+def _writes(entries: list[RecordedRequest], account_id: str) -> list[int]:
+    """HTTP statuses of the lifecycle/suspend writes the emulator answered for one account."""
+    return [
+        entry.status
+        for entry in entries
+        if entry.method == "POST" and account_id in entry.path and entry.path.endswith(WRITES)
+    ]
+
+
+def _check(store: SqlStore, plan: Plan, entries: list[RecordedRequest], trial: Trial) -> None:
+    assert trial.report.all_done, trial.report.counts
+    assert store.unfinished() == []
+    before, after = (
+        entries[: trial.app_log_before_completion],
+        entries[trial.app_log_before_completion :],
+    )
+    for action in plan.actions:
+        changed = [s for s in _writes(entries, action.account_id) if s == 204]
+        assert len(changed) == 1, f"{action.key}: state-changing writes {changed}"
+        if action.key in trial.done_before_completion:
+            assert _writes(after, action.account_id) == [], f"{action.key} sent again"
+        assert len(_writes(before, action.account_id)) <= 1
+    for record in store.journal(run_id="completion"):
+        if record.phase is Phase.READBACK:
+            assert record.status is Status.VERIFIED
+
+
+def _trial(tmp: Path, kill_at: tuple[int, float] | None) -> Trial:
+    state, account_ids = _emulator_state()
+    app = create_app(state)
+    plan = _plan(account_ids)
+    tmp.mkdir(parents=True)
+    plan_path, store_path = tmp / "plan.json", tmp / "offboard.sqlite3"
+    plan_path.write_text(plan_to_json(plan), encoding="utf-8")
+    open_store(store_path).close()
+    with serve_in_thread(app) as base_url:
+        killed = _run_child(base_url, store_path, plan_path, kill_at)
+        log_size = len(app.state.emulator.log)
+        store = open_store(store_path)
+        unsettled = len(store.unfinished())
+        done, report = asyncio.run(_complete(base_url, store, plan))
+        trial = Trial(log_size, killed, unsettled, done, report)
+        _check(store, plan, app.state.emulator.log.entries(), trial)
+        store.close()
+    return trial
+
+
+def test_kill_nine_mid_apply_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
+    rng = random.Random(20261128)
+    whole = _trial(tmp_path / "uninterrupted", None)
+    assert len(whole.done_before_completion) == ACCOUNTS  # nothing left: nothing re-sent
+    records = RECORDS_PER_ACTION * ACCOUNTS
+    trials = [
+        _trial(tmp_path / f"trial-{n}", (rng.randrange(records), rng.uniform(0, 0.03)))
+        for n in range(TRIALS)
+    ]
+    mid_plan = [t for t in trials if t.killed and len(t.done_before_completion) < ACCOUNTS]
+    mid_action = [t for t in trials if t.unsettled_at_crash]
+    print(f"{TRIALS} kills: {len(mid_plan)} mid-plan, {len(mid_action)} between intent and outcome")
+    assert len(mid_plan) >= TRIALS * 3 // 4, f"only {len(mid_plan)} kills landed mid-plan"
+    assert len(mid_action) >= 3, f"only {len(mid_action)} kills landed between intent and outcome"
