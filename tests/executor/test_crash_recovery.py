@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import offboard_emulators.atlassian as emulator_package
+from offboard.core.accounts import AccountId
 from offboard.core.fingerprint import fingerprint_of
 from offboard.core.identities import IdentityId
 from offboard.core.journal import Phase, Status
@@ -75,7 +76,7 @@ def _plan(account_ids: list[str]) -> Plan:
         Action(
             ActionKind.SUSPEND if n % 4 == 3 else ActionKind.DEACTIVATE,
             IdentityId(f"kc-{n:03d}"),
-            account_id,  # type: ignore[arg-type]
+            AccountId(account_id),
             f"crash{n:06d}@example.com",
             Rule.IDENTITY_DISABLED,
             f"crash{n:06d} was disabled in Keycloak",
