@@ -98,7 +98,7 @@ class FakeKeycloak:
         if path == "users/count":
             return httpx.Response(200, json=self.counts.pop(0) if self.counts else len(self.users))
         if path == "users":
-            return self._list(params)
+            return self.handle_list(params)
         if path.startswith("users/"):
             return self._read(path.split("/")[1])
         if path.startswith("attack-detection/brute-force/users/"):
@@ -112,7 +112,7 @@ class FakeKeycloak:
             return httpx.Response(200, json={"realm": REALM, "attributes": self.realm_attributes})
         return httpx.Response(404, json={"error": "not found"})
 
-    def _list(self, params: httpx.QueryParams) -> httpx.Response:
+    def handle_list(self, params: httpx.QueryParams) -> httpx.Response:
         # Like Keycloak 26.7: service accounts only in filtered listings.
         pool = self.users if "username" not in params else self.service_accounts
         first, size = int(params.get("first", 0)), int(params.get("max", 100))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import httpx
 
@@ -37,6 +38,7 @@ async def test_walks_every_page_and_casts_brief_users(
     offsets = sorted(int(r.url.params["first"]) for r in listed)
     assert offsets[:10] == list(range(0, 100, 10))
     assert offsets[10:] in ([], [100])  # at most one page past the count (count + tolerance)
+    assert {r.url.params["max"] for r in listed} == {"11"}  # each page looks one user ahead
 
 
 async def test_exact_multiple_of_the_page_size_ends_on_an_empty_page(
@@ -82,7 +84,7 @@ async def test_a_page_failing_after_retries_marks_the_snapshot_incomplete(
 
     assert not snapshot.complete
     assert any("offset 20 failed" in p and "503" in p for p in snapshot.problems)
-    assert len(snapshot.identities) == 35
+    assert len(snapshot.identities) == 36  # page 10's look-ahead is the first of page 20
 
 
 async def test_a_passing_hiccup_is_retried_and_the_snapshot_stays_complete(
@@ -233,3 +235,66 @@ async def test_group_scope_pages_members_and_records_groups(fake: FakeKeycloak) 
         missing = await source.snapshot()
     assert not missing.complete
     assert any("'/gone' could not be resolved" in p for p in missing.problems)
+
+
+async def test_one_user_skipped_by_a_deletion_during_the_walk_is_a_problem(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.users = [user(n) for n in range(28)]
+    fake.counts = [30, 29]  # one deleted mid-walk; the shifted offsets hid another
+
+    snapshot = await source.snapshot()
+
+    assert not snapshot.complete
+    assert any("listed 28 users but users/count says 29" in p for p in snapshot.problems)
+
+
+async def test_a_realm_that_grew_past_the_count_is_not_walked_forever(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.users = [user(n) for n in range(100)]
+    fake.counts = [20, 100]
+
+    snapshot = await source.snapshot()
+
+    assert not snapshot.complete
+    assert any("stopped before reaching the end" in p for p in snapshot.problems)
+    listed = [r for r in fake.requests if r.url.path.endswith("/users")]
+    assert len(listed) <= 4  # (20 + 5) // 10 + 1 pages, plus the service-account query
+
+
+def mutate_after_first_page(fake: FakeKeycloak, change: Callable[[], object]) -> None:
+    """Apply ``change`` to the realm right after the first page has been served."""
+
+    def override(request: httpx.Request) -> httpx.Response | None:
+        params = request.url.params
+        if request.url.path.endswith("/users") and params.get("first") == "0":
+            answer = fake.handle_list(params)
+            change()
+            return answer
+        return None
+
+    fake.override = override
+
+
+async def test_a_deletion_that_shifts_a_page_boundary_is_a_problem(fake: FakeKeycloak) -> None:
+    fake.users = [user(n) for n in range(40)]
+    fake.counts = [40, 39]  # within the tolerance: the counts alone would not tell
+    mutate_after_first_page(fake, lambda: fake.users.pop(3))
+    async with make_source(fake, page_size=10, concurrency=1) as source:
+        snapshot = await source.snapshot()
+
+    assert not snapshot.complete
+    assert any("shifted at offset 10" in p for p in snapshot.problems)
+    assert "user10" in {i.username for i in snapshot.identities}  # the look-ahead caught it
+
+
+async def test_insertions_during_the_walk_only_repeat_users(fake: FakeKeycloak) -> None:
+    fake.users = [user(n) for n in range(40)]
+    fake.counts = [40, 41]
+    mutate_after_first_page(fake, lambda: fake.users.insert(3, user(99)))
+    async with make_source(fake, page_size=10, concurrency=1) as source:
+        snapshot = await source.snapshot()
+
+    assert snapshot.complete, snapshot.problems
+    assert len(snapshot.identities) == 40  # the newcomer sorted into a page already read
