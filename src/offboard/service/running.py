@@ -118,10 +118,13 @@ class Daemon:
             await self._pause(self.lease.renew_every)
 
     async def _poll_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
+            started = loop.time()
             if self.lease.held:
                 await self.poll_once()
-            await self._pause(self.config.poll_interval)
+            # A fixed rate, not a fixed gap: a slow poll does not push the next one back.
+            await self._pause(max(self.config.poll_interval - (loop.time() - started), 0.0))
 
     async def poll_once(self) -> None:
         """One poll of the admin events; a failure is logged and retried at the next tick."""
