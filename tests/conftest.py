@@ -10,7 +10,7 @@ from tests.keycloak.fixture import KeycloakServer, extend_timeouts, serve_keyclo
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Real-server tests may wait for the server to start (60-150 s on two busy cores)."""
+    """Real-server tests may wait for the server to start (2-5 minutes on two busy cores)."""
     extend_timeouts(items)
 
 

@@ -13,7 +13,7 @@ Where the server comes from, first match wins:
    `_ADMIN_PASSWORD`, all prefixed `OFFBOARD_TEST_KEYCLOAK`): an existing server, never stopped.
 2. A server started by hand with `scripts/keycloak start` (its state file): reused, not stopped.
 3. Otherwise a fresh one is started lazily (first keycloak test) and stopped at session end
-   (60–120 s on two busy cores).
+   (2–5 minutes on two busy cores; start one by hand to skip that).
 Without Java or the distribution the tests skip with the reason; with `CI=true` they fail.
 The realm `offboard-test` (tests/keycloak/realm-offboard-test.json) has users alice, bob
 (disabled), carol, dave, groups staff and contractors, brute force with failureFactor 3
