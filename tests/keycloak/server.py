@@ -215,7 +215,7 @@ def start_server(timeout_s: float = START_TIMEOUT_S, *, watch_pid: int | None = 
     if watch_pid is not None:
         _start_watchdog(watch_pid, process.pid)
     try:
-        _wait_ready(info, process, timeout_s, lambda: _cache_dev_build(home, pristine))
+        _wait_ready(info, process, timeout_s, lambda: _try_cache_dev_build(home, pristine))
     except BaseException:
         stop_server(info)
         raise
@@ -237,6 +237,12 @@ def _start_watchdog(watched: int, group: int) -> None:
 
 
 BUILD_DONE = "Running the server in development mode"
+
+
+def _try_cache_dev_build(home: Path, pristine: Path) -> None:
+    """Best effort: a race with another session's cache write only costs a slower start."""
+    with contextlib.suppress(OSError):
+        _cache_dev_build(home, pristine)
 
 
 def _cache_dev_build(home: Path, pristine: Path) -> None:
