@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.keycloak import fixture, server
+from tests.keycloak import distribution, fixture, server
 
 
 def no_server(*_: object, **__: object) -> server.ServerInfo:
@@ -64,9 +64,9 @@ def test_secrets_stay_out_of_reprs() -> None:
 
 def test_picks_the_newest_supported_jdk() -> None:
     try:
-        home = server.find_java_home()
-    except server.KeycloakUnavailableError as error:
+        home = distribution.find_java_home()
+    except distribution.KeycloakUnavailableError as error:
         pytest.skip(str(error))
-    majors = {server._java_major(path) for path in home.parent.iterdir()}
-    newest = max(m for m in majors if m in server.SUPPORTED_JAVA)
-    assert server._java_major(home) == newest
+    majors = {distribution._java_major(path) for path in home.parent.iterdir()}
+    newest = max(m for m in majors if m in distribution.SUPPORTED_JAVA)
+    assert distribution._java_major(home) == newest
