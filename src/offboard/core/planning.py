@@ -275,13 +275,10 @@ def _unadopted(pair: NewPair, state: IdentityState) -> Entry:
 def _report_never_linked(decider: Decider, index: Index, matched: MatchOutcome) -> None:
     """Active accounts on in-scope domains that no identity or link accounts for."""
     domains = decider.settings.domains
-    for account in index.accounts.values():
-        if (
-            account.id not in index.owner_of
-            and account.id not in matched.claimed
-            and account.has_access
-            and account.domain in domains
-        ):
+    unclaimed = index.accounts.keys() - index.owner_of.keys() - matched.claimed
+    for account_id in unclaimed:
+        account = index.accounts[account_id]
+        if account.has_access and account.domain in domains:
             decider.entries.append(
                 Entry(
                     EntryStatus.SKIPPED,
