@@ -33,6 +33,7 @@ OverrideOption = Annotated[
     list[GuardName] | None,
     typer.Option(
         "--override-guard",
+        metavar="NAME",
         help="Lift this guard for this run only (repeatable; journaled). "
         "Names: " + ", ".join(g.value for g in GuardName) + ".",
     ),
@@ -52,6 +53,14 @@ def read_plan_file(path: Path) -> Plan:
         return plan_from_json(text)
     except PlanFormatError as exc:
         raise RefusedError(f"{path}: {exc}") from None
+
+
+def check_guards(plan: Plan, overrides: frozenset[GuardName], console: Console) -> None:
+    """Stop on a blocking guard not lifted by --override-guard; say which ones are lifted."""
+    if any(g.name not in overrides for g in plan.blocked_by):
+        raise PlanBlockedError(plan)
+    for guard in plan.blocked_by:
+        console.print(f"overriding guard {guard.name} for this run (journaled)", markup=False)
 
 
 def report_exit_code(report: ApplyReport) -> ExitCode:
@@ -75,11 +84,10 @@ async def apply_flow(
         chosen = saved
         console.print(f"plan {saved.fingerprint[:12]} still holds against fresh reads")
     else:
-        chosen = (await fresh_plan(wired, console, overrides)).plan
+        # Planned without the overrides: the executor journals each guard it lifts.
+        chosen = (await fresh_plan(wired, console)).plan
     show_plan(chosen, PlanFormat.TABLE, console, skipped=False)
-    blocking = [g for g in chosen.blocked_by if g.name not in overrides]
-    if blocking:
-        raise PlanBlockedError(chosen)
+    check_guards(chosen, overrides, console)
     if not chosen.has_changes:
         return None
     confirm(console, f"Apply {len(chosen.actions)} actions?", yes=yes)

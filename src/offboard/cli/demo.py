@@ -205,7 +205,7 @@ async def _day_two(wired: Wired, console: Console, story: DayTwo) -> None:
 
 
 def demo(
-    people: Annotated[int, typer.Option(min=10, max=100_000, help="Bulk people to seed.")] = PEOPLE,
+    people: Annotated[int, typer.Option(min=20, max=100_000, help="Bulk people to seed.")] = PEOPLE,
 ) -> None:
     """Run the whole job against bundled emulators: no configuration, nothing beyond loopback.
 

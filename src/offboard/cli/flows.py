@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from offboard.cli.errors import RefusedError
+from offboard.cli.errors import FailedError, RefusedError
 from offboard.core.plan import GuardName, Plan
 from offboard.core.plan_json import plan_summary, plan_to_json
 from offboard.core.policy import Policy
@@ -75,12 +75,26 @@ def side_bars(console: Console) -> Iterator[SideProgress]:
         yield for_side
 
 
+def raise_if_unreadable(result: PlanResult) -> None:
+    """A side that could not be read at all is an error to fix, not a plan to review."""
+    source, target = result.source, result.target
+    for side, snapshot, count in (
+        (f"Keycloak at {source.source.partition(' (')[0]}", source, len(source.identities)),
+        (f"Atlassian org {target.org_id}", target, len(target.accounts)),
+    ):
+        if not snapshot.complete and count == 0:
+            problem = snapshot.problems[0] if snapshot.problems else "no reason given"
+            raise FailedError(
+                f"{side} could not be read: {problem} (run `offboard config check` for the fix)"
+            )
+
+
 async def fresh_plan(
     wired: Wired, console: Console, overrides: frozenset[GuardName] = frozenset()
 ) -> PlanResult:
     """Both snapshots (with progress bars), confirmations and the planner."""
     with side_bars(console) as progress:
-        return await build_plan(
+        result = await build_plan(
             source=wired.source,
             directory=wired.directory,
             store=wired.store,
@@ -89,6 +103,8 @@ async def fresh_plan(
             overrides=overrides,
             progress=progress,
         )
+    raise_if_unreadable(result)
+    return result
 
 
 def check_saved_plan(saved: Plan, fresh: Plan, now: datetime, max_age: timedelta) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from offboard.cli import apply, config, demo, journal, plan, users
+from offboard.cli import apply, config, demo, emulate, journal, plan, users
 from offboard.cli.errors import OffboardGroup
 from offboard.cli.logs import configure_logging
 from offboard.cli.state import CliState
@@ -80,7 +80,7 @@ def root(
         log_format=log_format,
         long_running=ctx.invoked_subcommand == "run",
     )
-    configure_logging(log_level or "warning", log_format or "json")
+    configure_logging(log_level or "error", log_format or "json")
 
 
 def _register() -> None:
@@ -89,6 +89,7 @@ def _register() -> None:
     apply.register(app)
     users.register(app)
     demo.register(app)
+    emulate.register(app)
     journal.register(app)
     # The daemon command lives in offboard.cli.run (its own module); it registers itself the
     # same way once it exists.

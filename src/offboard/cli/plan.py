@@ -12,7 +12,7 @@ from rich.console import Console
 
 from offboard.cli.errors import FailedError
 from offboard.cli.exit_codes import ExitCode
-from offboard.cli.flows import Wired, side_bars
+from offboard.cli.flows import Wired, raise_if_unreadable, side_bars
 from offboard.cli.render import guard_lines, plan_table
 from offboard.cli.state import state_of
 from offboard.cli.wiring import connect
@@ -68,8 +68,9 @@ async def plan_once(wired: Wired, console: Console) -> Plan:
             progress=progress,
             kind="plan",
         )
-    assert report.plan is not None  # a run that returns has planned
-    return report.plan
+    assert report.result is not None  # a run that returns has planned
+    raise_if_unreadable(report.result)
+    return report.result.plan
 
 
 def plan(

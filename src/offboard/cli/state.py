@@ -19,7 +19,7 @@ class CliState:
     log_level: str | None = None
     log_format: str | None = None
     long_running: bool = False
-    """`offboard run` logs at the configured level; one-shot commands only warnings, unless
+    """`offboard run` logs at the configured level; one-shot commands only errors, unless
     --log-level says otherwise, so their tables stay readable."""
     _settings: Settings | None = field(default=None, repr=False)
 
@@ -27,7 +27,7 @@ class CliState:
         """Load and validate the configuration once; raises ConfigError (exit 4)."""
         if self._settings is None:
             self._settings = load_settings(self.config)
-            configured = self._settings.logging.level if self.long_running else "warning"
+            configured = self._settings.logging.level if self.long_running else "error"
             configure_logging(
                 self.log_level or configured,
                 self.log_format or self._settings.logging.format,

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from offboard.cli.apply import OverrideOption, YesOption, report_exit_code
+from offboard.cli.apply import OverrideOption, YesOption, check_guards, report_exit_code
 from offboard.cli.errors import FailedError, RefusedError
 from offboard.cli.exit_codes import ExitCode
 from offboard.cli.flows import Wired, apply_in_run, confirm, require_confirmation_channel
@@ -80,7 +80,10 @@ async def one_person(
     overrides: frozenset[GuardName],
     yes: bool,
 ) -> ApplyReport | None:
-    """Re-check one person (a planned run), show it, confirm, then apply that very plan."""
+    """Re-check one person (a planned run), show it, confirm, then apply that very plan.
+
+    The re-check plans without the overrides, so the executor journals each guard lifted.
+    """
     identity_id = await resolve_identity(wired, user)
     checked = await recheck_identity(
         identity_id,
@@ -90,7 +93,6 @@ async def one_person(
         policy=wired.policy,
         clock=wired.clock,
         apply=False,
-        overrides=overrides,
     )
     assert checked.plan is not None  # a run that returns has planned
     made = checked.plan
@@ -99,8 +101,7 @@ async def one_person(
     if nothing is not None:
         console.print(nothing, markup=False)
         return None
-    if any(g.name not in overrides for g in made.blocked_by):
-        raise PlanBlockedError(made)
+    check_guards(made, overrides, console)
     confirm(console, f"{command.capitalize()} {user}?", yes=yes)
     return await apply_in_run(wired, made, console, overrides, kind=command)
 

@@ -1,0 +1,44 @@
+"""The reference docs cover every command and every exit code (sqlite-utils style)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+
+from offboard.cli.exit_codes import ExitCode
+from offboard.cli.main import app
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "reference"
+
+
+def _commands(group: object, prefix: str = "") -> list[tuple[str, object]]:
+    found: list[tuple[str, object]] = []
+    for name, command in getattr(group, "commands", {}).items():
+        full = f"{prefix}{name}"
+        found.append((full, command))
+        found.extend(_commands(command, f"{full} "))
+    return found
+
+
+COMMANDS = _commands(typer.main.get_command(app))
+
+
+def test_there_are_commands_to_check() -> None:
+    names = [name for name, _ in COMMANDS]
+    assert "config init" in names
+    assert "journal list" in names
+
+
+@pytest.mark.parametrize(("name", "command"), COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_every_command_has_help_and_is_documented(name: str, command: object) -> None:
+    assert (getattr(command, "help", None) or "").strip(), f"`offboard {name}` has no help text"
+    document = (DOCS / "cli.md").read_text(encoding="utf-8")
+    assert f"offboard {name}" in document, f"docs/reference/cli.md does not describe {name}"
+
+
+@pytest.mark.parametrize("code", list(ExitCode), ids=[c.name for c in ExitCode])
+def test_every_exit_code_is_documented(code: ExitCode) -> None:
+    document = (DOCS / "exit-codes.md").read_text(encoding="utf-8")
+    assert f"| {code.value} | `{code.name}` |" in document
