@@ -233,3 +233,48 @@ def test_a_store_from_a_newer_offboard(world: World, runner: CliRunner) -> None:
     assert code == ExitCode.ERROR
     assert "newer offboard" in output
     assert world.store.read_bytes() == before
+
+
+def test_plan_as_json_and_markdown(world: World, runner: CliRunner) -> None:
+    code, output = world.run(runner, "plan", "--format", "json")
+    assert code == ExitCode.CHANGES
+    assert json.loads(output)["version"] == 1
+    code, output = world.run(runner, "plan", "--format", "markdown")
+    assert output.startswith("# offboard plan")
+
+
+def test_config_check_passes_against_the_emulators(world: World, runner: CliRunner) -> None:
+    code, output = world.run(runner, "config", "check")
+    assert code == ExitCode.OK, output
+    assert "FAIL" not in output
+
+
+def test_reactivate_gives_back_what_offboard_took(linked: World, runner: CliRunner) -> None:
+    text = linked.config.read_text(encoding="utf-8")
+    linked.config.write_text(text + "\n[policy]\nreactivate = true\n")
+    linked.disable(person(17))
+    code, output = linked.run(runner, "deactivate", f"{person(17)}@{DOMAIN}", "--yes")
+    assert code == ExitCode.OK, output
+    wrong, output = linked.run(runner, "reactivate", f"{person(17)}@{DOMAIN}", "--yes")
+    assert wrong == ExitCode.OK, output
+    assert "nothing to reactivate" in output
+    linked.keycloak_user(person(17)).enabled = True  # type: ignore[attr-defined]
+    linked.served.keycloak.realm._listing = None
+    code, output = linked.run(runner, "reactivate", f"{person(17)}@{DOMAIN}", "--yes")
+    assert code == ExitCode.OK, output
+    assert linked.account_status(f"{person(17)}@{DOMAIN}") == "active"
+
+
+def test_logs_are_json_with_the_run_id_and_no_secret(linked: World, runner: CliRunner) -> None:
+    linked.disable(person(18))
+    result = runner.invoke(
+        app, ["--config", str(linked.config), "--log-level", "info", "apply", "--yes"]
+    )
+    assert result.exit_code == ExitCode.OK, result.output
+    records = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    applied = [r for r in records if r.get("event") == "applied"]
+    assert len(applied) == 1
+    assert applied[0]["run_id"]
+    assert applied[0]["invocation_id"]
+    assert "demo-client-secret" not in result.output
+    assert "demo-org-key" not in result.output

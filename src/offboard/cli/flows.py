@@ -12,10 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import structlog
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from offboard.cli.errors import FailedError, RefusedError
+from offboard.cli.logs import bind_run
 from offboard.core.plan import GuardName, Plan
 from offboard.core.plan_json import plan_summary, plan_to_json
 from offboard.core.policy import Policy
@@ -25,6 +27,8 @@ from offboard.ports import AccountDirectory, Clock, IdentitySource
 from offboard.ports import Progress as Report
 from offboard.service.reconciling import PlanResult, SideProgress, build_plan
 from offboard.store import SqlStore
+
+log = structlog.get_logger(__name__)
 
 
 class SystemClock:
@@ -162,6 +166,8 @@ async def apply_in_run(
     """Apply ``plan`` in a run of its own: crash recovery first, a progress bar, a summary."""
     store, clock = wired.store, wired.clock
     run_id = store.start_run(kind, clock.now())
+    bind_run(run_id)
+    log.info("applying", fingerprint=plan.fingerprint, actions=len(plan.actions))
     try:
         await recover(directory=wired.directory, store=store, clock=clock)
         store.save_plan(run_id, plan.fingerprint, plan_to_json(plan))
@@ -180,6 +186,7 @@ async def apply_in_run(
         store.finish_run(run_id, clock.now(), "failed", {"error": describe(error)})
         raise
     status = "applied" if report.all_done else "incomplete"
+    log.info("applied", status=status, **report.counts)
     summary: dict[str, object] = {"fingerprint": plan.fingerprint, "applied": report.counts}
     store.finish_run(run_id, clock.now(), status, summary)
     return report

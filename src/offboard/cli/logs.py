@@ -44,6 +44,11 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
     )
 
 
-def bind_run(run_id: str, command: str) -> None:
-    """Every later log line of this process carries the run id and the command."""
-    structlog.contextvars.bind_contextvars(run_id=run_id, command=command)
+def bind_invocation(invocation_id: str, command: str) -> None:
+    """Every later log line of this command carries its invocation id and name."""
+    structlog.contextvars.bind_contextvars(invocation_id=invocation_id, command=command)
+
+
+def bind_run(run_id: str) -> None:
+    """Log lines from here on carry the store's run id (the journal's key)."""
+    structlog.contextvars.bind_contextvars(run_id=run_id)

@@ -8,6 +8,7 @@ from :class:`offboard.cli.exit_codes.ExitCode`.
 from __future__ import annotations
 
 import importlib
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +16,7 @@ import typer
 
 from offboard.cli import apply, config, demo, emulate, journal, plan, users
 from offboard.cli.errors import OffboardGroup
-from offboard.cli.logs import configure_logging
+from offboard.cli.logs import bind_invocation, configure_logging
 from offboard.cli.state import CliState
 
 HELP = """\
@@ -81,6 +82,7 @@ def root(
         long_running=ctx.invoked_subcommand == "run",
     )
     configure_logging(log_level or "error", log_format or "json")
+    bind_invocation(uuid.uuid4().hex, ctx.invoked_subcommand or "")
 
 
 def _register() -> None:
