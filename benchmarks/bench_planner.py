@@ -83,8 +83,10 @@ class Figures:
     actions: int
 
 
-def measure(size: int, repeat: int, memory: bool) -> Figures:
+def measure(size: int, repeat: int, memory: bool, first_run: bool) -> Figures:
     inputs = build(size, leaver_every=50)
+    if first_run:
+        inputs = Inputs(inputs.source, inputs.target, [])
     policy, context = Policy(), PlanContext(now=NOW, previous_source_count=size)
     wall = cpu = float("inf")
     actions = 0
@@ -119,6 +121,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per size (best kept)")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc run")
+    parser.add_argument(
+        "--first-run", action="store_true", help="no stored links: every pair is matched by email"
+    )
     args = parser.parse_args()
     print(f"calibration: 1M dict look-ups take {calibrate():.3f} CPU s on this machine now")
     print(
@@ -126,7 +131,7 @@ def main() -> None:
         f"{'µs/identity':>11}  {'peak MiB':>8}  {'B/identity':>10}"
     )
     for size in (int(s) for s in args.sizes.split(",")):
-        got = measure(size, args.repeat, not args.no_memory)
+        got = measure(size, args.repeat, not args.no_memory, args.first_run)
         peak = f"{got.peak_mib:8.1f}" if got.peak_mib is not None else f"{'-':>8}"
         per_byte = (
             f"{got.peak_mib * 2**20 / size:10.0f}" if got.peak_mib is not None else f"{'-':>10}"

@@ -54,7 +54,8 @@ class Decider:
         new: bool = False,
     ) -> None:
         """Apply the rules to one pair; ``new`` marks a link made by this plan."""
-        updated = self._follow_email(identity, link)
+        # A link made by this plan already holds the identity's current email.
+        updated = link if new else self._follow_email(identity, link)
         verdict = state.verdict
         if updated.leaving_since is not None and verdict in _NOT_LEAVING:
             updated = replace(updated, leaving_since=None)

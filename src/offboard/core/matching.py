@@ -72,6 +72,8 @@ class NewPair:
     account: Account
     rule: Rule
     """MATCHED_BY_EMAIL or MATCHED_BY_ATTRIBUTE."""
+    email: str
+    """The normalised email both sides share."""
 
 
 @dataclass(slots=True)
@@ -143,7 +145,7 @@ def _match_one(
     elif only_account in owner_of:
         outcome.entries.append(_blocked(Rule.ACCOUNT_LINKED_ELSEWHERE, identity, only_account, key))
     else:
-        outcome.pairs.append(NewPair(identity, accounts[0], rule))
+        outcome.pairs.append(NewPair(identity, accounts[0], rule, key))
 
 
 def _blocked(

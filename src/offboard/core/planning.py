@@ -250,10 +250,9 @@ def _decide_new_pairs(
 
 
 def _link_new_pair(decider: Decider, pair: NewPair, now: datetime) -> Link:
-    identity, account = pair.identity, pair.account
-    email = account.normalised_email
+    identity, account, email = pair.identity, pair.account, pair.email
     subject = who(identity.username, identity.id)
-    reason = action_reason(pair.rule, subject, decider.settings.realm, now, email or "")
+    reason = action_reason(pair.rule, subject, decider.settings.realm, now, email)
     decider.actions.append(
         Action(ActionKind.LINK, identity.id, account.id, email, pair.rule, reason)
     )

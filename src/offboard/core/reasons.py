@@ -8,6 +8,7 @@ never holds a secret.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from offboard.core.plan import Rule
 
@@ -67,11 +68,17 @@ def who(username: str | None, identity_id: str) -> str:
 def action_reason(rule: Rule, subject: str, realm: str, now: datetime, detail: str = "") -> str:
     """``offboard: <sentence>; rule <rule>; planned <UTC minute>``, at most 200 characters."""
     sentence = _ACTION_SENTENCES[rule].format(who=subject, realm=realm, detail=detail)
-    suffix = f"; rule {rule}; planned {now:%Y-%m-%dT%H:%MZ}"
+    suffix = _suffix(rule, now)
     room = MAX_REASON - len("offboard: ") - len(suffix)
     if len(sentence) > room:
         sentence = sentence[: room - 1] + "…"
     return f"offboard: {sentence}{suffix}"
+
+
+@lru_cache(maxsize=64)
+def _suffix(rule: Rule, now: datetime) -> str:
+    # One plan formats the same few suffixes thousands of times; strftime is not cheap.
+    return f"; rule {rule}; planned {now:%Y-%m-%dT%H:%MZ}"
 
 
 def entry_reason(rule: Rule, subject: str = "the identity", detail: str = "") -> str:
