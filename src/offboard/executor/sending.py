@@ -6,6 +6,7 @@ point leaves a record ``recover`` can settle by reading the account.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from offboard.core.accounts import Account
@@ -48,7 +49,7 @@ class ActionSender:
     retry: RetryPolicy
     links: dict[LinkKey, Link]
 
-    def journal(
+    async def journal(
         self,
         action: Action,
         phase: Phase,
@@ -67,13 +68,14 @@ class ActionSender:
             http_status=http_status,
             detail=detail,
         )
-        self.store.append(record)
+        # In a worker thread: a durable append waits for the disk, the event loop must not.
+        await asyncio.to_thread(self.store.append, record)
 
     async def run(self, action: Action) -> Outcome:
         """The whole life of one action; never raises for a vendor error."""
-        self.journal(action, Phase.INTENT, Status.PENDING)
+        await self.journal(action, Phase.INTENT, Status.PENDING)
         outcome = await self._send(action)
-        self.journal(
+        await self.journal(
             action,
             Phase.OUTCOME,
             outcome.status,
@@ -83,7 +85,7 @@ class ActionSender:
         if outcome.status is not Status.SUCCEEDED:
             return outcome
         readback = await self._read_back(action)
-        self.remember_success(action)
+        await self.remember_success(action)
         return Outcome(
             action, outcome.status, outcome.detail, outcome.http_status, outcome.attempts, readback
         )
@@ -97,7 +99,7 @@ class ActionSender:
             except TemporaryError as error:
                 last_try = attempt >= self.retry.attempts
                 status = Status.FAILED if last_try else Status.RETRYING
-                self.journal(
+                await self.journal(
                     action, Phase.ATTEMPT, status, http_status=error.status, detail=describe(error)
                 )
                 if last_try:
@@ -105,35 +107,35 @@ class ActionSender:
                     return Outcome(action, Status.FAILED, detail, error.status, attempt)
                 await self.retry.sleep(self.retry.delay(attempt, error.retry_after))
             except Exception as error:  # the rest of the plan goes on whatever happened here
-                return self._refused(action, error, attempt)
+                return await self._refused(action, error, attempt)
             else:
-                return self._succeeded(action, result, attempt)
+                return await self._succeeded(action, result, attempt)
 
-    def _succeeded(self, action: Action, result: OperationResult, attempt: int) -> Outcome:
+    async def _succeeded(self, action: Action, result: OperationResult, attempt: int) -> Outcome:
         detail = result.detail or ("changed" if result.changed else "already in the wanted state")
-        self.journal(
+        await self.journal(
             action, Phase.ATTEMPT, Status.SUCCEEDED, http_status=result.http_status, detail=detail
         )
         return Outcome(action, Status.SUCCEEDED, detail, result.http_status, attempt)
 
-    def _refused(self, action: Action, error: Exception, attempt: int) -> Outcome:
+    async def _refused(self, action: Action, error: Exception, attempt: int) -> Outcome:
         status = Status.BLOCKED if isinstance(error, NotManageableError) else Status.FAILED
         detail = describe(error)
         if isinstance(error, NotManageableError):
             detail = f"{error.reason_key}: {detail}"
         http_status = error.status if isinstance(error, PermanentError) else None
-        self.journal(action, Phase.ATTEMPT, status, http_status=http_status, detail=detail)
+        await self.journal(action, Phase.ATTEMPT, status, http_status=http_status, detail=detail)
         return Outcome(action, status, detail, http_status, attempt)
 
     async def _read_back(self, action: Action) -> Status:
         try:
             account = await self._read_account(action)
         except Exception as error:
-            self.journal(action, Phase.READBACK, Status.FAILED, detail=describe(error))
+            await self.journal(action, Phase.READBACK, Status.FAILED, detail=describe(error))
             return Status.FAILED
         holds = target_state_holds(action, account)
         status = Status.VERIFIED if holds else Status.MISMATCH
-        self.journal(action, Phase.READBACK, status, detail=account_state(account))
+        await self.journal(action, Phase.READBACK, status, detail=account_state(account))
         return status
 
     async def _read_account(self, action: Action) -> Account | None:
@@ -147,12 +149,12 @@ class ActionSender:
                     raise
                 await self.retry.sleep(self.retry.delay(attempt, error.retry_after))
 
-    def remember_success(self, action: Action) -> None:
+    async def remember_success(self, action: Action) -> None:
         """Record in the link that offboard took access away (or gave it back)."""
         key = (action.identity_id, action.account_id)
         link = link_after_success(self.links.get(key), action, self.clock.now())
         self.links[key] = link
-        self.store.upsert_links([link])
+        await asyncio.to_thread(self.store.upsert_links, [link])
 
 
 def account_state(account: Account | None) -> str:
