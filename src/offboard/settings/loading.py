@@ -1,0 +1,157 @@
+"""The whole configuration, and loading it from the file and the environment."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from offboard.core.policy import ActionKind, Policy, Thresholds
+from offboard.settings.policy import PolicySettings
+from offboard.settings.runtime import DaemonSettings, LoggingSettings, StoreSettings
+from offboard.settings.sources import AtlassianSettings, KeycloakSettings
+from offboard.settings.values import ConfigError
+
+CONFIG_ENV = "OFFBOARD_CONFIG"
+_READ_ENVIRONMENT: ContextVar[bool] = ContextVar("offboard_settings_read_environment", default=True)
+DEFAULT_CONFIG = Path("offboard.toml")
+
+
+class Settings(BaseSettings):
+    """The whole configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OFFBOARD_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+    )
+
+    keycloak: KeycloakSettings
+    """The identity source."""
+    atlassian: AtlassianSettings
+    """The target organization."""
+    policy: PolicySettings = PolicySettings()
+    """Rules, protections and guards."""
+    store: StoreSettings = StoreSettings()
+    """The state database."""
+    daemon: DaemonSettings = DaemonSettings()
+    """The long-running service."""
+    logging: LoggingSettings = LoggingSettings()
+    """Logs."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's content arrives as init arguments; the environment overrides it.
+        return (env_settings, init_settings) if _READ_ENVIRONMENT.get() else (init_settings,)
+
+    @classmethod
+    def from_values(cls, data: dict[str, Any]) -> Settings:
+        """Settings from these values alone, ignoring ``OFFBOARD_*`` (the demo, emulate)."""
+        token = _READ_ENVIRONMENT.set(False)
+        try:
+            return cls(**data)
+        except ValidationError as exc:
+            raise ConfigError("invalid configuration:", describe(exc)) from None
+        finally:
+            _READ_ENVIRONMENT.reset(token)
+
+    def policy_model(self) -> Policy:
+        """The planner's policy, from the ``policy``, ``keycloak`` and ``atlassian`` sections."""
+        p = self.policy
+        protected_ids = set(p.protected_account_ids)
+        if self.atlassian.key_owner_account_id:
+            protected_ids.add(self.atlassian.key_owner_account_id)
+        return Policy(
+            domains=frozenset(d.strip().lower() for d in p.domains),
+            protected_emails=frozenset(e.strip().lower() for e in p.protected_emails),
+            protected_account_ids=frozenset(protected_ids),
+            allow_org_admins=p.allow_org_admins,
+            scope=self.keycloak.scope,
+            match_attribute=p.match_attribute,
+            grace_period=p.grace_period,
+            reactivate=p.reactivate,
+            delete_after=p.delete_after,
+            actions={c: None if a == "none" else ActionKind(a) for c, a in p.actions.items()},
+            scim_directory_configured=self.atlassian.scim_configured,
+            adopt_unlinked=p.adopt_unlinked,
+            permanent_lockout_is_leaver=p.permanent_lockout_is_leaver,
+            thresholds=Thresholds(**p.thresholds.model_dump()),
+        )
+
+
+def config_path(explicit: Path | None = None) -> Path:
+    """The file to read: ``--config``, else ``$OFFBOARD_CONFIG``, else ``./offboard.toml``."""
+    if explicit is not None:
+        return explicit
+    from_env = os.environ.get(CONFIG_ENV)
+    return Path(from_env) if from_env else DEFAULT_CONFIG
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The file's tables, or a ConfigError saying what is wrong with it."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no configuration file at {path}: run `offboard config init` to write one, "
+            f"or pass --config PATH (or set {CONFIG_ENV})"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+
+
+def load_settings(path: Path | None = None, *, require_file: bool = False) -> Settings:
+    """Read and validate the configuration; raises ConfigError listing every problem.
+
+    Without an explicit path a missing default file is fine when the environment holds the
+    whole configuration; ``require_file`` makes it an error anyway.
+    """
+    source = config_path(path)
+    data: dict[str, Any] = {}
+    from_env_only = not source.exists() and any(
+        name.startswith("OFFBOARD_") and name != CONFIG_ENV for name in os.environ
+    )
+    if path is not None or require_file or not from_env_only:
+        data = read_toml(source)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid configuration ({source}):", describe(exc)) from None
+
+
+def describe(error: ValidationError) -> list[str]:
+    """One ``section.key: problem`` line per validation error, never echoing a value."""
+    lines = []
+    for item in error.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        key = re.match(r"(\w+): ", message)
+        if key and item["type"] == "value_error":
+            # Section validators name the key they complain about.
+            where, message = f"{where}.{key[1]}", message[key.end() :]
+        if item["type"] == "missing" and len(item["loc"]) == 1:
+            message = f"the [{where}] section is missing"
+        elif item["type"] == "missing":
+            env = "OFFBOARD_" + where.upper().replace(".", "__")
+            message = f"missing (set it in the file or as {env})"
+        elif item["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling against `offboard config init`)"
+        lines.append(f"{where}: {message}")
+    return lines

@@ -1,0 +1,78 @@
+"""The ``[policy]`` section and its ``[policy.thresholds]``: what offboard may do, to whom."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal, cast
+
+from pydantic import Field, field_validator
+
+from offboard.core.accounts import AccountClass
+from offboard.core.policy import DEFAULT_ACTIONS, ActionKind, Thresholds
+from offboard.settings.values import Duration, Section
+
+_DEFAULT_THRESHOLDS = Thresholds()
+
+
+class ThresholdSettings(Section):
+    """Blast-radius guards: a plan beyond them is blocked unless overridden for one run."""
+
+    max_deactivations: int = Field(default=_DEFAULT_THRESHOLDS.max_deactivations, ge=0)
+    """At most this many deprovisioning actions in one plan (guard ``max-deactivations``)."""
+    max_deactivation_percent: float = Field(
+        default=_DEFAULT_THRESHOLDS.max_deactivation_percent, ge=0, le=100
+    )
+    """At most this share of linked accounts in one plan (``max-deactivation-percent``)."""
+    min_population: int = Field(default=_DEFAULT_THRESHOLDS.min_population, ge=0)
+    """The percentage guard applies only from this many linked accounts on."""
+    max_source_drop_percent: float = Field(
+        default=_DEFAULT_THRESHOLDS.max_source_drop_percent, ge=0, le=100
+    )
+    """Refuse when Keycloak's user count fell more than this since the last full snapshot."""
+
+
+ActionName = Literal["deactivate", "suspend", "scim_deactivate", "none"]
+
+
+def _action_name(kind: ActionKind | None) -> ActionName:
+    return "none" if kind is None else cast(ActionName, kind.value)
+
+
+class PolicySettings(Section):
+    """What offboard may do, to whom (maps onto the planner's ``Policy``)."""
+
+    domains: list[str] = Field(default_factory=list)
+    """Email domains in scope; empty means every domain the org verified."""
+    protected_emails: list[str] = Field(default_factory=list)
+    """People offboard never acts on, whatever Keycloak says."""
+    protected_account_ids: list[str] = Field(default_factory=list)
+    """Atlassian account ids offboard never acts on."""
+    allow_org_admins: bool = False
+    """Org admins are protected unless this is true."""
+    match_attribute: str | None = None
+    """A Keycloak attribute holding the Atlassian email; the Keycloak email otherwise."""
+    grace_period: Duration = timedelta(0)
+    """How long someone must stay a leaver before offboard acts (``0``, ``15m``, ``2h``, ``7d``)."""
+    reactivate: bool = False
+    """Give access back when a deprovisioned person is enabled again (offboard's own only)."""
+    delete_after: Duration | None = None
+    """Delete accounts offboard deactivated this long ago; unset (the default) never deletes."""
+    actions: dict[AccountClass, ActionName] = Field(
+        default_factory=lambda: {c: _action_name(k) for c, k in DEFAULT_ACTIONS.items()}
+    )
+    """Action per class: managed, unmanaged, scim_linked, google_synced; ``none`` only reports."""
+
+    @field_validator("actions", mode="before")
+    @classmethod
+    def _over_defaults(cls, given: object) -> object:
+        # A partial table changes the classes it names; the others keep their default.
+        if not isinstance(given, dict):
+            return given
+        return {c.value: _action_name(k) for c, k in DEFAULT_ACTIONS.items()} | given
+
+    adopt_unlinked: bool = False
+    """Act on accounts that were never linked to a Keycloak identity before this plan."""
+    permanent_lockout_is_leaver: bool = False
+    """Treat a permanent brute-force lockout as leaving (it is an attack signal by default)."""
+    thresholds: ThresholdSettings = ThresholdSettings()
+    """The blast-radius guards."""

@@ -1,0 +1,114 @@
+"""The ``[keycloak]`` and ``[atlassian]`` sections: where offboard reads and acts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+
+from offboard.core.policy import Scope
+from offboard.settings.values import Section, read_secret, secure_url
+
+
+class KeycloakSettings(Section):
+    """The Keycloak realm offboard reads identities and admin events from."""
+
+    base_url: str = Field(examples=["https://sso.example.com"])
+    """Keycloak's base URL, e.g. ``https://sso.example.com`` (without ``/admin``)."""
+    realm: str = Field(examples=["staff"])
+    """The realm whose users are offboarded."""
+    client_id: str = "offboard"
+    """Confidential client with a service account (client-credentials grant)."""
+    client_secret: SecretStr | None = None
+    """The client's secret; prefer ``client_secret_file`` or the environment."""
+    client_secret_file: Path | None = None
+    """A file holding the client secret (e.g. a systemd credential)."""
+    scope_groups: list[str] = Field(default_factory=list)
+    """Only direct members of these groups (paths like ``/staff/eng``) are in scope."""
+    scope_attribute: str | None = None
+    """Only users with this attribute value are in scope, as ``name=value`` (not with groups)."""
+    page_size: int = Field(default=100, ge=1, le=1000)
+    """Users per page when listing the realm."""
+    verify_tls: Literal[True] = True
+    """TLS certificates are always verified; use ``ca_bundle`` for a private CA."""
+    ca_bundle: Path | None = None
+    """A PEM file of CA certificates to trust in addition to the system store."""
+    timeout: float = Field(default=30.0, gt=0)
+    """Seconds to wait for one HTTP response."""
+
+    @model_validator(mode="after")
+    def _resolve(self) -> KeycloakSettings:
+        object.__setattr__(self, "base_url", secure_url("base_url", self.base_url))
+        secret = read_secret(self.client_secret, self.client_secret_file, "client_secret")
+        if secret is None:
+            raise ValueError(
+                "client_secret: missing (set OFFBOARD_KEYCLOAK__CLIENT_SECRET or "
+                "keycloak.client_secret_file)"
+            )
+        object.__setattr__(self, "client_secret", secret)
+        if self.scope_attribute is not None and not re.fullmatch(
+            r"[^\s:=]+=[^\s]+", self.scope_attribute
+        ):
+            raise ValueError("scope_attribute: must read name=value (no blanks, no colon)")
+        if self.scope_groups and self.scope_attribute:
+            raise ValueError("scope_attribute: choose scope_groups or scope_attribute, not both")
+        for group in self.scope_groups:
+            if not group.startswith("/") or not group.strip("/"):
+                raise ValueError(f"scope_groups: {group!r} is not a group path like /staff/eng")
+        return self
+
+    @property
+    def scope(self) -> Scope:
+        attribute = None
+        if self.scope_attribute:
+            name, _, value = self.scope_attribute.partition("=")
+            attribute = (name.strip(), value.strip())
+        return Scope(groups=frozenset(self.scope_groups), attribute=attribute)
+
+
+class AtlassianSettings(Section):
+    """The Atlassian Cloud organization whose accounts offboard manages."""
+
+    base_url: str = "https://api.atlassian.com"
+    """The admin API's base URL; only changed to point at an emulator."""
+    org_id: str = Field(examples=["0a1b2c3d-4e5f-6789-abcd-ef0123456789"])
+    """The organization id (admin.atlassian.com → Settings → API keys shows it)."""
+    directory_id: str | None = None
+    """The org directory to act in; found automatically when the org has exactly one."""
+    api_key: SecretStr | None = None
+    """An organization API key created WITHOUT scopes; prefer ``api_key_file``."""
+    api_key_file: Path | None = None
+    """A file holding the organization API key."""
+    key_owner_account_id: str | None = None
+    """The account that owns the API key (never acted on); detected when left out."""
+    scim_directory_id: str | None = None
+    """The Atlassian SCIM directory of SCIM-linked accounts, if any."""
+    scim_api_key: SecretStr | None = None
+    """That SCIM directory's API key; without it SCIM-linked leavers are blocked."""
+    scim_api_key_file: Path | None = None
+    """A file holding the SCIM directory's API key."""
+    rate_limit_per_second: float = Field(default=10.0, gt=0, le=1000)
+    """Requests per second offboard allows itself towards Atlassian."""
+    timeout: float = Field(default=30.0, gt=0)
+    """Seconds to wait for one HTTP response."""
+
+    @model_validator(mode="after")
+    def _resolve(self) -> AtlassianSettings:
+        object.__setattr__(self, "base_url", secure_url("base_url", self.base_url))
+        key = read_secret(self.api_key, self.api_key_file, "api_key")
+        if key is None:
+            raise ValueError(
+                "api_key: missing (set OFFBOARD_ATLASSIAN__API_KEY or atlassian.api_key_file)"
+            )
+        object.__setattr__(self, "api_key", key)
+        scim = read_secret(self.scim_api_key, self.scim_api_key_file, "scim_api_key")
+        object.__setattr__(self, "scim_api_key", scim)
+        if scim is not None and not self.scim_directory_id:
+            raise ValueError("scim_directory_id: missing (scim_api_key is set)")
+        return self
+
+    @property
+    def scim_configured(self) -> bool:
+        return self.scim_directory_id is not None and self.scim_api_key is not None

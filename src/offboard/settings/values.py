@@ -1,0 +1,69 @@
+"""The building blocks of the settings: the error, durations, secrets, URLs, the section base."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, SecretStr
+
+from offboard.ports import OffboardError
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class ConfigError(OffboardError):
+    """The configuration is missing or invalid; ``problems`` lists ``section.key: problem``."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        self.problems = problems or []
+        lines = [message, *(f"  {p}" for p in self.problems)]
+        super().__init__("\n".join(lines))
+
+
+def parse_duration(value: object) -> object:
+    """``90``, ``"30s"``, ``"15m"``, ``"2h"``, ``"7d"``, ``"1w"`` (or ISO 8601) to a timedelta."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", value)
+        if match:
+            return timedelta(seconds=float(match[1]) * _UNITS[match[2] or "s"])
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def secure_url(key: str, url: str) -> str:
+    """HTTPS everywhere; plain HTTP only to loopback (an emulator or a local proxy)."""
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"{key}: {url!r} is not an http(s) URL")
+    if parsed.scheme == "http" and parsed.hostname not in _LOOPBACK_HOSTS:
+        raise ValueError(f"{key}: use https:// (plain http is only allowed to loopback)")
+    return url.rstrip("/")
+
+
+def read_secret(inline: SecretStr | None, file: Path | None, key: str) -> SecretStr | None:
+    if inline is not None and file is not None:
+        raise ValueError(f"{key}: set {key} or {key}_file, not both")
+    if file is None:
+        return inline
+    try:
+        text = file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"{key}_file: cannot read {file} ({exc.strerror})") from None
+    if not text:
+        raise ValueError(f"{key}_file: {file} is empty")
+    return SecretStr(text)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
