@@ -16,6 +16,7 @@ from offboard.core.links import Link
 from offboard.core.plan import Plan
 from offboard.core.policy import Policy
 from offboard.core.snapshots import SourceSnapshot
+from offboard.executor.records import action_record
 from offboard.ports import CheckResult, IdentityEvent, Progress
 from offboard.service.reconciling import RunReport, recheck_identity, reconcile
 from offboard.store import SqlStore, open_store
@@ -259,3 +260,31 @@ async def test_recheck_before_any_full_read_acts_on_nothing(
     )
     assert directory.sent == []
     assert any("domains unknown" in p for p in report.problems)
+
+
+async def test_an_applying_run_first_settles_what_a_crash_left(
+    world: tuple[FakeSource, FakeDirectory], store: SqlStore
+) -> None:
+    source, directory = world
+    source.people["id-1"] = person(1, enabled=False)
+    planned_only = await _reconcile(world, store, apply=False)
+    crashed = planned(planned_only).actions[0]
+    store.append(
+        action_record(
+            crashed,
+            at=T0,
+            run_id=planned_only.run_id,
+            fingerprint=planned(planned_only).fingerprint,
+            phase=Phase.INTENT,
+            status=Status.PENDING,
+        )
+    )
+    again_planned = await _reconcile(world, store, apply=False)
+    assert again_planned.recovered == ()  # a plan-only run only reads
+    assert len(store.unfinished()) == 1
+
+    applied = await _reconcile(world, store)
+    assert [(o.key, o.status) for o in applied.recovered] == [(crashed.key, Status.PENDING)]
+    assert store.unfinished() == []
+    assert directory.sent == [crashed.key]
+    assert applied.status == "applied"

@@ -141,7 +141,7 @@ async def reconcile(
     """One full run: settle any crash, plan, save the plan, apply when asked and not blocked."""
     run = _Run.start(kind, directory, store, clock)
     try:
-        recovered = tuple(await recover(directory=directory, store=store, clock=clock))
+        recovered = await _recover_before(apply, directory, store, clock)
         result = await build_plan(
             source=source,
             directory=directory,
@@ -172,7 +172,7 @@ async def recheck_identity(
     """Re-check one identity from a fresh read by id, with the same rules and guards."""
     run = _Run.start("recheck", directory, store, clock)
     try:
-        recovered = tuple(await recover(directory=directory, store=store, clock=clock))
+        recovered = await _recover_before(apply, directory, store, clock)
         identity = await source.read_identity(identity_id)
         first_source = targeted_source(identity_id, identity, clock.now())
         links = [link for link in store.links() if link.identity_id == identity_id]
@@ -184,6 +184,15 @@ async def recheck_identity(
     except BaseException as error:
         run.abandon(error)
         raise
+
+
+async def _recover_before(
+    apply: bool, directory: AccountDirectory, store: Store, clock: Clock
+) -> tuple[Outcome, ...]:
+    """Settle what a crash left before applying anything new; a plan-only run only reads."""
+    if not apply:
+        return ()
+    return tuple(await recover(directory=directory, store=store, clock=clock))
 
 
 async def _finish(
