@@ -200,7 +200,9 @@ def main() -> int:
     sizes = [int(size) for size in args.page_sizes.split(",")]
     with running_server() as target:
         ensure_users(target.admin, args.users)
-        print(f"\nrealm {target.realm!r} at {target.base_url}, median of {args.repeats} runs\n")
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        print(f"\nrealm {target.realm!r} at {target.base_url}, median of {args.repeats} runs")
+        print(f"load average before: {load} on {os.cpu_count()} cores\n")
         best: tuple[Run, float, str] | None = None
         for size in sizes:
             runs = [
@@ -223,7 +225,9 @@ def main() -> int:
     ours, memory, label = best
     ratio = ours.users_per_second / peer.users_per_second
     same = ours.ids == peer.ids
-    print(f"\nfastest: {label}")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"\nload average after: {load}")
+    print(f"fastest: {label}")
     print(f"throughput ratio offboard / python-keycloak: {ratio:.2f}x (goal ≥ 2x)")
     print(f"peak memory ratio: {memory / peer_memory:.2f}x")
     print(

@@ -38,7 +38,8 @@ def source_for(server: KeycloakServer, **options: Any) -> KeycloakSource:
 
 @pytest.fixture
 async def source(keycloak_server: KeycloakServer) -> AsyncIterator[KeycloakSource]:
-    async with source_for(keycloak_server, page_size=7, concurrency=3) as made:
+    # Pages of 200: the realm may hold the benchmark's 10k users (a reused server).
+    async with source_for(keycloak_server, page_size=200, concurrency=3) as made:
         yield made
 
 
