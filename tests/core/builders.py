@@ -14,7 +14,7 @@ from typing import Any
 from offboard.core.accounts import Account, AccountId
 from offboard.core.identities import Identity, IdentityId, Lockout
 from offboard.core.links import Link
-from offboard.core.plan import Plan
+from offboard.core.plan import Action, Entry, Plan
 from offboard.core.planning import PlanContext, plan
 from offboard.core.policy import Policy, Thresholds
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
@@ -114,3 +114,17 @@ def make_plan(
 ) -> Plan:
     context.setdefault("now", NOW)
     return plan(src, tgt, list(links), pol or policy(), PlanContext(**context))
+
+
+def only_action(result: Plan) -> Action:
+    """The plan's one action (and no entries)."""
+    assert len(result.actions) == 1, result.actions
+    assert not result.entries, result.entries
+    return result.actions[0]
+
+
+def only_entry(result: Plan) -> Entry:
+    """The plan's one entry (and no actions)."""
+    assert not result.actions, result.actions
+    assert len(result.entries) == 1, result.entries
+    return result.entries[0]

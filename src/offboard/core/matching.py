@@ -56,6 +56,13 @@ def build_index(source: SourceSnapshot, target: TargetSnapshot, links: Sequence[
     )
 
 
+def considered_links(index: Index, source: SourceSnapshot) -> list[Link]:
+    """FULL: every link. TARGETED: only links of the identities the snapshot speaks for."""
+    if source.kind is SnapshotKind.FULL:
+        return index.links
+    return [link for link in index.links if link.identity_id in source.targeted_ids]
+
+
 def can_match(source: SourceSnapshot, target: TargetSnapshot) -> bool:
     """Uniqueness can only be judged on whole, complete reads of both sides."""
     return (

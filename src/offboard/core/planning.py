@@ -2,7 +2,8 @@
 
 ``plan`` walks every stored link (and, on whole reads, every unique new match), applies the
 decision rules, sorts the result by stable keys and runs the guards. The service calls
-``candidates_to_confirm`` first, has Keycloak re-read those identities, then calls ``plan``.
+``candidates_to_confirm`` first (see ``confirming``), has Keycloak re-read those
+identities, then calls ``plan``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from offboard.core.accounts import AccountId, AccountStatus, Membership
+from offboard.core.accounts import AccountStatus, Membership
+from offboard.core.confirming import candidates_to_confirm
 from offboard.core.decisions import Decider, Settings
 from offboard.core.fingerprint import compute_fingerprint
 from offboard.core.guards import evaluate_guards
-from offboard.core.identities import IdentityId, normalise_email
+from offboard.core.identities import normalise_email
 from offboard.core.links import Link
 from offboard.core.matching import (
     Index,
@@ -23,6 +25,7 @@ from offboard.core.matching import (
     NewPair,
     build_index,
     can_match,
+    considered_links,
     match_unlinked,
 )
 from offboard.core.plan import (
@@ -44,8 +47,9 @@ from offboard.core.verdicts import (
     classify,
     in_scope,
     in_scope_domains,
-    match_key,
 )
+
+__all__ = ["PlanContext", "candidates_to_confirm", "plan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +72,7 @@ def plan(
     """Decide what to do. Deterministic: the same inputs in any order give the same plan."""
     index = build_index(source, target, links)
     decider = Decider(_settings(source, target, policy, context))
-    considered = _considered_links(index, source)
+    considered = considered_links(index, source)
     _decide_links(decider, index, source, policy, considered)
     matched = MatchOutcome()
     if can_match(source, target):
@@ -108,55 +112,6 @@ def plan(
     )
 
 
-def candidates_to_confirm(
-    source: SourceSnapshot, target: TargetSnapshot, links: Sequence[Link], policy: Policy
-) -> frozenset[IdentityId]:
-    """Identities Keycloak must re-read before planning: unconfirmed disables and absences."""
-    index = build_index(source, target, links)
-    wanted: set[IdentityId] = set()
-    with_access = {link.identity_id for link in index.links if _has_access(index, link.account_id)}
-    unconfirmed = [
-        identity
-        for identity in index.identities.values()
-        if not identity.enabled
-        and not identity.disable_confirmed
-        and identity.service_account_client_id is None
-        and identity.id not in source.deleted
-        and _speaks_for(source, identity.id)
-    ]
-    emails_with_access: set[str] | None = None
-    for identity in unconfirmed:
-        if identity.id in with_access:
-            wanted.add(identity.id)
-        elif identity.id not in index.linked_identities:
-            if emails_with_access is None:
-                emails_with_access = _emails_with_access(index)
-            key, _ = match_key(identity, policy.match_attribute)
-            if key in emails_with_access:
-                wanted.add(identity.id)
-    for link in _considered_links(index, source):
-        if link.identity_id not in index.identities and link.identity_id not in source.deleted:
-            wanted.add(link.identity_id)
-    return frozenset(wanted)
-
-
-def _speaks_for(source: SourceSnapshot, identity_id: IdentityId) -> bool:
-    return source.kind is SnapshotKind.FULL or identity_id in source.targeted_ids
-
-
-def _has_access(index: Index, account_id: AccountId) -> bool:
-    account = index.accounts.get(account_id)
-    return account is not None and account.has_access
-
-
-def _emails_with_access(index: Index) -> set[str]:
-    return {
-        email
-        for account in index.accounts.values()
-        if account.has_access and (email := account.normalised_email) is not None
-    }
-
-
 def _settings(
     source: SourceSnapshot, target: TargetSnapshot, policy: Policy, context: PlanContext
 ) -> Settings:
@@ -170,13 +125,6 @@ def _settings(
         key_owner=target.key_owner_account_id,
         target_is_whole=target.kind is SnapshotKind.FULL and target.complete,
     )
-
-
-def _considered_links(index: Index, source: SourceSnapshot) -> list[Link]:
-    """FULL: every link. TARGETED: only links of the identities the snapshot speaks for."""
-    if source.kind is SnapshotKind.FULL:
-        return index.links
-    return [link for link in index.links if link.identity_id in source.targeted_ids]
 
 
 def _decide_links(
