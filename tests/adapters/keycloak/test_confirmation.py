@@ -209,3 +209,18 @@ async def test_a_server_that_keeps_failing_is_an_error_never_a_deletion(
 
     with pytest.raises(TemporaryError, match="503"):
         await source.read_identity(ALICE_ID)
+
+
+async def test_an_unreadable_user_is_an_error_and_confirm_carries_on(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    bob = user(2, enabled=False)
+    fake.users = [{"id": ALICE_ID, "username": "alice"}, bob]  # alice's "enabled" is missing
+    listed = SourceSnapshot(
+        identities=(), taken_at=datetime(2026, 11, 28, tzinfo=UTC), complete=True
+    )
+
+    confirmed = await source.confirm(listed, [ALICE_ID, IdentityId(bob["id"])])
+
+    assert [i.id for i in confirmed.identities] == [bob["id"]]
+    assert any(ALICE_ID in p and "unreadable" in p for p in confirmed.problems)

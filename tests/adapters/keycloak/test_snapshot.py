@@ -298,3 +298,15 @@ async def test_insertions_during_the_walk_only_repeat_users(fake: FakeKeycloak) 
 
     assert snapshot.complete, snapshot.problems
     assert len(snapshot.identities) == 40  # the newcomer sorted into a page already read
+
+
+async def test_a_malformed_page_is_a_problem_not_a_crash(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.users = [user(n) for n in range(25)]
+    fake.users[12] = {k: v for k, v in fake.users[12].items() if k != "enabled"}  # never guessed
+
+    snapshot = await source.snapshot()
+
+    assert not snapshot.complete
+    assert any("offset 10 failed" in p and "enabled" in p for p in snapshot.problems)

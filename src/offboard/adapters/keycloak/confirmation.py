@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from offboard.adapters.keycloak.casting import identity_from_read, is_permanently_locked
 from offboard.adapters.keycloak.requests import AdminReader
 from offboard.adapters.keycloak.scope import KeycloakScope
-from offboard.adapters.keycloak.wire import GROUPS, BruteForceStatus, UserRep
+from offboard.adapters.keycloak.wire import BRUTE_FORCE, GROUPS, USER, UserRep
 from offboard.core.identities import Identity, IdentityId, Lockout
 from offboard.core.snapshots import SourceSnapshot
 from offboard.ports import NotFoundError, OffboardError
@@ -87,17 +87,17 @@ class Confirmer:
 
     async def _read_user(self, identity_id: IdentityId) -> UserRep | None:
         try:
-            body = await self._reader.get(f"users/{identity_id}")
+            return await self._reader.read(f"users/{identity_id}", USER)
         except NotFoundError:
             return None
-        return UserRep.model_validate_json(body)
 
     async def _lockout(self, user: UserRep) -> Lockout:
         """The user's brute-force state: temporarily locked, permanently locked, or neither."""
         try:
-            body = await self._reader.get(f"attack-detection/brute-force/users/{user.id}")
-            status = BruteForceStatus.model_validate_json(body)
-        except (OffboardError, ValueError):
+            status = await self._reader.read(
+                f"attack-detection/brute-force/users/{user.id}", BRUTE_FORCE
+            )
+        except OffboardError:
             return Lockout.UNKNOWN
         if status.disabled:
             return Lockout.TEMPORARY
@@ -108,10 +108,10 @@ class Confirmer:
         if not self._scope.group_paths:
             return frozenset()
         wanted = {"/" + path.strip("/") for path in self._scope.group_paths}
-        body = await self._reader.get(
-            f"users/{identity_id}/groups", {"briefRepresentation": True, "max": 1000}
+        groups = await self._reader.read(
+            f"users/{identity_id}/groups", GROUPS, {"briefRepresentation": True, "max": 1000}
         )
-        return frozenset(group.path for group in GROUPS.validate_json(body) if group.path in wanted)
+        return frozenset(group.path for group in groups if group.path in wanted)
 
 
 def _keep_service_account_flag(fresh: Identity, known: Identity | None) -> Identity:

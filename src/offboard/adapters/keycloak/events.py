@@ -104,7 +104,7 @@ class EventPoller:
         offset = 0
         while True:
             params = {**query, "dateFrom": str(date_from), "first": offset, "max": self._page_size}
-            page = adapter.validate_json(await self._reader.get(path, params))
+            page = await self._reader.read(path, adapter, params)
             events.extend(page)
             if len(page) < self._page_size:
                 return events

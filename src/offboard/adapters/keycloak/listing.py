@@ -16,7 +16,7 @@ from offboard.adapters.keycloak.casting import identity_from_listing
 from offboard.adapters.keycloak.paging import walk_pages
 from offboard.adapters.keycloak.requests import AdminReader, Query
 from offboard.adapters.keycloak.scope import KeycloakScope
-from offboard.adapters.keycloak.wire import COUNT, USERS, GroupRep, UserRep
+from offboard.adapters.keycloak.wire import COUNT, GROUP, USERS, UserRep
 from offboard.core.identities import Identity, IdentityId
 from offboard.ports import OffboardError, Progress
 
@@ -80,8 +80,8 @@ class UserLister:
 
     async def _list_group(self, path: str, listing: Listing, progress: Progress | None) -> None:
         try:
-            group = GroupRep.model_validate_json(
-                await self._reader.get(f"group-by-path/{quote(path.strip('/'), safe='/')}")
+            group = await self._reader.read(
+                f"group-by-path/{quote(path.strip('/'), safe='/')}", GROUP
             )
         except OffboardError as error:
             listing.problems.append(f"group {path!r} could not be resolved: {error}")
@@ -107,8 +107,7 @@ class UserLister:
         concurrency: int | None = None,
     ) -> None:
         async def fetch(offset: int, limit: int) -> list[UserRep]:
-            body = await self._reader.get(path, {**query, "first": offset, "max": limit})
-            return USERS.validate_json(body)
+            return await self._reader.read(path, USERS, {**query, "first": offset, "max": limit})
 
         size = self._settings.page_size
         # With a count in hand, a walk never asks past count + tolerance: a realm that grew
@@ -149,8 +148,8 @@ class UserLister:
     async def _count(self, query: Query, listing: Listing) -> int | None:
         listing.requests += 1
         try:
-            return COUNT.validate_json(await self._reader.get("users/count", query))
-        except (OffboardError, ValueError) as error:
+            return await self._reader.read("users/count", COUNT, query)
+        except OffboardError as error:
             listing.problems.append(f"users/count could not be read: {error}")
             return None
 

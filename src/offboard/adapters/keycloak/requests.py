@@ -7,13 +7,15 @@ missing user, and list-valued query parameters repeat their key.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 import httpx
+from pydantic import TypeAdapter, ValidationError
 
 from offboard.adapters.http import RetryPolicy, body_excerpt, send, with_retries
 from offboard.ports import PermanentError
 
+T = TypeVar("T")
 QueryValue: TypeAlias = str | int | bool | Sequence[str]
 Query: TypeAlias = Mapping[str, QueryValue]
 
@@ -44,6 +46,17 @@ class AdminReader:
         self.requests_sent = 0
         """Admin requests sent, retries included (for benchmarks and API-efficiency checks)."""
 
+    async def read(self, path: str, shape: TypeAdapter[T], params: Query | None = None) -> T:
+        """``get`` and parse; a body that does not fit ``shape`` is a ``PermanentError``."""
+        body = await self.get(path, params)
+        try:
+            return shape.validate_json(body)
+        except ValidationError as error:
+            raise PermanentError(
+                f"Keycloak GET {path or '(realm)'} answered an unreadable body "
+                f"({error.error_count()} problems, first: {_first_problem(error)})"
+            ) from None
+
     async def get(self, path: str, params: Query | None = None) -> bytes:
         """The body of a 2xx answer to ``GET realm_url/path``; raises the ports' errors."""
         url = f"{self.realm_url}/{path}" if path else self.realm_url
@@ -57,6 +70,12 @@ class AdminReader:
             self._client, request, f"Keycloak GET {path or '(realm)'}", refine_403=_access_denied
         )
         return response.content
+
+
+def _first_problem(error: ValidationError) -> str:
+    first = error.errors(include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}"
 
 
 def encode_query(params: Query | None) -> httpx.QueryParams:

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from offboard.adapters.keycloak.events import USER_EVENT_TYPES
 from offboard.adapters.keycloak.requests import AccessDeniedError, AdminReader
 from offboard.adapters.keycloak.scope import KeycloakScope
-from offboard.adapters.keycloak.wire import EventsConfigRep, RealmRep
+from offboard.adapters.keycloak.wire import EVENTS_CONFIG, REALM, EventsConfigRep, RealmRep
 from offboard.ports import CheckResult, NotFoundError, OffboardError
 
 NIL_USER = "00000000-0000-0000-0000-000000000000"
@@ -75,7 +75,7 @@ class SelfChecker:
 
     async def _realm(self) -> CheckResult:
         try:
-            realm = RealmRep.model_validate_json(await self._reader.get(""))
+            realm = await self._reader.read("", REALM)
         except AccessDeniedError:
             return self._denied("realm settings", "view-realm")
         except OffboardError as error:
@@ -128,7 +128,7 @@ class SelfChecker:
 
     async def _events_config(self) -> list[CheckResult]:
         try:
-            config = EventsConfigRep.model_validate_json(await self._reader.get("events/config"))
+            config = await self._reader.read("events/config", EVENTS_CONFIG)
         except AccessDeniedError:
             return [self._denied("events configuration", "view-events")]
         except OffboardError as error:

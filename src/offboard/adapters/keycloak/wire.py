@@ -85,8 +85,13 @@ class BruteForceStatus(WireModel):
     numFailures: int = 0  # noqa: N815 - wire name
 
 
+USER = TypeAdapter(UserRep)
 USERS = TypeAdapter(list[UserRep])
+GROUP = TypeAdapter(GroupRep)
 GROUPS = TypeAdapter(list[GroupRep])
 ADMIN_EVENTS = TypeAdapter(list[AdminEventRep])
 USER_EVENTS = TypeAdapter(list[UserEventRep])
 COUNT = TypeAdapter(int)
+BRUTE_FORCE = TypeAdapter(BruteForceStatus)
+EVENTS_CONFIG = TypeAdapter(EventsConfigRep)
+REALM = TypeAdapter(RealmRep)
