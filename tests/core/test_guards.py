@@ -145,3 +145,18 @@ def test_the_exception_names_every_blocking_guard() -> None:
     assert isinstance(caught.value, SourceIncomplete)
     assert "target-incomplete" in str(caught.value)
     assert caught.value.plan is result
+
+
+@pytest.mark.parametrize("name", list(GuardName))
+def test_every_guard_trips_and_is_lifted_by_its_own_override(name: GuardName) -> None:
+    """One world that trips all five guards; lifting one leaves the other four blocking."""
+    identities, accounts, links = people(*range(1, 11))
+    identities[:3] = [identity(n, disabled=True) for n in (1, 2, 3)]
+    pol = policy(thresholds=Thresholds(max_deactivations=2, min_population=5))
+    src = source(*identities, complete=False)
+    tgt = target(*accounts, complete=False)
+    blocked = make_plan(src, tgt, links, pol, previous_source_count=20)
+    assert {g.name for g in blocked.blocked_by} == set(GuardName)
+    lifted = make_plan(src, tgt, links, pol, previous_source_count=20, overrides=frozenset({name}))
+    assert {g.name for g in lifted.blocked_by} == set(GuardName) - {name}
+    assert lifted.fingerprint != blocked.fingerprint
