@@ -82,7 +82,7 @@ class AtlassianSettings(Section):
     api_key_file: Path | None = None
     """A file holding the organization API key."""
     key_owner_account_id: str | None = None
-    """The account that owns the API key (never acted on); detected when left out."""
+    """The account that owns the API key: never acted on (set it; the API does not say)."""
     scim_directory_id: str | None = None
     """The Atlassian SCIM directory of SCIM-linked accounts, if any."""
     scim_api_key: SecretStr | None = None
