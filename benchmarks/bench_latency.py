@@ -16,6 +16,7 @@ started here and stopped at the end.
     .venv/bin/python benchmarks/bench_latency.py --users 50
     .venv/bin/python benchmarks/bench_latency.py --users 50 --poll-interval 2
     .venv/bin/python benchmarks/bench_latency.py --users 50 --webhook
+    .venv/bin/python benchmarks/bench_latency.py --users 50 --json benchmarks/results/latency.json
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def parse() -> argparse.Namespace:
         action="store_true",
         help="also deliver each change as a signed Phase Two webhook, as keycloak-events would",
     )
+    parser.add_argument("--json", type=Path, help="also write the latencies to this JSON file")
     return parser.parse_args()
 
 
@@ -122,6 +124,23 @@ async def measure(server: KeycloakServer, options: argparse.Namespace) -> None:
         latencies = [(confirmed[u] - disabled_at[u]).total_seconds() for u in disabled_at]
         calls = sum(tenant.lifecycle_calls(a) for a in accounts.values())
     report(latencies, options, calls, own.count, own.p50, own.p95, own.max)
+    if options.json is not None:
+        save_json(options.json, latencies, options, calls)
+
+
+def save_json(path: Path, latencies: list[float], options: argparse.Namespace, calls: int) -> None:
+    """The raw latencies and the options that produced them (benchmarks/report.py reads it)."""
+    document = {
+        "latencies_s": [round(value, 3) for value in latencies],
+        "users": options.users,
+        "poll_interval_s": options.poll_interval,
+        "gap_s": options.gap,
+        "webhook": options.webhook,
+        "lifecycle_disable_calls": calls,
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1) + "\n")
 
 
 async def deliver_webhook(url: str, realm: str, user_id: str) -> None:
