@@ -6,12 +6,16 @@ read by id and a brute-force check (see ``confirmation``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 from offboard.adapters.keycloak.wire import UserRep
 from offboard.core.identities import Identity, IdentityId, Lockout
 
+NO_ATTRIBUTES: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+NO_GROUPS: frozenset[str] = frozenset()
+"""Shared empties: a realm listing has 10k+ identities with neither, so share one of each."""
 DISABLED_REASON = "disabledReason"
 PERMANENT_LOCKOUT_REASON = "permanentLockout"
 """Keycloak marks a permanently locked-out user with this ``disabledReason`` attribute."""
@@ -27,7 +31,7 @@ def identity_from_listing(user: UserRep, groups: Iterable[str] = ()) -> Identity
         created_at=_from_millis(user.createdTimestamp),
         federation_link=user.federationLink,
         service_account_client_id=user.serviceAccountClientId,
-        groups=frozenset(groups),
+        groups=frozenset(groups) or NO_GROUPS,
         attributes=_attributes(user),
     )
 
@@ -66,8 +70,10 @@ def user_id_from_resource_path(path: str) -> str | None:
     return None
 
 
-def _attributes(user: UserRep) -> dict[str, tuple[str, ...]]:
-    return {name: tuple(values) for name, values in (user.attributes or {}).items()}
+def _attributes(user: UserRep) -> Mapping[str, tuple[str, ...]]:
+    if not user.attributes:
+        return NO_ATTRIBUTES  # brief listings carry none: share one empty mapping
+    return {name: tuple(values) for name, values in user.attributes.items()}
 
 
 def _from_millis(millis: int | None) -> datetime | None:

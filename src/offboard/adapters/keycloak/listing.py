@@ -16,7 +16,7 @@ from offboard.adapters.keycloak.casting import identity_from_listing
 from offboard.adapters.keycloak.paging import walk_pages
 from offboard.adapters.keycloak.requests import AdminReader, Query
 from offboard.adapters.keycloak.scope import KeycloakScope
-from offboard.adapters.keycloak.wire import COUNT, GROUP, USERS, UserRep
+from offboard.adapters.keycloak.wire import COUNT, GROUP, USERS
 from offboard.core.identities import Identity, IdentityId
 from offboard.ports import OffboardError, Progress
 
@@ -33,11 +33,13 @@ class Listing:
     problems: list[str] = field(default_factory=list)
     requests: int = 0
 
-    def add(self, users: Sequence[UserRep], group: str | None = None) -> None:
-        for user in users:
-            known = self.identities.get(IdentityId(user.id))
-            groups = (known.groups if known else frozenset()) | ({group} if group else set())
-            self.identities[IdentityId(user.id)] = identity_from_listing(user, groups)
+    def add(self, identities: Sequence[Identity]) -> None:
+        """Add identities; one found again (another group, a repeated page) unions its groups."""
+        for identity in identities:
+            known = self.identities.get(identity.id)
+            if known is not None and not identity.groups <= known.groups:
+                identity = replace(identity, groups=known.groups | identity.groups)
+            self.identities[identity.id] = identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +108,12 @@ class UserLister:
         group: str | None = None,
         concurrency: int | None = None,
     ) -> None:
-        async def fetch(offset: int, limit: int) -> list[UserRep]:
-            return await self._reader.read(path, USERS, {**query, "first": offset, "max": limit})
+        groups = (group,) if group else ()
+
+        async def fetch(offset: int, limit: int) -> list[Identity]:
+            # Cast at once, so a page's wire models are garbage before the next page lands.
+            users = await self._reader.read(path, USERS, {**query, "first": offset, "max": limit})
+            return [identity_from_listing(user, groups) for user in users]
 
         size = self._settings.page_size
         # With a count in hand, a walk never asks past count + tolerance: a realm that grew
@@ -116,7 +122,7 @@ class UserLister:
         max_pages = tolerated // size + 1 if expected is not None else 10**6
         walk = await walk_pages(
             fetch,
-            key=lambda user: user.id,
+            key=lambda identity: identity.id,
             page_size=size,
             concurrency=concurrency or self._settings.concurrency,
             max_pages=max_pages,
@@ -125,7 +131,7 @@ class UserLister:
         )
         listing.requests += walk.requests
         listing.problems.extend(walk.problems(f"listing {path}", size))
-        listing.add(walk.items, group)
+        listing.add(walk.items)
 
     async def _add_service_accounts(self, listing: Listing) -> None:
         # Keycloak 26 leaves service accounts out of the unfiltered listing and out of
