@@ -246,10 +246,18 @@ def test_the_policy_domains_narrow_the_verified_ones() -> None:
     assert entry.rule is Rule.OUTSIDE_DOMAINS
 
 
-def test_a_policy_domain_the_org_did_not_verify_is_not_in_scope() -> None:
+def test_a_listed_domain_the_org_did_not_verify_brings_its_unmanaged_accounts_in_scope() -> None:
+    contractor = account(1, claim=Claim.UNMANAGED)
     pol = policy(domains=frozenset({DOMAIN}))
-    tgt = target(account(1), verified_domains=frozenset({"other.test"}))
-    entry = only_entry(make_plan(source(identity(1, disabled=True)), tgt, [link(1)], pol))
+    tgt = target(contractor, verified_domains=frozenset({"other.test"}))
+    result = make_plan(source(identity(1, disabled=True)), tgt, [link(1)], pol)
+    assert only_action(result).kind is ActionKind.SUSPEND
+
+
+def test_unmanaged_accounts_on_unlisted_unverified_domains_are_never_touched() -> None:
+    contractor = account(1, claim=Claim.UNMANAGED)
+    tgt = target(contractor, verified_domains=frozenset({"other.test"}))
+    entry = only_entry(make_plan(source(identity(1, disabled=True)), tgt, [link(1)]))
     assert entry.rule is Rule.OUTSIDE_DOMAINS
 
 

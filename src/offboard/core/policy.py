@@ -88,7 +88,10 @@ class Policy:
     """Everything the planner needs to know of the operator's intent."""
 
     domains: frozenset[str] = frozenset()
-    """Domains in scope (lower case); empty means every domain the org verified."""
+    """Domains offboard may act on (lower case); empty means every domain the org verified.
+
+    A listed domain the org has not verified holds unmanaged accounts: they get suspended.
+    """
     protected_emails: frozenset[str] = frozenset()
     protected_account_ids: frozenset[str] = frozenset()
     allow_org_admins: bool = False

@@ -99,8 +99,12 @@ def match_key(identity: Identity, attribute: str | None) -> tuple[str | None, Ru
 
 
 def in_scope_domains(policy_domains: Set[str], verified: Set[str]) -> frozenset[str]:
-    """The policy's domains that the org verified, or every verified domain."""
-    verified_lower = frozenset(d.lower() for d in verified)
-    if not policy_domains:
-        return verified_lower
-    return frozenset(d.lower() for d in policy_domains) & verified_lower
+    """The domains offboard may act on: those the operator listed, else every verified one.
+
+    A listed domain need not be verified: accounts on it are unmanaged, and the only call
+    that reaches them is a suspension in the org directory (DESIGN.md section 4). Listing it
+    is the operator's explicit claim of ownership.
+    """
+    if policy_domains:
+        return frozenset(d.lower() for d in policy_domains)
+    return frozenset(d.lower() for d in verified)

@@ -42,7 +42,8 @@ class PolicySettings(Section):
     """What offboard may do, to whom (maps onto the planner's ``Policy``)."""
 
     domains: list[str] = Field(default_factory=list)
-    """Email domains in scope; empty means every domain the org verified."""
+    """Email domains offboard may act on; empty means every domain the org verified. A listed
+    domain the org has not verified holds unmanaged accounts, which offboard suspends."""
     protected_emails: list[str] = Field(default_factory=list)
     """People offboard never acts on, whatever Keycloak says."""
     protected_account_ids: list[str] = Field(default_factory=list)
