@@ -109,12 +109,16 @@ async def test_temporary_lockout_is_not_confirmed(
 ) -> None:
     username = unique("locked")
     user_id = keycloak_server.admin.create_user(username, password="right-password-1")
+    _, cursor = await source.events_since(None)
     keycloak_server.admin.lock_out(username)
     try:
         identity = await source.read_identity(IdentityId(user_id))
+        events, _ = await source.events_since(cursor)
     finally:
         keycloak_server.admin.release(user_id)
 
+    kinds = [e.kind for e in events if e.identity_id == user_id]
+    assert kinds == ["user:USER_DISABLED_BY_TEMPORARY_LOCKOUT"]
     assert identity is not None
     # 26.7.3 reads the locked user as enabled; older 26.x as disabled. Either way:
     assert identity.lockout is Lockout.TEMPORARY
