@@ -118,7 +118,8 @@ def _doc(model: type[BaseModel]) -> str:
 
 
 def _plain(text: str | None) -> str:
-    return (text or "").replace("``", "`")
+    """A docstring as one line of prose: wrapped docstrings must not break a TOML comment."""
+    return " ".join((text or "").replace("``", "`").split())
 
 
 def _type_name(annotation: Any) -> str:
