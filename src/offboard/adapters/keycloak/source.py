@@ -31,6 +31,11 @@ class SystemClock:
 class KeycloakSource:
     """Reads one realm's users, confirms leavers one by one, and polls its events.
 
+    ``page_size`` brief users per listing request, up to ``concurrency`` requests in flight;
+    ``transport`` replaces the network (tests, emulators); ``clock`` dates snapshots and starts
+    the event cursor; ``event_overlap`` is how far each poll reaches back before its cursor;
+    ``poll_interval`` is what the self-check compares event retention with;
+    ``reread_delay`` is the pause before the second read that confirms a disable.
     Use as an async context manager (or call ``aclose``) so the connection pool is released.
     """
 
@@ -42,7 +47,7 @@ class KeycloakSource:
         client_secret: SecretStr,
         *,
         scope: KeycloakScope | None = None,
-        page_size: int = 500,
+        page_size: int = 1000,
         concurrency: int = 4,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
@@ -52,6 +57,8 @@ class KeycloakSource:
         reread_delay: float = 0.5,
         sleep: Sleep | None = None,
     ) -> None:
+        if page_size < 1 or concurrency < 1:
+            raise ValueError("page_size and concurrency must be at least 1")
         base = base_url.rstrip("/")
         self.realm_url = f"{base}/admin/realms/{realm}"
         self._clock = clock or SystemClock()
