@@ -54,6 +54,8 @@ class FakeDirectory:
     failures: dict[str, list[Exception]] = field(default_factory=dict)
     ignore_writes: frozenset[str] = frozenset()
     """Accounts whose writes report success but change nothing (to provoke a mismatch)."""
+    latency: float = 0.001
+    """Seconds each write takes, to let concurrent writes overlap."""
     sent: list[str] = field(default_factory=list)
     in_flight: int = 0
     most_in_flight: int = 0
@@ -75,7 +77,7 @@ class FakeDirectory:
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(self.latency)
             pending = self.failures.get(action.account_id)
             if pending:
                 raise pending.pop(0)
