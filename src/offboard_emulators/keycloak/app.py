@@ -18,6 +18,7 @@ from starlette.routing import Route
 from offboard_emulators.keycloak import control
 from offboard_emulators.keycloak.emulator import EmulatorState
 from offboard_emulators.keycloak.errors import KeycloakError, not_found, oauth_error
+from offboard_emulators.keycloak.group_routes import GroupRoutes
 from offboard_emulators.keycloak.login import Principal
 from offboard_emulators.keycloak.model import VIEW_EVENTS, VIEW_REALM
 from offboard_emulators.keycloak.queries import EventFilter, parse_int
@@ -178,6 +179,7 @@ def create_app(state: EmulatorState) -> Starlette:
         (f"{admin}/admin-events", admin_events, ["GET"]),
         (f"{admin}/events", user_events, ["GET"]),
         *users.table(admin),
+        *GroupRoutes(keycloak_json, caller, page_delay).table(admin),
     ]
     routes = [
         Route(path, endpoint(state, handler), methods=methods) for path, handler, methods in table

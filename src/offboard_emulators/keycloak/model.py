@@ -84,37 +84,53 @@ def access_detail(can_manage: bool) -> dict[str, bool]:
 
 @dataclass(slots=True)
 class Group:
-    """A top-level group (sub-groups are not emulated)."""
+    """A group; `path` is `/parent/child`, set by the realm when it stores the group."""
 
     id: str
     name: str
+    parent_id: str | None = None
+    path: str = ""
     attributes: dict[str, list[str]] = field(default_factory=dict)
 
-    @property
-    def path(self) -> str:
-        """`/name`, as Keycloak writes group paths."""
-        return f"/{self.name}"
+    def _core(self) -> dict[str, Any]:
+        rep: dict[str, Any] = {"id": self.id, "name": self.name, "path": self.path}
+        if self.parent_id is not None:
+            rep["parentId"] = self.parent_id
+        return rep
 
-    def brief(self) -> dict[str, Any]:
-        """As `users/{id}/groups` lists it."""
-        return {"id": self.id, "name": self.name, "path": self.path, "subGroups": []}
+    def _details(self) -> dict[str, Any]:
+        """What `briefRepresentation=false` adds (roles are not emulated: always empty)."""
+        attributes = {key: list(values) for key, values in self.attributes.items()}
+        return {"attributes": attributes, "realmRoles": [], "clientRoles": {}}
 
-    def listed(self, can_manage: bool) -> dict[str, Any]:
-        """As `groups` lists it."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "path": self.path,
-            "subGroupCount": 0,
-            "subGroups": [],
-            "access": {
-                "view": True,
-                "viewMembers": True,
-                "manageMembers": can_manage,
-                "manage": can_manage,
-                "manageMembership": can_manage,
-            },
+    def membership(self, brief: bool = True) -> dict[str, Any]:
+        """As `users/{id}/groups` lists it (no `subGroupCount`, `subGroups` always empty)."""
+        rep = {**self._core(), "subGroups": []}
+        return rep if brief else {**rep, **self._details()}
+
+    def by_path(self, sub_count: int) -> dict[str, Any]:
+        """As `group-by-path/{path}` answers: full, children counted but not listed."""
+        return {**self._core(), "subGroupCount": sub_count, "subGroups": [], **self._details()}
+
+    def listed(
+        self,
+        can_manage: bool,
+        sub_count: int,
+        sub_groups: list[dict[str, Any]] | None = None,
+        brief: bool = True,
+    ) -> dict[str, Any]:
+        """As `groups` (and `groups/{id}`) show it to the caller, with its `access`."""
+        rep = {**self._core(), "subGroupCount": sub_count, "subGroups": sub_groups or []}
+        if not brief:
+            rep.update(self._details())
+        rep["access"] = {
+            "view": True,
+            "viewMembers": True,
+            "manageMembers": can_manage,
+            "manage": can_manage,
+            "manageMembership": can_manage,
         }
+        return rep
 
 
 @dataclass(frozen=True, slots=True)

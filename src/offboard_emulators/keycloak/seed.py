@@ -4,11 +4,11 @@ The seed format IS Keycloak's realm representation (the file `kc.sh start-dev --
 reads), so one file seeds both the real server and the emulator. Honoured keys: `realm`,
 `id`, `accessTokenLifespan`, the brute-force fields, the events fields, `attributes`;
 `clients[]` (`clientId`, `secret`, `publicClient`, `serviceAccountsEnabled`,
-`directAccessGrantsEnabled`); `groups[]` (`name`); `users[]` (`id`, `username`, `email`,
-`firstName`, `lastName`, `emailVerified`, `enabled`, `createdTimestamp`, `attributes`,
-`groups` as paths, `serviceAccountClientId`, `federationLink`, password `credentials`,
-`clientRoles.realm-management`). `${NAME}` placeholders are resolved from the environment
-given, as Keycloak does on import.
+`directAccessGrantsEnabled`); `groups[]` (`id`, `name`, `attributes`, nested `subGroups`);
+`users[]` (`id`, `username`, `email`, `firstName`, `lastName`, `emailVerified`, `enabled`,
+`createdTimestamp`, `attributes`, `groups` as paths, `serviceAccountClientId`,
+`federationLink`, password `credentials`, `clientRoles.realm-management`). `${NAME}` placeholders
+are resolved from the environment given, as Keycloak does on import.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import json
 import random
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +85,24 @@ def realm_from_json(data: Mapping[str, Any]) -> Realm:
                 token_lifespan=_lifespan(client.get("attributes", {})),
             )
         )
-    for group in data.get("groups", []):
-        realm.add_group(Group(str(group.get("id") or uuid.uuid4()), group["name"]))
+    add_groups(realm, data.get("groups", []), None)
     for user in data.get("users", []):
         realm.add_user(user_from_json(realm, user))
     return realm
+
+
+def add_groups(realm: Realm, groups: Iterable[Mapping[str, Any]], parent_id: str | None) -> None:
+    """Store `GroupRepresentation`s and, depth first, their `subGroups`."""
+    for data in groups:
+        group = realm.add_group(
+            Group(
+                id=str(data.get("id") or uuid.uuid4()),
+                name=data["name"],
+                parent_id=parent_id,
+                attributes={k: list(v) for k, v in data.get("attributes", {}).items()},
+            )
+        )
+        add_groups(realm, data.get("subGroups", []), group.id)
 
 
 def _lifespan(attributes: Mapping[str, Any]) -> int | None:
@@ -104,7 +117,7 @@ def user_from_json(realm: Realm, data: Mapping[str, Any]) -> User:
     )
     group_ids = set()
     for path in data.get("groups", []):
-        group = realm.group_by_name(str(path).lstrip("/"))
+        group = realm.group_by_path(str(path))
         if group is None:
             raise KeyError(f"user {data['username']!r} is in unknown group {path!r}")
         group_ids.add(group.id)

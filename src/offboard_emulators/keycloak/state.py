@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from offboard_emulators.keycloak.errors import not_found
+from offboard_emulators.keycloak.groups import GroupTree
 from offboard_emulators.keycloak.model import (
     AdminEvent,
     AuthDetails,
@@ -77,7 +78,7 @@ class Realm:
         self.users: dict[str, User] = {}
         self._usernames: list[str] = []  # sorted: Keycloak lists users by username
         self._ids_by_username: dict[str, str] = {}
-        self.groups: dict[str, Group] = {}
+        self.groups = GroupTree()
         self.clients: dict[str, Client] = {}
         self.admin_events: list[AdminEvent] = []  # in time order
         self.user_events: list[UserEvent] = []
@@ -197,15 +198,27 @@ class Realm:
             return [matching[i] for i in page(matching, first, max_, 100)]
 
     def add_group(self, group: Group) -> Group:
-        """Store a top-level group."""
+        """Store a group (top level, or under `group.parent_id`); sets its path."""
         with self.lock:
-            self.groups[group.id] = group
-            return group
+            return self.groups.add(group)
 
-    def group_by_name(self, name: str) -> Group | None:
-        """The top-level group with this exact name."""
+    def group_by_path(self, path: str) -> Group | None:
+        """The group at this path (`/staff/eng`), or None."""
         with self.lock:
-            return next((g for g in self.groups.values() if g.name == name), None)
+            return self.groups.by_path(path)
+
+    def set_membership(self, user_id: str, group_id: str, member: bool) -> Group:
+        """Make a user a direct member of a group, or not (idempotent, as the server is)."""
+        with self.lock:
+            user = self.user(user_id)
+            group = self.groups.get(group_id)
+            if group is None:
+                raise not_found("Group not found")
+            if member:
+                user.groups.add(group.id)
+            else:
+                user.groups.discard(group.id)
+            return group
 
     def add_client(self, client: Client) -> Client:
         """Register a client (by `clientId`)."""

@@ -1,5 +1,6 @@
-"""Admin API routes on users, groups and brute-force status, with Keycloak's permission rules:
-an unknown user id is 404 to a caller who may query users and 403 to anyone else."""
+"""Admin API routes on users and brute-force status (groups are in `group_routes`), with
+Keycloak's permission rules: an unknown user id is 404 to a caller who may query users and
+403 to anyone else."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from offboard_emulators.keycloak.emulator import EmulatorState
-from offboard_emulators.keycloak.errors import KeycloakError, forbidden, not_found
+from offboard_emulators.keycloak.errors import KeycloakError, forbidden
 from offboard_emulators.keycloak.login import Principal
 from offboard_emulators.keycloak.model import (
     MANAGE_USERS,
-    QUERY_GROUPS,
     QUERY_USERS,
     VIEW_USERS,
     AuthDetails,
@@ -35,7 +35,7 @@ def require(principal: Principal, role: str) -> None:
 
 
 class UserRoutes:
-    """The user, group and attack-detection handlers of one emulator."""
+    """The user and attack-detection handlers of one emulator."""
 
     def __init__(
         self,
@@ -54,10 +54,6 @@ class UserRoutes:
             (f"{admin}/users", self.users, ["GET", "POST"]),
             (f"{admin}/users/count", self.count, ["GET"]),
             (f"{admin}/users/{{id}}", self.user, ["GET", "PUT", "DELETE"]),
-            (f"{admin}/users/{{id}}/groups", self.user_groups, ["GET"]),
-            (f"{admin}/users/{{id}}/groups/{{group}}", self.join_group, ["PUT"]),
-            (f"{admin}/groups", self.groups, ["GET"]),
-            (f"{admin}/groups/{{group}}/members", self.members, ["GET"]),
             (
                 f"{admin}/attack-detection/brute-force/users/{{id}}",
                 self.brute_force,
@@ -147,47 +143,6 @@ class UserRoutes:
         state.realm.record_admin_event(auth, "CREATE", f"users/{user.id}", body)
         location = f"{request.url}/{user.id}".replace("?" + request.url.query, "")
         return Response(status_code=201, headers={"Location": location})
-
-    async def user_groups(self, request: Request, state: EmulatorState) -> Response:
-        """`GET users/{id}/groups` (brief by default)."""
-        principal = self.caller(request, state)
-        user = self._existing(state, principal, request.path_params["id"])
-        require(principal, VIEW_USERS)
-        groups = sorted((state.realm.groups[g] for g in user.groups), key=lambda g: g.name)
-        return self.render([group.brief() for group in groups])
-
-    async def join_group(self, request: Request, state: EmulatorState) -> Response:
-        """`PUT users/{id}/groups/{group}`: membership (a GROUP_MEMBERSHIP CREATE event)."""
-        principal = self.caller(request, state)
-        user = self._existing(state, principal, request.path_params["id"])
-        require(principal, MANAGE_USERS)
-        group = state.realm.groups.get(request.path_params["group"])
-        if group is None:
-            raise not_found("Group not found")
-        user.groups.add(group.id)
-        path = f"users/{user.id}/groups/{group.id}"
-        rep = {"id": group.id, "name": group.name, "path": group.path}
-        auth = self._auth(state, principal)
-        state.realm.record_admin_event(auth, "CREATE", path, rep, resource_type="GROUP_MEMBERSHIP")
-        return Response(status_code=204)
-
-    async def groups(self, request: Request, state: EmulatorState) -> Response:
-        """`GET groups` (top level, by name; `search` is a substring match)."""
-        principal = self.caller(request, state)
-        require(principal, QUERY_GROUPS)
-        search = (request.query_params.get("search") or "").lower()
-        found = sorted(state.realm.groups.values(), key=lambda g: g.name)
-        manage = MANAGE_USERS in principal.roles
-        return self.render([g.listed(manage) for g in found if search in g.name.lower()])
-
-    async def members(self, request: Request, state: EmulatorState) -> Response:
-        """`GET groups/{group}/members` (paged, by username; no `access` field)."""
-        require(self.caller(request, state), VIEW_USERS)
-        params = request.query_params
-        first, max_ = parse_int(params.get("first")), parse_int(params.get("max"))
-        brief = bool(parse_bool(params.get("briefRepresentation")))
-        found = state.realm.members(request.path_params["group"], first, max_)
-        return self.render([self._rep(state, user, brief) for user in found])
 
     async def brute_force(self, request: Request, state: EmulatorState) -> Response:
         """`GET` (status; zeros for unknown ids, as the server does) and `DELETE` (clear)."""
