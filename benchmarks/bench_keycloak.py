@@ -60,6 +60,8 @@ class Run:
     users: int
     ids: frozenset[str]
     service_accounts: frozenset[str] = frozenset()
+    peak_mib: float = 0.0
+    """Peak traced memory from the start until the whole result was in hand (when tracing)."""
 
     @property
     def users_per_second(self) -> float:
@@ -131,12 +133,13 @@ async def offboard_snapshot(target: Target, page_size: int, concurrency: int) ->
     ) as source:
         snapshot = await source.snapshot()
         seconds = time.perf_counter() - started
+        peak = traced_peak()
         requests = source.reader.requests_sent + source.auth.tokens_issued
     if not snapshot.complete:
         raise RuntimeError(f"incomplete snapshot: {snapshot.problems}")
     robots = frozenset(i.id for i in snapshot.identities if i.is_service_account)
     people = frozenset(i.id for i in snapshot.identities) - robots
-    return Run(seconds, requests, len(snapshot.identities), people, robots)
+    return Run(seconds, requests, len(snapshot.identities), people, robots, peak)
 
 
 def peer_snapshot(target: Target) -> Run:
@@ -162,20 +165,27 @@ def peer_snapshot(target: Target) -> Run:
     connection._s.hooks["response"].append(count)
     users = PeerAdmin(connection=connection).get_users()
     seconds = time.perf_counter() - started
+    peak = traced_peak()
     connection._s.close()
     # Its token request goes through the keycloak_openid session, not _s: add it.
-    return Run(seconds, sent + 1, len(users), frozenset(u["id"] for u in users))
+    return Run(seconds, sent + 1, len(users), frozenset(u["id"] for u in users), peak_mib=peak)
 
 
 def median_run(runs: list[Run]) -> Run:
     return sorted(runs, key=lambda run: run.seconds)[len(runs) // 2]
 
 
-def peak_memory_mib(call: Callable[[], object]) -> float:
+def traced_peak() -> float:
+    """Peak traced memory so far, in MiB (0 when not tracing)."""
+    return tracemalloc.get_traced_memory()[1] / 2**20 if tracemalloc.is_tracing() else 0.0
+
+
+def peak_memory_mib(call: Callable[[], Run]) -> float:
+    """Peak Python memory of one read, taken as soon as its result is complete, so that the
+    event loop's teardown (which allocates a few MiB of its own) is not counted."""
     tracemalloc.start()
     try:
-        call()
-        return tracemalloc.get_traced_memory()[1] / 2**20
+        return call().peak_mib
     finally:
         tracemalloc.stop()
 
