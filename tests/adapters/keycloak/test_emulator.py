@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from offboard.adapters.keycloak import KeycloakSource
+from offboard.adapters.keycloak import KeycloakScope, KeycloakSource
 from offboard.core.identities import IdentityId, Lockout
 from offboard_emulators.keycloak.app import create_app
 from offboard_emulators.keycloak.seed import add_bulk_users
@@ -127,3 +127,16 @@ async def test_self_check_passes(emulator: Target) -> None:
         results = await source.self_check()
 
     assert [r for r in results if not r.ok] == []
+
+
+async def test_group_scope_lists_the_group_members(emulator: Target) -> None:
+    async with source_for(emulator, scope=KeycloakScope(group_paths=("/staff",))) as source:
+        snapshot = await source.snapshot()
+        bob = next(i for i in snapshot.identities if i.username == "bob")
+        reread = await source.read_identity(bob.id)
+
+    assert snapshot.complete, snapshot.problems
+    assert {i.username for i in snapshot.identities} == {"alice", "bob"}
+    assert all(i.groups == {"/staff"} for i in snapshot.identities)
+    assert reread is not None
+    assert reread.groups == {"/staff"}
