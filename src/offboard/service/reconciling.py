@@ -79,9 +79,18 @@ async def build_plan(
 ) -> PlanResult:
     """Both snapshots concurrently, confirmations, then the pure planner."""
     on = progress or (lambda _side: None)
-    first_source, target = await asyncio.gather(
-        source.snapshot(progress=on("keycloak")), directory.snapshot(progress=on("atlassian"))
+    reads = (
+        asyncio.ensure_future(source.snapshot(progress=on("keycloak"))),
+        asyncio.ensure_future(directory.snapshot(progress=on("atlassian"))),
     )
+    try:
+        first_source, target = await asyncio.gather(*reads)
+    except BaseException:
+        # gather leaves the other read running: it would go on retrying on a closed client.
+        for read in reads:
+            read.cancel()
+        await asyncio.gather(*reads, return_exceptions=True)
+        raise
     return await _plan_from(first_source, target, source, store, policy, clock, overrides)
 
 
