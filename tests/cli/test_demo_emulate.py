@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import httpx
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
-from offboard.cli.demo import atlassian_fixture, keycloak_seed
+from offboard.cli.demo import (
+    DOMAIN,
+    PARTNER,
+    atlassian_fixture,
+    build_emulators,
+    change_keycloak,
+    demo_settings,
+    keycloak_seed,
+    person,
+)
 from offboard.cli.emulate import Which, ready_config, serving
+from offboard.cli.flows import apply_in_run, fresh_plan
 from offboard.cli.main import app
+from offboard.cli.wiring import connect
+from offboard.core.plan import Rule
+from offboard.core.policy import ActionKind
 from offboard.settings import Settings
+from offboard.store import open_store
+from offboard_emulators.atlassian import create_app as atlassian_app
+from offboard_emulators.keycloak.app import create_app as keycloak_app
 
 
 def test_demo_runs_every_case_and_reads_back(runner: CliRunner) -> None:
@@ -19,11 +39,44 @@ def test_demo_runs_every_case_and_reads_back(runner: CliRunner) -> None:
     for expected in (
         "deactivate", "scim_deactivate", "suspend", "relink", "temporarily-locked",
         "protected-org-admin", "ownership-outside-domains", "ambiguous-identities",
-        "ownership-never-linked", "every action done and read back",
+        "ownership-never-linked", "identity-left-scope", "every action done and read back",
     ):  # fmt: skip
         assert expected in output, expected
+    words = " ".join(output.split())  # rich wraps lines at the terminal's width
+    assert "person-000012@acme.example: still enabled in Keycloak, but no longer" in words
+    assert "una@partner.example: disabled in Keycloak, and a fresh read confirmed it; an" in words
+    assert "unmanaged account: partner.example is listed in policy.domains" in words
     assert "mismatch" not in output
     assert "demo-client-secret" not in output
+
+
+async def test_demo_left_scope_and_unmanaged_cases_become_the_right_actions() -> None:
+    """Through the adapters: person 12 left /staff (still enabled), una's partner domain is
+    listed but unverified, olga's is neither."""
+    keycloak, atlassian = build_emulators(20)
+    transports = {
+        "keycloak_transport": httpx.ASGITransport(app=keycloak_app(keycloak)),
+        "atlassian_transport": httpx.ASGITransport(app=atlassian_app(atlassian)),
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        store = open_store(Path(folder) / "demo.sqlite3")
+        try:
+            async with connect(demo_settings(), store=store, reread_delay=0, **transports) as w:
+                first = (await fresh_plan(w, Console(quiet=True))).plan
+                await apply_in_run(w, first, Console(quiet=True), kind="demo-link")
+                change_keycloak(keycloak)
+                plan = (await fresh_plan(w, Console(quiet=True))).plan
+        finally:
+            store.close()
+    acted = {(a.email, a.kind, a.rule) for a in plan.actions}
+    assert (f"{person(12)}@{DOMAIN}", ActionKind.DEACTIVATE, Rule.IDENTITY_LEFT_SCOPE) in acted
+    assert (f"una@{PARTNER}", ActionKind.SUSPEND, Rule.IDENTITY_DISABLED) in acted
+    skipped = {(e.email, e.rule) for e in plan.entries}
+    assert ("olga@elsewhere.example", Rule.OUTSIDE_DOMAINS) in skipped
+    # everyone else in /staff is fine: no other left-scope action
+    assert [a.email for a in plan.actions if a.rule is Rule.IDENTITY_LEFT_SCOPE] == [
+        f"{person(12)}@{DOMAIN}"
+    ]
 
 
 def test_demo_ignores_the_environment(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,10 +1,12 @@
 """`offboard demo`: the whole job against both emulators, in-process, in a few seconds.
 
-Day 1 links a seeded organisation of 200+ people; day 2 changes Keycloak in every way that
-matters (disabled, deleted, locked out, protected admin, SCIM-linked,
-Google-synced, outside the verified domains, changed email, shared email, never linked);
-offboard plans, applies, reads back and journals. This module (with `emulate`) is the only
-one allowed to import the emulators; it seeds them through their builder APIs.
+Day 1 links a seeded organisation of 200+ people (offboard looks after the members of
+/staff, on the org's verified domain and a partner domain it lists); day 2 changes Keycloak
+in every way that matters (disabled, deleted, removed from /staff, locked out, protected
+admin, SCIM-linked, Google-synced, unmanaged partner account, outside the listed domains,
+changed email, shared email, never linked); offboard plans, applies, reads back and journals.
+This module (with `emulate`) is the only one allowed to import the emulators; it seeds them
+through their builder APIs.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from offboard.cli.flows import Wired, apply_in_run, fresh_plan
 from offboard.cli.journal import journal_table
 from offboard.cli.render import apply_table, explain_cases, guard_lines, plan_table
 from offboard.cli.wiring import connect
+from offboard.core.plan import Action, Rule
+from offboard.core.policy import ActionKind
 from offboard.settings import Settings
 from offboard.store import open_store
 from offboard_emulators.atlassian import AtlassianState, generate_accounts, seed
@@ -34,6 +38,9 @@ from offboard_emulators.keycloak.login import LoginFailures
 from offboard_emulators.keycloak.seed import add_bulk_users
 
 REALM, DOMAIN, ORG, DIRECTORY, SCIM = "acme", "acme.example", "acme-org", "acme-dir", "acme-scim"
+# Listed in policy.domains but not verified by the org: its accounts are unmanaged.
+PARTNER = "partner.example"
+STAFF = "/staff"  # the group scope: only its direct members are offboard's to look after
 CLIENT_SECRET, ORG_KEY, SCIM_KEY = "demo-client-secret", "demo-org-key", "demo-scim-key"
 PEOPLE = 200
 ROLES = ["view-users", "query-users", "query-groups", "view-events", "view-realm"]
@@ -42,7 +49,8 @@ NAMED: list[tuple[str, str | None, dict[str, Any] | None]] = [
     ("it-admin", f"it-admin@{DOMAIN}", {"platform_roles": ["atlassian/org-admin"]}),
     ("sam.scim", f"sam.scim@{DOMAIN}", {"scim": {"directory": SCIM}}),
     ("gina.google", f"gina.google@{DOMAIN}", {"management_source": "google"}),
-    ("una.partner", "una@partner.example", {}),
+    ("una.partner", f"una@{PARTNER}", {}),
+    ("olga.outside", "olga@elsewhere.example", {}),
     ("shared.one", f"shared@{DOMAIN}", {}),
     ("shared.two", f"shared@{DOMAIN}", None),
     (None, f"contractor@{DOMAIN}", {}),  # type: ignore[list-item]
@@ -55,13 +63,14 @@ def person(n: int) -> str:
 
 
 def keycloak_seed() -> dict[str, Any]:
-    """The realm representation: the offboard client, its roles, /staff, the named people."""
+    """The realm representation: the offboard client, its roles, /staff, the named people
+    (members of /staff; the bulk people join it in `build_emulators`)."""
     users: list[dict[str, Any]] = [
         {"username": "service-account-offboard", "enabled": True,
          "serviceAccountClientId": "offboard", "clientRoles": {"realm-management": ROLES}},
     ]  # fmt: skip
     users += [
-        {"username": name, "email": email, "enabled": True}
+        {"username": name, "email": email, "enabled": True, "groups": [STAFF]}
         for name, email, _ in NAMED
         if name is not None
     ]
@@ -70,12 +79,14 @@ def keycloak_seed() -> dict[str, Any]:
         "eventsEnabled": True, "bruteForceProtected": True,
         "clients": [{"clientId": "offboard", "secret": CLIENT_SECRET,
                      "serviceAccountsEnabled": True}],
+        "groups": [{"name": STAFF.strip("/")}],
         "users": users,
     }  # fmt: skip
 
 
 def atlassian_fixture() -> dict[str, Any]:
-    """The org: one verified domain, a directory, a SCIM directory, keys, named accounts."""
+    """The org: one verified domain (not the partner's), a directory, a SCIM directory, keys,
+    named accounts."""
     accounts = [
         {"account_id": f"named-{i:02d}", "email": email, "directories": {DIRECTORY: "active"},
          **extra}
@@ -97,6 +108,12 @@ def build_emulators(people: int = PEOPLE) -> tuple[EmulatorState, AtlassianState
     keycloak = EmulatorState.from_seed_json(keycloak_seed())
     realm = keycloak.realm
     add_bulk_users(realm, people, prefix="person", domain=DOMAIN)
+    staff = realm.group_by_path(STAFF)
+    assert staff is not None
+    for n in range(people):
+        bulk = realm.user_by_username(person(n))
+        assert bulk is not None
+        realm.set_membership(bulk.id, staff.id, member=True)
     atlassian = AtlassianState()
     seed(atlassian, atlassian_fixture())
     generate_accounts(
@@ -109,9 +126,11 @@ def demo_settings(base_url: str = "http://127.0.0.1", keycloak_url: str | None =
     """The configuration that points offboard at the emulators (no environment read)."""
     return Settings.from_values({
         "keycloak": {"base_url": keycloak_url or base_url, "realm": REALM,
-                     "client_id": "offboard", "client_secret": CLIENT_SECRET},
+                     "client_id": "offboard", "client_secret": CLIENT_SECRET,
+                     "scope_groups": [STAFF]},
         "atlassian": {"base_url": base_url, "org_id": ORG, "directory_id": DIRECTORY,
                       "api_key": ORG_KEY, "scim_directory_id": SCIM, "scim_api_key": SCIM_KEY},
+        "policy": {"domains": [DOMAIN, PARTNER]},
     })  # fmt: skip
 
 
@@ -138,6 +157,13 @@ def change_keycloak(keycloak: EmulatorState) -> DayTwo:
     disable(person(10), "left the company")
     realm.remove_user(user(person(11)).id)
     story.changes.append(f"{person(11)}: deleted from Keycloak")
+    staff = realm.group_by_path(STAFF)
+    assert staff is not None
+    realm.set_membership(user(person(12)).id, staff.id, member=False)
+    story.changes.append(
+        f"{person(12)}: removed from {STAFF}, still enabled in Keycloak "
+        f"(moved out of the group offboard looks after)"
+    )
     now = realm.now_ms()
     realm.lockout_reports_disabled = True  # as Keycloak before 26.4 reports it
     keycloak.logins.failures[user(person(13)).id] = LoginFailures(
@@ -149,10 +175,45 @@ def change_keycloak(keycloak: EmulatorState) -> DayTwo:
     disable("it-admin", "an org admin")
     disable("sam.scim", "account provisioned by Atlassian SCIM")
     disable("gina.google", "account synced from Google Workspace")
-    disable("una.partner", "email on a domain the org never verified")
+    disable("una.partner", f"a partner on {PARTNER}: listed in policy.domains, not verified")
+    disable("olga.outside", "email on a domain neither verified nor listed")
     disable("shared.one", "shares an email with shared.two")
     realm._listing = None  # the emulator caches its sorted listing
     return story
+
+
+WHY: dict[Rule, str] = {
+    Rule.IDENTITY_DISABLED: "disabled in Keycloak, and a fresh read confirmed it",
+    Rule.IDENTITY_DELETED: "deleted from Keycloak (a read by id answered 404)",
+    Rule.IDENTITY_LEFT_SCOPE: f"still enabled in Keycloak, but no longer a member of {STAFF}, "
+    "the group offboard looks after",
+    Rule.EMAIL_CHANGED: "the email changed in Keycloak",
+}
+WHAT: dict[ActionKind, str] = {
+    ActionKind.DEACTIVATE: "a managed account (on the org's verified domain), so offboard "
+    "deactivates it",
+    ActionKind.SCIM_DEACTIVATE: "the account is provisioned by Atlassian SCIM, so offboard "
+    "switches it off through SCIM (active=false)",
+    ActionKind.RELINK: "offboard only updates its pairing; nothing is switched off",
+}
+UNMANAGED = (
+    f"an unmanaged account: {PARTNER} is listed in policy.domains but the org never verified "
+    "it, so Atlassian will not let the org deactivate it; offboard suspends its access in the "
+    "org directory instead"
+)
+GOOGLE = (
+    "the account is synced from Google Workspace, which Atlassian will not let the org "
+    "deactivate; offboard suspends its access in the org directory instead"
+)
+
+
+def action_words(action: Action) -> str:
+    """One planned action in plain words: why the person counts as gone, and what is done."""
+    why = WHY.get(action.rule, str(action.rule))
+    if action.kind is ActionKind.SUSPEND:
+        partner = (action.email or "").endswith("@" + PARTNER)
+        return f"{why}; {UNMANAGED if partner else GOOGLE}."
+    return f"{why}; {WHAT.get(action.kind, str(action.kind))}."
 
 
 async def run_demo(console: Console, people: int = PEOPLE) -> Wired:
@@ -176,6 +237,12 @@ async def run_demo(console: Console, people: int = PEOPLE) -> Wired:
 
 async def _day_one(wired: Wired, console: Console, people: int) -> None:
     console.print(Heading(f"Day 1: {people + len(NAMED)} people in Keycloak and Atlassian"))
+    console.print(
+        f"offboard looks after the direct members of the Keycloak group {STAFF}, and acts on "
+        f"accounts on {DOMAIN} (verified by the org) and {PARTNER} (a partner's domain, listed "
+        "in policy.domains but not verified: its accounts are unmanaged).",
+        markup=False,
+    )
     first = (await fresh_plan(wired, console)).plan
     linked = sum(1 for a in first.actions if a.kind == "link")
     console.print(
@@ -193,6 +260,11 @@ async def _day_two(wired: Wired, console: Console, story: DayTwo) -> None:
     made = (await fresh_plan(wired, console)).plan
     console.print(plan_table(made, include_skipped=True))
     console.print(guard_lines(made))
+    console.print(Heading("What offboard will do, and why"))
+    for action in made.actions:
+        console.print(
+            f"  • {action.email or action.account_id}: {action_words(action)}", markup=False
+        )
     console.print(Heading("Why some people are skipped or blocked"))
     explain_cases(made, console)
     console.print(Heading("Apply, with a read-back of every account"))
