@@ -7,7 +7,8 @@ test creates its own uniquely named users and compares against what the admin AP
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -160,16 +161,24 @@ async def test_self_check_passes_on_the_test_realm(source: KeycloakSource) -> No
     assert [r for r in results if not r.ok] == []
 
 
-@pytest.fixture
-def quiet_realm(keycloak_server: KeycloakServer) -> Iterator[tuple[str, str]]:
-    """A throwaway realm with admin events off and a service account with the usual roles."""
-    name = unique("quiet")
+@contextmanager
+def throwaway_realm(
+    server: KeycloakServer, settings: dict[str, Any], users: Sequence[dict[str, Any]] = ()
+) -> Iterator[tuple[str, str]]:
+    """A realm made for one test, with offboard's service account; deleted afterwards."""
+    name = unique("throwaway")
     secret = secrets.token_urlsafe(16)
     roles = ["view-users", "query-users", "query-groups", "view-events", "view-realm"]
+    service_account = {
+        "username": "service-account-offboard",
+        "enabled": True,
+        "serviceAccountClientId": "offboard",
+        "clientRoles": {"realm-management": roles},
+    }
     realm = {
         "realm": name,
         "enabled": True,
-        "adminEventsEnabled": False,
+        **settings,
         "clients": [
             {
                 "clientId": "offboard",
@@ -177,36 +186,73 @@ def quiet_realm(keycloak_server: KeycloakServer) -> Iterator[tuple[str, str]]:
                 "secret": secret,
                 "serviceAccountsEnabled": True,
                 "standardFlowEnabled": False,
-            }
-        ],
-        "users": [
+            },
             {
-                "username": "service-account-offboard",
-                "enabled": True,
-                "serviceAccountClientId": "offboard",
-                "clientRoles": {"realm-management": roles},
-            }
+                "clientId": "login",
+                "publicClient": True,
+                "directAccessGrantsEnabled": True,
+                "standardFlowEnabled": False,
+            },
         ],
+        "users": [service_account, *users],
     }
-    headers = {"Authorization": f"Bearer {keycloak_server.admin.token()}"}
-    base = keycloak_server.base_url
+    base = server.base_url
+    headers = {"Authorization": f"Bearer {server.admin.token()}"}
     httpx.post(f"{base}/admin/realms", json=realm, headers=headers, timeout=60).raise_for_status()
     try:
         yield name, secret
     finally:
-        headers = {"Authorization": f"Bearer {keycloak_server.admin.token()}"}
+        headers = {"Authorization": f"Bearer {server.admin.token()}"}
         httpx.delete(f"{base}/admin/realms/{name}", headers=headers, timeout=60)
 
 
 async def test_self_check_warns_when_admin_events_are_off(
-    keycloak_server: KeycloakServer, quiet_realm: tuple[str, str]
+    keycloak_server: KeycloakServer,
 ) -> None:
-    name, secret = quiet_realm
-    source = KeycloakSource(keycloak_server.base_url, name, "offboard", SecretStr(secret))
-    async with source:
-        results = {r.name: r for r in await source.self_check()}
+    with throwaway_realm(keycloak_server, {"adminEventsEnabled": False}) as (name, secret):
+        source = KeycloakSource(keycloak_server.base_url, name, "offboard", SecretStr(secret))
+        async with source:
+            results = {r.name: r for r in await source.self_check()}
 
     assert results["token"].ok
     assert results["read admin events"].ok  # allowed; there is just nothing recorded
     assert not results["admin events"].ok
     assert "adminEventsEnabled=true" in results["admin events"].fix
+
+
+async def test_permanent_lockout_is_a_confirmed_disable_marked_permanent(
+    keycloak_server: KeycloakServer,
+) -> None:
+    settings = {
+        "bruteForceProtected": True,
+        "permanentLockout": True,
+        "failureFactor": 2,
+        "eventsEnabled": True,
+        "enabledEventTypes": ["USER_DISABLED_BY_PERMANENT_LOCKOUT"],
+    }
+    mallory = {
+        "username": "mallory",
+        "enabled": True,
+        "email": "mallory@example.test",
+        "credentials": [{"type": "password", "value": "right-password-1"}],
+    }
+    with throwaway_realm(keycloak_server, settings, [mallory]) as (name, secret):
+        token_url = f"{keycloak_server.base_url}/realms/{name}/protocol/openid-connect/token"
+        wrong = {"grant_type": "password", "client_id": "login", "username": "mallory"}
+        async with httpx.AsyncClient() as http:
+            for _ in range(3):
+                await http.post(token_url, data={**wrong, "password": "wrong-on-purpose"})
+        source = KeycloakSource(keycloak_server.base_url, name, "offboard", SecretStr(secret))
+        async with source:
+            snapshot = await source.snapshot()
+            listed = next(i for i in snapshot.identities if i.username == "mallory")
+            identity = await source.read_identity(listed.id)
+            events, _ = await source.events_since(None)
+
+    assert not listed.enabled
+    assert identity is not None
+    assert identity.lockout is Lockout.PERMANENT  # brute force also says disabled: true
+    assert identity.disable_confirmed
+    assert [e.kind for e in events if e.identity_id == listed.id] == [
+        "user:USER_DISABLED_BY_PERMANENT_LOCKOUT"
+    ]

@@ -93,15 +93,17 @@ class Confirmer:
 
     async def _lockout(self, user: UserRep) -> Lockout:
         """The user's brute-force state: temporarily locked, permanently locked, or neither."""
+        if not user.enabled and is_permanently_locked(user):
+            # Checked first: during a permanent lockout brute force also answers
+            # ``disabled: true`` (measured on 26.7.3), which alone would read as temporary.
+            return Lockout.PERMANENT
         try:
             status = await self._reader.read(
                 f"attack-detection/brute-force/users/{user.id}", BRUTE_FORCE
             )
         except OffboardError:
             return Lockout.UNKNOWN
-        if status.disabled:
-            return Lockout.TEMPORARY
-        return Lockout.PERMANENT if is_permanently_locked(user) else Lockout.NONE
+        return Lockout.TEMPORARY if status.disabled else Lockout.NONE
 
     async def _scoped_groups(self, identity_id: IdentityId) -> frozenset[str]:
         """The configured groups the user is in now (group scope only)."""
