@@ -1,0 +1,276 @@
+"""Generate ``docs/performance.md`` and its charts from the saved benchmark results.
+
+Reads ``benchmarks/results/reconcile.json`` (``bench_reconcile.py``) and, when present,
+``benchmarks/results/latency*.json`` (``bench_latency.py --json``); writes PNG charts to
+``docs/figures/`` (matplotlib, Agg backend) and the page with tables, the machine and the
+commands that produced every figure.
+
+    .venv/bin/python benchmarks/report.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+ROOT = Path(__file__).parents[1]
+RESULTS = ROOT / "benchmarks/results"
+FIGURES = ROOT / "docs/figures"
+DOC = ROOT / "docs/performance.md"
+GOALS = {"wall_s": 60.0, "peak_rss_mb": 500.0, "ratio": 1.1}
+
+
+def machine() -> dict[str, str]:
+    """Cores, memory, CPU model, Python and OS of the machine running the report."""
+    model = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines()
+                 if ln.startswith("model name")]  # fmt: skip
+        model = names[0] if names else model
+    memory = "unknown"
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        total_kb = int(meminfo.read_text().split()[1])
+        memory = f"{total_kb / 2**20:.1f} GiB"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()  # fmt: skip
+    return {
+        "CPU": model,
+        "Cores": str(os.cpu_count()),
+        "Memory": memory,
+        "Python": platform.python_version(),
+        "OS": platform.platform(),
+        "Commit (when the report was generated)": commit or "unknown",
+    }
+
+
+def load(name: str) -> Any:
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def requests(row: dict[str, Any], vendor: str) -> int:
+    return sum(row[f"{vendor}_requests"].values())
+
+
+def scale_table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| Target | People | Leavers | Wall | CPU | Peak RSS | Keycloak req | Atlassian req "
+        "| Ratio to minimum | Ratio to design minimum | Leavers done | Others sampled active "
+        "| Load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        check = row["check"]
+        lines.append(
+            f"| {row['target']}{_delay_note(row)} | {row['people']:,} | {row['leavers']:,} "
+            f"| {row['wall_s']:.1f} s | {row['cpu_s']:.1f} s | {row['peak_rss_mb']:.0f} MB "
+            f"| {requests(row, 'keycloak'):,} | {requests(row, 'atlassian'):,} "
+            f"| {row['ratio']:.2f} | {row['ratio_design']:.2f} "
+            f"| {check['leavers_inactive']}/{check['leavers']} "
+            f"| {check['others_active']}/{check['others_sampled']} | {row['load_average']} |"
+        )
+    return lines
+
+
+def _delay_note(row: dict[str, Any]) -> str:
+    return f" (re-read pause {row['reread_delay']:g} s)" if row["reread_delay"] else ""
+
+
+def phase_table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = ["| Target | People | Both snapshots | Confirm leavers | Plan, apply, read-back |",
+             "|---|---:|---:|---:|---:|"]  # fmt: skip
+    for row in rows:
+        p = row["phases_s"]
+        lines.append(f"| {row['target']}{_delay_note(row)} | {row['people']:,} "
+                     f"| {p['snapshots']:.1f} s | {p['confirm']:.1f} s "
+                     f"| {p['plan_apply_readback']:.1f} s |")  # fmt: skip
+    return lines
+
+
+def kinds_table(rows: list[dict[str, Any]]) -> list[str]:
+    kinds = sorted({(v, k) for r in rows for v in ("keycloak", "atlassian")
+                    for k in r[f"{v}_requests"]})  # fmt: skip
+    header = " | ".join(f"{v[0].upper()}: {k}" for v, k in kinds)
+    lines = [f"| Target | People | {header} |", "|---|---:|" + "---:|" * len(kinds)]
+    for row in rows:
+        cells = " | ".join(f"{row[f'{v}_requests'].get(k, 0):,}" for v, k in kinds)
+        lines.append(f"| {row['target']}{_delay_note(row)} | {row['people']:,} | {cells} |")
+    return lines
+
+
+def scale_chart(rows: list[dict[str, Any]]) -> str:
+    emulated = [r for r in rows if r["target"] == "emulator" and not r["reread_delay"]]
+    sizes = [r["people"] for r in emulated]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    left.plot(sizes, [r["wall_s"] for r in emulated], "o-", label="wall time")
+    left.plot(sizes, [r["cpu_s"] for r in emulated], "s-", label="CPU time (offboard process)")
+    left.axhline(GOALS["wall_s"], color="grey", linestyle="--", label="goal at 100k: 60 s")
+    left.set(xlabel="people in the directory (2 % leavers)", ylabel="seconds",
+             title="Full reconciliation time")  # fmt: skip
+    right.plot(sizes, [r["peak_rss_mb"] for r in emulated], "o-", color="tab:green",
+               label="peak RSS (offboard process)")  # fmt: skip
+    right.axhline(GOALS["peak_rss_mb"], color="grey", linestyle="--", label="goal: 500 MB")
+    right.set(xlabel="people in the directory (2 % leavers)", ylabel="MB",
+              title="Peak memory", ylim=(0, 550))  # fmt: skip
+    for axes in (left, right):
+        axes.grid(alpha=0.3)
+        axes.legend(loc="upper left")
+        axes.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:,.0f}"))
+    figure.tight_layout()
+    return save(figure, "reconcile-scale.png")
+
+
+def requests_chart(rows: list[dict[str, Any]]) -> str:
+    emulated = [r for r in rows if r["target"] == "emulator" and not r["reread_delay"]]
+    sizes = [r["people"] for r in emulated]
+    figure, axes = plt.subplots(figsize=(7, 4.2))
+    axes.plot(sizes, [requests(r, "keycloak") for r in emulated], "o-", label="Keycloak")
+    axes.plot(sizes, [requests(r, "atlassian") for r in emulated], "s-", label="Atlassian")
+    axes.plot(sizes, [r["minimum"] for r in emulated], "k--", label="minimum (both)")
+    axes.plot(sizes, [r["design_minimum"] for r in emulated], "k:", label="design minimum (both)")
+    axes.set(xlabel="people in the directory (2 % leavers)", ylabel="HTTP requests",
+             title="Requests per full reconciliation")  # fmt: skip
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper left")
+    axes.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:,.0f}"))
+    axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:,.0f}"))
+    figure.tight_layout()
+    return save(figure, "reconcile-requests.png")
+
+
+def latency_chart(runs: list[tuple[str, dict[str, Any]]]) -> str:
+    figure, axes = plt.subplots(figsize=(7, 4.2))
+    for label, run in runs:
+        values = sorted(run["latencies_s"])
+        shares = [(n + 1) / len(values) for n in range(len(values))]
+        axes.step(values, shares, where="post", label=label)
+    axes.axvline(3, color="grey", linestyle="--", label="goal p50 < 3 s")
+    axes.axvline(10, color="grey", linestyle=":", label="goal p99 < 10 s")
+    axes.set(xlabel="seconds from the disable call in Keycloak to the verified read-back",
+             ylabel="share of disables", title="Deprovisioning latency (daemon, real Keycloak)",
+             ylim=(0, 1.02))  # fmt: skip
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower right")
+    figure.tight_layout()
+    return save(figure, "latency.png")
+
+
+def save(figure: Any, name: str) -> str:
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    figure.savefig(FIGURES / name, dpi=110)
+    plt.close(figure)
+    return f"figures/{name}"
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered) + 0.5) - 1))]
+
+
+def latency_runs() -> list[tuple[str, dict[str, Any]]]:
+    runs = []
+    for path in sorted(RESULTS.glob("latency*.json")):
+        run = json.loads(path.read_text())
+        how = "webhook + poller" if run["webhook"] else "admin-event poller"
+        runs.append((f"{how}, poll {run['poll_interval_s']:g} s ({path.name})", run))
+    return runs
+
+
+def latency_section(runs: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    if not runs:
+        return [
+            "No latency results yet: run `.venv/bin/python benchmarks/bench_latency.py "
+            "--users 50 --json benchmarks/results/latency.json` and generate again."
+        ]
+    lines = [f"![Latency distribution]({latency_chart(runs)})", "",
+             "| Run | Disables | p50 | p95 | p99 | max | lifecycle/disable calls | measured |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+    for label, run in runs:
+        values = run["latencies_s"]
+        cells = " | ".join(f"{percentile(values, q):.2f} s" for q in (0.5, 0.95, 0.99))
+        lines.append(f"| {label} | {len(values)} | {cells} | {max(values):.2f} s "
+                     f"| {run['lifecycle_disable_calls']} | {run['measured_at']} |")  # fmt: skip
+    return lines
+
+
+KIND_NOTE = """\
+Why the ratio to the minimum is above 1.1: with 2 % leavers, the leavers, not the pages,
+make most of the requests. Per disabled leaver Keycloak gets 3 reads (by id, brute-force
+status, by id again after the pause) and per deleted leaver 1 (by id, answered 404); the
+minimum counts none. Per action Atlassian gets 4 requests: a read of the account before the
+write (skip it when it is already inactive, so a re-run never repeats an effect), the
+manageability check (`GET /users/{id}/manage`, so a refusal is reported with its reason),
+`lifecycle/disable`, and the read-back; the minimum counts 2. The walks themselves are at
+the minimum: one page per 1000 Keycloak users (the page asks for one user more, which also
+tells where the listing ends, so there is no empty last page), one per 100 Atlassian
+accounts, plus the token, two `users/count`, the service-account listing and the domains."""
+
+
+def goals(rows: list[dict[str, Any]]) -> list[str]:
+    """The goals, met or not, at the largest emulated size; growth per person across sizes."""
+    emulated = sorted((r for r in rows if r["target"] == "emulator" and not r["reread_delay"]),
+                      key=lambda r: r["people"])  # fmt: skip
+    if not emulated:
+        return []
+    big = emulated[-1]
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    per_person = [f"{r['people']:,}: {1000 * r['wall_s'] / r['people']:.2f} ms wall, "
+                  f"{1000 * r['cpu_s'] / r['people']:.2f} ms CPU" for r in emulated]  # fmt: skip
+    return [
+        f"At {big['people']:,} people ({big['leavers']:,} leavers):",
+        "",
+        f"- wall time {big['wall_s']:.0f} s, goal under 60 s: "
+        f"{verdict(big['wall_s'] < GOALS['wall_s'])};",
+        f"- peak memory {big['peak_rss_mb']:.0f} MB, goal under 500 MB: "
+        f"{verdict(big['peak_rss_mb'] < GOALS['peak_rss_mb'])};",
+        f"- requests {big['requests']:,} against a minimum of {big['minimum']:,} (ratio "
+        f"{big['ratio']:.2f}) and a design minimum of {big['design_minimum']:,} (ratio "
+        f"{big['ratio_design']:.2f}), goal under 1.1: {verdict(big['ratio'] < GOALS['ratio'])} "
+        f"against the minimum, {verdict(big['ratio_design'] < GOALS['ratio'])} against the "
+        "design minimum;",
+        "- cost per person (linear growth keeps these flat): " + "; ".join(per_person) + ".",
+    ]
+
+
+def main() -> int:
+    data = load("reconcile.json")
+    if data is None:
+        print("no benchmarks/results/reconcile.json: run benchmarks/bench_reconcile.py first")
+        return 1
+    rows = data["rows"]
+    template = (Path(__file__).parent / "performance_template.md").read_text()
+    page = template.format(
+        generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        machine="\n".join(f"| {k} | {v} |" for k, v in machine().items()),
+        scale_chart=scale_chart(rows),
+        requests_chart=requests_chart(rows),
+        scale_table="\n".join(scale_table(rows)),
+        phase_table="\n".join(phase_table(rows)),
+        kinds_table="\n".join(kinds_table(rows)),
+        kind_note=KIND_NOTE,
+        goals="\n".join(goals(rows)),
+        latency="\n".join(latency_section(latency_runs())),
+    )
+    DOC.write_text(page)
+    print(f"wrote {DOC.relative_to(ROOT)} and charts in {FIGURES.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
