@@ -9,6 +9,8 @@ import httpx
 
 from offboard.adapters.keycloak import KeycloakScope, KeycloakSource
 from offboard.core.identities import Lockout
+from offboard.core.policy import Scope
+from offboard.core.verdicts import in_scope
 from tests.adapters.keycloak.conftest import make_source
 from tests.adapters.keycloak.fake import FakeKeycloak, user
 
@@ -200,6 +202,20 @@ async def test_attribute_scope_filters_listing_and_count_with_q(fake: FakeKeyclo
     listing = [r for r in fake.requests if r.url.path.endswith(("/users", "/users/count"))]
     assert {r.url.params["q"] for r in listing} == {"department:eng site:ber"}
     assert "users?username" not in str([str(r.url) for r in listing])
+
+
+async def test_attribute_scope_vouches_for_the_values_brief_listings_leave_out(
+    fake: FakeKeycloak,
+) -> None:
+    # Brief representations carry no attributes; the planner re-checks the attribute scope.
+    # Without the server's q= filter vouching for the value, everyone would look out of scope.
+    fake.users = [user(n) for n in range(3)]
+    scope = KeycloakScope(attributes={"department": "eng"})
+    async with make_source(fake, page_size=10, scope=scope) as source:
+        snapshot = await source.snapshot()
+
+    core_scope = Scope(attribute=("department", "eng"))
+    assert all(in_scope(identity, core_scope) for identity in snapshot.identities)
 
 
 async def test_group_scope_pages_members_and_records_groups(fake: FakeKeycloak) -> None:

@@ -21,8 +21,17 @@ PERMANENT_LOCKOUT_REASON = "permanentLockout"
 """Keycloak marks a permanently locked-out user with this ``disabledReason`` attribute."""
 
 
-def identity_from_listing(user: UserRep, groups: Iterable[str] = ()) -> Identity:
-    """An identity as a list read shows it: lockout UNKNOWN, disable not confirmed."""
+def identity_from_listing(
+    user: UserRep, groups: Iterable[str] = (), vouched: Mapping[str, str] | None = None
+) -> Identity:
+    """An identity as a list read shows it: lockout UNKNOWN, disable not confirmed.
+
+    ``vouched`` holds attribute values the server's own ``q=`` filter guarantees: a brief
+    representation carries no attributes, yet the planner re-checks the attribute scope.
+    """
+    attributes = dict(_attributes(user))
+    for name, value in (vouched or {}).items():
+        attributes[name] = (*attributes.get(name, ()), value)
     return Identity(
         id=IdentityId(user.id),
         username=user.username,
@@ -32,7 +41,7 @@ def identity_from_listing(user: UserRep, groups: Iterable[str] = ()) -> Identity
         federation_link=user.federationLink,
         service_account_client_id=user.serviceAccountClientId,
         groups=frozenset(groups) or NO_GROUPS,
-        attributes=_attributes(user),
+        attributes=attributes,
     )
 
 

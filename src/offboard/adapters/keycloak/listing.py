@@ -8,7 +8,7 @@ Attribute scope: the same walk with ``q=key:value``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
@@ -73,7 +73,14 @@ class UserLister:
     async def _list_filtered(self, listing: Listing, progress: Progress | None) -> None:
         query: dict[str, str] = {"q": self._scope.query} if self._scope.query else {}
         before = await self._count(query, listing)
-        await self._walk("users", {**query, "briefRepresentation": True}, listing, progress, before)
+        await self._walk(
+            "users",
+            {**query, "briefRepresentation": True},
+            listing,
+            progress,
+            before,
+            vouched=self._scope.attributes,
+        )
         listed = len(listing.identities)
         if not query:
             await self._add_service_accounts(listing)
@@ -108,13 +115,14 @@ class UserLister:
         expected: int | None,
         group: str | None = None,
         concurrency: int | None = None,
+        vouched: Mapping[str, str] | None = None,
     ) -> None:
         groups = (group,) if group else ()
 
         async def fetch(offset: int, limit: int) -> list[Identity]:
             # Cast at once, so a page's wire models are garbage before the next page lands.
             users = await self._reader.read(path, USERS, {**query, "first": offset, "max": limit})
-            return [identity_from_listing(user, groups) for user in users]
+            return [identity_from_listing(user, groups, vouched) for user in users]
 
         size = self._settings.page_size
         # With a count in hand, a walk never asks past count + tolerance: a realm that grew
