@@ -25,8 +25,8 @@ PLAIN_WORDS: dict[Rule, str] = {
     Rule.PROTECTED_ORG_ADMIN: "Org admins are protected so offboard can never lock the org "
     "out of its own administration (policy.allow_org_admins lifts this).",
     Rule.PROTECTED_KEY_OWNER: "offboard never acts on the account that owns its own API key.",
-    Rule.OUTSIDE_DOMAINS: "The account's email is not on a domain the org verified: it is "
-    "not the org's to switch off.",
+    Rule.OUTSIDE_DOMAINS: "The account's email is on a domain offboard may not act on (not "
+    "listed in policy.domains, or not verified by the org when that list is empty).",
     Rule.NEVER_LINKED: "This Atlassian account was never paired with a Keycloak identity, "
     "so nobody left: it is reported for a human to look at, not acted on.",
     Rule.GRACE_PERIOD: "The person is a leaver, but the grace period has not run out yet.",

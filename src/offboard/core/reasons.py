@@ -33,7 +33,8 @@ _ENTRY_SENTENCES: dict[Rule, str] = {
     Rule.PROTECTED_PRINCIPAL: "the account is a configured protected principal",
     Rule.PROTECTED_ORG_ADMIN: "the account is an org admin (see allow_org_admins)",
     Rule.PROTECTED_KEY_OWNER: "the account owns offboard's own API key",
-    Rule.OUTSIDE_DOMAINS: "the account's domain {detail} is not an in-scope verified domain",
+    Rule.OUTSIDE_DOMAINS: "the account's domain {detail} is not one offboard may act on "
+    "(see policy.domains)",
     Rule.NEVER_LINKED: "the account was never linked to a Keycloak identity{detail}",
     Rule.NOT_DEACTIVATED_BY_OFFBOARD: "{who} is back, but offboard did not take this "
     "account's access away",
@@ -55,9 +56,14 @@ _ENTRY_SENTENCES: dict[Rule, str] = {
 
 
 def realm_name(source: str) -> str:
-    """``https://kc/admin/realms/acme`` → ``realm acme``; anything else is shown as given."""
-    if "/realms/" in source:
-        return "realm " + source.rpartition("/realms/")[2].split("/", 1)[0]
+    """``https://kc/admin/realms/acme (members of /staff)`` → ``realm acme``.
+
+    The scope description after the URL may hold slashes (group paths), so it is cut off
+    before the realm segment is taken. Anything without a realm URL is shown as given.
+    """
+    url = source.split(" (", 1)[0]
+    if "/realms/" in url:
+        return "realm " + url.rpartition("/realms/")[2].split("/", 1)[0]
     return source or "Keycloak"
 
 
