@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import multiprocessing
@@ -143,8 +144,11 @@ async def _reconcile(config: dict[str, Any]) -> dict[str, Any]:
             store=store, policy=policy,
             clock=SystemClock(), apply=True, concurrency=config["apply_concurrency"],
         )  # fmt: skip
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_SELF)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        kc_kinds, at_kinds = dict(kc_count.kinds), dict(at_count.kinds)
+        statuses = {str(k): v for k, v in (kc_count.statuses + at_count.statuses).items()}
+        recheck = await _time_recheck(config, source, directory, store, policy)
     store.close()
     result = report.result
     assert result is not None
@@ -155,15 +159,33 @@ async def _reconcile(config: dict[str, Any]) -> dict[str, Any]:
         "cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 2),
         "peak_rss_mb": round(after.ru_maxrss / 1024, 1),
         "phases_s": phases(marks, started, started + wall),
+        "recheck": recheck,
         "listed": len(result.source.identities),
         "accounts": len(result.target.accounts),
         "actions": len(result.plan.actions),
         "verified": _verified(applied),
-        "keycloak_requests": dict(kc_count.kinds),
-        "atlassian_requests": dict(at_count.kinds),
-        "statuses": {str(k): v for k, v in (kc_count.statuses + at_count.statuses).items()},
+        "keycloak_requests": kc_kinds,
+        "atlassian_requests": at_kinds,
+        "statuses": statuses,
         "problems": list(report.problems)[:5],
     }
+
+
+async def _time_recheck(
+    config: dict[str, Any], source: Any, directory: Any, store: Any, policy: Any
+) -> dict[str, float]:
+    """The daemon's re-check of one person who did not leave, on the store the run left."""
+    from offboard.adapters.keycloak.source import SystemClock
+    from offboard.core.identities import IdentityId
+    from offboard.service.reconciling import recheck_identity
+
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    await recheck_identity(IdentityId(config["recheck_id"]), source=source, directory=directory,
+                           store=store, policy=policy, clock=SystemClock())  # fmt: skip
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return {"wall_s": round(time.perf_counter() - started, 3), "cpu_s": round(cpu, 3)}
 
 
 def _verified(applied: Any) -> int:
@@ -234,7 +256,8 @@ def bench_emulated(people: int, options: argparse.Namespace) -> dict[str, Any]:
             store = scratch / "state.db"
             seed_links(store, running.world)
             config = _config(options, running.keycloak_url, running.atlassian_url, store)
-            config.update(realm=REALM, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+            config.update(realm=REALM, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                          recheck_id=running.world.identity_ids[0])  # fmt: skip
             emulator_cpu = cpu_seconds(running.pids)
             figures = run_measured(config)
             figures["emulators_cpu_s"] = round(cpu_seconds(running.pids) - emulator_cpu, 2)
@@ -252,7 +275,8 @@ def bench_real_keycloak(people: int, options: argparse.Namespace) -> dict[str, A
     if shutil.which("java") is None:
         print(f"real Keycloak row skipped: no Java on this machine ({people:,} people)")
         return None
-    with serve_keycloak() as server, tempfile.TemporaryDirectory() as scratch_dir:
+    serving = contextlib.contextmanager(serve_keycloak)()
+    with serving as server, tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
         world = _real_world(server.admin, people, options.leaver_every)
         with atlassian_emulator(people, scratch, prefix="recon") as (url, account_ids, at_pid):
@@ -261,7 +285,8 @@ def bench_real_keycloak(people: int, options: argparse.Namespace) -> dict[str, A
             seed_links(store, world)
             config = _config(options, server.base_url, url, store)
             config.update(realm=server.realm, client_id=server.client_id,
-                          client_secret=server.client_secret)  # fmt: skip
+                          client_secret=server.client_secret,
+                          recheck_id=world.identity_ids[0])  # fmt: skip
             try:
                 emulator_cpu = cpu_seconds((at_pid,))
                 figures = run_measured(config)
@@ -341,7 +366,7 @@ def show(row: dict[str, Any]) -> None:
         f"ratio {row['ratio']:.2f} (design {row['ratio_design']:.2f})  "
         f"leavers {check['leavers_inactive']}/{check['leavers']} inactive, "
         f"others {check['others_active']}/{check['others_sampled']} active  [{row['status']}]  "
-        f"phases {row['phases_s']}",
+        f"phases {row['phases_s']}  one re-check {row['recheck']}",
         flush=True,
     )
 

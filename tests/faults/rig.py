@@ -208,8 +208,11 @@ async def reconcile_once(kc_url: str, at_url: str, store_path: Path) -> RunRepor
 def describe(report: RunReport) -> str:
     """A run in a few words: status, actions done, guards, first problem."""
     words = [report.status]
+    if report.recovered:
+        words.append(f"recovered {len(report.recovered)} open action(s) first")
     if report.applied is not None:
-        words.append(", ".join(f"{k} {v}" for k, v in sorted(report.applied.counts.items())))
+        counts = sorted((k, v) for k, v in report.applied.counts.items() if v)
+        words.append(", ".join(f"{k} {v}" for k, v in counts) or "nothing to do")
     if report.plan is not None and report.plan.blocked_by:
         words.append("blocked by " + ", ".join(g.name.value for g in report.plan.blocked_by))
     if report.problems:
