@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import structlog
 
 from tests.keycloak.fixture import KeycloakServer, extend_timeouts, serve_keycloak
 
@@ -18,3 +19,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def keycloak_server() -> Iterator[KeycloakServer]:
     """A real Keycloak server with the offboard-test realm, started lazily (see fixture.py)."""
     yield from serve_keycloak()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_logging() -> Iterator[None]:
+    """structlog's configuration and bound context are process-global: a CLI test configures
+    it to print to its runner's stderr, which is closed once that test ends. Reset both so no
+    test logs through another test's configuration."""
+    yield
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
