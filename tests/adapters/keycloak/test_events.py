@@ -13,13 +13,13 @@ NOW_MS = int(datetime(2026, 11, 28, 12, 0, tzinfo=UTC).timestamp() * 1000)
 
 
 def admin_event(
-    n: int, time: int, operation: str = "UPDATE", path: str | None = None
+    n: int, time: int, operation: str = "UPDATE", path: str | None = None, resource: str = "USER"
 ) -> dict[str, object]:
     return {
         "id": f"a-{n}",
         "time": time,
         "operationType": operation,
-        "resourceType": "USER",
+        "resourceType": resource,
         "resourcePath": path or f"users/u-{n}",
         "realmId": "r",
     }
@@ -29,7 +29,7 @@ def user_event(n: int, time: int, kind: str = "DELETE_ACCOUNT") -> dict[str, obj
     return {"id": f"e-{n}", "time": time, "type": kind, "userId": f"u-{n}"}
 
 
-async def test_first_poll_asks_for_user_updates_and_deletes_oldest_first(
+async def test_first_poll_asks_for_user_and_membership_changes_oldest_first(
     fake: FakeKeycloak, source: KeycloakSource
 ) -> None:
     fake.admin_events = [admin_event(2, NOW_MS + 20, "DELETE"), admin_event(1, NOW_MS + 10)]
@@ -44,8 +44,8 @@ async def test_first_poll_asks_for_user_updates_and_deletes_oldest_first(
     ]
     assert events[0].occurred_at == datetime.fromtimestamp((NOW_MS + 10) / 1000, tz=UTC)
     admin_query = next(r for r in fake.requests if r.url.path.endswith("/admin-events")).url.params
-    assert admin_query.get_list("resourceTypes") == ["USER"]
-    assert admin_query.get_list("operationTypes") == ["UPDATE", "DELETE"]
+    assert admin_query.get_list("resourceTypes") == ["GROUP_MEMBERSHIP", "USER"]
+    assert admin_query.get_list("operationTypes") == ["CREATE", "DELETE", "UPDATE"]
     assert admin_query["direction"] == "asc"
     assert int(admin_query["dateFrom"]) == NOW_MS - 120_000  # now − the default overlap
     user_query = next(r for r in fake.requests if r.url.path.endswith("/events")).url.params
@@ -56,6 +56,23 @@ async def test_first_poll_asks_for_user_updates_and_deletes_oldest_first(
     ]
     assert cursor is not None
     assert json.loads(cursor)["admin"] == NOW_MS + 20
+
+
+async def test_leaving_or_joining_a_group_triggers_a_recheck_but_a_new_user_does_not(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.admin_events = [
+        admin_event(1, NOW_MS + 1, "DELETE", "users/u-1/groups/g-1", "GROUP_MEMBERSHIP"),
+        admin_event(2, NOW_MS + 2, "CREATE", "users/u-2/groups/g-1", "GROUP_MEMBERSHIP"),
+        admin_event(3, NOW_MS + 3, "CREATE"),
+    ]
+
+    events, _ = await source.events_since(None)
+
+    assert [(e.identity_id, e.kind) for e in events] == [
+        ("u-1", "admin:GROUP_MEMBERSHIP:DELETE"),
+        ("u-2", "admin:GROUP_MEMBERSHIP:CREATE"),
+    ]
 
 
 async def test_overlapping_polls_return_each_event_once(

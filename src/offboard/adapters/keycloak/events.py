@@ -21,9 +21,14 @@ from offboard.adapters.keycloak.wire import ADMIN_EVENTS, USER_EVENTS, AdminEven
 from offboard.core.identities import IdentityId
 from offboard.ports import IdentityEvent
 
+RELEVANT_ADMIN_OPERATIONS: dict[str, frozenset[str]] = {
+    "USER": frozenset({"UPDATE", "DELETE"}),
+    # Joining or leaving a group moves a user in or out of a group scope, with no USER event.
+    "GROUP_MEMBERSHIP": frozenset({"CREATE", "DELETE"}),
+}
 ADMIN_QUERY: Query = {
-    "resourceTypes": ["USER"],
-    "operationTypes": ["UPDATE", "DELETE"],
+    "resourceTypes": sorted(RELEVANT_ADMIN_OPERATIONS),
+    "operationTypes": sorted(set().union(*RELEVANT_ADMIN_OPERATIONS.values())),
     "direction": "asc",
 }
 USER_EVENT_TYPES = (
@@ -113,9 +118,10 @@ class EventPoller:
 
 def _from_admin(event: AdminEventRep) -> IdentityEvent | None:
     user_id = user_id_from_resource_path(event.resourcePath)
-    if user_id is None or event.resourceType != "USER":
-        return None
-    kind = f"admin:USER:{event.operationType}"
+    relevant = RELEVANT_ADMIN_OPERATIONS.get(event.resourceType or "", frozenset())
+    if user_id is None or event.operationType not in relevant:
+        return None  # e.g. a USER CREATE: a new hire is linked by the next reconciliation
+    kind = f"admin:{event.resourceType}:{event.operationType}"
     return _event(user_id, event.id or f"{event.time}:{kind}:{user_id}", event.time, kind)
 
 
@@ -133,4 +139,9 @@ def _event(user_id: str, event_id: str, millis: int, kind: str) -> IdentityEvent
 
 def events_kinds() -> Sequence[str]:
     """The kinds this poller can return, for documentation and metrics labels."""
-    return ("admin:USER:UPDATE", "admin:USER:DELETE", *(f"user:{t}" for t in USER_EVENT_TYPES))
+    admin = (
+        f"admin:{resource}:{operation}"
+        for resource, operations in sorted(RELEVANT_ADMIN_OPERATIONS.items())
+        for operation in sorted(operations)
+    )
+    return (*admin, *(f"user:{t}" for t in USER_EVENT_TYPES))
