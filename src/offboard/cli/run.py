@@ -9,23 +9,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import ssl
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import structlog
 import typer
 import uvicorn
-from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from offboard.adapters.atlassian import AtlassianDirectory
-from offboard.adapters.keycloak import KeycloakScope, KeycloakSource
 from offboard.cli.state import state_of
-from offboard.cli.wiring import open_configured_store
+from offboard.cli.wiring import (
+    build_directory,
+    build_source,
+    open_configured_store,
+    verifying_transport,
+)
 from offboard.ports import Store
 from offboard.server.app import create_app
 from offboard.server.metrics import MeteredTransport, Metrics, PrometheusTelemetry
@@ -113,12 +113,12 @@ async def assemble(
         stack.callback(sql_store.close)
         store = sql_store
     metered = {
-        vendor: MeteredTransport(_transport(settings, vendor), metrics, vendor, seen)
-        for vendor in ("keycloak", "atlassian")
+        vendor: MeteredTransport(verifying_transport(bundle), metrics, vendor, seen)
+        for vendor, bundle in (("keycloak", settings.keycloak.ca_bundle), ("atlassian", None))
     }
-    source = _keycloak(settings, metered["keycloak"], clock)
+    source = build_source(settings, metered["keycloak"], clock=clock)
     stack.push_async_callback(source.aclose)
-    directory = _atlassian(settings, metered["atlassian"])
+    directory = build_directory(settings, metered["atlassian"])
     stack.push_async_callback(directory.aclose)
     passes = ReconcilingPasses(source, directory, store, settings.policy_model(), clock)
     config = daemon_config(settings)
@@ -189,61 +189,6 @@ def _signals(stop: asyncio.Event, *, enabled: bool) -> Iterator[None]:
     finally:
         for number in handled:
             loop.remove_signal_handler(number)
-
-
-def _keycloak(
-    settings: Settings, transport: httpx.AsyncBaseTransport, clock: SystemClock
-) -> KeycloakSource:
-    section = settings.keycloak
-    scope = section.scope
-    attributes = dict([scope.attribute]) if scope.attribute else {}
-    return KeycloakSource(
-        section.base_url,
-        section.realm,
-        section.client_id,
-        SecretStr(_secret(section.client_secret)),
-        scope=KeycloakScope(tuple(sorted(scope.groups)), attributes),
-        page_size=section.page_size,
-        transport=transport,
-        clock=clock,
-        timeout=section.timeout,
-        poll_interval=settings.daemon.poll_interval,
-    )
-
-
-def _atlassian(settings: Settings, transport: httpx.AsyncBaseTransport) -> AtlassianDirectory:
-    section = settings.atlassian
-    scim_key = section.scim_api_key.get_secret_value() if section.scim_api_key else None
-    return AtlassianDirectory(
-        org_id=section.org_id,
-        org_key=_secret(section.api_key),
-        base_url=section.base_url,
-        directory_id=section.directory_id,
-        scim_directory_id=section.scim_directory_id,
-        scim_key=scim_key,
-        rate_per_second=section.rate_limit_per_second,
-        key_owner_account_id=section.key_owner_account_id,
-        transport=transport,
-    )
-
-
-def _transport(settings: Settings, vendor: str) -> httpx.AsyncHTTPTransport:
-    """A verifying transport; a configured CA bundle is trusted on top of the system store."""
-    bundle = settings.keycloak.ca_bundle if vendor == "keycloak" else None
-    context = ssl.create_default_context()
-    if bundle is not None:
-        context.load_verify_locations(cafile=str(bundle))
-    return httpx.AsyncHTTPTransport(verify=context)
-
-
-def _secret(value: object) -> str:
-    getter = getattr(value, "get_secret_value", None)
-    if getter is None:
-        raise typer.BadParameter("a required secret is missing from the configuration")
-    secret = getter()
-    if not isinstance(secret, str):
-        raise typer.BadParameter("a required secret is missing from the configuration")
-    return secret
 
 
 def _secret_bytes(settings: Settings) -> bytes:

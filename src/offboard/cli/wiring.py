@@ -12,7 +12,7 @@ import httpx
 from offboard.adapters.atlassian import AtlassianDirectory
 from offboard.adapters.keycloak import KeycloakScope, KeycloakSource
 from offboard.cli.flows import SystemClock, Wired
-from offboard.ports import CheckResult, OffboardError
+from offboard.ports import CheckResult, Clock, OffboardError
 from offboard.settings import KeycloakSettings, Settings
 from offboard.store import SqlStore, default_state_path, open_store
 
@@ -37,17 +37,24 @@ def keycloak_scope(settings: KeycloakSettings) -> KeycloakScope:
     return KeycloakScope(group_paths=tuple(sorted(scope.groups)), attributes=attributes)
 
 
+def verifying_transport(ca_bundle: Path | None = None) -> httpx.AsyncHTTPTransport:
+    """A transport that verifies TLS; a private CA bundle is trusted on top of the system's."""
+    context = ssl.create_default_context()
+    if ca_bundle is not None:
+        context.load_verify_locations(cafile=str(ca_bundle))
+    return httpx.AsyncHTTPTransport(verify=context)
+
+
 def build_source(
     settings: Settings,
     transport: httpx.AsyncBaseTransport | None = None,
     reread_delay: float | None = None,
+    clock: Clock | None = None,
 ) -> KeycloakSource:
     """The Keycloak adapter; a private CA from ``keycloak.ca_bundle`` adds to the system's."""
     kc = settings.keycloak
     if transport is None and kc.ca_bundle is not None:
-        context = ssl.create_default_context()
-        context.load_verify_locations(cafile=str(kc.ca_bundle))
-        transport = httpx.AsyncHTTPTransport(verify=context)
+        transport = verifying_transport(kc.ca_bundle)
     assert kc.client_secret is not None  # the settings refuse a configuration without it
     return KeycloakSource(
         kc.base_url,
@@ -57,6 +64,7 @@ def build_source(
         scope=keycloak_scope(kc),
         page_size=kc.page_size,
         transport=transport,
+        clock=clock,
         timeout=kc.timeout,
         poll_interval=settings.daemon.poll_interval,
         reread_delay=0.5 if reread_delay is None else reread_delay,
