@@ -7,6 +7,7 @@ read by id and a brute-force check (see ``confirmation``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 
@@ -50,18 +51,8 @@ def identity_from_read(
 ) -> Identity:
     """An identity from a read by id, with what the confirmation found out."""
     listed = identity_from_listing(user, groups)
-    return Identity(
-        id=listed.id,
-        username=listed.username,
-        email=listed.email,
-        enabled=listed.enabled,
-        created_at=listed.created_at,
-        federation_link=listed.federation_link,
-        service_account_client_id=listed.service_account_client_id,
-        groups=listed.groups,
-        attributes=listed.attributes,
-        lockout=lockout,
-        disable_confirmed=disable_confirmed and not listed.enabled,
+    return replace(
+        listed, lockout=lockout, disable_confirmed=disable_confirmed and not listed.enabled
     )
 
 
