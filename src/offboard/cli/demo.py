@@ -258,7 +258,7 @@ async def _day_two(wired: Wired, console: Console, story: DayTwo) -> None:
         console.print(f"  • {line}", markup=False)
     console.print(Heading("The plan"))
     made = (await fresh_plan(wired, console)).plan
-    console.print(plan_table(made, include_skipped=True))
+    console.print(plan_table(made, include_skipped=True, width=console.width))
     console.print(guard_lines(made))
     console.print(Heading("What offboard will do, and why"))
     for action in made.actions:

@@ -41,7 +41,7 @@ def show_plan(plan: Plan, fmt: PlanFormat, console: Console, *, skipped: bool = 
     elif fmt is PlanFormat.MARKDOWN:
         typer.echo(render_markdown(plan), nl=False)
     else:
-        console.print(plan_table(plan, include_skipped=skipped))
+        console.print(plan_table(plan, include_skipped=skipped, width=console.width))
         console.print(guard_lines(plan))
         if not plan.has_changes and not plan.is_blocked:
             console.print("nothing to do")

@@ -51,28 +51,41 @@ PLAIN_WORDS: dict[Rule, str] = {
 }
 
 
-def plan_table(plan: Plan, *, include_skipped: bool = True) -> Table:
-    """Every action, then blocked and (optionally) skipped cases, one row each."""
+REASONS_MIN_WIDTH = 160
+"""Below this terminal width the reason column wraps a word per line; it is left out then."""
+
+
+def plan_table(plan: Plan, *, include_skipped: bool = True, width: int = 80) -> Table:
+    """Every action, then blocked and (optionally) skipped cases, one row each.
+
+    The rule names the why; the full reason (Atlassian's deactivation message) is shown only
+    on a terminal wide enough to read it, and is always in ``--format markdown|json``.
+    """
+    reasons = width >= REASONS_MIN_WIDTH
     summary = plan_summary(plan)
     title = (
         f"plan {plan.fingerprint[:12]}: {summary['actions']} actions "
         f"({summary['deprovisioning']} deprovisioning), {summary['blocked']} blocked, "
         f"{summary['skipped']} skipped"
     )
+    if not reasons:
+        title += " (full reasons: --format markdown, or a wider terminal)"
     table = Table(title=title, title_justify="left")
-    for column in ("status", "action", "email", "account", "rule", "reason"):
+    for column in ("status", "action", "email", "account", "rule"):
         table.add_column(column, overflow="fold")
+    if reasons:
+        table.add_column("reason", overflow="fold", ratio=1)
     for row in plan_rows(plan):
         if row["status"] == EntryStatus.SKIPPED and not include_skipped:
             continue
-        table.add_row(
+        cells = [
             Text(row["status"], style=_STYLES.get(row["status"], "")),
             row["kind"],
             row["email"],
             row["account_id"],
             row["rule"],
-            row["reason"],
-        )
+        ]
+        table.add_row(*cells, *([row["reason"]] if reasons else []))
     return table
 
 
