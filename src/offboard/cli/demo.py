@@ -271,7 +271,7 @@ async def _day_two(wired: Wired, console: Console, story: DayTwo) -> None:
     report = await apply_in_run(wired, made, console, kind="demo-apply")
     console.print(apply_table(report))
     console.print(Heading("The journal of that run"))
-    console.print(journal_table(wired.store.journal(run_id=report.run_id)))
+    console.print(journal_table(wired.store.journal(run_id=report.run_id), width=console.width))
     verdict = "every action done and read back" if report.all_done else "some actions not done"
     console.print(f"[bold]{verdict}[/bold]; nothing outside loopback was contacted.")
 

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from offboard.cli.errors import FailedError
 from offboard.cli.state import state_of
 from offboard.cli.wiring import open_configured_store
-from offboard.core.journal import JournalRecord
+from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.settings import parse_duration
 from offboard.store import SqlStore
 
@@ -118,13 +119,23 @@ def records_text(records: list[JournalRecord], fmt: Format) -> str:
 def write_records(records: list[JournalRecord], fmt: Format, console: Console) -> None:
     """Print the records as a table, JSON lines or CSV."""
     if fmt is Format.TABLE:
-        console.print(journal_table(records))
+        console.print(journal_table(records, width=console.width))
     else:
         typer.echo(records_text(records, fmt), nl=False)
 
 
-def journal_table(records: list[JournalRecord]) -> Table:
-    """The records as a rich table (one row per journaled step)."""
+_GOOD = frozenset({Status.SUCCEEDED, Status.VERIFIED, Status.PENDING, Status.INFO})
+WIDE_TERMINAL = 160
+"""From this width on, every column fits without wrapping a word per line."""
+
+
+def journal_table(records: list[JournalRecord], width: int = 80) -> RenderableType:
+    """The records for a terminal: a table when it is wide, one line per record otherwise.
+
+    ``--format jsonl|csv`` always has every field in full.
+    """
+    if width < WIDE_TERMINAL:
+        return _journal_lines(records)
     table = Table(show_lines=False, title=f"{len(records)} journal records")
     for column in ("seq", "at (UTC)", "run", "phase", "status", "kind", "who", "rule", "detail"):
         table.add_column(column, overflow="fold")
@@ -136,11 +147,37 @@ def journal_table(records: list[JournalRecord]) -> Table:
             r.phase.value,
             r.status.value,
             r.kind,
-            r.email or r.account_id or r.identity_id or "",
+            _who(r),
             r.rule,
             r.detail or r.reason,
         )
     return table
+
+
+def _journal_lines(records: list[JournalRecord]) -> Group:
+    """``seq time phase status kind who: detail``, one record a line, for narrow terminals."""
+    lines = [Text(f"{len(records)} journal records", style="bold")]
+    for r in records:
+        head = f"{r.seq or '':>5} {r.at.astimezone(UTC):%H:%M:%S} {r.phase.value:<9} "
+        lines.append(
+            Text.assemble(
+                head,
+                (f"{r.status.value:<10}", "green" if r.status in _GOOD else "red"),
+                f"{r.kind:<16} {_who(r)}: {_detail(r)}",
+            )
+        )
+    return Group(*lines)
+
+
+def _who(record: JournalRecord) -> str:
+    return record.email or record.account_id or record.identity_id or ""
+
+
+def _detail(record: JournalRecord) -> str:
+    """An intent's detail is the whole reason; one line shows the rule that names it."""
+    if record.phase is Phase.INTENT:
+        return record.rule
+    return record.detail or record.reason
 
 
 @journal_app.command("list")

@@ -78,7 +78,7 @@ def plan_table(plan: Plan, *, include_skipped: bool = True, width: int = 80) -> 
     for row in plan_rows(plan):
         if row["status"] == EntryStatus.SKIPPED and not include_skipped:
             continue
-        cells = [
+        cells: list[Text | str] = [
             Text(row["status"], style=_STYLES.get(row["status"], "")),
             row["kind"],
             row["email"],
