@@ -75,7 +75,7 @@ def plan_table(plan: Plan, *, include_skipped: bool = True, width: int = 80) -> 
         table.add_column(column, overflow="fold")
     if reasons:
         table.add_column("reason", overflow="fold", ratio=1)
-    for row in plan_rows(plan):
+    for row in sorted(plan_rows(plan), key=_reading_order):
         if row["status"] == EntryStatus.SKIPPED and not include_skipped:
             continue
         cells: list[Text | str] = [
@@ -87,6 +87,16 @@ def plan_table(plan: Plan, *, include_skipped: bool = True, width: int = 80) -> 
         ]
         table.add_row(*cells, *([row["reason"]] if reasons else []))
     return table
+
+
+_STATUS_ORDER = {"planned": 0, "blocked": 1, "skipped": 2}
+
+
+def _reading_order(row: dict[str, str]) -> tuple[int, str, str, str]:
+    """Actions first, then blocked, then skipped; within each, by kind, rule and email.
+
+    The plan's own order is by identity id (stable, but it reads as random)."""
+    return (_STATUS_ORDER.get(row["status"], 3), row["kind"], row["rule"], row["email"])
 
 
 def guard_lines(plan: Plan) -> Group:
