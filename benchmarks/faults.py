@@ -97,18 +97,8 @@ def render(rows: list[dict[str, Any]], when: str) -> str:
 
 
 FINDINGS = """\
-Spurious `enabled:false` reads (both failing rows; the tests are marked `xfail(strict=True)`
-so CI stays green until the fix, and fails as soon as a fix makes them pass). A disable is
-confirmed by a read by id, a brute-force check and a second read by id after
-`reread_delay` (0.5 s by default, 0.05 s here). When reads are wrong independently (the
-emulator draws each read at random; Keycloak issue #40689 saw 12–14 % of reads wrong under
-concurrent reads), two reads agree on a wrong `enabled:false` with probability p², so a
-pass over many candidates, or many re-checks, deactivates an enabled person now and then
-(how many: the "wrongful" column above). The fix
-belongs to the Keycloak adapter's confirmation (`offboard.adapters.keycloak.confirmation`)
-and the policy: require the state to persist across two passes (a non-zero `grace_period`,
-0 by default) or an admin event showing the disable, as `reference/keycloak-api.md`
-suggests, before any deactivation."""
+A failing row is a bug, never an accepted risk: find the area its fault names, fix it, and
+run this script again. Until then the row's test fails CI."""
 
 
 def main() -> int:

@@ -7,19 +7,11 @@ from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
-
 from offboard_emulators.keycloak.login import LoginFailures
 from tests.faults.rig import Rig
 
 NON_LEAVERS = [3, 4, 5]
 """People who never leave; some scenarios aim their fault at them."""
-
-SPURIOUS = pytest.mark.xfail(
-    strict=True,
-    reason="known finding: two serial reads confirm a spurious enabled:false with p**2 "
-    "(Keycloak adapter confirmation; see docs/reliability.md, Findings)",
-)
 
 
 async def attempt(rig: Rig, run: Awaitable[Any]) -> None:

@@ -16,7 +16,7 @@ import pytest
 from offboard_emulators.common.faults import FailNth, FaultConfig
 from offboard_emulators.common.ratelimit import RateLimitConfig
 from offboard_emulators.keycloak.state import KeycloakFaults
-from tests.faults.helpers import NON_LEAVERS, SPURIOUS, attempt, locked_out
+from tests.faults.helpers import NON_LEAVERS, attempt, locked_out
 from tests.faults.rig import EXPIRED_KEY, record, running_rig
 
 pytestmark = [pytest.mark.slow]
@@ -71,7 +71,6 @@ async def test_user_count_drops_by_half(tmp_path: Path) -> None:
         record(rig.verdict("half the users vanish from Keycloak (then come back)", "reconcile"))
 
 
-@SPURIOUS
 async def test_spurious_disabled_reads(tmp_path: Path) -> None:
     with running_rig(tmp_path) as rig:
         rig.kc.realm.configure_faults(KeycloakFaults(spurious_disabled_rate=0.2, seed=7))

@@ -17,7 +17,7 @@ import pytest
 from offboard_emulators.common.faults import FailNth, FaultConfig
 from offboard_emulators.common.ratelimit import RateLimitConfig
 from offboard_emulators.keycloak.state import KeycloakFaults
-from tests.faults.helpers import NON_LEAVERS, SPURIOUS, attempt, locked_out
+from tests.faults.helpers import NON_LEAVERS, attempt, locked_out
 from tests.faults.rig import EXPIRED_KEY, daemon_rig, record
 
 pytestmark = [pytest.mark.slow]
@@ -43,7 +43,6 @@ async def test_recheck_keycloak_5xx_on_read_by_id(tmp_path: Path) -> None:
         record(rig.verdict("Keycloak 500 on the read by id, 30 times", "recheck"))
 
 
-@SPURIOUS
 async def test_recheck_spurious_disabled_reads(tmp_path: Path) -> None:
     async with daemon_rig(tmp_path) as rig:
         rig.kc.realm.configure_faults(KeycloakFaults(spurious_disabled_rate=0.2, seed=11))

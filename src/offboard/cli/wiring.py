@@ -11,6 +11,7 @@ import httpx
 
 from offboard.adapters.atlassian import AtlassianDirectory
 from offboard.adapters.keycloak import KeycloakScope, KeycloakSource
+from offboard.adapters.keycloak.confirmation import DEFAULT_REREAD_DELAY
 from offboard.cli.flows import SystemClock, Wired
 from offboard.ports import CheckResult, Clock, OffboardError
 from offboard.settings import KeycloakSettings, Settings
@@ -67,7 +68,7 @@ def build_source(
         clock=clock,
         timeout=kc.timeout,
         poll_interval=settings.daemon.poll_interval,
-        reread_delay=0.5 if reread_delay is None else reread_delay,
+        reread_delay=DEFAULT_REREAD_DELAY if reread_delay is None else reread_delay,
     )
 
 

@@ -56,7 +56,7 @@ def make_source(
         scope=scope,
         transport=fake.transport(),
         clock=clock,
-        sleep=no_sleep,
+        sleep=options.pop("sleep", no_sleep),
         **options,  # type: ignore[arg-type]
     )
 

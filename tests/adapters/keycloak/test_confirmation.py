@@ -62,7 +62,7 @@ async def test_a_403_is_an_error_never_a_deletion(
         await source.read_identity(ALICE_ID)
 
 
-async def test_a_disable_is_confirmed_by_a_second_serial_read(
+async def test_a_disable_is_confirmed_by_three_further_serial_reads(
     fake: FakeKeycloak, source: KeycloakSource
 ) -> None:
     fake.users = [{**ALICE, "enabled": False}]
@@ -73,11 +73,43 @@ async def test_a_disable_is_confirmed_by_a_second_serial_read(
     assert not identity.enabled
     assert identity.disable_confirmed
     assert identity.lockout is Lockout.NONE
-    assert fake.paths()[-3:] == [
+    assert fake.paths()[-5:] == [
         f"users/{ALICE_ID}",
         f"attack-detection/brute-force/users/{ALICE_ID}",
         f"users/{ALICE_ID}",
+        f"users/{ALICE_ID}",
+        f"users/{ALICE_ID}",
     ]
+
+
+async def test_a_disable_contradicted_by_the_last_confirming_read_is_not_confirmed(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    disabled = {**ALICE, "enabled": False}
+    fake.reads[ALICE_ID] = [disabled, disabled, disabled, ALICE]  # Keycloak issue 40689
+
+    identity = await source.read_identity(ALICE_ID)
+
+    assert identity is not None
+    assert identity.enabled
+    assert not identity.disable_confirmed
+
+
+async def test_the_pause_between_reads_is_paid_per_round_not_per_user(
+    fake: FakeKeycloak,
+) -> None:
+    fake.users = [{**user(n), "enabled": False} for n in range(5)]
+    pauses: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+
+    async with make_source(fake, sleep=sleep, reread_delay=0.2) as source:
+        snapshot = await source.snapshot()
+        confirmed = await source.confirm(snapshot, [i.id for i in snapshot.identities])
+
+    assert all(i.disable_confirmed for i in confirmed.identities if not i.is_service_account)
+    assert pauses == [0.2, 0.2, 0.2]
 
 
 async def test_a_spurious_disable_does_not_survive_the_re_read(
@@ -163,7 +195,7 @@ async def test_confirm_replaces_removes_and_adds(
     assert ALICE_ID in by_id
     assert confirmed.complete
     reads = fake.paths("users/")
-    assert reads.count(f"users/{ids[0]}") == 2  # duplicates in candidates read once (+re-read)
+    assert reads.count(f"users/{ids[0]}") == 4  # duplicates read once, then 3 confirming reads
 
 
 async def test_confirm_records_a_failed_read_and_leaves_the_identity_alone(

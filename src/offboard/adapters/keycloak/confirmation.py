@@ -1,8 +1,11 @@
 """Reads by id that turn a listing's hints into facts: disabled for real, or gone (404).
 
-Reads are serial on purpose: concurrent reads of the same realm have returned spurious
-``enabled: false`` (Keycloak issue 40689). A disable is confirmed only when a second read,
-after a short pause, still says ``enabled: false`` and brute force does not explain it.
+Reads by id never overlap, even across concurrent callers (the daemon re-checks several
+users at once): concurrent reads have returned spurious ``enabled: false`` (Keycloak issue
+40689). A disable is confirmed only when ``confirm_reads`` further fresh reads, in rounds a
+pause apart, all still say ``enabled: false`` and brute force does not explain it. With a
+share p of spurious reads, a stayer is taken for a leaver with p to the power of the reads.
+The pause is paid once per round, not once per user, so a thousand leavers cost seconds.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from offboard.core.snapshots import SourceSnapshot
 from offboard.ports import NotFoundError, OffboardError
 
 Sleep = Callable[[float], Awaitable[None]]
+DEFAULT_REREAD_DELAY = 0.2
+"""Seconds between confirming rounds: long enough to leave a concurrent read behind."""
+DEFAULT_CONFIRM_READS = 3
 
 
 class Confirmer:
@@ -30,33 +36,25 @@ class Confirmer:
         reader: AdminReader,
         scope: KeycloakScope,
         *,
-        reread_delay: float = 0.5,
+        reread_delay: float = DEFAULT_REREAD_DELAY,
+        confirm_reads: int = DEFAULT_CONFIRM_READS,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
+        if confirm_reads < 1:
+            raise ValueError("a disable needs at least one confirming read")
         self._reader = reader
         self._scope = scope
         self._reread_delay = reread_delay
+        self._confirm_reads = confirm_reads
         self._sleep = sleep
+        self._one_read_at_a_time = asyncio.Lock()
 
     async def read_identity(self, identity_id: IdentityId) -> Identity | None:
         """The user as it is now; None only on 404. 403 and the rest raise."""
-        user = await self._read_user(identity_id)
-        if user is None:
-            return None
-        groups = await self._scoped_groups(identity_id)
-        # Checked for enabled users too: Keycloak 26.7.3 shows a temporarily locked user as
-        # enabled (older 26.x showed it as disabled), and the lockout is worth knowing either way.
-        lockout = await self._lockout(user)
-        if user.enabled or lockout in (Lockout.TEMPORARY, Lockout.UNKNOWN):
-            return identity_from_read(user, lockout=lockout, disable_confirmed=False, groups=groups)
-        await self._sleep(self._reread_delay)
-        again = await self._read_user(identity_id)
-        if again is None:
-            return None
-        confirmed = not again.enabled
-        return identity_from_read(
-            again, lockout=lockout, disable_confirmed=confirmed, groups=groups
-        )
+        fresh, failures = await self._read_and_confirm([identity_id])
+        if identity_id in failures:
+            raise failures[identity_id]
+        return fresh[identity_id]
 
     async def confirm(
         self, snapshot: SourceSnapshot, candidates: Iterable[IdentityId]
@@ -65,12 +63,10 @@ class Confirmer:
         identities = {identity.id: identity for identity in snapshot.identities}
         deleted = set(snapshot.deleted)
         problems = list(snapshot.problems)
-        for identity_id in dict.fromkeys(candidates):
-            try:
-                fresh = await self.read_identity(identity_id)
-            except OffboardError as error:
-                problems.append(f"re-read of user {identity_id} failed, left unconfirmed: {error}")
-                continue
+        fresh_reads, failures = await self._read_and_confirm(list(dict.fromkeys(candidates)))
+        for identity_id, error in failures.items():
+            problems.append(f"re-read of user {identity_id} failed, left unconfirmed: {error}")
+        for identity_id, fresh in fresh_reads.items():
             if fresh is None:
                 identities.pop(identity_id, None)
                 deleted.add(identity_id)
@@ -85,9 +81,56 @@ class Confirmer:
             problems=tuple(problems),
         )
 
+    async def _read_and_confirm(
+        self, identity_ids: list[IdentityId]
+    ) -> tuple[dict[IdentityId, Identity | None], dict[IdentityId, OffboardError]]:
+        """Read each user once, then re-read the apparently disabled ones in rounds."""
+        fresh: dict[IdentityId, Identity | None] = {}
+        failures: dict[IdentityId, OffboardError] = {}
+        for identity_id in identity_ids:
+            try:
+                fresh[identity_id] = await self._first_read(identity_id)
+            except OffboardError as error:
+                failures[identity_id] = error
+        pending = [i for i, identity in fresh.items() if identity and _may_be_disabled(identity)]
+        for _ in range(self._confirm_reads):
+            if not pending:
+                break
+            await self._sleep(self._reread_delay)
+            still: list[IdentityId] = []
+            for identity_id in pending:
+                try:
+                    again = await self._read_user(identity_id)
+                except OffboardError as error:
+                    failures[identity_id] = error
+                    del fresh[identity_id]
+                    continue
+                if again is None or again.enabled:  # gone, or the disabled read was spurious
+                    fresh[identity_id] = _reread(again, fresh[identity_id])
+                else:
+                    still.append(identity_id)
+            pending = still
+        for identity_id in pending:
+            identity = fresh[identity_id]
+            assert identity is not None  # pending holds only users read as present
+            fresh[identity_id] = dataclasses.replace(identity, disable_confirmed=True)
+        return fresh, failures
+
+    async def _first_read(self, identity_id: IdentityId) -> Identity | None:
+        """One fresh read with groups and lockout; never confirms a disable by itself."""
+        user = await self._read_user(identity_id)
+        if user is None:
+            return None
+        groups = await self._scoped_groups(identity_id)
+        # Checked for enabled users too: Keycloak 26.7.3 shows a temporarily locked user as
+        # enabled (older 26.x showed it as disabled), and the lockout is worth knowing either way.
+        lockout = await self._lockout(user)
+        return identity_from_read(user, lockout=lockout, disable_confirmed=False, groups=groups)
+
     async def _read_user(self, identity_id: IdentityId) -> UserRep | None:
         try:
-            return await self._reader.read(f"users/{identity_id}", USER)
+            async with self._one_read_at_a_time:
+                return await self._reader.read(f"users/{identity_id}", USER)
         except NotFoundError:
             return None
 
@@ -114,6 +157,20 @@ class Confirmer:
             f"users/{identity_id}/groups", GROUPS, {"briefRepresentation": True, "max": 1000}
         )
         return frozenset(group.path for group in groups if group.path in wanted)
+
+
+def _may_be_disabled(identity: Identity) -> bool:
+    """Disabled, and not by a (possible) temporary lockout: worth confirming."""
+    return not identity.enabled and identity.lockout not in (Lockout.TEMPORARY, Lockout.UNKNOWN)
+
+
+def _reread(again: UserRep | None, first: Identity | None) -> Identity | None:
+    """A re-read that contradicts the disable: gone (None) or enabled, with what we knew."""
+    if again is None or first is None:
+        return None
+    return identity_from_read(
+        again, lockout=first.lockout, disable_confirmed=False, groups=first.groups
+    )
 
 
 def _keep_service_account_flag(fresh: Identity, known: Identity | None) -> Identity:

@@ -10,7 +10,12 @@ from pydantic import SecretStr
 
 from offboard.adapters.http import build_client
 from offboard.adapters.keycloak.auth import ClientCredentialsAuth
-from offboard.adapters.keycloak.confirmation import Confirmer, Sleep
+from offboard.adapters.keycloak.confirmation import (
+    DEFAULT_CONFIRM_READS,
+    DEFAULT_REREAD_DELAY,
+    Confirmer,
+    Sleep,
+)
 from offboard.adapters.keycloak.events import EventPoller
 from offboard.adapters.keycloak.listing import UserLister, WalkSettings
 from offboard.adapters.keycloak.requests import AdminReader
@@ -35,7 +40,8 @@ class KeycloakSource:
     ``transport`` replaces the network (tests, emulators); ``clock`` dates snapshots and starts
     the event cursor; ``event_overlap`` is how far each poll reaches back before its cursor;
     ``poll_interval`` is what the self-check compares event retention with;
-    ``reread_delay`` is the pause before the second read that confirms a disable.
+    ``confirm_reads`` fresh reads, ``reread_delay`` seconds apart, must all show a disable
+    before it counts as confirmed (see ``confirmation``).
     Use as an async context manager (or call ``aclose``) so the connection pool is released.
     """
 
@@ -54,7 +60,8 @@ class KeycloakSource:
         timeout: float = 30.0,
         event_overlap: timedelta = timedelta(minutes=2),
         poll_interval: timedelta = timedelta(seconds=30),
-        reread_delay: float = 0.5,
+        reread_delay: float = DEFAULT_REREAD_DELAY,
+        confirm_reads: int = DEFAULT_CONFIRM_READS,
         sleep: Sleep | None = None,
     ) -> None:
         if page_size < 1 or concurrency < 1:
@@ -73,7 +80,11 @@ class KeycloakSource:
         self._lister = UserLister(self.reader, self.scope, WalkSettings(page_size, concurrency))
         confirm_kwargs = {"sleep": sleep} if sleep is not None else {}
         self._confirmer = Confirmer(
-            self.reader, self.scope, reread_delay=reread_delay, **confirm_kwargs
+            self.reader,
+            self.scope,
+            reread_delay=reread_delay,
+            confirm_reads=confirm_reads,
+            **confirm_kwargs,
         )
         self._events = EventPoller(self.reader, now=self._clock.now, overlap=event_overlap)
         self._checker = SelfChecker(
