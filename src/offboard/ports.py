@@ -148,7 +148,17 @@ class Clock(Protocol):
 class Store(Protocol):
     """Durable state: links, snapshot summaries, runs, plans, the journal, cursors, leases."""
 
-    def links(self) -> list[Link]: ...
+    def links(
+        self,
+        *,
+        identity_ids: Iterable[str] | None = None,
+        account_ids: Iterable[str] | None = None,
+    ) -> list[Link]:
+        """Every link, or only those of the given identities and/or accounts (either matches).
+
+        A re-check of one person must not read a 100k-row table to find one link.
+        """
+        ...
 
     def upsert_links(self, links: Iterable[Link]) -> None: ...
 

@@ -46,6 +46,19 @@ def test_links_are_inserted_then_updated_in_place(store: SqlStore) -> None:
     assert store.links() == [deactivated, _link(2)]
 
 
+def test_links_can_be_read_for_some_identities_or_accounts_only(store: SqlStore) -> None:
+    every = [_link(n) for n in range(1, 1203)]  # more than one IN chunk
+    store.upsert_links(every)
+    wanted = sorted([every[0], every[600], every[1201]], key=lambda link: link.identity_id)
+    assert store.links(identity_ids=[w.identity_id for w in wanted]) == wanted
+    assert store.links(account_ids=[every[5].account_id]) == [every[5]]
+    either = store.links(identity_ids=[every[0].identity_id], account_ids=[every[9].account_id])
+    assert either == [every[0], every[9]]
+    assert store.links(identity_ids=["nobody"]) == []
+    assert store.links(identity_ids=[]) == []
+    assert len(store.links()) == len(every)
+
+
 def test_datetimes_come_back_aware_utc(store: SqlStore) -> None:
     other_zone = datetime(2026, 3, 1, 11, 0, tzinfo=timezone(timedelta(hours=2)))
     store.upsert_links([_link(1, linked_at=other_zone)])

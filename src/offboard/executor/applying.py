@@ -122,7 +122,7 @@ async def apply_plan(
         run_id,
         plan.fingerprint,
         retry or RetryPolicy(),
-        {key_of(link): link for link in store.links()},
+        {key_of(link): link for link in store.links(identity_ids=_identities_in(plan))},
     )
     links_saved = _save_links(plan, sender)
     to_send = [action for action in plan.actions if action.kind not in LINK_KINDS]
@@ -147,3 +147,8 @@ async def apply_plan(
             group.create_task(run_group(actions))
     ordered = tuple(outcomes[action.key] for action in to_send)
     return ApplyReport(run_id, plan.fingerprint, ordered, links_saved, overridden)
+
+
+def _identities_in(plan: Plan) -> set[str]:
+    """Whose links the plan may read or change: a full table read is not needed to apply."""
+    return {a.identity_id for a in plan.actions} | {u.identity_id for u in plan.link_updates}

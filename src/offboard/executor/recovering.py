@@ -35,9 +35,11 @@ async def recover(*, directory: AccountDirectory, store: Store, clock: Clock) ->
     ``pending``: it does not, and the next apply of the plan sends the action again.
     An account that cannot be read now stays unfinished, for the next recovery.
     """
-    links = {key_of(link): link for link in store.links()}
+    unfinished = store.unfinished()
+    involved = {intent.identity_id for intent in unfinished if intent.identity_id}
+    links = {key_of(link): link for link in store.links(identity_ids=involved)} if involved else {}
     outcomes: list[Outcome] = []
-    for intent in store.unfinished():
+    for intent in unfinished:
         action = action_of(intent)
         try:
             account = await directory.read_account(action.account_id)

@@ -64,7 +64,7 @@ class ReconcilingPasses:
         return self.to_pass(report, "recheck")
 
     def _linked(self, identity_id: IdentityId) -> bool:
-        return any(link.identity_id == identity_id for link in self.store.links())
+        return bool(self.store.links(identity_ids=[identity_id]))
 
     def to_pass(self, report: RunReport, kind: str) -> PassReport:
         """The daemon's view of one run."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from offboard.core.identities import IdentityId
+from offboard.core.links import Link
 from offboard.core.plan import GuardName, Plan
 from offboard.core.plan_json import plan_summary, plan_to_json
 from offboard.core.planning import PlanContext, candidates_to_confirm, plan
@@ -103,7 +104,7 @@ async def _plan_from(
     clock: Clock,
     overrides: frozenset[GuardName],
 ) -> PlanResult:
-    links = store.links()
+    links = _links_for(first_source, target, store)
     candidates = candidates_to_confirm(first_source, target, links, policy)
     confirmed = await source.confirm(first_source, candidates) if candidates else first_source
     baseline = previous_source_count(store) if confirmed.kind is SnapshotKind.FULL else None
@@ -184,7 +185,7 @@ async def recheck_identity(
         recovered = await _recover_before(apply, directory, store, clock)
         identity = await source.read_identity(identity_id)
         first_source = targeted_source(identity_id, identity, clock.now())
-        links = [link for link in store.links() if link.identity_id == identity_id]
+        links = store.links(identity_ids=[identity_id])
         emails = [identity.email if identity else None, *(link.email for link in links)]
         accounts = await targeted_accounts(directory, links, emails)
         target = targeted_target(store, accounts, clock.now())
@@ -193,6 +194,16 @@ async def recheck_identity(
     except BaseException as error:
         run.abandon(error)
         raise
+
+
+def _links_for(source: SourceSnapshot, target: TargetSnapshot, store: Store) -> list[Link]:
+    """All links for a full run; for a targeted one, only those its identities and accounts
+    take part in (an account linked to someone else must still be seen as such)."""
+    if source.kind is not SnapshotKind.TARGETED:
+        return store.links()
+    return store.links(
+        identity_ids=source.targeted_ids, account_ids=[a.id for a in target.accounts]
+    )
 
 
 async def _recover_before(

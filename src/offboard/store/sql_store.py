@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,10 +62,27 @@ class SqlStore:
 
     # links
 
-    def links(self) -> list[Link]:
-        query = select(links).order_by(links.c.identity_id, links.c.account_id)
+    def links(
+        self,
+        *,
+        identity_ids: Iterable[str] | None = None,
+        account_ids: Iterable[str] | None = None,
+    ) -> list[Link]:
+        if identity_ids is None and account_ids is None:
+            query = select(links).order_by(links.c.identity_id, links.c.account_id)
+            with self.engine.connect() as connection:
+                return [rows.link_from(row._mapping) for row in connection.execute(query)]
+        found: dict[tuple[str, str], Link] = {}
         with self.engine.connect() as connection:
-            return [rows.link_from(row._mapping) for row in connection.execute(query)]
+            for column, wanted in (
+                (links.c.identity_id, identity_ids),
+                (links.c.account_id, account_ids),
+            ):
+                for chunk in _chunks(sorted(set(wanted or ()))):
+                    for row in connection.execute(select(links).where(column.in_(chunk))):
+                        link = rows.link_from(row._mapping)
+                        found[(link.identity_id, link.account_id)] = link
+        return [found[key] for key in sorted(found)]
 
     def upsert_links(self, new_links: Iterable[Link]) -> None:
         with self.engine.begin() as connection:
@@ -223,3 +240,9 @@ class SqlStore:
         mine = and_(leases.c.name == name, leases.c.holder == holder)
         with self.engine.begin() as connection:
             connection.execute(leases.delete().where(mine))
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    """IN lists in bounded chunks: every backend has a limit on bound parameters."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
