@@ -61,7 +61,7 @@ async def test_count_and_service_accounts(target: Target) -> None:
     tag = prefix("count")
     await target.create_users(tag, 3)
     assert (await target.get("users/count", token, search=tag)).json() == 3
-    listed = (await target.get("users", token, max=-1)).json()
+    listed = (await target.get("users", token, max=-1, briefRepresentation="true")).json()
     assert (await target.get("users/count", token)).json() == len(listed)
     assert not any(u["username"].startswith("service-account-") for u in listed)
     sa = await target.get("users", token, username="service-account-offboard", exact="true")
