@@ -40,7 +40,16 @@ def account_state(state: AtlassianState, account: Account) -> dict[str, Any]:
         if account.account_id in d.memberships
     }
     body["scim_links"] = [asdict(link) for link in state.scim_links.get(account.account_id, [])]
-    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in body.items()}
+    return _json_safe(body)
+
+
+def _json_safe(value: Any) -> Any:
+    """Datetimes as ISO strings at any depth (product access carries its own)."""
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def routes(

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from offboard_emulators.atlassian import AtlassianState, create_app
+from offboard_emulators.atlassian import AtlassianState, create_app, generate_accounts
 from offboard_emulators.common.ratelimit import format_reset
 from offboard_emulators.common.server import serve_in_thread
 from tests.emulators.atlassian.conftest import (
@@ -128,6 +128,15 @@ async def test_recorded_requests_name_the_key_never_the_secret(client: httpx.Asy
     assert "wrong-secret" not in text
     assert (await client.delete("/_emulator/requests")).status_code == 204
     assert (await client.get("/_emulator/requests")).json() == {"requests": []}
+
+
+async def test_a_generated_account_with_product_access_can_be_inspected(
+    client: httpx.AsyncClient, tenant: AtlassianState
+) -> None:
+    (account_id,) = generate_accounts(tenant, ORG, 1, domain="acme.example")
+    account = (await client.get(f"/_emulator/accounts/{account_id}")).json()
+    assert account["product_access"], "generated accounts carry product access"
+    assert all(isinstance(p["last_active"], str) for p in account["product_access"])
 
 
 async def test_reset_seed_inspect_settings_and_clock(client: httpx.AsyncClient) -> None:
