@@ -18,7 +18,7 @@ def test_file_and_environment_are_merged(config_file: Path) -> None:
     assert settings.keycloak.client_secret is not None
     assert settings.keycloak.client_secret.get_secret_value() == "kc-secret-value"
     assert settings.atlassian.base_url == "https://api.atlassian.com"
-    assert settings.daemon.poll_interval == timedelta(seconds=2)
+    assert settings.daemon.poll_interval == timedelta(seconds=1)
 
 
 def test_environment_overrides_the_file(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:

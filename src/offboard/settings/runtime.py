@@ -33,7 +33,7 @@ class StoreSettings(Section):
 class DaemonSettings(Section):
     """``offboard run``: event polling, webhooks, periodic reconciliation."""
 
-    poll_interval: Duration = timedelta(seconds=2)
+    poll_interval: Duration = timedelta(seconds=1)
     """How often Keycloak's admin events are polled. Half of it is the average wait before a
     leaver is noticed; one poll is one small request, so a short interval is cheap."""
     reconcile_interval: Duration = timedelta(minutes=15)
