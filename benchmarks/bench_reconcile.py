@@ -80,13 +80,19 @@ def check_outcome(atlassian_url: str, world: World, sample: int = 300) -> dict[s
     }
 
 
+CONFIRM_READS = 3
+"""The Keycloak adapter's default confirming re-reads per disabled leaver."""
+
+
 def minimums(figures: dict[str, Any], people: int, world: World) -> dict[str, Any]:
     """Strict minimum and design minimum of requests, and the ratios to both."""
     leavers, disabled = len(world.leavers), len(world.disabled)
     kc_pages = math.ceil(figures["listed"] / KEYCLOAK_MAX_PAGE)
     at_pages = math.ceil(figures["accounts"] / ATLASSIAN_MAX_PAGE)
     strict = kc_pages + at_pages + 2 * leavers
-    design = strict + leavers + disabled + leavers
+    # Safety's own requests: a read by id per leaver, a brute-force check and three
+    # confirming re-reads per disabled one, a manageability check per action.
+    design = strict + leavers + disabled + CONFIRM_READS * disabled + leavers
     made = sum(figures["keycloak_requests"].values()) + sum(figures["atlassian_requests"].values())
     return {
         "minimum": strict,
