@@ -40,7 +40,8 @@ def account_state(state: AtlassianState, account: Account) -> dict[str, Any]:
         if account.account_id in d.memberships
     }
     body["scim_links"] = [asdict(link) for link in state.scim_links.get(account.account_id, [])]
-    return _json_safe(body)
+    safe: dict[str, Any] = _json_safe(body)
+    return safe
 
 
 def _json_safe(value: Any) -> Any:
