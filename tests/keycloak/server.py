@@ -70,6 +70,11 @@ def free_port() -> int:
         return port
 
 
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+"""Children started by this process. A Popen dropped while its child runs warns (an error
+under the suite's warnings-as-errors), so each is kept until it is reaped, or for good."""
+
+
 def start_server(timeout_s: float = START_TIMEOUT_S, *, watch_pid: int | None = None) -> ServerInfo:
     """Start a fresh server and wait until it is ready; raises KeycloakUnavailableError.
 
@@ -114,10 +119,11 @@ def start_server(timeout_s: float = START_TIMEOUT_S, *, watch_pid: int | None = 
         "--health-enabled=true",
         "--import-realm",
     ]
-    log = (home / "server.log").open("wb")
-    process = subprocess.Popen(
-        command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    with (home / "server.log").open("wb") as log:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    _CHILDREN[process.pid] = process
     info = ServerInfo(**{**asdict(info), "pid": process.pid})
     if watch_pid is not None:
         _start_watchdog(watch_pid, process.pid)
@@ -134,13 +140,14 @@ def _start_watchdog(watched: int, group: int) -> None:
     script = (
         f"while kill -0 {watched} 2>/dev/null; do sleep 2; done; kill -TERM -{group} 2>/dev/null"
     )
-    subprocess.Popen(
+    watchdog = subprocess.Popen(
         ["/bin/sh", "-c", script],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    _CHILDREN[watchdog.pid] = watchdog  # outlives the session on purpose
 
 
 BUILD_DONE = "Running the server in development mode"
@@ -216,8 +223,12 @@ def stop_server(info: ServerInfo, timeout_s: float = 30.0) -> None:
             time.sleep(0.2)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(info.pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(info.pid, 0)
+        process = _CHILDREN.pop(info.pid, None)
+        if process is not None:
+            process.wait(timeout_s)
+        else:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(info.pid, 0)
     home = Path(info.home)
     if home.parent == cache_dir() / "instances":
         shutil.rmtree(home, ignore_errors=True)
