@@ -24,8 +24,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from offboard.adapters.atlassian import AtlassianDirectory
 from offboard.adapters.http import RetryPolicy
@@ -35,43 +34,13 @@ from offboard.core.plan import Action, Rule
 from offboard.core.policy import ActionKind
 from offboard_emulators.atlassian import AtlassianState, create_app, load_fixture, seed
 from offboard_emulators.atlassian.fixture import generate_accounts
-from offboard_emulators.common.ratelimit import RateLimitConfig, RateLimiter
+from offboard_emulators.atlassian.key_limit import PerKeyLimit
+from offboard_emulators.common.ratelimit import RateLimitConfig
 from offboard_emulators.common.server import LOOPBACK, free_port
 
 EXAMPLE = Path(__file__).parents[1] / "src/offboard_emulators/atlassian/example_fixture.json"
 ORG = "9a1ja8a1-1a4b-1c23-d4e5-f6a7b8c9d0e1"
 KEY = "emulator-org-key"
-
-
-class PerKeyLimit:
-    """One server-side token bucket per credential (the emulator's own is per path)."""
-
-    def __init__(self, app: ASGIApp, rate: float) -> None:
-        self.app = app
-        self.bucket = RateLimiter(RateLimitConfig(capacity=max(1, int(rate)), period_seconds=1))
-        self.refused = 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        key = dict(scope["headers"]).get(b"authorization", b"").decode()[-6:]
-        decision = self.bucket.take(key, "*")
-        headers = decision.headers("second")
-        if not decision.allowed:
-            self.refused += 1
-            await JSONResponse({"code": 429, "message": "Rate limit exceeded"}, 429, headers)(
-                scope, receive, send
-            )
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-                message["headers"] = [*message["headers"], *extra]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
 
 
 class Counting(httpx.AsyncBaseTransport):
@@ -113,7 +82,7 @@ def _serve(port: int, accounts: int, rate: float | None) -> None:
     state, _ids = tenant(accounts)
     app: ASGIApp = create_app(state)
     if rate is not None:
-        app = PerKeyLimit(app, rate)
+        app = PerKeyLimit(app, RateLimitConfig(capacity=max(1, int(rate)), period_seconds=1))
     uvicorn.run(app, host=LOOPBACK, port=port, log_level="warning", access_log=False)
 
 

@@ -15,8 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 import stamina
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from offboard.adapters.atlassian import AtlassianDirectory
 from offboard.adapters.http import RetryPolicy
@@ -26,42 +24,11 @@ from offboard.core.plan import Action, Rule
 from offboard.core.policy import ActionKind
 from offboard_emulators.atlassian import AtlassianState, create_app, load_fixture, seed
 from offboard_emulators.atlassian.fixture import generate_accounts
-from offboard_emulators.common.ratelimit import RateLimitConfig, RateLimiter
+from offboard_emulators.atlassian.key_limit import PerKeyLimit
+from offboard_emulators.common.ratelimit import RateLimitConfig
 
 EXAMPLE = Path(__file__).parents[3] / "src/offboard_emulators/atlassian/example_fixture.json"
 ORG = "9a1ja8a1-1a4b-1c23-d4e5-f6a7b8c9d0e1"
-
-
-class PerKeyLimit:
-    """ASGI wrapper: one token bucket per credential, with Atlassian's headers and 429 body."""
-
-    def __init__(self, app: ASGIApp, config: RateLimitConfig) -> None:
-        self.app = app
-        self.bucket = RateLimiter(config)
-        self.refused = 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        key = dict(scope["headers"]).get(b"authorization", b"").decode()[-6:]
-        decision = self.bucket.take(key, "*")
-        headers = decision.headers("second")
-        if not decision.allowed:
-            self.refused += 1
-            refusal = JSONResponse({"code": 429, "message": "Rate limit exceeded"}, 429, headers)
-            await refusal(scope, receive, send)
-            return
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *message["headers"],
-                    *((k.lower().encode(), v.encode()) for k, v in headers.items()),
-                ]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
 
 
 async def _run(count: int, server_rate: int, client_rate: float) -> tuple[int, int, float]:
