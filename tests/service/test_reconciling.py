@@ -116,6 +116,20 @@ async def _reconcile(
     )
 
 
+async def _recheck(
+    world: tuple[FakeSource, FakeDirectory], store: SqlStore, identity_id: str
+) -> RunReport:
+    source, directory = world
+    return await recheck_identity(
+        IdentityId(identity_id),
+        source=source,
+        directory=directory,
+        store=store,
+        policy=Policy(),
+        clock=FakeClock(),
+    )
+
+
 async def test_a_confirmed_leaver_is_deactivated_and_verified(
     world: tuple[FakeSource, FakeDirectory], store: SqlStore
 ) -> None:
@@ -211,14 +225,7 @@ async def test_recheck_deactivates_one_disabled_identity(
     await _reconcile(world, store)  # learns the org's verified domains
     source, directory = world
     source.people["id-4"] = person(4, enabled=False)
-    report = await recheck_identity(
-        IdentityId("id-4"),
-        source=source,
-        directory=directory,
-        store=store,
-        policy=Policy(),
-        clock=FakeClock(),
-    )
+    report = await _recheck(world, store, "id-4")
     assert report.status == "applied", report.summary
     assert [a.key for a in planned(report).actions] == ["deactivate:id-4:acc-4"]
     assert directory.sent == ["deactivate:id-4:acc-4"]
@@ -231,14 +238,7 @@ async def test_recheck_of_a_deleted_identity_finds_its_account_by_the_link(
     await _reconcile(world, store)
     source, directory = world
     del source.people["id-5"]
-    report = await recheck_identity(
-        IdentityId("id-5"),
-        source=source,
-        directory=directory,
-        store=store,
-        policy=Policy(),
-        clock=FakeClock(),
-    )
+    report = await _recheck(world, store, "id-5")
     assert directory.sent == ["deactivate:id-5:acc-5"]
     assert report.recovered == ()
     facts = json.loads(store.cursor("atlassian:org-facts") or "{}")
@@ -250,14 +250,7 @@ async def test_recheck_before_any_full_read_acts_on_nothing(
 ) -> None:
     source, directory = world
     source.people["id-4"] = person(4, enabled=False)
-    report = await recheck_identity(
-        IdentityId("id-4"),
-        source=source,
-        directory=directory,
-        store=store,
-        policy=Policy(),
-        clock=FakeClock(),
-    )
+    report = await _recheck(world, store, "id-4")
     assert directory.sent == []
     assert any("domains unknown" in p for p in report.problems)
 
