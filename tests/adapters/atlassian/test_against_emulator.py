@@ -93,16 +93,27 @@ async def test_snapshot_discovers_the_directory_and_classifies_accounts(
     assert by_id[AccountId(LEAVER)].account_class is AccountClass.MANAGED
 
 
-async def test_deactivate_reads_back_and_repeats_as_no_change(
-    atlassian: AtlassianDirectory,
+async def test_deactivate_then_repeat_leaves_the_first_deactivation_alone(
+    atlassian: AtlassianDirectory, parts: EmulatorParts
 ) -> None:
     first = await atlassian.execute(action(ActionKind.DEACTIVATE, LEAVER))
+    deactivated_on = parts.state.account(LEAVER).deactivated_on
     again = await atlassian.execute(action(ActionKind.DEACTIVATE, LEAVER))
     account = await atlassian.read_account(AccountId(LEAVER))
-    assert (first.changed, again.changed) == (True, False)
+    assert first.changed and again.http_status == 204
+    assert parts.state.account(LEAVER).deactivated_on == deactivated_on
     assert account is not None
     assert account.status is AccountStatus.INACTIVE
     assert (await atlassian.execute(action(ActionKind.REACTIVATE, LEAVER))).changed
+
+
+async def test_a_tenant_answering_409_to_a_repeat_reads_as_no_change(
+    atlassian: AtlassianDirectory, parts: EmulatorParts
+) -> None:
+    parts.state.orgs[ORG].settings.disable_inactive_conflict = True
+    await atlassian.execute(action(ActionKind.DEACTIVATE, LEAVER))
+    again = await atlassian.execute(action(ActionKind.DEACTIVATE, LEAVER))
+    assert (again.changed, again.http_status, again.detail) == (False, 409, "already in state")
 
 
 @pytest.mark.parametrize(

@@ -113,42 +113,25 @@ async def test_429_is_retried_with_either_body(script: Script, org: OrgAdapter, 
     assert await org.read_account(AccountId(LEAVER)) is not None
 
 
-async def test_deactivate_checks_manageability_then_disables_with_the_reason(
+async def test_deactivate_is_one_request_carrying_the_reason(
     script: Script, org: OrgAdapter
 ) -> None:
-    script.on("GET", DETAILS, ok(_details()))
-    script.on("GET", MANAGE, ok(PERMS["allowed"]))
     script.on("POST", DISABLE, httpx.Response(204))
     result = await org.execute(_action(ActionKind.DEACTIVATE))
-    assert result.changed
-    assert result.http_status == 204
-    assert script.calls("GET", MANAGE)[0].url.params["privileges"] == "lifecycle.enablement"
+    assert (result.changed, result.http_status) == (True, 204)
+    assert [(r.method, r.url.path) for r in script.requests] == [("POST", DISABLE)]
     assert json.loads(script.calls("POST", DISABLE)[0].content)["message"].startswith("Disabled")
     assert script.requests[0].headers["authorization"] == f"Bearer {ORG_KEY}"
 
 
-async def test_deactivating_an_inactive_account_changes_nothing(
+async def test_a_409_for_an_inactive_account_changes_nothing(
     script: Script, org: OrgAdapter
 ) -> None:
+    script.on("POST", DISABLE, ok(UM_ERRORS["conflict.lifecycleErrors"], status=409))
     script.on("GET", DETAILS, ok(_details(accountStatus="inactive", status="deactivated")))
     result = await org.execute(_action(ActionKind.DEACTIVATE))
-    assert result.changed is False
-    assert not script.calls("POST", DISABLE)
-
-
-@pytest.mark.parametrize(
-    ("perms", "reason"),
-    [("google", "externalDirectory.google"), ("not-myself", "administrative.notMyself")],
-)
-async def test_a_refused_privilege_is_not_manageable(
-    script: Script, org: OrgAdapter, perms: str, reason: str
-) -> None:
-    script.on("GET", DETAILS, ok(_details()))
-    script.on("GET", MANAGE, ok(PERMS[perms]))
-    with pytest.raises(NotManageableError) as caught:
-        await org.execute(_action(ActionKind.DEACTIVATE))
-    assert caught.value.reason_key == reason
-    assert not script.calls("POST", DISABLE)
+    assert (result.changed, result.http_status) == (False, 409)
+    assert len(script.calls("POST", DISABLE)) == 1
 
 
 @pytest.mark.parametrize(
@@ -163,35 +146,46 @@ async def test_a_refused_privilege_is_not_manageable(
 async def test_403_bodies_of_user_management_say_why_and_are_not_retried(
     script: Script, org: OrgAdapter, body: str, reason: str
 ) -> None:
-    script.on("GET", DETAILS, ok(_details()))
-    script.on("GET", MANAGE, ok(PERMS["allowed"]))
     script.on("POST", DISABLE, ok(UM_ERRORS[body], status=403))
     with pytest.raises(NotManageableError) as caught:
         await org.execute(_action(ActionKind.DEACTIVATE))
     assert caught.value.reason_key == reason
-    assert len(script.calls("POST", DISABLE)) == 1
+    assert len(script.requests) == 1
 
 
-async def test_409_lifecycle_conflict(script: Script, org: OrgAdapter) -> None:
-    script.on("GET", DETAILS, ok(_details()))
-    script.on("GET", MANAGE, ok(PERMS["allowed"]))
+async def test_409_lifecycle_conflict_on_an_active_account(
+    script: Script, org: OrgAdapter
+) -> None:
     script.on("POST", DISABLE, ok(UM_ERRORS["conflict.lifecycleErrors"], status=409))
+    script.on("GET", DETAILS, ok(_details()))
     with pytest.raises(ConflictError, match=r"conflict\.lifecycleErrors"):
         await org.execute(_action(ActionKind.DEACTIVATE))
 
 
-@pytest.mark.parametrize(("path", "body"), [(DETAILS, "proxy-401"), (MANAGE, "unauthorized")])
+async def test_permission_reads_one_privilege_of_the_map(script: Script, org: OrgAdapter) -> None:
+    script.on("GET", MANAGE, ok(PERMS["google"]))
+    permission = await org.permission(LEAVER, "lifecycle.enablement")
+    assert not permission.allowed
+    assert permission.reason is not None
+    assert permission.reason.key == "externalDirectory.google"
+    assert script.calls("GET", MANAGE)[0].url.params["privileges"] == "lifecycle.enablement"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("GET", DETAILS, "proxy-401"), ("POST", DISABLE, "unauthorized"),
+])  # fmt: skip
 async def test_401_says_the_key_is_wrong_without_showing_it(
-    script: Script, org: OrgAdapter, path: str, body: str
+    script: Script, org: OrgAdapter, method: str, path: str, body: str
 ) -> None:
-    if path != DETAILS:
-        script.on("GET", DETAILS, ok(_details()))
-    script.on("GET", path, ok(ORG_ERRORS.get(body) or UM_ERRORS[body], status=401))
+    script.on(method, path, ok(ORG_ERRORS.get(body) or UM_ERRORS[body], status=401))
     with pytest.raises(AuthenticationError) as caught:
-        await org.execute(_action(ActionKind.DEACTIVATE))
+        if method == "GET":
+            await org.read_account(AccountId(LEAVER))
+        else:
+            await org.execute(_action(ActionKind.DEACTIVATE))
     assert "API key expired or wrong" in str(caught.value)
     assert ORG_KEY not in str(caught.value)
-    assert len(script.calls("GET", path)) == 1
+    assert len(script.calls(method, path)) == 1
 
 
 async def test_no_perms_403_on_org_endpoints_is_permanent(script: Script, org: OrgAdapter) -> None:
