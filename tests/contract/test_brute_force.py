@@ -18,6 +18,9 @@ async def test_locked_user_status_and_reads(target: Target) -> None:
     assert status["lastIPFailure"] == "127.0.0.1"
     # 26.7.3 reports the stored flag while temporarily locked (26.3 reported false)
     assert (await target.get(f"users/{user_id}", token)).json()["enabled"] is True
+    # the listing of disabled users filters on the stored flag: a lockout is not in it
+    disabled = await target.get("users", token, enabled="false", username=username)
+    assert disabled.json() == []
     events = (await target.get("events", token, user=user_id)).json()
     assert "USER_DISABLED_BY_TEMPORARY_LOCKOUT" in {e["type"] for e in events}
     assert {e.get("error") for e in events if e["type"] == "LOGIN_ERROR"} >= {

@@ -82,6 +82,24 @@ async def test_disable_is_visible_by_id_and_in_filtered_listings(target: Target)
     assert [u["id"] for u in disabled] == [user_id]
 
 
+async def test_the_listing_of_disabled_users_pages_like_its_count(target: Target) -> None:
+    tag = prefix("off")
+    ids = await target.create_users(tag, 5)
+    for user_id in ids[:3]:
+        await target.set_enabled(user_id, False)
+    token = await target.token()
+    count = (await target.get("users/count", token, enabled="false")).json()
+    pages = [
+        (await target.get("users", token, enabled="false", briefRepresentation="true",
+                          first=start, max=2)).json()
+        for start in range(0, count + 2, 2)
+    ]  # fmt: skip
+    listed = [user for page in pages for user in page]
+    assert len(listed) == count
+    assert all(user["enabled"] is False for user in listed)
+    assert set(ids) & {user["id"] for user in listed} == set(ids[:3])
+
+
 async def test_delete_is_a_404_by_id(target: Target) -> None:
     user_id = await target.create_user(prefix("gone"))
     await target.admin("DELETE", f"users/{user_id}")

@@ -96,7 +96,8 @@ class FakeKeycloak:
 
     def _route(self, path: str, params: httpx.QueryParams) -> httpx.Response:
         if path == "users/count":
-            return httpx.Response(200, json=self.counts.pop(0) if self.counts else len(self.users))
+            count = len(self._enabled_filter(self.users, params))
+            return httpx.Response(200, json=self.counts.pop(0) if self.counts else count)
         if path == "users":
             return self.handle_list(params)
         if path.startswith("users/"):
@@ -115,8 +116,19 @@ class FakeKeycloak:
     def handle_list(self, params: httpx.QueryParams) -> httpx.Response:
         # Like Keycloak 26.7: service accounts only in filtered listings.
         pool = self.users if "username" not in params else self.service_accounts
+        pool = self._enabled_filter(pool, params)
         first, size = int(params.get("first", 0)), int(params.get("max", 100))
         return httpx.Response(200, json=pool[first : first + size])
+
+    @staticmethod
+    def _enabled_filter(
+        pool: list[dict[str, Any]], params: httpx.QueryParams
+    ) -> list[dict[str, Any]]:
+        """``enabled=`` filters on the stored flag (``reads`` only change reads by id)."""
+        if "enabled" not in params:
+            return pool
+        wanted = params["enabled"] == "true"
+        return [u for u in pool if u.get("enabled") is wanted]
 
     def _read(self, user_id: str) -> httpx.Response:
         if user_id in self.reads:

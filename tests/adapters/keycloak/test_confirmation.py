@@ -257,3 +257,65 @@ async def test_an_unreadable_user_is_an_error_and_confirm_carries_on(
 
     assert [i.id for i in confirmed.identities] == [bob["id"]]
     assert any(ALICE_ID in p and "unreadable" in p for p in confirmed.problems)
+
+
+async def _confirm_all(
+    fake: FakeKeycloak, source: KeycloakSource, failing: dict[str, int] | None = None
+) -> SourceSnapshot:
+    snapshot = await source.snapshot()
+    fake.requests.clear()
+    fake.failing.update(failing or {})
+    return await source.confirm(snapshot, [i.id for i in snapshot.identities])
+
+
+async def test_many_disabled_users_are_confirmed_by_the_listing_of_disabled_users(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.users = [user(n, enabled=False) for n in range(25)] + [user(n) for n in range(25, 40)]
+
+    confirmed = await _confirm_all(fake, source)
+
+    disabled = {i.id for i in confirmed.identities if i.disable_confirmed}
+    assert disabled == {IdentityId(user(n)["id"]) for n in range(25)}
+    listings = [r for r in fake.requests if r.url.path.endswith("/users")]
+    assert {r.url.params["enabled"] for r in listings} == {"false"}
+    assert len(listings) == 3 * 3  # three rounds of three pages of 10, not 75 reads by id
+    assert all(fake.paths("users/").count(f"users/{i}") == 1 for i in disabled)
+
+
+async def test_a_user_the_disabled_listing_leaves_out_is_read_by_id(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.users = [user(n, enabled=False) for n in range(2, 27)] + [ALICE]
+    fake.reads[ALICE_ID] = [{**ALICE, "enabled": False}, ALICE]  # one spurious read (40689)
+
+    confirmed = await _confirm_all(fake, source)
+
+    by_id = {i.id: i for i in confirmed.identities}
+    assert by_id[ALICE_ID].enabled
+    assert not by_id[ALICE_ID].disable_confirmed
+    assert fake.paths("users/").count(f"users/{ALICE_ID}") == 2
+    assert sum(i.disable_confirmed for i in by_id.values()) == 25
+
+
+async def test_a_failed_page_of_the_disabled_listing_falls_back_to_reads_by_id(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.users = [user(n, enabled=False) for n in range(25)]
+
+    confirmed = await _confirm_all(fake, source, failing={"users?first=10": 99})
+
+    assert all(i.disable_confirmed for i in confirmed.identities)
+    on_failed_page = fake.users[15]["id"]  # 10 is also the look-ahead item of page 0
+    assert fake.paths("users/").count(f"users/{on_failed_page}") == 1 + 3
+
+
+async def test_one_pending_user_is_read_by_id_without_counting_the_disabled(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.users = [{**ALICE, "enabled": False}] + [user(n, enabled=False) for n in range(2, 30)]
+
+    await source.confirm(await source.snapshot(), [ALICE_ID])
+
+    counts = [r for r in fake.requests if r.url.path.endswith("/users/count")]
+    assert all("enabled" not in r.url.params for r in counts)

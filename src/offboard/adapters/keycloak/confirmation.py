@@ -6,6 +6,8 @@ users at once): concurrent reads have returned spurious ``enabled: false`` (Keyc
 pause apart, all still say ``enabled: false`` and brute force does not explain it. With a
 share p of spurious reads, a stayer is taken for a leaver with p to the power of the reads.
 The pause is paid once per round, not once per user, so a thousand leavers cost seconds.
+When the listing of disabled users takes fewer requests than the pending reads, a round
+reads that listing instead (see ``disabled_listing``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Iterable
 
 from offboard.adapters.keycloak.casting import identity_from_read, is_permanently_locked
+from offboard.adapters.keycloak.disabled_listing import DisabledListing
 from offboard.adapters.keycloak.requests import AdminReader
 from offboard.adapters.keycloak.scope import KeycloakScope
 from offboard.adapters.keycloak.wire import BRUTE_FORCE, GROUPS, USER, UserRep
@@ -38,6 +41,7 @@ class Confirmer:
         *,
         reread_delay: float = DEFAULT_REREAD_DELAY,
         confirm_reads: int = DEFAULT_CONFIRM_READS,
+        page_size: int = 1000,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if confirm_reads < 1:
@@ -48,6 +52,7 @@ class Confirmer:
         self._confirm_reads = confirm_reads
         self._sleep = sleep
         self._one_read_at_a_time = asyncio.Lock()
+        self._disabled = DisabledListing(reader, scope, page_size)
 
     async def read_identity(self, identity_id: IdentityId) -> Identity | None:
         """The user as it is now; None only on 404. 403 and the rest raise."""
@@ -93,28 +98,44 @@ class Confirmer:
             except OffboardError as error:
                 failures[identity_id] = error
         pending = [i for i, identity in fresh.items() if identity and _may_be_disabled(identity)]
-        for _ in range(self._confirm_reads):
+        listing_pages: int | None = None
+        for round_number in range(self._confirm_reads):
             if not pending:
                 break
+            if round_number == 0 and len(pending) > 1:
+                listing_pages = await self._disabled.pages_needed()
             await self._sleep(self._reread_delay)
-            still: list[IdentityId] = []
-            for identity_id in pending:
-                try:
-                    again = await self._read_user(identity_id)
-                except OffboardError as error:
-                    failures[identity_id] = error
-                    del fresh[identity_id]
-                    continue
-                if again is None or again.enabled:  # gone, or the disabled read was spurious
-                    fresh[identity_id] = _reread(again, fresh[identity_id])
-                else:
-                    still.append(identity_id)
-            pending = still
+            listed: frozenset[IdentityId] = frozenset()
+            if listing_pages is not None and listing_pages < len(pending):
+                listed = await self._disabled.disabled_now(listing_pages, self._one_read_at_a_time)
+            pending = await self._confirming_round(pending, listed, fresh, failures)
         for identity_id in pending:
             identity = fresh[identity_id]
             assert identity is not None  # pending holds only users read as present
             fresh[identity_id] = dataclasses.replace(identity, disable_confirmed=True)
         return fresh, failures
+
+    async def _confirming_round(
+        self,
+        pending: list[IdentityId],
+        listed: frozenset[IdentityId],
+        fresh: dict[IdentityId, Identity | None],
+        failures: dict[IdentityId, OffboardError],
+    ) -> list[IdentityId]:
+        """Who still reads as disabled: in the listing of disabled users, or read by id."""
+        still = [identity_id for identity_id in pending if identity_id in listed]
+        for identity_id in (i for i in pending if i not in listed):
+            try:
+                again = await self._read_user(identity_id)
+            except OffboardError as error:
+                failures[identity_id] = error
+                del fresh[identity_id]
+                continue
+            if again is None or again.enabled:  # gone, or the disabled read was spurious
+                fresh[identity_id] = _reread(again, fresh[identity_id])
+            else:
+                still.append(identity_id)
+        return still
 
     async def _first_read(self, identity_id: IdentityId) -> Identity | None:
         """One fresh read with groups and lockout; never confirms a disable by itself."""

@@ -84,6 +84,7 @@ class KeycloakSource:
             self.scope,
             reread_delay=reread_delay,
             confirm_reads=confirm_reads,
+            page_size=page_size,
             **confirm_kwargs,
         )
         self._events = EventPoller(self.reader, now=self._clock.now, overlap=event_overlap)
