@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, create_engine, event, exists, insert, or_, select, update
+from sqlalchemy import and_, bindparam, create_engine, event, exists, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -27,6 +27,15 @@ from offboard.store.paths import database_url
 from offboard.store.schema import cursors, journal, leases, links, plans, runs, snapshots
 
 BUSY_TIMEOUT_MS = 30_000
+# Constant statements executed with parameters are compiled once, not once per row.
+_APPEND = insert(journal)
+_LINK_KEY = and_(
+    links.c.identity_id == bindparam("key_identity"),
+    links.c.account_id == bindparam("key_account"),
+)
+_LINK_EXISTS = select(links.c.identity_id).where(_LINK_KEY)
+_LINK_INSERT = insert(links)
+_LINK_UPDATE = update(links).where(_LINK_KEY)
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -87,15 +96,12 @@ class SqlStore:
     def upsert_links(self, new_links: Iterable[Link]) -> None:
         with self.engine.begin() as connection:
             for link in new_links:
-                key = and_(
-                    links.c.identity_id == link.identity_id,
-                    links.c.account_id == link.account_id,
-                )
+                key = {"key_identity": link.identity_id, "key_account": link.account_id}
                 values = rows.link_values(link)
-                if connection.scalar(select(links.c.identity_id).where(key)) is None:
-                    connection.execute(insert(links).values(values))
+                if connection.scalar(_LINK_EXISTS, key) is None:
+                    connection.execute(_LINK_INSERT, values)
                 else:
-                    connection.execute(update(links).where(key).values(values))
+                    connection.execute(_LINK_UPDATE, {**values, **key})
 
     # snapshot summaries
 
@@ -156,7 +162,7 @@ class SqlStore:
 
     def append(self, record: JournalRecord) -> int:
         with self.engine.begin() as connection:
-            result = connection.execute(insert(journal).values(rows.journal_values(record)))
+            result = connection.execute(_APPEND, rows.journal_values(record))
             key = result.inserted_primary_key
         assert key is not None
         return int(key[0])
