@@ -54,6 +54,8 @@ class FakeKeycloak:
         }
     )
     realm_attributes: dict[str, str] = field(default_factory=dict)
+    brute_force_protected: bool | None = None
+    """The realm's ``bruteForceProtected``; None leaves the field out."""
     token_lifetime: int = 300
     tokens: int = 0
     revoked: set[str] = field(default_factory=set)
@@ -110,7 +112,10 @@ class FakeKeycloak:
         if path == "events/config":
             return httpx.Response(200, json=self.events_config)
         if path == "":
-            return httpx.Response(200, json={"realm": REALM, "attributes": self.realm_attributes})
+            realm: dict[str, Any] = {"realm": REALM, "attributes": self.realm_attributes}
+            if self.brute_force_protected is not None:
+                realm["bruteForceProtected"] = self.brute_force_protected
+            return httpx.Response(200, json=realm)
         return httpx.Response(404, json={"error": "not found"})
 
     def handle_list(self, params: httpx.QueryParams) -> httpx.Response:

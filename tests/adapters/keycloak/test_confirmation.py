@@ -319,3 +319,40 @@ async def test_one_pending_user_is_read_by_id_without_counting_the_disabled(
 
     counts = [r for r in fake.requests if r.url.path.endswith("/users/count")]
     assert all("enabled" not in r.url.params for r in counts)
+
+
+@pytest.mark.parametrize(("protected", "checks"), [(False, 0), (True, 3), (None, 3)])
+async def test_a_realm_without_brute_force_protection_spares_the_lockout_checks(
+    fake: FakeKeycloak, source: KeycloakSource, protected: bool | None, checks: int
+) -> None:
+    fake.users = [user(n, enabled=False) for n in range(2, 5)]
+    fake.brute_force_protected = protected  # None: a realm answer without the field
+
+    confirmed = await _confirm_all(fake, source)
+
+    assert len(fake.paths("attack-detection")) == checks
+    assert all(i.disable_confirmed and i.lockout is Lockout.NONE for i in confirmed.identities)
+
+
+async def test_a_single_read_checks_the_lockout_without_reading_the_realm(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.users = [{**ALICE, "enabled": False}]
+    fake.brute_force_protected = False
+
+    await source.read_identity(ALICE_ID)
+
+    assert "" not in fake.paths()
+    assert len(fake.paths("attack-detection")) == 1
+
+
+async def test_an_unreadable_realm_counts_as_protected(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    fake.users = [user(n, enabled=False) for n in range(2, 5)]
+    fake.forbidden = {""}
+
+    confirmed = await _confirm_all(fake, source)
+
+    assert len(fake.paths("attack-detection")) == 3
+    assert all(i.disable_confirmed for i in confirmed.identities)

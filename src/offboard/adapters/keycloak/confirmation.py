@@ -20,7 +20,7 @@ from offboard.adapters.keycloak.casting import identity_from_read, is_permanentl
 from offboard.adapters.keycloak.disabled_listing import DisabledListing
 from offboard.adapters.keycloak.requests import AdminReader
 from offboard.adapters.keycloak.scope import KeycloakScope
-from offboard.adapters.keycloak.wire import BRUTE_FORCE, GROUPS, USER, UserRep
+from offboard.adapters.keycloak.wire import BRUTE_FORCE, GROUPS, REALM, USER, UserRep
 from offboard.core.identities import Identity, IdentityId, Lockout
 from offboard.core.snapshots import SourceSnapshot
 from offboard.ports import NotFoundError, OffboardError
@@ -92,9 +92,11 @@ class Confirmer:
         """Read each user once, then re-read the apparently disabled ones in rounds."""
         fresh: dict[IdentityId, Identity | None] = {}
         failures: dict[IdentityId, OffboardError] = {}
+        # For a batch, one realm read can spare a brute-force read per user.
+        lockouts = len(identity_ids) < 2 or await self._realm_locks_users_out()
         for identity_id in identity_ids:
             try:
-                fresh[identity_id] = await self._first_read(identity_id)
+                fresh[identity_id] = await self._first_read(identity_id, lockouts)
             except OffboardError as error:
                 failures[identity_id] = error
         pending = [i for i, identity in fresh.items() if identity and _may_be_disabled(identity)]
@@ -137,7 +139,7 @@ class Confirmer:
                 still.append(identity_id)
         return still
 
-    async def _first_read(self, identity_id: IdentityId) -> Identity | None:
+    async def _first_read(self, identity_id: IdentityId, lockouts: bool) -> Identity | None:
         """One fresh read with groups and lockout; never confirms a disable by itself."""
         user = await self._read_user(identity_id)
         if user is None:
@@ -145,7 +147,7 @@ class Confirmer:
         groups = await self._scoped_groups(identity_id)
         # Checked for enabled users too: Keycloak 26.7.3 shows a temporarily locked user as
         # enabled (older 26.x showed it as disabled), and the lockout is worth knowing either way.
-        lockout = await self._lockout(user)
+        lockout = await self._lockout(user, lockouts)
         return identity_from_read(user, lockout=lockout, disable_confirmed=False, groups=groups)
 
     async def _read_user(self, identity_id: IdentityId) -> UserRep | None:
@@ -155,12 +157,26 @@ class Confirmer:
         except NotFoundError:
             return None
 
-    async def _lockout(self, user: UserRep) -> Lockout:
+    async def _realm_locks_users_out(self) -> bool:
+        """Whether the realm has brute-force protection on; unreadable counts as on.
+
+        Keycloak shows ``bruteForceProtected`` even in the slim answer a caller without
+        ``view-realm`` gets. With protection off nobody is locked out for failed logins.
+        """
+        try:
+            realm = await self._reader.read("", REALM)
+        except OffboardError:
+            return True
+        return realm.bruteForceProtected
+
+    async def _lockout(self, user: UserRep, realm_locks_users_out: bool) -> Lockout:
         """The user's brute-force state: temporarily locked, permanently locked, or neither."""
         if not user.enabled and is_permanently_locked(user):
             # Checked first: during a permanent lockout brute force also answers
             # ``disabled: true`` (measured on 26.7.3), which alone would read as temporary.
             return Lockout.PERMANENT
+        if not realm_locks_users_out:
+            return Lockout.NONE
         try:
             status = await self._reader.read(
                 f"attack-detection/brute-force/users/{user.id}", BRUTE_FORCE

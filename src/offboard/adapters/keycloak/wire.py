@@ -72,10 +72,12 @@ class EventsConfigRep(WireModel):
 
 
 class RealmRep(WireModel):
-    """The part of ``RealmRepresentation`` the self-check reads."""
+    """The part of ``RealmRepresentation`` the self-check and the confirmation read."""
 
     realm: str = ""
     attributes: dict[str, str] = Field(default_factory=dict)
+    bruteForceProtected: bool = True  # noqa: N815 - wire name
+    """Missing is taken as on: only a realm that says it is off can skip lockout checks."""
 
 
 class BruteForceStatus(WireModel):
