@@ -153,9 +153,7 @@ async def test_403_bodies_of_user_management_say_why_and_are_not_retried(
     assert len(script.requests) == 1
 
 
-async def test_409_lifecycle_conflict_on_an_active_account(
-    script: Script, org: OrgAdapter
-) -> None:
+async def test_409_lifecycle_conflict_on_an_active_account(script: Script, org: OrgAdapter) -> None:
     script.on("POST", DISABLE, ok(UM_ERRORS["conflict.lifecycleErrors"], status=409))
     script.on("GET", DETAILS, ok(_details()))
     with pytest.raises(ConflictError, match=r"conflict\.lifecycleErrors"):
@@ -178,11 +176,13 @@ async def test_401_says_the_key_is_wrong_without_showing_it(
     script: Script, org: OrgAdapter, method: str, path: str, body: str
 ) -> None:
     script.on(method, path, ok(ORG_ERRORS.get(body) or UM_ERRORS[body], status=401))
+    call = (
+        org.read_account(AccountId(LEAVER))
+        if method == "GET"
+        else org.execute(_action(ActionKind.DEACTIVATE))
+    )
     with pytest.raises(AuthenticationError) as caught:
-        if method == "GET":
-            await org.read_account(AccountId(LEAVER))
-        else:
-            await org.execute(_action(ActionKind.DEACTIVATE))
+        await call
     assert "API key expired or wrong" in str(caught.value)
     assert ORG_KEY not in str(caught.value)
     assert len(script.calls(method, path)) == 1

@@ -36,7 +36,6 @@ from offboard.ports import (
     AuthenticationError,
     ConflictError,
     NotFoundError,
-    NotManageableError,
     OffboardError,
     OperationResult,
     PermanentError,
