@@ -87,11 +87,14 @@ def test_demo_ignores_the_environment(runner: CliRunner, monkeypatch: pytest.Mon
 
 def test_emulate_serves_on_loopback_with_a_working_config() -> None:
     with serving(Which.BOTH, port=0, people=10) as served:
-        text = ready_config(served.urls, (keycloak_seed(), atlassian_fixture()))
+        text = ready_config(served.urls, (keycloak_seed(), atlassian_fixture()), demo=True)
         assert all(url.startswith("http://127.0.0.1:") for url in served.urls.values())
         import tomllib
 
         settings = Settings.from_values(tomllib.loads(text))
+        demo = demo_settings()
+        assert settings.keycloak.scope_groups == demo.keycloak.scope_groups
+        assert settings.policy.domains == demo.policy.domains
         token = httpx.post(
             f"{settings.keycloak.base_url}/realms/acme/protocol/openid-connect/token",
             data={"grant_type": "client_credentials", "client_id": "offboard",

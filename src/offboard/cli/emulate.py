@@ -20,7 +20,15 @@ from typing import Annotated, Any
 import typer
 
 from offboard.cli.config_docs import toml_value
-from offboard.cli.demo import PEOPLE, atlassian_fixture, build_emulators, keycloak_seed
+from offboard.cli.demo import (
+    DOMAIN,
+    PARTNER,
+    PEOPLE,
+    STAFF,
+    atlassian_fixture,
+    build_emulators,
+    keycloak_seed,
+)
 from offboard.cli.errors import FailedError
 from offboard_emulators.atlassian import AtlassianState, seed
 from offboard_emulators.atlassian import create_app as atlassian_app
@@ -93,8 +101,14 @@ def serving(
         yield Served(urls, keycloak, atlassian)
 
 
-def ready_config(urls: dict[str, str], seeds: tuple[dict[str, Any], dict[str, Any]]) -> str:
-    """An offboard.toml for the emulators being served (what their seeds define)."""
+def ready_config(
+    urls: dict[str, str], seeds: tuple[dict[str, Any], dict[str, Any]], *, demo: bool = False
+) -> str:
+    """An offboard.toml for the emulators being served (what their seeds define).
+
+    ``demo``: the seeds are the demo organisation's, so the demo's scope group and listed
+    domains are written too, and a plan against them reads like ``offboard demo``'s.
+    """
     realm, fixture = seeds
     lines = ["# offboard configuration for the local emulators (emulator keys, not secrets)"]
     if "keycloak" in urls:
@@ -103,11 +117,15 @@ def ready_config(urls: dict[str, str], seeds: tuple[dict[str, Any], dict[str, An
                   f"realm = {toml_value(realm.get('realm', 'offboard-test'))}",
                   f"client_id = {toml_value(client.get('clientId', 'offboard'))}",
                   f"client_secret = {toml_value(client.get('secret', ''))}"]  # fmt: skip
+        if demo:
+            lines.append(f"scope_groups = {toml_value([STAFF])}")
     if "atlassian" in urls:
         org = (fixture.get("orgs") or [{}])[0]
         lines += ["", "[atlassian]", f"base_url = {toml_value(urls['atlassian'])}",
                   f"org_id = {toml_value(org.get('id', ''))}"]  # fmt: skip
         lines += _atlassian_keys(org)
+    if demo:
+        lines += ["", "[policy]", f"domains = {toml_value([DOMAIN, PARTNER])}"]
     lines += ["", "[store]", 'path = "offboard-emulated.sqlite3"']
     return "\n".join(lines) + "\n"
 
@@ -145,7 +163,7 @@ def emulate(
     """
     seeds = load_seeds(which, seed_file)
     with serving(which, port, seed_file) as served:
-        typer.echo(ready_config(served.urls, seeds), nl=False)
+        typer.echo(ready_config(served.urls, seeds, demo=seed_file is None), nl=False)
         sys.stdout.flush()
         typer.echo("serving; Ctrl-C stops", err=True)
         try:
