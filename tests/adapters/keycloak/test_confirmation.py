@@ -298,7 +298,7 @@ async def test_a_user_the_disabled_listing_leaves_out_is_read_by_id(
     assert sum(i.disable_confirmed for i in by_id.values()) == 25
 
 
-async def test_a_failed_page_of_the_disabled_listing_falls_back_to_reads_by_id(
+async def test_a_failed_page_of_the_disabled_listing_hands_over_to_reads_by_id(
     fake: FakeKeycloak, source: KeycloakSource
 ) -> None:
     fake.users = [user(n, enabled=False) for n in range(25)]
@@ -308,6 +308,9 @@ async def test_a_failed_page_of_the_disabled_listing_falls_back_to_reads_by_id(
     assert all(i.disable_confirmed for i in confirmed.identities)
     on_failed_page = fake.users[15]["id"]  # 10 is also the look-ahead item of page 0
     assert fake.paths("users/").count(f"users/{on_failed_page}") == 1 + 3
+    first_pages = [r for r in fake.requests if r.url.path.endswith("/users")
+                   and r.url.params["first"] == "0"]  # fmt: skip
+    assert len(first_pages) == 1  # after a failed page, the later rounds read by id
 
 
 async def test_one_pending_user_is_read_by_id_without_counting_the_disabled(

@@ -109,7 +109,10 @@ class Confirmer:
             await self._sleep(self._reread_delay)
             listed: frozenset[IdentityId] = frozenset()
             if listing_pages is not None and listing_pages < len(pending):
-                listed = await self._disabled.disabled_now(listing_pages, self._one_read_at_a_time)
+                listed, whole = await self._disabled.disabled_now(
+                    listing_pages, self._one_read_at_a_time
+                )
+                listing_pages = listing_pages if whole else None
             pending = await self._confirming_round(pending, listed, fresh, failures)
         for identity_id in pending:
             identity = fresh[identity_id]

@@ -5,17 +5,17 @@ Re-reading a thousand disabled leavers one by one costs a thousand requests per 
 all of them in a page or a few. A user confirmed this way must be both in that listing and
 shown there as ``enabled: false``. Anyone the listing leaves out (deleted, enabled again,
 or skipped by a page that failed or shifted) is read by id as before, so the listing can
-only save requests, never decide a case by its absence.
+only save requests, never decide a case by its absence. After a page fails, the remaining
+rounds read by id.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from offboard.adapters.keycloak.paging import walk_pages
 from offboard.adapters.keycloak.requests import AdminReader, Query, QueryValue
 from offboard.adapters.keycloak.scope import KeycloakScope
-from offboard.adapters.keycloak.wire import COUNT, USERS, UserRep
+from offboard.adapters.keycloak.wire import COUNT, USERS
 from offboard.core.identities import IdentityId
 from offboard.ports import OffboardError
 
@@ -39,21 +39,25 @@ class DisabledListing:
             return None
         return count // self._page_size + 1
 
-    async def disabled_now(self, pages: int, lock: asyncio.Lock) -> frozenset[IdentityId]:
-        """Ids the listing shows disabled now; pages are read serially under ``lock``."""
+    async def disabled_now(
+        self, pages: int, lock: asyncio.Lock
+    ) -> tuple[frozenset[IdentityId], bool]:
+        """Ids the listing shows disabled now, and whether every page could be read.
 
-        async def fetch(offset: int, limit: int) -> list[UserRep]:
-            query: Query = {**self._query, "briefRepresentation": True}
-            async with lock:
-                return await self._reader.read(
-                    "users", USERS, {**query, "first": offset, "max": limit}
-                )
-
-        walk = await walk_pages(
-            fetch,
-            key=lambda user: user.id,
-            page_size=self._page_size,
-            concurrency=1,
-            max_pages=pages + 1,  # a few users disabled since the count fit in one more page
-        )
-        return frozenset(IdentityId(user.id) for user in walk.items if not user.enabled)
+        Pages are read one at a time under ``lock``, and the walk stops at the first page
+        that fails (after its retries): a server that slow is better asked by id, not paged.
+        """
+        seen: set[IdentityId] = set()
+        query: Query = {**self._query, "briefRepresentation": True}
+        # One page more than the count asked for: a few users disabled since then fit in it.
+        for page in range(pages + 1):
+            window = {"first": page * self._page_size, "max": self._page_size}
+            try:
+                async with lock:
+                    users = await self._reader.read("users", USERS, {**query, **window})
+            except OffboardError:
+                return frozenset(seen), False
+            seen.update(IdentityId(user.id) for user in users if not user.enabled)
+            if len(users) < self._page_size:
+                break
+        return frozenset(seen), True
