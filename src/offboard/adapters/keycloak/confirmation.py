@@ -29,6 +29,9 @@ Sleep = Callable[[float], Awaitable[None]]
 DEFAULT_REREAD_DELAY = 0.2
 """Seconds between confirming rounds: long enough to leave a concurrent read behind."""
 DEFAULT_CONFIRM_READS = 3
+PAGE_WEIGHT = 4
+"""A page of disabled users replaces reads by id only when it spares at least this many:
+a page is heavier for the server than one read, and a few reads by id are cheap anyway."""
 
 
 class Confirmer:
@@ -108,7 +111,7 @@ class Confirmer:
                 listing_pages = await self._disabled.pages_needed()
             await self._sleep(self._reread_delay)
             listed: frozenset[IdentityId] = frozenset()
-            if listing_pages is not None and listing_pages < len(pending):
+            if listing_pages is not None and listing_pages * PAGE_WEIGHT <= len(pending):
                 listed, whole = await self._disabled.disabled_now(
                     listing_pages, self._one_read_at_a_time
                 )
