@@ -1,5 +1,5 @@
-# Sourced by the scripts: make .venv with the project and its dev extra, from a bare machine.
-# Re-runs are cheap: pip is asked again only when pyproject.toml changed.
+# Sourced by the scripts: make .venv with the project and its dev and postgresql extras, from a
+# bare machine. Re-runs are cheap: pip is asked again only when pyproject.toml or EXTRAS changed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
@@ -12,11 +12,12 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "==> creating $VENV"
   "$PYTHON" -m venv "$VENV"
 fi
-stamp="$VENV/.installed-$(sha1sum "$ROOT/pyproject.toml" | cut -c1-12)"
+EXTRAS="dev,postgresql"  # postgresql: the driver for the store tests on a real PostgreSQL
+stamp="$VENV/.installed-$({ cat "$ROOT/pyproject.toml"; echo "$EXTRAS"; } | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   echo "==> installing offboard and its dev tools into $VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[dev]"
+  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$EXTRAS]"
   rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi
