@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from offboard.store import SCHEMA_VERSION, StoreVersionError, default_state_path, open_store
+from offboard.store.paths import database_url
 from offboard.store.schema import metadata
 
 
@@ -26,6 +29,15 @@ def test_migrations_from_empty_create_exactly_the_declared_tables(tmp_path: Path
     found = _columns(str(path))
     assert found.pop("alembic_version") == {"version_num"}
     assert found == declared
+
+
+def test_migrations_from_empty_match_the_declared_schema_on_every_backend(store_url: str) -> None:
+    open_store(store_url).close()  # store_url is an empty database: this migrates from nothing
+    engine = create_engine(database_url(store_url))
+    with engine.connect() as connection:
+        drift = compare_metadata(MigrationContext.configure(connection), metadata)
+    engine.dispose()
+    assert drift == []
 
 
 def test_reopening_keeps_the_data_and_the_version(tmp_path: Path) -> None:
