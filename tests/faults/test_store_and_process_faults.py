@@ -36,7 +36,7 @@ ROOT = Path(__file__).parents[2]
 
 async def test_sigkill_during_apply(tmp_path: Path) -> None:
     with running_rig(tmp_path) as rig:
-        rig.at.faults.configure(FaultConfig(latency_ms=300))
+        rig.at.faults.configure(FaultConfig(latency_ms=1000))
         code = await asyncio.to_thread(_kill_mid_apply, rig)
         store = rig.open()
         try:
@@ -44,6 +44,7 @@ async def test_sigkill_during_apply(tmp_path: Path) -> None:
         finally:
             store.close()
         rig.reports.append(f"child killed (exit {code}), {left_open} action(s) left open")
+        assert left_open > 0, "the kill missed the apply: this row would recover nothing"
         rig.at.faults.configure(FaultConfig())
         await rig.reconcile()
         record(rig.verdict("SIGKILL of offboard during apply (subprocess)", "reconcile"))
@@ -56,7 +57,7 @@ def _kill_mid_apply(rig: Rig) -> int:
     child = subprocess.Popen(command, cwd=ROOT)
     try:
         _wait_for_intent(rig.store_path, child)
-        time.sleep(0.75)  # mid-action: each of its requests takes 300 ms
+        time.sleep(0.5)  # mid-write: each request takes 1 s, and an action is two
         child.send_signal(signal.SIGKILL)
     finally:
         child.wait(30)
