@@ -93,3 +93,33 @@ def test_default_state_path_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     expected = tmp_path / "home" / ".local" / "state" / "offboard" / "offboard.sqlite3"
     assert default_state_path() == expected
+
+
+def test_a_version_1_store_is_upgraded_in_place_keeping_its_links(tmp_path: Path) -> None:
+    from alembic import command
+
+    from offboard.store.migrating import _alembic_config
+
+    path = tmp_path / "v1.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(text("INSERT INTO store_meta VALUES ('schema_version', '1')"))
+        connection.execute(
+            text("INSERT INTO links (identity_id, account_id, linked_at, deactivated_by_offboard)"
+                 " VALUES ('kc-1', 'acc-1', '2026-11-28 00:00:00.000000', 0)")
+        )  # fmt: skip
+    engine.dispose()
+
+    store = open_store(path)
+    try:
+        assert [link.account_id for link in store.links(account_ids=["acc-1"])] == ["acc-1"]
+        with store.engine.connect() as connection:
+            indexes = {i["name"] for i in inspect(connection).get_indexes("links")}
+            version = connection.scalar(text("SELECT value FROM store_meta"))
+        assert "ix_links_account_id" in indexes
+        assert version == str(SCHEMA_VERSION) == "2"
+    finally:
+        store.close()

@@ -22,7 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bumped with every migration; a store with a higher number was written by a newer offboard."""
 
 
@@ -66,6 +66,8 @@ links = Table(
     Column("deactivated_at", UtcDateTime()),
     Column("deactivation_kind", String(32)),
     Column("leaving_since", UtcDateTime()),
+    # The primary key starts with identity_id; lookups by account need their own index.
+    Index("ix_links_account_id", "account_id"),
 )
 
 snapshots = Table(
