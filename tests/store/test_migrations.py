@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -123,3 +125,30 @@ def test_a_version_1_store_is_upgraded_in_place_keeping_its_links(tmp_path: Path
         assert version == str(SCHEMA_VERSION) == "2"
     finally:
         store.close()
+
+
+def _open_when_released(path: str, barrier: Any, errors: Any) -> None:
+    """Child process: wait for the others, then open (and so migrate) the same store."""
+    barrier.wait()
+    try:
+        open_store(path).close()
+    except Exception as error:  # reported to the parent, which fails the test
+        errors.put(repr(error))
+
+
+@pytest.mark.slow
+def test_processes_opening_one_empty_store_at_once_all_succeed(tmp_path: Path) -> None:
+    """A daemon and a CLI started together both migrate; SQLite commits each CREATE TABLE
+    at once, so the slower one used to find half a schema and fail."""
+    context = multiprocessing.get_context("spawn")
+    for trial in range(5):
+        path = str(tmp_path / f"race-{trial}.sqlite3")
+        barrier, errors = context.Barrier(3), context.Queue()
+        racers = [context.Process(target=_open_when_released, args=(path, barrier, errors))
+                  for _ in range(3)]  # fmt: skip
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join(60)
+        assert errors.empty(), errors.get()
+        assert all(racer.exitcode == 0 for racer in racers)

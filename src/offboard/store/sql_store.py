@@ -8,6 +8,7 @@ inserted into: this class has no way to change or remove a journal row.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, create_engine, event, exists, insert, or_, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from offboard.core.journal import JournalRecord, Phase, RunRecord, SnapshotSummary
@@ -56,8 +57,22 @@ def open_store(url_or_path: str | Path) -> SqlStore:
     engine = create_engine(url)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _tune_sqlite)
-    migrate(engine)
+    _migrate_beside_others(engine)
     return SqlStore(engine)
+
+
+def _migrate_beside_others(engine: Engine, attempts: int = 6) -> None:
+    """Migrate; when another process migrating the same empty store got there first (our
+    CREATE TABLE finds its table), wait for it to finish and look again: its migration is
+    ours too. SQLite commits each CREATE TABLE at once, so the other may be half-way."""
+    for attempt in range(1, attempts + 1):
+        try:
+            migrate(engine)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError):
+            if attempt == attempts:
+                raise
+            time.sleep(0.1 * 2 ** (attempt - 1))  # 3.1 s in all: a migration takes far less
 
 
 class SqlStore:
