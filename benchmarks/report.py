@@ -240,15 +240,17 @@ def _as_shipped(row: dict[str, Any]) -> bool:
 
 KIND_NOTE = """\
 Why the ratio to the minimum is above 1.1: with 2 % leavers, the leavers, not the pages,
-make most of the requests. Per disabled leaver Keycloak gets 5 reads (by id, brute-force
-status, then by id three more times, 0.2 s apart) and per deleted leaver 1 (by id, answered
-404); the minimum counts none. Per action Atlassian gets 4 requests: a read of the account
-before the write (skip it when it is already inactive, so a re-run never repeats an effect),
-the manageability check (`GET /users/{id}/manage`, so a refusal is reported with its
-reason), `lifecycle/disable`, and the read-back; the minimum counts 2. The walks themselves
-are at the minimum: one page per 1000 Keycloak users (the page asks for one user more, which
-also tells where the listing ends, so there is no empty last page), one per 100 Atlassian
-accounts, plus the token, two `users/count`, the service-account listing and the domains."""
+make most of the requests, and offboard checks each one before acting. Per leaver Keycloak
+gets a read by id (a deleted one answers 404, the only proof of a deletion Keycloak gives),
+and per disabled leaver a brute-force status read (a lockout is not a departure); the
+minimum counts neither. Neither has a bulk form in the Admin API. The three confirming
+rounds read the listing of disabled users (one page per 1000 of them) instead of reading
+each leaver again. Per action Atlassian gets 2 requests, the minimum: `lifecycle/disable`
+(a refusal answers 403 with its reason, a repeat changes nothing) and the read-back. The
+walks themselves are at the minimum: one page per 1000 Keycloak users (the page asks for
+one user more, which also tells where the listing ends, so there is no empty last page),
+one per 100 Atlassian accounts, plus the token, a few `users/count`, the service-account
+listing and the domains."""
 
 
 def goals(rows: list[dict[str, Any]]) -> list[str]:
