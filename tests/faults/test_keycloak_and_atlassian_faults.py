@@ -40,6 +40,7 @@ async def test_keycloak_5xx_mid_walk(tmp_path: Path) -> None:
         record(rig.verdict("Keycloak 503 on the 2nd listing page, 30 times", "reconcile"))
 
 
+@pytest.mark.timeout(300)  # waits out 2 s client timeouts and their retries: ~55 s when quiet
 async def test_keycloak_page_times_out(tmp_path: Path) -> None:
     with running_rig(tmp_path) as rig:
         rig.kc.realm.configure_faults(KeycloakFaults(page_latency_ms=3000))
