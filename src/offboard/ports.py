@@ -180,6 +180,13 @@ class Store(Protocol):
         """Append one journal record durably; returns its sequence number."""
         ...
 
+    def append_all(self, records: Sequence[JournalRecord], links: Iterable[Link] = ()) -> None:
+        """Append records in order and upsert links in one durable transaction: all or none.
+
+        One commit instead of several: each durable commit waits for the disk.
+        """
+        ...
+
     def journal(
         self,
         *,

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+from sqlalchemy.exc import IntegrityError
+
 from offboard.core.accounts import AccountId
 from offboard.core.identities import IdentityId
 from offboard.core.journal import JournalRecord, Phase, SnapshotSummary, Status
@@ -114,6 +117,29 @@ def test_journal_keeps_append_order_and_filters(store: SqlStore) -> None:
     assert [r.seq for r in store.journal(identity_id="id-1")] == seqs[:2]
     assert [r.seq for r in store.journal(since=T0 + timedelta(minutes=1))] == seqs[1:]
     assert [r.seq for r in store.journal(limit=2)] == seqs[:2]
+
+
+def test_append_all_writes_records_in_order_and_links_in_one_commit(store: SqlStore) -> None:
+    key = "deactivate:id-1:acc"
+    store.append(_record("r1", key, Phase.INTENT, Status.PENDING, 0))
+    attempt = _record("r1", key, Phase.ATTEMPT, Status.SUCCEEDED, 1)
+    outcome = _record("r1", key, Phase.OUTCOME, Status.SUCCEEDED, 1)
+    store.append_all([attempt, outcome])
+    store.append_all([_record("r1", key, Phase.READBACK, Status.VERIFIED, 2)], [_link(1)])
+    assert [r.phase for r in store.journal()] == [
+        Phase.INTENT, Phase.ATTEMPT, Phase.OUTCOME, Phase.READBACK,
+    ]  # fmt: skip
+    assert store.links() == [_link(1)]
+    store.append_all([], [replace(_link(1), email="new@example.test")])
+    assert store.links()[0].email == "new@example.test"
+
+
+def test_append_all_writes_nothing_when_any_part_fails(store: SqlStore) -> None:
+    broken = replace(_link(2), linked_at=None)  # NOT NULL: the whole commit must fail
+    with pytest.raises(IntegrityError):
+        store.append_all([_record("r1", "k", Phase.READBACK, Status.VERIFIED)], [broken])
+    assert store.journal() == []
+    assert store.links() == []
 
 
 def test_unfinished_lists_intents_without_outcome_or_recovery(store: SqlStore) -> None:

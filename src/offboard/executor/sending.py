@@ -1,16 +1,18 @@
 """Carry out one action: intent, attempts with retries, outcome, read-back, link update.
 
 Every step is journaled as it happens, the intent before any request, so that a crash at any
-point leaves a record ``recover`` can settle by reading the account.
+point leaves a record ``recover`` can settle by reading the account. Records written at the
+same moment share one durable commit.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from offboard.core.accounts import Account
-from offboard.core.journal import Phase, Status
+from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.core.links import Link
 from offboard.core.plan import Action
 from offboard.executor.linking import LinkKey, link_after_success
@@ -49,7 +51,7 @@ class ActionSender:
     retry: RetryPolicy
     links: dict[LinkKey, Link]
 
-    async def journal(
+    def record(
         self,
         action: Action,
         phase: Phase,
@@ -57,8 +59,8 @@ class ActionSender:
         *,
         http_status: int | None = None,
         detail: str = "",
-    ) -> None:
-        record = action_record(
+    ) -> JournalRecord:
+        return action_record(
             action,
             at=self.clock.now(),
             run_id=self.run_id,
@@ -68,29 +70,40 @@ class ActionSender:
             http_status=http_status,
             detail=detail,
         )
-        # In a worker thread: a durable append waits for the disk, the event loop must not.
-        await asyncio.to_thread(self.store.append, record)
+
+    async def journal(self, *records: JournalRecord, links: Sequence[Link] = ()) -> None:
+        """Records (and links) in one durable commit, in a worker thread: a durable commit
+        waits for the disk, and the event loop must not."""
+        await asyncio.to_thread(self.store.append_all, records, links)
 
     async def run(self, action: Action) -> Outcome:
-        """The whole life of one action; never raises for a vendor error."""
-        await self.journal(action, Phase.INTENT, Status.PENDING)
-        outcome = await self._send(action)
+        """The whole life of one action; never raises for a vendor error.
+
+        Three commits: the intent before any request; the last attempt with the outcome
+        once the vendor answered; the read-back with the link that remembers the success.
+        """
+        await self.journal(self.record(action, Phase.INTENT, Status.PENDING))
+        outcome, last_attempt = await self._send(action)
         await self.journal(
-            action,
-            Phase.OUTCOME,
-            outcome.status,
-            http_status=outcome.http_status,
-            detail=outcome.detail,
+            last_attempt,
+            self.record(
+                action,
+                Phase.OUTCOME,
+                outcome.status,
+                http_status=outcome.http_status,
+                detail=outcome.detail,
+            ),
         )
         if outcome.status is not Status.SUCCEEDED:
             return outcome
-        readback = await self._read_back(action)
-        await self.remember_success(action)
+        readback, readback_record = await self._read_back(action)
+        await self.journal(readback_record, links=[self._link_after_success(action)])
         return Outcome(
             action, outcome.status, outcome.detail, outcome.http_status, outcome.attempts, readback
         )
 
-    async def _send(self, action: Action) -> Outcome:
+    async def _send(self, action: Action) -> tuple[Outcome, JournalRecord]:
+        """The outcome and the record of the last attempt (earlier retries are journaled)."""
         attempt = 0
         while True:
             attempt += 1
@@ -99,44 +112,47 @@ class ActionSender:
             except TemporaryError as error:
                 last_try = attempt >= self.retry.attempts
                 status = Status.FAILED if last_try else Status.RETRYING
-                await self.journal(
+                record = self.record(
                     action, Phase.ATTEMPT, status, http_status=error.status, detail=describe(error)
                 )
                 if last_try:
                     detail = f"gave up after {attempt} attempts: {describe(error)}"
-                    return Outcome(action, Status.FAILED, detail, error.status, attempt)
+                    return Outcome(action, Status.FAILED, detail, error.status, attempt), record
+                await self.journal(record)
                 await self.retry.sleep(self.retry.delay(attempt, error.retry_after))
             except Exception as error:  # the rest of the plan goes on whatever happened here
-                return await self._refused(action, error, attempt)
+                return self._refused(action, error, attempt)
             else:
-                return await self._succeeded(action, result, attempt)
+                return self._succeeded(action, result, attempt)
 
-    async def _succeeded(self, action: Action, result: OperationResult, attempt: int) -> Outcome:
+    def _succeeded(
+        self, action: Action, result: OperationResult, attempt: int
+    ) -> tuple[Outcome, JournalRecord]:
         detail = result.detail or ("changed" if result.changed else "already in the wanted state")
-        await self.journal(
+        record = self.record(
             action, Phase.ATTEMPT, Status.SUCCEEDED, http_status=result.http_status, detail=detail
         )
-        return Outcome(action, Status.SUCCEEDED, detail, result.http_status, attempt)
+        return Outcome(action, Status.SUCCEEDED, detail, result.http_status, attempt), record
 
-    async def _refused(self, action: Action, error: Exception, attempt: int) -> Outcome:
+    def _refused(
+        self, action: Action, error: Exception, attempt: int
+    ) -> tuple[Outcome, JournalRecord]:
         status = Status.BLOCKED if isinstance(error, NotManageableError) else Status.FAILED
         detail = describe(error)
         if isinstance(error, NotManageableError):
             detail = f"{error.reason_key}: {detail}"
         http_status = error.status if isinstance(error, PermanentError) else None
-        await self.journal(action, Phase.ATTEMPT, status, http_status=http_status, detail=detail)
-        return Outcome(action, status, detail, http_status, attempt)
+        record = self.record(action, Phase.ATTEMPT, status, http_status=http_status, detail=detail)
+        return Outcome(action, status, detail, http_status, attempt), record
 
-    async def _read_back(self, action: Action) -> Status:
+    async def _read_back(self, action: Action) -> tuple[Status, JournalRecord]:
         try:
             account = await self._read_account(action)
         except Exception as error:
-            await self.journal(action, Phase.READBACK, Status.FAILED, detail=describe(error))
-            return Status.FAILED
-        holds = target_state_holds(action, account)
-        status = Status.VERIFIED if holds else Status.MISMATCH
-        await self.journal(action, Phase.READBACK, status, detail=account_state(account))
-        return status
+            record = self.record(action, Phase.READBACK, Status.FAILED, detail=describe(error))
+            return Status.FAILED, record
+        status = Status.VERIFIED if target_state_holds(action, account) else Status.MISMATCH
+        return status, self.record(action, Phase.READBACK, status, detail=account_state(account))
 
     async def _read_account(self, action: Action) -> Account | None:
         attempt = 0
@@ -149,12 +165,12 @@ class ActionSender:
                     raise
                 await self.retry.sleep(self.retry.delay(attempt, error.retry_after))
 
-    async def remember_success(self, action: Action) -> None:
-        """Record in the link that offboard took access away (or gave it back)."""
+    def _link_after_success(self, action: Action) -> Link:
+        """The link as it is once offboard took access away (or gave it back)."""
         key = (action.identity_id, action.account_id)
         link = link_after_success(self.links.get(key), action, self.clock.now())
         self.links[key] = link
-        await asyncio.to_thread(self.store.upsert_links, [link])
+        return link
 
 
 def account_state(account: Account | None) -> str:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, bindparam, create_engine, event, exists, insert, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -75,6 +75,16 @@ def _migrate_beside_others(engine: Engine, attempts: int = 6) -> None:
             time.sleep(0.1 * 2 ** (attempt - 1))  # 3.1 s in all: a migration takes far less
 
 
+def _upsert_links(connection: Connection, new_links: Iterable[Link]) -> None:
+    for link in new_links:
+        key = {"key_identity": link.identity_id, "key_account": link.account_id}
+        values = rows.link_values(link)
+        if connection.scalar(_LINK_EXISTS, key) is None:
+            connection.execute(_LINK_INSERT, values)
+        else:
+            connection.execute(_LINK_UPDATE, {**values, **key})
+
+
 class SqlStore:
     """``offboard.ports.Store`` on a SQLAlchemy engine. Thread-safe; one transaction per call."""
 
@@ -110,13 +120,7 @@ class SqlStore:
 
     def upsert_links(self, new_links: Iterable[Link]) -> None:
         with self.engine.begin() as connection:
-            for link in new_links:
-                key = {"key_identity": link.identity_id, "key_account": link.account_id}
-                values = rows.link_values(link)
-                if connection.scalar(_LINK_EXISTS, key) is None:
-                    connection.execute(_LINK_INSERT, values)
-                else:
-                    connection.execute(_LINK_UPDATE, {**values, **key})
+            _upsert_links(connection, new_links)
 
     # snapshot summaries
 
@@ -181,6 +185,12 @@ class SqlStore:
             key = result.inserted_primary_key
         assert key is not None
         return int(key[0])
+
+    def append_all(self, records: Sequence[JournalRecord], links: Iterable[Link] = ()) -> None:
+        with self.engine.begin() as connection:
+            if records:
+                connection.execute(_APPEND, [rows.journal_values(record) for record in records])
+            _upsert_links(connection, links)
 
     def journal(
         self,
