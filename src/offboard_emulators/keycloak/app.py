@@ -170,7 +170,7 @@ async def page_delay(state: EmulatorState) -> None:
 
 def create_app(state: EmulatorState) -> Starlette:
     """The ASGI app serving `state` (in process through httpx.ASGITransport, or uvicorn)."""
-    users = UserRoutes(state, keycloak_json, caller, page_delay)
+    users = UserRoutes(keycloak_json, caller, page_delay)
     admin = "/admin/realms/{realm}"
     table: list[tuple[str, Handler, list[str]]] = [
         ("/realms/{realm}/protocol/openid-connect/token", token, ["POST"]),

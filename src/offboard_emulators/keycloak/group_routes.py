@@ -27,23 +27,13 @@ from offboard_emulators.keycloak.model import (
     User,
 )
 from offboard_emulators.keycloak.queries import DEFAULT_MAX, page, parse_bool, parse_int
-from offboard_emulators.keycloak.users import require
+from offboard_emulators.keycloak.users import RouteHandlers, require, user_representation
 
 Handler = Callable[[Request, EmulatorState], Awaitable[Response]]
 
 
-class GroupRoutes:
+class GroupRoutes(RouteHandlers):
     """The group and membership handlers of one emulator."""
-
-    def __init__(
-        self,
-        render: Callable[..., Response],
-        caller: Callable[[Request, EmulatorState], Principal],
-        page_delay: Callable[[EmulatorState], Awaitable[None]],
-    ) -> None:
-        self.render = render
-        self.caller = caller
-        self.page_delay = page_delay
 
     def table(self, admin: str) -> list[tuple[str, Handler, list[str]]]:
         """(path, handler, methods) for the app's routing table."""
@@ -128,7 +118,7 @@ class GroupRoutes:
         brief = bool(parse_bool(params.get("briefRepresentation")))
         await self.page_delay(state)
         found = state.realm.members(group.id, first, max_)
-        return self.render([_user_rep(state, user, brief) for user in found])
+        return self.render([user_representation(state, user, brief) for user in found])
 
     async def _create(
         self, request: Request, state: EmulatorState, principal: Principal, parent: Group | None
@@ -201,11 +191,6 @@ def _existing(state: EmulatorState, principal: Principal, user_id: str) -> User:
         if QUERY_USERS in principal.roles:
             raise
         raise forbidden() from None
-
-
-def _user_rep(state: EmulatorState, user: User, brief: bool) -> dict[str, Any]:
-    enabled = state.realm.shown_enabled(user, state.logins.locked(user.id))
-    return user.brief(enabled) if brief else user.full(enabled)
 
 
 def _auth(state: EmulatorState, principal: Principal) -> AuthDetails:

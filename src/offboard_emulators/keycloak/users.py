@@ -34,12 +34,17 @@ def require(principal: Principal, role: str) -> None:
         raise forbidden()
 
 
-class UserRoutes:
-    """The user and attack-detection handlers of one emulator."""
+def user_representation(state: EmulatorState, user: User, brief: bool) -> dict[str, Any]:
+    """A user as reads show it: lockouts and issue 40689 may turn ``enabled`` false."""
+    enabled = state.realm.shown_enabled(user, state.logins.locked(user.id))
+    return user.brief(enabled) if brief else user.full(enabled)
+
+
+class RouteHandlers:
+    """What every group of handlers needs: rendering, the caller, the page delay fault."""
 
     def __init__(
         self,
-        state: EmulatorState,
         render: Callable[..., Response],
         caller: Callable[[Request, EmulatorState], Principal],
         page_delay: Callable[[EmulatorState], Awaitable[None]],
@@ -47,6 +52,10 @@ class UserRoutes:
         self.render = render
         self.caller = caller
         self.page_delay = page_delay
+
+
+class UserRoutes(RouteHandlers):
+    """The user and attack-detection handlers of one emulator."""
 
     def table(self, admin: str) -> list[tuple[str, Handler, list[str]]]:
         """(path, handler, methods) for the app's routing table."""
@@ -63,10 +72,6 @@ class UserRoutes:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def _rep(self, state: EmulatorState, user: User, brief: bool) -> dict[str, Any]:
-        enabled = state.realm.shown_enabled(user, state.logins.locked(user.id))
-        return user.brief(enabled) if brief else user.full(enabled)
-
     async def users(self, request: Request, state: EmulatorState) -> Response:
         """`GET users` (paged, filtered, by username) and `POST users` (create)."""
         principal = self.caller(request, state)
@@ -79,7 +84,7 @@ class UserRoutes:
         await self.page_delay(state)
         found = state.realm.list_users(UserFilter.from_params(params), first, max_)
         manage = access_summary(MANAGE_USERS in principal.roles)
-        body = [{**self._rep(state, user, brief), "access": manage} for user in found]
+        body = [{**user_representation(state, user, brief), "access": manage} for user in found]
         self._delete_during_paging(state, found)
         return self.render(body)
 
@@ -114,7 +119,7 @@ class UserRoutes:
         if request.method == "GET":
             require(principal, VIEW_USERS)
             access = access_detail(MANAGE_USERS in principal.roles)
-            return self.render({**self._rep(state, user, brief=False), "access": access})
+            return self.render({**user_representation(state, user, brief=False), "access": access})
         require(principal, MANAGE_USERS)
         auth = self._auth(state, principal)
         if request.method == "DELETE":
