@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +18,7 @@ from offboard.cli.flows import (
     confirm,
     fresh_plan,
     require_confirmation_channel,
+    run_applying,
 )
 from offboard.cli.plan import PlanFormat, show_plan
 from offboard.cli.render import apply_table
@@ -132,11 +132,7 @@ def apply(
                 wired, console, saved=saved, overrides=overrides, max_age=age, yes=yes
             )
 
-    try:
-        report = asyncio.run(go())
-    except PlanBlockedError as exc:
-        console.print(f"blocked: {exc}", markup=False)
-        raise typer.Exit(ExitCode.BLOCKED) from None
+    report = run_applying(go(), console)
     if report is None:
         console.print("nothing to do")
         return

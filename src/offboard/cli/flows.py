@@ -6,22 +6,26 @@ with rich progress bars; none holds a decision rule of its own.
 
 from __future__ import annotations
 
+import asyncio
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import structlog
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from offboard.cli.errors import FailedError, RefusedError
+from offboard.cli.exit_codes import ExitCode
 from offboard.cli.logs import bind_run
 from offboard.core.plan import GuardName, Plan
 from offboard.core.plan_json import plan_summary, plan_to_json
 from offboard.core.policy import Policy
-from offboard.executor import ApplyReport, apply_plan, recover
+from offboard.executor import ApplyReport, PlanBlockedError, apply_plan, recover
 from offboard.executor.sending import describe
 from offboard.ports import AccountDirectory, Clock, IdentitySource
 from offboard.ports import Progress as Report
@@ -29,6 +33,7 @@ from offboard.service.reconciling import PlanResult, SideProgress, build_plan
 from offboard.store import SqlStore
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 class SystemClock:
@@ -190,3 +195,12 @@ async def apply_in_run(
     summary: dict[str, object] = {"fingerprint": plan.fingerprint, "applied": report.counts}
     store.finish_run(run_id, clock.now(), status, summary)
     return report
+
+
+def run_applying(work: Coroutine[Any, Any, T], console: Console) -> T:
+    """Run an applying command's async work; a plan a guard blocks ends it with BLOCKED."""
+    try:
+        return asyncio.run(work)
+    except PlanBlockedError as exc:
+        console.print(f"blocked: {exc}", markup=False)
+        raise typer.Exit(ExitCode.BLOCKED) from None

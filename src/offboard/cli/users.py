@@ -7,7 +7,6 @@ refuses when the rules decide otherwise.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Annotated
 
@@ -16,8 +15,13 @@ from rich.console import Console
 
 from offboard.cli.apply import OverrideOption, YesOption, check_guards, report_exit_code
 from offboard.cli.errors import FailedError, RefusedError
-from offboard.cli.exit_codes import ExitCode
-from offboard.cli.flows import Wired, apply_in_run, confirm, require_confirmation_channel
+from offboard.cli.flows import (
+    Wired,
+    apply_in_run,
+    confirm,
+    require_confirmation_channel,
+    run_applying,
+)
 from offboard.cli.plan import PlanFormat, show_plan
 from offboard.cli.render import apply_table
 from offboard.cli.state import state_of
@@ -25,7 +29,7 @@ from offboard.cli.wiring import connect
 from offboard.core.identities import IdentityId, normalise_email
 from offboard.core.plan import EntryStatus, GuardName, Plan
 from offboard.core.policy import DEPROVISIONING_KINDS, LINK_KINDS, REPROVISIONING_KINDS, ActionKind
-from offboard.executor import ApplyReport, PlanBlockedError
+from offboard.executor import ApplyReport
 from offboard.service.reconciling import recheck_identity
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -119,11 +123,7 @@ def _run(ctx: typer.Context, user: str, command: str, wanted: frozenset[ActionKi
                 overrides=frozenset(overrides or ()), yes=yes,
             )  # fmt: skip
 
-    try:
-        report = asyncio.run(go())
-    except PlanBlockedError as exc:
-        console.print(f"blocked: {exc}", markup=False)
-        raise typer.Exit(ExitCode.BLOCKED) from None
+    report = run_applying(go(), console)
     if report is None:
         return
     console.print(apply_table(report))
