@@ -140,7 +140,8 @@ def _serve_atlassian(port: int, people: int, manifest: str, prefix: str = "user"
 
 
 @contextmanager
-def _child(target: Any, args: tuple[Any, ...], port: int) -> Iterator[int]:
+def child_process(target: Any, args: tuple[Any, ...], port: int) -> Iterator[int]:
+    """``target(*args)`` in a spawned process, once it listens on ``port``; yields its pid."""
     child = multiprocessing.get_context("spawn").Process(target=target, args=args, daemon=True)
     child.start()
     deadline = time.monotonic() + 600
@@ -187,7 +188,7 @@ def atlassian_emulator(
     from offboard_emulators.common.server import free_port
 
     port, manifest = free_port(), scratch / f"atlassian-{prefix}.json"
-    with _child(_serve_atlassian, (port, people, str(manifest), prefix), port) as pid:
+    with child_process(_serve_atlassian, (port, people, str(manifest), prefix), port) as pid:
         yield f"http://{LOOPBACK}:{port}", json.loads(manifest.read_text()), pid
 
 
@@ -198,7 +199,7 @@ def emulators(people: int, leaver_every: int, scratch: Path) -> Iterator[Emulato
 
     kc_port, kc_manifest = free_port(), scratch / "keycloak.json"
     kc_args = (kc_port, people, leaver_every, str(kc_manifest))
-    with _child(_serve_keycloak, kc_args, kc_port) as kc_pid, \
+    with child_process(_serve_keycloak, kc_args, kc_port) as kc_pid, \
          atlassian_emulator(people, scratch) as (atlassian_url, account_ids, at_pid):  # fmt: skip
         seeded = World(**json.loads(kc_manifest.read_text()))
         world = World(seeded.identity_ids, account_ids, seeded.disabled, seeded.deleted)

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
-import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +24,7 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from _harness import child_process
 from offboard.adapters.atlassian import AtlassianDirectory
 from offboard.adapters.http import RetryPolicy
 from offboard.core.accounts import AccountId
@@ -93,25 +92,8 @@ def emulator(accounts: int, rate: float | None = None) -> Iterator[str]:
     The child seeds the same generated tenant, so account ids match :func:`tenant`.
     """
     port = free_port()
-    child = multiprocessing.get_context("spawn").Process(
-        target=_serve, args=(port, accounts, rate), daemon=True
-    )
-    child.start()
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            socket.create_connection((LOOPBACK, port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or not child.is_alive():
-                child.kill()
-                raise RuntimeError("the emulator did not start") from None
-            time.sleep(0.1)
-    try:
+    with child_process(_serve, (port, accounts, rate), port):
         yield f"http://{LOOPBACK}:{port}"
-    finally:
-        child.terminate()
-        child.join(10)
 
 
 def adapter(url: str, transport: Counting, rate: float) -> AtlassianDirectory:
