@@ -103,12 +103,10 @@ class Confirmer:
             except OffboardError as error:
                 failures[identity_id] = error
         pending = [i for i, identity in fresh.items() if identity and _may_be_disabled(identity)]
-        listing_pages: int | None = None
-        for round_number in range(self._confirm_reads):
+        listing_pages = await self._disabled.pages_needed() if len(pending) > 1 else None
+        for _ in range(self._confirm_reads):
             if not pending:
                 break
-            if round_number == 0 and len(pending) > 1:
-                listing_pages = await self._disabled.pages_needed()
             await self._sleep(self._reread_delay)
             listed: frozenset[IdentityId] = frozenset()
             if listing_pages is not None and listing_pages * PAGE_WEIGHT <= len(pending):
