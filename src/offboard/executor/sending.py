@@ -8,6 +8,7 @@ same moment share one durable commit.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -98,9 +99,7 @@ class ActionSender:
             return outcome
         readback, readback_record = await self._read_back(action)
         await self.journal(readback_record, links=[self._link_after_success(action)])
-        return Outcome(
-            action, outcome.status, outcome.detail, outcome.http_status, outcome.attempts, readback
-        )
+        return dataclasses.replace(outcome, readback=readback)
 
     async def _send(self, action: Action) -> tuple[Outcome, JournalRecord]:
         """The outcome and the record of the last attempt (earlier retries are journaled)."""
