@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, bindparam, create_engine, event, exists, insert, or_, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -75,16 +75,6 @@ def _migrate_beside_others(engine: Engine, attempts: int = 6) -> None:
             time.sleep(0.1 * 2 ** (attempt - 1))  # 3.1 s in all: a migration takes far less
 
 
-def _upsert_links(connection: Connection, new_links: Iterable[Link]) -> None:
-    for link in new_links:
-        key = {"key_identity": link.identity_id, "key_account": link.account_id}
-        values = rows.link_values(link)
-        if connection.scalar(_LINK_EXISTS, key) is None:
-            connection.execute(_LINK_INSERT, values)
-        else:
-            connection.execute(_LINK_UPDATE, {**values, **key})
-
-
 class SqlStore:
     """``offboard.ports.Store`` on a SQLAlchemy engine. Thread-safe; one transaction per call."""
 
@@ -119,8 +109,7 @@ class SqlStore:
         return [found[key] for key in sorted(found)]
 
     def upsert_links(self, new_links: Iterable[Link]) -> None:
-        with self.engine.begin() as connection:
-            _upsert_links(connection, new_links)
+        self.append_all((), new_links)
 
     # snapshot summaries
 
@@ -190,7 +179,13 @@ class SqlStore:
         with self.engine.begin() as connection:
             if records:
                 connection.execute(_APPEND, [rows.journal_values(record) for record in records])
-            _upsert_links(connection, links)
+            for link in links:
+                key = {"key_identity": link.identity_id, "key_account": link.account_id}
+                values = rows.link_values(link)
+                if connection.scalar(_LINK_EXISTS, key) is None:
+                    connection.execute(_LINK_INSERT, values)
+                else:
+                    connection.execute(_LINK_UPDATE, {**values, **key})
 
     def journal(
         self,
