@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from offboard.core.accounts import Account, AccountId
@@ -143,6 +143,13 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """An aware UTC datetime."""
         ...
+
+
+class SystemClock:
+    """The :class:`Clock` of production: wall-clock time in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
 
 
 class Store(Protocol):

@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from offboard.adapters.atlassian import AtlassianDirectory
 from offboard.core.plan_json import plan_from_json
 from offboard.executor import apply_plan
+from offboard.ports import SystemClock
 from offboard.store import open_store
 
 ORG_ID = "9a1ja8a1-1a4b-1c23-d4e5-f6a7b8c9d0e1"
 ORG_KEY = "emulator-org-key"
 DIRECTORY_ID = "dir-main"
-
-
-class WallClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 def directory_at(base_url: str) -> AtlassianDirectory:
@@ -46,7 +41,7 @@ async def main(base_url: str, store_path: str, plan_document: str) -> None:
             plan,
             directory=directory,
             store=store,
-            clock=WallClock(),
+            clock=SystemClock(),
             run_id="crashing",
             concurrency=2,
         )

@@ -29,6 +29,7 @@ from offboard.core.plan import Action, Plan, Rule
 from offboard.core.plan_json import plan_to_json
 from offboard.core.policy import ActionKind
 from offboard.executor import ApplyReport, apply_plan, recover, settled_keys, target_state_holds
+from offboard.ports import SystemClock
 from offboard.store import SqlStore, open_store
 from offboard_emulators.atlassian import (
     AtlassianState,
@@ -39,7 +40,7 @@ from offboard_emulators.atlassian import (
 )
 from offboard_emulators.common.recorder import RecordedRequest
 from offboard_emulators.common.server import serve_in_thread
-from tests.executor.crash_child import DIRECTORY_ID, ORG_ID, WallClock, directory_at
+from tests.executor.crash_child import DIRECTORY_ID, ORG_ID, directory_at
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -84,7 +85,7 @@ def _plan(account_ids: list[str]) -> Plan:
         for n, account_id in enumerate(account_ids)
     )
     plan = Plan(
-        created_at=WallClock().now(), actions=actions, entries=(), guards=(), fingerprint=""
+        created_at=SystemClock().now(), actions=actions, entries=(), guards=(), fingerprint=""
     )
     return replace(plan, fingerprint=fingerprint_of(plan))
 
@@ -121,7 +122,7 @@ def _run_child(
 
 
 async def _complete(base_url: str, store: SqlStore, plan: Plan) -> tuple[set[str], ApplyReport]:
-    clock = WallClock()
+    clock = SystemClock()
     async with directory_at(base_url) as directory:
         await recover(directory=directory, store=store, clock=clock)
         done = settled_keys(store, plan.fingerprint, plan.created_at)

@@ -36,10 +36,10 @@ from pydantic import SecretStr
 from offboard.adapters.atlassian import AtlassianDirectory
 from offboard.adapters.http import RetryPolicy
 from offboard.adapters.keycloak import KeycloakSource
-from offboard.adapters.keycloak.source import SystemClock
 from offboard.core.identities import IdentityId
 from offboard.core.journal import Phase, Status
 from offboard.core.policy import Policy
+from offboard.ports import SystemClock
 from offboard.service.reconciling import RunReport, recheck_identity, reconcile
 from offboard.store import SqlStore, open_store
 from offboard_emulators.atlassian.app import create_app as atlassian_app

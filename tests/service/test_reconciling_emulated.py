@@ -7,7 +7,6 @@ Atlassian is the emulator with one managed account per person on the verified do
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from offboard.adapters.keycloak import KeycloakSource
 from offboard.core.identities import IdentityId
 from offboard.core.journal import Phase, Status
 from offboard.core.policy import ActionKind, Policy
+from offboard.ports import SystemClock
 from offboard.service.reconciling import RunReport, recheck_identity, reconcile
 from offboard.store import SqlStore, open_store
 from offboard_emulators.keycloak.emulator import EmulatorState
@@ -29,11 +29,6 @@ pytestmark = pytest.mark.e2e
 
 PEOPLE = ("alice", "bob", "carol", "dave")
 POLICY = Policy(domains=frozenset({DOMAIN}))
-
-
-class WallClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @pytest.fixture
@@ -84,7 +79,7 @@ async def _reconcile(
 ) -> RunReport:
     async with _source(*keycloak) as source, _directory(tenant) as directory:
         return await reconcile(
-            source=source, directory=directory, store=store, policy=POLICY, clock=WallClock(),
+            source=source, directory=directory, store=store, policy=POLICY, clock=SystemClock(),
             apply=True,
         )  # fmt: skip
 
@@ -127,7 +122,7 @@ async def test_recheck_deactivates_a_deleted_identity_by_its_link(
     async with _source(url, state) as source, _directory(tenant) as directory:
         report = await recheck_identity(
             IdentityId(dave), source=source, directory=directory, store=store, policy=POLICY,
-            clock=WallClock(),
+            clock=SystemClock(),
         )  # fmt: skip
     assert report.status == "applied", report.summary
     assert tenant.status(accounts["dave"]) == "inactive"

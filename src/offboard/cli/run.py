@@ -12,7 +12,7 @@ import signal
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import structlog
 import typer
@@ -26,7 +26,7 @@ from offboard.cli.wiring import (
     open_configured_store,
     verifying_transport,
 )
-from offboard.ports import Store
+from offboard.ports import Store, SystemClock
 from offboard.server.app import create_app
 from offboard.server.metrics import MeteredTransport, Metrics, PrometheusTelemetry
 from offboard.server.webhook import WebhookReceiver
@@ -37,13 +37,6 @@ from offboard.service.status import DaemonStatus
 from offboard.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-
-class SystemClock:
-    """Wall-clock time in UTC."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 def register(app: typer.Typer) -> None:

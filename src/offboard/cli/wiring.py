@@ -12,8 +12,8 @@ import httpx
 from offboard.adapters.atlassian import AtlassianDirectory
 from offboard.adapters.keycloak import KeycloakScope, KeycloakSource
 from offboard.adapters.keycloak.confirmation import DEFAULT_REREAD_DELAY
-from offboard.cli.flows import SystemClock, Wired
-from offboard.ports import CheckResult, Clock, OffboardError
+from offboard.cli.flows import Wired
+from offboard.ports import CheckResult, Clock, OffboardError, SystemClock
 from offboard.settings import KeycloakSettings, Settings
 from offboard.store import SqlStore, default_state_path, open_store
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 from pydantic import SecretStr
@@ -23,14 +23,7 @@ from offboard.adapters.keycloak.scope import KeycloakScope
 from offboard.adapters.keycloak.selfcheck import SelfChecker
 from offboard.core.identities import Identity, IdentityId
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot
-from offboard.ports import CheckResult, Clock, IdentityEvent, Progress
-
-
-class SystemClock:
-    """Wall-clock time in UTC."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
+from offboard.ports import CheckResult, Clock, IdentityEvent, Progress, SystemClock
 
 
 class KeycloakSource:
