@@ -10,11 +10,9 @@ from offboard.core.identities import IdentityId
 from offboard.intake.queues import UserQueues
 from offboard.ports import IdentityEvent
 
-AT = datetime(2026, 1, 1, tzinfo=UTC)
-
-
 def event(user: str, n: int) -> IdentityEvent:
-    return IdentityEvent(IdentityId(user), f"{user}-{n}", AT, "admin:USER:UPDATE")
+    # Dated now, as a real event is: one dated before the person's last re-read is skipped.
+    return IdentityEvent(IdentityId(user), f"{user}-{n}", datetime.now(UTC), "admin:USER:UPDATE")
 
 
 class Recorder:

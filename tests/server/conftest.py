@@ -45,7 +45,11 @@ async def wired() -> AsyncIterator[Wired]:
         return True
 
     receiver = WebhookReceiver(
-        SECRET, submit, max_body=4096, count=lambda r: metrics.webhooks.labels(r).inc()
+        SECRET,
+        submit,
+        max_body=4096,
+        count=lambda r: metrics.webhooks.labels(r).inc(),
+        now=clock.now,  # the deliveries below are dated at the fake clock's start
     )
     app = create_app(status, metrics, receiver, readiness_limits=LIMITS)
     transport = httpx.ASGITransport(app=app)

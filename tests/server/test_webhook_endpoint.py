@@ -21,7 +21,7 @@ def delivery(uid: str = "evt-1", user: str = USER, operation: str = "UPDATE") ->
         {
             "uid": uid,
             "type": f"admin.USER-{operation}",
-            "time": 1764331200000,
+            "time": 1795867200000,  # the fake clock's T0
             "realmId": "offboard-test",
             "resourcePath": f"users/{user}",
             "authDetails": {"realmId": "master", "clientId": "admin-cli", "userId": "x"},

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from offboard.adapters.atlassian_org import BearerKey, OrgAdapter
 from offboard.adapters.atlassian_org import self_check as org_self_check
 from offboard.adapters.atlassian_scim import ScimAdapter
+from offboard.adapters.circuit import CircuitBreaker
 from offboard.adapters.http import BearerAuth, RateLimiter, RetryPolicy, build_client
 from offboard.core.accounts import Account, AccountId, ScimLink
 from offboard.core.plan import Action
@@ -47,7 +48,12 @@ class AtlassianDirectory:
         retry: RetryPolicy | None = None,
     ) -> None:
         self.limiter = RateLimiter(rate_per_second, burst)
-        self._clients = [build_client(base_url, auth=BearerKey(org_key), transport=transport)]
+        self.breaker = CircuitBreaker("Atlassian")
+        self._clients = [
+            build_client(
+                base_url, auth=BearerKey(org_key), transport=transport, breaker=self.breaker
+            )
+        ]
         self.org = OrgAdapter(
             self._clients[0],
             org_id,
@@ -58,7 +64,9 @@ class AtlassianDirectory:
         )
         self.scim: ScimAdapter | None = None
         if scim_directory_id and scim_key:
-            scim_client = build_client(base_url, auth=BearerAuth(scim_key), transport=transport)
+            scim_client = build_client(
+                base_url, auth=BearerAuth(scim_key), transport=transport, breaker=self.breaker
+            )
             self._clients.append(scim_client)
             self.scim = ScimAdapter(
                 scim_client, scim_directory_id, limiter=self.limiter, retry=retry

@@ -22,6 +22,12 @@ import stamina
 from pydantic import SecretStr
 
 from offboard import __version__
+from offboard.adapters.circuit import (
+    BreakerTransport,
+    CircuitBreaker,
+    CircuitOpenError,
+    UnreachableError,
+)
 from offboard.ports import (
     AuthenticationError,
     ConflictError,
@@ -146,7 +152,9 @@ def raise_for_status(
 
 def transport_error(exc: httpx.TransportError, what: str) -> TemporaryError:
     """Timeouts and connection failures are worth another try; the message names the kind
-    of failure and is scrubbed like any body."""
+    of failure and is scrubbed like any body. An open circuit breaker is not worth retrying."""
+    if isinstance(exc, CircuitOpenError):
+        return UnreachableError(f"{what}: {exc}")
     return TemporaryError(f"{what}: {type(exc).__name__}: {scrub(str(exc))[:MAX_BODY_CHARS]}")
 
 
@@ -165,7 +173,7 @@ class RetryPolicy:
 
 def _retry_hook(policy: RetryPolicy) -> Callable[[Exception], bool | float]:
     def decide(exc: Exception) -> bool | float:
-        if not isinstance(exc, TemporaryError):
+        if not isinstance(exc, TemporaryError) or isinstance(exc, UnreachableError):
             return False
         if exc.retry_after is None:
             return True
@@ -320,8 +328,14 @@ def build_client(
     transport: httpx.AsyncBaseTransport | None = None,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     headers: Mapping[str, str] | None = None,
+    breaker: CircuitBreaker | None = None,
 ) -> httpx.AsyncClient:
-    """An ``httpx.AsyncClient`` with timeouts, TLS verification on and our User-Agent."""
+    """An ``httpx.AsyncClient`` with timeouts, TLS verification on and our User-Agent.
+
+    ``breaker`` (one per vendor, shared by its clients) stops calls to a side known unreachable.
+    """
+    if breaker is not None:
+        transport = BreakerTransport(transport or httpx.AsyncHTTPTransport(), breaker)
     return httpx.AsyncClient(
         base_url=base_url,
         auth=auth,

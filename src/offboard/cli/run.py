@@ -16,7 +16,6 @@ from datetime import timedelta
 
 import structlog
 import typer
-import uvicorn
 from starlette.applications import Starlette
 
 from offboard.cli.state import state_of
@@ -26,8 +25,17 @@ from offboard.cli.wiring import (
     open_configured_store,
     verifying_transport,
 )
+from offboard.intake.webhooks import ReplayFilter, ReplayMemory
 from offboard.ports import Store, SystemClock
-from offboard.server.app import create_app
+from offboard.server.app import create_app, create_webhook_app
+from offboard.server.listeners import (
+    AcceptErrorFilter,
+    Limits,
+    Listener,
+    ReloadingTLS,
+    listener,
+    raise_open_file_limit,
+)
 from offboard.server.metrics import MeteredTransport, Metrics, PrometheusTelemetry
 from offboard.server.webhook import WebhookReceiver
 from offboard.service.daemon_passes import ReconcilingPasses
@@ -35,6 +43,8 @@ from offboard.service.leasing import Lease
 from offboard.service.running import Daemon, DaemonConfig
 from offboard.service.status import DaemonStatus
 from offboard.settings import Settings
+from offboard.store import SqlStore
+from offboard.store.deliveries import StoredDeliveries
 
 log = structlog.get_logger(__name__)
 
@@ -58,12 +68,15 @@ def run(ctx: typer.Context) -> None:
 
 @dataclass
 class Assembly:
-    """The daemon and its web app, built from the settings."""
+    """The daemon and its web apps, built from the settings."""
 
     daemon: Daemon
     app: Starlette
+    """The operations listener's app (status, /metrics, /healthz, /readyz)."""
     status: DaemonStatus
     metrics: Metrics
+    webhook_app: Starlette | None = None
+    """The webhook listener's app; None when no webhook secret is configured."""
 
 
 def daemon_config(settings: Settings) -> DaemonConfig:
@@ -73,6 +86,9 @@ def daemon_config(settings: Settings) -> DaemonConfig:
         poll_interval=section.poll_interval.total_seconds(),
         reconcile_interval=section.reconcile_interval.total_seconds(),
         lease_ttl=section.lease_ttl,
+        # The listeners and clients need the rest of the grace to close (see _listeners).
+        shutdown_grace=section.shutdown_grace.total_seconds() - _closing_share(settings),
+        max_backlog=section.max_backlog,
     )
 
 
@@ -117,13 +133,26 @@ async def assemble(
     config = daemon_config(settings)
     lease = Lease(store, clock, holder=holder, ttl=config.lease_ttl)
     daemon = Daemon(passes, source, store, clock, status, lease, config)
+    window = settings.daemon.webhook_window
     receiver = WebhookReceiver(
         _secret_bytes(settings),
         daemon.submit,
+        replays=_replay_memory(store, window, clock),
         count=lambda result: metrics.webhooks.labels(result).inc(),
+        now=clock.now,
+        window=window,
     )
-    app = create_app(status, metrics, receiver, readiness_limits=readiness_limits(settings))
-    return Assembly(daemon, app, status, metrics)
+    app = create_app(status, metrics, readiness_limits=readiness_limits(settings))
+    webhook_app = create_webhook_app(receiver) if receiver.secret else None
+    return Assembly(daemon, app, status, metrics, webhook_app)
+
+
+def _replay_memory(store: Store, window: timedelta, clock: SystemClock) -> ReplayMemory:
+    """Delivery ids in the store when it is ours (they survive a restart), else in memory."""
+    if isinstance(store, SqlStore):
+        # A delivery dated up to one window ahead may be replayed up to two windows later.
+        return StoredDeliveries(store.engine, 2 * window + timedelta(minutes=1), clock.now)
+    return ReplayFilter()
 
 
 async def serve(
@@ -135,37 +164,67 @@ async def serve(
     store: Store | None = None,
     on_ready: Callable[[Assembly], None] | None = None,
 ) -> None:
-    """Run the daemon and its HTTP server until ``stop`` is set (or a signal arrives)."""
+    """Run the daemon and its listeners until ``stop`` is set (or a signal arrives).
+
+    Shutdown stays within ``daemon.shutdown_grace``: the daemon gets most of it, the
+    listeners and the adapters' clients the rest.
+    """
     stop = stop or asyncio.Event()
+    AcceptErrorFilter.install(asyncio.get_running_loop())
+    before, after = raise_open_file_limit()
     async with AsyncExitStack() as stack:
         assembly = await assemble(settings, stack, holder=holder, store=store)
-        server = _Server(
-            uvicorn.Config(
-                assembly.app,
-                host=settings.daemon.listen_host,
-                port=settings.daemon.listen_port,
-                log_level="warning",
-                lifespan="off",
-                access_log=False,
-            )
-        )
-        http = asyncio.create_task(server.serve(), name="http")
+        servers, watchers = _listeners(settings, assembly)
+        http = [asyncio.create_task(server.serve(), name="http") for server in servers]
         with _signals(stop, enabled=install_signals):
             if on_ready is not None:
                 on_ready(assembly)
-            listen = f"{settings.daemon.listen_host}:{settings.daemon.listen_port}"
-            log.info("daemon started", listen=listen)
+            log.info("daemon started", listeners=_described(settings), open_files=[before, after])
             await assembly.daemon.run(stop)
-        server.should_exit = True
-        await http
+        for server in servers:
+            server.should_exit = True
+        for watcher in watchers:
+            watcher.cancel()
+        await asyncio.gather(*http, *watchers, return_exceptions=True)
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the daemon owns SIGTERM/SIGINT."""
+def _listeners(
+    settings: Settings, assembly: Assembly
+) -> tuple[list[Listener], list[asyncio.Task[None]]]:
+    """The operations listener, and the webhook listener when webhooks are configured."""
+    section = settings.daemon
+    limits = Limits(
+        header_timeout=section.header_timeout,
+        keep_alive_timeout=section.keep_alive_timeout,
+        max_connections=section.max_connections,
+        shutdown_timeout=_closing_share(settings),
+    )
+    servers = [listener(assembly.app, section.listen_host, section.listen_port, limits)]
+    watchers: list[asyncio.Task[None]] = []
+    if assembly.webhook_app is not None:
+        tls = None
+        if section.tls_cert_file is not None and section.tls_key_file is not None:
+            tls = ReloadingTLS(section.tls_cert_file, section.tls_key_file)
+            watchers.append(asyncio.create_task(tls.watch(), name="tls-reload"))
+        webhook = listener(
+            assembly.webhook_app, section.webhook_host, section.webhook_port, limits, tls
+        )
+        servers.append(webhook)
+    return servers, watchers
 
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+
+def _closing_share(settings: Settings) -> float:
+    """The part of the shutdown grace kept for closing listeners: a quarter, at most 2 s."""
+    return min(2.0, settings.daemon.shutdown_grace.total_seconds() / 4)
+
+
+def _described(settings: Settings) -> list[str]:
+    section = settings.daemon
+    shown = [f"operations http://{section.listen_host}:{section.listen_port}"]
+    if section.webhook_secret is not None:
+        scheme = "https" if section.webhook_tls else "http"
+        shown.append(f"webhooks {scheme}://{section.webhook_host}:{section.webhook_port}")
+    return shown
 
 
 @contextlib.contextmanager

@@ -12,15 +12,22 @@ import hmac
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from offboard.core.identities import IdentityId
 from offboard.ports import IdentityEvent
 
 SIGNATURE_HEADER = "X-Keycloak-Signature"
+MAX_DELIVERY_ID_LENGTH = 128
+"""Phase Two uids are UUIDs or similar; a longer one is refused, never kept in memory."""
+DEFAULT_WINDOW = timedelta(minutes=15)
+"""A delivery dated further than this from now (either way) is refused: a capture replayed
+later, or a sender whose clock is far off. Replay memory only needs to span this window."""
 _PREFIX = "sha256="
 _USER_PATH = "users/"
 _RELEVANT_ADMIN_OPERATIONS = frozenset({"UPDATE", "DELETE", "ACTION"})
+_RELEVANT_MEMBERSHIP_OPERATIONS = frozenset({"CREATE", "DELETE"})
 _RELEVANT_ACCESS_TYPES = frozenset(
     {"DELETE_ACCOUNT", "UPDATE_PROFILE", "USER_DISABLED_BY_PERMANENT_LOCKOUT"}
 )
@@ -56,6 +63,7 @@ class WebhookDelivery:
     delivery_id: str
     event: IdentityEvent | None
     """None when the delivery is valid but not about a user we care about."""
+    occurred_at: datetime
 
 
 def parse_webhook(body: bytes) -> WebhookDelivery:
@@ -70,17 +78,35 @@ def parse_webhook(body: bytes) -> WebhookDelivery:
     kind = _text(payload, "type")
     if not delivery_id or not kind:
         raise MalformedWebhookError("body has no uid or type")
+    if len(delivery_id) > MAX_DELIVERY_ID_LENGTH:
+        raise MalformedWebhookError(f"uid is longer than {MAX_DELIVERY_ID_LENGTH} characters")
     occurred_at = _time(payload.get("time"))
     identity_id = _identity_of(kind, payload)
     if identity_id is None:
-        return WebhookDelivery(delivery_id, None)
+        return WebhookDelivery(delivery_id, None, occurred_at)
+    if len(identity_id) > MAX_DELIVERY_ID_LENGTH:
+        raise MalformedWebhookError("the user id is too long")
     event = IdentityEvent(
         identity_id=IdentityId(identity_id),
         event_id=delivery_id,
         occurred_at=occurred_at,
-        kind=f"webhook:{kind}",
+        kind=f"webhook:{kind}{_enabled_mark(payload)}",
     )
-    return WebhookDelivery(delivery_id, event)
+    return WebhookDelivery(delivery_id, event, occurred_at)
+
+
+def _enabled_mark(payload: dict[str, object]) -> str:
+    """``:enabled=false`` when an update's representation shows the user disabled (a likely
+    departure, re-checked first); the re-check reads Keycloak, so this only orders work."""
+    representation = payload.get("representation")
+    if not isinstance(representation, str) or len(representation) > 65_536:
+        return ""
+    try:
+        user = json.loads(representation)
+    except (json.JSONDecodeError, RecursionError):
+        return ""
+    enabled = user.get("enabled") if isinstance(user, dict) else None
+    return f":enabled={str(enabled).lower()}" if isinstance(enabled, bool) else ""
 
 
 def _identity_of(kind: str, payload: dict[str, object]) -> str | None:
@@ -88,7 +114,10 @@ def _identity_of(kind: str, payload: dict[str, object]) -> str | None:
     if family == "admin":
         resource, _, operation = name.rpartition("-")
         path = _text(payload, "resourcePath") or ""
-        if resource != "USER" or operation not in _RELEVANT_ADMIN_OPERATIONS:
+        relevant = _RELEVANT_ADMIN_OPERATIONS if resource == "USER" else frozenset()
+        if resource == "GROUP_MEMBERSHIP":
+            relevant = _RELEVANT_MEMBERSHIP_OPERATIONS  # a group leave can take someone out
+        if operation not in relevant:
             return None
         if not path.startswith(_USER_PATH):
             return None
@@ -115,6 +144,19 @@ def _time(value: object) -> datetime:
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError) as error:
         raise MalformedWebhookError("time is out of range") from error
+
+
+def within_window(occurred_at: datetime, now: datetime, window: timedelta) -> bool:
+    """Whether a delivery's own time is close enough to now to be taken (either direction)."""
+    return abs(now - occurred_at) <= window
+
+
+class ReplayMemory(Protocol):
+    """Remembers delivery ids: in memory (:class:`ReplayFilter`) or in the store."""
+
+    def first_time(self, delivery_id: str) -> bool: ...
+
+    def forget(self, delivery_id: str) -> None: ...
 
 
 class ReplayFilter:

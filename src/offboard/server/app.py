@@ -16,21 +16,39 @@ from offboard.server.page import render_status_page
 from offboard.server.webhook import WebhookReceiver
 from offboard.service.status import DaemonStatus
 
+MAX_REASONS = 5
+MAX_REASON_CHARS = 400
+
+
+async def healthz(request: Request) -> Response:
+    """Alive: the process answers (on both listeners)."""
+    return JSONResponse({"status": "alive"})
+
+
+def create_webhook_app(webhook: WebhookReceiver) -> Starlette:
+    """The webhook listener's app: the endpoint Keycloak calls, and a liveness probe."""
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/webhooks/keycloak", webhook.handle, methods=["POST"]),
+    ]
+    return Starlette(routes=routes)
+
 
 def create_app(
     status: DaemonStatus,
     metrics: Metrics,
-    webhook: WebhookReceiver,
+    webhook: WebhookReceiver | None = None,
     *,
     readiness_limits: Mapping[str, timedelta],
 ) -> Starlette:
-    """The app ``offboard run`` serves; ``readiness_limits`` as in ``not_ready_reasons``."""
+    """The operations listener's app; ``readiness_limits`` as in ``not_ready_reasons``.
 
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "alive"})
+    ``offboard run`` serves the webhook on its own listener (:func:`create_webhook_app`);
+    ``webhook`` puts it here too, for in-process tests.
+    """
 
     async def readyz(request: Request) -> Response:
-        reasons = status.not_ready_reasons(readiness_limits)
+        reasons = _capped(status.not_ready_reasons(readiness_limits))
         if reasons:
             return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
         return JSONResponse({"status": "ready"})
@@ -47,6 +65,15 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
-        Route("/webhooks/keycloak", webhook.handle, methods=["POST"]),
     ]
+    if webhook is not None:
+        routes.append(Route("/webhooks/keycloak", webhook.handle, methods=["POST"]))
     return Starlette(routes=routes)
+
+
+def _capped(reasons: list[str]) -> list[str]:
+    """A few short reasons and a count: /readyz stays small whatever went wrong."""
+    shown = [r if len(r) <= MAX_REASON_CHARS else r[: MAX_REASON_CHARS - 1] + "…" for r in reasons]
+    if len(shown) > MAX_REASONS:
+        shown = [*shown[:MAX_REASONS], f"and {len(shown) - MAX_REASONS} more"]
+    return shown

@@ -2,24 +2,30 @@
 
 Order matters: the size limit is enforced while the body streams in (413 before reading it
 all), the signature is checked before anything in the body is looked at (401, nothing happens),
-and only then is the body parsed (400 when malformed) and de-duplicated (200, ignored).
+and only then is the body parsed (400 when malformed or dated outside the window) and
+de-duplicated (200, ignored). Inside the window the replay memory (kept in the store by the
+daemon) refuses a repeat; outside it the time check does, so the memory spans the window only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from offboard.intake.webhooks import (
+    DEFAULT_WINDOW,
     SIGNATURE_HEADER,
     MalformedWebhookError,
     ReplayFilter,
+    ReplayMemory,
     parse_webhook,
     verify_signature,
+    within_window,
 )
 from offboard.ports import IdentityEvent
 
@@ -40,8 +46,12 @@ class WebhookReceiver:
     submit: Callable[[IdentityEvent], bool]
     """Queues a re-check; False when this replica does not act right now (standby, stopping)."""
     max_body: int = DEFAULT_MAX_BODY
-    replays: ReplayFilter = field(default_factory=ReplayFilter)
+    replays: ReplayMemory = field(default_factory=ReplayFilter)
+    """Delivery ids seen; the daemon keeps them in the store, so a restart forgets none."""
     count: Callable[[str], None] = lambda result: None
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    window: timedelta = DEFAULT_WINDOW
+    """Deliveries dated further from now than this are refused (replays of old captures)."""
 
     async def handle(self, request: Request) -> Response:
         """The Starlette endpoint."""
@@ -65,6 +75,8 @@ class WebhookReceiver:
             delivery = parse_webhook(body)
         except MalformedWebhookError as error:
             return "malformed", _answer(400, str(error))
+        if not within_window(delivery.occurred_at, self.now(), self.window):
+            return "stale", _answer(400, "delivery time is outside the accepted window")
         if not self.replays.first_time(delivery.delivery_id):
             return "duplicate", _answer(200, "duplicate delivery ignored")
         if delivery.event is None:

@@ -9,6 +9,7 @@ the snapshot summaries. ``reconcile`` wraps that in a run (and applies when aske
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -106,12 +107,23 @@ async def _plan_from(
 ) -> PlanResult:
     links = _links_for(first_source, target, store)
     candidates = candidates_to_confirm(first_source, target, links, policy)
-    confirmed = await source.confirm(first_source, candidates) if candidates else first_source
+    confirmed = first_source
+    if candidates and first_source.complete and target.complete:
+        confirmed = await source.confirm(first_source, candidates)
+    elif candidates:
+        # An incomplete side already blocks acting: confirming would only wait out retries.
+        confirmed = _unconfirmed(first_source, len(candidates))
     baseline = previous_source_count(store) if confirmed.kind is SnapshotKind.FULL else None
     context = PlanContext(clock.now(), overrides, baseline)
     made = plan(confirmed, target, links, policy, context)
     record_snapshots(store, confirmed, target)  # after planning: never its own baseline
     return PlanResult(made, confirmed, target)
+
+
+def _unconfirmed(snapshot: SourceSnapshot, skipped: int) -> SourceSnapshot:
+    """The snapshot as read, saying that its candidates were left unconfirmed, and why."""
+    problem = f"{skipped} re-reads skipped: a side was read incompletely, nothing can be acted on"
+    return dataclasses.replace(snapshot, problems=(*snapshot.problems, problem))
 
 
 @dataclass(frozen=True, slots=True)

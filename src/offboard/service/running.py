@@ -43,6 +43,7 @@ class DaemonConfig:
     debounce: float = 0.2
     concurrency: int = 8
     shutdown_grace: float = 20.0
+    max_backlog: int = 5000
 
 
 class Daemon:
@@ -63,13 +64,18 @@ class Daemon:
         self.status = status
         self.lease = lease
         self.config = config
+        self._leader_gained = asyncio.Event()
         self.queues = UserQueues(
-            self._recheck, debounce=config.debounce, concurrency=config.concurrency
+            self._recheck,
+            debounce=config.debounce,
+            concurrency=config.concurrency,
+            max_backlog=config.max_backlog,
+            on_overflow=self._leader_gained.set,  # wakes the reconciler: a full pass now
+            now=clock.now,
         )
         self.poller = EventPoller(source, store, self.submit, clock)
         self._gate = PassGate()
         self._stopping = asyncio.Event()
-        self._leader_gained = asyncio.Event()
         self._first_seen: dict[str, datetime] = {}
 
     @property
@@ -156,15 +162,18 @@ class Daemon:
             except Exception as error:
                 log.error("reconciliation failed", error=_describe(error))
                 report = _failed("full", started, self.clock.now(), error)
+        if report.complete:
+            self.queues.ledger.reread_everyone(started)
         self._record(report, "full", {})
         return report
 
-    async def _recheck(self, identity_id: IdentityId, events: Sequence[IdentityEvent]) -> None:
+    async def _recheck(self, identity_id: IdentityId, events: Sequence[IdentityEvent]) -> bool:
+        """Re-check one person; True when they were read (so older events are covered)."""
         earliest = min(event.occurred_at for event in events)
         seen = self._first_seen.setdefault(identity_id, earliest)
         self._first_seen[identity_id] = min(seen, earliest)
         if not self.lease.held:
-            return  # a standby never acts; the leader's own intake covers the event
+            return False  # a standby never acts; the leader's own intake covers the event
         async with self._gate.shared():
             started = self.clock.now()
             try:
@@ -175,6 +184,7 @@ class Daemon:
         self._record(report, identity_id, {identity_id: self._first_seen[identity_id]})
         if report.complete and not report.blocked_guards:
             self._first_seen.pop(identity_id, None)
+        return report.complete
 
     def _record(self, report: PassReport, scope: str, hints: dict[str, datetime]) -> None:
         self.status.record_pass(report, scope)

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -173,10 +173,21 @@ class DaemonStatus:
         elif now - last.finished_at > limits["reconcile"]:
             reasons.append(f"last complete reconciliation is old ({last.finished_at.isoformat()})")
         if self.last_full is not None and not self.last_full.complete:
-            problems = "; ".join(self.last_full.problems) or "incomplete"
-            reasons.append(f"last reconciliation incomplete: {problems}")
+            reasons.append(f"last reconciliation incomplete: {_few(self.last_full.problems)}")
         for vendor in VENDORS:
             seen = self.vendor_seen.get(vendor)
             if seen is None or now - seen > limits["vendor"]:
                 reasons.append(f"{vendor} not reached recently")
         return reasons
+
+
+SHOWN_PROBLEMS = 3
+"""/readyz is polled by load balancers: a count and a few examples, never every user id."""
+
+
+def _few(problems: Sequence[str], shown: int = SHOWN_PROBLEMS) -> str:
+    if not problems:
+        return "incomplete"
+    head = "; ".join(problem[:200] for problem in problems[:shown])
+    more = len(problems) - shown
+    return f"{len(problems)} problems: {head}" + (f"; and {more} more" if more > 0 else "")

@@ -30,8 +30,13 @@ class StoreSettings(Section):
         return self.url.get_secret_value() if self.url is not None else self.path
 
 
+MIN_WEBHOOK_SECRET_LENGTH = 16
+"""A shorter shared secret can be guessed; Keycloak's sender takes any length."""
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
 class DaemonSettings(Section):
-    """``offboard run``: event polling, webhooks, periodic reconciliation."""
+    """``offboard run``: event polling, webhooks, periodic reconciliation, its two listeners."""
 
     poll_interval: Duration = timedelta(seconds=1)
     """How often Keycloak's admin events are polled. Half of it is the average wait before a
@@ -39,21 +44,64 @@ class DaemonSettings(Section):
     reconcile_interval: Duration = timedelta(minutes=15)
     """How often a full reconciliation runs (the authoritative safety net)."""
     listen_host: str = "127.0.0.1"
-    """Address of the HTTP server (webhooks, /metrics, /healthz, /readyz)."""
+    """Address of the operations listener (status page, /metrics, /healthz, /readyz). Keep it
+    on loopback unless a scraper elsewhere needs it."""
     listen_port: int = Field(default=8080, ge=1, le=65535)
-    """Port of the HTTP server."""
+    """Port of the operations listener."""
+    webhook_host: str = "127.0.0.1"
+    """Address of the webhook listener (``POST /webhooks/keycloak`` and ``/healthz`` only).
+    Anything but loopback needs ``tls_cert_file`` and ``tls_key_file``."""
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    """Port of the webhook listener; it only runs when a webhook secret is set."""
+    tls_cert_file: Path | None = None
+    """PEM certificate chain for the webhook listener; re-read when the file changes."""
+    tls_key_file: Path | None = None
+    """PEM private key for ``tls_cert_file``; re-read when the file changes."""
     webhook_secret: SecretStr | None = None
-    """Shared secret that signs incoming webhooks; webhooks are refused without one."""
+    """Shared secret that signs incoming webhooks (at least 16 characters); webhooks are
+    refused without one."""
     webhook_secret_file: Path | None = None
     """A file holding the webhook secret."""
+    webhook_window: Duration = timedelta(minutes=15)
+    """Deliveries dated further than this from now are refused (captured ones replayed)."""
+    header_timeout: float = Field(default=10.0, gt=0, le=300)
+    """Seconds a client has to send a request's headers before its connection is closed."""
+    keep_alive_timeout: float = Field(default=5.0, gt=0, le=300)
+    """Seconds an idle keep-alive connection stays open."""
+    max_connections: int = Field(default=1000, ge=1, le=100_000)
+    """Open connections per listener; beyond it new requests are answered 503."""
+    max_backlog: int = Field(default=5000, ge=1, le=1_000_000)
+    """People with queued re-checks; beyond it events are dropped and a full reconciliation
+    runs instead (departures get twice the room)."""
+    shutdown_grace: Duration = timedelta(seconds=20)
+    """On SIGTERM, how long work in flight may take before it is cut short (an action cut
+    short is settled at the next start); the process exits within about this time."""
     lease_ttl: Duration = timedelta(seconds=30)
     """How long a replica's leadership lease lasts without renewal."""
 
     @model_validator(mode="after")
     def _resolve(self) -> DaemonSettings:
         secret = read_secret(self.webhook_secret, self.webhook_secret_file, "webhook_secret")
+        if secret is not None and len(secret.get_secret_value()) < MIN_WEBHOOK_SECRET_LENGTH:
+            raise ValueError(
+                f"webhook_secret: shorter than {MIN_WEBHOOK_SECRET_LENGTH} characters; "
+                "generate one, e.g. `openssl rand -hex 32`"
+            )
         object.__setattr__(self, "webhook_secret", secret)
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_key_file: set both tls_cert_file and tls_key_file, or neither")
+        if self.webhook_host not in _LOOPBACK and self.tls_cert_file is None:
+            raise ValueError(
+                "webhook_host: serving webhooks beyond loopback needs TLS: set tls_cert_file "
+                "and tls_key_file, or keep 127.0.0.1 behind a TLS reverse proxy"
+            )
+        if self.webhook_port == self.listen_port and self.webhook_host == self.listen_host:
+            raise ValueError("webhook_port: must differ from listen_port on the same host")
         return self
+
+    @property
+    def webhook_tls(self) -> bool:
+        return self.tls_cert_file is not None
 
 
 class LoggingSettings(Section):

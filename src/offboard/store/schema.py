@@ -22,7 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bumped with every migration; a store with a higher number was written by a newer offboard."""
 
 
@@ -144,4 +144,12 @@ leases = Table(
     Column("name", String(128), primary_key=True),
     Column("holder", String(255), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("delivery_id", String(128), primary_key=True),
+    Column("seen_at", UtcDateTime(), nullable=False),
+    Index("ix_webhook_deliveries_seen_at", "seen_at"),
 )

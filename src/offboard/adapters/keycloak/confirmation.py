@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterable
 
+from offboard.adapters.circuit import UnreachableError
 from offboard.adapters.keycloak.casting import identity_from_read, is_permanently_locked
 from offboard.adapters.keycloak.disabled_listing import DisabledListing
 from offboard.adapters.keycloak.requests import AdminReader
@@ -97,9 +98,13 @@ class Confirmer:
         failures: dict[IdentityId, OffboardError] = {}
         # For a batch, one realm read can spare a brute-force read per user.
         lockouts = len(identity_ids) < 2 or await self._realm_locks_users_out()
-        for identity_id in identity_ids:
+        for index, identity_id in enumerate(identity_ids):
             try:
                 fresh[identity_id] = await self._first_read(identity_id, lockouts)
+            except UnreachableError as error:
+                # Keycloak is known down: every further read would fail the same way.
+                failures.update(dict.fromkeys(identity_ids[index:], error))
+                break
             except OffboardError as error:
                 failures[identity_id] = error
         pending = [i for i, identity in fresh.items() if identity and _may_be_disabled(identity)]
@@ -130,10 +135,15 @@ class Confirmer:
     ) -> list[IdentityId]:
         """Who still reads as disabled: in the listing of disabled users, or read by id."""
         still = [identity_id for identity_id in pending if identity_id in listed]
+        unreachable: UnreachableError | None = None
         for identity_id in (i for i in pending if i not in listed):
             try:
+                if unreachable is not None:
+                    raise unreachable  # known down: no read, same verdict
                 again = await self._read_user(identity_id)
             except OffboardError as error:
+                if isinstance(error, UnreachableError):
+                    unreachable = error
                 failures[identity_id] = error
                 del fresh[identity_id]
                 continue

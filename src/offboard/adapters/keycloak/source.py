@@ -8,6 +8,7 @@ from datetime import timedelta
 import httpx
 from pydantic import SecretStr
 
+from offboard.adapters.circuit import CircuitBreaker
 from offboard.adapters.http import build_client
 from offboard.adapters.keycloak.auth import ClientCredentialsAuth
 from offboard.adapters.keycloak.confirmation import (
@@ -65,8 +66,13 @@ class KeycloakSource:
         self.auth = ClientCredentialsAuth(
             f"{base}/realms/{realm}/protocol/openid-connect/token", client_id, client_secret
         )
+        self.breaker = CircuitBreaker("Keycloak")
         self._client = build_client(
-            base, auth=self.auth, transport=transport, timeout=httpx.Timeout(timeout, connect=10.0)
+            base,
+            auth=self.auth,
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            breaker=self.breaker,
         )
         self.reader = AdminReader(self._client, self.realm_url)
         self.scope = scope or KeycloakScope()
