@@ -30,7 +30,7 @@ ORG_KEY = "e2e-org-key"
 OWNER_ID = "5b10a2844c20165700e2e000"
 DOMAIN = "example.test"
 DIRECTORY = "dir-main"
-WEBHOOK_SECRET = "e2e-webhook-secret"
+WEBHOOK_SECRET = "e2e-webhook-secret-of-32-characters"
 
 
 @dataclass
@@ -137,6 +137,7 @@ def daemon_settings(
             "reconcile_interval": reconcile_interval,
             "listen_host": "127.0.0.1",
             "listen_port": free_port(),
+            "webhook_port": free_port(),
             "webhook_secret": WEBHOOK_SECRET,
             "lease_ttl": 3,
         },
@@ -152,6 +153,10 @@ class RunningDaemon:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.settings.daemon.listen_port}"
+
+    @property
+    def webhook_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.daemon.webhook_port}/webhooks/keycloak"
 
     @property
     def reconciled(self) -> bool:

@@ -145,12 +145,10 @@ async def test_a_signed_webhook_triggers_the_recheck(people: People, tmp_path: P
                 "authDetails": {"realmId": "master", "userId": "admin"},
             }
         ).encode()
-        forged = await fetch("POST", f"{daemon.url}/webhooks/keycloak", content=body)
+        forged = await fetch("POST", daemon.webhook_url, content=body)
         assert forged.status_code == 401
         headers = {"X-Keycloak-Signature": sign(body, WEBHOOK_SECRET.encode())}
-        accepted = await fetch(
-            "POST", f"{daemon.url}/webhooks/keycloak", content=body, headers=headers
-        )
+        accepted = await fetch("POST", daemon.webhook_url, content=body, headers=headers)
         assert accepted.status_code == 202
         await eventually(lambda: people.tenant.status(account_id) == "inactive", within=20)
 
