@@ -130,8 +130,10 @@ async def test_the_webhook_listener_serves_tls_and_reloads_a_renewed_certificate
     server = listener(app, "127.0.0.1", port, Limits(), tls)
     task = asyncio.create_task(server.serve())
     try:
-        while not server.started:
-            await asyncio.sleep(0.02)
+        for _ in range(200):  # bounded wait for the listener to bind
+            if server.started:
+                break
+            await asyncio.sleep(0.025)
         before = await asyncio.to_thread(served_certificate, port, first[0])
         async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=first[0])) as c:
             health = await c.get(f"https://127.0.0.1:{port}/healthz")

@@ -10,6 +10,7 @@ from offboard.core.identities import IdentityId
 from offboard.intake.queues import UserQueues
 from offboard.ports import IdentityEvent
 
+
 def event(user: str, n: int) -> IdentityEvent:
     # Dated now, as a real event is: one dated before the person's last re-read is skipped.
     return IdentityEvent(IdentityId(user), f"{user}-{n}", datetime.now(UTC), "admin:USER:UPDATE")
