@@ -15,16 +15,19 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from offboard.service.passes import PassReport
 
 LATENCY_BUCKETS = (0.5, 1, 2, 3, 5, 7.5, 10, 15, 30, 60, 120, 300, 900, 1800, 3600)
-_ID_SEGMENT = re.compile(
-    r"/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # UUIDs
-    r"|[0-9]+:[0-9a-f-]+|[0-9a-f]{24}|[0-9]+)(?=/|$)",  # Atlassian account ids, numbers
-    re.IGNORECASE,
-)
+_WORD_SEGMENT = re.compile(r"[A-Za-z][A-Za-z_-]{0,39}|v[0-9]{1,2}")
+"""Path segments kept in a label: API words (``users``, ``brute-force``, ``v2``). Anything
+else is an id (UUIDs, Atlassian account ids, numbers, Keycloak federated ids ``f:…:name``,
+emails): one series per person would publish who they are and grow without bound."""
 
 
 def endpoint_label(path: str) -> str:
-    """A low-cardinality endpoint label: ids in the path become ``{id}``."""
-    return _ID_SEGMENT.sub("/{id}", path) or "/"
+    """A low-cardinality endpoint label: every segment that is not an API word is ``{id}``."""
+    segments = (
+        segment if not segment or _WORD_SEGMENT.fullmatch(segment) else "{id}"
+        for segment in path.split("/")
+    )
+    return "/".join(segments) or "/"
 
 
 class Metrics:
