@@ -96,6 +96,21 @@ def render(rows: list[dict[str, Any]], when: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+HOSTILE_START = "<!-- hostile-input:start -->"
+HOSTILE_END = "<!-- hostile-input:end -->"
+
+
+def keep_hostile_section(document: str) -> str:
+    """The fault matrix plus the "Hostile input" section ``benchmarks/hostile.py`` wrote."""
+    if not DOC.exists():
+        return document
+    current = DOC.read_text(encoding="utf-8")
+    if HOSTILE_START not in current or HOSTILE_END not in current:
+        return document
+    section = HOSTILE_START + current.split(HOSTILE_START, 1)[1].split(HOSTILE_END, 1)[0]
+    return document.rstrip() + "\n\n" + section + HOSTILE_END + "\n"
+
+
 FINDINGS = """\
 A failing row is a bug, never an accepted risk: find the area its fault names, fix it, and
 run this script again. Until then the row's test fails CI."""
@@ -111,7 +126,7 @@ def main() -> int:
         return code or 1
     rows = json.loads(RESULTS.read_text())
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(RESULTS.stat().st_mtime))
-    DOC.write_text(render(rows, stamp))
+    DOC.write_text(keep_hostile_section(render(rows, stamp)))
     failing = sum(not row["ok"] for row in rows)
     print(f"wrote {DOC.relative_to(ROOT)} ({len(rows)} rows, {failing} failing)")
     return code
