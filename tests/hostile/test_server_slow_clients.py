@@ -16,9 +16,10 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from offboard.server.app import create_app
+from offboard.server.app import create_app, create_webhook_app
 from offboard.server.listeners import AcceptErrorFilter, Limits, Listener, listener
 from offboard.server.metrics import Metrics, PrometheusTelemetry
+from offboard.server.webhook import WebhookReceiver
 from offboard.service.status import DaemonStatus
 from tests.hostile.conftest import HostileRow
 from tests.keycloak.server import free_port
@@ -175,3 +176,25 @@ def test_the_open_file_limit_is_raised_to_the_hard_limit() -> None:
     before, after, now, hard = (int(value) for value in output)
     assert before == 256
     assert after == now == min(4096, hard if hard > 0 else 4096)
+
+
+async def test_a_webhook_body_that_never_finishes_is_answered_408() -> None:
+    receiver = WebhookReceiver(b"a-webhook-secret-long-enough-0123", lambda e: True,
+                               body_timeout=0.5)  # fmt: skip
+    port = free_port()
+    server = listener(create_webhook_app(receiver), "127.0.0.1", port, Limits())
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            await asyncio.sleep(0.025)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /webhooks/keycloak HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readuntil(b"\r\n"), 5)
+        writer.close()
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+    assert b" 408 " in status_line

@@ -9,6 +9,7 @@ daemon) refuses a repeat; outside it the time check does, so the memory spans th
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,8 @@ class WebhookReceiver:
     """Delivery ids seen; the daemon keeps them in the store, so a restart forgets none."""
     count: Callable[[str], None] = lambda result: None
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    body_timeout: float = 10.0
+    """Seconds to receive the whole body (the listener bounds the headers separately)."""
     window: timedelta = DEFAULT_WINDOW
     """Deliveries dated further from now than this are refused (replays of old captures)."""
 
@@ -66,9 +69,12 @@ class WebhookReceiver:
         if declared.isdigit() and int(declared) > self.max_body:
             return "too_large", _answer(413, "body too large")
         try:
-            body = await self._read(request)
+            async with asyncio.timeout(self.body_timeout):
+                body = await self._read(request)
         except _TooLargeError:
             return "too_large", _answer(413, "body too large")
+        except TimeoutError:
+            return "too_slow", _answer(408, "body not received in time")
         if not verify_signature(body, request.headers.get(SIGNATURE_HEADER), self.secret):
             return "unauthorised", _answer(401, "missing or bad signature")
         try:
