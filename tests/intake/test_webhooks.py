@@ -123,3 +123,30 @@ def test_replay_filter_lets_each_id_through_once_and_stays_bounded() -> None:
     assert replays.first_time("a")
     replays.forget("a")
     assert replays.first_time("a")
+
+
+def test_a_group_leave_names_the_user_and_ranks_as_a_departure() -> None:
+    body = json.dumps(
+        {"uid": "g1", "type": "admin.GROUP_MEMBERSHIP-DELETE", "time": 1,
+         "resourcePath": f"users/{USER}/groups/0f1e2d3c"}
+    ).encode()  # fmt: skip
+    delivery = parse_webhook(body)
+    assert delivery.event is not None
+    assert delivery.event.identity_id == USER
+    assert delivery.event.kind == "webhook:admin.GROUP_MEMBERSHIP-DELETE"
+
+
+@pytest.mark.parametrize(
+    ("representation", "mark"),
+    [('{"enabled": true}', ":enabled=true"), ("not json", ""), ('["x"]', ""),
+     ('{"enabled": "no"}', ""), (None, "")],
+)  # fmt: skip
+def test_the_enabled_mark_comes_only_from_a_boolean_in_the_representation(
+    representation: str | None, mark: str
+) -> None:
+    payload = {"uid": "e", "type": "admin.USER-UPDATE", "time": 1, "resourcePath": f"users/{USER}"}
+    if representation is not None:
+        payload["representation"] = representation
+    delivery = parse_webhook(json.dumps(payload).encode())
+    assert delivery.event is not None
+    assert delivery.event.kind == f"webhook:admin.USER-UPDATE{mark}"

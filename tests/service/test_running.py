@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import timedelta
 
 from offboard.intake.polling import ADMIN_EVENTS_CURSOR
@@ -155,3 +156,23 @@ async def test_a_lost_lease_stops_the_replica_from_acting() -> None:
 
 def _limits() -> dict[str, timedelta]:
     return {"reconcile": timedelta(minutes=30), "vendor": timedelta(minutes=5)}
+
+
+async def test_a_backlog_overflow_starts_a_full_reconciliation_at_once() -> None:
+    rig = Rig()
+    rig.daemon = Daemon(
+        rig.passes,
+        rig.source,
+        rig.store,
+        rig.clock,
+        rig.status,
+        rig.lease,
+        replace(FAST, max_backlog=3),
+    )
+    rig.passes.delay = 0.2  # re-checks stay queued while the flood arrives
+    async with running(rig):
+        await eventually(lambda: rig.passes.fulls == 1)
+        for n in range(10):
+            rig.daemon.submit(hint(f"u{n}", rig.clock.now(), f"w{n}"))
+        await eventually(lambda: rig.passes.fulls == 2)  # not after reconcile_interval (60 s)
+    assert rig.daemon.queues.overflows == 7

@@ -162,13 +162,13 @@ class Daemon:
             except Exception as error:
                 log.error("reconciliation failed", error=_describe(error))
                 report = _failed("full", started, self.clock.now(), error)
-        if report.complete:
-            self.queues.ledger.reread_everyone(started)
+        if report.complete and not report.blocked_guards:
+            self.queues.ledger.reread_everyone(started)  # older events need no re-check
         self._record(report, "full", {})
         return report
 
     async def _recheck(self, identity_id: IdentityId, events: Sequence[IdentityEvent]) -> bool:
-        """Re-check one person; True when they were read (so older events are covered)."""
+        """Re-check one person; True when read and planned unblocked (older events are covered)."""
         earliest = min(event.occurred_at for event in events)
         seen = self._first_seen.setdefault(identity_id, earliest)
         self._first_seen[identity_id] = min(seen, earliest)
@@ -182,9 +182,10 @@ class Daemon:
                 log.warning("recheck failed", identity_id=identity_id, error=_describe(error))
                 report = _failed("recheck", started, self.clock.now(), error)
         self._record(report, identity_id, {identity_id: self._first_seen[identity_id]})
-        if report.complete and not report.blocked_guards:
+        settled = report.complete and not report.blocked_guards
+        if settled:
             self._first_seen.pop(identity_id, None)
-        return report.complete
+        return settled
 
     def _record(self, report: PassReport, scope: str, hints: dict[str, datetime]) -> None:
         self.status.record_pass(report, scope)
