@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from offboard.cli.errors import FailedError
+from offboard.cli.files import write_private
 from offboard.cli.state import state_of
 from offboard.cli.wiring import open_configured_store
 from offboard.core.journal import JournalRecord, Phase, Status
@@ -46,8 +47,13 @@ class Format(StrEnum):
 
 
 StoreOption = Annotated[
-    Path | None,
-    typer.Option("--store", help="Read this store file or URL instead of the configured one."),
+    str | None,
+    typer.Option(
+        "--store",
+        metavar="<url|path>",
+        help="Read this store instead of the configured one: a database URL "
+        "(postgresql://…) or a SQLite file, which must exist. Opened read-only.",
+    ),
 ]
 RunOption = Annotated[str | None, typer.Option("--run", help="Only this run id.")]
 UserOption = Annotated[
@@ -76,9 +82,10 @@ def parse_since(text: str | None, now: datetime) -> datetime | None:
 
 
 @contextmanager
-def _open(ctx: typer.Context, override: Path | None) -> Iterator[SqlStore]:
+def _open(ctx: typer.Context, override: str | None) -> Iterator[SqlStore]:
+    """The store, read-only: the journal commands never create, migrate or write one."""
     settings = None if override is not None else state_of(ctx).settings()
-    store = open_configured_store(settings, override)
+    store = open_configured_store(settings, override, read_only=True)
     try:
         yield store
     finally:
@@ -273,7 +280,7 @@ def export(
         if out is None:
             typer.echo(records_text(records, fmt), nl=False)
             return
-        out.write_text(records_text(records, fmt), encoding="utf-8")
+        write_private(out, records_text(records, fmt))
         typer.echo(f"wrote {len(records)} records to {out}", err=True)
 
 
