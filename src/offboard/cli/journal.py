@@ -24,6 +24,7 @@ from offboard.cli.files import write_private
 from offboard.cli.state import state_of
 from offboard.cli.wiring import open_configured_store
 from offboard.core.journal import JournalRecord, Phase, Status
+from offboard.core.printable import csv_cell, json_safe, printable
 from offboard.settings import parse_duration
 from offboard.store import SqlStore
 
@@ -113,14 +114,21 @@ def record_dict(record: JournalRecord) -> dict[str, Any]:
 
 
 def records_text(records: list[JournalRecord], fmt: Format) -> str:
-    """The records as JSON lines or CSV."""
+    """The records as JSON lines (every value exact, invisible characters escaped) or CSV
+    (printable, and no cell a spreadsheet would run as a formula)."""
     if fmt is Format.JSONL:
-        return "".join(json.dumps(record_dict(r), ensure_ascii=False) + "\n" for r in records)
+        return "".join(
+            json_safe(json.dumps(record_dict(r), ensure_ascii=False)) + "\n" for r in records
+        )
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(record_dict(r) for r in records)
+    writer.writerows(_csv_row(record_dict(r)) for r in records)
     return buffer.getvalue()
+
+
+def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: csv_cell(value) if isinstance(value, str) else value for key, value in row.items()}
 
 
 def write_records(records: list[JournalRecord], fmt: Format, console: Console) -> None:
@@ -153,10 +161,10 @@ def journal_table(records: list[JournalRecord], width: int = 80) -> RenderableTy
             r.run_id[:8],
             r.phase.value,
             r.status.value,
-            r.kind,
+            printable(r.kind),
             _who(r),
-            r.rule,
-            r.detail or r.reason,
+            printable(r.rule),
+            printable(r.detail or r.reason),
         )
     return table
 
@@ -170,14 +178,14 @@ def _journal_lines(records: list[JournalRecord]) -> Group:
             Text.assemble(
                 head,
                 (f"{r.status.value:<10}", "green" if r.status in _GOOD else "red"),
-                f"{r.kind:<16} {_who(r)}: {_detail(r)}",
+                printable(f"{r.kind:<16} {_who(r)}: {_detail(r)}"),
             )
         )
     return Group(*lines)
 
 
 def _who(record: JournalRecord) -> str:
-    return record.email or record.account_id or record.identity_id or ""
+    return printable(record.email or record.account_id or record.identity_id or "")
 
 
 def _detail(record: JournalRecord) -> str:

@@ -29,6 +29,7 @@ from offboard.core.plan import (
     Rule,
 )
 from offboard.core.policy import ActionKind
+from offboard.core.printable import json_safe
 
 
 class PlanFormatError(ValueError):
@@ -66,7 +67,7 @@ def plan_to_json(plan: Plan) -> str:
         "summary": plan_summary(plan),
     }
     document["seal"] = seal_of(document)
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
 
 
 def seal_of(document: dict[str, Any]) -> str:
