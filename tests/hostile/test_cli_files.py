@@ -15,8 +15,8 @@ from offboard.cli.main import app
 from offboard.cli.plan import save_plan
 from offboard.store import open_store
 from tests.cli.conftest import VALID_TOML
-from tests.cli.conftest import clean_env as clean_env  # autouse: no OFFBOARD_* leaks in
 from tests.core.builders import identity, make_plan, people, source, target
+from tests.hostile.cli_env import clean_cli_env as clean_cli_env  # autouse
 from tests.hostile.conftest import HostileRow
 
 PASSWORD = "Pa55wordInUrl"

@@ -21,8 +21,9 @@ from offboard.cli.emulate import Which, ready_config, serving
 from offboard.cli.exit_codes import ExitCode
 from offboard.core.printable import CSV_TRIGGERS
 from offboard.store import open_store
-from tests.cli.conftest import clean_env as clean_env  # autouse: no OFFBOARD_* leaks in
 from tests.cli.test_run_commands import World
+from tests.hostile.cli_env import clean_cli_env as clean_cli_env  # autouse
+from tests.hostile.cli_env import config_secrets
 from tests.hostile.conftest import HostileRow
 
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x1b[31m"
@@ -127,13 +128,16 @@ def test_hostile_keycloak_values_are_shown_safely_and_never_matched(
 
     escaped = sum(_controls(output) for output in outputs)
     assert escaped == 0, [o for o in outputs if _controls(o)][:1]
-    assert (wrongful, formulas, lost) == (0, 0, 0)
+    crashes = sum("unexpected error" in output for output in outputs)
+    secrets = config_secrets(world.config)
+    leaked = sum(any(s in output for s in secrets) for output in outputs)
+    assert (wrongful, formulas, lost, crashes, leaked) == (0, 0, 0, 0, 0)
     hostile_row(
         area="hostile usernames and emails from Keycloak (CLI)",
         inputs=len(HOSTILE),
-        wrongful_actions=wrongful + formulas,
-        crashes=0,
-        secrets_leaked=0,
+        wrongful_actions=wrongful + formulas + escaped,
+        crashes=crashes,
+        secrets_leaked=leaked,
         lost_actions=lost,
         note="escape sequences, C1 and bidi controls, CSV formulas, non-addresses; "
         f"{len(outputs)} outputs checked (plan table/markdown/json, apply, journal, csv)",

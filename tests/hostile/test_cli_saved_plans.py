@@ -4,7 +4,6 @@ the reader. Every one is refused (exit 5, one line) or applied with fresh reason
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,10 +16,11 @@ from offboard.cli.demo import DOMAIN, person
 from offboard.cli.exit_codes import ExitCode
 from offboard.core.plan_json import seal_of
 from offboard.store import open_store
-from tests.cli.conftest import clean_env as clean_env  # autouse: no OFFBOARD_* leaks in
 from tests.cli.conftest import runner as runner
 from tests.cli.test_run_commands import World, links_in
 from tests.cli.test_run_commands import world as world
+from tests.hostile.cli_env import clean_cli_env as clean_cli_env  # autouse
+from tests.hostile.cli_env import config_secrets
 from tests.hostile.conftest import HostileRow
 
 EDITED = "offboard: approved by the CEO \x1b[31mdo not ask\x1b[0m"
@@ -122,7 +122,7 @@ def test_edited_saved_plans_are_refused_or_carry_fresh_reasons(
     wrongful += "approved by the CEO" in journal
     assert "approved by the CEO" not in journal
     lost = int(world.account_status(f"{person(1)}@{DOMAIN}") != "inactive")
-    secrets = _secrets(world.config)
+    secrets = config_secrets(world.config)
     assert secrets
     leaked = sum(any(secret in out for secret in secrets) for out in [*outputs, journal])
     assert (wrongful, crashes, leaked, lost) == (0, 0, 0, 0)
@@ -136,15 +136,3 @@ def test_edited_saved_plans_are_refused_or_carry_fresh_reasons(
         lost_actions=lost,
         note="edited reason, created_at, guard message (sealed or resealed), 100k-deep JSON",
     )
-
-
-def _secrets(config: Path) -> list[str]:
-    """The secret values in the test's configuration, to look for in every output."""
-    document = tomllib.loads(config.read_text(encoding="utf-8"))
-    return [
-        value
-        for section in document.values()
-        if isinstance(section, dict)
-        for key, value in section.items()
-        if isinstance(value, str) and ("secret" in key or "key" in key) and len(value) > 4
-    ]

@@ -19,7 +19,7 @@ from offboard.cli.main import app
 from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.store import open_store
 from tests.cli.conftest import VALID_TOML
-from tests.cli.conftest import clean_env as clean_env  # autouse: no OFFBOARD_* leaks in
+from tests.hostile.cli_env import clean_cli_env as clean_cli_env  # autouse
 from tests.hostile.conftest import HostileRow
 
 PASSWORD = "Sup3rSecretPw"
