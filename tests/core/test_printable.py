@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from offboard.core.plan import Rule
-from offboard.core.printable import csv_cell, is_address, json_safe, printable
+from offboard.core.printable import _is_address_in_full, csv_cell, is_address, json_safe, printable
 from offboard.core.rendering import render_markdown, render_text
 from tests.core.builders import account, identity, make_plan, source, target
 
@@ -69,3 +71,8 @@ def test_renderings_escape_hostile_usernames() -> None:
     result = make_plan(src, target(account(1)), [])
     for text in (render_markdown(result), render_text(result)):
         assert printable(text.replace("\n", "")) == text.replace("\n", "")
+
+
+@given(st.text(alphabet='ab9-._%+=@()" \x1b', max_size=24))
+def test_the_fast_path_agrees_with_the_full_check(email: str) -> None:
+    assert is_address(email) == _is_address_in_full(email)
