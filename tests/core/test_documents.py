@@ -71,7 +71,7 @@ def test_json_has_the_documented_shape() -> None:
     document = json.loads(plan_to_json(busy_plan()))
     assert set(document) == {
         "version", "fingerprint", "created_at", "actions", "blocked", "skipped",
-        "guards", "link_updates", "summary",
+        "guards", "link_updates", "summary", "seal",
     }  # fmt: skip
     assert set(document["actions"][0]) == {
         "kind", "keycloak_id", "account_id", "email", "rule", "reason",
@@ -106,6 +106,30 @@ def edit(text: str, change: Any) -> str:
 def test_tampering_is_detected(change: Any) -> None:
     with pytest.raises(PlanFormatError, match="fingerprint does not match"):
         plan_from_json(edit(plan_to_json(busy_plan()), change))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d["actions"][0].update(reason="offboard: approved by the CEO, do not ask"),
+        lambda d: d.update(created_at="2099-01-01T00:00:00+00:00"),
+        lambda d: d["guards"][0].update(message="all fine"),
+        lambda d: d["blocked"][0].update(reason="nothing to see"),
+        lambda d: d.pop("seal"),
+    ],
+    ids=["reason", "created-at", "guard-message", "entry-reason", "no-seal"],
+)
+def test_what_the_fingerprint_leaves_out_is_sealed(change: Any) -> None:
+    """Issue 19.6: an edited reason or creation time is refused, not applied."""
+    with pytest.raises(PlanFormatError, match="seal does not match"):
+        plan_from_json(edit(plan_to_json(busy_plan()), change))
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_deeply_nested_json_is_a_format_error(depth: int) -> None:
+    text = '{"version": 1, "actions": ' + "[" * depth + "]" * depth + "}"
+    with pytest.raises(PlanFormatError, match=r"nested too deeply|corrupt plan document"):
+        plan_from_json(text)
 
 
 @pytest.mark.parametrize(

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from offboard.core.accounts import AccountStatus
 from offboard.core.identities import Lockout
+from offboard.core.links import Link
 from offboard.core.plan import GuardName, Rule
 from offboard.core.planning import candidates_to_confirm
 from offboard.core.policy import ActionKind
+from offboard.core.snapshots import SourceSnapshot, TargetSnapshot
 from tests.core.builders import (
     account,
     aid,
+    deactivated_link,
     identity,
     iid,
     link,
     make_plan,
+    only_action,
     people,
     policy,
     source,
@@ -93,3 +99,43 @@ class TestCandidatesToConfirm:
         after = source(identity(1, disabled=True))
         (action,) = make_plan(after, target(account(1)), [link(1)]).actions
         assert action.account_id == aid(1)
+
+
+class TestDeleteAfterForDisabledLeavers:
+    """Issue 19.11: a deactivated leaver's disable must be confirmed again for delete_after."""
+
+    def _world(self, days_ago: int) -> tuple[SourceSnapshot, TargetSnapshot, list[Link]]:
+        listed = source(identity(1, enabled=False, lockout=Lockout.UNKNOWN))
+        gone = target(account(1, status=AccountStatus.INACTIVE))
+        return listed, gone, [deactivated_link(1, days_ago=days_ago)]
+
+    def test_a_disable_due_for_deletion_is_confirmed(self) -> None:
+        src, tgt, links = self._world(days_ago=31)
+        after = policy(delete_after=timedelta(days=30))
+        assert candidates_to_confirm(src, tgt, links, after) == {iid(1)}
+
+    def test_confirmed_it_plans_the_deletion(self) -> None:
+        _, tgt, links = self._world(days_ago=31)
+        confirmed = source(identity(1, disabled=True))
+        action = only_action(make_plan(confirmed, tgt, links, policy(delete_after=timedelta(30))))
+        assert (action.kind, action.rule) == (ActionKind.DELETE, Rule.DELETE_AFTER)
+
+    def test_never_by_default(self) -> None:
+        src, tgt, links = self._world(days_ago=400)
+        assert candidates_to_confirm(src, tgt, links, policy()) == frozenset()
+        assert not make_plan(source(identity(1, disabled=True)), tgt, links).actions
+
+    def test_not_before_delete_after_nor_twice(self) -> None:
+        src, tgt, links = self._world(days_ago=29)
+        after = policy(delete_after=timedelta(days=30))
+        assert candidates_to_confirm(src, tgt, links, after) == frozenset()
+        src, _, links = self._world(days_ago=31)
+        pending = target(account(1, status=AccountStatus.INACTIVE, pending_deletion=True))
+        assert candidates_to_confirm(src, pending, links, after) == frozenset()
+
+    def test_a_re_enabled_person_is_not_deleted(self) -> None:
+        _, tgt, links = self._world(days_ago=31)
+        back = source(identity(1))
+        after = policy(delete_after=timedelta(days=30))
+        assert candidates_to_confirm(back, tgt, links, after) == frozenset()
+        assert all(a.kind is not ActionKind.DELETE for a in make_plan(back, tgt, links).actions)

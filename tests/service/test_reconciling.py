@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -38,12 +39,14 @@ class FakeSource:
     people: dict[str, Identity]
     complete: bool = True
     confirmed: list[IdentityId] = field(default_factory=list)
+    taken_at: datetime = T0
 
     async def snapshot(self, *, progress: Progress | None = None) -> SourceSnapshot:
         if progress is not None:
             progress(len(self.people), len(self.people))
         problems = () if self.complete else ("page 3 failed: 503",)
-        return SourceSnapshot(tuple(self.people.values()), T0, self.complete, problems=problems)
+        people = tuple(self.people.values())
+        return SourceSnapshot(people, self.taken_at, self.complete, problems=problems)
 
     async def read_identity(self, identity_id: IdentityId) -> Identity | None:
         found = self.people.get(identity_id)
@@ -161,6 +164,43 @@ async def test_a_confirmed_leaver_is_deactivated_and_verified(
 
     again = await _reconcile(world, store)
     assert planned(again).actions == ()
+
+
+async def test_a_disabled_leaver_is_deleted_after_delete_after(
+    world: tuple[FakeSource, FakeDirectory], store: SqlStore
+) -> None:
+    """Issue 19.11: the disable of a leaver whose account is already deactivated is confirmed
+    again once delete_after has run out, so the deletion is planned; never by default."""
+    source, directory = world
+    source.people["id-1"] = person(1, enabled=False)
+    clock = FakeClock()
+    delete_after = Policy(delete_after=timedelta(days=30))
+    first = await reconcile(
+        source=source,
+        directory=directory,
+        store=store,
+        policy=delete_after,
+        clock=clock,
+        apply=True,
+    )
+    assert [a.kind for a in planned(first).actions] == ["deactivate"]
+    clock.at += timedelta(days=31)
+    source.taken_at = clock.at
+    by_default = await reconcile(
+        source=source, directory=directory, store=store, policy=Policy(), clock=clock, apply=True
+    )
+    assert planned(by_default).actions == ()
+    later = await reconcile(
+        source=source,
+        directory=directory,
+        store=store,
+        policy=delete_after,
+        clock=clock,
+        apply=True,
+    )
+    assert [(a.kind, a.rule) for a in planned(later).actions] == [("delete", "delete-after")]
+    assert later.status == "applied", later.summary
+    assert directory.accounts["acc-1"].pending_deletion
 
 
 async def test_plan_only_sends_nothing(

@@ -81,7 +81,9 @@ async def apply_flow(
     if saved is not None:
         fresh = (await fresh_plan(wired, console)).plan
         check_saved_plan(saved, fresh, wired.clock.now(), max_age)
-        chosen = saved
+        # The same decisions (same fingerprint), with the reasons and times of fresh reads:
+        # nothing the fingerprint leaves out is taken from a file.
+        chosen = fresh
         console.print(f"plan {saved.fingerprint[:12]} still holds against fresh reads")
     else:
         # Planned without the overrides: the executor journals each guard it lifts.

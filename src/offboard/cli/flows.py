@@ -109,9 +109,21 @@ async def fresh_plan(
     return result
 
 
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of this machine's clock a saved plan's ``created_at`` may be (another
+machine's clock); anything later is an edited or broken time, not a fresh plan."""
+
+
 def check_saved_plan(saved: Plan, fresh: Plan, now: datetime, max_age: timedelta) -> None:
-    """Refuse a saved plan that is too old or no longer what a fresh plan decides."""
+    """Refuse a saved plan that is too old, made "in the future", or no longer what a fresh
+    plan decides."""
     age = now - saved.created_at
+    if -age > CLOCK_SKEW:
+        raise RefusedError(
+            f"the plan says it was made at {saved.created_at.isoformat()}, "
+            f"{_minutes(-age)} from now: a time in the future cannot be checked against "
+            "--max-age; run `offboard plan` again"
+        )
     if age > max_age:
         raise RefusedError(
             f"the plan was made {_minutes(age)} ago, more than --max-age {_minutes(max_age)}; "

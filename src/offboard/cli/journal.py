@@ -20,9 +20,11 @@ from rich.table import Table
 from rich.text import Text
 
 from offboard.cli.errors import FailedError
+from offboard.cli.files import write_private
 from offboard.cli.state import state_of
 from offboard.cli.wiring import open_configured_store
 from offboard.core.journal import JournalRecord, Phase, Status
+from offboard.core.printable import csv_cell, json_safe, printable
 from offboard.settings import parse_duration
 from offboard.store import SqlStore
 
@@ -46,8 +48,13 @@ class Format(StrEnum):
 
 
 StoreOption = Annotated[
-    Path | None,
-    typer.Option("--store", help="Read this store file or URL instead of the configured one."),
+    str | None,
+    typer.Option(
+        "--store",
+        metavar="<url|path>",
+        help="Read this store instead of the configured one: a database URL "
+        "(postgresql://…) or a SQLite file, which must exist. Opened read-only.",
+    ),
 ]
 RunOption = Annotated[str | None, typer.Option("--run", help="Only this run id.")]
 UserOption = Annotated[
@@ -76,9 +83,10 @@ def parse_since(text: str | None, now: datetime) -> datetime | None:
 
 
 @contextmanager
-def _open(ctx: typer.Context, override: Path | None) -> Iterator[SqlStore]:
+def _open(ctx: typer.Context, override: str | None) -> Iterator[SqlStore]:
+    """The store, read-only: the journal commands never create, migrate or write one."""
     settings = None if override is not None else state_of(ctx).settings()
-    store = open_configured_store(settings, override)
+    store = open_configured_store(settings, override, read_only=True)
     try:
         yield store
     finally:
@@ -106,14 +114,21 @@ def record_dict(record: JournalRecord) -> dict[str, Any]:
 
 
 def records_text(records: list[JournalRecord], fmt: Format) -> str:
-    """The records as JSON lines or CSV."""
+    """The records as JSON lines (every value exact, invisible characters escaped) or CSV
+    (printable, and no cell a spreadsheet would run as a formula)."""
     if fmt is Format.JSONL:
-        return "".join(json.dumps(record_dict(r), ensure_ascii=False) + "\n" for r in records)
+        return "".join(
+            json_safe(json.dumps(record_dict(r), ensure_ascii=False)) + "\n" for r in records
+        )
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(record_dict(r) for r in records)
+    writer.writerows(_csv_row(record_dict(r)) for r in records)
     return buffer.getvalue()
+
+
+def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: csv_cell(value) if isinstance(value, str) else value for key, value in row.items()}
 
 
 def write_records(records: list[JournalRecord], fmt: Format, console: Console) -> None:
@@ -146,10 +161,10 @@ def journal_table(records: list[JournalRecord], width: int = 80) -> RenderableTy
             r.run_id[:8],
             r.phase.value,
             r.status.value,
-            r.kind,
+            printable(r.kind),
             _who(r),
-            r.rule,
-            r.detail or r.reason,
+            printable(r.rule),
+            printable(r.detail or r.reason),
         )
     return table
 
@@ -163,14 +178,14 @@ def _journal_lines(records: list[JournalRecord]) -> Group:
             Text.assemble(
                 head,
                 (f"{r.status.value:<10}", "green" if r.status in _GOOD else "red"),
-                f"{r.kind:<16} {_who(r)}: {_detail(r)}",
+                printable(f"{r.kind:<16} {_who(r)}: {_detail(r)}"),
             )
         )
     return Group(*lines)
 
 
 def _who(record: JournalRecord) -> str:
-    return record.email or record.account_id or record.identity_id or ""
+    return printable(record.email or record.account_id or record.identity_id or "")
 
 
 def _detail(record: JournalRecord) -> str:
@@ -273,7 +288,7 @@ def export(
         if out is None:
             typer.echo(records_text(records, fmt), nl=False)
             return
-        out.write_text(records_text(records, fmt), encoding="utf-8")
+        write_private(out, records_text(records, fmt))
         typer.echo(f"wrote {len(records)} records to {out}", err=True)
 
 

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from offboard.cli.errors import FailedError
 from offboard.cli.exit_codes import ExitCode
+from offboard.cli.files import write_private
 from offboard.cli.flows import Wired, raise_if_unreadable, side_bars
 from offboard.cli.render import guard_lines, plan_table
 from offboard.cli.state import state_of
@@ -48,9 +49,9 @@ def show_plan(plan: Plan, fmt: PlanFormat, console: Console, *, skipped: bool = 
 
 
 def save_plan(plan: Plan, out: Path) -> None:
-    """Write the plan document for review and a later `offboard apply FILE`."""
+    """Write the plan document (0600) for review and a later `offboard apply FILE`."""
     try:
-        out.write_text(plan_to_json(plan), encoding="utf-8")
+        write_private(out, plan_to_json(plan))
     except OSError as exc:
         raise FailedError(f"cannot write the plan to {out}: {exc.strerror}") from None
 

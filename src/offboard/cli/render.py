@@ -10,6 +10,7 @@ from rich.text import Text
 
 from offboard.core.journal import Status
 from offboard.core.plan import EntryStatus, Plan, Rule
+from offboard.core.printable import printable
 from offboard.core.rendering import plan_rows, plan_summary
 from offboard.executor import ApplyReport
 
@@ -27,6 +28,8 @@ PLAIN_WORDS: dict[Rule, str] = {
     Rule.PROTECTED_KEY_OWNER: "offboard never acts on the account that owns its own API key.",
     Rule.OUTSIDE_DOMAINS: "The account's email is on a domain offboard may not act on (not "
     "listed in policy.domains, or not verified by the org when that list is empty).",
+    Rule.EMAIL_NOT_AN_ADDRESS: "This Keycloak user's email is not an address (quotes, blanks "
+    "or control characters), so offboard never pairs it with an account.",
     Rule.NEVER_LINKED: "This Atlassian account was never paired with a Keycloak identity, "
     "so nobody left: it is reported for a human to look at, not acted on.",
     Rule.GRACE_PERIOD: "The person is a leaver, but the grace period has not run out yet.",
@@ -123,10 +126,10 @@ def apply_table(report: ApplyReport) -> Table:
             Text(outcome.status.value, style="green" if good else "red"),
             Text(readback, style="green" if readback == "verified" else "red"),
             str(outcome.action.kind),
-            outcome.action.email or "",
-            outcome.action.account_id,
+            printable(outcome.action.email or ""),
+            printable(outcome.action.account_id),
             str(outcome.attempts),
-            outcome.detail,
+            printable(outcome.detail),
         )
     return table
 

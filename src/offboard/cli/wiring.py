@@ -16,19 +16,24 @@ from offboard.cli.flows import Wired
 from offboard.ports import CheckResult, Clock, OffboardError, SystemClock
 from offboard.settings import KeycloakSettings, Settings
 from offboard.store import SqlStore, default_state_path, open_store
+from offboard.store import shown as shown_location
 
 
-def store_location(settings: Settings | None, override: Path | None = None) -> Path | str:
-    """``--store`` if given, else ``store.url``/``store.path``, else the default state file."""
+def store_location(settings: Settings | None, override: str | None = None) -> Path | str:
+    """``--store`` if given (a URL when it has ``scheme://``, else a file path), else
+    ``store.url``/``store.path``, else the default state file."""
     if override is not None:
         return override
     configured = settings.store.location() if settings is not None else None
     return configured if configured is not None else default_state_path()
 
 
-def open_configured_store(settings: Settings | None, override: Path | None = None) -> SqlStore:
-    """Open (and migrate) the store; StoreVersionError when a newer offboard wrote it."""
-    return open_store(store_location(settings, override))
+def open_configured_store(
+    settings: Settings | None, override: str | None = None, *, read_only: bool = False
+) -> SqlStore:
+    """Open (and migrate) the store, or only read an existing one; StoreVersionError when a
+    newer offboard wrote it, StoreLocationError when it is missing (reading) or foreign."""
+    return open_store(store_location(settings, override), read_only=read_only)
 
 
 def keycloak_scope(settings: KeycloakSettings) -> KeycloakScope:
@@ -136,7 +141,7 @@ async def _guarded(
 
 def _store_check(settings: Settings) -> CheckResult:
     location = store_location(settings)
-    shown = location if isinstance(location, Path) else "store.url (redacted)"
+    shown = location if isinstance(location, Path) else shown_location(location)
     try:
         open_configured_store(settings).close()
     except OffboardError as exc:

@@ -8,7 +8,9 @@ re-reads these candidates one by one (``IdentitySource.confirm``) and plans afte
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
+from offboard.core.accounts import AccountStatus
 from offboard.core.identities import Identity, IdentityId
 from offboard.core.links import Link
 from offboard.core.matching import Index, build_index, considered_links
@@ -23,12 +25,16 @@ def candidates_to_confirm(
     """Unconfirmed disables that matter, and linked identities absent without a 404.
 
     A disable matters when the identity is linked (or would match by email) to an account
-    that still has access. Absences are linked ids the snapshot speaks for (all ids for a
-    FULL snapshot, its targeted ids otherwise) that it neither lists nor saw deleted.
+    that still has access, or when ``policy.delete_after`` has run out for an account offboard
+    deactivated: its deletion needs the disable confirmed too. Absences are linked ids the
+    snapshot speaks for (all ids for a FULL snapshot, its targeted ids otherwise) that it
+    neither lists nor saw deleted.
     """
     index = build_index(source, target, links)
     unconfirmed = _unconfirmed_disables(index, source)
-    wanted = _with_access(index, unconfirmed, policy)
+    wanted = _with_access(index, unconfirmed, policy) | _due_for_deletion(
+        index, unconfirmed, policy, source.taken_at
+    )
     speaking = considered_links(index, source)
     absent = {link.identity_id for link in speaking} - index.identities.keys() - source.deleted
     return frozenset(wanted | absent)
@@ -44,6 +50,27 @@ def _unconfirmed_disables(index: Index, source: SourceSnapshot) -> dict[Identity
         and identity.service_account_client_id is None
         and identity.id not in source.deleted
         and (not targeted or identity.id in source.targeted_ids)
+    }
+
+
+def _due_for_deletion(
+    index: Index, unconfirmed: dict[IdentityId, Identity], policy: Policy, now: datetime
+) -> set[IdentityId]:
+    """Leavers offboard deactivated at least ``delete_after`` ago, whose account may go."""
+    after = policy.delete_after
+    if after is None or not unconfirmed:
+        return set()
+    return {
+        link.identity_id
+        for link in index.links
+        if link.identity_id in unconfirmed
+        and link.deactivated_by_offboard
+        and link.deactivated_at is not None
+        and link.deactivated_at + after <= now
+        and (account := index.accounts.get(link.account_id)) is not None
+        and not account.has_access
+        and not account.pending_deletion
+        and account.status is not AccountStatus.CLOSED
     }
 
 

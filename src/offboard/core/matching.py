@@ -15,6 +15,7 @@ from offboard.core.accounts import Account, AccountId
 from offboard.core.identities import Identity, IdentityId
 from offboard.core.links import Link
 from offboard.core.plan import Entry, EntryStatus, Rule
+from offboard.core.printable import printable
 from offboard.core.reasons import entry_reason, who
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
 from offboard.core.verdicts import match_key
@@ -101,9 +102,16 @@ def accounts_by_email(accounts: Iterable[Account]) -> dict[str, list[Account]]:
 
 
 def unlinked_by_key(
-    identities: Iterable[Identity], linked: set[IdentityId], attribute: str | None
+    identities: Iterable[Identity],
+    linked: set[IdentityId],
+    attribute: str | None,
+    unmatchable: list[Entry] | None = None,
 ) -> dict[str, list[tuple[Identity, Rule]]]:
-    """Unlinked, non-service identities grouped by the Atlassian email they stand for."""
+    """Unlinked, non-service identities grouped by the Atlassian email they stand for.
+
+    One whose email (or match attribute) is set but is not an address goes to
+    ``unmatchable`` as a skipped entry instead: shown, never matched.
+    """
     groups: dict[str, list[tuple[Identity, Rule]]] = {}
     for identity in identities:
         if identity.id in linked or identity.service_account_client_id is not None:
@@ -111,7 +119,22 @@ def unlinked_by_key(
         key, rule = match_key(identity, attribute)
         if key is not None:
             groups.setdefault(key, []).append((identity, rule))
+        elif unmatchable is not None:
+            raw = identity.attribute(attribute) if attribute is not None else None
+            raw = raw if raw is not None and raw.strip() else identity.email
+            if raw is not None and raw.strip():
+                unmatchable.append(_not_an_address(identity, raw))
     return groups
+
+
+def _not_an_address(identity: Identity, raw: str) -> Entry:
+    detail = printable(raw if len(raw) <= 60 else raw[:59] + "…")
+    return Entry(
+        status=EntryStatus.SKIPPED,
+        rule=Rule.EMAIL_NOT_AN_ADDRESS,
+        reason=entry_reason(Rule.EMAIL_NOT_AN_ADDRESS, who(identity.username, identity.id), detail),
+        identity_id=identity.id,
+    )
 
 
 def match_unlinked(index: Index, attribute: str | None) -> MatchOutcome:
@@ -120,7 +143,7 @@ def match_unlinked(index: Index, attribute: str | None) -> MatchOutcome:
     # A set difference in C first: usually almost everyone is linked already.
     unlinked_ids = index.identities.keys() - index.linked_identities
     unlinked = (index.identities[identity_id] for identity_id in unlinked_ids)
-    groups = unlinked_by_key(unlinked, index.linked_identities, attribute)
+    groups = unlinked_by_key(unlinked, index.linked_identities, attribute, outcome.entries)
     if not groups:
         return outcome
     by_email = accounts_by_email(index.accounts.values())

@@ -38,6 +38,7 @@ class Rule(StrEnum):
     REACTIVATION_DISABLED = "reactivation-disabled"
     GRACE_PERIOD = "grace-period"
     NO_ACTION_FOR_CLASS = "no-action-for-class"
+    EMAIL_NOT_AN_ADDRESS = "email-not-an-address"
     # ... and reasons it cannot act safely (blocked).
     DISABLE_UNCONFIRMED = "disable-unconfirmed"
     ABSENCE_UNCONFIRMED = "absence-unconfirmed"

@@ -1,12 +1,14 @@
 """The plan document (JSON, version 1): written for review, read back before apply.
 
-Reading checks the version and recomputes the fingerprint, so a corrupt, hand-edited or
+Reading checks the version, recomputes the fingerprint (over the decisions) and the seal
+(over every other byte of meaning: times, reasons, messages), so a corrupt, hand-edited or
 newer document is refused with ``PlanFormatError`` instead of being applied. The format is
 described in docs/reference/plan-json.md.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from datetime import datetime
@@ -27,6 +29,7 @@ from offboard.core.plan import (
     Rule,
 )
 from offboard.core.policy import ActionKind
+from offboard.core.printable import json_safe
 
 
 class PlanFormatError(ValueError):
@@ -63,7 +66,16 @@ def plan_to_json(plan: Plan) -> str:
         "link_updates": [_link(link) for link in plan.link_updates],
         "summary": plan_summary(plan),
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    document["seal"] = seal_of(document)
+    return json_safe(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
+
+
+def seal_of(document: dict[str, Any]) -> str:
+    """SHA-256 over the whole document but its seal: what the fingerprint leaves out (the
+    creation time, reasons, guard messages) cannot be edited unnoticed either."""
+    body = {key: value for key, value in document.items() if key != "seal"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def plan_from_json(text: str) -> Plan:
@@ -72,6 +84,8 @@ def plan_from_json(text: str) -> Plan:
         document = json.loads(text)
     except (ValueError, TypeError) as error:
         raise PlanFormatError(f"not a JSON plan document: {error}") from None
+    except RecursionError:
+        raise PlanFormatError("not a plan document: JSON nested too deeply to read") from None
     if not isinstance(document, dict):
         raise PlanFormatError("not a plan document: the top level is not an object")
     version = document.get("version")
@@ -84,12 +98,17 @@ def plan_from_json(text: str) -> Plan:
         )
     try:
         plan = _plan(document, version)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as error:
         raise PlanFormatError(f"corrupt plan document: {type(error).__name__}: {error}") from None
     if fingerprint_of(plan) != plan.fingerprint:
         raise PlanFormatError(
             "plan fingerprint does not match its contents: the document was changed "
             "after planning; re-plan instead of editing"
+        )
+    if document.get("seal") != seal_of(document):
+        raise PlanFormatError(
+            "plan seal does not match its contents: its time, reasons or messages were "
+            "changed after planning (or an older offboard wrote it); re-plan instead of editing"
         )
     return plan
 

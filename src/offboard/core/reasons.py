@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from offboard.core.plan import Rule
+from offboard.core.printable import printable
 
 MAX_REASON = 200
 
@@ -41,6 +42,8 @@ _ENTRY_SENTENCES: dict[Rule, str] = {
     Rule.REACTIVATION_DISABLED: "{who} is back; reactivation is off in the policy",
     Rule.GRACE_PERIOD: "{who} is a leaver; the grace period runs until {detail}",
     Rule.NO_ACTION_FOR_CLASS: "the policy has no action for {detail}",
+    Rule.EMAIL_NOT_AN_ADDRESS: "{who} has an email that is not an address ({detail}), so it "
+    "is never matched to an account",
     Rule.DISABLE_UNCONFIRMED: "Keycloak reports {who} disabled, not yet confirmed by a "
     "fresh read and a brute-force check",
     Rule.ABSENCE_UNCONFIRMED: "{who} is missing from the Keycloak read, not confirmed by 404",
@@ -68,7 +71,10 @@ def realm_name(source: str) -> str:
 
 
 def who(username: str | None, identity_id: str) -> str:
-    return f"{username} (id {identity_id})" if username else f"id {identity_id}"
+    """``jdoe (id 4f9a...)``; a username's control characters shown as escapes, since the
+    sentence reaches terminals, the journal and Atlassian's deactivation message."""
+    name = printable(username) if username else ""
+    return f"{name} (id {printable(identity_id)})" if name else f"id {printable(identity_id)}"
 
 
 def action_reason(rule: Rule, subject: str, realm: str, now: datetime, detail: str = "") -> str:

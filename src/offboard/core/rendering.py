@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from offboard.core.plan import Action, Entry, EntryStatus, Plan
 from offboard.core.plan_json import PlanFormatError, plan_from_json, plan_summary, plan_to_json
+from offboard.core.printable import printable
 
 __all__ = [
     "PlanFormatError",
@@ -23,11 +24,15 @@ COLUMNS = ("status", "kind", "keycloak_id", "account_id", "email", "rule", "reas
 
 
 def plan_rows(plan: Plan) -> list[dict[str, str]]:
-    """One row per action, then blocked, then skipped entries; the keys are ``COLUMNS``."""
+    """One row per action, then blocked, then skipped entries; the keys are ``COLUMNS``.
+
+    Every value is ``printable``: these rows are for terminals and documents, and emails
+    and usernames come from Keycloak profiles anyone may have edited.
+    """
     rows = [_action_row(action, plan.is_blocked) for action in plan.actions]
     for status in (EntryStatus.BLOCKED, EntryStatus.SKIPPED):
         rows.extend(_entry_row(e) for e in plan.entries if e.status is status)
-    return rows
+    return [{key: printable(value) for key, value in row.items()} for row in rows]
 
 
 def _action_row(action: Action, plan_blocked: bool) -> dict[str, str]:

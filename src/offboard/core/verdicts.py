@@ -14,6 +14,7 @@ from enum import Enum
 from offboard.core.identities import Identity, Lockout, normalise_email
 from offboard.core.plan import Rule
 from offboard.core.policy import Policy, Scope
+from offboard.core.printable import is_address
 
 
 class Verdict(Enum):
@@ -90,12 +91,17 @@ def in_scope(identity: Identity, scope: Scope) -> bool:
 
 
 def match_key(identity: Identity, attribute: str | None) -> tuple[str | None, Rule]:
-    """The Atlassian email an identity stands for, and the rule a match by it carries."""
+    """The Atlassian email an identity stands for, and the rule a match by it carries.
+
+    A value that is not an email address (``is_address``) stands for nothing: it is never
+    matched, and an email change to it is not followed.
+    """
     if attribute is not None:
         value = normalise_email(identity.attribute(attribute))
         if value is not None:
-            return value, Rule.MATCHED_BY_ATTRIBUTE
-    return identity.normalised_email, Rule.MATCHED_BY_EMAIL
+            return (value if is_address(value) else None), Rule.MATCHED_BY_ATTRIBUTE
+    email = identity.normalised_email
+    return (email if email is not None and is_address(email) else None), Rule.MATCHED_BY_EMAIL
 
 
 def in_scope_domains(policy_domains: Set[str], verified: Set[str]) -> frozenset[str]:

@@ -16,7 +16,8 @@ class KeycloakSettings(Section):
     """The Keycloak realm offboard reads identities and admin events from."""
 
     base_url: str = Field(examples=["https://sso.example.com"])
-    """Keycloak's base URL, e.g. ``https://sso.example.com`` (without ``/admin``)."""
+    """Keycloak's base URL, e.g. ``https://sso.example.com`` (without ``/admin``); credentials
+    in it (``user:password@``) are refused."""
     realm: str = Field(examples=["staff"])
     """The realm whose users are offboarded."""
     client_id: str = "offboard"

@@ -42,13 +42,27 @@ _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 def secure_url(key: str, url: str) -> str:
-    """HTTPS everywhere; plain HTTP only to loopback (an emulator or a local proxy)."""
+    """HTTPS everywhere; plain HTTP only to loopback (an emulator or a local proxy).
+
+    Credentials in the URL (``https://user:password@host``) are refused: they would be
+    printed by ``config show`` and in errors; secrets go in their own keys or files.
+    """
     parsed = urlsplit(url)
+    if "@" in parsed.netloc:
+        raise ValueError(
+            f"{key}: {_without_userinfo(url)!r} carries credentials before '@'; they are "
+            "refused (and not shown): give secrets in their own keys or *_file"
+        )
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ValueError(f"{key}: {url!r} is not an http(s) URL")
+        raise ValueError(f"{key}: {_without_userinfo(url)!r} is not an http(s) URL")
     if parsed.scheme == "http" and parsed.hostname not in _LOOPBACK_HOSTS:
         raise ValueError(f"{key}: use https:// (plain http is only allowed to loopback)")
     return url.rstrip("/")
+
+
+def _without_userinfo(url: str) -> str:
+    """The URL as it may be shown: everything up to its last '@' hidden."""
+    return url if "@" not in url else "***@" + url.rpartition("@")[2]
 
 
 def read_secret(inline: SecretStr | None, file: Path | None, key: str) -> SecretStr | None:

@@ -16,3 +16,8 @@ class StoreVersionError(OffboardError):
         )
         self.found = found
         self.supported = supported
+
+
+class StoreLocationError(OffboardError):
+    """The store cannot be used where it was pointed: missing, unparsable, another
+    application's database, or not openable as asked. The message never holds a password."""

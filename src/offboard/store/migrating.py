@@ -47,6 +47,14 @@ def _refuse_newer(connection: Connection, script: ScriptDirectory) -> None:
         raise StoreVersionError(found or SCHEMA_VERSION + 1, SCHEMA_VERSION) from None
 
 
+def check_current(connection: Connection) -> int | None:
+    """For reading without migrating: StoreVersionError when a newer offboard wrote the
+    store, its (older) version when it needs migrating, None when it is current."""
+    _refuse_newer(connection, ScriptDirectory.from_config(_alembic_config()))
+    found = stored_version(connection)
+    return found if found is not None and found < SCHEMA_VERSION else None
+
+
 def migrate(engine: Engine) -> None:
     """Upgrade to the newest schema this offboard knows; never downgrade."""
     config = _alembic_config()

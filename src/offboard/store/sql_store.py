@@ -13,21 +13,19 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import and_, bindparam, create_engine, event, exists, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
-from sqlalchemy.pool import ConnectionPoolEntry
 
 from offboard.core.journal import JournalRecord, Phase, RunRecord, SnapshotSummary
 from offboard.core.links import Link
 from offboard.store import rows
 from offboard.store.migrating import migrate
+from offboard.store.opening import check_store, engine_for
 from offboard.store.paths import database_url
 from offboard.store.schema import cursors, journal, leases, links, plans, runs, snapshots
 
-BUSY_TIMEOUT_MS = 30_000
 # Constant statements executed with parameters are compiled once, not once per row.
 _APPEND = insert(journal)
 _LINK_KEY = and_(
@@ -39,25 +37,23 @@ _LINK_INSERT = insert(links)
 _LINK_UPDATE = update(links).where(_LINK_KEY)
 
 
-def _tune_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-    """WAL lets readers run beside the writer; the busy timeout makes writers queue, not fail."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA synchronous = FULL")  # the journal must survive a power cut too
-    cursor.close()
+def open_store(url_or_path: str | Path, *, read_only: bool = False) -> SqlStore:
+    """Open the store at a file path or database URL (``scheme://``).
 
-
-def open_store(url_or_path: str | Path) -> SqlStore:
-    """Open (creating and migrating as needed) the store at a file path or database URL.
-
-    Raises ``StoreVersionError`` when the store was written by a newer offboard.
+    For writing (the default) a missing SQLite file is created (0600) and the schema is
+    migrated. ``read_only`` opens an existing, current offboard store without creating,
+    migrating or writing anything. Either way another application's database is refused
+    (``StoreLocationError``), and ``StoreVersionError`` means a newer offboard wrote it.
     """
     url = database_url(url_or_path)
-    engine = create_engine(url)
-    if url.get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _tune_sqlite)
-    _migrate_beside_others(engine)
+    engine = engine_for(url, url_or_path, read_only=read_only)
+    try:
+        check_store(engine, url_or_path, read_only=read_only)
+        if not read_only:
+            _migrate_beside_others(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     return SqlStore(engine)
 
 
