@@ -22,6 +22,7 @@ from typing import Protocol
 from offboard.core.accounts import Account, AccountId
 from offboard.core.identities import Identity, IdentityId
 from offboard.core.journal import JournalRecord, RunRecord, SnapshotSummary
+from offboard.core.licences import AccountUsage
 from offboard.core.links import Link
 from offboard.core.plan import Action
 from offboard.core.snapshots import SourceSnapshot, TargetSnapshot
@@ -216,3 +217,41 @@ class Store(Protocol):
         ...
 
     def release_lease(self, name: str, holder: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """One API token a person created (never its secret)."""
+
+    token_id: str
+    label: str
+    created_at: datetime | None = None
+    last_access: datetime | None = None
+
+
+class UsageDirectory(Protocol):
+    """What Atlassian knows of use and billing, and users' API tokens (the licence check)."""
+
+    async def usages(self, *, progress: Progress | None = None) -> list[AccountUsage]:
+        """Billing and last use per product of every managed account."""
+        ...
+
+    async def last_active(
+        self, account_id: str, *, email: str | None = None, billable: bool = True
+    ) -> AccountUsage:
+        """One account's last use per product."""
+        ...
+
+    async def api_tokens(self, account_id: str) -> list[ApiToken]: ...
+
+    async def revoke_token(self, account_id: str, token_id: str) -> OperationResult: ...
+
+
+class LicenceHistory(Protocol):
+    """The store's record of daily licence checks, for the trend of reclaimable seats."""
+
+    def record_licence_report(self, taken_at: datetime, summary: dict[str, object]) -> None: ...
+
+    def licence_reports(self, limit: int = 90) -> list[tuple[datetime, dict[str, object]]]:
+        """The latest reports, newest first."""
+        ...

@@ -22,7 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bumped with every migration; a store with a higher number was written by a newer offboard."""
 
 
@@ -145,3 +145,14 @@ leases = Table(
     Column("holder", String(255), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
 )
+
+licence_reports = Table(
+    "licence_reports",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("taken_at", UtcDateTime(), nullable=False),
+    Column("reclaimable_seats", Integer(), nullable=False),
+    Column("summary", Text(), nullable=False),
+    Index("ix_licence_reports_taken_at", "taken_at"),
+)
+"""One row per licence check: the figures of its summary, for the trend over time."""

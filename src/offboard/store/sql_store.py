@@ -22,7 +22,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from offboard.core.journal import JournalRecord, Phase, RunRecord, SnapshotSummary
 from offboard.core.links import Link
-from offboard.store import rows
+from offboard.store import licence_history, rows
 from offboard.store.migrating import migrate
 from offboard.store.paths import database_url
 from offboard.store.schema import cursors, journal, leases, links, plans, runs, snapshots
@@ -127,6 +127,14 @@ class SqlStore:
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
         return rows.snapshot_from(row._mapping) if row is not None else None
+
+    # licence reports (the daily licence check)
+
+    def record_licence_report(self, taken_at: datetime, summary: dict[str, object]) -> None:
+        licence_history.record(self.engine, taken_at, summary)
+
+    def licence_reports(self, limit: int = 90) -> list[tuple[datetime, dict[str, object]]]:
+        return licence_history.latest(self.engine, limit)
 
     # runs and plans
 

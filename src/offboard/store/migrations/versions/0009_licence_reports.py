@@ -1,0 +1,31 @@
+"""Licence reports: the figures of each daily licence check, kept for their trend.
+
+Revision ID: 0009
+Revises: 0002
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "licence_reports",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("taken_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reclaimable_seats", sa.Integer(), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+    )
+    op.create_index("ix_licence_reports_taken_at", "licence_reports", ["taken_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_licence_reports_taken_at", table_name="licence_reports")
+    op.drop_table("licence_reports")
