@@ -1,0 +1,120 @@
+"""The licence check: read both sides and Atlassian's use data, report, keep the figures.
+
+Never a guess: a report is only made from complete reads of Keycloak and Atlassian, since
+an incomplete Keycloak read would make current people look like orphans. Accounts the
+managed-account listing does not cover (unmanaged accounts still holding access) get their
+last use from the per-account ``last-active-dates`` call, a bounded number of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from offboard.core.accounts import Account
+from offboard.core.licence_rendering import summary
+from offboard.core.licences import (
+    AccountUsage,
+    LicenceReport,
+    Ownership,
+    ReportOptions,
+    build_report,
+)
+from offboard.core.snapshots import SourceSnapshot, TargetSnapshot
+from offboard.ports import (
+    AccountDirectory,
+    Clock,
+    IdentitySource,
+    LicenceHistory,
+    OffboardError,
+    Progress,
+    Store,
+    UsageDirectory,
+)
+
+MAX_EXTRA_READS = 2000
+"""At most this many per-account activity reads per check (unmanaged accounts)."""
+
+
+class ReportUnsafeError(OffboardError):
+    """A side was not read completely: a report from it would call current people orphans."""
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceInputs:
+    """What one check read: both snapshots and the use data."""
+
+    source: SourceSnapshot
+    target: TargetSnapshot
+    usages: tuple[AccountUsage, ...]
+
+
+async def _extra_usages(
+    usage: UsageDirectory, accounts: list[Account], concurrency: int = 4
+) -> list[AccountUsage]:
+    """Per-account activity of accounts with access that the managed listing left out."""
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(account: Account) -> AccountUsage:
+        async with limit:
+            return await usage.last_active(
+                account.id, email=account.email, billable=account.billable
+            )
+
+    return list(await asyncio.gather(*(one(a) for a in accounts[:MAX_EXTRA_READS])))
+
+
+async def read_inputs(
+    source: IdentitySource,
+    directory: AccountDirectory,
+    usage: UsageDirectory,
+    *,
+    progress: Progress | None = None,
+) -> LicenceInputs:
+    """Both sides and the use data; ``ReportUnsafeError`` unless both reads were whole."""
+    source_snapshot = await source.snapshot(progress=progress)
+    target = await directory.snapshot(progress=progress)
+    problems = [*source_snapshot.problems, *target.problems]
+    if not (source_snapshot.complete and target.complete):
+        raise ReportUnsafeError(
+            "no licence report from an incomplete read: " + "; ".join(problems or ["unknown"])
+        )
+    usages = await usage.usages(progress=progress)
+    listed = {u.account_id for u in usages}
+    missing = [a for a in target.accounts if a.id not in listed and a.has_access and a.billable]
+    usages.extend(await _extra_usages(usage, missing))
+    return LicenceInputs(source_snapshot, target, tuple(usages))
+
+
+def report_from(
+    inputs: LicenceInputs, store: Store, options: ReportOptions, clock: Clock
+) -> LicenceReport:
+    """The report over what was read and the stored links (pure apart from the link read)."""
+    ownership = Ownership.index(
+        inputs.source.identities, store.links(), deleted=inputs.source.deleted
+    )
+    return build_report(inputs.usages, inputs.target.accounts, ownership, options, clock.now())
+
+
+def options_from(inactive_days: int, prices: Mapping[str, float], currency: str) -> ReportOptions:
+    return ReportOptions(inactive_days=inactive_days, prices=dict(prices), currency=currency)
+
+
+async def run_licence_check(
+    source: IdentitySource,
+    directory: AccountDirectory,
+    usage: UsageDirectory,
+    store: Store,
+    history: LicenceHistory | None,
+    options: ReportOptions,
+    clock: Clock,
+    *,
+    progress: Progress | None = None,
+) -> LicenceReport:
+    """Read, report, and keep the figures in the store's history (when given one)."""
+    inputs = await read_inputs(source, directory, usage, progress=progress)
+    report = report_from(inputs, store, options, clock)
+    if history is not None:
+        history.record_licence_report(report.taken_at, summary(report))
+    return report
