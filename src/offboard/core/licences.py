@@ -192,7 +192,7 @@ def _state(
         return owned
     limit = timedelta(days=options.inactive_days)
     if idle is None:
-        joined = usage.added_to_org
+        joined = usage.added_to_org or (account.added_to_org if account else None)
         return SeatState.INACTIVE if joined is None or now - joined >= limit else SeatState.ACTIVE
     return SeatState.INACTIVE if idle >= options.inactive_days else SeatState.ACTIVE
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 2
 """Bumped with every migration; a store with a higher number was written by a newer offboard."""
 
 
