@@ -21,6 +21,7 @@ from typing import Protocol
 
 from offboard.core.accounts import Account, AccountId
 from offboard.core.identities import Identity, IdentityId
+from offboard.core.inactivity import InactivityMark
 from offboard.core.journal import JournalRecord, RunRecord, SnapshotSummary
 from offboard.core.licences import AccountUsage
 from offboard.core.links import Link
@@ -254,4 +255,28 @@ class LicenceHistory(Protocol):
 
     def licence_reports(self, limit: int = 90) -> list[tuple[datetime, dict[str, object]]]:
         """The latest reports, newest first."""
+        ...
+
+    def inactivity_marks(self) -> list[InactivityMark]: ...
+
+    def save_inactivity_marks(self, changed: list[InactivityMark], cleared: list[str]) -> None:
+        """Replace the marks of ``changed`` accounts and drop those of ``cleared``, atomically."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One notification: recipients, subject and plain-text body (never a secret)."""
+
+    to: tuple[str, ...]
+    subject: str
+    body: str
+    cc: tuple[str, ...] = ()
+
+
+class Notifier(Protocol):
+    """Sends notifications (SMTP today; the console's notifications may replace it)."""
+
+    async def send(self, message: Message) -> str:
+        """Send ``message``; returns what the server said. Raises the errors of this module."""
         ...

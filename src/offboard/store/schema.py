@@ -156,3 +156,14 @@ licence_reports = Table(
     Index("ix_licence_reports_taken_at", "taken_at"),
 )
 """One row per licence check: the figures of its summary, for the trend over time."""
+
+inactivity_marks = Table(
+    "inactivity_marks",
+    metadata,
+    Column("account_id", String(128), primary_key=True),
+    Column("identity_id", String(64), nullable=False),
+    Column("warned_at", UtcDateTime()),
+    Column("removed_at", UtcDateTime()),
+    Column("removal_kind", String(32)),
+)
+"""What the inactivity policy did to each account: warned, access removed (and how)."""

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from offboard.core.inactivity import InactivityMark
 from offboard.core.journal import JournalRecord, Phase, RunRecord, SnapshotSummary
 from offboard.core.links import Link
 from offboard.store import licence_history, rows
@@ -135,6 +136,12 @@ class SqlStore:
 
     def licence_reports(self, limit: int = 90) -> list[tuple[datetime, dict[str, object]]]:
         return licence_history.latest(self.engine, limit)
+
+    def inactivity_marks(self) -> list[InactivityMark]:
+        return licence_history.marks(self.engine)
+
+    def save_inactivity_marks(self, changed: list[InactivityMark], cleared: list[str]) -> None:
+        licence_history.save_marks(self.engine, changed, cleared)
 
     # runs and plans
 

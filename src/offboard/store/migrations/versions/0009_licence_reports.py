@@ -1,4 +1,4 @@
-"""Licence reports: the figures of each daily licence check, kept for their trend.
+"""Licence reports (each daily check's figures, for the trend) and inactivity marks.
 
 Revision ID: 0009
 Revises: 0002
@@ -24,8 +24,17 @@ def upgrade() -> None:
         sa.Column("summary", sa.Text(), nullable=False),
     )
     op.create_index("ix_licence_reports_taken_at", "licence_reports", ["taken_at"])
+    op.create_table(
+        "inactivity_marks",
+        sa.Column("account_id", sa.String(128), primary_key=True),
+        sa.Column("identity_id", sa.String(64), nullable=False),
+        sa.Column("warned_at", sa.DateTime(timezone=True)),
+        sa.Column("removed_at", sa.DateTime(timezone=True)),
+        sa.Column("removal_kind", sa.String(32)),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("inactivity_marks")
     op.drop_index("ix_licence_reports_taken_at", table_name="licence_reports")
     op.drop_table("licence_reports")
