@@ -34,7 +34,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class Keycloak:
-    """Just enough of an identity source: a fixed snapshot."""
+    """Just enough of an identity source for the licence check: a fixed snapshot."""
 
     def __init__(self, identities: list[Identity], complete: bool = True) -> None:
         self.snap = SourceSnapshot(tuple(identities), T0, complete, problems=("page 3 failed",))

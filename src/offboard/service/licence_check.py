@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from offboard.core.accounts import Account
 from offboard.core.licence_rendering import summary
@@ -25,7 +26,6 @@ from offboard.core.snapshots import SourceSnapshot, TargetSnapshot
 from offboard.ports import (
     AccountDirectory,
     Clock,
-    IdentitySource,
     LicenceHistory,
     OffboardError,
     Progress,
@@ -35,6 +35,12 @@ from offboard.ports import (
 
 MAX_EXTRA_READS = 2000
 """At most this many per-account activity reads per check (unmanaged accounts)."""
+
+
+class IdentitySnapshots(Protocol):
+    """The part of :class:`offboard.ports.IdentitySource` a licence check reads."""
+
+    async def snapshot(self, *, progress: Progress | None = None) -> SourceSnapshot: ...
 
 
 class ReportUnsafeError(OffboardError):
@@ -66,13 +72,17 @@ async def _extra_usages(
 
 
 async def read_inputs(
-    source: IdentitySource,
+    source: IdentitySnapshots,
     directory: AccountDirectory,
     usage: UsageDirectory,
     *,
     progress: Progress | None = None,
+    watched: frozenset[str] = frozenset(),
 ) -> LicenceInputs:
-    """Both sides and the use data; ``ReportUnsafeError`` unless both reads were whole."""
+    """Both sides and the use data; ``ReportUnsafeError`` unless both reads were whole.
+
+    ``watched`` accounts get their use read even without access (to see a person return).
+    """
     source_snapshot = await source.snapshot(progress=progress)
     target = await directory.snapshot(progress=progress)
     problems = [*source_snapshot.problems, *target.problems]
@@ -82,7 +92,11 @@ async def read_inputs(
         )
     usages = await usage.usages(progress=progress)
     listed = {u.account_id for u in usages}
-    missing = [a for a in target.accounts if a.id not in listed and a.has_access and a.billable]
+    missing = [
+        a
+        for a in target.accounts
+        if a.id not in listed and ((a.has_access and a.billable) or a.id in watched)
+    ]
     usages.extend(await _extra_usages(usage, missing))
     return LicenceInputs(source_snapshot, target, tuple(usages))
 
@@ -102,7 +116,7 @@ def options_from(inactive_days: int, prices: Mapping[str, float], currency: str)
 
 
 async def run_licence_check(
-    source: IdentitySource,
+    source: IdentitySnapshots,
     directory: AccountDirectory,
     usage: UsageDirectory,
     store: Store,

@@ -35,14 +35,18 @@ from offboard.executor.outcomes import ApplyReport, Outcome
 from offboard.ports import (
     AccountDirectory,
     Clock,
-    IdentitySource,
     LicenceHistory,
     Notifier,
     OffboardError,
     Store,
     UsageDirectory,
 )
-from offboard.service.licence_check import LicenceInputs, read_inputs, report_from
+from offboard.service.licence_check import (
+    IdentitySnapshots,
+    LicenceInputs,
+    read_inputs,
+    report_from,
+)
 
 
 class LicenceStore(Store, LicenceHistory, Protocol):
@@ -165,7 +169,7 @@ def plan_from(
 
 
 async def licence_pass(
-    source: IdentitySource,
+    source: IdentitySnapshots,
     directory: AccountDirectory,
     usage: UsageDirectory,
     store: LicenceStore,
@@ -177,11 +181,12 @@ async def licence_pass(
     overrides: frozenset[GuardName] = frozenset(),
 ) -> LicencePassResult:
     """Report (kept in the history), plan the licence steps and, when ``apply``, carry them out."""
-    inputs = await read_inputs(source, directory, usage)
+    marks = {mark.account_id: mark for mark in store.inactivity_marks()}
+    removed = frozenset(m.account_id for m in marks.values() if m.removed_at is not None)
+    inputs = await read_inputs(source, directory, usage, watched=removed)
     report = report_from(inputs, store, config.options, clock)
     store.record_licence_report(report.taken_at, summary(report))
     links = store.links()
-    marks = {mark.account_id: mark for mark in store.inactivity_marks()}
     tokens = await token_counts(usage, links) if config.rules.revoke_leaver_tokens else {}
     plan = plan_from(inputs, links, marks, tokens, config, clock.now(), overrides)
     if not apply or not plan.actions:
