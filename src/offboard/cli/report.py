@@ -15,13 +15,13 @@ from offboard.adapters.atlassian import AtlassianDirectory
 from offboard.adapters.atlassian_org.usage import UsageReader
 from offboard.cli.errors import FailedError
 from offboard.cli.flows import Wired
+from offboard.cli.licence_wiring import licence_config
 from offboard.cli.state import state_of
 from offboard.cli.wiring import connect, open_configured_store
 from offboard.core.licence_rendering import PRODUCT_HEADER, product_rows, to_csv, to_html, to_json
 from offboard.core.licences import HISTOGRAM_BUCKETS, NEVER, LicenceReport, ReportOptions
 from offboard.ports import AccountDirectory, UsageDirectory
 from offboard.service.licence_check import run_licence_check
-from offboard.settings import Settings
 
 report_app = typer.Typer(
     help="Reports: seats held by leavers, inactive people, orphans and unlinked SCIM records.",
@@ -42,15 +42,6 @@ def usage_of(directory: AccountDirectory) -> UsageDirectory:
     if not isinstance(directory, AtlassianDirectory):
         raise FailedError("the licence report needs the Atlassian Organizations API adapter")
     return UsageReader(directory.org)
-
-
-def options_of(settings: Settings, inactive_days: int | None) -> ReportOptions:
-    section = settings.licences
-    return ReportOptions(
-        inactive_days=inactive_days or section.inactive_days,
-        prices=dict(section.prices),
-        currency=section.currency,
-    )
 
 
 async def licence_report(
@@ -120,7 +111,9 @@ def licences(
 
     async def go() -> LicenceReport:
         async with connect(settings) as wired:
-            return await licence_report(wired, options_of(settings, inactive_days), record=record)
+            return await licence_report(
+                wired, licence_config(settings, inactive_days).options, record=record
+            )
 
     made = asyncio.run(go())
     if fmt is ReportFormat.TABLE and out is None:

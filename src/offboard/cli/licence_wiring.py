@@ -1,0 +1,53 @@
+"""Build the licence check's pieces from the settings: its config, its notifier."""
+
+from __future__ import annotations
+
+from offboard.adapters.mail import SmtpNotifier
+from offboard.core.inactivity import InactivityPolicy
+from offboard.core.licences import ReportOptions
+from offboard.core.policy import ActionKind
+from offboard.ports import Notifier
+from offboard.service.licence_pass import LicenceConfig
+from offboard.settings import Settings
+
+
+def licence_config(settings: Settings, inactive_days: int | None = None) -> LicenceConfig:
+    """``[licences]`` as the plain data the licence pass reads."""
+    section = settings.licences
+    rules = section.inactivity
+    return LicenceConfig(
+        options=ReportOptions(
+            inactive_days=inactive_days or section.inactive_days,
+            prices=dict(section.prices),
+            currency=section.currency,
+        ),
+        rules=InactivityPolicy(
+            enabled=rules.enabled,
+            warn_after=rules.warn_after,
+            remove_after=rules.remove_after,
+            remove_with=ActionKind(rules.action),
+            delete_after=rules.delete_after,
+            exempt_groups=frozenset(rules.exempt_groups),
+            exempt_emails=frozenset(e.strip().lower() for e in rules.exempt_emails),
+            exempt_account_ids=frozenset(rules.exempt_account_ids),
+            revoke_leaver_tokens=section.revoke_leaver_tokens,
+        ),
+        policy=settings.policy_model(),
+        manager_attribute=rules.manager_attribute,
+        admin_email=rules.admin_email,
+    )
+
+
+def build_notifier(settings: Settings) -> Notifier | None:
+    """The SMTP notifier of ``[licences.smtp]``, or None when no host is set."""
+    smtp = settings.licences.smtp
+    if smtp.host is None:
+        return None
+    return SmtpNotifier(
+        smtp.host,
+        smtp.port,
+        security=smtp.security,
+        username=smtp.username,
+        password=smtp.password,
+        sender=smtp.sender,
+    )
