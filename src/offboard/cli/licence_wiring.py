@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from offboard.adapters.atlassian import AtlassianDirectory
+from offboard.adapters.atlassian_org.usage import UsageReader
 from offboard.adapters.mail import SmtpNotifier
 from offboard.core.inactivity import InactivityPolicy
 from offboard.core.licences import ReportOptions
 from offboard.core.policy import ActionKind
-from offboard.ports import Notifier
-from offboard.service.licence_pass import LicenceConfig
+from offboard.ports import Clock, IdentitySource, Notifier, Store
+from offboard.service.licence_pass import LicenceConfig, LicencePassResult, licence_pass
+from offboard.service.licence_schedule import DailyLicenceCheck
 from offboard.settings import Settings
+from offboard.store import SqlStore
 
 
 def licence_config(settings: Settings, inactive_days: int | None = None) -> LicenceConfig:
@@ -51,3 +57,29 @@ def build_notifier(settings: Settings) -> Notifier | None:
         password=smtp.password,
         sender=smtp.sender,
     )
+
+
+def daily_check(
+    settings: Settings,
+    source: IdentitySource,
+    directory: AtlassianDirectory,
+    store: Store,
+    clock: Clock,
+) -> DailyLicenceCheck | None:
+    """The daemon's daily licence pass, when ``licences.daily_at`` is set (and the store
+    keeps the licence history, as the SQL store does)."""
+    at = settings.licences.daily_at
+    if at is None or not isinstance(store, SqlStore):
+        return None
+    config = licence_config(settings)
+    notifier = build_notifier(settings)
+    usage = UsageReader(directory.org)
+
+    def last_check() -> datetime | None:
+        latest = store.licence_reports(limit=1)
+        return latest[0][0] if latest else None
+
+    async def check() -> LicencePassResult:
+        return await licence_pass(source, directory, usage, store, notifier, clock, config)
+
+    return DailyLicenceCheck(check, last_check, at, clock)
