@@ -23,3 +23,14 @@ def test_reports_are_kept_and_read_newest_first(store: SqlStore) -> None:
 
 def test_an_empty_history(store: SqlStore) -> None:
     assert store.licence_reports() == []
+
+
+def test_inactivity_marks_are_replaced_and_cleared_together(store: SqlStore) -> None:
+    from offboard.core.inactivity import InactivityMark
+
+    warned = InactivityMark("acc-1", "kc-1", warned_at=T0)
+    other = InactivityMark("acc-2", "kc-2", warned_at=T0)
+    store.save_inactivity_marks([warned, other], [])
+    removed = InactivityMark("acc-1", "kc-1", T0, T0 + timedelta(days=30), "suspend")
+    store.save_inactivity_marks([removed], ["acc-2"])
+    assert store.inactivity_marks() == [removed]
