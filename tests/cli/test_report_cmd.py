@@ -38,7 +38,8 @@ def test_the_report_in_every_format(linked: World, runner: CliRunner, tmp_path: 
     code, _ = linked.run(runner, "report", "licences", "--format", "html", "--out", str(page))
     html = page.read_text(encoding="utf-8")
     assert code == ExitCode.OK
-    assert html.count("<svg") == 2
+    assert html.count("<svg") == 3  # seats by product and state, activity, and the trend
+    assert "Reclaimable seats over time" in html
     assert "<script" not in html
     assert "http" not in html.replace("http://www.w3.org/2000/svg", "")  # self-contained
 

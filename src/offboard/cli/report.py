@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -59,6 +61,18 @@ async def licence_report(
     )
 
 
+TREND_CHECKS = 90
+
+
+def trend_of(history: list[tuple[datetime, dict[str, object]]]) -> list[tuple[datetime, int]]:
+    """Reclaimable seats per recorded check, oldest first."""
+    points = []
+    for taken_at, figures in reversed(history):
+        seats = figures.get("reclaimable_seats", 0)
+        points.append((taken_at, seats if isinstance(seats, int) else 0))
+    return points
+
+
 def report_table(report: LicenceReport) -> Table:
     table = Table(title=f"Seats by product (inactive: {report.options.inactive_days}+ days)")
     for column in PRODUCT_HEADER:
@@ -68,12 +82,14 @@ def report_table(report: LicenceReport) -> Table:
     return table
 
 
-def render(report: LicenceReport, fmt: ReportFormat) -> str:
-    """The report as text in one of the file formats."""
+def render(
+    report: LicenceReport, fmt: ReportFormat, trend: Sequence[tuple[datetime, int]] = ()
+) -> str:
+    """The report as text in one of the file formats (HTML with the trend, when given)."""
     if fmt is ReportFormat.CSV:
         return to_csv(report)
     if fmt is ReportFormat.HTML:
-        return to_html(report)
+        return to_html(report, trend)
     return to_json(report) + "\n"
 
 
@@ -109,17 +125,18 @@ def licences(
     """
     settings = state_of(ctx).settings()
 
-    async def go() -> LicenceReport:
+    async def go() -> tuple[LicenceReport, list[tuple[datetime, int]]]:
         async with connect(settings) as wired:
-            return await licence_report(
+            made = await licence_report(
                 wired, licence_config(settings, inactive_days).options, record=record
             )
+            return made, trend_of(wired.store.licence_reports(TREND_CHECKS))
 
-    made = asyncio.run(go())
+    made, trend = asyncio.run(go())
     if fmt is ReportFormat.TABLE and out is None:
         show(made, Console())
         return
-    text = render(made, ReportFormat.JSON if fmt is ReportFormat.TABLE else fmt)
+    text = render(made, ReportFormat.JSON if fmt is ReportFormat.TABLE else fmt, trend)
     if out is None:
         typer.echo(text, nl=False)
         return

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from html import escape
 
 from offboard.core.licences import (
@@ -142,6 +143,28 @@ def _histogram(report: LicenceReport) -> str:
     return "".join(parts)
 
 
+def _trend(points: Sequence[tuple[datetime, int]]) -> str:
+    """Reclaimable seats per recorded check, oldest left, as bars."""
+    tallest = max((seats for _, seats in points), default=0) or 1
+    width = max(4.0, min(40.0, 700 / max(len(points), 1)))
+    parts = [
+        '<svg xmlns="http://www.w3.org/2000/svg" width="760" height="200" role="img" '
+        'aria-label="Reclaimable seats over time">'
+    ]
+    for index, (at, seats) in enumerate(points):
+        bar = 150 * seats / tallest
+        parts.append(
+            f'<rect x="{20 + index * width:.1f}" y="{170 - bar:.1f}" width="{width * 0.8:.1f}" '
+            f'height="{bar:.1f}" fill="#8e44ad"><title>{at:%Y-%m-%d}: {seats}</title></rect>'
+        )
+    if points:
+        first, last = points[0][0], points[-1][0]
+        parts.append(f'<text x="20" y="190" font-size="11">{first:%Y-%m-%d}</text>')
+        parts.append(f'<text x="660" y="190" font-size="11">{last:%Y-%m-%d}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join(
@@ -158,8 +181,11 @@ STYLE = (
 )
 
 
-def to_html(report: LicenceReport) -> str:
-    """One page, no external resource: figures, per-product table, two charts, accounts."""
+def to_html(report: LicenceReport, trend: Sequence[tuple[datetime, int]] = ()) -> str:
+    """One page, no external resource: figures, per-product table, charts, accounts.
+
+    ``trend``: reclaimable seats of earlier checks (oldest first), drawn when given.
+    """
     figures = summary(report)
     cost = f"{report.reclaimable_cost():.2f} {escape(report.options.currency)}"
     accounts = [
