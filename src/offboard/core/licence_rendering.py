@@ -213,6 +213,7 @@ def to_html(report: LicenceReport, trend: Sequence[tuple[datetime, int]] = ()) -
         + _table(PRODUCT_HEADER, product_rows(report))
         + "<h2>Activity</h2>"
         + _histogram(report)
+        + ("<h2>Reclaimable seats over time</h2>" + _trend(trend) if trend else "")
         + f"<h2>Accounts holding reclaimable seats ({len(accounts)} shown)</h2>"
         + _table(("account", "email", "state", "products", "idle days"), accounts)
         + "</body></html>"
