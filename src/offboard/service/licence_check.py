@@ -3,13 +3,13 @@
 Never a guess: a report is only made from complete reads of Keycloak and Atlassian, since
 an incomplete Keycloak read would make current people look like orphans. Accounts the
 managed-account listing does not cover (unmanaged accounts still holding access) get their
-last use from the per-account ``last-active-dates`` call, a bounded number of them.
+last use from the per-account ``last-active-dates`` call, four at a time under the adapter's
+rate limit (one request per such account and check).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,9 +32,6 @@ from offboard.ports import (
     Store,
     UsageDirectory,
 )
-
-MAX_EXTRA_READS = 2000
-"""At most this many per-account activity reads per check (unmanaged accounts)."""
 
 
 class IdentitySnapshots(Protocol):
@@ -68,7 +65,7 @@ async def _extra_usages(
                 account.id, email=account.email, billable=account.billable
             )
 
-    return list(await asyncio.gather(*(one(a) for a in accounts[:MAX_EXTRA_READS])))
+    return list(await asyncio.gather(*(one(a) for a in accounts)))
 
 
 async def read_inputs(
@@ -109,10 +106,6 @@ def report_from(
         inputs.source.identities, store.links(), deleted=inputs.source.deleted
     )
     return build_report(inputs.usages, inputs.target.accounts, ownership, options, clock.now())
-
-
-def options_from(inactive_days: int, prices: Mapping[str, float], currency: str) -> ReportOptions:
-    return ReportOptions(inactive_days=inactive_days, prices=dict(prices), currency=currency)
 
 
 async def run_licence_check(
