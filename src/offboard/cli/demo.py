@@ -5,6 +5,8 @@ Day 1 links a seeded organisation of 200+ people (offboard looks after the membe
 in every way that matters (disabled, deleted, removed from /staff, locked out, protected
 admin, SCIM-linked, Google-synced, unmanaged partner account, outside the listed domains,
 changed email, shared email, never linked); offboard plans, applies, reads back and journals.
+Day 3 runs the daily licence check: the report of seats, one person unused for months
+warned (the mail lands in a temporary outbox), and a day-2 leaver's API tokens revoked.
 This module (with `emulate`) is the only one allowed to import the emulators; it seeds them
 through their builder APIs.
 """
@@ -336,7 +338,9 @@ def demo(
 
     Seeds a Keycloak realm and an Atlassian org with the same people, links them (day 1),
     changes Keycloak in every way that matters (day 2), then plans, explains every skipped
-    and blocked case, applies, reads back and shows the journal. Uses a temporary store.
+    and blocked case, applies, reads back and shows the journal; day 3 runs the licence
+    check (report, one inactive person warned, a leaver's API tokens revoked). Uses a
+    temporary store.
 
     Example: offboard demo
     """
