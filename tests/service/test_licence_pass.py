@@ -24,7 +24,13 @@ from offboard.core.links import Link
 from offboard.core.plan import Rule
 from offboard.core.policy import ActionKind, Policy, Thresholds
 from offboard.service.licence_check import IdentitySnapshots
-from offboard.service.licence_pass import LicenceConfig, LicencePassResult, licence_pass
+from offboard.service.licence_pass import (
+    TOKENS_CURSOR,
+    LicenceConfig,
+    LicencePassResult,
+    licence_pass,
+    token_candidates,
+)
 from offboard.store import SqlStore, open_store
 from offboard_emulators.atlassian import AtlassianState, create_app, load_fixture, seed
 from offboard_emulators.atlassian.model import Account, ProductAccess
@@ -231,6 +237,19 @@ async def test_tokens_revoked_one_by_one_and_nobody_elses(
     assert (Phase.READBACK, Status.VERIFIED) in phases
     again = await run(atlassian, store, outbox, clock)
     assert not any(a.kind is ActionKind.REVOKE_TOKENS for a in again.plan.actions)
+    assert store.cursor(TOKENS_CURSOR) is not None  # the sweep is complete
+
+
+def test_a_sweep_looks_only_at_accounts_deprovisioned_since_the_last() -> None:
+    def gone(account: str, days_ago: int | None) -> Link:
+        at = None if days_ago is None else NOW - timedelta(days=days_ago)
+        return Link(IdentityId("kc"), AccountId(account), None, NOW,
+                    deactivated_by_offboard=True, deactivated_at=at)  # fmt: skip
+
+    links = [gone("old", 10), gone("new", 0), gone("unknown", None),
+             Link(IdentityId("kc"), AccountId("current"), None, NOW)]  # fmt: skip
+    assert token_candidates(links, None) == ["new", "old", "unknown"]
+    assert token_candidates(links, NOW - timedelta(hours=1)) == ["new", "unknown"]
 
 
 async def test_the_guards_hold_the_removals(

@@ -13,6 +13,7 @@ account are ever revoked.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -104,7 +105,8 @@ class LicenceDirectory:
         for token in held:
             result = await self.usage.revoke_token(action.account_id, token.token_id)
             revoked += result.changed
-            self.store.append(
+            await asyncio.to_thread(
+                self.store.append,
                 note_record(
                     at=self.clock.now(),
                     run_id=self.run_id,
@@ -113,7 +115,7 @@ class LicenceDirectory:
                     detail=f"token {token.token_id} ({token.label}) of {action.account_id}: "
                     f"{result.detail}",
                     rule=str(action.rule),
-                )
+                ),
             )
         left = await self.usage.api_tokens(action.account_id)
         if left:

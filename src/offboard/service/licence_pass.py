@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from offboard.core.identities import Identity
@@ -28,7 +28,7 @@ from offboard.core.licences import LicenceReport, ReportOptions
 from offboard.core.links import Link
 from offboard.core.plan import GuardName, Plan, Rule
 from offboard.core.plan_json import plan_to_json
-from offboard.core.policy import Policy
+from offboard.core.policy import ActionKind, Policy
 from offboard.executor.applying import PlanBlockedError, apply_plan
 from offboard.executor.licence_actions import LicenceDirectory, Recipients
 from offboard.executor.outcomes import ApplyReport, Outcome
@@ -72,21 +72,54 @@ class LicencePassResult:
     blocked: str | None = None
 
 
-async def token_counts(
-    usage: UsageDirectory, links: Iterable[Link], concurrency: int = 4
-) -> dict[str, int]:
-    """API tokens held by each account offboard deprovisioned; unreadable ones count 0."""
-    limit = asyncio.Semaphore(concurrency)
-    wanted = sorted({link.account_id for link in links if link.deactivated_by_offboard})
+TOKENS_CURSOR = "licences:tokens-swept-at"
+"""When every deprovisioned account's tokens were last listed and dealt with."""
+SWEEP_OVERLAP = timedelta(days=1)
 
-    async def count(account_id: str) -> tuple[str, int]:
+
+def token_candidates(links: Iterable[Link], swept_at: datetime | None) -> list[str]:
+    """Accounts offboard deprovisioned since the last complete sweep (all of them at first).
+
+    A deactivated account cannot make new tokens, so an account swept once stays clean.
+    """
+    since = None if swept_at is None else swept_at - SWEEP_OVERLAP
+    return sorted(
+        {
+            link.account_id
+            for link in links
+            if link.deactivated_by_offboard
+            and (since is None or link.deactivated_at is None or link.deactivated_at >= since)
+        }
+    )
+
+
+async def token_counts(
+    usage: UsageDirectory, accounts: Iterable[str], concurrency: int = 4
+) -> tuple[dict[str, int], int]:
+    """API tokens held by each account, and how many accounts could not be listed."""
+    limit = asyncio.Semaphore(concurrency)
+
+    async def count(account_id: str) -> tuple[str, int | None]:
         async with limit:
             try:
                 return account_id, len(await usage.api_tokens(account_id))
             except OffboardError:
-                return account_id, 0
+                return account_id, None
 
-    return dict(await asyncio.gather(*(count(a) for a in wanted)))
+    found = await asyncio.gather(*(count(a) for a in accounts))
+    return {a: n for a, n in found if n}, sum(1 for _, n in found if n is None)
+
+
+def _swept(store: Store, started: datetime, unread: int, applied: ApplyReport | None) -> None:
+    """Move the sweep's cursor on only when every account was listed and every revocation
+    succeeded; otherwise the same accounts are looked at again next time."""
+    failed = applied is not None and any(
+        o.action.kind is ActionKind.REVOKE_TOKENS
+        and o.status not in (Status.SUCCEEDED, Status.VERIFIED)
+        for o in applied.outcomes
+    )
+    if not unread and not failed:
+        store.set_cursor(TOKENS_CURSOR, started.isoformat())
 
 
 def recipients_of(
@@ -187,9 +220,15 @@ async def licence_pass(
     report = report_from(inputs, store, config.options, clock)
     store.record_licence_report(report.taken_at, summary(report))
     links = store.links()
-    tokens = await token_counts(usage, links) if config.rules.revoke_leaver_tokens else {}
+    sweeping = config.rules.revoke_leaver_tokens
+    started = clock.now()
+    swept_at = store.cursor(TOKENS_CURSOR)
+    candidates = token_candidates(links, datetime.fromisoformat(swept_at) if swept_at else None)
+    tokens, unread = await token_counts(usage, candidates) if sweeping else ({}, 0)
     plan = plan_from(inputs, links, marks, tokens, config, clock.now(), overrides)
     if not apply or not plan.actions:
+        if apply and sweeping:
+            _swept(store, started, unread, None)
         return LicencePassResult(report, plan)
     run_id = store.start_run("licences", clock.now())
     store.save_plan(run_id, plan.fingerprint, plan_to_json(plan))
@@ -205,6 +244,8 @@ async def licence_pass(
     except PlanBlockedError as blocked:
         store.finish_run(run_id, clock.now(), "blocked", {"guards": list(blocked.guards)})
         return LicencePassResult(report, plan, blocked=str(blocked))
+    if sweeping:
+        _swept(store, started, unread, applied)
     changed, cleared = updated_marks(applied.outcomes, marks, clock.now())
     store.save_inactivity_marks(changed, cleared)
     _handed_back(store, applied.outcomes)
