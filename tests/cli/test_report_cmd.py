@@ -56,3 +56,14 @@ def test_licences_plan_changes_nothing_and_lists_the_steps(
     code, output = linked.run(runner, "licences", "plan", "--json")
     assert code == ExitCode.OK, output  # the policy is off by default: nothing to do
     assert json.loads(output)["actions"] == []
+
+
+def test_the_plan_shows_the_tokens_each_leaver_holds(linked: World, runner: CliRunner) -> None:
+    text = linked.config.read_text(encoding="utf-8")
+    linked.config.write_text(text + "\n[licences]\nrevoke_leaver_tokens = true\n", "utf-8")
+    linked.disable("person-000010")  # seeded with two API tokens
+    code, output = linked.run(runner, "plan")
+    assert code == ExitCode.CHANGES, output
+    words = " ".join(output.split())
+    assert "person-000010@acme.example holds 2 API tokens: revoked by the licence pass" in words
+    assert words.count("API token") == 1  # nobody else's
