@@ -21,7 +21,9 @@ from typing import Protocol
 
 from offboard.core.accounts import Account, AccountId
 from offboard.core.identities import Identity, IdentityId
+from offboard.core.inactivity import InactivityMark
 from offboard.core.journal import JournalRecord, RunRecord, SnapshotSummary
+from offboard.core.licences import AccountUsage
 from offboard.core.links import Link
 from offboard.core.plan import Action
 from offboard.core.snapshots import SourceSnapshot, TargetSnapshot
@@ -216,3 +218,65 @@ class Store(Protocol):
         ...
 
     def release_lease(self, name: str, holder: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """One API token a person created (never its secret)."""
+
+    token_id: str
+    label: str
+    created_at: datetime | None = None
+    last_access: datetime | None = None
+
+
+class UsageDirectory(Protocol):
+    """What Atlassian knows of use and billing, and users' API tokens (the licence check)."""
+
+    async def usages(self, *, progress: Progress | None = None) -> list[AccountUsage]:
+        """Billing and last use per product of every managed account."""
+        ...
+
+    async def last_active(
+        self, account_id: str, *, email: str | None = None, billable: bool = True
+    ) -> AccountUsage:
+        """One account's last use per product."""
+        ...
+
+    async def api_tokens(self, account_id: str) -> list[ApiToken]: ...
+
+    async def revoke_token(self, account_id: str, token_id: str) -> OperationResult: ...
+
+
+class LicenceHistory(Protocol):
+    """The store's record of daily licence checks, for the trend of reclaimable seats."""
+
+    def record_licence_report(self, taken_at: datetime, summary: dict[str, object]) -> None: ...
+
+    def licence_reports(self, limit: int = 90) -> list[tuple[datetime, dict[str, object]]]:
+        """The latest reports, newest first."""
+        ...
+
+    def inactivity_marks(self) -> list[InactivityMark]: ...
+
+    def save_inactivity_marks(self, changed: list[InactivityMark], cleared: list[str]) -> None:
+        """Replace the marks of ``changed`` accounts and drop those of ``cleared``, atomically."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One notification: recipients, subject and plain-text body (never a secret)."""
+
+    to: tuple[str, ...]
+    subject: str
+    body: str
+    cc: tuple[str, ...] = ()
+
+
+class Notifier(Protocol):
+    """Sends notifications (SMTP today; the console's notifications may replace it)."""
+
+    async def send(self, message: Message) -> str:
+        """Send ``message``; returns what the server said. Raises the errors of this module."""
+        ...

@@ -48,6 +48,11 @@ def test_demo_runs_every_case_and_reads_back(runner: CliRunner) -> None:
     assert "unmanaged account: partner.example is listed in policy.domains" in words
     assert "mismatch" not in output
     assert "demo-client-secret" not in output
+    # Day 3: one inactive person warned, one leaver's tokens revoked one by one.
+    assert "warning mail to person-000016@acme.example (copy to it-admin@acme.example)" in words
+    assert "revoked 2 of 2; none left" in words
+    assert "journaled: token tok-00000001 (CI pipeline)" in words
+    assert "journaled: token tok-00000002 (Personal script)" in words
 
 
 async def test_demo_left_scope_and_unmanaged_cases_become_the_right_actions() -> None:

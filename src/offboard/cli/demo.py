@@ -5,6 +5,8 @@ Day 1 links a seeded organisation of 200+ people (offboard looks after the membe
 in every way that matters (disabled, deleted, removed from /staff, locked out, protected
 admin, SCIM-linked, Google-synced, unmanaged partner account, outside the listed domains,
 changed email, shared email, never linked); offboard plans, applies, reads back and journals.
+Day 3 runs the daily licence check: the report of seats, one person unused for months
+warned (the mail lands in a temporary outbox), and a day-2 leaver's API tokens revoked.
 This module (with `emulate`) is the only one allowed to import the emulators; it seeds them
 through their builder APIs.
 """
@@ -14,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from dataclasses import dataclass, field
+from datetime import timedelta
+from email import message_from_bytes
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,16 +26,21 @@ import typer
 from rich.console import Console
 from rich.rule import Rule as Heading
 
+from offboard.adapters.mail import OutboxNotifier
 from offboard.cli.flows import Wired, apply_in_run, fresh_plan
 from offboard.cli.journal import journal_table
+from offboard.cli.licence_wiring import licence_config
 from offboard.cli.render import apply_table, explain_cases, guard_lines, plan_table
+from offboard.cli.report import show, usage_of
 from offboard.cli.wiring import connect
 from offboard.core.plan import Action, Rule
 from offboard.core.policy import ActionKind
+from offboard.service.licence_pass import licence_pass
 from offboard.settings import Settings
 from offboard.store import open_store
 from offboard_emulators.atlassian import AtlassianState, generate_accounts, seed
 from offboard_emulators.atlassian import create_app as atlassian_app
+from offboard_emulators.atlassian.usage import add_token
 from offboard_emulators.keycloak.app import create_app as keycloak_app
 from offboard_emulators.keycloak.emulator import EmulatorState
 from offboard_emulators.keycloak.login import LoginFailures
@@ -119,7 +128,26 @@ def build_emulators(people: int = PEOPLE) -> tuple[EmulatorState, AtlassianState
     generate_accounts(
         atlassian, ORG, people, domain=DOMAIN, directory_id=DIRECTORY, prefix="person-"
     )
+    _seed_use(atlassian)
     return keycloak, atlassian
+
+
+INACTIVE, TOKEN_HOLDER = 16, 10
+"""Person 16 stopped using Atlassian months ago; person 10 (who leaves on day 2) made tokens."""
+
+
+def _seed_use(atlassian: AtlassianState) -> None:
+    """Months of silence for one person, two API tokens for a leaver-to-be (when seeded)."""
+    idle = atlassian.clock() - timedelta(days=120)
+    quiet = atlassian.account_by_email(f"{person(INACTIVE)}@{DOMAIN}")
+    holder = atlassian.account_by_email(f"{person(TOKEN_HOLDER)}@{DOMAIN}")
+    if quiet is not None:
+        quiet.last_active = idle
+        for product in quiet.product_access:
+            product.last_active = idle
+    if holder is not None:
+        add_token(atlassian, holder.account_id, "CI pipeline")
+        add_token(atlassian, holder.account_id, "Personal script")
 
 
 def demo_settings(base_url: str = "http://127.0.0.1", keycloak_url: str | None = None) -> Settings:
@@ -131,6 +159,8 @@ def demo_settings(base_url: str = "http://127.0.0.1", keycloak_url: str | None =
         "atlassian": {"base_url": base_url, "org_id": ORG, "directory_id": DIRECTORY,
                       "api_key": ORG_KEY, "scim_directory_id": SCIM, "scim_api_key": SCIM_KEY},
         "policy": {"domains": [DOMAIN, PARTNER]},
+        "licences": {"revoke_leaver_tokens": True, "prices": {"*": 8.6},
+                     "inactivity": {"enabled": True, "admin_email": f"it-admin@{DOMAIN}"}},
     })  # fmt: skip
 
 
@@ -230,6 +260,7 @@ async def run_demo(console: Console, people: int = PEOPLE) -> Wired:
                 await _day_one(w, console, people)
                 story = change_keycloak(keycloak)
                 await _day_two(w, console, story)
+                await _day_three(w, console, OutboxNotifier(Path(folder) / "outbox"))
                 return w
         finally:
             store.close()
@@ -276,6 +307,30 @@ async def _day_two(wired: Wired, console: Console, story: DayTwo) -> None:
     console.print(f"[bold]{verdict}[/bold]; nothing outside loopback was contacted.")
 
 
+async def _day_three(wired: Wired, console: Console, outbox: OutboxNotifier) -> None:
+    console.print(Heading("Day 3: the daily licence check"))
+    settings = demo_settings()
+    result = await licence_pass(
+        wired.source, wired.directory, usage_of(wired.directory), wired.store, outbox,
+        wired.clock, licence_config(settings),
+    )  # fmt: skip
+    show(result.report, console)
+    console.print(Heading("The licence steps, each with its rule"))
+    console.print(plan_table(result.plan, include_skipped=False, width=console.width))
+    if result.applied is not None:
+        console.print(apply_table(result.applied))
+        notes = wired.store.journal(run_id=result.applied.run_id)
+        for record in notes:
+            if record.phase.value == "note" and ":token:" in record.action_key:
+                console.print(f"  • journaled: {record.detail}", markup=False)
+    for path in outbox.messages():
+        mail = message_from_bytes(path.read_bytes())
+        console.print(
+            f"  • warning mail to {mail['To']} (copy to {mail['Cc']}): {mail['Subject']}",
+            markup=False,
+        )
+
+
 def demo(
     people: Annotated[int, typer.Option(min=20, max=100_000, help="Bulk people to seed.")] = PEOPLE,
 ) -> None:
@@ -283,7 +338,9 @@ def demo(
 
     Seeds a Keycloak realm and an Atlassian org with the same people, links them (day 1),
     changes Keycloak in every way that matters (day 2), then plans, explains every skipped
-    and blocked case, applies, reads back and shows the journal. Uses a temporary store.
+    and blocked case, applies, reads back and shows the journal; day 3 runs the licence
+    check (report, one inactive person warned, a leaver's API tokens revoked). Uses a
+    temporary store.
 
     Example: offboard demo
     """

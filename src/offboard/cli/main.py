@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from offboard.cli import apply, config, demo, emulate, journal, plan, users
+from offboard.cli import apply, config, demo, emulate, journal, licences, plan, report, users
 from offboard.cli.errors import OffboardGroup
 from offboard.cli.logs import bind_invocation, configure_logging
 from offboard.cli.state import CliState
@@ -93,6 +93,8 @@ def _register() -> None:
     demo.register(app)
     emulate.register(app)
     journal.register(app)
+    report.register(app)
+    licences.register(app)
     # The daemon command lives in offboard.cli.run (its own module); it registers itself the
     # same way once it exists.
     try:

@@ -14,6 +14,7 @@ from offboard.cli.errors import FailedError
 from offboard.cli.exit_codes import ExitCode
 from offboard.cli.files import write_private
 from offboard.cli.flows import Wired, raise_if_unreadable, side_bars
+from offboard.cli.licence_wiring import leaver_token_counts, token_lines
 from offboard.cli.render import guard_lines, plan_table
 from offboard.cli.state import state_of
 from offboard.cli.wiring import connect
@@ -97,12 +98,16 @@ def plan(
     settings = state_of(ctx).settings()
     console = Console(stderr=fmt is not PlanFormat.TABLE)
 
-    async def go() -> Plan:
+    async def go() -> tuple[Plan, dict[str, int]]:
         async with connect(settings) as wired:
-            return await plan_once(wired, console)
+            made = await plan_once(wired, console)
+            tokens = settings.licences.revoke_leaver_tokens
+            return made, await leaver_token_counts(wired.directory, made) if tokens else {}
 
-    made = asyncio.run(go())
+    made, tokens = asyncio.run(go())
     show_plan(made, fmt, Console(), skipped=skipped)
+    for line in token_lines(tokens):
+        console.print(line, markup=False)
     if out is not None:
         save_plan(made, out)
         console.print(f"saved plan {made.fingerprint[:12]} to {out}", markup=False)

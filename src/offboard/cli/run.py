@@ -18,6 +18,7 @@ import structlog
 import typer
 from starlette.applications import Starlette
 
+from offboard.cli.licence_wiring import daily_check
 from offboard.cli.state import state_of
 from offboard.cli.wiring import (
     build_directory,
@@ -132,7 +133,8 @@ async def assemble(
     passes = ReconcilingPasses(source, directory, store, settings.policy_model(), clock)
     config = daemon_config(settings)
     lease = Lease(store, clock, holder=holder, ttl=config.lease_ttl)
-    daemon = Daemon(passes, source, store, clock, status, lease, config)
+    daily = daily_check(settings, source, directory, store, clock)
+    daemon = Daemon(passes, source, store, clock, status, lease, config, daily)
     window = settings.daemon.webhook_window
     receiver = WebhookReceiver(
         _secret_bytes(settings),

@@ -83,6 +83,8 @@ class Account:
     account_type: str = "atlassian"
     scim: ScimLink | None = None
     pending_deletion: bool = False
+    added_to_org: datetime | None = None
+    """When the account joined the org (the licence report's start for never-used accounts)."""
 
     @property
     def normalised_email(self) -> str | None:

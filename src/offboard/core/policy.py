@@ -31,6 +31,10 @@ class ActionKind(StrEnum):
     """Remember a new identity-account pair."""
     RELINK = "relink"
     """Update a pair's remembered email after an email change in Keycloak."""
+    NOTIFY_INACTIVE = "notify_inactive"
+    """Warn an inactive person (and their manager or the admin) by mail; no Atlassian call."""
+    REVOKE_TOKENS = "revoke_tokens"
+    """Revoke every API token of an account offboard deprovisioned, one call per token."""
 
 
 DEPROVISIONING_KINDS = frozenset(

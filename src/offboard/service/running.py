@@ -27,6 +27,7 @@ from offboard.intake.queues import UserQueues
 from offboard.ports import Clock, IdentityEvent, OffboardError
 from offboard.service.gate import PassGate
 from offboard.service.leasing import Lease
+from offboard.service.licence_schedule import DailyLicenceCheck
 from offboard.service.passes import Passes, PassReport
 from offboard.service.status import DaemonStatus
 
@@ -58,8 +59,10 @@ class Daemon:
         status: DaemonStatus,
         lease: Lease,
         config: DaemonConfig = DaemonConfig(),
+        daily: DailyLicenceCheck | None = None,
     ) -> None:
         self.passes = passes
+        self.daily = daily
         self.clock = clock
         self.status = status
         self.lease = lease
@@ -96,6 +99,10 @@ class Daemon:
             asyncio.create_task(self._poll_loop(), name="poller"),
             asyncio.create_task(self._reconcile_loop(), name="reconciler"),
         ]
+        if self.daily is not None:
+            leader = lambda: self.lease.held  # noqa: E731
+            daily = self.daily.run(self._stopping, leader, self._gate)
+            roots.append(asyncio.create_task(daily, name="licences"))
         try:
             await stop.wait()
         finally:

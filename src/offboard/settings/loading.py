@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from offboard.core.policy import ActionKind, Policy, Thresholds
+from offboard.settings.licences import LicenceSettings
 from offboard.settings.policy import PolicySettings
 from offboard.settings.runtime import DaemonSettings, LoggingSettings, StoreSettings
 from offboard.settings.sources import AtlassianSettings, KeycloakSettings
@@ -46,6 +47,8 @@ class Settings(BaseSettings):
     """The long-running service."""
     logging: LoggingSettings = LoggingSettings()
     """Logs."""
+    licences: LicenceSettings = LicenceSettings()
+    """The daily licence check, the inactivity policy and leavers' API tokens."""
 
     @classmethod
     def settings_customise_sources(

@@ -22,7 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Bumped with every migration; a store with a higher number was written by a newer offboard."""
 
 
@@ -153,3 +153,24 @@ webhook_deliveries = Table(
     Column("seen_at", UtcDateTime(), nullable=False),
     Index("ix_webhook_deliveries_seen_at", "seen_at"),
 )
+licence_reports = Table(
+    "licence_reports",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("taken_at", UtcDateTime(), nullable=False),
+    Column("reclaimable_seats", Integer(), nullable=False),
+    Column("summary", Text(), nullable=False),
+    Index("ix_licence_reports_taken_at", "taken_at"),
+)
+"""One row per licence check: the figures of its summary, for the trend over time."""
+
+inactivity_marks = Table(
+    "inactivity_marks",
+    metadata,
+    Column("account_id", String(128), primary_key=True),
+    Column("identity_id", String(64), nullable=False),
+    Column("warned_at", UtcDateTime()),
+    Column("removed_at", UtcDateTime()),
+    Column("removal_kind", String(32)),
+)
+"""What the inactivity policy did to each account: warned, access removed (and how)."""

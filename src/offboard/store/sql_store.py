@@ -18,9 +18,10 @@ from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+from offboard.core.inactivity import InactivityMark
 from offboard.core.journal import JournalRecord, Phase, RunRecord, SnapshotSummary
 from offboard.core.links import Link
-from offboard.store import rows
+from offboard.store import licence_history, rows
 from offboard.store.migrating import migrate
 from offboard.store.opening import check_store, engine_for
 from offboard.store.paths import database_url
@@ -123,6 +124,20 @@ class SqlStore:
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
         return rows.snapshot_from(row._mapping) if row is not None else None
+
+    # licence reports (the daily licence check)
+
+    def record_licence_report(self, taken_at: datetime, summary: dict[str, object]) -> None:
+        licence_history.record(self.engine, taken_at, summary)
+
+    def licence_reports(self, limit: int = 90) -> list[tuple[datetime, dict[str, object]]]:
+        return licence_history.latest(self.engine, limit)
+
+    def inactivity_marks(self) -> list[InactivityMark]:
+        return licence_history.marks(self.engine)
+
+    def save_inactivity_marks(self, changed: list[InactivityMark], cleared: list[str]) -> None:
+        licence_history.save_marks(self.engine, changed, cleared)
 
     # runs and plans
 

@@ -18,6 +18,7 @@ from offboard_emulators.atlassian import (
     org_api,
     org_v2_api,
     scim_api,
+    usage_api,
     user_management_api,
 )
 from offboard_emulators.atlassian.state import AtlassianState
@@ -55,6 +56,7 @@ def create_app(
         *org_api.routes(tenant),
         *org_v2_api.routes(tenant),
         *user_management_api.routes(tenant),
+        *usage_api.routes(tenant),
         *scim_api.routes(tenant),
     ]
 

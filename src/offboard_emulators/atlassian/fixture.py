@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from offboard_emulators.atlassian import usage
 from offboard_emulators.atlassian.model import (
     Account,
     ApiKey,
@@ -70,7 +71,7 @@ def _seed_org(state: AtlassianState, data: dict[str, Any]) -> None:
         _seed_account(state, org_id, account)
     if "generate" in data:
         spec = data["generate"]
-        generate_accounts(
+        created = generate_accounts(
             state,
             org_id,
             int(spec["count"]),
@@ -78,6 +79,8 @@ def _seed_org(state: AtlassianState, data: dict[str, Any]) -> None:
             directory_id=spec.get("directory"),
             prefix=spec.get("prefix", "user"),
         )
+        if spec.get("vary_activity"):
+            usage.vary_activity(state, created, tokens_every=int(spec.get("tokens_every", 0)))
 
 
 def _seed_key(
@@ -126,6 +129,8 @@ def _seed_account(state: AtlassianState, org_id: str, data: dict[str, Any]) -> N
         department=data.get("department"),
     )
     state.add_account(account, dict(data.get("directories", {})))
+    for token in data.get("api_tokens", []):
+        usage.add_token(state, account.account_id, token["label"], token_id=token.get("id"))
     if "scim" in data:
         link = data["scim"]
         link_scim_user(state, link["directory"], account, link.get("external_id"), link.get("id"))

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from offboard_emulators.atlassian.model import (
     DELETION_GRACE_DAYS,
@@ -85,6 +86,8 @@ class AtlassianState:
     by_email: dict[str, str] = field(default_factory=dict)
     keys: dict[str, ApiKey] = field(default_factory=dict)
     scim_links: dict[str, list[ScimLink]] = field(default_factory=dict)
+    api_tokens: dict[str, list[Any]] = field(default_factory=dict)
+    """User API tokens by account id (records of :mod:`usage`)."""
     lock: threading.RLock = field(default_factory=threading.RLock)
     version: int = 0
     _counts: dict[tuple[object, ...], int] = field(default_factory=dict)
@@ -98,6 +101,7 @@ class AtlassianState:
             self.by_email.clear()
             self.keys.clear()
             self.scim_links.clear()
+            self.api_tokens.clear()
             self.changed()
 
     # ----- building -------------------------------------------------------------------

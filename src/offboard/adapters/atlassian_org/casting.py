@@ -59,4 +59,5 @@ def to_account(user: DirectoryUser, verified_domains: frozenset[str] = frozenset
         billable=status is AccountStatus.ACTIVE and membership is Membership.ACTIVE,
         account_type=user.account_type or "atlassian",
         pending_deletion=bool(user.for_deletion) or user.status == "for_deletion",
+        added_to_org=user.added_to_org,
     )

@@ -7,6 +7,7 @@ JSON:API-like shapes (v1); user management speaks snake_case and key-based error
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -86,6 +87,7 @@ class DirectoryUser(Wire):
     management_source: str | None = Field(default=None, alias="managementSource")
     for_deletion: bool | None = Field(default=None, alias="forDeletion")
     deactivated_on: str | None = Field(default=None, alias="deactivatedOn")
+    added_to_org: datetime | None = Field(default=None, alias="addedToOrg")
 
 
 class DirectoryUserPage(Wire):

@@ -1,0 +1,56 @@
+"""Wire models of the use-and-billing reads, as Atlassian documents them.
+
+``UserPage`` of ``GET /admin/v1/orgs/{orgId}/users`` (snake_case, ``links.next`` a URL),
+``UserProductAccessActivityPage`` of ``.../directory/users/{accountId}/last-active-dates``
+(dates only), and ``ApiTokenModel`` of ``GET /users/{account_id}/manage/api-tokens``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import Field
+
+from offboard.adapters.atlassian_org.wire import Links, Wire
+
+
+class ProductModel(Wire):
+    key: str
+    name: str = ""
+    last_active: datetime | None = None
+
+
+class OrgUser(Wire):
+    account_id: str
+    account_status: str = "active"
+    email: str | None = None
+    access_billable: bool | None = None
+    last_active: datetime | None = None
+    product_access: list[ProductModel] = Field(default_factory=list)
+
+
+class OrgUserPage(Wire):
+    data: list[OrgUser] = Field(default_factory=list)
+    links: Links = Links()
+
+
+class ProductLastActive(Wire):
+    key: str
+    last_active: date | None = None
+
+
+class ProductAccessModel(Wire):
+    product_access: list[ProductLastActive] = Field(default_factory=list)
+    added_to_org: date | None = None
+
+
+class ActivityPage(Wire):
+    data: ProductAccessModel = ProductAccessModel()
+    links: Links = Links()
+
+
+class ApiTokenModel(Wire):
+    id: str
+    label: str = ""
+    created_at: datetime | None = Field(default=None, alias="createdAt")
+    last_access: datetime | None = Field(default=None, alias="lastAccess")

@@ -1,0 +1,111 @@
+"""Build the licence check's pieces from the settings: its config, its notifier."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from offboard.adapters.atlassian import AtlassianDirectory
+from offboard.adapters.atlassian_org.usage import UsageReader
+from offboard.adapters.mail import SmtpNotifier
+from offboard.core.inactivity import InactivityPolicy
+from offboard.core.licences import ReportOptions
+from offboard.core.plan import Plan
+from offboard.core.policy import ActionKind
+from offboard.ports import AccountDirectory, Clock, IdentitySource, Notifier, OffboardError, Store
+from offboard.service.licence_pass import LicenceConfig, LicencePassResult, licence_pass
+from offboard.service.licence_schedule import DailyLicenceCheck
+from offboard.settings import Settings
+from offboard.store import SqlStore
+
+
+def licence_config(settings: Settings, inactive_days: int | None = None) -> LicenceConfig:
+    """``[licences]`` as the plain data the licence pass reads."""
+    section = settings.licences
+    rules = section.inactivity
+    return LicenceConfig(
+        options=ReportOptions(
+            inactive_days=inactive_days or section.inactive_days,
+            prices=dict(section.prices),
+            currency=section.currency,
+        ),
+        rules=InactivityPolicy(
+            enabled=rules.enabled,
+            warn_after=rules.warn_after,
+            remove_after=rules.remove_after,
+            remove_with=ActionKind(rules.action),
+            delete_after=rules.delete_after,
+            exempt_groups=frozenset(rules.exempt_groups),
+            exempt_emails=frozenset(e.strip().lower() for e in rules.exempt_emails),
+            exempt_account_ids=frozenset(rules.exempt_account_ids),
+            revoke_leaver_tokens=section.revoke_leaver_tokens,
+        ),
+        policy=settings.policy_model(),
+        manager_attribute=rules.manager_attribute,
+        admin_email=rules.admin_email,
+    )
+
+
+def build_notifier(settings: Settings) -> Notifier | None:
+    """The SMTP notifier of ``[licences.smtp]``, or None when no host is set."""
+    smtp = settings.licences.smtp
+    if smtp.host is None:
+        return None
+    return SmtpNotifier(
+        smtp.host,
+        smtp.port,
+        security=smtp.security,
+        username=smtp.username,
+        password=smtp.password,
+        sender=smtp.sender,
+    )
+
+
+def daily_check(
+    settings: Settings,
+    source: IdentitySource,
+    directory: AtlassianDirectory,
+    store: Store,
+    clock: Clock,
+) -> DailyLicenceCheck | None:
+    """The daemon's daily licence pass, when ``licences.daily_at`` is set (and the store
+    keeps the licence history, as the SQL store does)."""
+    at = settings.licences.daily_at
+    if at is None or not isinstance(store, SqlStore):
+        return None
+    config = licence_config(settings)
+    notifier = build_notifier(settings)
+    usage = UsageReader(directory.org)
+
+    def last_check() -> datetime | None:
+        latest = store.licence_reports(limit=1)
+        return latest[0][0] if latest else None
+
+    async def check() -> LicencePassResult:
+        return await licence_pass(source, directory, usage, store, notifier, clock, config)
+
+    return DailyLicenceCheck(check, last_check, at, clock)
+
+
+async def leaver_token_counts(directory: AccountDirectory, plan: Plan) -> dict[str, int]:
+    """API tokens held by each account the plan deprovisions (read only), by email or id."""
+    if not isinstance(directory, AtlassianDirectory):
+        return {}
+    usage = UsageReader(directory.org)
+    counts: dict[str, int] = {}
+    for action in plan.deprovisioning:
+        try:
+            held = len(await usage.api_tokens(action.account_id))
+        except OffboardError:
+            continue  # an unmanaged account's tokens cannot be listed
+        if held:
+            counts[action.email or action.account_id] = held
+    return counts
+
+
+def token_lines(counts: dict[str, int]) -> list[str]:
+    """One line per leaver holding API tokens (revoked by the licence pass)."""
+    return [
+        f"{who} holds {held} API token{'s' if held != 1 else ''}: revoked by the licence pass "
+        "once deprovisioned (licences.revoke_leaver_tokens)"
+        for who, held in sorted(counts.items())
+    ]

@@ -1,0 +1,102 @@
+"""`offboard licences plan|apply`: the inactivity policy's steps and leavers' API tokens.
+
+The same pass the daemon runs daily: the licence report (kept in the history), then the
+plan of licence steps, each with its rule and reason, applied under the guards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from offboard.cli.apply import OverrideOption, YesOption
+from offboard.cli.exit_codes import ExitCode
+from offboard.cli.licence_wiring import build_notifier, licence_config
+from offboard.cli.plan import plan_exit_code
+from offboard.cli.render import apply_table, guard_lines, plan_table
+from offboard.cli.report import show, usage_of
+from offboard.cli.state import state_of
+from offboard.cli.wiring import connect
+from offboard.core.plan import GuardName
+from offboard.core.plan_json import plan_to_json
+from offboard.service.licence_pass import LicencePassResult, licence_pass
+from offboard.settings import Settings
+
+licences_app = typer.Typer(
+    help="The licence steps: inactivity warnings and removals, leavers' API tokens.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+async def run_pass(
+    settings: Settings, *, apply: bool, overrides: frozenset[GuardName] = frozenset()
+) -> LicencePassResult:
+    async with connect(settings) as wired:
+        return await licence_pass(
+            wired.source,
+            wired.directory,
+            usage_of(wired.directory),
+            wired.store,
+            build_notifier(settings),
+            wired.clock,
+            licence_config(settings),
+            apply=apply,
+            overrides=overrides,
+        )
+
+
+def plan(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan document.")] = False,
+) -> None:
+    """Show the licence steps offboard would take, and why (changes nothing in Atlassian).
+
+    The report's figures are kept in the history. Exit code 0: nothing to do; 2: steps
+    planned; 3: a guard blocked the plan. Example: offboard licences plan
+    """
+    result = asyncio.run(run_pass(state_of(ctx).settings(), apply=False))
+    console = Console()
+    if as_json:
+        typer.echo(plan_to_json(result.plan), nl=False)
+    else:
+        show(result.report, console)
+        console.print(plan_table(result.plan, include_skipped=True, width=console.width))
+        console.print(guard_lines(result.plan))
+    raise typer.Exit(plan_exit_code(result.plan))
+
+
+def apply(
+    ctx: typer.Context, yes: YesOption = False, override_guard: OverrideOption = None
+) -> None:
+    """Carry out the licence steps: warn, remove access, delete (if configured), give back,
+    revoke leavers' API tokens. Each step is journaled and read back.
+
+    Example: offboard licences apply --yes
+    """
+    settings = state_of(ctx).settings()
+    console = Console()
+    if not yes and not typer.confirm("Apply the licence steps now?"):
+        raise typer.Exit(ExitCode.REFUSED)
+    overrides = frozenset(override_guard or ())
+    result = asyncio.run(run_pass(settings, apply=True, overrides=overrides))
+    console.print(plan_table(result.plan, include_skipped=False, width=console.width))
+    if result.blocked is not None:
+        console.print(result.blocked, markup=False)
+        raise typer.Exit(ExitCode.BLOCKED)
+    if result.applied is None:
+        console.print("nothing to do")
+        return
+    console.print(apply_table(result.applied))
+    if not result.applied.all_done:
+        raise typer.Exit(ExitCode.INCOMPLETE)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `licences` group to the root app."""
+    licences_app.command("plan")(plan)
+    licences_app.command("apply")(apply)
+    app.add_typer(licences_app, name="licences")

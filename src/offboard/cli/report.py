@@ -1,0 +1,177 @@
+"""`offboard report licences|history`: seats nobody should hold, and what they cost."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from offboard.adapters.atlassian import AtlassianDirectory
+from offboard.adapters.atlassian_org.usage import UsageReader
+from offboard.cli.errors import FailedError
+from offboard.cli.flows import Wired
+from offboard.cli.licence_wiring import licence_config
+from offboard.cli.state import state_of
+from offboard.cli.wiring import connect, open_configured_store
+from offboard.core.licence_rendering import PRODUCT_HEADER, product_rows, to_csv, to_html, to_json
+from offboard.core.licences import HISTOGRAM_BUCKETS, NEVER, LicenceReport, ReportOptions
+from offboard.ports import AccountDirectory, UsageDirectory
+from offboard.service.licence_check import run_licence_check
+
+report_app = typer.Typer(
+    help="Reports: seats held by leavers, inactive people, orphans and unlinked SCIM records.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+class ReportFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+    HTML = "html"
+
+
+def usage_of(directory: AccountDirectory) -> UsageDirectory:
+    """The use-and-billing reads of the Atlassian adapter (same org, key and limiter)."""
+    if not isinstance(directory, AtlassianDirectory):
+        raise FailedError("the licence report needs the Atlassian Organizations API adapter")
+    return UsageReader(directory.org)
+
+
+async def licence_report(
+    wired: Wired, options: ReportOptions, *, record: bool = False
+) -> LicenceReport:
+    """One check over a wired set of adapters; kept in the history when ``record``."""
+    return await run_licence_check(
+        wired.source,
+        wired.directory,
+        usage_of(wired.directory),
+        wired.store,
+        wired.store if record else None,
+        options,
+        wired.clock,
+    )
+
+
+TREND_CHECKS = 90
+
+
+def trend_of(history: list[tuple[datetime, dict[str, object]]]) -> list[tuple[datetime, int]]:
+    """Reclaimable seats per recorded check, oldest first."""
+    points = []
+    for taken_at, figures in reversed(history):
+        seats = figures.get("reclaimable_seats", 0)
+        points.append((taken_at, seats if isinstance(seats, int) else 0))
+    return points
+
+
+def report_table(report: LicenceReport) -> Table:
+    table = Table(title=f"Seats by product (inactive: {report.options.inactive_days}+ days)")
+    for column in PRODUCT_HEADER:
+        table.add_column(column, justify="left" if column == "product" else "right")
+    for row in product_rows(report):
+        table.add_row(*row)
+    return table
+
+
+def render(
+    report: LicenceReport, fmt: ReportFormat, trend: Sequence[tuple[datetime, int]] = ()
+) -> str:
+    """The report as text in one of the file formats (HTML with the trend, when given)."""
+    if fmt is ReportFormat.CSV:
+        return to_csv(report)
+    if fmt is ReportFormat.HTML:
+        return to_html(report, trend)
+    return to_json(report) + "\n"
+
+
+def show(report: LicenceReport, console: Console) -> None:
+    console.print(report_table(report))
+    buckets = [name for name, _ in HISTOGRAM_BUCKETS] + [NEVER]
+    spread = ", ".join(f"{name}: {report.histogram.get(name, 0)}" for name in buckets)
+    console.print(f"accounts by days since last use: {spread}", markup=False)
+    cost = f"{report.reclaimable_cost():.2f} {report.options.currency}"
+    console.print(
+        f"reclaimable seats: {report.reclaimable_seats}; monthly cost: {cost}", markup=False
+    )
+
+
+def licences(
+    ctx: typer.Context,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", help="table (default), csv, json or html.")
+    ] = ReportFormat.TABLE,
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead.")] = None,
+    inactive_days: Annotated[
+        int | None, typer.Option(min=1, help="Inactive after N days (licences.inactive_days).")
+    ] = None,
+    record: Annotated[
+        bool, typer.Option("--record/--no-record", help="Keep the figures in the history.")
+    ] = False,
+) -> None:
+    """Seats held by leavers, inactive people, orphans and unlinked SCIM records.
+
+    Reads Keycloak, Atlassian and Atlassian's use data; changes nothing. Prices per seat
+    come from [licences] prices. Examples: offboard report licences; offboard report
+    licences --format html --out seats.html; offboard report licences --inactive-days 60
+    """
+    settings = state_of(ctx).settings()
+
+    async def go() -> tuple[LicenceReport, list[tuple[datetime, int]]]:
+        async with connect(settings) as wired:
+            made = await licence_report(
+                wired, licence_config(settings, inactive_days).options, record=record
+            )
+            return made, trend_of(wired.store.licence_reports(TREND_CHECKS))
+
+    made, trend = asyncio.run(go())
+    if fmt is ReportFormat.TABLE and out is None:
+        show(made, Console())
+        return
+    text = render(made, ReportFormat.JSON if fmt is ReportFormat.TABLE else fmt, trend)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise FailedError(f"cannot write the report to {out}: {exc.strerror}") from None
+
+
+def history(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, help="How many checks, newest first.")] = 30,
+) -> None:
+    """The trend: reclaimable seats and monthly cost of the last checks."""
+    store = open_configured_store(state_of(ctx).settings())
+    try:
+        rows = store.licence_reports(limit)
+    finally:
+        store.close()
+    table = Table(title="Licence checks")
+    for column in ("taken at", "accounts", "reclaimable seats", "monthly cost"):
+        table.add_column(column, justify="left" if column == "taken at" else "right")
+    for taken_at, figures in rows:
+        cost = f"{figures.get('reclaimable_monthly_cost', 0)} {figures.get('currency', '')}"
+        table.add_row(
+            taken_at.isoformat(timespec="minutes"),
+            str(figures.get("accounts", "")),
+            str(figures.get("reclaimable_seats", "")),
+            cost.strip(),
+        )
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `report` group to the root app."""
+    report_app.command("licences")(licences)
+    report_app.command("history")(history)
+    app.add_typer(report_app, name="report")

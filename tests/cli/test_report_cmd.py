@@ -1,0 +1,69 @@
+"""`offboard report licences|history` and `offboard licences plan` against both emulators
+over loopback, each format checked against what the test set up."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from offboard.cli.exit_codes import ExitCode
+from tests.cli.test_run_commands import World, linked, world
+
+__all__ = ["linked", "world"]
+NOBODYS = {"contractor@acme.example", "offboard-bot@acme.example"}  # no Keycloak user
+
+
+def test_the_report_in_every_format(linked: World, runner: CliRunner, tmp_path: Path) -> None:
+    linked.disable("person-000003")
+    code, output = linked.run(runner, "report", "licences", "--format", "json", "--record")
+    assert code == ExitCode.OK, output
+    figures = json.loads(output)
+    lines = {line["email"]: line["state"] for line in figures["lines"]}
+    assert {e for e, s in lines.items() if s == "orphan"} == NOBODYS
+    assert {e for e, s in lines.items() if s == "leaver"} == {"person-000003@acme.example"}
+    assert figures["accounts_by_state"]["orphan"] == 2
+    assert figures["reclaimable_seats"] == sum(
+        n for states in figures["seats"].values() for s, n in states.items() if s != "active"
+    )
+
+    code, output = linked.run(runner, "report", "licences", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(output)))
+    assert {r["email"]: r["state"] for r in rows} == lines
+
+    page = tmp_path / "seats.html"
+    code, _ = linked.run(runner, "report", "licences", "--format", "html", "--out", str(page))
+    html = page.read_text(encoding="utf-8")
+    assert code == ExitCode.OK
+    assert html.count("<svg") == 3  # seats by product and state, activity, and the trend
+    assert "Reclaimable seats over time" in html
+    assert "<script" not in html
+    assert "http" not in html.replace("http://www.w3.org/2000/svg", "")  # self-contained
+
+    code, output = linked.run(runner, "report", "licences")
+    assert "reclaimable seats: " in output
+    code, output = linked.run(runner, "report", "history")
+    assert code == ExitCode.OK
+    assert str(figures["reclaimable_seats"]) in output
+
+
+def test_licences_plan_changes_nothing_and_lists_the_steps(
+    linked: World, runner: CliRunner
+) -> None:
+    code, output = linked.run(runner, "licences", "plan", "--json")
+    assert code == ExitCode.OK, output  # the policy is off by default: nothing to do
+    assert json.loads(output)["actions"] == []
+
+
+def test_the_plan_shows_the_tokens_each_leaver_holds(linked: World, runner: CliRunner) -> None:
+    text = linked.config.read_text(encoding="utf-8")
+    linked.config.write_text(text + "\n[licences]\nrevoke_leaver_tokens = true\n", "utf-8")
+    linked.disable("person-000010")  # seeded with two API tokens
+    code, output = linked.run(runner, "plan")
+    assert code == ExitCode.CHANGES, output
+    words = " ".join(output.split())
+    assert "person-000010@acme.example holds 2 API tokens: revoked by the licence pass" in words
+    assert words.count("API token") == 1  # nobody else's
