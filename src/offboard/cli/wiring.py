@@ -15,7 +15,7 @@ from offboard.adapters.keycloak.confirmation import DEFAULT_REREAD_DELAY
 from offboard.cli.flows import Wired
 from offboard.ports import CheckResult, Clock, OffboardError, SystemClock
 from offboard.settings import KeycloakSettings, Settings
-from offboard.store import SqlStore, default_state_path, open_store
+from offboard.store import SqlStore, StoreMigrationPendingError, default_state_path, open_store
 
 
 def store_location(settings: Settings | None, override: Path | None = None) -> Path | str:
@@ -27,8 +27,10 @@ def store_location(settings: Settings | None, override: Path | None = None) -> P
 
 
 def open_configured_store(settings: Settings | None, override: Path | None = None) -> SqlStore:
-    """Open (and migrate) the store; StoreVersionError when a newer offboard wrote it."""
-    return open_store(store_location(settings, override))
+    """Open the store (an empty one gets the schema; an older one is upgraded only with
+    ``store.auto_migrate``); StoreVersionError when a newer offboard wrote it."""
+    upgrade = settings.store.auto_migrate if settings is not None else False
+    return open_store(store_location(settings, override), upgrade=upgrade)
 
 
 def keycloak_scope(settings: KeycloakSettings) -> KeycloakScope:
@@ -139,6 +141,8 @@ def _store_check(settings: Settings) -> CheckResult:
     shown = location if isinstance(location, Path) else "store.url (redacted)"
     try:
         open_configured_store(settings).close()
+    except StoreMigrationPendingError as exc:
+        return CheckResult("store", False, str(exc), "offboard store migrate (after a backup)")
     except OffboardError as exc:
         return CheckResult("store", False, str(exc), "upgrade offboard or point store elsewhere")
     except Exception as exc:

@@ -48,26 +48,38 @@ def _tune_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     cursor.close()
 
 
-def open_store(url_or_path: str | Path) -> SqlStore:
-    """Open (creating and migrating as needed) the store at a file path or database URL.
-
-    Raises ``StoreVersionError`` when the store was written by a newer offboard.
-    """
+def store_engine(url_or_path: str | Path) -> Engine:
+    """An engine on the store at a file path or database URL, tuned, not yet migrated."""
     url = database_url(url_or_path)
     engine = create_engine(url)
     if url.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _tune_sqlite)
-    _migrate_beside_others(engine)
+    return engine
+
+
+def open_store(url_or_path: str | Path, *, upgrade: bool = True) -> SqlStore:
+    """Open the store at a file path or database URL; an empty one gets the schema.
+
+    A store from an older offboard is upgraded when ``upgrade`` is true, else refused with
+    ``StoreMigrationPendingError``. Raises ``StoreVersionError`` when the store was written by
+    a newer offboard.
+    """
+    engine = store_engine(url_or_path)
+    try:
+        _migrate_beside_others(engine, upgrade=upgrade)
+    except BaseException:
+        engine.dispose()
+        raise
     return SqlStore(engine)
 
 
-def _migrate_beside_others(engine: Engine, attempts: int = 6) -> None:
+def _migrate_beside_others(engine: Engine, attempts: int = 6, *, upgrade: bool = True) -> None:
     """Migrate; when another process migrating the same empty store got there first (our
     CREATE TABLE finds its table), wait for it to finish and look again: its migration is
     ours too. SQLite commits each CREATE TABLE at once, so the other may be half-way."""
     for attempt in range(1, attempts + 1):
         try:
-            migrate(engine)
+            migrate(engine, upgrade=upgrade)
             return
         except (OperationalError, ProgrammingError, IntegrityError):
             if attempt == attempts:
