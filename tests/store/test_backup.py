@@ -131,9 +131,11 @@ def test_a_backup_from_a_newer_offboard_is_refused_untouched(tmp_path: Path) -> 
         connection.execute(store_meta.update().values(value="99"))
     newer.close()
     file = tmp_path / "newer-backup.sqlite3"
-    with closing(sqlite3.connect(tmp_path / "newer.sqlite3")) as live:
-        with closing(sqlite3.connect(file)) as copy:
-            live.backup(copy)  # as a newer offboard's `store backup` would have written it
+    with (
+        closing(sqlite3.connect(tmp_path / "newer.sqlite3")) as live,
+        closing(sqlite3.connect(file)) as copy,
+    ):
+        live.backup(copy)  # as a newer offboard's `store backup` would have written it
     taken = file.read_bytes()
     target = store_engine(tmp_path / "target.sqlite3")
     with pytest.raises(StoreVersionError):
