@@ -129,10 +129,20 @@ def test_disruption_budget_network_policy_and_service(helm: str) -> None:
     assert service["spec"]["ports"][0]["targetPort"] == "http"
 
 
-def test_the_migration_job_runs_before_install_and_upgrade(helm: str) -> None:
-    (job,) = kinds(render(helm), "Job")
+def _store_url_key(manifest: Manifest) -> str:
+    (container,) = manifest["spec"]["template"]["spec"]["containers"]
+    (env,) = [e for e in container["env"] if e["name"] == "OFFBOARD_STORE__URL"]
+    return str(env["valueFrom"]["secretKeyRef"]["key"])
+
+
+def test_the_migration_job_runs_before_install_and_upgrade_as_the_owner(helm: str) -> None:
+    manifests = render(helm, "--set", "migrations.urlKey=owner-url")
+    (job,) = kinds(manifests, "Job")
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
     assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["store", "migrate"]
+    assert _store_url_key(job) == "owner-url"  # the schema owner migrates...
+    (deployment,) = kinds(manifests, "Deployment")
+    assert _store_url_key(deployment) == "store-url"  # ...the daemon only reads and writes rows
 
 
 def test_monitoring_is_optional_and_alerts_use_exported_metrics(helm: str) -> None:

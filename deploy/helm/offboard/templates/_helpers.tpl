@@ -71,7 +71,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
   valueFrom:
     secretKeyRef:
       name: {{ .Values.secrets.existingSecret }}
-      key: {{ .Values.store.urlKey }}
+      key: {{ .urlKey | default .Values.store.urlKey }}
 {{- else }}
 - name: OFFBOARD_STORE__PATH
   value: /var/lib/offboard/offboard.sqlite3
