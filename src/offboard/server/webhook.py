@@ -74,7 +74,7 @@ class WebhookReceiver:
         if not self.submit(delivery.event):
             # Forget it so the sender's retry (to the leader, or to us later) is not a "replay".
             self.replays.forget(delivery.delivery_id)
-            answer = _answer(503, "not the leader right now; retry later")
+            answer = _answer(503, "not acting now (a standby, or stopping); retry later")
             answer.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return "not_leader", answer
         log.info("webhook queued", identity_id=delivery.event.identity_id, kind=delivery.event.kind)
