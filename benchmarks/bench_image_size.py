@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TAG = "localhost/offboard:bench"
+TAG = "localhost/offboard:dev"
 
 
 def image(*args: str) -> str:
