@@ -171,6 +171,8 @@ async def test_two_daemons_on_one_store_deactivate_each_leaver_exactly_once(
         for _, account_id in pairs:
             await eventually(lambda a=account_id: people.tenant.status(a) == "inactive", within=30)
         ready = [(await fetch("GET", f"{d.url}/readyz")).status_code for d in (one, two)]
-        assert sorted(ready) == [200, 503]  # only the leader takes traffic
+        assert ready == [200, 200]  # a healthy standby is ready too
+        leader = [(await fetch("GET", f"{d.url}/leaderz")).status_code for d in (one, two)]
+        assert sorted(leader) == [200, 503]  # leadership is shown apart
     for _, account_id in pairs:
         assert people.tenant.lifecycle_calls(account_id) == 1

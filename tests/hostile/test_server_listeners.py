@@ -167,6 +167,8 @@ async def test_readyz_gives_a_count_and_a_few_not_every_failing_user(
     status = DaemonStatus(clock, PrometheusTelemetry(metrics))
     failing = [f"re-read of user {n:08d}-aaaa-bbbb-cccc-dddddddddddd failed" for n in range(205)]
     now = clock.now()
+    status.set_leader(True)  # only the leader is judged on its reconciliations
+    status.vendor_reachable("store", True, now)
     status.record_pass(
         PassReport("full", now, now, complete=False, problems=tuple(failing)), "full"
     )

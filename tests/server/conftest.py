@@ -17,7 +17,11 @@ from offboard.service.status import DaemonStatus
 from tests.service.fakes import FakeClock
 
 SECRET = b"webhook-secret"
-LIMITS = {"reconcile": timedelta(minutes=30), "vendor": timedelta(minutes=5)}
+LIMITS = {
+    "store": timedelta(seconds=30),
+    "reconcile": timedelta(minutes=30),
+    "vendor": timedelta(minutes=5),
+}
 
 
 @dataclass

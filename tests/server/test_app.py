@@ -34,18 +34,39 @@ async def test_healthz_says_alive(wired: Wired) -> None:
     assert response.json() == {"status": "alive"}
 
 
-async def test_readyz_lists_reasons_until_leader_and_reconciled(wired: Wired) -> None:
+async def test_a_standby_that_reaches_the_store_is_ready_and_not_leader(wired: Wired) -> None:
+    first = await wired.client.get("/readyz")
+    assert first.status_code == 503
+    assert "store" in " ".join(first.json()["reasons"])
+
+    wired.status.vendor_reachable("store", True, wired.clock.now())
+    ready = await wired.client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "role": "standby"}
+    leaderz = await wired.client.get("/leaderz")
+    assert leaderz.status_code == 503
+    assert leaderz.json() == {"role": "standby"}
+
+    wired.clock.advance(31)  # the lease loop stopped hearing from the store
+    assert (await wired.client.get("/readyz")).status_code == 503
+
+
+async def test_the_leader_is_ready_once_reconciled_and_while_it_is_fresh(wired: Wired) -> None:
+    wired.status.set_leader(True)
+    wired.status.vendor_reachable("store", True, wired.clock.now())
     response = await wired.client.get("/readyz")
     assert response.status_code == 503
-    reasons = " ".join(response.json()["reasons"])
-    assert "standby" in reasons
-    assert "no complete reconciliation" in reasons
+    assert response.json()["role"] == "leader"
+    assert "no complete reconciliation" in " ".join(response.json()["reasons"])
 
-    wired.status.set_leader(True)
     wired.status.record_pass(full_pass(wired), "full")
+    wired.status.vendor_reachable("store", True, wired.clock.now())
     assert (await wired.client.get("/readyz")).status_code == 200
+    assert (await wired.client.get("/leaderz")).json() == {"role": "leader"}
+    assert "offboard_leader 1.0" in (await wired.client.get("/metrics")).text
 
     wired.clock.advance(3600)
+    wired.status.vendor_reachable("store", True, wired.clock.now())
     stale = await wired.client.get("/readyz")
     assert stale.status_code == 503
     assert "old" in " ".join(stale.json()["reasons"])
@@ -53,6 +74,7 @@ async def test_readyz_lists_reasons_until_leader_and_reconciled(wired: Wired) ->
 
 async def test_an_incomplete_reconciliation_makes_the_replica_unready(wired: Wired) -> None:
     wired.status.set_leader(True)
+    wired.status.vendor_reachable("store", True, wired.clock.now())
     wired.status.record_pass(full_pass(wired), "full")
     wired.status.record_pass(full_pass(wired, complete=False), "full")
     response = await wired.client.get("/readyz")

@@ -86,6 +86,7 @@ async def test_a_standby_answers_503_so_the_sender_retries(wired: Wired) -> None
     body = delivery()
     refused = await wired.client.post(URL, content=body, headers=signed(body))
     assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "5"
     wired.accepting = True
     retried = await wired.client.post(URL, content=body, headers=signed(body))
     assert retried.status_code == 202

@@ -87,7 +87,10 @@ async def test_a_standby_replica_neither_reconciles_nor_takes_events() -> None:
             assert standby.passes.fulls == 0
             assert standby.passes.rechecks == []
             assert not standby.daemon.submit(standby.source.events[0])
-            assert "standby" in " ".join(standby.status.not_ready_reasons(_limits()))
+            # A healthy standby is ready (Kubernetes would otherwise read it as broken);
+            # leadership is told apart.
+            assert standby.status.not_ready_reasons(_limits()) == []
+            assert not standby.status.leader
 
 
 async def test_the_standby_takes_over_when_the_leader_stops() -> None:
@@ -152,10 +155,18 @@ async def test_a_lost_lease_stops_the_replica_from_acting() -> None:
         rig.store.fail_leases = True
         await eventually(lambda: not rig.lease.held)
         assert not rig.daemon.submit(rig.source.add("u1", rig.clock.now()))
+        # Without the store, it could not take over either: not ready.
+        rig.clock.advance(31)
+        await eventually(lambda: bool(rig.status.not_ready_reasons(_limits())))
+        assert "store" in " ".join(rig.status.not_ready_reasons(_limits()))
 
 
 def _limits() -> dict[str, timedelta]:
-    return {"reconcile": timedelta(minutes=30), "vendor": timedelta(minutes=5)}
+    return {
+        "store": timedelta(seconds=30),
+        "reconcile": timedelta(minutes=30),
+        "vendor": timedelta(minutes=5),
+    }
 
 
 async def test_a_backlog_overflow_starts_a_full_reconciliation_at_once() -> None:

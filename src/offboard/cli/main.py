@@ -9,12 +9,24 @@ from __future__ import annotations
 
 import importlib
 import uuid
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from offboard.cli import apply, config, demo, emulate, journal, licences, plan, report, users
+from offboard.cli import (
+    apply,
+    config,
+    demo,
+    emulate,
+    journal,
+    licences,
+    plan,
+    report,
+    store_cmd,
+    users,
+)
 from offboard.cli.errors import OffboardGroup
 from offboard.cli.logs import bind_invocation, configure_logging
 from offboard.cli.state import CliState
@@ -49,6 +61,12 @@ app = typer.Typer(
 )
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"offboard {version('offboard')}")
+        raise typer.Exit
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
@@ -71,6 +89,12 @@ def root(
     ] = None,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the traceback of unexpected errors.")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Global options; they go before the command name."""
@@ -95,6 +119,7 @@ def _register() -> None:
     journal.register(app)
     report.register(app)
     licences.register(app)
+    store_cmd.register(app)
     # The daemon command lives in offboard.cli.run (its own module); it registers itself the
     # same way once it exists.
     try:

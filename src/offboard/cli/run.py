@@ -94,9 +94,11 @@ def daemon_config(settings: Settings) -> DaemonConfig:
 
 
 def readiness_limits(settings: Settings) -> dict[str, timedelta]:
-    """Ready while the last complete reconciliation is at most two intervals (+ slack) old."""
+    """Ready while the store answered within a lease ttl (any replica) and, on the leader,
+    the last complete reconciliation is at most two intervals (+ slack) old."""
     interval = settings.daemon.reconcile_interval
     return {
+        "store": settings.daemon.lease_ttl,
         "reconcile": 2 * interval + timedelta(minutes=5),
         "vendor": max(timedelta(minutes=5), 3 * settings.daemon.poll_interval),
     }

@@ -15,7 +15,7 @@ from offboard.adapters.keycloak.confirmation import DEFAULT_REREAD_DELAY
 from offboard.cli.flows import Wired
 from offboard.ports import CheckResult, Clock, OffboardError, SystemClock
 from offboard.settings import KeycloakSettings, Settings
-from offboard.store import SqlStore, default_state_path, open_store
+from offboard.store import SqlStore, StoreMigrationPendingError, default_state_path, open_store
 from offboard.store import shown as shown_location
 
 
@@ -31,9 +31,11 @@ def store_location(settings: Settings | None, override: str | None = None) -> Pa
 def open_configured_store(
     settings: Settings | None, override: str | None = None, *, read_only: bool = False
 ) -> SqlStore:
-    """Open (and migrate) the store, or only read an existing one; StoreVersionError when a
-    newer offboard wrote it, StoreLocationError when it is missing (reading) or foreign."""
-    return open_store(store_location(settings, override), read_only=read_only)
+    """Open the store, or only read an existing one. An empty store gets the schema; an older
+    one is upgraded only with ``store.auto_migrate``. StoreVersionError when a newer offboard
+    wrote it, StoreLocationError when it is missing (reading) or foreign."""
+    upgrade = settings.store.auto_migrate if settings is not None else False
+    return open_store(store_location(settings, override), read_only=read_only, upgrade=upgrade)
 
 
 def keycloak_scope(settings: KeycloakSettings) -> KeycloakScope:
@@ -144,6 +146,8 @@ def _store_check(settings: Settings) -> CheckResult:
     shown = location if isinstance(location, Path) else shown_location(location)
     try:
         open_configured_store(settings).close()
+    except StoreMigrationPendingError as exc:
+        return CheckResult("store", False, str(exc), "offboard store migrate (after a backup)")
     except OffboardError as exc:
         return CheckResult("store", False, str(exc), "upgrade offboard or point store elsewhere")
     except Exception as exc:

@@ -1,4 +1,10 @@
-"""The HTTP surface of the daemon (Starlette): webhook, health, readiness, metrics, status."""
+"""The HTTP surface of the daemon (Starlette): webhook, health, readiness, metrics, status.
+
+The probes mean what Kubernetes reads into them: ``/healthz`` (liveness) is true while the
+process serves, ``/readyz`` (readiness) is true for a healthy replica, leader or standby, and
+leadership is shown apart by ``/leaderz`` (200 only on the leader, for load balancers that
+should send webhooks to it alone) and the ``offboard_leader`` metric.
+"""
 
 from __future__ import annotations
 
@@ -49,9 +55,14 @@ def create_app(
 
     async def readyz(request: Request) -> Response:
         reasons = _capped(status.not_ready_reasons(readiness_limits))
+        role = _role(status)
         if reasons:
-            return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
-        return JSONResponse({"status": "ready"})
+            body = {"status": "not ready", "role": role, "reasons": reasons}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse({"status": "ready", "role": role})
+
+    async def leaderz(request: Request) -> Response:
+        return JSONResponse({"role": _role(status)}, status_code=200 if status.leader else 503)
 
     async def metrics_endpoint(request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -64,6 +75,7 @@ def create_app(
         Route("/", index, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/leaderz", leaderz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
     if webhook is not None:
@@ -77,3 +89,7 @@ def _capped(reasons: list[str]) -> list[str]:
     if len(shown) > MAX_REASONS:
         shown = [*shown[:MAX_REASONS], f"and {len(shown) - MAX_REASONS} more"]
     return shown
+
+
+def _role(status: DaemonStatus) -> str:
+    return "leader" if status.leader else "standby"

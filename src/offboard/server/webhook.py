@@ -33,6 +33,8 @@ from offboard.ports import IdentityEvent
 log = structlog.get_logger(__name__)
 
 DEFAULT_MAX_BODY = 64 * 1024
+RETRY_AFTER_SECONDS = 5
+"""Told to a sender that reached a standby or a stopping replica: about when to try again."""
 
 
 class _TooLargeError(Exception):
@@ -90,7 +92,9 @@ class WebhookReceiver:
         if not self.submit(delivery.event):
             # Forget it so the sender's retry (to the leader, or to us later) is not a "replay".
             self.replays.forget(delivery.delivery_id)
-            return "not_leader", _answer(503, "not acting now; retry later")
+            answer = _answer(503, "not acting now (a standby, or stopping); retry later")
+            answer.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return "not_leader", answer
         log.info("webhook queued", identity_id=delivery.event.identity_id, kind=delivery.event.kind)
         return "queued", _answer(202, "re-check queued")
 

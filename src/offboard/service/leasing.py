@@ -52,6 +52,8 @@ class Lease:
         self.ttl = ttl
         self.name = name
         self._held = False
+        self.answered = False
+        """Whether the store answered the last refresh (taken, renewed or refused alike)."""
 
     @property
     def held(self) -> bool:
@@ -67,9 +69,10 @@ class Lease:
         """Take or renew the lease; any failure means stepping down. Returns ``held``."""
         try:
             held = self.store.acquire_lease(self.name, self.holder, self.ttl, self.clock.now())
+            self.answered = True
         except Exception as error:
             log.warning("lease renewal failed; stepping down", error=type(error).__name__)
-            held = False
+            held = self.answered = False
         if held != self._held:
             log.info("lease " + ("taken" if held else "lost"), holder=self.holder)
         self._held = held

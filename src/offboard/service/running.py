@@ -29,7 +29,7 @@ from offboard.service.gate import PassGate
 from offboard.service.leasing import Lease
 from offboard.service.licence_schedule import DailyLicenceCheck
 from offboard.service.passes import Passes, PassReport
-from offboard.service.status import DaemonStatus
+from offboard.service.status import STORE, DaemonStatus
 
 log = structlog.get_logger(__name__)
 
@@ -124,6 +124,7 @@ class Daemon:
         while not self._stopping.is_set():
             was_held = self.lease.held
             held = self.lease.refresh()
+            self.status.vendor_reachable(STORE, self.lease.answered, self.clock.now())
             if held != was_held:
                 self.status.set_leader(held)
                 if held:

@@ -16,6 +16,8 @@ from offboard.ports import Clock
 from offboard.service.passes import ActionReport, PassReport
 
 VENDORS = ("keycloak", "atlassian")
+STORE = "store"
+"""The key under which the lease loop records whether the store answered."""
 
 
 class Telemetry(Protocol):
@@ -160,13 +162,24 @@ class DaemonStatus:
     def not_ready_reasons(self, limits: Mapping[str, timedelta]) -> list[str]:
         """Why this replica should not get traffic; empty when ready.
 
-        ``limits`` holds ``reconcile`` (max age of the last complete full reconciliation) and
-        ``vendor`` (max age of the last good exchange with each vendor).
+        A healthy standby is ready: it can take over as soon as the lease is free, and a
+        webhook it gets is answered 503 with Retry-After. Every replica needs the store (the
+        lease loop's last answer at most ``limits["store"]`` old). The leader also needs
+        ``reconcile`` (max age of the last complete full reconciliation) and ``vendor`` (max
+        age of the last good exchange with each vendor). Leadership itself is shown apart:
+        :attr:`leader`, ``/leaderz`` and the ``offboard_leader`` metric.
         """
         now = self.clock.now()
         reasons: list[str] = []
-        if not self.leader:
-            reasons.append("standby: another replica holds the lease (or it is not taken yet)")
+        store = self.vendor_seen.get(STORE)
+        if store is None or now - store > limits.get(STORE, timedelta(minutes=1)):
+            reasons.append("the store (which holds the leader lease) not reached recently")
+        if self.leader:
+            reasons.extend(self._leader_reasons(now, limits))
+        return reasons
+
+    def _leader_reasons(self, now: datetime, limits: Mapping[str, timedelta]) -> list[str]:
+        reasons: list[str] = []
         last = self.last_complete_full
         if last is None:
             reasons.append("no complete reconciliation yet")

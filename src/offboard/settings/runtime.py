@@ -20,6 +20,11 @@ class StoreSettings(Section):
     url: SecretStr | None = None
     """A database URL instead, e.g. ``postgresql+psycopg://offboard@db/offboard``
     (``postgresql://`` means the same driver)."""
+    auto_migrate: bool = False
+    """Upgrade a store from an older offboard when a command opens it. Off by default: an
+    upgrade is a step to take on purpose (``offboard store backup``, then ``offboard store
+    migrate``), never by whichever replica starts first while old ones still run. An empty
+    store always gets the schema."""
 
     @model_validator(mode="after")
     def _one_of(self) -> StoreSettings:

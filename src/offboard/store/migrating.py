@@ -1,7 +1,13 @@
-"""Bring a store's schema up to date on open, and refuse a store from a newer offboard."""
+"""Bring a store's schema up to date, and refuse a store from a newer offboard.
+
+An empty database is always given the schema (there is nothing to lose). Upgrading a store
+that holds data happens on open only when asked (``store.auto_migrate``), else explicitly by
+``offboard store migrate``: replicas of the old version may still be running against it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -12,7 +18,7 @@ from alembic.util import CommandError
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection, Engine
 
-from offboard.store.errors import StoreVersionError
+from offboard.store.errors import StoreMigrationPendingError, StoreVersionError
 from offboard.store.schema import SCHEMA_VERSION, store_meta
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -55,13 +61,47 @@ def check_current(connection: Connection) -> int | None:
     return found if found is not None and found < SCHEMA_VERSION else None
 
 
-def migrate(engine: Engine) -> None:
-    """Upgrade to the newest schema this offboard knows; never downgrade."""
+@dataclass(frozen=True, slots=True)
+class MigrationState:
+    """Where a store's schema stands against this offboard's."""
+
+    revision: str | None
+    """The store's migration revision; None for an empty database."""
+    head: str
+    """The newest revision this offboard ships."""
+    version: int | None
+    """The store's ``schema_version`` (None when empty)."""
+
+    @property
+    def pending(self) -> bool:
+        """True when ``offboard store migrate`` has work to do."""
+        return self.revision != self.head or self.version != SCHEMA_VERSION
+
+
+def migration_state(engine: Engine) -> MigrationState:
+    """Read the store's revision without changing anything; refuses a newer store."""
+    script = ScriptDirectory.from_config(_alembic_config())
+    with engine.connect() as connection:
+        _refuse_newer(connection, script)
+        revision = MigrationContext.configure(connection).get_current_revision()
+        head = script.get_current_head()
+        assert head is not None  # the package ships its migrations
+        return MigrationState(revision, head, stored_version(connection))
+
+
+def migrate(engine: Engine, *, upgrade: bool = True) -> None:
+    """Upgrade to the newest schema this offboard knows; never downgrade.
+
+    With ``upgrade=False`` only an empty database is given the schema; a store at an older
+    revision raises :class:`StoreMigrationPendingError` and is left as it is.
+    """
     config = _alembic_config()
     script = ScriptDirectory.from_config(config)
     with engine.begin() as connection:
         _refuse_newer(connection, script)
         current = MigrationContext.configure(connection).get_current_revision()
+        if current is not None and current != script.get_current_head() and not upgrade:
+            raise StoreMigrationPendingError(stored_version(connection), SCHEMA_VERSION)
         if current != script.get_current_head():
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

@@ -96,7 +96,8 @@ def _require_current(connection: Connection, tables: set[str], location: str | P
     if older is not None:
         raise StoreLocationError(
             f"{shown(location)} has schema version {older}, from an older offboard; reading "
-            "commands never write, so run `offboard plan` once to upgrade it"
+            "commands never write: back it up (`offboard store backup FILE`), then run "
+            "`offboard store migrate`"
         )
 
 

@@ -38,33 +38,43 @@ _LINK_INSERT = insert(links)
 _LINK_UPDATE = update(links).where(_LINK_KEY)
 
 
-def open_store(url_or_path: str | Path, *, read_only: bool = False) -> SqlStore:
+def store_engine(url_or_path: str | Path) -> Engine:
+    """An engine on the store at a file path or database URL, tuned, not yet migrated (a
+    missing SQLite file is created 0600)."""
+    return engine_for(database_url(url_or_path), url_or_path, read_only=False)
+
+
+def open_store(
+    url_or_path: str | Path, *, read_only: bool = False, upgrade: bool = True
+) -> SqlStore:
     """Open the store at a file path or database URL (``scheme://``).
 
-    For writing (the default) a missing SQLite file is created (0600) and the schema is
-    migrated. ``read_only`` opens an existing, current offboard store without creating,
-    migrating or writing anything. Either way another application's database is refused
-    (``StoreLocationError``), and ``StoreVersionError`` means a newer offboard wrote it.
+    For writing (the default) a missing SQLite file is created (0600) and an empty store gets
+    the schema; a store from an older offboard is upgraded when ``upgrade`` is true, else
+    refused with ``StoreMigrationPendingError``. ``read_only`` opens an existing, current
+    offboard store without creating, migrating or writing anything. Either way another
+    application's database is refused (``StoreLocationError``), and ``StoreVersionError``
+    means a newer offboard wrote it.
     """
     url = database_url(url_or_path)
     engine = engine_for(url, url_or_path, read_only=read_only)
     try:
         check_store(engine, url_or_path, read_only=read_only)
         if not read_only:
-            _migrate_beside_others(engine)
+            _migrate_beside_others(engine, upgrade=upgrade)
     except BaseException:
         engine.dispose()
         raise
     return SqlStore(engine)
 
 
-def _migrate_beside_others(engine: Engine, attempts: int = 6) -> None:
+def _migrate_beside_others(engine: Engine, attempts: int = 6, *, upgrade: bool = True) -> None:
     """Migrate; when another process migrating the same empty store got there first (our
     CREATE TABLE finds its table), wait for it to finish and look again: its migration is
     ours too. SQLite commits each CREATE TABLE at once, so the other may be half-way."""
     for attempt in range(1, attempts + 1):
         try:
-            migrate(engine)
+            migrate(engine, upgrade=upgrade)
             return
         except (OperationalError, ProgrammingError, IntegrityError):
             if attempt == attempts:

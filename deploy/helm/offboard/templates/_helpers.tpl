@@ -1,0 +1,102 @@
+{{- define "offboard.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "offboard.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name (include "offboard.name" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "offboard.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "offboard.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "offboard.labels" -}}
+{{ include "offboard.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "offboard.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "offboard.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "offboard.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* Refuse settings that cannot work, with the reason, at template time. */}}
+{{- define "offboard.validate" -}}
+{{- if not .Values.secrets.existingSecret -}}
+{{- fail "secrets.existingSecret is required: create a Secret with the credentials (see the chart README) and name it here" -}}
+{{- end -}}
+{{- if not (has .Values.store.type (list "postgresql" "sqlite")) -}}
+{{- fail "store.type must be postgresql or sqlite" -}}
+{{- end -}}
+{{- if and (eq .Values.store.type "sqlite") (gt (int .Values.replicaCount) 1) -}}
+{{- fail "store.type=sqlite allows one replica only (a SQLite file cannot be shared between pods): use PostgreSQL for replicaCount > 1" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Environment shared by the daemon and the migration Job: secrets as files, the store URL. */}}
+{{- define "offboard.env" -}}
+- name: OFFBOARD_CONFIG
+  value: /etc/offboard/offboard.toml
+- name: OFFBOARD_KEYCLOAK__CLIENT_SECRET_FILE
+  value: /etc/offboard/secrets/keycloak-client-secret
+- name: OFFBOARD_ATLASSIAN__API_KEY_FILE
+  value: /etc/offboard/secrets/atlassian-api-key
+{{- if .Values.secrets.webhookSecretKey }}
+- name: OFFBOARD_DAEMON__WEBHOOK_SECRET_FILE
+  value: /etc/offboard/secrets/webhook-secret
+{{- end }}
+{{- if .Values.secrets.scimApiKeyKey }}
+- name: OFFBOARD_ATLASSIAN__SCIM_API_KEY_FILE
+  value: /etc/offboard/secrets/scim-api-key
+{{- end }}
+- name: OFFBOARD_STORE__AUTO_MIGRATE
+  {{- /* One SQLite pod at a time (Recreate): no old replica can run beside an upgrade. */}}
+  value: {{ or .Values.store.autoMigrate (eq .Values.store.type "sqlite") | quote }}
+{{- if eq .Values.store.type "postgresql" }}
+- name: OFFBOARD_STORE__URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.secrets.existingSecret }}
+      key: {{ .urlKey | default .Values.store.urlKey }}
+{{- else }}
+- name: OFFBOARD_STORE__PATH
+  value: /var/lib/offboard/offboard.sqlite3
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "offboard.secretVolume" -}}
+- name: secrets
+  secret:
+    secretName: {{ .Values.secrets.existingSecret }}
+    defaultMode: 0400
+    items:
+      - key: {{ .Values.secrets.keycloakClientSecretKey }}
+        path: keycloak-client-secret
+      - key: {{ .Values.secrets.atlassianApiKeyKey }}
+        path: atlassian-api-key
+      {{- if .Values.secrets.webhookSecretKey }}
+      - key: {{ .Values.secrets.webhookSecretKey }}
+        path: webhook-secret
+      {{- end }}
+      {{- if .Values.secrets.scimApiKeyKey }}
+      - key: {{ .Values.secrets.scimApiKeyKey }}
+        path: scim-api-key
+      {{- end }}
+{{- end -}}

@@ -1,0 +1,188 @@
+"""The Helm chart: `helm lint` and `helm template` pass, and the rendered manifests run offboard
+locked down (non-root, read-only root, no capabilities, RuntimeDefault seccomp), with probes
+on paths the daemon serves, secrets only by reference, and alerts on metrics it exports."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import yaml
+
+from offboard.server.app import create_app
+from offboard.server.metrics import Metrics
+from offboard.server.webhook import WebhookReceiver
+from offboard.service.status import DaemonStatus
+from tests.deploy.tools import ROOT, missing, script
+from tests.service.fakes import FakeClock
+
+CHART = ROOT / "deploy" / "helm" / "offboard"
+REQUIRED = ["--set", "secrets.existingSecret=offboard-credentials"]
+
+Manifest = dict[str, Any]
+_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
+
+
+@pytest.fixture(scope="module")
+def helm() -> str:
+    try:
+        return script("helm", timeout=1200).stdout.strip().splitlines()[-1]
+    except (subprocess.CalledProcessError, OSError) as error:
+        missing("helm", f"scripts/helm could not build it: {error}")
+        raise
+
+
+def render(helm: str, *values: str) -> list[Manifest]:
+    done = subprocess.run(
+        [helm, "template", "offboard", str(CHART), *REQUIRED, *values],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+
+
+def kinds(manifests: list[Manifest], kind: str) -> list[Manifest]:
+    return [m for m in manifests if m["kind"] == kind]
+
+
+def pod_specs(manifests: list[Manifest]) -> list[dict[str, Any]]:
+    return [m["spec"]["template"]["spec"] for m in manifests if m["kind"] in {"Deployment", "Job"}]
+
+
+def test_helm_lint_passes(helm: str) -> None:
+    done = subprocess.run(
+        [helm, "lint", "--strict", str(CHART), *REQUIRED],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_pod_is_locked_down(helm: str) -> None:
+    specs = pod_specs(render(helm))
+    assert len(specs) == 2  # the daemon and the migration Job
+    for spec in specs:
+        pod = spec["securityContext"]
+        assert pod["runAsNonRoot"] is True
+        assert pod["runAsUser"] != 0
+        assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert spec["automountServiceAccountToken"] is False
+        for container in spec["containers"]:
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True
+            assert security["allowPrivilegeEscalation"] is False
+            assert security["capabilities"]["drop"] == ["ALL"]
+            assert "add" not in security["capabilities"]
+            mounts = {m["mountPath"] for m in container["volumeMounts"]}
+            assert "/tmp" in mounts  # the only writable places: /tmp and the state volume
+
+
+def test_secrets_are_only_referenced(helm: str) -> None:
+    manifests = render(helm)
+    assert kinds(manifests, "Secret") == []
+    for spec in pod_specs(manifests):
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        assert volumes["secrets"]["secret"]["secretName"] == "offboard-credentials"
+        for env in spec["containers"][0]["env"]:
+            if "value" in env:
+                assert "secret" not in env["value"].lower() or env["name"].endswith("_FILE")
+            else:
+                assert env["valueFrom"]["secretKeyRef"]["name"] == "offboard-credentials"
+
+
+def test_two_replicas_with_probes_on_the_paths_the_daemon_serves(helm: str) -> None:
+    (deployment,) = kinds(render(helm), "Deployment")
+    assert deployment["spec"]["replicas"] == 2
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    probes = {
+        name: container[name]["httpGet"]["path"]
+        for name in ("livenessProbe", "readinessProbe", "startupProbe")
+    }
+    assert probes == {
+        "livenessProbe": "/healthz",
+        "readinessProbe": "/readyz",
+        "startupProbe": "/healthz",
+    }
+    app = create_app(
+        DaemonStatus(FakeClock()),
+        Metrics(),
+        WebhookReceiver(b"", lambda event: False),
+        readiness_limits={"reconcile": timedelta(1), "vendor": timedelta(1)},
+    )
+    served = {getattr(route, "path", "") for route in app.routes}
+    assert set(probes.values()) <= served
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["OFFBOARD_DAEMON__LISTEN_PORT"] == str(container["ports"][0]["containerPort"])
+    assert env["OFFBOARD_STORE__AUTO_MIGRATE"] == "false"  # the hook Job migrates, on purpose
+
+
+def test_disruption_budget_network_policy_and_service(helm: str) -> None:
+    manifests = render(helm)
+    (budget,) = kinds(manifests, "PodDisruptionBudget")
+    assert budget["spec"]["minAvailable"] == 1
+    (policy,) = kinds(manifests, "NetworkPolicy")
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    egress_ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
+    assert egress_ports == {53, 443, 5432}
+    (service,) = kinds(manifests, "Service")
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+
+
+def _store_url_key(manifest: Manifest) -> str:
+    (container,) = manifest["spec"]["template"]["spec"]["containers"]
+    (env,) = [e for e in container["env"] if e["name"] == "OFFBOARD_STORE__URL"]
+    return str(env["valueFrom"]["secretKeyRef"]["key"])
+
+
+def test_the_migration_job_runs_before_install_and_upgrade_as_the_owner(helm: str) -> None:
+    manifests = render(helm, "--set", "migrations.urlKey=owner-url")
+    (job,) = kinds(manifests, "Job")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["store", "migrate"]
+    assert _store_url_key(job) == "owner-url"  # the schema owner migrates...
+    (deployment,) = kinds(manifests, "Deployment")
+    assert _store_url_key(deployment) == "store-url"  # ...the daemon only reads and writes rows
+
+
+def test_monitoring_is_optional_and_alerts_use_exported_metrics(helm: str) -> None:
+    assert not kinds(render(helm), "ServiceMonitor")
+    assert not kinds(render(helm), "PrometheusRule")
+    manifests = render(
+        helm,
+        "--set", "metrics.serviceMonitor.enabled=true",
+        "--set", "metrics.prometheusRule.enabled=true",
+    )  # fmt: skip
+    (monitor,) = kinds(manifests, "ServiceMonitor")
+    assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+    (rule,) = kinds(manifests, "PrometheusRule")
+    exported = {
+        family.name + suffix
+        for family in Metrics().registry.collect()
+        for suffix in _SUFFIXES.get(family.type, ("",))
+    }
+    for alert in rule["spec"]["groups"][0]["rules"]:
+        used = set(re.findall(r"offboard_[a-z_]+", alert["expr"]))
+        assert used, alert["alert"]
+        assert used <= exported, f"{alert['alert']} uses {used - exported}"
+
+
+def test_sqlite_means_one_replica_on_a_kept_volume(helm: str) -> None:
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        render(helm, "--set", "store.type=sqlite")
+    assert "one replica" in refused.value.stderr
+    manifests = render(helm, "--set", "store.type=sqlite", "--set", "replicaCount=1")
+    (claim,) = kinds(manifests, "PersistentVolumeClaim")
+    assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    (deployment,) = kinds(manifests, "Deployment")
+    assert deployment["spec"]["strategy"]["type"] == "Recreate"
+    assert not kinds(manifests, "Job")
+    assert not kinds(manifests, "PodDisruptionBudget")
+
+
+def test_the_chart_refuses_to_render_without_a_secret_reference(helm: str) -> None:
+    done = subprocess.run(
+        [helm, "template", "offboard", str(CHART)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0
+    assert "secrets.existingSecret is required" in done.stderr
