@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import typer
 from rich.console import Console
 
@@ -16,6 +15,10 @@ from typer.core import TyperGroup
 from offboard.cli.exit_codes import ExitCode
 from offboard.ports import AuthenticationError, OffboardError
 from offboard.settings import ConfigError
+from offboard.store.errors import StoreError
+
+if TYPE_CHECKING:
+    import httpx
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -28,30 +31,55 @@ class FailedError(OffboardError):
     """A command could not do its job for a reason already explained: exit 1."""
 
 
+class UnreachableError(OffboardError):
+    """A vendor could not be read at all; the message starts with what and where: exit 7."""
+
+
 def explain(exc: BaseException) -> tuple[str, ExitCode]:
     """The one line to print and the exit code for an error that reached the command line."""
     if isinstance(exc, ConfigError):
         return f"configuration error: {exc}", ExitCode.CONFIG
     if isinstance(exc, RefusedError):
         return f"refused: {exc}", ExitCode.REFUSED
+    if isinstance(exc, StoreError):
+        return f"store error: {exc}", ExitCode.STORE
     if isinstance(exc, AuthenticationError):
         return (
             f"credentials refused: {exc} (check the secret or key, or whether it expired; "
             "`offboard config check` tells which)",
             ExitCode.ERROR,
         )
+    if isinstance(exc, UnreachableError):
+        return f"unreachable: {exc}", ExitCode.UNREACHABLE
     if isinstance(exc, OffboardError):
         return f"error: {exc}", ExitCode.ERROR
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-        host = _host_of(exc)
+    if type(exc).__module__.startswith("httpx"):
+        return _explain_http(exc)
+    if type(exc).__module__.startswith("sqlalchemy"):
         return (
-            f"cannot reach {host}: {exc} (check base_url and the network, then "
-            "`offboard config check`)",
-            ExitCode.ERROR,
+            f"the state store failed: {type(exc).__name__}: {getattr(exc, 'orig', exc)} "
+            "(check store.url/store.path and that the database is reachable)",
+            ExitCode.STORE,
+        )
+    return (
+        f"internal error: {type(exc).__name__}: {exc} (a bug: rerun with --debug and report "
+        "the traceback)",
+        ExitCode.INTERNAL,
+    )
+
+
+def _explain_http(exc: BaseException) -> tuple[str, ExitCode]:
+    import httpx  # only when an HTTP error happened: `offboard --help` does not pay for it
+
+    if isinstance(exc, httpx.TransportError):
+        return (
+            f"cannot reach {_host_of(exc)}: {str(exc) or type(exc).__name__} (check base_url, "
+            "DNS, proxy and TLS, then `offboard config check`)",
+            ExitCode.UNREACHABLE,
         )
     if isinstance(exc, httpx.HTTPError):
         return f"HTTP error talking to {_host_of(exc)}: {exc}", ExitCode.ERROR
-    return f"unexpected error: {type(exc).__name__}: {exc} (rerun with --debug)", ExitCode.ERROR
+    return f"internal error: {type(exc).__name__}: {exc}", ExitCode.INTERNAL
 
 
 def _host_of(exc: httpx.HTTPError) -> str:

@@ -7,7 +7,7 @@ with rich progress bars; none holds a decision rule of its own.
 from __future__ import annotations
 
 import asyncio
-import sys
+import re
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from offboard.cli.errors import FailedError, RefusedError
+from offboard.cli.errors import FailedError, RefusedError, UnreachableError, stderr
 from offboard.cli.exit_codes import ExitCode
 from offboard.cli.logs import bind_run
 from offboard.core.plan import GuardName, Plan
@@ -34,6 +34,8 @@ from offboard.store import SqlStore
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+_CREDENTIALS = re.compile(r"credentials|HTTP 40[13]|expired|unauthori[sz]ed", re.I)
+"""A snapshot problem saying the vendor answered and refused, rather than did not answer."""
 
 
 @dataclass
@@ -86,9 +88,10 @@ def raise_if_unreadable(result: PlanResult) -> None:
     ):
         if not snapshot.complete and count == 0:
             problem = snapshot.problems[0] if snapshot.problems else "no reason given"
-            raise FailedError(
-                f"{side} could not be read: {problem} (run `offboard config check` for the fix)"
-            )
+            message = f"{side} could not be read: {problem} (run `offboard config check`)"
+            if _CREDENTIALS.search(problem):
+                raise FailedError(message)  # it answered, and refused us: not exit 7
+            raise UnreachableError(message)
 
 
 async def fresh_plan(
@@ -138,22 +141,6 @@ def _minutes(delta: timedelta) -> str:
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
 
 
-def require_confirmation_channel(yes: bool) -> None:
-    """Refuse up front, before reading anything, when nobody could answer the question."""
-    if not yes and not sys.stdin.isatty():
-        raise RefusedError("no terminal to confirm on: pass --yes to apply without asking")
-
-
-def confirm(console: Console, question: str, *, yes: bool) -> None:
-    """Ask before acting; ``--yes`` skips the question; without a terminal it is required."""
-    if yes:
-        return
-    require_confirmation_channel(yes)
-    answer = console.input(f"{question} [y/N] ").strip().lower()
-    if answer not in ("y", "yes"):
-        raise RefusedError("not confirmed; nothing was applied")
-
-
 async def apply_in_run(
     wired: Wired,
     plan: Plan,
@@ -195,5 +182,7 @@ def run_applying(work: Coroutine[Any, Any, T], console: Console) -> T:
     try:
         return asyncio.run(work)
     except PlanBlockedError as exc:
-        console.print(f"blocked: {exc}", markup=False)
+        # A refusal is a diagnostic: stderr, so `offboard apply > report.txt` still shows it.
+        del console
+        stderr.print(f"blocked: {exc}", markup=False)
         raise typer.Exit(ExitCode.BLOCKED) from None

@@ -63,7 +63,10 @@ def parse_since(text: str | None, now: datetime) -> datetime | None:
     """``2h``/``7d`` back from now, or an ISO 8601 date or time (UTC when no zone is given)."""
     if text is None:
         return None
-    duration = parse_duration(text)
+    try:
+        duration = parse_duration(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from None
     if isinstance(duration, timedelta):
         return now - duration
     try:

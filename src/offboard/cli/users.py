@@ -18,11 +18,10 @@ from offboard.cli.errors import FailedError, RefusedError
 from offboard.cli.flows import (
     Wired,
     apply_in_run,
-    confirm,
-    require_confirmation_channel,
     run_applying,
 )
 from offboard.cli.plan import PlanFormat, show_plan
+from offboard.cli.prompts import confirm, require_confirmation_channel
 from offboard.cli.render import apply_table
 from offboard.cli.state import state_of
 from offboard.cli.wiring import connect
@@ -105,7 +104,7 @@ async def one_person(
     if nothing is not None:
         console.print(nothing, markup=False)
         return None
-    check_guards(made, overrides, console)
+    check_guards(made, overrides, console, yes=yes)
     confirm(console, f"{command.capitalize()} {user}?", yes=yes)
     return await apply_in_run(wired, made, console, overrides, kind=command)
 

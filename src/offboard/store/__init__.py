@@ -4,9 +4,17 @@
 (the default, one file) or PostgreSQL, migrated on open.
 """
 
-from offboard.store.errors import StoreVersionError
+from offboard.store.errors import StoreError, StoreUnreadableError, StoreVersionError
 from offboard.store.paths import default_state_path
 from offboard.store.schema import SCHEMA_VERSION
 from offboard.store.sql_store import SqlStore, open_store
 
-__all__ = ["SCHEMA_VERSION", "SqlStore", "StoreVersionError", "default_state_path", "open_store"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "SqlStore",
+    "StoreError",
+    "StoreUnreadableError",
+    "StoreVersionError",
+    "default_state_path",
+    "open_store",
+]

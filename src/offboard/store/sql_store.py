@@ -17,12 +17,13 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, create_engine, event, exists, insert, or_, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from offboard.core.journal import JournalRecord, Phase, RunRecord, SnapshotSummary
 from offboard.core.links import Link
 from offboard.store import rows
+from offboard.store.errors import StoreUnreadableError
 from offboard.store.migrating import migrate
 from offboard.store.paths import database_url
 from offboard.store.schema import cursors, journal, leases, links, plans, runs, snapshots
@@ -55,9 +56,18 @@ def open_store(url_or_path: str | Path) -> SqlStore:
     """
     url = database_url(url_or_path)
     engine = create_engine(url)
-    if url.get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _tune_sqlite)
-    _migrate_beside_others(engine)
+    if url.get_backend_name() != "sqlite":
+        _migrate_beside_others(engine)
+        return SqlStore(engine)
+    event.listen(engine, "connect", _tune_sqlite)
+    try:
+        _migrate_beside_others(engine)
+    except DatabaseError as exc:
+        # "file is not a database", "database disk image is malformed": name the file and
+        # the way out instead of a bare DatabaseError.
+        engine.dispose()
+        problem = str(exc.orig) if exc.orig is not None else type(exc).__name__
+        raise StoreUnreadableError(str(url.database), problem) from None
     return SqlStore(engine)
 
 
