@@ -95,7 +95,9 @@ class _UsageError(click_exceptions.UsageError):
 
 
 def _usage(exc: click_exceptions.UsageError) -> _UsageError:
-    return _UsageError(exc.message, exc.ctx)
+    # format_message, not message: a missing option's message is built there ("Missing
+    # option '--reason'"), and .message alone is empty.
+    return _UsageError(exc.format_message(), exc.ctx)
 
 
 class OffboardGroup(TyperGroup):

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from offboard.cli import apply, config, demo, emulate, journal, plan, users
+from offboard.cli import apply, config, cutoff, demo, emulate, journal, plan, users
 from offboard.cli.errors import OffboardGroup
 from offboard.cli.logs import bind_invocation, configure_logging
 from offboard.cli.state import CliState
@@ -91,6 +91,7 @@ def _register() -> None:
     plan.register(app)
     apply.register(app)
     users.register(app)
+    cutoff.register(app)
     demo.register(app)
     emulate.register(app)
     journal.register(app)

@@ -121,6 +121,17 @@ class SqlStore:
     def upsert_links(self, new_links: Iterable[Link]) -> None:
         self.append_all((), new_links)
 
+    def remove_links(
+        self, keys: Iterable[tuple[str, str]], records: Sequence[JournalRecord] = ()
+    ) -> None:
+        """Forget (identity, account) pairings and journal why, in one transaction."""
+        with self.engine.begin() as connection:
+            if records:
+                connection.execute(_APPEND, [rows.journal_values(record) for record in records])
+            for identity_id, account_id in keys:
+                key = {"key_identity": identity_id, "key_account": account_id}
+                connection.execute(links.delete().where(_LINK_KEY), key)
+
     # snapshot summaries
 
     def record_snapshot(self, summary: SnapshotSummary) -> None:
