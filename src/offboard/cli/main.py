@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from offboard.cli import apply, config, cutoff, demo, emulate, journal, plan, users
+from offboard.cli import apply, config, cutoff, demo, emulate, journal, links, plan, users
 from offboard.cli.errors import OffboardGroup
 from offboard.cli.logs import bind_invocation, configure_logging
 from offboard.cli.state import CliState
@@ -92,6 +92,7 @@ def _register() -> None:
     apply.register(app)
     users.register(app)
     cutoff.register(app)
+    links.register(app)
     demo.register(app)
     emulate.register(app)
     journal.register(app)
