@@ -186,8 +186,10 @@ def _table(links: list[Link], width: int) -> Table:
         }
         for link in links
     ]
-    return fitted_table(f"{len(links)} links", rows, width, keep=("keycloak id", "account", "email", "state"),
-                        drop_first=("linked", "by hand"), headers=_HEADERS)  # fmt: skip
+    keep = ("keycloak id", "account", "email", "state")
+    title = f"{len(links)} links"
+    return fitted_table(title, rows, width, keep=keep, drop_first=("linked", "by hand"),
+                        headers=_HEADERS)  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
