@@ -14,7 +14,18 @@ from typing import Annotated
 
 import typer
 
-from offboard.cli import apply, config, cutoff, demo, emulate, journal, links, plan, users
+from offboard.cli import (
+    apply,
+    config,
+    cutoff,
+    demo,
+    emulate,
+    emulate_leave,
+    journal,
+    links,
+    plan,
+    users,
+)
 from offboard.cli.errors import OffboardGroup
 from offboard.cli.logs import bind_invocation, configure_logging
 from offboard.cli.state import CliState
@@ -95,6 +106,7 @@ def _register() -> None:
     links.register(app)
     demo.register(app)
     emulate.register(app)
+    emulate_leave.register(app)
     journal.register(app)
     # The daemon command lives in offboard.cli.run (its own module); it registers itself the
     # same way once it exists.
