@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import typer
-from rich.console import Console
-
-# Typer vendors its own click; subclassing its group is the documented way to customise it.
-from typer._click import Context as ClickContext
-from typer._click import exceptions as click_exceptions
-from typer.core import TyperGroup
-
 from offboard.cli.exit_codes import ExitCode
 from offboard.ports import AuthenticationError, OffboardError
-from offboard.settings import ConfigError
-from offboard.store.errors import StoreError
 
 if TYPE_CHECKING:
     import httpx
+    from rich.console import Console
 
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _Stderr:
+    """rich's console on stderr, made on first use: `offboard --help` never needs it."""
+
+    def __init__(self) -> None:
+        self._console: Console | None = None
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False, soft_wrap=True)
+        self._console.print(*objects, **options)
+
+
+stderr = _Stderr()
 
 
 class RefusedError(OffboardError):
@@ -37,6 +43,10 @@ class UnreachableError(OffboardError):
 
 def explain(exc: BaseException) -> tuple[str, ExitCode]:
     """The one line to print and the exit code for an error that reached the command line."""
+    # Imported on failure only: the settings and store packages are slow to import.
+    from offboard.settings import ConfigError
+    from offboard.store.errors import StoreError
+
     if isinstance(exc, ConfigError):
         return f"configuration error: {exc}", ExitCode.CONFIG
     if isinstance(exc, RefusedError):
@@ -87,53 +97,3 @@ def _host_of(exc: httpx.HTTPError) -> str:
         return str(exc.request.url.copy_with(query=None, fragment=None))
     except RuntimeError:
         return "the server"
-
-
-class _UsageError(click_exceptions.UsageError):
-    # click's own code 2 would read as "changes planned".
-    exit_code = ExitCode.USAGE
-
-
-def _usage(exc: click_exceptions.UsageError) -> _UsageError:
-    # format_message, not message: a missing option's message is built there ("Missing
-    # option '--reason'"), and .message alone is empty.
-    return _UsageError(exc.format_message(), exc.ctx)
-
-
-class OffboardGroup(TyperGroup):
-    """The root command: maps exceptions to one line and an exit code (see ExitCode)."""
-
-    debug = False
-
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: ClickContext | None = None,
-        **extra: Any,
-    ) -> ClickContext:
-        try:
-            return super().make_context(info_name, args, parent, **extra)
-        except _UsageError:
-            raise
-        except click_exceptions.UsageError as exc:
-            raise _usage(exc) from None
-
-    def invoke(self, ctx: ClickContext) -> Any:
-        try:
-            return super().invoke(ctx)
-        except _UsageError:
-            raise
-        except click_exceptions.UsageError as exc:
-            raise _usage(exc) from None
-        except (typer.Exit, typer.Abort, click_exceptions.ClickException):
-            raise
-        except KeyboardInterrupt:
-            stderr.print("interrupted: journaled work is completed by the next run")
-            raise typer.Exit(ExitCode.INTERRUPTED) from None
-        except Exception as exc:
-            if OffboardGroup.debug:
-                raise
-            message, code = explain(exc)
-            stderr.print(message, markup=False)
-            raise typer.Exit(code) from None

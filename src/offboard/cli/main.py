@@ -7,28 +7,14 @@ from :class:`offboard.cli.exit_codes.ExitCode`.
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from offboard.cli import (
-    apply,
-    config,
-    cutoff,
-    demo,
-    emulate,
-    emulate_leave,
-    journal,
-    links,
-    plan,
-    users,
-)
-from offboard.cli.errors import OffboardGroup
-from offboard.cli.logs import bind_invocation, configure_logging
-from offboard.cli.state import CliState
+from offboard.cli.group import OffboardGroup
+from offboard.cli.lazy import LazyGroup
 
 HELP = """\
 Deactivate the Atlassian Cloud accounts of people who left Keycloak.
@@ -52,13 +38,25 @@ Exit codes: 0 ok, 1 error, 2 changes planned, 3 blocked by a guard, 4 configurat
 """
 
 app = typer.Typer(
-    cls=OffboardGroup,
+    cls=LazyGroup,
     help=HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("offboard")
+        except PackageNotFoundError:
+            number = "unknown (not installed)"
+        typer.echo(f"offboard {number}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -84,8 +82,19 @@ def root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the traceback of unexpected errors.")
     ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Global options; they go before the command name."""
+    # Imported here, not at the top: `offboard --help` must not pay for logging or settings.
+    from offboard.cli.logs import bind_invocation, configure_logging
+    from offboard.cli.state import CliState
+
+    del version  # handled by its eager callback
     OffboardGroup.debug = debug
     ctx.obj = CliState(
         config=config_file,
@@ -95,31 +104,6 @@ def root(
     )
     configure_logging(log_level or "error", log_format or "json")
     bind_invocation(uuid.uuid4().hex, ctx.invoked_subcommand or "")
-
-
-def _register() -> None:
-    config.register(app)
-    plan.register(app)
-    apply.register(app)
-    users.register(app)
-    cutoff.register(app)
-    links.register(app)
-    demo.register(app)
-    emulate.register(app)
-    emulate_leave.register(app)
-    journal.register(app)
-    # The daemon command lives in offboard.cli.run (its own module); it registers itself the
-    # same way once it exists.
-    try:
-        run = importlib.import_module("offboard.cli.run")
-    except ModuleNotFoundError as exc:
-        if exc.name != "offboard.cli.run":
-            raise
-    else:
-        run.register(app)
-
-
-_register()
 
 
 def main() -> None:
