@@ -11,6 +11,7 @@ from rich.console import Console
 
 from offboard.cli.errors import RefusedError
 from offboard.cli.exit_codes import ExitCode
+from offboard.cli.fitting import output_console
 from offboard.cli.flows import (
     Wired,
     apply_in_run,
@@ -130,7 +131,7 @@ def apply(
         raise typer.BadParameter(f"{max_age!r} is not a duration", param_hint="--max-age")
     saved = read_plan_file(plan_file) if plan_file is not None else None
     overrides = frozenset(override_guard or ())
-    console = Console()
+    console = output_console()
 
     async def go() -> ApplyReport | None:
         async with connect(settings) as wired:

@@ -10,11 +10,11 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from offboard.cli.actor import ActorOption, ReasonOption, actor_name
 from offboard.cli.apply import OverrideOption, YesOption, check_guards, report_exit_code
 from offboard.cli.errors import RefusedError
+from offboard.cli.fitting import output_console
 from offboard.cli.flows import Wired, run_applying
 from offboard.cli.plan import PlanFormat, show_plan
 from offboard.cli.prompts import confirm, require_confirmation_channel
@@ -92,7 +92,7 @@ def _act(ctx: typer.Context, person: str, reason: str, actor: str | None, yes: b
     except OperatorRefusedError as exc:
         raise typer.BadParameter(str(exc), param_hint="--reason") from None
     overrides = frozenset(override_guard or ())
-    console = Console()
+    console = output_console()
     realm = realm_name(f"{settings.keycloak.base_url}/admin/realms/{settings.keycloak.realm}")
 
     async def go() -> ApplyReport | None:

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from offboard.cli.errors import FailedError
 from offboard.cli.exit_codes import ExitCode
+from offboard.cli.fitting import output_console
 from offboard.cli.flows import Wired, raise_if_unreadable, side_bars
 from offboard.cli.render import guard_lines, plan_table
 from offboard.cli.state import state_of
@@ -94,14 +95,14 @@ def plan(
     Examples: offboard plan; offboard plan --out plan.json; offboard plan --format markdown
     """
     settings = state_of(ctx).settings()
-    console = Console(stderr=fmt is not PlanFormat.TABLE)
+    console = output_console(stderr=fmt is not PlanFormat.TABLE)
 
     async def go() -> Plan:
         async with connect(settings) as wired:
             return await plan_once(wired, console)
 
     made = asyncio.run(go())
-    show_plan(made, fmt, Console(), skipped=skipped)
+    show_plan(made, fmt, output_console(), skipped=skipped)
     if out is not None:
         save_plan(made, out)
         console.print(f"saved plan {made.fingerprint[:12]} to {out}", markup=False)

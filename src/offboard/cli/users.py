@@ -15,6 +15,7 @@ from rich.console import Console
 
 from offboard.cli.apply import OverrideOption, YesOption, check_guards, report_exit_code
 from offboard.cli.errors import FailedError, RefusedError
+from offboard.cli.fitting import output_console
 from offboard.cli.flows import (
     Wired,
     apply_in_run,
@@ -113,7 +114,7 @@ def _run(ctx: typer.Context, user: str, command: str, wanted: frozenset[ActionKi
          overrides: list[GuardName] | None, yes: bool) -> None:  # fmt: skip
     settings = state_of(ctx).settings()
     require_confirmation_channel(yes)
-    console = Console()
+    console = output_console()
 
     async def go() -> ApplyReport | None:
         async with connect(settings) as wired:
