@@ -129,6 +129,7 @@ def test_a_plan_the_world_outgrew_is_refused(
     code, output = world.run(runner, "apply", str(out), "--yes")
     assert code == ExitCode.REFUSED, output
     assert "the world changed since plan" in output
+    assert f"- link {person(1)}@{DOMAIN} (matched-by-email)" in output  # the diff, line by line
     assert links_in(world.store) == 0
 
 

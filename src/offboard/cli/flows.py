@@ -23,6 +23,7 @@ from offboard.cli.errors import FailedError, RefusedError, UnreachableError, std
 from offboard.cli.exit_codes import ExitCode
 from offboard.cli.logs import bind_run
 from offboard.core.plan import GuardName, Plan
+from offboard.core.plan_diff import plan_diff
 from offboard.core.plan_json import plan_summary, plan_to_json
 from offboard.core.policy import Policy
 from offboard.executor import ApplyReport, PlanBlockedError, apply_plan, recover
@@ -121,10 +122,11 @@ def check_saved_plan(saved: Plan, fresh: Plan, now: datetime, max_age: timedelta
             "run `offboard plan` again and review the new plan"
         )
     if fresh.fingerprint != saved.fingerprint:
+        changes = "\n".join(f"  {line}" for line in plan_diff(saved, fresh))
         raise RefusedError(
             f"the world changed since plan {saved.fingerprint[:12]} was made: a fresh plan "
             f"is {fresh.fingerprint[:12]} ({counts(fresh)}). Nothing was applied; "
-            "run `offboard plan` again and review the new plan"
+            f"run `offboard plan` again and review the new plan. What changed:\n{changes}"
         )
 
 
