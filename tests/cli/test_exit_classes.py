@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import socket
+from contextlib import redirect_stderr
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -72,3 +75,25 @@ def test_durations_in_the_file_are_configuration_errors(
     assert "daemon.poll_interval" in result.output
     assert expected in result.output
     assert "OverflowError" not in result.output
+
+
+def test_a_blocked_apply_says_so_on_stderr(config_file: Path, runner: CliRunner) -> None:
+    from offboard.cli.flows import run_applying
+    from offboard.core.plan import GuardName, GuardResult, Plan
+    from offboard.executor import PlanBlockedError
+
+    guard = GuardResult(GuardName.MAX_DEACTIVATIONS, True, False, "max-deactivations: 9 > 1")
+    plan = Plan(datetime.now(UTC), (), (), (guard,), "0123456789abcdef")
+
+    async def blocked() -> None:
+        raise PlanBlockedError(plan)
+
+    import typer
+    from rich.console import Console
+
+    out = io.StringIO()
+    with pytest.raises(typer.Exit) as ended, redirect_stderr(io.StringIO()) as err:
+        run_applying(blocked(), Console(file=out))
+    assert ended.value.exit_code == ExitCode.BLOCKED
+    assert "blocked: plan 0123456789ab is blocked" in err.getvalue()
+    assert out.getvalue() == ""
