@@ -171,6 +171,7 @@ def test_deactivate_refuses_someone_still_enabled(linked: World, runner: CliRunn
     code, output = linked.run(runner, "deactivate", f"{person(15)}@{DOMAIN}", "--yes")
     assert code == ExitCode.OK, output
     assert "nothing to deactivate" in output
+    assert "offboard cutoff now" in " ".join(output.split())  # the way, when it is meant
     assert linked.account_status(f"{person(15)}@{DOMAIN}") == "active"
 
 

@@ -68,6 +68,11 @@ def check_direction(plan: Plan, wanted: frozenset[ActionKind], command: str) -> 
             "Keycloak shows nothing that calls for it"
         )
         message = f"nothing to {command}: {reasons}"
+        if command == "deactivate":
+            message += (
+                ". To remove someone whatever Keycloak says: "
+                "`offboard cutoff now USER --reason TEXT`"
+            )
         if any(e.status is EntryStatus.BLOCKED for e in plan.entries):
             raise RefusedError(message)
         return message
