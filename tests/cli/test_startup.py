@@ -63,3 +63,19 @@ def test_every_lazy_command_is_reachable() -> None:
     group = typer.main.get_command(app)
     assert isinstance(group, typer.core.TyperGroup)
     assert set(COMMANDS) <= set(group.list_commands(None))  # type: ignore[arg-type]
+
+
+def test_an_eagerly_registered_command_is_listed_and_runs(runner: CliRunner) -> None:
+    from offboard.cli.lazy import LazyGroup
+
+    root = typer.Typer(cls=LazyGroup, rich_markup_mode=None)
+
+    @root.command("hello")
+    def hello() -> None:
+        """Say hello (registered the eager way)."""
+        typer.echo("hello")
+
+    listed = runner.invoke(root, ["--help"])
+    assert "Say hello (registered the eager way)." in listed.output
+    assert "cutoff" in listed.output
+    assert runner.invoke(root, ["hello"]).output == "hello\n"
