@@ -70,6 +70,10 @@ def test_an_eagerly_registered_command_is_listed_and_runs(runner: CliRunner) -> 
 
     root = typer.Typer(cls=LazyGroup, rich_markup_mode=None)
 
+    @root.callback()
+    def group() -> None:
+        """A root group, as offboard's."""
+
     @root.command("hello")
     def hello() -> None:
         """Say hello (registered the eager way)."""
