@@ -22,6 +22,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from offboard.cli.errors import FailedError, RefusedError, UnreachableError, stderr
 from offboard.cli.exit_codes import ExitCode
 from offboard.cli.logs import bind_run
+
+# The questions moved to offboard.cli.prompts; these names stay importable from here.
+from offboard.cli.prompts import confirm as confirm
+from offboard.cli.prompts import require_confirmation_channel as require_confirmation_channel
 from offboard.core.plan import GuardName, Plan
 from offboard.core.plan_diff import plan_diff
 from offboard.core.plan_json import plan_summary, plan_to_json
