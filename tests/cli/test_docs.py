@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from typer import _click as click
 
 from offboard.cli.exit_codes import ExitCode
 from offboard.cli.main import app
@@ -14,8 +15,13 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "reference"
 
 
 def _commands(group: object, prefix: str = "") -> list[tuple[str, object]]:
+    """Every command and subcommand; the root group loads its commands on demand."""
     found: list[tuple[str, object]] = []
-    for name, command in getattr(group, "commands", {}).items():
+    if not hasattr(group, "list_commands"):
+        return found
+    context = click.Context(group)  # type: ignore[arg-type]
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         full = f"{prefix}{name}"
         found.append((full, command))
         found.extend(_commands(command, f"{full} "))

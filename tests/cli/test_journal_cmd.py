@@ -47,7 +47,9 @@ def store_file(tmp_path: Path) -> tuple[Path, str]:
             status=Status.INFO, email="bob@example.com", detail="old news",
         )
     )  # fmt: skip
-    store.finish_run(run, now, "succeeded", {"succeeded": 1})
+    summary = {"fingerprint": "abcdef1234567890", "actions_by_kind": {"deactivate": 1},
+               "blocked": 0, "skipped": 2, "applied": {"succeeded": 1}}  # fmt: skip
+    store.finish_run(run, now, "succeeded", summary)
     store.close()
     return path, run
 
@@ -90,7 +92,10 @@ def test_runs_lists_newest_first(runner: CliRunner, store_file: tuple[Path, str]
     path, _ = store_file
     result = runner.invoke(app, ["journal", "runs", "--store", str(path)])
     assert result.exit_code == 0, result.output
-    assert "succeeded=1" in result.output
+    assert "1 deactivate, 2 skipped; applied: 1 succeeded; plan abcdef123456" in result.output
+    assert "{" not in result.output  # words, not Python dicts
+    raw = runner.invoke(app, ["journal", "runs", "--store", str(path), "--format", "json"])
+    assert json.loads(raw.output)[0]["summary"]["applied"] == {"succeeded": 1}
 
 
 def test_export_csv_to_a_file(

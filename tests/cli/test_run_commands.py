@@ -129,6 +129,7 @@ def test_a_plan_the_world_outgrew_is_refused(
     code, output = world.run(runner, "apply", str(out), "--yes")
     assert code == ExitCode.REFUSED, output
     assert "the world changed since plan" in output
+    assert f"- link {person(1)}@{DOMAIN} (matched-by-email)" in output  # the diff, line by line
     assert links_in(world.store) == 0
 
 
@@ -170,6 +171,7 @@ def test_deactivate_refuses_someone_still_enabled(linked: World, runner: CliRunn
     code, output = linked.run(runner, "deactivate", f"{person(15)}@{DOMAIN}", "--yes")
     assert code == ExitCode.OK, output
     assert "nothing to deactivate" in output
+    assert "offboard cutoff now" in " ".join(output.split())  # the way, when it is meant
     assert linked.account_status(f"{person(15)}@{DOMAIN}") == "active"
 
 
@@ -194,7 +196,7 @@ def test_wrong_keycloak_secret_is_one_line(world: World, runner: CliRunner) -> N
     text = world.config.read_text(encoding="utf-8")
     world.config.write_text(text.replace("demo-client-secret", "wrong-secret"))
     code, output = world.run(runner, "plan")
-    assert code == ExitCode.ERROR
+    assert code == ExitCode.ERROR, output
     assert "wrong-secret" not in output
     assert len(output.strip().splitlines()) == 1, output
 
@@ -204,7 +206,7 @@ def test_unreachable_host_is_one_line(world: World, runner: CliRunner) -> None:
     text = world.config.read_text(encoding="utf-8")
     world.config.write_text(text.replace(world.served.urls["keycloak"], "http://127.0.0.1:9"))
     code, output = world.run(runner, "plan")
-    assert code == ExitCode.ERROR
+    assert code == ExitCode.UNREACHABLE
     assert "127.0.0.1:9" in output
     assert len(output.strip().splitlines()) == 1, output
 
@@ -230,9 +232,32 @@ def test_a_store_from_a_newer_offboard(world: World, runner: CliRunner) -> None:
         db.execute("UPDATE store_meta SET value = '999' WHERE key = 'schema_version'")
     before = world.store.read_bytes()
     code, output = world.run(runner, "plan")
-    assert code == ExitCode.ERROR
+    assert code == ExitCode.STORE
     assert "newer offboard" in output
     assert world.store.read_bytes() == before
+
+
+def test_a_store_at_an_unknown_revision_does_not_contradict_itself(
+    world: World, runner: CliRunner
+) -> None:
+    open_store(world.store).close()
+    with sqlite3.connect(world.store) as db:
+        db.execute("UPDATE alembic_version SET version_num = '0099'")
+    code, output = world.run(runner, "plan")
+    assert code == ExitCode.STORE
+    assert "'0099'" in output
+    assert "newer offboard" in output
+    assert "supports up to" not in output  # "version 2 ... supports up to 2" was the old text
+
+
+def test_a_corrupt_store_names_the_file_and_the_way_out(world: World, runner: CliRunner) -> None:
+    world.store.write_bytes(b"this is not a database at all" * 200)
+    code, output = world.run(runner, "plan")
+    assert code == ExitCode.STORE
+    assert str(world.store) in " ".join(output.split())
+    assert "move it aside" in output
+    assert "DatabaseError" not in output
+    assert "unexpected" not in output
 
 
 def test_plan_as_json_and_markdown(world: World, runner: CliRunner) -> None:

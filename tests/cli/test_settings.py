@@ -136,10 +136,37 @@ def test_policy_maps_onto_the_core_policy(config_file: Path) -> None:
 
 @pytest.mark.parametrize(
     ("given", "seconds"),
-    [(90, 90), ("30s", 30), ("15m", 900), ("2h", 7200), ("7d", 604800), ("1w", 604800)],
+    [(0, 0), ("0", 0), ("30s", 30), ("15m", 900), ("2h", 7200), ("7d", 604800), ("1w", 604800)],
 )
 def test_durations(given: object, seconds: int) -> None:
     assert parse_duration(given) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("given", [90, "15", 1.5, " 15 "])
+def test_a_duration_needs_a_unit(given: object) -> None:
+    with pytest.raises(ValueError, match=r"has no unit: write e\.g\. \"15s\"|no unit"):
+        parse_duration(given)
+
+
+def test_grace_period_without_unit_is_a_configuration_error(config_file: Path) -> None:
+    config_file.write_text(config_file.read_text() + '[policy]\ngrace_period = "15"\n')
+    with pytest.raises(ConfigError, match=r'policy\.grace_period: .*"15s" or "15m"'):
+        load_settings(config_file)
+
+
+@pytest.mark.parametrize("given", ["1e30s", "99999d", "1000w"])
+def test_an_absurd_duration_is_refused_not_an_overflow(given: object) -> None:
+    with pytest.raises(ValueError, match="longer than ten years"):
+        parse_duration(given)
+
+
+def test_a_list_in_the_environment_that_is_not_json(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OFFBOARD_POLICY__DOMAINS", "example.com,example.org")
+    with pytest.raises(ConfigError, match=r"OFFBOARD_POLICY__DOMAINS: not valid JSON") as error:
+        load_settings(config_file)
+    assert "SettingsError" not in str(error.value)
 
 
 def test_plain_http_only_to_loopback(config_file: Path) -> None:

@@ -11,6 +11,7 @@ from alembic import command
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
+from offboard.cli.exit_codes import ExitCode
 from offboard.cli.main import app
 from offboard.cli.wiring import open_configured_store
 from offboard.settings import load_settings
@@ -47,7 +48,7 @@ def test_check_reports_a_pending_migration_and_migrate_applies_it(
     assert "pending" in check.output
 
     refused = runner.invoke(app, ["journal", "list", "--store", str(store)])
-    assert refused.exit_code == 1
+    assert refused.exit_code == ExitCode.STORE
     assert "offboard store migrate" in refused.output
 
     migrated = runner.invoke(app, ["store", "migrate", "--store", str(store)])

@@ -133,13 +133,13 @@ def daemon_settings(
         },
         "store": {"path": str(store)},
         "daemon": {
-            "poll_interval": poll_interval,
-            "reconcile_interval": reconcile_interval,
+            "poll_interval": f"{poll_interval}s",
+            "reconcile_interval": f"{reconcile_interval}s",
             "listen_host": "127.0.0.1",
             "listen_port": free_port(),
             "webhook_port": free_port(),
             "webhook_secret": WEBHOOK_SECRET,
-            "lease_ttl": 3,
+            "lease_ttl": "3s",
         },
     }
     return Settings(**data)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from offboard.cli.exit_codes import ExitCode
 from offboard.cli.main import app
 from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.store import open_store
@@ -95,7 +96,7 @@ def test_store_locations_that_are_wrong_are_refused_without_side_effects(
             crashes += _crashed(result)
             leaked += PASSWORD in result.output
             wrongful += result.exit_code == 0 or message not in result.output
-            assert result.exit_code == 1, (location, result.output)
+            assert result.exit_code == ExitCode.STORE, (location, result.output)
             assert message in result.output, (location, result.output)
     # The default store, when it was never made, is not made by a reading command either.
     result = runner.invoke(app, ["journal", "list", "--store", str(tmp_path / "state" / "x")])

@@ -118,6 +118,7 @@ def test_a_version_1_store_is_upgraded_in_place_keeping_its_links(tmp_path: Path
     store = open_store(path)
     try:
         assert [link.account_id for link in store.links(account_ids=["acc-1"])] == ["acc-1"]
+        assert not store.links()[0].cut_off_by_hand  # 0007 adds the column, false for old rows
         with store.engine.connect() as connection:
             indexes = {i["name"] for i in inspect(connection).get_indexes("links")}
             version = connection.scalar(text("SELECT value FROM store_meta"))

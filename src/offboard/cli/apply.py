@@ -11,16 +11,16 @@ from rich.console import Console
 
 from offboard.cli.errors import RefusedError
 from offboard.cli.exit_codes import ExitCode
+from offboard.cli.fitting import output_console
 from offboard.cli.flows import (
     Wired,
     apply_in_run,
     check_saved_plan,
-    confirm,
     fresh_plan,
-    require_confirmation_channel,
     run_applying,
 )
 from offboard.cli.plan import PlanFormat, show_plan
+from offboard.cli.prompts import confirm, confirm_overrides, require_confirmation_channel
 from offboard.cli.render import apply_table
 from offboard.cli.state import state_of
 from offboard.cli.wiring import connect
@@ -55,10 +55,14 @@ def read_plan_file(path: Path) -> Plan:
         raise RefusedError(f"{path}: {exc}") from None
 
 
-def check_guards(plan: Plan, overrides: frozenset[GuardName], console: Console) -> None:
-    """Stop on a blocking guard not lifted by --override-guard; say which ones are lifted."""
+def check_guards(
+    plan: Plan, overrides: frozenset[GuardName], console: Console, *, yes: bool = True
+) -> None:
+    """Stop on a blocking guard not lifted by --override-guard; have each lift confirmed by
+    typing the guard's name (unless --yes), and say which ones are lifted."""
     if any(g.name not in overrides for g in plan.blocked_by):
         raise PlanBlockedError(plan)
+    confirm_overrides(console, [str(g.name) for g in plan.blocked_by], yes=yes)
     for guard in plan.blocked_by:
         console.print(f"overriding guard {guard.name} for this run (journaled)", markup=False)
 
@@ -89,7 +93,7 @@ async def apply_flow(
         # Planned without the overrides: the executor journals each guard it lifts.
         chosen = (await fresh_plan(wired, console)).plan
     show_plan(chosen, PlanFormat.TABLE, console, skipped=False)
-    check_guards(chosen, overrides, console)
+    check_guards(chosen, overrides, console, yes=yes)
     if not chosen.has_changes:
         return None
     confirm(console, f"Apply {len(chosen.actions)} actions?", yes=yes)
@@ -121,12 +125,15 @@ def apply(
     """
     settings = state_of(ctx).settings()
     require_confirmation_channel(yes)
-    age = parse_duration(max_age)
+    try:
+        age = parse_duration(max_age)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--max-age") from None
     if not isinstance(age, timedelta):
         raise typer.BadParameter(f"{max_age!r} is not a duration", param_hint="--max-age")
     saved = read_plan_file(plan_file) if plan_file is not None else None
     overrides = frozenset(override_guard or ())
-    console = Console()
+    console = output_console()
 
     async def go() -> ApplyReport | None:
         async with connect(settings) as wired:

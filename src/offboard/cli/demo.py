@@ -53,6 +53,10 @@ STAFF = "/staff"  # the group scope: only its direct members are offboard's to l
 CLIENT_SECRET, ORG_KEY, SCIM_KEY = "demo-client-secret", "demo-org-key", "demo-scim-key"
 PEOPLE = 200
 ROLES = ["view-users", "query-users", "query-groups", "view-events", "view-realm"]
+# An emulator-only admin client that may change users, so that `offboard emulate-leave`
+# (or curl) can make someone leave: offboard's own client stays read-only.
+ADMIN_CLIENT, ADMIN_SECRET = "emulator-admin", "emulator-admin-secret"
+ADMIN_ROLES = ["view-users", "query-users", "manage-users"]
 # Named people: (Keycloak username, email, Atlassian account extras); None = no Atlassian.
 NAMED: list[tuple[str, str | None, dict[str, Any] | None]] = [
     ("it-admin", f"it-admin@{DOMAIN}", {"platform_roles": ["atlassian/org-admin"]}),
@@ -77,6 +81,9 @@ def keycloak_seed() -> dict[str, Any]:
     users: list[dict[str, Any]] = [
         {"username": "service-account-offboard", "enabled": True,
          "serviceAccountClientId": "offboard", "clientRoles": {"realm-management": ROLES}},
+        {"username": f"service-account-{ADMIN_CLIENT}", "enabled": True,
+         "serviceAccountClientId": ADMIN_CLIENT,
+         "clientRoles": {"realm-management": ADMIN_ROLES}},
     ]  # fmt: skip
     users += [
         {"username": name, "email": email, "enabled": True, "groups": [STAFF]}
@@ -87,6 +94,8 @@ def keycloak_seed() -> dict[str, Any]:
         "realm": REALM, "adminEventsEnabled": True, "adminEventsDetailsEnabled": True,
         "eventsEnabled": True, "bruteForceProtected": True,
         "clients": [{"clientId": "offboard", "secret": CLIENT_SECRET,
+                     "serviceAccountsEnabled": True},
+                    {"clientId": ADMIN_CLIENT, "secret": ADMIN_SECRET,
                      "serviceAccountsEnabled": True}],
         "groups": [{"name": STAFF.strip("/")}],
         "users": users,

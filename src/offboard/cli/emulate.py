@@ -28,7 +28,9 @@ from offboard.cli.demo import (
     atlassian_fixture,
     build_emulators,
     keycloak_seed,
+    person,
 )
+from offboard.cli.emulate_leave import hint
 from offboard.cli.errors import FailedError
 from offboard_emulators.atlassian import AtlassianState, seed
 from offboard_emulators.atlassian import create_app as atlassian_app
@@ -165,6 +167,8 @@ def emulate(
     with serving(which, port, seed_file) as served:
         typer.echo(ready_config(served.urls, seeds, demo=seed_file is None), nl=False)
         sys.stdout.flush()
+        if seed_file is None and "keycloak" in served.urls:
+            typer.echo(hint(f"{person(3)}@{DOMAIN}"), err=True)
         typer.echo("serving; Ctrl-C stops", err=True)
         try:
             threading.Event().wait()

@@ -11,7 +11,8 @@ class ExitCode(IntEnum):
     OK = 0
     """Success; for `plan`, nothing to do."""
     ERROR = 1
-    """An operational error: a host unreachable, credentials refused, a check failed."""
+    """An operational error the message explains: credentials refused, a check failed, a
+    port already in use, a file that cannot be written."""
     CHANGES = 2
     """`plan` (and `apply` without `--yes` in a dry run): changes are planned."""
     BLOCKED = 3
@@ -23,7 +24,15 @@ class ExitCode(IntEnum):
     version, confirmation was declined or impossible (no TTY and no `--yes`)."""
     INCOMPLETE = 6
     """`apply` ran but some actions failed or their read-back did not match."""
+    UNREACHABLE = 7
+    """A vendor (Keycloak or Atlassian) could not be reached: connection refused, DNS, TLS,
+    timeout. The message names the URL tried."""
+    STORE = 8
+    """The state store cannot be used: not a database, damaged, or written by a newer
+    offboard. The message names the file and the recovery step."""
     USAGE = 64
     """The command line itself is wrong (unknown option, missing argument)."""
+    INTERNAL = 70
+    """An unexpected internal error (a bug): rerun with --debug and report the traceback."""
     INTERRUPTED = 130
     """Interrupted (Ctrl-C); journaled work is completed by the next run."""

@@ -7,7 +7,7 @@ with rich progress bars; none holds a decision rule of its own.
 from __future__ import annotations
 
 import asyncio
-import sys
+import re
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,10 +19,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from offboard.cli.errors import FailedError, RefusedError
+from offboard.cli.errors import FailedError, RefusedError, UnreachableError, stderr
 from offboard.cli.exit_codes import ExitCode
 from offboard.cli.logs import bind_run
+
+# The questions moved to offboard.cli.prompts; these names stay importable from here.
+from offboard.cli.prompts import confirm as confirm
+from offboard.cli.prompts import require_confirmation_channel as require_confirmation_channel
 from offboard.core.plan import GuardName, Plan
+from offboard.core.plan_diff import plan_diff
 from offboard.core.plan_json import plan_summary, plan_to_json
 from offboard.core.policy import Policy
 from offboard.executor import ApplyReport, PlanBlockedError, apply_plan, recover
@@ -34,6 +39,8 @@ from offboard.store import SqlStore
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+_CREDENTIALS = re.compile(r"credentials|HTTP 40[13]|expired|unauthori[sz]ed", re.I)
+"""A snapshot problem saying the vendor answered and refused, rather than did not answer."""
 
 
 @dataclass
@@ -86,9 +93,10 @@ def raise_if_unreadable(result: PlanResult) -> None:
     ):
         if not snapshot.complete and count == 0:
             problem = snapshot.problems[0] if snapshot.problems else "no reason given"
-            raise FailedError(
-                f"{side} could not be read: {problem} (run `offboard config check` for the fix)"
-            )
+            message = f"{side} could not be read: {problem} (run `offboard config check`)"
+            if _CREDENTIALS.search(problem):
+                raise FailedError(message)  # it answered, and refused us: not exit 7
+            raise UnreachableError(message)
 
 
 async def fresh_plan(
@@ -130,10 +138,11 @@ def check_saved_plan(saved: Plan, fresh: Plan, now: datetime, max_age: timedelta
             "run `offboard plan` again and review the new plan"
         )
     if fresh.fingerprint != saved.fingerprint:
+        changes = "\n".join(f"  {line}" for line in plan_diff(saved, fresh))
         raise RefusedError(
             f"the world changed since plan {saved.fingerprint[:12]} was made: a fresh plan "
             f"is {fresh.fingerprint[:12]} ({counts(fresh)}). Nothing was applied; "
-            "run `offboard plan` again and review the new plan"
+            f"run `offboard plan` again and review the new plan. What changed:\n{changes}"
         )
 
 
@@ -148,22 +157,6 @@ def counts(plan: Plan) -> str:
 def _minutes(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
-
-
-def require_confirmation_channel(yes: bool) -> None:
-    """Refuse up front, before reading anything, when nobody could answer the question."""
-    if not yes and not sys.stdin.isatty():
-        raise RefusedError("no terminal to confirm on: pass --yes to apply without asking")
-
-
-def confirm(console: Console, question: str, *, yes: bool) -> None:
-    """Ask before acting; ``--yes`` skips the question; without a terminal it is required."""
-    if yes:
-        return
-    require_confirmation_channel(yes)
-    answer = console.input(f"{question} [y/N] ").strip().lower()
-    if answer not in ("y", "yes"):
-        raise RefusedError("not confirmed; nothing was applied")
 
 
 async def apply_in_run(
@@ -207,5 +200,7 @@ def run_applying(work: Coroutine[Any, Any, T], console: Console) -> T:
     try:
         return asyncio.run(work)
     except PlanBlockedError as exc:
-        console.print(f"blocked: {exc}", markup=False)
+        # A refusal is a diagnostic: stderr, so `offboard apply > report.txt` still shows it.
+        del console
+        stderr.print(f"blocked: {exc}", markup=False)
         raise typer.Exit(ExitCode.BLOCKED) from None

@@ -21,9 +21,11 @@ from rich.text import Text
 
 from offboard.cli.errors import FailedError
 from offboard.cli.files import write_private
+from offboard.cli.fitting import fitted_table, output_console
+from offboard.cli.run_words import summary_words
 from offboard.cli.state import state_of
 from offboard.cli.wiring import open_configured_store
-from offboard.core.journal import JournalRecord, Phase, Status
+from offboard.core.journal import JournalRecord, Phase, RunRecord, Status
 from offboard.core.printable import csv_cell, json_safe, printable
 from offboard.settings import parse_duration
 from offboard.store import SqlStore
@@ -33,6 +35,12 @@ journal_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+
+
+class RunsFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 FIELDS = [
@@ -70,7 +78,10 @@ def parse_since(text: str | None, now: datetime) -> datetime | None:
     """``2h``/``7d`` back from now, or an ISO 8601 date or time (UTC when no zone is given)."""
     if text is None:
         return None
-    duration = parse_duration(text)
+    try:
+        duration = parse_duration(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from None
     if isinstance(duration, timedelta):
         return now - duration
     try:
@@ -212,7 +223,7 @@ def list_records(
     with _open(ctx, store) as opened:
         moment = parse_since(since, datetime.now(UTC))
         records = select_records(opened, run=run, user=user, since=moment)
-        write_records(records[-limit:] if limit > 0 else records, fmt, Console())
+        write_records(records[-limit:] if limit > 0 else records, fmt, output_console())
 
 
 @journal_app.command("show")
@@ -234,13 +245,13 @@ def show(
                 f"{found} with an id starting {run!r}; `offboard journal runs` lists them"
             )
         record = matches[0]
-        console = Console()
+        console = output_console()
         if fmt is Format.TABLE:
             ended = record.finished_at.isoformat() if record.finished_at else "not finished"
             console.print(f"run {record.id} ({record.kind}): {record.status}", markup=False)
             console.print(f"started {record.started_at.isoformat()}, ended {ended}", markup=False)
             if record.summary:
-                console.print(json.dumps(record.summary, sort_keys=True), markup=False)
+                console.print(summary_words(record.summary), markup=False)
         write_records(opened.journal(run_id=record.id), fmt, console)
 
 
@@ -249,20 +260,41 @@ def runs(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 20,
     store: StoreOption = None,
+    fmt: Annotated[
+        RunsFormat,
+        typer.Option("--format", help="table (in words) or json (the stored summary)."),
+    ] = RunsFormat.TABLE,
 ) -> None:
     """List recent runs (plan, apply, reconcile, re-check) with their status.
 
     Example: offboard journal runs --limit 5
     """
     with _open(ctx, store) as opened:
-        table = Table(title="runs, newest first")
-        for column in ("run", "kind", "started (UTC)", "status", "summary"):
-            table.add_column(column, overflow="fold")
-        for r in opened.runs(limit=limit):
-            summary = ", ".join(f"{k}={v}" for k, v in sorted(r.summary.items()))
-            started = r.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-            table.add_row(r.id, r.kind, started, r.status, summary)
-        Console().print(table)
+        found = opened.runs(limit=limit)
+    if fmt is RunsFormat.JSON:
+        typer.echo(json.dumps([_run_dict(r) for r in found], indent=2, default=str))
+        return
+    console = output_console()
+    rows = [
+        {
+            "run": r.id,
+            "kind": r.kind,
+            "started (UTC)": r.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+            "status": r.status,
+            "what happened": summary_words(r.summary),
+        }
+        for r in found
+    ]
+    headers = ("run", "kind", "started (UTC)", "status", "what happened")
+    keep = ("run", "kind", "status", "what happened")
+    console.print(fitted_table("runs, newest first", rows, console.width, keep=keep,
+                               headers=headers))  # fmt: skip
+
+
+def _run_dict(run: RunRecord) -> dict[str, object]:
+    return {"id": run.id, "kind": run.kind, "started_at": run.started_at.isoformat(),
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "status": run.status, "summary": run.summary}  # fmt: skip
 
 
 @journal_app.command("export")

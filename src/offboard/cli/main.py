@@ -7,29 +7,14 @@ from :class:`offboard.cli.exit_codes.ExitCode`.
 
 from __future__ import annotations
 
-import importlib
 import uuid
-from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from offboard.cli import (
-    apply,
-    config,
-    demo,
-    emulate,
-    journal,
-    licences,
-    plan,
-    report,
-    store_cmd,
-    users,
-)
-from offboard.cli.errors import OffboardGroup
-from offboard.cli.logs import bind_invocation, configure_logging
-from offboard.cli.state import CliState
+from offboard.cli.group import OffboardGroup
+from offboard.cli.lazy import LazyGroup
 
 HELP = """\
 Deactivate the Atlassian Cloud accounts of people who left Keycloak.
@@ -48,11 +33,12 @@ Start here:
   offboard journal list    what happened
 
 Exit codes: 0 ok, 1 error, 2 changes planned, 3 blocked by a guard, 4 configuration error,
-5 refused, 6 some actions failed, 64 usage error, 130 interrupted.
+5 refused, 6 some actions failed, 7 vendor unreachable, 8 store unusable, 64 usage error,
+70 internal error, 130 interrupted.
 """
 
 app = typer.Typer(
-    cls=OffboardGroup,
+    cls=LazyGroup,
     help=HELP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -61,10 +47,16 @@ app = typer.Typer(
 )
 
 
-def _print_version(wanted: bool) -> None:
-    if wanted:
-        typer.echo(f"offboard {version('offboard')}")
-        raise typer.Exit
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("offboard")
+        except PackageNotFoundError:
+            number = "unknown (not installed)"
+        typer.echo(f"offboard {number}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -90,14 +82,19 @@ def root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the traceback of unexpected errors.")
     ] = False,
-    show_version: Annotated[
+    version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
         ),
     ] = False,
 ) -> None:
     """Global options; they go before the command name."""
+    # Imported here, not at the top: `offboard --help` must not pay for logging or settings.
+    from offboard.cli.logs import bind_invocation, configure_logging
+    from offboard.cli.state import CliState
+
+    del version  # handled by its eager callback
     OffboardGroup.debug = debug
     ctx.obj = CliState(
         config=config_file,
@@ -107,31 +104,6 @@ def root(
     )
     configure_logging(log_level or "error", log_format or "json")
     bind_invocation(uuid.uuid4().hex, ctx.invoked_subcommand or "")
-
-
-def _register() -> None:
-    config.register(app)
-    plan.register(app)
-    apply.register(app)
-    users.register(app)
-    demo.register(app)
-    emulate.register(app)
-    journal.register(app)
-    report.register(app)
-    licences.register(app)
-    store_cmd.register(app)
-    # The daemon command lives in offboard.cli.run (its own module); it registers itself the
-    # same way once it exists.
-    try:
-        run = importlib.import_module("offboard.cli.run")
-    except ModuleNotFoundError as exc:
-        if exc.name != "offboard.cli.run":
-            raise
-    else:
-        run.register(app)
-
-
-_register()
 
 
 def main() -> None:

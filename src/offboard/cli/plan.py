@@ -13,6 +13,7 @@ from rich.console import Console
 from offboard.cli.errors import FailedError
 from offboard.cli.exit_codes import ExitCode
 from offboard.cli.files import write_private
+from offboard.cli.fitting import output_console
 from offboard.cli.flows import Wired, raise_if_unreadable, side_bars
 from offboard.cli.licence_wiring import leaver_token_counts, token_lines
 from offboard.cli.render import guard_lines, plan_table
@@ -96,7 +97,7 @@ def plan(
     Examples: offboard plan; offboard plan --out plan.json; offboard plan --format markdown
     """
     settings = state_of(ctx).settings()
-    console = Console(stderr=fmt is not PlanFormat.TABLE)
+    console = output_console(stderr=fmt is not PlanFormat.TABLE)
 
     async def go() -> tuple[Plan, dict[str, int]]:
         async with connect(settings) as wired:
@@ -105,7 +106,7 @@ def plan(
             return made, await leaver_token_counts(wired.directory, made) if tokens else {}
 
     made, tokens = asyncio.run(go())
-    show_plan(made, fmt, Console(), skipped=skipped)
+    show_plan(made, fmt, output_console(), skipped=skipped)
     for line in token_lines(tokens):
         console.print(line, markup=False)
     if out is not None:

@@ -8,6 +8,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from offboard.cli.fitting import fitted_table
 from offboard.core.journal import Status
 from offboard.core.plan import EntryStatus, Plan, Rule
 from offboard.core.printable import printable
@@ -73,23 +74,24 @@ def plan_table(plan: Plan, *, include_skipped: bool = True, width: int = 80) -> 
     )
     if not reasons:
         title += " (full reasons: --format markdown, or a wider terminal)"
-    table = Table(title=title, title_justify="left")
-    for column in ("status", "action", "email", "account", "rule"):
-        table.add_column(column, overflow="fold")
-    if reasons:
-        table.add_column("reason", overflow="fold", ratio=1)
-    for row in sorted(plan_rows(plan), key=_reading_order):
-        if row["status"] == EntryStatus.SKIPPED and not include_skipped:
-            continue
-        cells: list[Text | str] = [
-            Text(row["status"], style=_STYLES.get(row["status"], "")),
-            row["kind"],
-            row["email"],
-            row["account_id"],
-            row["rule"],
-        ]
-        table.add_row(*cells, *([row["reason"]] if reasons else []))
-    return table
+    rows: list[dict[str, Text | str]] = [
+        {
+            "status": Text(row["status"], style=_STYLES.get(row["status"], "")),
+            "action": row["kind"],
+            "email": row["email"],
+            "account": row["account_id"],
+            "rule": row["rule"],
+            **({"reason": row["reason"]} if reasons else {}),
+        }
+        for row in sorted(plan_rows(plan), key=_reading_order)
+        if include_skipped or row["status"] != EntryStatus.SKIPPED
+    ]
+    headers = ("status", "action", "email", "account", "rule", *(["reason"] if reasons else []))
+    # At 80 columns the account id goes first (shortened, then dropped): the email and the
+    # rule say who and why, and must stay whole.
+    return fitted_table(title, rows, width, keep=("status", "action", "email", "rule"),
+                        drop_first=("reason",), headers=headers,
+                        wrap=("reason",))  # fmt: skip
 
 
 _STATUS_ORDER = {"planned": 0, "blocked": 1, "skipped": 2}

@@ -19,6 +19,7 @@ import typer
 from starlette.applications import Starlette
 
 from offboard.cli.licence_wiring import daily_check
+from offboard.cli.listening import ensure_can_listen
 from offboard.cli.state import state_of
 from offboard.cli.wiring import (
     build_directory,
@@ -64,6 +65,7 @@ def run(ctx: typer.Context) -> None:
     Example: offboard --config /etc/offboard/offboard.toml run
     """
     settings = state_of(ctx).settings()
+    ensure_can_listen(settings.daemon.listen_host, settings.daemon.listen_port)
     asyncio.run(serve(settings, install_signals=True))
 
 

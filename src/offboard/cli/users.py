@@ -15,14 +15,14 @@ from rich.console import Console
 
 from offboard.cli.apply import OverrideOption, YesOption, check_guards, report_exit_code
 from offboard.cli.errors import FailedError, RefusedError
+from offboard.cli.fitting import output_console
 from offboard.cli.flows import (
     Wired,
     apply_in_run,
-    confirm,
-    require_confirmation_channel,
     run_applying,
 )
 from offboard.cli.plan import PlanFormat, show_plan
+from offboard.cli.prompts import confirm, require_confirmation_channel
 from offboard.cli.render import apply_table
 from offboard.cli.state import state_of
 from offboard.cli.wiring import connect
@@ -68,6 +68,11 @@ def check_direction(plan: Plan, wanted: frozenset[ActionKind], command: str) -> 
             "Keycloak shows nothing that calls for it"
         )
         message = f"nothing to {command}: {reasons}"
+        if command == "deactivate":
+            message += (
+                ". To remove someone whatever Keycloak says: "
+                "`offboard cutoff now USER --reason TEXT`"
+            )
         if any(e.status is EntryStatus.BLOCKED for e in plan.entries):
             raise RefusedError(message)
         return message
@@ -105,7 +110,7 @@ async def one_person(
     if nothing is not None:
         console.print(nothing, markup=False)
         return None
-    check_guards(made, overrides, console)
+    check_guards(made, overrides, console, yes=yes)
     confirm(console, f"{command.capitalize()} {user}?", yes=yes)
     return await apply_in_run(wired, made, console, overrides, kind=command)
 
@@ -114,7 +119,7 @@ def _run(ctx: typer.Context, user: str, command: str, wanted: frozenset[ActionKi
          overrides: list[GuardName] | None, yes: bool) -> None:  # fmt: skip
     settings = state_of(ctx).settings()
     require_confirmation_channel(yes)
-    console = Console()
+    console = output_console()
 
     async def go() -> ApplyReport | None:
         async with connect(settings) as wired:

@@ -137,8 +137,16 @@ async def _guarded(
     """A self-check that raised becomes one FAIL line instead of a crash."""
     try:
         return await check()
-    except (OffboardError, httpx.HTTPError) as exc:
-        return [CheckResult(f"{side} reachable", False, str(exc), "check base_url and network")]
+    except httpx.HTTPError as exc:
+        try:
+            url = str(exc.request.url.copy_with(query=None))
+        except RuntimeError:
+            url = f"{side} base_url"
+        detail = f"cannot connect to {url}: {type(exc).__name__}: {exc}"
+        fix = f"check {side}.base_url (scheme, host, port), DNS, proxy and the firewall"
+        return [CheckResult(f"{side} reachable", False, detail, fix)]
+    except OffboardError as exc:
+        return [CheckResult(f"{side} reachable", False, str(exc), f"check {side}.base_url")]
 
 
 def _store_check(settings: Settings) -> CheckResult:
@@ -151,5 +159,6 @@ def _store_check(settings: Settings) -> CheckResult:
     except OffboardError as exc:
         return CheckResult("store", False, str(exc), "upgrade offboard or point store elsewhere")
     except Exception as exc:
-        return CheckResult("store", False, f"{shown}: {type(exc).__name__}", "check store.path")
+        detail = f"{shown}: {type(exc).__name__}"
+        return CheckResult("store", False, detail, "check store.path or store.url")
     return CheckResult("store", True, f"{shown} opens at a supported version")

@@ -73,6 +73,7 @@ class Decider:
                     deactivated_by_offboard=False,
                     deactivated_at=None,
                     deactivation_kind=None,
+                    cut_off_by_hand=False,
                 )
         elif verdict is Verdict.LEAVER:
             if account.has_access:
@@ -174,6 +175,10 @@ class Decider:
                 EntryStatus.SKIPPED, Rule.NOT_DEACTIVATED_BY_OFFBOARD, identity, link, account
             )
             return
+        if link.cut_off_by_hand:
+            # A human took this access away whatever Keycloak said; a human gives it back.
+            self._entry(EntryStatus.SKIPPED, Rule.MANUAL_CUTOFF_HELD, identity, link, account)
+            return
         policy = self.settings.policy
         if not policy.reactivate:
             self._entry(EntryStatus.SKIPPED, Rule.REACTIVATION_DISABLED, identity, link, account)
@@ -191,6 +196,10 @@ class Decider:
             self._entry(EntryStatus.BLOCKED, Rule.SCIM_KEY_MISSING, identity, link, account)
         else:
             self._act(undo, Rule.IDENTITY_RETURNED, identity, link, account)
+
+    def protection(self, account: Account, link: Link) -> Rule | None:
+        """The protection rule that keeps offboard away from this account, if any."""
+        return self._protection(account, link)
 
     def _protection(self, account: Account, link: Link) -> Rule | None:
         """Accounts offboard never touches, whatever the identity did."""

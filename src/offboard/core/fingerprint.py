@@ -43,6 +43,9 @@ def compute_fingerprint(
                 link.deactivated_by_offboard,
                 link.deactivation_kind,
                 link.leaving_since is not None,
+                # Only when set, so that plans made before the flag existed keep their print.
+                *(["cut-off-by-hand"] if link.cut_off_by_hand else []),
+                *(["linked-by-hand"] if link.linked_by_hand else []),
             ]
             for link in link_updates
         ],

@@ -28,3 +28,7 @@ class Link:
     """The ActionKind value that took access away, so the matching undo can be chosen."""
     leaving_since: datetime | None = None
     """When the identity was first seen as a leaver, for the grace period."""
+    linked_by_hand: bool = False
+    """An operator made this pairing (rule linked-by-hand): other claimants are settled."""
+    cut_off_by_hand: bool = False
+    """An operator cut the account off (rule manual-cutoff): only a human gives it back."""

@@ -34,6 +34,8 @@ class Index:
     shared_accounts: set[AccountId]
     """Accounts linked to more than one identity: acting on them would be a guess."""
     linked_identities: set[IdentityId]
+    decided_by_hand: set[AccountId] = field(default_factory=set)
+    """Accounts a human paired with an identity: other claimants are settled, not blocked."""
 
 
 def build_index(source: SourceSnapshot, target: TargetSnapshot, links: Sequence[Link]) -> Index:
@@ -54,6 +56,7 @@ def build_index(source: SourceSnapshot, target: TargetSnapshot, links: Sequence[
         owner_of=owner_of,
         shared_accounts=shared,
         linked_identities={link.identity_id for link in unique},
+        decided_by_hand={link.account_id for link in unique if link.linked_by_hand},
     )
 
 
@@ -151,7 +154,7 @@ def match_unlinked(index: Index, attribute: str | None) -> MatchOutcome:
         accounts = by_email.get(key)
         if accounts:
             outcome.claimed.update(account.id for account in accounts)
-            _match_one(key, claimants, accounts, index.owner_of, outcome)
+            _match_one(key, claimants, accounts, index, outcome)
     return outcome
 
 
@@ -159,9 +162,10 @@ def _match_one(
     key: str,
     claimants: list[tuple[Identity, Rule]],
     accounts: list[Account],
-    owner_of: dict[AccountId, IdentityId],
+    index: Index,
     outcome: MatchOutcome,
 ) -> None:
+    owner_of = index.owner_of
     only_account = accounts[0].id if len(accounts) == 1 else None
     if len(claimants) > 1:
         for identity, _ in claimants:
@@ -172,6 +176,10 @@ def _match_one(
     identity, rule = claimants[0]
     if only_account is None:
         outcome.entries.append(_blocked(Rule.AMBIGUOUS_ACCOUNTS, identity, None, key, detail=key))
+    elif only_account in index.decided_by_hand:
+        outcome.entries.append(
+            _blocked(Rule.DECIDED_BY_HAND, identity, only_account, key, EntryStatus.SKIPPED)
+        )
     elif only_account in owner_of:
         outcome.entries.append(_blocked(Rule.ACCOUNT_LINKED_ELSEWHERE, identity, only_account, key))
     else:
@@ -179,11 +187,16 @@ def _match_one(
 
 
 def _blocked(
-    rule: Rule, identity: Identity, account_id: AccountId | None, email: str, detail: str = ""
+    rule: Rule,
+    identity: Identity,
+    account_id: AccountId | None,
+    email: str,
+    status: EntryStatus = EntryStatus.BLOCKED,
+    detail: str = "",
 ) -> Entry:
     subject = who(identity.username, identity.id)
     return Entry(
-        status=EntryStatus.BLOCKED,
+        status=status,
         rule=rule,
         reason=entry_reason(rule, subject, detail),
         identity_id=identity.id,

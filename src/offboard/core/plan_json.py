@@ -171,6 +171,8 @@ def _link(link: Link) -> dict[str, Any]:
         "deactivated_at": _iso(link.deactivated_at),
         "deactivation_kind": link.deactivation_kind,
         "leaving_since": _iso(link.leaving_since),
+        **({"cut_off_by_hand": True} if link.cut_off_by_hand else {}),
+        **({"linked_by_hand": True} if link.linked_by_hand else {}),
     }
 
 
@@ -219,6 +221,8 @@ def _read_link(raw: dict[str, Any]) -> Link:
         deactivated_at=_optional_time(raw["deactivated_at"]),
         deactivation_kind=_optional_text(raw["deactivation_kind"]),
         leaving_since=_optional_time(raw["leaving_since"]),
+        cut_off_by_hand=_bool(raw.get("cut_off_by_hand", False)),
+        linked_by_hand=_bool(raw.get("linked_by_hand", False)),
     )
 
 

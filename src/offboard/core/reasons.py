@@ -24,6 +24,10 @@ _ACTION_SENTENCES: dict[Rule, str] = {
     Rule.MATCHED_BY_EMAIL: "Keycloak user {who} matches this account by email {detail}",
     Rule.MATCHED_BY_ATTRIBUTE: "Keycloak user {who} names this account in an attribute: {detail}",
     Rule.EMAIL_CHANGED: "Keycloak user {who} changed email: {detail}",
+    Rule.LINKED_BY_HAND: "{who} paired with this account by hand ({detail})",
+    Rule.UNLINKED_BY_HAND: "{who} unpaired from this account by hand ({detail})",
+    Rule.MANUAL_CUTOFF: "{who} cut off by hand ({detail}), whatever {realm} says",
+    Rule.MANUAL_CUTOFF_LIFTED: "manual cut-off of {who} lifted by hand ({detail})",
 }
 
 _ENTRY_SENTENCES: dict[Rule, str] = {
@@ -44,6 +48,9 @@ _ENTRY_SENTENCES: dict[Rule, str] = {
     Rule.NO_ACTION_FOR_CLASS: "the policy has no action for {detail}",
     Rule.EMAIL_NOT_AN_ADDRESS: "{who} has an email that is not an address ({detail}), so it "
     "is never matched to an account",
+    Rule.DECIDED_BY_HAND: "{who} matches an account a human gave to another Keycloak identity",
+    Rule.MANUAL_CUTOFF_HELD: "{who} was cut off by hand; only a human gives access back "
+    "(offboard cutoff lift)",
     Rule.DISABLE_UNCONFIRMED: "Keycloak reports {who} disabled, not yet confirmed by a "
     "fresh read and a brute-force check",
     Rule.ABSENCE_UNCONFIRMED: "{who} is missing from the Keycloak read, not confirmed by 404",

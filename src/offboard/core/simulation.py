@@ -13,7 +13,7 @@ from datetime import datetime
 from offboard.core.accounts import Account, AccountId, AccountStatus, Membership
 from offboard.core.identities import IdentityId
 from offboard.core.links import Link
-from offboard.core.plan import Action, Plan
+from offboard.core.plan import Action, Plan, Rule
 from offboard.core.policy import DEPROVISIONING_KINDS, REPROVISIONING_KINDS, ActionKind
 from offboard.core.snapshots import SourceSnapshot, TargetSnapshot
 
@@ -34,7 +34,11 @@ def link_after_action(link: Link | None, action: Action, now: datetime) -> Link 
         return link
     if kind in DEPROVISIONING_KINDS:
         return replace(
-            link, deactivated_by_offboard=True, deactivated_at=now, deactivation_kind=str(kind)
+            link,
+            deactivated_by_offboard=True,
+            deactivated_at=now,
+            deactivation_kind=str(kind),
+            cut_off_by_hand=link.cut_off_by_hand or action.rule is Rule.MANUAL_CUTOFF,
         )
     if kind in REPROVISIONING_KINDS:
         return replace(
@@ -43,6 +47,7 @@ def link_after_action(link: Link | None, action: Action, now: datetime) -> Link 
             deactivated_at=None,
             deactivation_kind=None,
             leaving_since=None,
+            cut_off_by_hand=False,
         )
     return link
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -10,7 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from offboard.core.policy import ActionKind, Policy, Thresholds
 from offboard.settings.licences import LicenceSettings
@@ -137,6 +143,26 @@ def load_settings(path: Path | None = None, *, require_file: bool = False) -> Se
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(f"invalid configuration ({source}):", describe(exc)) from None
+    except SettingsError as exc:
+        raise ConfigError("invalid environment variable:", environment_problems(exc)) from None
+
+
+def environment_problems(error: SettingsError) -> list[str]:
+    """Which ``OFFBOARD_*`` variables of the failing section are not the JSON they must be."""
+    field = re.search(r'field "(\w+)"', str(error))
+    prefix = f"OFFBOARD_{field[1].upper()}__" if field else "OFFBOARD_"
+    hint = "lists and tables are written as JSON, e.g. OFFBOARD_POLICY__DOMAINS='[\"example.com\"]'"
+    found = []
+    for name in sorted(os.environ):
+        if not name.startswith(prefix):
+            continue
+        try:
+            json.loads(os.environ[name])
+        except ValueError:
+            value = os.environ[name].strip()
+            if value[:1] in "[{" or "," in value:
+                found.append(f"{name}: not valid JSON ({hint})")
+    return found or [f"{prefix}*: a list or table value is not valid JSON ({hint})"]
 
 
 def describe(error: ValidationError) -> list[str]:

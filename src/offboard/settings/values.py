@@ -24,14 +24,31 @@ class ConfigError(OffboardError):
         super().__init__("\n".join(lines))
 
 
+MAX_DURATION = timedelta(days=3650)
+"""Ten years: beyond it a duration is a typo (and ``1e30`` seconds overflows a timedelta)."""
+
+
 def parse_duration(value: object) -> object:
-    """``90``, ``"30s"``, ``"15m"``, ``"2h"``, ``"7d"``, ``"1w"`` (or ISO 8601) to a timedelta."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", value)
+    """``"30s"``, ``"15m"``, ``"2h"``, ``"7d"``, ``"1w"`` (or ISO 8601) to a timedelta.
+
+    A unit is required: ``"15"`` could mean seconds or minutes, so it is refused with the
+    spellings that would be accepted. Zero needs none.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | str):
+        text = str(value).strip()
+        match = re.fullmatch(r"(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*([smhdw]?)", text, re.I)
         if match:
-            return timedelta(seconds=float(match[1]) * _UNITS[match[2] or "s"])
+            number, unit = float(match[1]), match[2].lower()
+            if not unit and number != 0:
+                raise ValueError(
+                    f'{text!r} has no unit: write e.g. "{text}s" or "{text}m" (s, m, h, d or w)'
+                )
+            seconds = number * _UNITS[unit or "s"]
+            if seconds > MAX_DURATION.total_seconds():
+                raise ValueError(f"{text!r} is longer than ten years: a typo?")
+            return timedelta(seconds=seconds)
     return value
 
 

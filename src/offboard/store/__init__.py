@@ -4,7 +4,13 @@
 (the default, one file) or PostgreSQL, migrated on open (or, ``read_only``, only read).
 """
 
-from offboard.store.errors import StoreLocationError, StoreMigrationPendingError, StoreVersionError
+from offboard.store.errors import (
+    StoreError,
+    StoreLocationError,
+    StoreMigrationPendingError,
+    StoreUnreadableError,
+    StoreVersionError,
+)
 from offboard.store.paths import default_state_path, shown
 from offboard.store.schema import SCHEMA_VERSION
 from offboard.store.sql_store import SqlStore, open_store, store_engine
@@ -12,8 +18,10 @@ from offboard.store.sql_store import SqlStore, open_store, store_engine
 __all__ = [
     "SCHEMA_VERSION",
     "SqlStore",
+    "StoreError",
     "StoreLocationError",
     "StoreMigrationPendingError",
+    "StoreUnreadableError",
     "StoreVersionError",
     "default_state_path",
     "open_store",

@@ -50,7 +50,7 @@ def _refuse_newer(connection: Connection, script: ScriptDirectory) -> None:
         script.get_revision(revision)
     except CommandError:
         # A revision we do not ship: only a newer offboard can have written it.
-        raise StoreVersionError(found or SCHEMA_VERSION + 1, SCHEMA_VERSION) from None
+        raise StoreVersionError(found or SCHEMA_VERSION + 1, SCHEMA_VERSION, revision) from None
 
 
 def check_current(connection: Connection) -> int | None:

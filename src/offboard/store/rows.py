@@ -23,6 +23,8 @@ def link_values(link: Link) -> dict[str, Any]:
         "deactivated_at": link.deactivated_at,
         "deactivation_kind": link.deactivation_kind,
         "leaving_since": link.leaving_since,
+        "cut_off_by_hand": link.cut_off_by_hand,
+        "linked_by_hand": link.linked_by_hand,
     }
 
 
@@ -36,6 +38,8 @@ def link_from(row: RowMapping) -> Link:
         deactivated_at=row["deactivated_at"],
         deactivation_kind=row["deactivation_kind"],
         leaving_since=row["leaving_since"],
+        cut_off_by_hand=bool(row["cut_off_by_hand"]),
+        linked_by_hand=bool(row["linked_by_hand"]),
     )
 
 

@@ -20,9 +20,10 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Bumped with every migration; a store with a higher number was written by a newer offboard."""
 
 
@@ -66,6 +67,8 @@ links = Table(
     Column("deactivated_at", UtcDateTime()),
     Column("deactivation_kind", String(32)),
     Column("leaving_since", UtcDateTime()),
+    Column("cut_off_by_hand", Boolean(), nullable=False, default=False, server_default=false()),
+    Column("linked_by_hand", Boolean(), nullable=False, default=False, server_default=false()),
     # The primary key starts with identity_id; lookups by account need their own index.
     Index("ix_links_account_id", "account_id"),
 )

@@ -16,12 +16,13 @@ from pathlib import Path
 
 from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
 
 from offboard.core.inactivity import InactivityMark
 from offboard.core.journal import JournalRecord, Phase, RunRecord, SnapshotSummary
 from offboard.core.links import Link
 from offboard.store import licence_history, rows
+from offboard.store.errors import StoreUnreadableError
 from offboard.store.migrating import migrate
 from offboard.store.opening import check_store, engine_for
 from offboard.store.paths import database_url
@@ -62,6 +63,14 @@ def open_store(
         check_store(engine, url_or_path, read_only=read_only)
         if not read_only:
             _migrate_beside_others(engine, upgrade=upgrade)
+    except DatabaseError as exc:
+        engine.dispose()
+        if url.get_backend_name() != "sqlite":
+            raise
+        # "file is not a database", "database disk image is malformed": name the file and
+        # the way out instead of a bare DatabaseError.
+        problem = str(exc.orig) if exc.orig is not None else type(exc).__name__
+        raise StoreUnreadableError(str(url.database), problem) from None
     except BaseException:
         engine.dispose()
         raise
@@ -117,6 +126,17 @@ class SqlStore:
 
     def upsert_links(self, new_links: Iterable[Link]) -> None:
         self.append_all((), new_links)
+
+    def remove_links(
+        self, keys: Iterable[tuple[str, str]], records: Sequence[JournalRecord] = ()
+    ) -> None:
+        """Forget (identity, account) pairings and journal why, in one transaction."""
+        with self.engine.begin() as connection:
+            if records:
+                connection.execute(_APPEND, [rows.journal_values(record) for record in records])
+            for identity_id, account_id in keys:
+                key = {"key_identity": identity_id, "key_account": account_id}
+                connection.execute(links.delete().where(_LINK_KEY), key)
 
     # snapshot summaries
 

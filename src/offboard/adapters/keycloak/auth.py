@@ -101,7 +101,14 @@ class ClientCredentialsAuth(httpx.Auth):
         try:
             response = await client.send(self._token_request(), auth=None)
         except httpx.TransportError as error:
+            detail = str(error) or type(error).__name__
             raise TemporaryError(
-                f"Keycloak token endpoint unreachable: {type(error).__name__}"
+                f"cannot connect to the Keycloak token endpoint {self._token_url}: "
+                f"{type(error).__name__}: {detail}"
             ) from None
+        if response.status_code == httpx.codes.NOT_FOUND:
+            raise PermanentError(
+                f"Keycloak answered HTTP 404 at {self._token_url}: no such realm there",
+                status=404,
+            )
         self._store(self._check_token_response(response))

@@ -15,7 +15,14 @@ from offboard.adapters.keycloak.events import USER_EVENT_TYPES
 from offboard.adapters.keycloak.requests import AccessDeniedError, AdminReader
 from offboard.adapters.keycloak.scope import KeycloakScope
 from offboard.adapters.keycloak.wire import EVENTS_CONFIG, REALM, EventsConfigRep, RealmRep
-from offboard.ports import CheckResult, NotFoundError, OffboardError
+from offboard.ports import (
+    AuthenticationError,
+    CheckResult,
+    NotFoundError,
+    OffboardError,
+    PermanentError,
+    TemporaryError,
+)
 
 NIL_USER = "00000000-0000-0000-0000-000000000000"
 """A user id no realm holds: reading it answers 404 when allowed, 403 when not."""
@@ -61,10 +68,7 @@ class SelfChecker:
         try:
             await self._fetch_token()
         except OffboardError as error:
-            fix = (
-                f"check the secret of client {self._client_id!r} and that its service account is on"
-            )
-            return [CheckResult("token", False, str(error), fix)]
+            return [CheckResult("token", False, str(error), self._token_fix(error))]
         results = [CheckResult("token", True, f"client {self._client_id!r} obtained a token")]
         results.append(await self._realm())
         results.extend(
@@ -72,6 +76,25 @@ class SelfChecker:
         )
         results.extend(await self._events_config())
         return results
+
+    def _token_fix(self, error: OffboardError) -> str:
+        """The fix that fits how the token request failed: network, realm, or credentials."""
+        if isinstance(error, AuthenticationError):
+            return (
+                f"check the secret of client {self._client_id!r} (keycloak.client_secret_file) "
+                "and that the client has service accounts enabled"
+            )
+        if isinstance(error, PermanentError) and error.status == 404:
+            return (
+                "check keycloak.realm (realm names are case-sensitive) and keycloak.base_url "
+                "(Keycloak 17 and later serve without the /auth prefix)"
+            )
+        if isinstance(error, TemporaryError) and error.status is None:
+            return (
+                "check keycloak.base_url (scheme, host, port), DNS and the firewall; for a "
+                "private CA set keycloak.ca_bundle"
+            )
+        return "check keycloak.base_url and the server's logs"
 
     async def _realm(self) -> CheckResult:
         try:

@@ -1,0 +1,130 @@
+"""`offboard cutoff now|lift`: take one person's access away now, and give it back by hand.
+
+Wiring only: the checks and the act are ``offboard.service.operator``'s, shared with any
+other face.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import typer
+
+from offboard.cli.actor import ActorOption, ReasonOption, actor_name
+from offboard.cli.apply import OverrideOption, YesOption, check_guards, report_exit_code
+from offboard.cli.errors import RefusedError
+from offboard.cli.fitting import output_console
+from offboard.cli.flows import Wired, run_applying
+from offboard.cli.plan import PlanFormat, show_plan
+from offboard.cli.prompts import confirm, require_confirmation_channel
+from offboard.cli.render import apply_table
+from offboard.cli.state import state_of
+from offboard.cli.wiring import connect
+from offboard.core.plan import GuardName
+from offboard.core.reasons import realm_name
+from offboard.executor import ApplyReport
+from offboard.service.operator import (
+    Act,
+    OperatorRefusedError,
+    Prepared,
+    Sides,
+    carry_out,
+    prepare_cutoff,
+    prepare_lift,
+)
+
+cutoff_app = typer.Typer(
+    help="Cut one person off now, whatever Keycloak says; lift such a cut-off by hand.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+PersonArgument = Annotated[
+    str, typer.Argument(help="The person's email (their Atlassian account) or Keycloak user id.")
+]
+Prepare = Callable[[str, Act, Sides], Awaitable[Prepared]]
+
+
+@cutoff_app.command("now")
+def now(
+    ctx: typer.Context,
+    person: PersonArgument,
+    reason: ReasonOption,
+    actor: ActorOption = None,
+    yes: YesOption = False,
+    override_guard: OverrideOption = None,
+) -> None:
+    """Deprovision one person now, even while Keycloak still shows them enabled.
+
+    For when someone must lose access before HR has updated Keycloak. Protected principals
+    and the deprovisioning guards still hold. offboard reads the account and the Keycloak
+    user fresh, shows the one action, asks, applies it through the executor (journaled as
+    rule manual-cutoff, with who and why) and reads the account back. The daemon never
+    gives such access back by itself: `offboard cutoff lift` does, by hand.
+
+    Example: offboard cutoff now ada@example.com --reason "left today, HR ticket 4411"
+    """
+    _act(ctx, person, reason, actor, yes, override_guard, prepare_cutoff, "Cut off")
+
+
+@cutoff_app.command("lift")
+def lift(
+    ctx: typer.Context,
+    person: PersonArgument,
+    reason: ReasonOption,
+    actor: ActorOption = None,
+    yes: YesOption = False,
+) -> None:
+    """Give back what `offboard cutoff now` took (the person must be enabled in Keycloak).
+
+    Example: offboard cutoff lift ada@example.com --reason "cut off by mistake"
+    """
+    _act(ctx, person, reason, actor, yes, None, prepare_lift, "Give back access of")
+
+
+def _act(ctx: typer.Context, person: str, reason: str, actor: str | None, yes: bool,
+         override_guard: list[GuardName] | None, prepare: Prepare,
+         verb: str) -> None:  # fmt: skip
+    settings = state_of(ctx).settings()
+    require_confirmation_channel(yes)
+    try:
+        act = Act(actor_name(actor), reason)
+    except OperatorRefusedError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--reason") from None
+    overrides = frozenset(override_guard or ())
+    console = output_console()
+    realm = realm_name(f"{settings.keycloak.base_url}/admin/realms/{settings.keycloak.realm}")
+
+    async def go() -> ApplyReport | None:
+        async with connect(settings) as wired:
+            sides = _sides(wired, realm)
+            prepared = await _refusing(prepare(person, act, sides))
+            console.print(f"Keycloak says {prepared.identity_id} is {prepared.keycloak_note}",
+                          markup=False)  # fmt: skip
+            show_plan(prepared.plan, PlanFormat.TABLE, console)
+            if prepared.refusal is not None:
+                raise RefusedError(prepared.refusal)
+            check_guards(prepared.plan, overrides, console, yes=yes)
+            confirm(console, f"{verb} {person}?", yes=yes)
+            return await carry_out(prepared, act, sides, overrides)
+
+    report = run_applying(go(), console)
+    assert report is not None
+    console.print(apply_table(report))
+    raise typer.Exit(report_exit_code(report))
+
+
+def _sides(wired: Wired, realm: str) -> Sides:
+    return Sides(wired.source, wired.directory, wired.store, wired.clock, wired.policy, realm)
+
+
+async def _refusing(work: Awaitable[Prepared]) -> Prepared:
+    try:
+        return await work
+    except OperatorRefusedError as exc:
+        raise RefusedError(str(exc)) from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `cutoff` group to the root app."""
+    app.add_typer(cutoff_app, name="cutoff")

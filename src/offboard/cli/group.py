@@ -1,0 +1,72 @@
+"""The root command group: every failure becomes one line and an exit code, never a traceback.
+
+It imports nothing heavy itself (``explain`` and the console come on failure only), so that
+`offboard --help` starts fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+# Typer vendors its own click; subclassing its group is the documented way to customise it.
+from typer._click import Context as ClickContext
+from typer._click import exceptions as click_exceptions
+from typer.core import TyperGroup
+
+from offboard.cli.exit_codes import ExitCode
+
+
+class _UsageError(click_exceptions.UsageError):
+    # click's own code 2 would read as "changes planned".
+    exit_code = ExitCode.USAGE
+
+
+def _usage(exc: click_exceptions.UsageError) -> _UsageError:
+    # format_message, not message: a missing option's message is built there ("Missing
+    # option '--reason'"), and .message alone is empty.
+    return _UsageError(exc.format_message(), exc.ctx)
+
+
+class OffboardGroup(TyperGroup):
+    """The root command: maps exceptions to one line and an exit code (see ExitCode)."""
+
+    debug = False
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: ClickContext | None = None,
+        **extra: Any,
+    ) -> ClickContext:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except _UsageError:
+            raise
+        except click_exceptions.UsageError as exc:
+            raise _usage(exc) from None
+
+    def invoke(self, ctx: ClickContext) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _UsageError:
+            raise
+        except click_exceptions.UsageError as exc:
+            raise _usage(exc) from None
+        except (typer.Exit, typer.Abort, click_exceptions.ClickException):
+            raise
+        except KeyboardInterrupt:
+            from offboard.cli.errors import stderr
+
+            stderr.print("interrupted: journaled work is completed by the next run")
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
+        except Exception as exc:
+            if OffboardGroup.debug:
+                raise
+            from offboard.cli.errors import explain, stderr
+
+            message, code = explain(exc)
+            stderr.print(message, markup=False)
+            raise typer.Exit(code) from None
