@@ -76,8 +76,9 @@ class Account:
     claim: Claim = Claim.MANAGED
     management_source: ManagementSource = ManagementSource.INVITED
     membership: Membership = Membership.ACTIVE
-    platform_roles: frozenset[str] = frozenset()
-    """``atlassian/org-admin``, ``atlassian/site-admin``, ``atlassian/user-access-admin``."""
+    platform_roles: frozenset[str] | None = frozenset()
+    """``atlassian/org-admin``, ``atlassian/site-admin``, ``atlassian/user-access-admin``.
+    None when the API did not say (Atlassian returns them only on request): unknown."""
     last_active: datetime | None = None
     billable: bool = True
     account_type: str = "atlassian"
@@ -95,7 +96,9 @@ class Account:
 
     @property
     def is_org_admin(self) -> bool:
-        return "atlassian/org-admin" in self.platform_roles
+        """True for an org admin, and for an account whose roles are unknown: a missing
+        ``platformRoles`` never means "not an admin", so such an account stays protected."""
+        return self.platform_roles is None or "atlassian/org-admin" in self.platform_roles
 
     @property
     def account_class(self) -> AccountClass:

@@ -20,6 +20,7 @@ from offboard_emulators.atlassian.http_helpers import (
     query_list,
 )
 from offboard_emulators.atlassian.model import ApiKey, Org
+from offboard_emulators.atlassian.realism import wants_json_but_lacks_it
 from offboard_emulators.atlassian.paging import BadCursorError, decode_cursor, encode_cursor, scan
 from offboard_emulators.atlassian.state import AtlassianState, AuthError, NotFoundError
 
@@ -42,6 +43,10 @@ def v2_endpoint(
             directory_id = request.path_params.get("directoryId")
             if directory_id not in (None, "-"):
                 state.directory(org, directory_id)
+            if wants_json_but_lacks_it(
+                request.method, request.headers.get("content-type"), state.realism
+            ):
+                return errors.unsupported_media_type()
             return await handler(request, key, org)
         except AuthError as error:
             return errors.application_error(401, "ADMIN-401-1", error.message)
@@ -141,10 +146,14 @@ def _page(
     with state.lock:
         order = _source_order(state, org, directory_id, filters)
         page = scan(order, start, limit, _predicate(state, org, directory_id, filters))
-        data = [views.v2_user(state, state.account(i), directory_id, expand) for i in page.ids]
-    links = {"self": encode_cursor(start, scope, filters)}
+        data = [
+            views.v2_user(state, state.lag.visible(state.account(i)), directory_id, expand)
+            for i in page.ids
+        ]
+    standard = state.realism.base64_cursors
+    links = {"self": encode_cursor(start, scope, filters, standard=standard)}
     if page.next_position is not None:
-        links["next"] = encode_cursor(page.next_position, scope, filters)
+        links["next"] = encode_cursor(page.next_position, scope, filters, standard=standard)
     return {"data": data, "links": links}
 
 
@@ -167,9 +176,10 @@ def routes(state: AtlassianState) -> list[Route]:
         cursor = request.query_params.get("cursor")
         start = decode_cursor(cursor, scope)[0] if cursor else 0
         window = chosen[start : start + limit]
-        links = {"self": encode_cursor(start, scope)}
+        standard = state.realism.base64_cursors
+        links = {"self": encode_cursor(start, scope, standard=standard)}
         if start + limit < len(chosen):
-            links["next"] = encode_cursor(start + limit, scope)
+            links["next"] = encode_cursor(start + limit, scope, standard=standard)
         data = [{"directoryId": d.directory_id, "name": d.name} for d in window]
         return JSONResponse({"data": data, "links": links})
 
@@ -203,8 +213,10 @@ def routes(state: AtlassianState) -> list[Route]:
         account = state.account(account_id)
         if not _predicate(state, org, directory_id, {})(account_id):
             raise NotFoundError(f"account {account_id}")
-        expand = frozenset({"productAccess", "groups", "counts.resources"})
-        return JSONResponse({"data": views.v2_user(state, account, directory_id, expand)})
+        expand = frozenset({"platformRoles", "productAccess", "groups", "counts.resources"})
+        with state.lock:
+            seen = state.lag.visible(account)
+            return JSONResponse({"data": views.v2_user(state, seen, directory_id, expand)})
 
     def membership_action(status: str | None) -> Handler:
         async def act(request: Request, key: ApiKey, org: Org) -> Response:

@@ -55,7 +55,7 @@ def to_account(user: DirectoryUser, verified_domains: frozenset[str] = frozenset
         claim=_claim(user, verified_domains),
         management_source=_SOURCES.get(user.management_source or "", ManagementSource.NONE),
         membership=membership,
-        platform_roles=frozenset(user.platform_roles or ()),
+        platform_roles=None if user.platform_roles is None else frozenset(user.platform_roles),
         billable=status is AccountStatus.ACTIVE and membership is Membership.ACTIVE,
         account_type=user.account_type or "atlassian",
         pending_deletion=bool(user.for_deletion) or user.status == "for_deletion",

@@ -48,6 +48,7 @@ _LIFECYCLE = {
     ActionKind.DELETE: "delete",
 }
 _MEMBERSHIP = {ActionKind.SUSPEND: "suspend", ActionKind.RESTORE: "restore"}
+MAX_EMPTY_PAGES = 3
 
 
 class OrgAdapter:
@@ -163,6 +164,7 @@ class OrgAdapter:
         progress: Progress | None,
     ) -> None:
         cursor: str | None = None
+        empty_pages = 0
         while True:
             response = await self.call(
                 partial(rq.search_users, self.client, self.org_id, directory_id, cursor=cursor),
@@ -173,10 +175,13 @@ class OrgAdapter:
             if progress is not None:
                 progress(len(into), None)
             previous, cursor = cursor, rq.next_cursor(page.links.next)
-            if cursor is None or not page.data:
+            if cursor is None:
                 return
-            if cursor == previous:
-                raise PermanentError(f"the search returned the same cursor twice ({cursor})")
+            # A next link is a promise of more: an empty page with one is followed (a few
+            # times), never taken as the end of the directory.
+            empty_pages = 0 if page.data else empty_pages + 1
+            if cursor == previous or empty_pages > MAX_EMPTY_PAGES:
+                raise PermanentError(f"the search returned the same cursor twice or stopped advancing ({cursor[:80]})")
 
     async def find_by_email(self, email: str) -> list[Account]:
         """Accounts whose email is exactly ``email`` (v2 search ``emails``)."""
