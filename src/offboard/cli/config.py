@@ -79,9 +79,11 @@ def check(ctx: typer.Context) -> None:
     out = Console(highlight=False, soft_wrap=True)
     for result in results:
         mark = "[green]OK  [/green]" if result.ok else "[red]FAIL[/red]"
+        if result.ok and result.warning:
+            mark = "[yellow]WARN[/yellow]"
         out.print(f"{mark} {result.name}: ", end="")
         out.print(result.detail, markup=False)
-        if not result.ok and result.fix:
+        if (not result.ok or result.warning) and result.fix:
             out.print("     fix: ", end="")
             out.print(result.fix, markup=False)
     failed = [r for r in results if not r.ok]

@@ -111,7 +111,7 @@ async def assemble(
     }
     source = build_source(settings, metered["keycloak"], clock=clock)
     stack.push_async_callback(source.aclose)
-    directory = build_directory(settings, metered["atlassian"])
+    directory = build_directory(settings, metered["atlassian"], store)
     stack.push_async_callback(directory.aclose)
     passes = ReconcilingPasses(source, directory, store, settings.policy_model(), clock)
     config = daemon_config(settings)

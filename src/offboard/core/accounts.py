@@ -13,6 +13,12 @@ AccountId = NewType("AccountId", str)
 """The Atlassian account id (``557057:4f9a...`` or 24 hex digits)."""
 
 
+NOT_MYSELF = "administrative.notMyself"
+"""Atlassian's refusal reason when the API key's own account is the target."""
+KEY_OWNER_FACT = "atlassian.key_owner_account_id"
+"""The store's name (a cursor) for the key owner learned from such a refusal."""
+
+
 class AccountStatus(StrEnum):
     ACTIVE = "active"
     INACTIVE = "inactive"

@@ -28,7 +28,7 @@ from offboard.adapters.atlassian_org.wire import (
     Permission,
 )
 from offboard.adapters.http import RateLimiter, RetryPolicy, send, with_retries
-from offboard.core.accounts import Account, AccountId, AccountStatus, Membership
+from offboard.core.accounts import NOT_MYSELF, Account, AccountId, AccountStatus, Membership
 from offboard.core.plan import Action
 from offboard.core.policy import ActionKind
 from offboard.core.snapshots import TargetSnapshot
@@ -36,6 +36,7 @@ from offboard.ports import (
     AuthenticationError,
     ConflictError,
     NotFoundError,
+    NotManageableError,
     OffboardError,
     OperationResult,
     PermanentError,
@@ -216,7 +217,16 @@ class OrgAdapter:
         entry = response.json().get(privilege)
         if entry is None:
             raise PermanentError(f"permissions map of {account_id} lacks {privilege}")
-        return Permission.model_validate(entry)
+        permission = Permission.model_validate(entry)
+        if permission.reason is not None and permission.reason.key == NOT_MYSELF:
+            self.learn_key_owner(account_id)
+        return permission
+
+    def learn_key_owner(self, account_id: str) -> None:
+        """Atlassian refused to act on ``account_id`` as the key's own account: protect it
+        in every later snapshot (a configured owner is kept)."""
+        if self.key_owner_account_id is None:
+            self.key_owner_account_id = account_id
 
     async def execute(self, action: Action) -> OperationResult:
         """Carry out one lifecycle or membership action idempotently."""
@@ -235,6 +245,10 @@ class OrgAdapter:
                 lambda: rq.lifecycle(self.client, action.account_id, verb, action.reason),
                 f"{verb} {action.account_id}",
             )
+        except NotManageableError as refusal:
+            if refusal.reason_key == NOT_MYSELF:
+                self.learn_key_owner(action.account_id)
+            raise
         except ConflictError:
             # Some tenants answer 409 when the account is already where the action puts it.
             current = await self.read_account(action.account_id)

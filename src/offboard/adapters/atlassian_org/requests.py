@@ -72,8 +72,9 @@ def search_users(
     cursor: str | None = None,
     emails: list[str] | None = None,
     limit: int = SEARCH_LIMIT,
+    filters: dict[str, list[str]] | None = None,
 ) -> httpx.Request:
-    body: dict[str, object] = {"limit": limit, "expand": list(SNAPSHOT_EXPAND)}
+    body: dict[str, object] = {"limit": limit, "expand": list(SNAPSHOT_EXPAND), **(filters or {})}
     if cursor:
         body["cursor"] = cursor
     if emails is not None:
