@@ -16,9 +16,9 @@ from offboard.core.plan import Action, GuardName, Plan
 from offboard.core.policy import LINK_KINDS
 from offboard.executor.linking import key_of, planned_links
 from offboard.executor.outcomes import ApplyReport, Outcome
+from offboard.executor.readback import ReadBackPolicy
 from offboard.executor.records import action_record, note_record
 from offboard.executor.retrying import RetryPolicy
-from offboard.executor.readback import ReadBackPolicy
 from offboard.executor.sending import ActionSender
 from offboard.ports import AccountDirectory, Clock, OffboardError, Progress, Store
 

@@ -54,4 +54,4 @@ class ReadBackPolicy:
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait after the ``attempt``-th read (1-based) still showed the old state."""
-        return min(self.first_delay * 2 ** (attempt - 1), self.max_delay)
+        return float(min(self.first_delay * 2 ** (attempt - 1), self.max_delay))

@@ -13,8 +13,8 @@ from starlette.routing import Route
 from offboard_emulators.atlassian import errors, lifecycle, views
 from offboard_emulators.atlassian.http_helpers import BodyError, base_url, bounded_int, json_body
 from offboard_emulators.atlassian.model import ApiKey, Org
-from offboard_emulators.atlassian.realism import wants_json_but_lacks_it
 from offboard_emulators.atlassian.paging import BadCursorError, decode_cursor, encode_cursor, scan
+from offboard_emulators.atlassian.realism import wants_json_but_lacks_it
 from offboard_emulators.atlassian.state import AtlassianState, AuthError, NotFoundError
 
 Handler = Callable[[Request, ApiKey], Awaitable[Response]]
@@ -36,7 +36,9 @@ def v1_endpoint(
     async def endpoint(request: Request) -> Response:
         try:
             key = state.authenticate(request.headers.get("authorization"), "org")
-            if wants_json_but_lacks_it(request.method, request.headers.get("content-type"), state.realism):
+            if wants_json_but_lacks_it(
+                request.method, request.headers.get("content-type"), state.realism
+            ):
                 return errors.unsupported_media_type()
             return await handler(request, key)
         except AuthError as error:

@@ -20,8 +20,8 @@ from offboard_emulators.atlassian.http_helpers import (
     query_list,
 )
 from offboard_emulators.atlassian.model import ApiKey, Org
-from offboard_emulators.atlassian.realism import wants_json_but_lacks_it
 from offboard_emulators.atlassian.paging import BadCursorError, decode_cursor, encode_cursor, scan
+from offboard_emulators.atlassian.realism import wants_json_but_lacks_it
 from offboard_emulators.atlassian.state import AtlassianState, AuthError, NotFoundError
 
 Handler = Callable[[Request, ApiKey, Org], Awaitable[Response]]

@@ -94,7 +94,9 @@ class AtlassianState:
     lag: ReadLag = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lag = ReadLag(clock=lambda: self.clock(), seconds=lambda: self.realism.read_lag_seconds)
+        self.lag = ReadLag(
+            clock=lambda: self.clock(), seconds=lambda: self.realism.read_lag_seconds
+        )
 
     def reset(self) -> None:
         """Forget every org, account, key and link (the clock is kept)."""

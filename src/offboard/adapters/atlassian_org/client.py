@@ -182,7 +182,9 @@ class OrgAdapter:
             # times), never taken as the end of the directory.
             empty_pages = 0 if page.data else empty_pages + 1
             if cursor == previous or empty_pages > MAX_EMPTY_PAGES:
-                raise PermanentError(f"the search returned the same cursor twice or stopped advancing ({cursor[:80]})")
+                raise PermanentError(
+                    f"the search repeated a cursor or stopped advancing ({cursor[:80]})"
+                )
 
     async def find_by_email(self, email: str) -> list[Account]:
         """Accounts whose email is exactly ``email`` (v2 search ``emails``)."""
