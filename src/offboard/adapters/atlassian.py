@@ -17,7 +17,14 @@ from pydantic import SecretStr
 from offboard.adapters.atlassian_org import BearerKey, OrgAdapter
 from offboard.adapters.atlassian_org import self_check as org_self_check
 from offboard.adapters.atlassian_scim import ScimAdapter
-from offboard.adapters.http import BearerAuth, RateLimiter, RetryPolicy, build_client
+from offboard.adapters.http import (
+    DEFAULT_MAX_PAUSE,
+    BearerAuth,
+    PauseHook,
+    RateLimiter,
+    RetryPolicy,
+    build_client,
+)
 from offboard.core.accounts import Account, AccountId, ScimLink
 from offboard.core.plan import Action
 from offboard.core.policy import ActionKind
@@ -45,8 +52,10 @@ class AtlassianDirectory:
         key_owner_account_id: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
+        max_pause: float = DEFAULT_MAX_PAUSE,
+        on_pause: PauseHook | None = None,
     ) -> None:
-        self.limiter = RateLimiter(rate_per_second, burst)
+        self.limiter = RateLimiter(rate_per_second, burst, max_pause=max_pause, on_pause=on_pause)
         self._clients = [build_client(base_url, auth=BearerKey(org_key), transport=transport)]
         self.org = OrgAdapter(
             self._clients[0],

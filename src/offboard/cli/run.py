@@ -19,6 +19,8 @@ import typer
 import uvicorn
 from starlette.applications import Starlette
 
+from offboard.adapters.http import PauseHook
+from offboard.cli.credentials import watch_credentials
 from offboard.cli.state import state_of
 from offboard.cli.wiring import (
     build_directory,
@@ -111,7 +113,10 @@ async def assemble(
     }
     source = build_source(settings, metered["keycloak"], clock=clock)
     stack.push_async_callback(source.aclose)
-    directory = build_directory(settings, metered["atlassian"], store)
+    directory = build_directory(
+        settings, metered["atlassian"], store, on_pause=_pause_reporter(status, metrics)
+    )
+    watch_credentials(settings, status, metrics)
     stack.push_async_callback(directory.aclose)
     passes = ReconcilingPasses(source, directory, store, settings.policy_model(), clock)
     config = daemon_config(settings)
@@ -124,6 +129,17 @@ async def assemble(
     )
     app = create_app(status, metrics, receiver, readiness_limits=readiness_limits(settings))
     return Assembly(daemon, app, status, metrics)
+
+
+def _pause_reporter(status: DaemonStatus, metrics: Metrics) -> PauseHook:
+    """Each Atlassian rate-limit pause: on /readyz (warnings) and in the metrics."""
+
+    def report(asked: float, applied: float) -> None:
+        status.record_rate_limit_pause("atlassian", asked, applied)
+        metrics.rate_limit_pauses.labels("atlassian").inc()
+        metrics.rate_limit_pause_seconds.labels("atlassian").inc(applied)
+
+    return report
 
 
 async def serve(

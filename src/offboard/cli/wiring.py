@@ -10,8 +10,10 @@ from pathlib import Path
 import httpx
 
 from offboard.adapters.atlassian import AtlassianDirectory
+from offboard.adapters.http import PauseHook
 from offboard.adapters.keycloak import KeycloakScope, KeycloakSource
 from offboard.adapters.keycloak.confirmation import DEFAULT_REREAD_DELAY
+from offboard.cli.credentials import credential_checks
 from offboard.cli.flows import Wired
 from offboard.core.accounts import KEY_OWNER_FACT
 from offboard.ports import CheckResult, Clock, OffboardError, Store, SystemClock
@@ -77,6 +79,7 @@ def build_directory(
     settings: Settings,
     transport: httpx.AsyncBaseTransport | None = None,
     store: Store | None = None,
+    on_pause: PauseHook | None = None,
 ) -> AtlassianDirectory:
     """The Atlassian adapter (org key, plus the SCIM directory key when configured). The key
     owner is the configured one, else the one Atlassian named earlier (kept in ``store``)."""
@@ -93,6 +96,8 @@ def build_directory(
         rate_per_second=at.rate_limit_per_second,
         key_owner_account_id=key_owner,
         transport=transport,
+        max_pause=at.max_rate_limit_pause,
+        on_pause=on_pause,
     )
 
 
@@ -127,6 +132,7 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
     async with build_directory(settings) as directory:
         results.extend(await _guarded("atlassian", directory.self_check))
         results.append(key_owner_check(settings, learned or directory.org.key_owner_account_id))
+    results.extend(credential_checks(settings, SystemClock().now().date()))
     results.append(_store_check(settings))
     return results
 

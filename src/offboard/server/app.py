@@ -31,9 +31,12 @@ def create_app(
 
     async def readyz(request: Request) -> Response:
         reasons = status.not_ready_reasons(readiness_limits)
+        warnings = status.warnings()
+        extra = {"warnings": warnings} if warnings else {}
         if reasons:
-            return JSONResponse({"status": "not ready", "reasons": reasons}, status_code=503)
-        return JSONResponse({"status": "ready"})
+            body = {"status": "not ready", "reasons": reasons, **extra}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse({"status": "ready", **extra})
 
     async def metrics_endpoint(request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
