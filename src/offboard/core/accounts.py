@@ -43,6 +43,16 @@ class ManagementSource(StrEnum):
     GOOGLE = "google"
     """Synced from Google Workspace: the lifecycle API refuses to disable it."""
     NONE = "none"
+    UNKNOWN = "unknown"
+    """A value the API documents no meaning for: handled as synced from elsewhere."""
+
+
+EXTERNALLY_SYNCED = frozenset(
+    {ManagementSource.SYNCED, ManagementSource.GOOGLE, ManagementSource.UNKNOWN}
+)
+"""Provisioned by a directory offboard holds no link for. Atlassian says only ``synced``
+(Google Workspace and identity providers alike); the lifecycle API may refuse them
+(``externalDirectory.google`` / ``.scim``), the directory suspend never does."""
 
 
 class Membership(StrEnum):
@@ -60,6 +70,8 @@ class AccountClass(StrEnum):
     UNMANAGED = "unmanaged"
     SCIM_LINKED = "scim_linked"
     GOOGLE_SYNCED = "google_synced"
+    """Synced from a directory offboard holds no SCIM link for (Google Workspace, or an
+    identity provider whose SCIM key offboard lacks): suspended in the org directory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +122,11 @@ class Account:
     def account_class(self) -> AccountClass:
         if self.scim is not None or self.management_source is ManagementSource.SCIM:
             return AccountClass.SCIM_LINKED
-        if self.management_source is ManagementSource.GOOGLE:
+        if self.claim is Claim.UNMANAGED:
+            return AccountClass.UNMANAGED  # only the directory suspend applies, synced or not
+        if self.management_source in EXTERNALLY_SYNCED:
             return AccountClass.GOOGLE_SYNCED
-        if self.claim is Claim.MANAGED:
-            return AccountClass.MANAGED
-        return AccountClass.UNMANAGED
+        return AccountClass.MANAGED
 
     @property
     def has_access(self) -> bool:

@@ -60,6 +60,13 @@ def v1_user(account: Account, base_url: str, suspended: bool = False) -> dict[st
     return body
 
 
+def documented_source(source: str | None) -> str | None:
+    """``managementSource`` as the API documents it: ``invited``, ``synced`` or null. A
+    Google Workspace account is synced from an identity provider like any other; only the
+    refusal reason (``externalDirectory.google``) tells it apart."""
+    return "synced" if source == "google" else source
+
+
 def v2_user(
     state: AtlassianState, account: Account, directory_id: str, expand: frozenset[str]
 ) -> dict[str, Any]:
@@ -79,7 +86,7 @@ def v2_user(
         "claimStatus": state.claim_status(account),
         "picture": PICTURE,
         "avatar": PICTURE,
-        "managementSource": account.management_source,
+        "managementSource": documented_source(account.management_source),
         "links": {"self": account.account_id},
     }
     if "platformRoles" in expand or not state.realism.platform_roles_need_expand:

@@ -18,11 +18,18 @@ from offboard.adapters.atlassian import AtlassianDirectory
 from offboard.adapters.atlassian_org import requests as rq
 from offboard.adapters.atlassian_org.casting import to_account
 from offboard.adapters.atlassian_org.wire import DirectoryUser
-from offboard.core.accounts import KEY_OWNER_FACT, AccountId, AccountStatus, Membership
+from offboard.core.accounts import (
+    KEY_OWNER_FACT,
+    AccountClass,
+    AccountId,
+    AccountStatus,
+    ManagementSource,
+    Membership,
+)
 from offboard.core.identities import IdentityId
 from offboard.core.journal import Status
 from offboard.core.plan import Action, Rule
-from offboard.core.policy import ActionKind
+from offboard.core.policy import DEFAULT_ACTIONS, ActionKind
 from offboard.executor.readback import ReadBackPolicy
 from offboard.executor.retrying import RetryPolicy
 from offboard.executor.sending import ActionSender
@@ -38,6 +45,8 @@ KEY_OWNER = "5b10a2844c20165700ede21g"
 """The example fixture's org admin, owner of ``emulator-org-key``."""
 LEAVER = "5b10ac8d82e05b22cc7d4ef5"
 UNMANAGED = "5b10ac8d82e05b22cc7d4ef6"
+GOOGLE = "5b10ac8d82e05b22cc7d4ef7"
+SCIM_SYNCED = "5b10ac8d82e05b22cc7d4ef9"
 
 
 def action(kind: ActionKind, account_id: str) -> Action:
@@ -221,3 +230,36 @@ async def test_suspend_reads_the_membership_through_the_lag(
     account = await atlassian.read_account(AccountId(UNMANAGED))
     assert account is not None
     assert account.membership in (Membership.ACTIVE, Membership.SUSPENDED)
+
+
+# 5. managementSource is invited, synced or null: classes come from what the API returns.
+
+
+async def test_google_synced_accounts_are_suspended_not_disabled(
+    atlassian: AtlassianDirectory,
+) -> None:
+    by_id = {a.id: a for a in (await atlassian.snapshot()).accounts}
+    google = by_id[AccountId(GOOGLE)]
+    assert google.management_source is ManagementSource.SYNCED
+    assert google.account_class is AccountClass.GOOGLE_SYNCED
+    assert DEFAULT_ACTIONS[google.account_class] is ActionKind.SUSPEND
+    assert (await atlassian.execute(action(ActionKind.SUSPEND, GOOGLE))).changed
+
+
+async def test_a_synced_account_without_our_scim_key_is_not_given_a_lifecycle_call(
+    atlassian: AtlassianDirectory,
+) -> None:
+    by_id = {a.id: a for a in (await atlassian.snapshot()).accounts}
+    synced = by_id[AccountId(SCIM_SYNCED)]
+    assert synced.scim is None
+    assert synced.account_class is AccountClass.GOOGLE_SYNCED
+
+
+def test_an_undocumented_management_source_is_handled_as_synced() -> None:
+    user = DirectoryUser.model_validate(
+        {"accountId": "a-1", "email": "a@example.com", "managementSource": "workday",
+         "claimStatus": "managed", "platformRoles": []}
+    )  # fmt: skip
+    account = to_account(user, frozenset({"example.com"}))
+    assert account.management_source is ManagementSource.UNKNOWN
+    assert account.account_class is AccountClass.GOOGLE_SYNCED

@@ -159,3 +159,10 @@ async def test_the_realism_switches_are_on_the_control_surface(
     assert changed.json()["base64_cursors"] is True
     bad = await client.put("/_emulator/realism", json={"no_such_switch": True})
     assert bad.status_code == 400
+
+
+async def test_management_source_holds_only_documented_values(client: httpx.AsyncClient) -> None:
+    page = (await client.post(f"{USERS}/search", headers=JSON, json={"limit": 100})).json()
+    assert {u["managementSource"] for u in page["data"]} <= {"invited", "synced", None}
+    google = next(u for u in page["data"] if u["email"].startswith("gsync"))
+    assert google["managementSource"] == "synced"

@@ -43,6 +43,14 @@ def _claim(user: DirectoryUser, verified_domains: frozenset[str]) -> Claim:
     return Claim.MANAGED if domain and domain in verified_domains else Claim.UNMANAGED
 
 
+def _source(value: str | None) -> ManagementSource:
+    """``invited``, ``synced`` or null as documented; any other value is UNKNOWN, which is
+    classed with the synced accounts (the safe reading: suspend, never a lifecycle call)."""
+    if not value:
+        return ManagementSource.NONE
+    return _SOURCES.get(value, ManagementSource.UNKNOWN)
+
+
 def to_account(user: DirectoryUser, verified_domains: frozenset[str] = frozenset()) -> Account:
     """The core account for one directory user."""
     membership = _membership(user)
@@ -53,7 +61,7 @@ def to_account(user: DirectoryUser, verified_domains: frozenset[str] = frozenset
         name=user.name or user.nickname or "",
         status=status,
         claim=_claim(user, verified_domains),
-        management_source=_SOURCES.get(user.management_source or "", ManagementSource.NONE),
+        management_source=_source(user.management_source),
         membership=membership,
         platform_roles=None if user.platform_roles is None else frozenset(user.platform_roles),
         billable=status is AccountStatus.ACTIVE and membership is Membership.ACTIVE,
