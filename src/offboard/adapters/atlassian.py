@@ -66,6 +66,9 @@ class AtlassianDirectory:
             key_owner_account_id=key_owner_account_id,
         )
         self.scim: ScimAdapter | None = None
+        self._scim_ids: dict[str, str] = {}
+        """Account id → the id of its SCIM record, from the last listing or lookup."""
+        self._scim_listed = False
         if scim_directory_id and scim_key:
             scim_client = build_client(base_url, auth=BearerAuth(scim_key), transport=transport)
             self._clients.append(scim_client)
@@ -93,27 +96,50 @@ class AtlassianDirectory:
         except OffboardError as exc:
             problem = f"SCIM links unreadable, SCIM-linked accounts unknown: {exc}"
             return replace(snapshot, complete=False, problems=(*snapshot.problems, problem))
+        self._remember(links)
         accounts = tuple(_with_link(a, links) for a in snapshot.accounts)
         return replace(snapshot, accounts=accounts)
 
     async def find_by_email(self, email: str) -> Sequence[Account]:
         accounts = await self.org.find_by_email(email)
-        if self.scim is None or not accounts:
+        if self.scim is None:
             return accounts
-        linked = {u.account_id: u for u in await self.scim.find_by_user_name(email)}
-        links = {
-            aid: _link(self.scim.directory_id, u.id, u.active) for aid, u in linked.items() if aid
-        }
-        return [_with_link(a, links) for a in accounts]
+        return [await self._with_scim_link(account) for account in accounts]
 
     async def read_account(self, account_id: AccountId) -> Account | None:
         account = await self.org.read_account(account_id)
-        if account is None or self.scim is None or account.email is None:
+        if account is None or self.scim is None:
             return account
-        for user in await self.scim.find_by_user_name(account.email):
-            if user.account_id == account_id:
-                return replace(account, scim=_link(self.scim.directory_id, user.id, user.active))
-        return account
+        return await self._with_scim_link(account)
+
+    async def _with_scim_link(self, account: Account) -> Account:
+        """The account with the SCIM record that is linked to it, found for sure.
+
+        A SCIM record is identified by its link to the account id (the id kept from the
+        last listing), never by ``userName`` equal to the email: many identity providers
+        set ``userName`` to something else. Before any listing, ``userName`` is a cheap
+        first guess, each candidate checked by its account id, then one full listing."""
+        assert self.scim is not None
+        directory = self.scim.directory_id
+        known = self._scim_ids.get(account.id)
+        if known is not None:
+            user = await self.scim.get_user(known)
+            if user is not None and user.account_id == account.id:
+                return replace(account, scim=_link(directory, user.id, user.active))
+        elif self._scim_listed:
+            return account  # not linked at the last full listing (each snapshot refreshes it)
+        if account.email is not None:
+            for user in await self.scim.find_by_user_name(account.email):
+                if user.account_id == account.id:
+                    self._scim_ids[account.id] = user.id
+                    return replace(account, scim=_link(directory, user.id, user.active))
+        links = await self.scim.links()
+        self._remember(links)
+        return _with_link(account, links)
+
+    def _remember(self, links: dict[str, ScimLink]) -> None:
+        self._scim_ids = {aid: link.scim_user_id for aid, link in links.items()}
+        self._scim_listed = True
 
     async def execute(self, action: Action) -> OperationResult:
         """SCIM kinds go to the SCIM record linked to the account; the rest to the org."""

@@ -263,3 +263,54 @@ def test_an_undocumented_management_source_is_handled_as_synced() -> None:
     account = to_account(user, frozenset({"example.com"}))
     assert account.management_source is ManagementSource.UNKNOWN
     assert account.account_class is AccountClass.GOOGLE_SYNCED
+
+
+# 6. A SCIM record is found by its link to the account, not by userName == email.
+
+
+def scim_directory(parts: EmulatorParts) -> AtlassianDirectory:
+    return AtlassianDirectory(
+        org_id=ORG,
+        org_key="emulator-org-key",
+        base_url="https://api.atlassian.test",
+        directory_id="dir-main",
+        scim_directory_id="scim-dir-1",
+        scim_key="emulator-scim-key",
+        rate_per_second=500,
+        burst=50,
+        transport=httpx.ASGITransport(create_app(parts=parts)),
+    )
+
+
+def give_an_idp_user_name(parts: EmulatorParts) -> None:
+    """Entra ID and others often send an employee number or a UPN as ``userName``."""
+    scim = parts.state.orgs[ORG].scim_directories["scim-dir-1"]
+    scim.users["scim-user-sam"].user_name = "E-10042"
+
+
+async def test_a_scim_record_with_another_user_name_is_found_and_deactivated(
+    parts: EmulatorParts,
+) -> None:
+    give_an_idp_user_name(parts)
+    parts.state.realism.read_lag_seconds = 0
+    async with scim_directory(parts) as adapter:
+        account = await adapter.read_account(AccountId(SCIM_SYNCED))
+        assert account is not None
+        assert account.scim is not None
+        assert account.scim.scim_user_id == "scim-user-sam"
+        [found] = await adapter.find_by_email("synced@example.com")
+        assert found.scim is not None
+        assert (await adapter.execute(action(ActionKind.SCIM_DEACTIVATE, SCIM_SYNCED))).changed
+    assert not parts.state.orgs[ORG].scim_directories["scim-dir-1"].users["scim-user-sam"].active
+
+
+async def test_after_a_snapshot_the_record_is_read_by_its_id(parts: EmulatorParts) -> None:
+    give_an_idp_user_name(parts)
+    async with scim_directory(parts) as adapter:
+        snapshot = await adapter.snapshot()
+        assert {a.id: a for a in snapshot.accounts}[AccountId(SCIM_SYNCED)].scim is not None
+        parts.log.clear()
+        await adapter.read_account(AccountId(SCIM_SYNCED))
+        await adapter.read_account(AccountId(LEAVER))  # no SCIM record: no listing either
+    scim_paths = [r.path for r in parts.log.entries() if "/scim/" in r.path]
+    assert scim_paths == ["/scim/directory/scim-dir-1/Users/scim-user-sam"]
