@@ -78,7 +78,7 @@ class AtlassianSettings(Section):
     org_id: str = Field(examples=["0a1b2c3d-4e5f-6789-abcd-ef0123456789"])
     """The organization id (admin.atlassian.com → Settings → API keys shows it)."""
     directory_id: str | None = None
-    """The org directory to act in; found automatically when the org has exactly one."""
+    """The org directory to act in; unset: the org's only one, or all of them (``-``)."""
     api_key: SecretStr | None = None
     """An organization API key created WITHOUT scopes; prefer ``api_key_file``."""
     api_key_file: Path | None = None

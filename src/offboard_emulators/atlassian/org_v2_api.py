@@ -93,16 +93,17 @@ def _predicate(
     term = str(filters.get("searchTerm") or "").lower()
     members_only = directory_id != "-"
 
-    def keep(account_id: str) -> bool:
+    def keep(entry: str) -> bool:
+        held_in, account_id = split_entry(entry, directory_id)
         account = state.account(account_id)
         if account.org_id != org.org_id:
             return False
-        membership = state.membership_status(account, directory_id)
+        membership = state.membership_status(account, held_in)
         if members_only and membership == "no_membership":
             return False
         facts = {
             "accountIds": {account_id},
-            "status": {state.composite_status(account, directory_id)},
+            "status": {state.composite_status(account, held_in)},
             "accountStatus": {account.account_status},
             "membershipStatus": {membership},
             "claimStatus": {state.claim_status(account)},
@@ -123,10 +124,34 @@ def _source_order(
     """The ids to scan: exact emails via the index, else the directory or org order."""
     if filters.get("emails") is not None:
         found = (state.by_email.get(str(e).lower()) for e in filters["emails"])
-        return [account_id for account_id in found if account_id is not None]
+        ids = [account_id for account_id in found if account_id is not None]
+        return per_membership(state, org, ids) if directory_id == "-" else ids
     if directory_id == "-":
-        return org.account_order
+        if not state.realism.every_directory_per_membership:
+            return org.account_order
+        return state.cached_order(("dash", org.org_id), lambda: per_membership(state, org))
     return org.directories[directory_id].order
+
+
+SEPARATOR = "\x1f"
+
+
+def split_entry(entry: str, directory_id: str) -> tuple[str, str]:
+    """(directory, account id) of one listing entry: ``dir<US>account`` or an account id."""
+    held_in, _, account_id = entry.rpartition(SEPARATOR)
+    return held_in or directory_id, account_id
+
+
+def per_membership(state: AtlassianState, org: Org, ids: Sequence[str] | None = None) -> list[str]:
+    """Directory ``-`` lists an account once per directory holding it, each entry with that
+    directory's membership (an account held nowhere appears once)."""
+    entries: list[str] = []
+    for account_id in org.account_order if ids is None else ids:
+        held = [d.directory_id for d in org.directories.values() if account_id in d.memberships]
+        entries.extend(f"{d}{SEPARATOR}{account_id}" for d in held)
+        if not held:
+            entries.append(account_id)
+    return entries
 
 
 def _page(
@@ -146,10 +171,11 @@ def _page(
     with state.lock:
         order = _source_order(state, org, directory_id, filters)
         page = scan(order, start, limit, _predicate(state, org, directory_id, filters))
-        data = [
-            views.v2_user(state, state.lag.visible(state.account(i)), directory_id, expand)
-            for i in page.ids
-        ]
+        data = []
+        for entry in page.ids:
+            held_in, account_id = split_entry(entry, directory_id)
+            seen = state.lag.visible(state.account(account_id))
+            data.append(views.v2_user(state, seen, held_in, expand))
     standard = state.realism.base64_cursors
     links = {"self": encode_cursor(start, scope, filters, standard=standard)}
     if page.next_position is not None:

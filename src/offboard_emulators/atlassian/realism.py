@@ -28,6 +28,8 @@ class Realism:
     """``platformRoles`` appears in a v2 search only when ``expand`` asks for it."""
     read_lag_seconds: float = 0.3
     """After a write, v2 reads show the account as it was for this long."""
+    every_directory_per_membership: bool = True
+    """Directory ``-`` lists an account held in several directories once per directory."""
     v1_users_retired: bool = True
     """The v1 org user endpoints answer as retired (after 2026-06-30)."""
 

@@ -90,6 +90,7 @@ class AtlassianState:
     version: int = 0
     _counts: dict[tuple[object, ...], int] = field(default_factory=dict)
     _verified: dict[str, frozenset[str]] = field(default_factory=dict)
+    _orders: dict[tuple[object, ...], list[str]] = field(default_factory=dict)
     realism: Realism = field(default_factory=Realism)
     lag: ReadLag = field(init=False)
 
@@ -116,6 +117,7 @@ class AtlassianState:
         self.version += 1
         self._counts.clear()
         self._verified.clear()
+        self._orders.clear()
 
     def add_org(self, org_id: str, name: str, settings: OrgSettings | None = None) -> Org:
         """Create an org (no domains, directories or accounts yet)."""
@@ -266,6 +268,14 @@ class AtlassianState:
             return "deactivated"
         membership = self.membership_status(account, directory_id)
         return {"active": "active", "suspended": "suspended"}.get(membership, "not_invited")
+
+    def cached_order(
+        self, cache_key: tuple[object, ...], compute: Callable[[], list[str]]
+    ) -> list[str]:
+        """A listing order computed once per state version (keeps pages O(page))."""
+        if cache_key not in self._orders:
+            self._orders[cache_key] = compute()
+        return self._orders[cache_key]
 
     def count_cached(self, cache_key: tuple[object, ...], compute: Callable[[], int]) -> int:
         """A total computed once per state version (keeps list pages O(page))."""

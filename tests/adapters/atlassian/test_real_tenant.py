@@ -38,6 +38,7 @@ from offboard.store import SqlStore, open_store
 from offboard_emulators.atlassian import AtlassianState, create_app, load_fixture, seed
 from offboard_emulators.atlassian.app import EmulatorParts
 from offboard_emulators.atlassian.fixture import generate_accounts
+from offboard_emulators.atlassian.model import Directory
 
 EXAMPLE = Path(__file__).parents[3] / "src/offboard_emulators/atlassian/example_fixture.json"
 ORG = "9a1ja8a1-1a4b-1c23-d4e5-f6a7b8c9d0e1"
@@ -314,3 +315,38 @@ async def test_after_a_snapshot_the_record_is_read_by_its_id(parts: EmulatorPart
         await adapter.read_account(AccountId(LEAVER))  # no SCIM record: no listing either
     scim_paths = [r.path for r in parts.log.entries() if "/scim/" in r.path]
     assert scim_paths == ["/scim/directory/scim-dir-1/Users/scim-user-sam"]
+
+
+# 10. Several directories: which directory holds which account, and accounts in several.
+
+
+def with_second_directory(parts: EmulatorParts) -> str:
+    """``dir-two`` holds LEAVER (suspended there) and an account of its own."""
+    state = parts.state
+    state.add_directory(ORG, Directory("dir-two", "Second identity provider"))
+    state.orgs[ORG].directories["dir-two"].add(LEAVER, "suspended")
+    only_there = generate_accounts(state, ORG, 1, domain="example.com", directory_id="dir-two")
+    return only_there[0]
+
+
+async def test_an_org_with_several_directories_is_read_across_all(parts: EmulatorParts) -> None:
+    only_there = with_second_directory(parts)
+    parts.state.realism.read_lag_seconds = 0
+    async with AtlassianDirectory(
+        org_id=ORG, org_key="emulator-org-key", base_url="https://api.atlassian.test",
+        rate_per_second=500, burst=50, transport=httpx.ASGITransport(create_app(parts=parts)),
+    ) as adapter:  # fmt: skip
+        checks = {r.name: r for r in await adapter.self_check()}
+        snapshot = await adapter.snapshot()
+        ids = [a.id for a in snapshot.accounts]
+        leaver = {a.id: a for a in snapshot.accounts}[AccountId(LEAVER)]
+        assert (await adapter.execute(action(ActionKind.SUSPEND, LEAVER))).changed
+    assert checks["atlassian.directory"].ok
+    assert "2 directories" in checks["atlassian.directory"].detail
+    assert snapshot.complete
+    assert len(ids) == len(set(ids))
+    assert only_there in ids
+    assert leaver.membership is Membership.ACTIVE  # active in dir-main: still has access
+    memberships = parts.state.orgs[ORG].directories
+    assert memberships["dir-main"].memberships[LEAVER] == "suspended"
+    assert memberships["dir-two"].memberships[LEAVER] == "suspended"

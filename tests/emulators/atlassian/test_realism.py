@@ -16,6 +16,7 @@ import pytest
 
 from offboard_emulators.atlassian import AtlassianState, create_app, load_fixture, seed
 from offboard_emulators.atlassian.fixture import generate_accounts
+from offboard_emulators.atlassian.model import Directory
 from offboard_emulators.atlassian.paging import decode_cursor, encode_cursor
 from offboard_emulators.atlassian.realism import Realism
 
@@ -51,6 +52,7 @@ def test_every_switch_is_on_by_default() -> None:
     assert realism.platform_roles_need_expand
     assert realism.read_lag_seconds > 0
     assert realism.v1_users_retired
+    assert realism.every_directory_per_membership
 
 
 @pytest.mark.parametrize(
@@ -166,3 +168,16 @@ async def test_management_source_holds_only_documented_values(client: httpx.Asyn
     assert {u["managementSource"] for u in page["data"]} <= {"invited", "synced", None}
     google = next(u for u in page["data"] if u["email"].startswith("gsync"))
     assert google["managementSource"] == "synced"
+
+
+async def test_every_directory_lists_an_account_once_per_directory_by_default(
+    state: AtlassianState, client: httpx.AsyncClient
+) -> None:
+    state.add_directory(ORG, Directory("dir-two", "Second"))
+    state.orgs[ORG].directories["dir-two"].add(LEAVER, "suspended")
+    every = f"/admin/v2/orgs/{ORG}/directories/-/users/search"
+    body = {"accountIds": [LEAVER], "limit": 100}
+    entries = (await client.post(every, headers=JSON, json=body)).json()["data"]
+    assert sorted(e["membershipStatus"] for e in entries) == ["active", "suspended"]
+    details = await client.get(f"/admin/v2/orgs/{ORG}/directories/-/users/{LEAVER}", headers=KEY)
+    assert details.json()["data"]["membershipStatus"] == "active"

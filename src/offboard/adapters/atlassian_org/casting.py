@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from offboard.adapters.atlassian_org.wire import DirectoryUser
 from offboard.core.accounts import (
     Account,
@@ -68,3 +70,23 @@ def to_account(user: DirectoryUser, verified_domains: frozenset[str] = frozenset
         account_type=user.account_type or "atlassian",
         pending_deletion=bool(user.for_deletion) or user.status == "for_deletion",
     )
+
+
+_ACCESS_ORDER = (Membership.ACTIVE, Membership.SUSPENDED, Membership.NO_MEMBERSHIP)
+
+
+def merge_directories(accounts: list[Account]) -> list[Account]:
+    """One account per id, in first-seen order. An account held in several directories
+    may be listed once per directory: it keeps its access while any membership is active
+    (the safe reading for a leaver), and it is billable if any entry is."""
+    merged: dict[str, Account] = {}
+    for account in accounts:
+        seen = merged.get(account.id)
+        if seen is None:
+            merged[account.id] = account
+            continue
+        best = min(seen.membership, account.membership, key=_ACCESS_ORDER.index)
+        merged[account.id] = replace(
+            seen, membership=best, billable=seen.billable or account.billable
+        )
+    return list(merged.values())

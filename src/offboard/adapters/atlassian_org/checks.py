@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from offboard.adapters.atlassian_org import requests as rq
-from offboard.adapters.atlassian_org.client import OrgAdapter
+from offboard.adapters.atlassian_org.client import EVERY_DIRECTORY, OrgAdapter
 from offboard.adapters.atlassian_org.errors import SCOPED_KEY_HINT
 from offboard.adapters.atlassian_org.wire import OrgPage
 from offboard.ports import (
@@ -69,6 +69,9 @@ async def _directory(org: OrgAdapter) -> CheckResult:
         found = await org.directories()
     except OffboardError as exc:
         return CheckResult("atlassian.directory", False, str(exc), "set directory_id")
+    if directory_id == EVERY_DIRECTORY:
+        detail = f"{len(found)} directories ({', '.join(found)}): reading and acting in all"
+        return CheckResult("atlassian.directory", True, detail)
     if directory_id not in found:
         detail = f"directory {directory_id} not found (have: {', '.join(found) or 'none'})"
         return CheckResult("atlassian.directory", False, detail, "set a listed directory_id")

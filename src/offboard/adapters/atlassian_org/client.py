@@ -18,7 +18,7 @@ import httpx
 from pydantic import ValidationError
 
 from offboard.adapters.atlassian_org import requests as rq
-from offboard.adapters.atlassian_org.casting import to_account
+from offboard.adapters.atlassian_org.casting import merge_directories, to_account
 from offboard.adapters.atlassian_org.errors import authentication_error, refine_403
 from offboard.adapters.atlassian_org.wire import (
     DirectoryPage,
@@ -50,6 +50,8 @@ _LIFECYCLE = {
 }
 _MEMBERSHIP = {ActionKind.SUSPEND: "suspend", ActionKind.RESTORE: "restore"}
 MAX_EMPTY_PAGES = 3
+EVERY_DIRECTORY = "-"
+"""The v2 ``directoryId`` that widens a call to every directory of the org."""
 
 
 class OrgAdapter:
@@ -89,14 +91,17 @@ class OrgAdapter:
             raise authentication_error(what) from None
 
     async def directory_id(self) -> str:
-        """The configured directory, or the org's single one (several need configuring)."""
+        """The configured directory; else the org's single one; else ``-``, every directory.
+
+        Orgs with several directories (Guard with several identity providers) hold an
+        account in one or more of them. ``-`` reads each account once, with its membership
+        across all of them (``active`` when active in any), and suspends or restores it in
+        every directory that holds it: a leaver leaves them all."""
         if self._directory_id is None:
             found = await self.directories()
-            if len(found) != 1:
-                raise PermanentError(
-                    f"org {self.org_id} has {len(found)} directories: configure directory_id"
-                )
-            self._directory_id = found[0]
+            if not found:
+                raise PermanentError(f"org {self.org_id} has no directory")
+            self._directory_id = found[0] if len(found) == 1 else EVERY_DIRECTORY
         return self._directory_id
 
     async def directories(self) -> list[str]:
@@ -141,6 +146,7 @@ class OrgAdapter:
             directory_id = await self.directory_id()
             domains = await self.verified_domains()
             await self._walk_users(directory_id, domains, accounts, progress)
+            accounts = merge_directories(accounts)
         except AuthenticationError:
             raise
         except (OffboardError, ValidationError, ValueError) as exc:
@@ -194,7 +200,7 @@ class OrgAdapter:
             "find account by email",
         )
         page = DirectoryUserPage.model_validate(response.json())
-        return [to_account(user, self._verified) for user in page.data]
+        return merge_directories([to_account(user, self._verified) for user in page.data])
 
     async def read_account(self, account_id: AccountId) -> Account | None:
         """A fresh read of one account and its membership; None on 404."""
