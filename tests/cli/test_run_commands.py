@@ -311,3 +311,19 @@ def test_config_check_fails_on_an_expired_key_date(world: World, runner: CliRunn
     code, output = world.run(runner, "config", "check")
     assert code == ExitCode.ERROR
     assert "FAIL atlassian.api_key.expiry: atlassian.api_key expired" in output
+
+
+def test_config_check_deep_reports_each_assumption(world: World, runner: CliRunner) -> None:
+    version = world.served.atlassian.version
+    code, output = world.run(runner, "config", "check", "--deep")
+    assert code == ExitCode.OK, output
+    for name in (
+        "cursors", "platform_roles", "management_source", "directories",
+        "json_content_type", "v1_retired", "key_owner", "scim_links", "event_queries",
+    ):  # fmt: skip
+        assert f"assume.{name}:" in output, name
+    assert "[documented]" in output
+    assert "[inferred from field reports]" in output
+    assert "answers 415 (as assumed)" in output
+    assert "v1 users/search answers 404" in output
+    assert world.served.atlassian.version == version  # read-only: nothing changed

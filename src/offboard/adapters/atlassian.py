@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from offboard.adapters.atlassian_org import BearerKey, OrgAdapter
 from offboard.adapters.atlassian_org import self_check as org_self_check
+from offboard.adapters.atlassian_org.assumptions import deep_checks
 from offboard.adapters.atlassian_scim import ScimAdapter
 from offboard.adapters.http import (
     DEFAULT_MAX_PAUSE,
@@ -151,6 +152,27 @@ class AtlassianDirectory:
         if account is None or account.scim is None:
             raise PermanentError(f"{action.account_id} has no SCIM record in this directory")
         return await self.scim.set_active(account.scim.scim_user_id, _SCIM_KINDS[action.kind])
+
+    async def deep_check(self) -> Sequence[CheckResult]:
+        """Read-only: what this tenant shows about each assumption the adapters make."""
+        results = await deep_checks(self.org)
+        if self.scim is not None:
+            results.append(await self._scim_user_names())
+        return results
+
+    async def _scim_user_names(self) -> CheckResult:
+        assert self.scim is not None
+        try:
+            users = await self.scim.users()
+        except OffboardError as exc:
+            return CheckResult("assume.scim_links", True, f"not checked: {exc}", warning=True)
+        linked = [u for u in users if u.account_id]
+        other = [u for u in linked if u.emails and u.user_name != u.emails[0].value]
+        detail = (
+            f"{len(linked)} of {len(users)} SCIM records carry an account link; {len(other)} "
+            "have a userName other than their email (found by the link) [documented]"
+        )
+        return CheckResult("assume.scim_links", True, detail, warning=len(linked) < len(users))
 
     async def self_check(self) -> Sequence[CheckResult]:
         results = await org_self_check(self.org)

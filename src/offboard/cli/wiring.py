@@ -123,14 +123,21 @@ async def connect(
             opened.close()
 
 
-async def run_checks(settings: Settings) -> list[CheckResult]:
-    """Every self-check: Keycloak, Atlassian, then the store."""
+async def run_checks(settings: Settings, *, deep: bool = False) -> list[CheckResult]:
+    """Every self-check: Keycloak, Atlassian, then the store; ``deep`` adds every read the
+    adapters use and what it shows about offboard's assumptions (read-only)."""
     results: list[CheckResult] = []
     async with build_source(settings) as source:
         results.extend(await _guarded("keycloak", source.self_check))
+        if deep:
+            results.extend(await _guarded("keycloak", source.deep_check))
     learned = _learned_key_owner(settings)
     async with build_directory(settings) as directory:
+        if learned:
+            directory.org.learn_key_owner(learned)
         results.extend(await _guarded("atlassian", directory.self_check))
+        if deep:
+            results.extend(await _guarded("atlassian", directory.deep_check))
         results.append(key_owner_check(settings, learned or directory.org.key_owner_account_id))
     results.extend(credential_checks(settings, SystemClock().now().date()))
     results.append(_store_check(settings))

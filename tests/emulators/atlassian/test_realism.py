@@ -181,3 +181,13 @@ async def test_every_directory_lists_an_account_once_per_directory_by_default(
     assert sorted(e["membershipStatus"] for e in entries) == ["active", "suspended"]
     details = await client.get(f"/admin/v2/orgs/{ORG}/directories/-/users/{LEAVER}", headers=KEY)
     assert details.json()["data"]["membershipStatus"] == "active"
+
+
+def test_each_switch_is_in_the_documented_table_with_its_kind() -> None:
+    """docs/emulators/atlassian.md records, per behaviour, whether Atlassian documents it
+    or it is inferred (field report, fail-safe choice): the first real tenant checks them."""
+    document = (Path(__file__).parents[3] / "docs/emulators/atlassian.md").read_text("utf-8")
+    rows = [line for line in document.splitlines() if line.startswith("| ")]
+    for switch in Realism.__dataclass_fields__:
+        [row] = [r for r in rows if f"`{switch}`" in r and "|" in r]
+        assert any(kind in row for kind in ("documented", "field report", "fail-safe")), switch

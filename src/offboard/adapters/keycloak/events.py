@@ -20,7 +20,7 @@ from offboard.adapters.keycloak.casting import user_id_from_resource_path
 from offboard.adapters.keycloak.requests import AdminReader, Query
 from offboard.adapters.keycloak.wire import ADMIN_EVENTS, USER_EVENTS, AdminEventRep, UserEventRep
 from offboard.core.identities import IdentityId
-from offboard.ports import IdentityEvent, PermanentError
+from offboard.ports import CheckResult, IdentityEvent, PermanentError
 
 log = structlog.get_logger(__name__)
 
@@ -176,3 +176,23 @@ def events_kinds() -> Sequence[str]:
         for operation in sorted(operations)
     )
     return (*admin, *(f"user:{t}" for t in USER_EVENT_TYPES))
+
+
+async def event_query_check(reader: AdminReader, now: datetime) -> CheckResult:
+    """Epoch-millisecond dates and ``direction`` arrived in Keycloak 26.2: say which kind of
+    server this is, and what the poller does about it (never a silent failure)."""
+    since = str(int(now.timestamp() * 1000) - 60_000)
+    params: Query = {**ADMIN_QUERY, "dateFrom": since, "max": 1}
+    try:
+        await reader.read("admin-events", ADMIN_EVENTS, params)
+    except PermanentError as error:
+        if error.status != 400:
+            raise
+        detail = (
+            "Keycloak older than 26.2 refuses epoch-millisecond event dates: the poller "
+            "reads events by day and orders them itself [documented]"
+        )
+        fix = "upgrade Keycloak to 26.2 or later for exact event windows"
+        return CheckResult("assume.event_queries", True, detail, fix, warning=True)
+    detail = "epoch-millisecond dates and direction=asc accepted (Keycloak 26.2+) [documented]"
+    return CheckResult("assume.event_queries", True, detail)

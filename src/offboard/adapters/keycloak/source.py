@@ -16,7 +16,7 @@ from offboard.adapters.keycloak.confirmation import (
     Confirmer,
     Sleep,
 )
-from offboard.adapters.keycloak.events import EventPoller
+from offboard.adapters.keycloak.events import EventPoller, event_query_check
 from offboard.adapters.keycloak.listing import UserLister, WalkSettings
 from offboard.adapters.keycloak.requests import AdminReader
 from offboard.adapters.keycloak.scope import KeycloakScope
@@ -116,6 +116,10 @@ class KeycloakSource:
 
     async def self_check(self) -> Sequence[CheckResult]:
         return await self._checker.run()
+
+    async def deep_check(self) -> Sequence[CheckResult]:
+        """Read-only: does the server take the event queries the poller sends?"""
+        return [await event_query_check(self.reader, self._clock.now())]
 
     async def aclose(self) -> None:
         await self._client.aclose()
