@@ -262,12 +262,14 @@ class RateLimiter:
         asked = max(0.0, seconds)
         applied = min(asked, self.max_pause)
         self._refill()
-        self._paused_until = max(self._paused_until, self._clock() + applied)
+        now = self._clock()
+        already_paused = self._paused_until > now
+        self._paused_until = max(self._paused_until, now + applied)
         # Start from empty; the server's bucket refills during the pause and so does ours,
         # so the budget is not wasted once the pause is over.
         self._tokens = 0.0
-        if applied <= 0:
-            return
+        if applied <= 0 or already_paused:
+            return  # one log line and one report per pause, not one per answer in a storm
         self.pauses += 1
         self.paused_seconds += applied
         log.warning(

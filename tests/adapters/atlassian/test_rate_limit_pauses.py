@@ -54,3 +54,15 @@ async def test_a_short_pause_is_kept_as_asked() -> None:
 def test_the_maximum_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_pause"):
         RateLimiter(10, max_pause=0)
+
+
+def test_a_storm_of_429s_is_one_pause_report() -> None:
+    fake = FakeTime()
+    seen: list[tuple[float, float]] = []
+    limiter = RateLimiter(
+        10, clock=fake.clock, sleep=fake.sleep,
+        on_pause=lambda asked, applied: seen.append((asked, applied)),
+    )  # fmt: skip
+    for _ in range(20):
+        limiter.observe({"retry-after": "5"}, status=429)
+    assert seen == [(5, 5)]
