@@ -49,3 +49,12 @@ async def test_the_emulator_refuses_epoch_dates_like_26_1(old_keycloak: Target) 
         await old_keycloak.admin("GET", "admin-events?dateFrom=1700000000000")
     assert refused.value.response.status_code == 400
     assert "yyyy-MM-dd" in refused.value.response.text
+
+
+async def test_config_check_says_which_kind_of_server_it_is(old_keycloak: Target) -> None:
+    async with source_for(old_keycloak) as source:
+        [line] = [r for r in await source.self_check() if r.name == "assume.event_queries"]
+    assert line.ok
+    assert line.warning
+    assert "older than 26.2" in line.detail
+    assert "26.2" in line.fix
