@@ -89,6 +89,8 @@ class CheckResult:
     ok: bool
     detail: str
     fix: str = ""
+    warning: bool = False
+    """OK, but needs attention (e.g. a credential expiring soon): shown as WARN."""
 
 
 @dataclass(frozen=True, slots=True)

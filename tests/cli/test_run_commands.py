@@ -303,3 +303,52 @@ def test_logs_are_json_with_the_run_id_and_no_secret(linked: World, runner: CliR
     assert applied[0]["invocation_id"]
     assert "demo-client-secret" not in result.output
     assert "demo-org-key" not in result.output
+
+
+def test_config_check_warns_while_the_key_owner_and_key_expiry_are_unknown(
+    world: World, runner: CliRunner
+) -> None:
+    code, output = world.run(runner, "config", "check")
+    assert code == ExitCode.OK, output
+    assert "WARN atlassian.key_owner: unknown" in output
+    assert "WARN atlassian.api_key.expiry: expiry unknown" in output
+    text = world.config.read_text(encoding="utf-8")
+    soon = (datetime.now(UTC) + timedelta(days=10)).date().isoformat()
+    world.config.write_text(
+        text.replace(
+            "[atlassian]",
+            f'[atlassian]\nkey_owner_account_id = "bot-account"\napi_key_expires_on = "{soon}"',
+        )
+    )
+    code, output = world.run(runner, "config", "check")
+    assert code == ExitCode.OK, output
+    assert "OK   atlassian.key_owner: bot-account (configured)" in output
+    assert f"WARN atlassian.api_key.expiry: atlassian.api_key expires on {soon}" in output
+    assert "Settings → API keys" in output
+
+
+def test_config_check_fails_on_an_expired_key_date(world: World, runner: CliRunner) -> None:
+    text = world.config.read_text(encoding="utf-8")
+    past = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    world.config.write_text(
+        text.replace("[atlassian]", f'[atlassian]\napi_key_expires_on = "{past}"')
+    )
+    code, output = world.run(runner, "config", "check")
+    assert code == ExitCode.ERROR
+    assert "FAIL atlassian.api_key.expiry: atlassian.api_key expired" in output
+
+
+def test_config_check_deep_reports_each_assumption(world: World, runner: CliRunner) -> None:
+    version = world.served.atlassian.version
+    code, output = world.run(runner, "config", "check", "--deep")
+    assert code == ExitCode.OK, output
+    for name in (
+        "cursors", "platform_roles", "management_source", "directories",
+        "json_content_type", "v1_retired", "key_owner", "scim_links", "event_queries",
+    ):  # fmt: skip
+        assert f"assume.{name}:" in output, name
+    assert "[documented]" in output
+    assert "[inferred from field reports]" in output
+    assert "answers 415 (as assumed)" in output
+    assert "v1 users/search answers 404" in output
+    assert world.served.atlassian.version == version  # read-only: nothing changed

@@ -276,12 +276,20 @@ def test_unmanaged_accounts_on_unlisted_unverified_domains_are_never_touched() -
         ),
         (policy(), account(1, id="acc-key-owner"), Rule.PROTECTED_KEY_OWNER),
         (
+            # As settings.policy_model() does: the configured key owner is also among the
+            # protected ids, and still gets its own rule (issue 12, point 13).
+            policy(protected_account_ids=frozenset({"acc-key-owner"})),
+            account(1, id="acc-key-owner"),
+            Rule.PROTECTED_KEY_OWNER,
+        ),
+        (
             policy(),
             account(1, platform_roles=frozenset({"atlassian/org-admin"})),
             Rule.PROTECTED_ORG_ADMIN,
         ),
+        (policy(), account(1, platform_roles=None), Rule.PROTECTED_ORG_ADMIN),
     ],
-    ids=["email", "account-id", "key-owner", "org-admin"],
+    ids=["email", "account-id", "key-owner", "key-owner-configured", "org-admin", "roles-unknown"],
 )
 def test_protected_principals_are_skipped(pol: Policy, acc: Account, rule: Rule) -> None:
     lnk = link(1, account_id=acc.id)

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import offboard_emulators.atlassian as emulator_package
+from offboard.adapters.atlassian import AtlassianDirectory
 from offboard.core.accounts import AccountId
 from offboard.core.fingerprint import fingerprint_of
 from offboard.core.identities import IdentityId
@@ -29,6 +30,7 @@ from offboard.core.plan import Action, Plan, Rule
 from offboard.core.plan_json import plan_to_json
 from offboard.core.policy import ActionKind
 from offboard.executor import ApplyReport, apply_plan, recover, settled_keys, target_state_holds
+from offboard.executor.readback import ReadBackPolicy
 from offboard.ports import SystemClock
 from offboard.store import SqlStore, open_store
 from offboard_emulators.atlassian import (
@@ -130,9 +132,19 @@ async def _complete(base_url: str, store: SqlStore, plan: Plan) -> tuple[set[str
             plan, directory=directory, store=store, clock=clock, run_id="completion"
         )
         for action in plan.actions:
-            account = await directory.read_account(action.account_id)
-            assert target_state_holds(action, account), action.key
+            assert await _eventually_holds(directory, action), action.key
     return done, report
+
+
+async def _eventually_holds(directory: AtlassianDirectory, action: Action) -> bool:
+    """Atlassian's reads lag its writes (the emulator's read lag): an action the crashed
+    child finished just before the kill may not show yet. Wait as a read-back does."""
+    patience = ReadBackPolicy()
+    for attempt in range(1, patience.attempts + 1):
+        if target_state_holds(action, await directory.read_account(action.account_id)):
+            return True
+        await asyncio.sleep(patience.delay(attempt))
+    return False
 
 
 def _writes(entries: list[RecordedRequest], account_id: str) -> list[int]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from offboard.core.accounts import Account
 from offboard.core.journal import Phase, Status
 from offboard.executor import apply_plan, recover
+from offboard.executor.readback import ReadBackPolicy
 from offboard.executor.records import action_record
 from offboard.store import SqlStore
 from tests.executor.fakes import FakeClock, FakeDirectory, account, action, plan_of, wanted
@@ -61,3 +63,31 @@ async def test_an_account_that_cannot_be_read_stays_unfinished(
     assert [o.status for o in outcomes] == [Status.PENDING]
     assert "not settled" in outcomes[0].detail
     assert len(store.unfinished()) == 1
+
+
+async def test_recovery_waits_for_a_write_that_does_not_show_yet(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """Atlassian's reads lag its writes: the first read after a crash may show the account
+    as it was. Recovery reads again before calling the action not done (issue 12, point 4)."""
+    done = wanted(account(1), action(1).kind)
+
+    class Lagging(FakeDirectory):
+        reads = 0
+
+        async def read_account(self, account_id: str) -> Account | None:
+            self.reads += 1
+            return account(1) if self.reads < 3 else done
+
+    slept: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        slept.append(seconds)
+
+    directory = Lagging({"acc-1": done})
+    _crashed_after_intent(store, clock, 1)
+    outcomes = await recover(
+        directory=directory, store=store, clock=clock, patience=ReadBackPolicy(sleep=no_wait)
+    )
+    assert [o.status for o in outcomes] == [Status.VERIFIED]
+    assert slept == [0.25, 0.5]

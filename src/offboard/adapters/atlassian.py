@@ -16,9 +16,17 @@ from pydantic import SecretStr
 
 from offboard.adapters.atlassian_org import BearerKey, OrgAdapter
 from offboard.adapters.atlassian_org import self_check as org_self_check
+from offboard.adapters.atlassian_org.assumptions import deep_checks
 from offboard.adapters.atlassian_scim import ScimAdapter
 from offboard.adapters.circuit import CircuitBreaker
-from offboard.adapters.http import BearerAuth, RateLimiter, RetryPolicy, build_client
+from offboard.adapters.http import (
+    DEFAULT_MAX_PAUSE,
+    BearerAuth,
+    PauseHook,
+    RateLimiter,
+    RetryPolicy,
+    build_client,
+)
 from offboard.core.accounts import Account, AccountId, ScimLink
 from offboard.core.plan import Action
 from offboard.core.policy import ActionKind
@@ -46,8 +54,10 @@ class AtlassianDirectory:
         key_owner_account_id: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
+        max_pause: float = DEFAULT_MAX_PAUSE,
+        on_pause: PauseHook | None = None,
     ) -> None:
-        self.limiter = RateLimiter(rate_per_second, burst)
+        self.limiter = RateLimiter(rate_per_second, burst, max_pause=max_pause, on_pause=on_pause)
         self.breaker = CircuitBreaker("Atlassian")
         self._clients = [
             build_client(
@@ -63,6 +73,9 @@ class AtlassianDirectory:
             key_owner_account_id=key_owner_account_id,
         )
         self.scim: ScimAdapter | None = None
+        self._scim_ids: dict[str, str] = {}
+        """Account id → the id of its SCIM record, from the last listing or lookup."""
+        self._scim_listed = False
         if scim_directory_id and scim_key:
             scim_client = build_client(
                 base_url, auth=BearerAuth(scim_key), transport=transport, breaker=self.breaker
@@ -92,27 +105,50 @@ class AtlassianDirectory:
         except OffboardError as exc:
             problem = f"SCIM links unreadable, SCIM-linked accounts unknown: {exc}"
             return replace(snapshot, complete=False, problems=(*snapshot.problems, problem))
+        self._remember(links)
         accounts = tuple(_with_link(a, links) for a in snapshot.accounts)
         return replace(snapshot, accounts=accounts)
 
     async def find_by_email(self, email: str) -> Sequence[Account]:
         accounts = await self.org.find_by_email(email)
-        if self.scim is None or not accounts:
+        if self.scim is None:
             return accounts
-        linked = {u.account_id: u for u in await self.scim.find_by_user_name(email)}
-        links = {
-            aid: _link(self.scim.directory_id, u.id, u.active) for aid, u in linked.items() if aid
-        }
-        return [_with_link(a, links) for a in accounts]
+        return [await self._with_scim_link(account) for account in accounts]
 
     async def read_account(self, account_id: AccountId) -> Account | None:
         account = await self.org.read_account(account_id)
-        if account is None or self.scim is None or account.email is None:
+        if account is None or self.scim is None:
             return account
-        for user in await self.scim.find_by_user_name(account.email):
-            if user.account_id == account_id:
-                return replace(account, scim=_link(self.scim.directory_id, user.id, user.active))
-        return account
+        return await self._with_scim_link(account)
+
+    async def _with_scim_link(self, account: Account) -> Account:
+        """The account with the SCIM record that is linked to it, found for sure.
+
+        A SCIM record is identified by its link to the account id (the id kept from the
+        last listing), never by ``userName`` equal to the email: many identity providers
+        set ``userName`` to something else. Before any listing, ``userName`` is a cheap
+        first guess, each candidate checked by its account id, then one full listing."""
+        assert self.scim is not None
+        directory = self.scim.directory_id
+        known = self._scim_ids.get(account.id)
+        if known is not None:
+            user = await self.scim.get_user(known)
+            if user is not None and user.account_id == account.id:
+                return replace(account, scim=_link(directory, user.id, user.active))
+        elif self._scim_listed:
+            return account  # not linked at the last full listing (each snapshot refreshes it)
+        if account.email is not None:
+            for user in await self.scim.find_by_user_name(account.email):
+                if user.account_id == account.id:
+                    self._scim_ids[account.id] = user.id
+                    return replace(account, scim=_link(directory, user.id, user.active))
+        links = await self.scim.links()
+        self._remember(links)
+        return _with_link(account, links)
+
+    def _remember(self, links: dict[str, ScimLink]) -> None:
+        self._scim_ids = {aid: link.scim_user_id for aid, link in links.items()}
+        self._scim_listed = True
 
     async def execute(self, action: Action) -> OperationResult:
         """SCIM kinds go to the SCIM record linked to the account; the rest to the org."""
@@ -124,6 +160,27 @@ class AtlassianDirectory:
         if account is None or account.scim is None:
             raise PermanentError(f"{action.account_id} has no SCIM record in this directory")
         return await self.scim.set_active(account.scim.scim_user_id, _SCIM_KINDS[action.kind])
+
+    async def deep_check(self) -> Sequence[CheckResult]:
+        """Read-only: what this tenant shows about each assumption the adapters make."""
+        results = await deep_checks(self.org)
+        if self.scim is not None:
+            results.append(await self._scim_user_names())
+        return results
+
+    async def _scim_user_names(self) -> CheckResult:
+        assert self.scim is not None
+        try:
+            users = await self.scim.users()
+        except OffboardError as exc:
+            return CheckResult("assume.scim_links", True, f"not checked: {exc}", warning=True)
+        linked = [u for u in users if u.account_id]
+        other = [u for u in linked if u.emails and u.user_name != u.emails[0].value]
+        detail = (
+            f"{len(linked)} of {len(users)} SCIM records carry an account link; {len(other)} "
+            "have a userName other than their email (found by the link) [documented]"
+        )
+        return CheckResult("assume.scim_links", True, detail, warning=len(linked) < len(users))
 
     async def self_check(self) -> Sequence[CheckResult]:
         results = await org_self_check(self.org)

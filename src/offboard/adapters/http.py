@@ -19,6 +19,7 @@ from typing import TypeVar
 
 import httpx
 import stamina
+import structlog
 from pydantic import SecretStr
 
 from offboard import __version__
@@ -38,6 +39,12 @@ from offboard.ports import (
 )
 
 T = TypeVar("T")
+log = structlog.get_logger("offboard.http")
+
+DEFAULT_MAX_PAUSE = 300.0
+"""Seconds a rate-limit pause may last at most, whatever the server's reset time says."""
+PauseHook = Callable[[float, float], None]
+"""Told of each rate-limit pause: (seconds the server asked for, seconds applied)."""
 
 _EPSILON = 1e-9
 
@@ -217,9 +224,15 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_pause: float = DEFAULT_MAX_PAUSE,
+        on_pause: PauseHook | None = None,
     ) -> None:
-        if rate_per_second <= 0 or burst < 1:
-            raise ValueError("rate_per_second must be > 0 and burst >= 1")
+        if rate_per_second <= 0 or burst < 1 or max_pause <= 0:
+            raise ValueError("rate_per_second and max_pause must be > 0 and burst >= 1")
+        self.max_pause = max_pause
+        self.on_pause = on_pause
+        self.pauses = 0
+        self.paused_seconds = 0.0
         self.rate = rate_per_second
         self.burst = burst
         self._clock = clock
@@ -250,12 +263,31 @@ class RateLimiter:
                 await self._sleep((1 - self._tokens) / self.rate)
 
     def pause(self, seconds: float) -> None:
-        """Hold every caller for ``seconds`` (e.g. after a 429 with ``Retry-After``)."""
+        """Hold every caller for ``seconds`` (e.g. after a 429 with ``Retry-After``), but
+        never longer than ``max_pause``: a far-off reset must not stall the daemon in
+        silence. A longer wish is cut, logged and reported; the next 429 then fails the
+        call (``RetryPolicy.max_server_delay``) instead of waiting."""
+        asked = max(0.0, seconds)
+        applied = min(asked, self.max_pause)
         self._refill()
-        self._paused_until = max(self._paused_until, self._clock() + max(0.0, seconds))
+        now = self._clock()
+        already_paused = self._paused_until > now
+        self._paused_until = max(self._paused_until, now + applied)
         # Start from empty; the server's bucket refills during the pause and so does ours,
         # so the budget is not wasted once the pause is over.
         self._tokens = 0.0
+        if applied <= 0 or already_paused:
+            return  # one log line and one report per pause, not one per answer in a storm
+        self.pauses += 1
+        self.paused_seconds += applied
+        log.warning(
+            "rate limited: every call to this vendor waits",
+            seconds=round(applied, 1),
+            asked_seconds=round(asked, 1),
+            capped=applied < asked,
+        )
+        if self.on_pause is not None:
+            self.on_pause(asked, applied)
 
     def observe(self, headers: Mapping[str, str], status: int | None = None) -> None:
         """Adapt to the server's view of our budget (``X-RateLimit-*``, ``Retry-After``)."""

@@ -64,24 +64,42 @@ def reference() -> None:
 
 
 @config_app.command("check")
-def check(ctx: typer.Context) -> None:
+def check(
+    ctx: typer.Context,
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--deep",
+            help="Also run every read the adapters use and report each assumption (read-only).",
+        ),
+    ] = False,
+) -> None:
     """Probe Keycloak, Atlassian and the store; one OK/FAIL line per check, with the fix.
 
     Checks reachability and credentials on both sides, the Keycloak service account's
     roles and the realm's admin-events settings, the Atlassian key's type and scope, the
     org and its verified domains, the SCIM directory key if set, and that the store opens
-    at a supported version. Exits 1 when any check fails.
+    at a supported version. Exits 1 when any check fails. WARN lines need attention
+    (the API key's owner unknown, a key expiring within 30 days) but do not fail.
+
+    --deep also runs every read the adapters use against the configured tenant, read-only,
+    and reports what each answer shows about offboard's assumptions (cursor form, roles on
+    request, management sources, several directories, 415 without JSON, the retired v1
+    calls, the key owner, SCIM links, Keycloak's event queries), each marked documented or
+    inferred from field reports.
 
     Example: offboard --config /etc/offboard/offboard.toml config check
     """
     settings = state_of(ctx).settings()
-    results = asyncio.run(run_checks(settings))
+    results = asyncio.run(run_checks(settings, deep=deep))
     out = Console(highlight=False, soft_wrap=True)
     for result in results:
         mark = "[green]OK  [/green]" if result.ok else "[red]FAIL[/red]"
+        if result.ok and result.warning:
+            mark = "[yellow]WARN[/yellow]"
         out.print(f"{mark} {result.name}: ", end="")
         out.print(result.detail, markup=False)
-        if not result.ok and result.fix:
+        if (not result.ok or result.warning) and result.fix:
             out.print("     fix: ", end="")
             out.print(result.fix, markup=False)
     failed = [r for r in results if not r.ok]

@@ -18,6 +18,8 @@ import structlog
 import typer
 from starlette.applications import Starlette
 
+from offboard.adapters.http import PauseHook
+from offboard.cli.credentials import watch_credentials
 from offboard.cli.licence_wiring import daily_check
 from offboard.cli.listening import ensure_can_listen
 from offboard.cli.state import state_of
@@ -132,7 +134,10 @@ async def assemble(
     }
     source = build_source(settings, metered["keycloak"], clock=clock)
     stack.push_async_callback(source.aclose)
-    directory = build_directory(settings, metered["atlassian"])
+    directory = build_directory(
+        settings, metered["atlassian"], store, on_pause=_pause_reporter(status, metrics)
+    )
+    watch_credentials(settings, status, metrics)
     stack.push_async_callback(directory.aclose)
     passes = ReconcilingPasses(source, directory, store, settings.policy_model(), clock)
     config = daemon_config(settings)
@@ -159,6 +164,17 @@ def _replay_memory(store: Store, window: timedelta, clock: SystemClock) -> Repla
         # A delivery dated up to one window ahead may be replayed up to two windows later.
         return StoredDeliveries(store.engine, 2 * window + timedelta(minutes=1), clock.now)
     return ReplayFilter()
+
+
+def _pause_reporter(status: DaemonStatus, metrics: Metrics) -> PauseHook:
+    """Each Atlassian rate-limit pause: on /readyz (warnings) and in the metrics."""
+
+    def report(asked: float, applied: float) -> None:
+        status.record_rate_limit_pause("atlassian", asked, applied)
+        metrics.rate_limit_pauses.labels("atlassian").inc()
+        metrics.rate_limit_pause_seconds.labels("atlassian").inc(applied)
+
+    return report
 
 
 async def serve(

@@ -10,10 +10,13 @@ from pathlib import Path
 import httpx
 
 from offboard.adapters.atlassian import AtlassianDirectory
+from offboard.adapters.http import PauseHook
 from offboard.adapters.keycloak import KeycloakScope, KeycloakSource
 from offboard.adapters.keycloak.confirmation import DEFAULT_REREAD_DELAY
+from offboard.cli.credentials import credential_checks
 from offboard.cli.flows import Wired
-from offboard.ports import CheckResult, Clock, OffboardError, SystemClock
+from offboard.core.accounts import KEY_OWNER_FACT
+from offboard.ports import CheckResult, Clock, OffboardError, Store, SystemClock
 from offboard.settings import KeycloakSettings, Settings
 from offboard.store import SqlStore, StoreMigrationPendingError, default_state_path, open_store
 from offboard.store import shown as shown_location
@@ -80,10 +83,15 @@ def build_source(
 
 
 def build_directory(
-    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    store: Store | None = None,
+    on_pause: PauseHook | None = None,
 ) -> AtlassianDirectory:
-    """The Atlassian adapter (org key, plus the SCIM directory key when configured)."""
+    """The Atlassian adapter (org key, plus the SCIM directory key when configured). The key
+    owner is the configured one, else the one Atlassian named earlier (kept in ``store``)."""
     at = settings.atlassian
+    key_owner = at.key_owner_account_id or (store.cursor(KEY_OWNER_FACT) if store else None)
     assert at.api_key is not None  # the settings refuse a configuration without it
     return AtlassianDirectory(
         org_id=at.org_id,
@@ -93,8 +101,10 @@ def build_directory(
         scim_directory_id=at.scim_directory_id,
         scim_key=at.scim_api_key,
         rate_per_second=at.rate_limit_per_second,
-        key_owner_account_id=at.key_owner_account_id,
+        key_owner_account_id=key_owner,
         transport=transport,
+        max_pause=at.max_rate_limit_pause,
+        on_pause=on_pause,
     )
 
 
@@ -110,7 +120,7 @@ async def connect(
     """Adapters, store, policy and clock for one command; everything closed at the end."""
     opened = store or open_configured_store(settings)
     source = build_source(settings, keycloak_transport, reread_delay)
-    directory = build_directory(settings, atlassian_transport)
+    directory = build_directory(settings, atlassian_transport, opened)
     try:
         yield Wired(source, directory, opened, settings.policy_model(), SystemClock())
     finally:
@@ -120,15 +130,51 @@ async def connect(
             opened.close()
 
 
-async def run_checks(settings: Settings) -> list[CheckResult]:
-    """Every self-check: Keycloak, Atlassian, then the store."""
+async def run_checks(settings: Settings, *, deep: bool = False) -> list[CheckResult]:
+    """Every self-check: Keycloak, Atlassian, then the store; ``deep`` adds every read the
+    adapters use and what it shows about offboard's assumptions (read-only)."""
     results: list[CheckResult] = []
     async with build_source(settings) as source:
         results.extend(await _guarded("keycloak", source.self_check))
+        if deep:
+            results.extend(await _guarded("keycloak", source.deep_check))
+    learned = _learned_key_owner(settings)
     async with build_directory(settings) as directory:
+        if learned:
+            directory.org.learn_key_owner(learned)
         results.extend(await _guarded("atlassian", directory.self_check))
+        if deep:
+            results.extend(await _guarded("atlassian", directory.deep_check))
+        results.append(key_owner_check(settings, learned or directory.org.key_owner_account_id))
+    results.extend(credential_checks(settings, SystemClock().now().date()))
     results.append(_store_check(settings))
     return results
+
+
+def _learned_key_owner(settings: Settings) -> str | None:
+    try:
+        store = open_configured_store(settings)
+    except Exception:  # the store check below says what is wrong with it
+        return None
+    try:
+        return store.cursor(KEY_OWNER_FACT)
+    finally:
+        store.close()
+
+
+def key_owner_check(settings: Settings, learned: str | None) -> CheckResult:
+    """The API key's own account must be known to be protected (rule protected-key-owner)."""
+    configured = settings.atlassian.key_owner_account_id
+    if configured:
+        return CheckResult("atlassian.key_owner", True, f"{configured} (configured)")
+    if learned:
+        return CheckResult("atlassian.key_owner", True, f"{learned} (named by Atlassian)")
+    fix = (
+        "set atlassian.key_owner_account_id to the account that created the org API key; "
+        "until then it is learned only when Atlassian refuses an action on it"
+    )
+    detail = "unknown: the API key's own account is not protected yet"
+    return CheckResult("atlassian.key_owner", True, detail, fix, warning=True)
 
 
 async def _guarded(

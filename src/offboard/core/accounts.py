@@ -13,6 +13,12 @@ AccountId = NewType("AccountId", str)
 """The Atlassian account id (``557057:4f9a...`` or 24 hex digits)."""
 
 
+NOT_MYSELF = "administrative.notMyself"
+"""Atlassian's refusal reason when the API key's own account is the target."""
+KEY_OWNER_FACT = "atlassian.key_owner_account_id"
+"""The store's name (a cursor) for the key owner learned from such a refusal."""
+
+
 class AccountStatus(StrEnum):
     ACTIVE = "active"
     INACTIVE = "inactive"
@@ -37,6 +43,16 @@ class ManagementSource(StrEnum):
     GOOGLE = "google"
     """Synced from Google Workspace: the lifecycle API refuses to disable it."""
     NONE = "none"
+    UNKNOWN = "unknown"
+    """A value the API documents no meaning for: handled as synced from elsewhere."""
+
+
+EXTERNALLY_SYNCED = frozenset(
+    {ManagementSource.SYNCED, ManagementSource.GOOGLE, ManagementSource.UNKNOWN}
+)
+"""Provisioned by a directory offboard holds no link for. Atlassian says only ``synced``
+(Google Workspace and identity providers alike); the lifecycle API may refuse them
+(``externalDirectory.google`` / ``.scim``), the directory suspend never does."""
 
 
 class Membership(StrEnum):
@@ -54,6 +70,8 @@ class AccountClass(StrEnum):
     UNMANAGED = "unmanaged"
     SCIM_LINKED = "scim_linked"
     GOOGLE_SYNCED = "google_synced"
+    """Synced from a directory offboard holds no SCIM link for (Google Workspace, or an
+    identity provider whose SCIM key offboard lacks): suspended in the org directory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +94,9 @@ class Account:
     claim: Claim = Claim.MANAGED
     management_source: ManagementSource = ManagementSource.INVITED
     membership: Membership = Membership.ACTIVE
-    platform_roles: frozenset[str] = frozenset()
-    """``atlassian/org-admin``, ``atlassian/site-admin``, ``atlassian/user-access-admin``."""
+    platform_roles: frozenset[str] | None = frozenset()
+    """``atlassian/org-admin``, ``atlassian/site-admin``, ``atlassian/user-access-admin``.
+    None when the API did not say (Atlassian returns them only on request): unknown."""
     last_active: datetime | None = None
     billable: bool = True
     account_type: str = "atlassian"
@@ -97,17 +116,19 @@ class Account:
 
     @property
     def is_org_admin(self) -> bool:
-        return "atlassian/org-admin" in self.platform_roles
+        """True for an org admin, and for an account whose roles are unknown: a missing
+        ``platformRoles`` never means "not an admin", so such an account stays protected."""
+        return self.platform_roles is None or "atlassian/org-admin" in self.platform_roles
 
     @property
     def account_class(self) -> AccountClass:
         if self.scim is not None or self.management_source is ManagementSource.SCIM:
             return AccountClass.SCIM_LINKED
-        if self.management_source is ManagementSource.GOOGLE:
+        if self.claim is Claim.UNMANAGED:
+            return AccountClass.UNMANAGED  # only the directory suspend applies, synced or not
+        if self.management_source in EXTERNALLY_SYNCED:
             return AccountClass.GOOGLE_SYNCED
-        if self.claim is Claim.MANAGED:
-            return AccountClass.MANAGED
-        return AccountClass.UNMANAGED
+        return AccountClass.MANAGED
 
     @property
     def has_access(self) -> bool:

@@ -205,6 +205,10 @@ class Decider:
         """Accounts offboard never touches, whatever the identity did."""
         settings = self.settings
         policy = settings.policy
+        # First: the key owner is also among the protected ids when configured, and its
+        # own rule says why Atlassian would refuse (administrative.notMyself).
+        if settings.key_owner is not None and account.id == settings.key_owner:
+            return Rule.PROTECTED_KEY_OWNER
         if account.id in policy.protected_account_ids or (
             settings.protected_emails
             and (
@@ -213,8 +217,6 @@ class Decider:
             )
         ):
             return Rule.PROTECTED_PRINCIPAL
-        if settings.key_owner is not None and account.id == settings.key_owner:
-            return Rule.PROTECTED_KEY_OWNER
         if account.is_org_admin and not policy.allow_org_admins:
             return Rule.PROTECTED_ORG_ADMIN
         if account.domain not in settings.domains:

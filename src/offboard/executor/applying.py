@@ -16,6 +16,7 @@ from offboard.core.plan import Action, GuardName, Plan
 from offboard.core.policy import LINK_KINDS
 from offboard.executor.linking import key_of, planned_links
 from offboard.executor.outcomes import ApplyReport, Outcome
+from offboard.executor.readback import ReadBackPolicy
 from offboard.executor.records import action_record, note_record
 from offboard.executor.retrying import RetryPolicy
 from offboard.executor.sending import ActionSender
@@ -115,14 +116,16 @@ async def apply_plan(
 ) -> ApplyReport:
     """Carry out ``plan``; raises ``PlanBlockedError`` when a guard blocks it (not overridden)."""
     overridden = _check_guards(plan, overrides, store, clock, run_id)
+    retry = retry or RetryPolicy()
     sender = ActionSender(
         directory,
         store,
         clock,
         run_id,
         plan.fingerprint,
-        retry or RetryPolicy(),
+        retry,
         {key_of(link): link for link in store.links(identity_ids=_identities_in(plan))},
+        readback=ReadBackPolicy(sleep=retry.sleep),
     )
     links_saved = _save_links(plan, sender)
     to_send = [action for action in plan.actions if action.kind not in LINK_KINDS]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from offboard.core.accounts import AccountId
+from offboard.core.accounts import Account, AccountId
 from offboard.core.identities import IdentityId
 from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.core.links import Link
@@ -10,7 +10,7 @@ from offboard.core.plan import Action, Rule
 from offboard.core.policy import ActionKind
 from offboard.executor.linking import key_of, link_after_success
 from offboard.executor.outcomes import Outcome
-from offboard.executor.readback import target_state_holds
+from offboard.executor.readback import ReadBackPolicy, target_state_holds
 from offboard.executor.records import action_record
 from offboard.executor.sending import account_state, describe
 from offboard.ports import AccountDirectory, Clock, Store
@@ -28,12 +28,24 @@ def action_of(intent: JournalRecord) -> Action:
     )
 
 
-async def recover(*, directory: AccountDirectory, store: Store, clock: Clock) -> list[Outcome]:
+RECOVERY_PATIENCE = ReadBackPolicy(attempts=4)
+"""A write sent just before a crash may not show yet (eventual consistency): read a few
+times, about 2 s in all, before calling it not done and sending it again."""
+
+
+async def recover(
+    *,
+    directory: AccountDirectory,
+    store: Store,
+    clock: Clock,
+    patience: ReadBackPolicy = RECOVERY_PATIENCE,
+) -> list[Outcome]:
     """For each unfinished INTENT, read the account and journal RECOVERED.
 
     ``verified``: the wanted state holds (the link is updated as after a success);
-    ``pending``: it does not, and the next apply of the plan sends the action again.
-    An account that cannot be read now stays unfinished, for the next recovery.
+    ``pending``: it still does not after ``patience``, and the next apply of the plan
+    sends the action again. An account that cannot be read now stays unfinished, for the
+    next recovery.
     """
     unfinished = store.unfinished()
     involved = {intent.identity_id for intent in unfinished if intent.identity_id}
@@ -42,11 +54,10 @@ async def recover(*, directory: AccountDirectory, store: Store, clock: Clock) ->
     for intent in unfinished:
         action = action_of(intent)
         try:
-            account = await directory.read_account(action.account_id)
+            account, done = await _settle(directory, action, patience)
         except Exception as error:
             outcomes.append(Outcome(action, Status.PENDING, f"not settled: {describe(error)}"))
             continue
-        done = target_state_holds(action, account)
         status = Status.VERIFIED if done else Status.PENDING
         detail = ("done" if done else "not done") + f" ({account_state(account)})"
         store.append(_recovered(intent, action, status, detail, clock))
@@ -54,6 +65,18 @@ async def recover(*, directory: AccountDirectory, store: Store, clock: Clock) ->
             _remember(store, links, action, clock)
         outcomes.append(Outcome(action, status, detail))
     return outcomes
+
+
+async def _settle(
+    directory: AccountDirectory, action: Action, patience: ReadBackPolicy
+) -> tuple[Account | None, bool]:
+    reads = 0
+    while True:
+        reads += 1
+        account = await directory.read_account(action.account_id)
+        if target_state_holds(action, account) or reads >= patience.attempts:
+            return account, target_state_holds(action, account)
+        await patience.sleep(patience.delay(reads))
 
 
 def _recovered(

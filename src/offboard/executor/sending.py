@@ -12,13 +12,13 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from offboard.core.accounts import Account
+from offboard.core.accounts import KEY_OWNER_FACT, NOT_MYSELF, Account
 from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.core.links import Link
 from offboard.core.plan import Action
 from offboard.executor.linking import LinkKey, link_after_success
 from offboard.executor.outcomes import Outcome
-from offboard.executor.readback import target_state_holds
+from offboard.executor.readback import ReadBackPolicy, target_state_holds
 from offboard.executor.records import action_record
 from offboard.executor.retrying import RetryPolicy
 from offboard.ports import (
@@ -51,6 +51,7 @@ class ActionSender:
     fingerprint: str
     retry: RetryPolicy
     links: dict[LinkKey, Link]
+    readback: ReadBackPolicy = dataclasses.field(default_factory=ReadBackPolicy)
 
     def record(
         self,
@@ -137,6 +138,8 @@ class ActionSender:
         self, action: Action, error: Exception, attempt: int
     ) -> tuple[Outcome, JournalRecord]:
         status = Status.BLOCKED if isinstance(error, NotManageableError) else Status.FAILED
+        if isinstance(error, NotManageableError) and error.reason_key == NOT_MYSELF:
+            self._remember_key_owner(action)
         detail = describe(error)
         if isinstance(error, NotManageableError):
             detail = f"{error.reason_key}: {detail}"
@@ -145,13 +148,24 @@ class ActionSender:
         return Outcome(action, status, detail, http_status, attempt), record
 
     async def _read_back(self, action: Action) -> tuple[Status, JournalRecord]:
-        try:
-            account = await self._read_account(action)
-        except Exception as error:
-            record = self.record(action, Phase.READBACK, Status.FAILED, detail=describe(error))
-            return Status.FAILED, record
-        status = Status.VERIFIED if target_state_holds(action, account) else Status.MISMATCH
-        return status, self.record(action, Phase.READBACK, status, detail=account_state(account))
+        """Read until the write shows, a bounded number of times (eventual consistency)."""
+        reads = 0
+        while True:
+            reads += 1
+            try:
+                account = await self._read_account(action)
+            except Exception as error:
+                record = self.record(action, Phase.READBACK, Status.FAILED, detail=describe(error))
+                return Status.FAILED, record
+            if target_state_holds(action, account):
+                status = Status.VERIFIED
+                break
+            if reads >= self.readback.attempts:
+                status = Status.MISMATCH
+                break
+            await self.readback.sleep(self.readback.delay(reads))
+        detail = account_state(account) + (f" (after {reads} reads)" if reads > 1 else "")
+        return status, self.record(action, Phase.READBACK, status, detail=detail)
 
     async def _read_account(self, action: Action) -> Account | None:
         attempt = 0
@@ -163,6 +177,12 @@ class ActionSender:
                 if attempt >= self.retry.attempts:
                     raise
                 await self.retry.sleep(self.retry.delay(attempt, error.retry_after))
+
+    def _remember_key_owner(self, action: Action) -> None:
+        """Atlassian named the API key's own account by refusing it: keep that for good, so
+        every later plan skips it under ``protected-key-owner``."""
+        if self.store.cursor(KEY_OWNER_FACT) is None:
+            self.store.set_cursor(KEY_OWNER_FACT, action.account_id)
 
     def _link_after_success(self, action: Action) -> Link:
         """The link as it is once offboard took access away (or gave it back)."""

@@ -56,10 +56,12 @@ def create_app(
     async def readyz(request: Request) -> Response:
         reasons = _capped(status.not_ready_reasons(readiness_limits))
         role = _role(status)
+        warnings = status.warnings()
+        extra = {"warnings": warnings} if warnings else {}
         if reasons:
-            body = {"status": "not ready", "role": role, "reasons": reasons}
+            body = {"status": "not ready", "role": role, "reasons": reasons, **extra}
             return JSONResponse(body, status_code=503)
-        return JSONResponse({"status": "ready", "role": role})
+        return JSONResponse({"status": "ready", "role": role, **extra})
 
     async def leaderz(request: Request) -> Response:
         return JSONResponse({"role": _role(status)}, status_code=200 if status.leader else 503)

@@ -84,6 +84,18 @@ class Metrics:
         self.webhooks = Counter(
             "offboard_webhooks", "Webhook deliveries, by result.", ["result"], registry=r
         )
+        self.rate_limit_pauses = Counter(
+            "offboard_rate_limit_pauses", "Pauses of every call to a vendor after it said to "
+            "slow down (429 or no budget left).", ["vendor"], registry=r,
+        )  # fmt: skip
+        self.rate_limit_pause_seconds = Counter(
+            "offboard_rate_limit_pause_seconds", "Seconds spent in those pauses (each capped "
+            "at the configured maximum).", ["vendor"], registry=r,
+        )  # fmt: skip
+        self.credential_expiry_days = Gauge(
+            "offboard_credential_expiry_days", "Days until a credential expires (negative once "
+            "expired), for credentials whose expiry is known.", ["credential"], registry=r,
+        )  # fmt: skip
 
 
 class PrometheusTelemetry:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from offboard.core.credentials import expiry_notice
 from offboard.ports import Clock
 from offboard.service.passes import ActionReport, PassReport
 
@@ -96,6 +97,33 @@ class DaemonStatus:
         self.leader = False
         self.last_poll: datetime | None = None
         self.last_event_lag: float | None = None
+        self.rate_limited: dict[str, tuple[datetime, float, float]] = {}
+        """Vendor → (pause ends, seconds asked, seconds applied) of its latest pause."""
+        self.credential_expiry: dict[str, date] = {}
+        """Credential name → its expiry date, when known (configuration or the API)."""
+
+    def record_rate_limit_pause(self, vendor: str, asked: float, applied: float) -> None:
+        """A vendor said to slow down: every call to it waits ``applied`` seconds."""
+        until = self.clock.now() + timedelta(seconds=applied)
+        self.rate_limited[vendor] = (until, asked, applied)
+
+    def warnings(self) -> list[str]:
+        """What needs attention without making the replica unready: rate-limit pauses in
+        progress and credentials close to expiry (30, 14, 7 days), each with its fix."""
+        now = self.clock.now()
+        found: list[str] = []
+        for vendor, (until, asked, applied) in sorted(self.rate_limited.items()):
+            if until > now:
+                capped = f", capped from {asked:.0f} s" if applied < asked else ""
+                found.append(
+                    f"{vendor} rate limit: calls paused until {until.isoformat()} "
+                    f"({applied:.0f} s{capped})"
+                )
+        for name, expires_on in sorted(self.credential_expiry.items()):
+            notice = expiry_notice(name, expires_on, now.date())
+            if notice is not None:
+                found.append(f"{notice.message}: {notice.how_to_renew}")
+        return found
 
     def record_pass(self, report: PassReport, scope: str) -> None:
         """Remember one pass, its actions and guard verdict, and forward them as metrics."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -78,19 +79,25 @@ class AtlassianSettings(Section):
     org_id: str = Field(examples=["0a1b2c3d-4e5f-6789-abcd-ef0123456789"])
     """The organization id (admin.atlassian.com → Settings → API keys shows it)."""
     directory_id: str | None = None
-    """The org directory to act in; found automatically when the org has exactly one."""
+    """The org directory to act in; unset: the org's only one, or all of them (``-``)."""
     api_key: SecretStr | None = None
     """An organization API key created WITHOUT scopes; prefer ``api_key_file``."""
     api_key_file: Path | None = None
     """A file holding the organization API key."""
     key_owner_account_id: str | None = None
-    """The account that owns the API key: never acted on (set it; the API does not say)."""
+    """The account owning the API key: never acted on (else learned from Atlassian's refusal)."""
+    api_key_expires_on: date | None = None
+    """The org API key's expiry date (shown at creation): warnings 30, 14 and 7 days ahead."""
     scim_directory_id: str | None = None
     """The Atlassian SCIM directory of SCIM-linked accounts, if any."""
     scim_api_key: SecretStr | None = None
     """That SCIM directory's API key; without it SCIM-linked leavers are blocked."""
     scim_api_key_file: Path | None = None
     """A file holding the SCIM directory's API key."""
+    scim_api_key_expires_on: date | None = None
+    """The SCIM directory key's expiry date: warnings 30, 14 and 7 days ahead."""
+    max_rate_limit_pause: float = Field(default=300.0, gt=0, le=3600)
+    """Longest rate-limit pause in seconds; a longer reset fails the call instead of stalling."""
     rate_limit_per_second: float = Field(default=10.0, gt=0, le=1000)
     """Requests per second offboard allows itself towards Atlassian."""
     timeout: float = Field(default=30.0, gt=0)

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from offboard_emulators.atlassian.fixture import seed
 from offboard_emulators.atlassian.model import Account, OrgSettings
+from offboard_emulators.atlassian.realism import Realism
 from offboard_emulators.atlassian.state import AtlassianState, NotFoundError, OffsetClock
 from offboard_emulators.common.control import (
     ControlError,
@@ -61,6 +62,7 @@ def routes(
 
     async def reset(request: Request) -> Response:
         state.reset()
+        state.realism = Realism()
         log.clear()
         limiter.configure(RateLimitConfig())
         faults.configure(FaultConfig())
@@ -96,6 +98,15 @@ def routes(
             return control_error(str(error))
         return JSONResponse(asdict(org.settings))
 
+    async def realism_endpoint(request: Request) -> Response:
+        if request.method == "PUT":
+            try:
+                changes = await read_json_object(request)
+                state.realism = Realism(**{**asdict(state.realism), **changes})
+            except (ControlError, TypeError) as error:
+                return control_error(str(error))
+        return JSONResponse(asdict(state.realism))
+
     async def clock_endpoint(request: Request) -> Response:
         if not isinstance(state.clock, OffsetClock):
             return control_error("this state uses a custom clock", 409)
@@ -115,5 +126,6 @@ def routes(
         Route(f"{prefix}/accounts/{{accountId}}", account_endpoint, methods=["GET"]),
         Route(f"{prefix}/orgs/{{orgId}}/settings", settings_endpoint, methods=["GET", "PUT"]),
         Route(f"{prefix}/clock", clock_endpoint, methods=["GET", "PUT"]),
+        Route(f"{prefix}/realism", realism_endpoint, methods=["GET", "PUT"]),
         *shared_control_routes(prefix, log, limiter, faults),
     ]

@@ -17,6 +17,7 @@ _TITLES = {
     404: "Not Found",
     409: "Conflict",
     429: "Too Many Requests",
+    415: "Unsupported Media Type",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -32,6 +33,12 @@ def application_error(status: int, code: str, detail: str) -> JSONResponse:
         "detail": detail,
     }
     return JSONResponse({"errors": [error]}, status_code=status)
+
+
+def unsupported_media_type() -> JSONResponse:
+    """415 ``ADMIN-UAM-415-1`` (the Organizations spec's error code list): the request's
+    media type is not JSON. User management is assumed to answer alike (field reports)."""
+    return application_error(415, "ADMIN-UAM-415-1", "Unsupported Media Type")
 
 
 def proxy_error(status: int, message: str) -> JSONResponse:

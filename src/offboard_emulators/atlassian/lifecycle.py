@@ -110,6 +110,7 @@ def disable(state: AtlassianState, key: ApiKey, account_id: str, message: str | 
             return
         if account.lifecycle_conflict:
             raise ConflictError("OWNS_ENTITLEMENTS", "The account owns sites or entitlements.")
+        state.before_write(account)
         account.account_status = "inactive"
         account.deactivated_on = state.clock()
         account.deactivated_by = "admin"
@@ -125,6 +126,7 @@ def enable(state: AtlassianState, key: ApiKey, account_id: str) -> None:
             raise ConflictError("PENDING_DELETION", "Cancel the deletion before enabling.")
         if account.deactivated_by == "scim" and state.scim_links.get(account.account_id):
             raise RefusedError("forbidden.action", "externalDirectory.scim")
+        state.before_write(account)
         account.account_status = "active"
         account.deactivated_on = None
         account.deactivated_by = None
@@ -139,6 +141,7 @@ def delete(state: AtlassianState, key: ApiKey, account_id: str) -> None:
         if account.lifecycle_conflict:
             raise ConflictError("OWNS_ENTITLEMENTS", "The account owns sites or entitlements.")
         if account.pending_deletion_at is None:
+            state.before_write(account)
             account.pending_deletion_at = state.clock()
             account.account_status = "inactive"
             state.changed()
@@ -173,6 +176,7 @@ def set_membership(
         targets = [d for d in targets if account_id in d.memberships]
         if not targets:
             raise NotFoundError(account_id)
+        state.before_write(account)
         for directory in targets:
             if status is None:
                 del directory.memberships[account_id]

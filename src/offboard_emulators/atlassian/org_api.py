@@ -14,6 +14,7 @@ from offboard_emulators.atlassian import errors, lifecycle, views
 from offboard_emulators.atlassian.http_helpers import BodyError, base_url, bounded_int, json_body
 from offboard_emulators.atlassian.model import ApiKey, Org
 from offboard_emulators.atlassian.paging import BadCursorError, decode_cursor, encode_cursor, scan
+from offboard_emulators.atlassian.realism import wants_json_but_lacks_it
 from offboard_emulators.atlassian.state import AtlassianState, AuthError, NotFoundError
 
 Handler = Callable[[Request, ApiKey], Awaitable[Response]]
@@ -35,6 +36,10 @@ def v1_endpoint(
     async def endpoint(request: Request) -> Response:
         try:
             key = state.authenticate(request.headers.get("authorization"), "org")
+            if wants_json_but_lacks_it(
+                request.method, request.headers.get("content-type"), state.realism
+            ):
+                return errors.unsupported_media_type()
             return await handler(request, key)
         except AuthError as error:
             return errors.proxy_error(401, error.message)
@@ -148,7 +153,25 @@ def routes(state: AtlassianState) -> list[Route]:
         (f"{user_path}/restore-access", directory_action("active", "restored"), "POST"),
         (user_path, directory_action(None, "removed"), "DELETE"),
     ]
-    return [Route(path, v1_endpoint(state, h), methods=[m]) for path, h, m in table]
+    retired = {table[3][0], *(row[0] for row in table[6:])}
+    return [
+        Route(path, v1_endpoint(state, _retirable(state, h) if path in retired else h), methods=[m])
+        for path, h, m in table
+    ]
+
+
+def _retirable(state: AtlassianState, handler: Handler) -> Handler:
+    """v1 users search, suspend, restore and remove stopped working after 2026-06-30
+    (landscape-2026); Atlassian's gateway answers a route it no longer has as an unknown
+    resource. The v2 directory calls replace them."""
+
+    async def retired_or_served(request: Request, key: ApiKey) -> Response:
+        if state.realism.v1_users_retired:
+            detail = "This endpoint was retired on 2026-06-30: use the v2 directory users API"
+            return errors.application_error(404, "ADMIN-404-1", detail)
+        return await handler(request, key)
+
+    return retired_or_served
 
 
 _SEARCH_KEYS = (

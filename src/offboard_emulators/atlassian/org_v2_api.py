@@ -21,6 +21,7 @@ from offboard_emulators.atlassian.http_helpers import (
 )
 from offboard_emulators.atlassian.model import ApiKey, Org
 from offboard_emulators.atlassian.paging import BadCursorError, decode_cursor, encode_cursor, scan
+from offboard_emulators.atlassian.realism import wants_json_but_lacks_it
 from offboard_emulators.atlassian.state import AtlassianState, AuthError, NotFoundError
 
 Handler = Callable[[Request, ApiKey, Org], Awaitable[Response]]
@@ -42,6 +43,10 @@ def v2_endpoint(
             directory_id = request.path_params.get("directoryId")
             if directory_id not in (None, "-"):
                 state.directory(org, directory_id)
+            if wants_json_but_lacks_it(
+                request.method, request.headers.get("content-type"), state.realism
+            ):
+                return errors.unsupported_media_type()
             return await handler(request, key, org)
         except AuthError as error:
             return errors.application_error(401, "ADMIN-401-1", error.message)
@@ -88,16 +93,17 @@ def _predicate(
     term = str(filters.get("searchTerm") or "").lower()
     members_only = directory_id != "-"
 
-    def keep(account_id: str) -> bool:
+    def keep(entry: str) -> bool:
+        held_in, account_id = split_entry(entry, directory_id)
         account = state.account(account_id)
         if account.org_id != org.org_id:
             return False
-        membership = state.membership_status(account, directory_id)
+        membership = state.membership_status(account, held_in)
         if members_only and membership == "no_membership":
             return False
         facts = {
             "accountIds": {account_id},
-            "status": {state.composite_status(account, directory_id)},
+            "status": {state.composite_status(account, held_in)},
             "accountStatus": {account.account_status},
             "membershipStatus": {membership},
             "claimStatus": {state.claim_status(account)},
@@ -118,10 +124,34 @@ def _source_order(
     """The ids to scan: exact emails via the index, else the directory or org order."""
     if filters.get("emails") is not None:
         found = (state.by_email.get(str(e).lower()) for e in filters["emails"])
-        return [account_id for account_id in found if account_id is not None]
+        ids = [account_id for account_id in found if account_id is not None]
+        return per_membership(state, org, ids) if directory_id == "-" else ids
     if directory_id == "-":
-        return org.account_order
+        if not state.realism.every_directory_per_membership:
+            return org.account_order
+        return state.cached_order(("dash", org.org_id), lambda: per_membership(state, org))
     return org.directories[directory_id].order
+
+
+SEPARATOR = "\x1f"
+
+
+def split_entry(entry: str, directory_id: str) -> tuple[str, str]:
+    """(directory, account id) of one listing entry: ``dir<US>account`` or an account id."""
+    held_in, _, account_id = entry.rpartition(SEPARATOR)
+    return held_in or directory_id, account_id
+
+
+def per_membership(state: AtlassianState, org: Org, ids: Sequence[str] | None = None) -> list[str]:
+    """Directory ``-`` lists an account once per directory holding it, each entry with that
+    directory's membership (an account held nowhere appears once)."""
+    entries: list[str] = []
+    for account_id in org.account_order if ids is None else ids:
+        held = [d.directory_id for d in org.directories.values() if account_id in d.memberships]
+        entries.extend(f"{d}{SEPARATOR}{account_id}" for d in held)
+        if not held:
+            entries.append(account_id)
+    return entries
 
 
 def _page(
@@ -141,10 +171,15 @@ def _page(
     with state.lock:
         order = _source_order(state, org, directory_id, filters)
         page = scan(order, start, limit, _predicate(state, org, directory_id, filters))
-        data = [views.v2_user(state, state.account(i), directory_id, expand) for i in page.ids]
-    links = {"self": encode_cursor(start, scope, filters)}
+        data = []
+        for entry in page.ids:
+            held_in, account_id = split_entry(entry, directory_id)
+            seen = state.lag.visible(state.account(account_id))
+            data.append(views.v2_user(state, seen, held_in, expand))
+    standard = state.realism.base64_cursors
+    links = {"self": encode_cursor(start, scope, filters, standard=standard)}
     if page.next_position is not None:
-        links["next"] = encode_cursor(page.next_position, scope, filters)
+        links["next"] = encode_cursor(page.next_position, scope, filters, standard=standard)
     return {"data": data, "links": links}
 
 
@@ -167,9 +202,10 @@ def routes(state: AtlassianState) -> list[Route]:
         cursor = request.query_params.get("cursor")
         start = decode_cursor(cursor, scope)[0] if cursor else 0
         window = chosen[start : start + limit]
-        links = {"self": encode_cursor(start, scope)}
+        standard = state.realism.base64_cursors
+        links = {"self": encode_cursor(start, scope, standard=standard)}
         if start + limit < len(chosen):
-            links["next"] = encode_cursor(start + limit, scope)
+            links["next"] = encode_cursor(start + limit, scope, standard=standard)
         data = [{"directoryId": d.directory_id, "name": d.name} for d in window]
         return JSONResponse({"data": data, "links": links})
 
@@ -203,8 +239,10 @@ def routes(state: AtlassianState) -> list[Route]:
         account = state.account(account_id)
         if not _predicate(state, org, directory_id, {})(account_id):
             raise NotFoundError(f"account {account_id}")
-        expand = frozenset({"productAccess", "groups", "counts.resources"})
-        return JSONResponse({"data": views.v2_user(state, account, directory_id, expand)})
+        expand = frozenset({"platformRoles", "productAccess", "groups", "counts.resources"})
+        with state.lock:
+            seen = state.lag.visible(account)
+            return JSONResponse({"data": views.v2_user(state, seen, directory_id, expand)})
 
     def membership_action(status: str | None) -> Handler:
         async def act(request: Request, key: ApiKey, org: Org) -> Response:

@@ -14,18 +14,40 @@ class BadCursorError(ValueError):
     """A cursor the emulator did not issue (answered with ``ADMIN-400-1`` / 400)."""
 
 
-def encode_cursor(position: int, scope: str, filters: dict[str, Any] | None = None) -> str:
+_STANDARD_PREFIX = b"\xff\xef\xbe"
+"""Encodes as ``/+++``: a realistic cursor starts with ``/`` and holds ``+`` (and ``=``)."""
+
+
+def encode_cursor(
+    position: int, scope: str, filters: dict[str, Any] | None = None, *, standard: bool = False
+) -> str:
     """An opaque token for ``position`` in the listing ``scope``; it carries the filters,
-    because a cursor overrides every other parameter (reference §1.5)."""
+    because a cursor overrides every other parameter (reference §1.5).
+
+    ``standard`` gives the form Atlassian's cursors have: standard base64 with padding,
+    here always starting with ``/`` and holding ``+`` and ``=``, the hardest case for a
+    client that mistakes a cursor for a path or puts it in a URL unescaped."""
     raw = json.dumps({"s": scope, "p": position, "f": filters or {}}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    if not standard:
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    payload = _STANDARD_PREFIX + raw.encode()
+    if len(payload) % 3 == 0:
+        payload += b" "  # keep at least one "=" of padding
+    return base64.b64encode(payload).decode()
+
+
+def _decode(cursor: str) -> bytes:
+    padded = cursor + "=" * (-len(cursor) % 4)
+    if "+" in cursor or "/" in cursor:
+        raw = base64.b64decode(padded.encode(), validate=True)
+        return raw.removeprefix(_STANDARD_PREFIX)
+    return base64.urlsafe_b64decode(padded.encode())
 
 
 def decode_cursor(cursor: str, scope: str) -> tuple[int, dict[str, Any]]:
     """The position and filters behind ``cursor``; ``BadCursorError`` if not ours."""
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        data = json.loads(_decode(cursor))
         position, filters = int(data["p"]), dict(data["f"])
         cursor_scope = data["s"]
     except (binascii.Error, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:

@@ -21,6 +21,7 @@ from offboard_emulators.atlassian.model import (
     OrgSettings,
     ScimDirectory,
 )
+from offboard_emulators.atlassian.realism import ReadLag, Realism
 
 Clock = Callable[[], datetime]
 
@@ -92,6 +93,14 @@ class AtlassianState:
     version: int = 0
     _counts: dict[tuple[object, ...], int] = field(default_factory=dict)
     _verified: dict[str, frozenset[str]] = field(default_factory=dict)
+    _orders: dict[tuple[object, ...], list[str]] = field(default_factory=dict)
+    realism: Realism = field(default_factory=Realism)
+    lag: ReadLag = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lag = ReadLag(
+            clock=lambda: self.clock(), seconds=lambda: self.realism.read_lag_seconds
+        )
 
     def reset(self) -> None:
         """Forget every org, account, key and link (the clock is kept)."""
@@ -102,6 +111,7 @@ class AtlassianState:
             self.keys.clear()
             self.scim_links.clear()
             self.api_tokens.clear()
+            self.lag.clear()
             self.changed()
 
     # ----- building -------------------------------------------------------------------
@@ -111,6 +121,7 @@ class AtlassianState:
         self.version += 1
         self._counts.clear()
         self._verified.clear()
+        self._orders.clear()
 
     def add_org(self, org_id: str, name: str, settings: OrgSettings | None = None) -> Org:
         """Create an org (no domains, directories or accounts yet)."""
@@ -223,18 +234,32 @@ class AtlassianState:
             verified = self._verified[account.org_id] = frozenset(names)
         return "managed" if account.email_domain in verified else "unmanaged"
 
-    def membership_status(self, account: Account, directory_id: str) -> str:
-        """``active``, ``suspended`` or ``no_membership`` (``-`` means any directory)."""
+    def memberships(self, account: Account) -> dict[str, str]:
+        """Directory id → membership status; the old ones for a lagging (stale) copy."""
+        stale = self.lag.memberships_of(account)
+        if stale is not None:
+            return stale
         org = self.orgs[account.org_id]
-        if directory_id != "-":
-            directory = org.directories.get(directory_id)
-            found = directory.memberships.get(account.account_id) if directory else None
-            return found or "no_membership"
-        statuses = [
-            d.memberships[account.account_id]
+        return {
+            d.directory_id: d.memberships[account.account_id]
             for d in org.directories.values()
             if account.account_id in d.memberships
-        ]
+        }
+
+    def before_write(self, account: Account) -> None:
+        """Keep the current view for readers during the read lag (eventual consistency)."""
+        self.lag.before_write(account, self.memberships(account))
+
+    def membership_status(self, account: Account, directory_id: str) -> str:
+        """``active``, ``suspended`` or ``no_membership`` (``-`` means any directory)."""
+        stale = self.lag.memberships_of(account)
+        if directory_id != "-":
+            if stale is not None:
+                return stale.get(directory_id) or "no_membership"
+            directory = self.orgs[account.org_id].directories.get(directory_id)
+            found = directory.memberships.get(account.account_id) if directory else None
+            return found or "no_membership"
+        statuses = list(self.memberships(account).values())
         if "active" in statuses:
             return "active"
         return statuses[0] if statuses else "no_membership"
@@ -247,6 +272,14 @@ class AtlassianState:
             return "deactivated"
         membership = self.membership_status(account, directory_id)
         return {"active": "active", "suspended": "suspended"}.get(membership, "not_invited")
+
+    def cached_order(
+        self, cache_key: tuple[object, ...], compute: Callable[[], list[str]]
+    ) -> list[str]:
+        """A listing order computed once per state version (keeps pages O(page))."""
+        if cache_key not in self._orders:
+            self._orders[cache_key] = compute()
+        return self._orders[cache_key]
 
     def count_cached(self, cache_key: tuple[object, ...], compute: Callable[[], int]) -> int:
         """A total computed once per state version (keeps list pages O(page))."""

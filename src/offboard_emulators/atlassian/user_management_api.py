@@ -11,6 +11,7 @@ from starlette.routing import Route
 from offboard_emulators.atlassian import errors, lifecycle, views
 from offboard_emulators.atlassian.http_helpers import BodyError, json_body, query_list
 from offboard_emulators.atlassian.model import ApiKey
+from offboard_emulators.atlassian.realism import wants_json_but_lacks_it
 from offboard_emulators.atlassian.state import (
     AtlassianState,
     AuthError,
@@ -31,6 +32,10 @@ def um_endpoint(
         account_id = request.path_params["account_id"]
         try:
             key = state.authenticate(request.headers.get("authorization"), "org")
+            if wants_json_but_lacks_it(
+                request.method, request.headers.get("content-type"), state.realism
+            ):
+                return errors.unsupported_media_type()
             return await handler(request, key, account_id)
         except AuthError:
             return errors.um_error(401, "unauthorized")

@@ -60,10 +60,18 @@ def v1_user(account: Account, base_url: str, suspended: bool = False) -> dict[st
     return body
 
 
+def documented_source(source: str | None) -> str | None:
+    """``managementSource`` as the API documents it: ``invited``, ``synced`` or null. A
+    Google Workspace account is synced from an identity provider like any other; only the
+    refusal reason (``externalDirectory.google``) tells it apart."""
+    return "synced" if source == "google" else source
+
+
 def v2_user(
     state: AtlassianState, account: Account, directory_id: str, expand: frozenset[str]
 ) -> dict[str, Any]:
-    """``MultiDirectoryUser`` (camelCase); ``productAccess``/``groups`` only when expanded."""
+    """``MultiDirectoryUser`` (camelCase); ``platformRoles``, ``productAccess`` and ``groups``
+    only when expanded (reference §1.5)."""
     body: dict[str, Any] = {
         "accountId": account.account_id,
         "accountType": account.account_type,
@@ -76,12 +84,13 @@ def v2_user(
         "email": account.email,
         "emailVerified": account.email_verified,
         "claimStatus": state.claim_status(account),
-        "platformRoles": list(account.platform_roles),
         "picture": PICTURE,
         "avatar": PICTURE,
-        "managementSource": account.management_source,
+        "managementSource": documented_source(account.management_source),
         "links": {"self": account.account_id},
     }
+    if "platformRoles" in expand or not state.realism.platform_roles_need_expand:
+        body["platformRoles"] = list(account.platform_roles)
     if account.deactivated_on is not None:
         body["deactivatedOn"] = milli_timestamp(account.deactivated_on)
     if account.pending_deletion_at is not None:

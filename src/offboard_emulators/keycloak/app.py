@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from offboard_emulators.keycloak import control
 from offboard_emulators.keycloak.emulator import EmulatorState
-from offboard_emulators.keycloak.errors import KeycloakError, not_found, oauth_error
+from offboard_emulators.keycloak.errors import KeycloakError, bad_request, not_found, oauth_error
 from offboard_emulators.keycloak.group_routes import GroupRoutes
 from offboard_emulators.keycloak.login import Principal
 from offboard_emulators.keycloak.model import VIEW_EVENTS, VIEW_REALM
@@ -137,7 +137,7 @@ async def events_config(request: Request, state: EmulatorState) -> Response:
 async def admin_events(request: Request, state: EmulatorState) -> Response:
     """`GET …/admin-events`: filters, paging, newest first by default."""
     require(caller(request, state), VIEW_EVENTS)
-    where, first, max_, direction = event_query(request)
+    where, first, max_, direction = event_query(request, state)
     await page_delay(state)
     events = state.realm.query_admin_events(where, first, max_, direction)
     return keycloak_json([event.to_json() for event in events])
@@ -146,19 +146,29 @@ async def admin_events(request: Request, state: EmulatorState) -> Response:
 async def user_events(request: Request, state: EmulatorState) -> Response:
     """`GET …/events`: user (login) events, same paging rules."""
     require(caller(request, state), VIEW_EVENTS)
-    where, first, max_, direction = event_query(request)
+    where, first, max_, direction = event_query(request, state)
     await page_delay(state)
     events = state.realm.query_user_events(where, first, max_, direction)
     return keycloak_json([event.to_json() for event in events])
 
 
-def event_query(request: Request) -> tuple[EventFilter, int | None, int | None, str | None]:
-    """The filters, paging and direction of an event listing (validated like the server)."""
+def event_query(
+    request: Request, state: EmulatorState
+) -> tuple[EventFilter, int | None, int | None, str | None]:
+    """The filters, paging and direction of an event listing (validated like the server).
+
+    Before 26.2, dates were ``yyyy-MM-dd`` only and there was no ``direction`` (newest
+    first always): the ``events_before_26_2`` setting answers like those servers."""
     params = request.query_params
     lists = {key: params.getlist(key) for key in ("operationTypes", "resourceTypes", "type")}
+    if state.realm.events_before_26_2:
+        for name in ("dateFrom", "dateTo"):
+            if (params.get(name) or "").isdigit():
+                raise bad_request(f"Invalid value for '{name}', expected format is yyyy-MM-dd")
     where = EventFilter.from_params(params, lists)
     first, max_ = parse_int(params.get("first")), parse_int(params.get("max"))
-    return where, first, max_, params.get("direction")
+    direction = None if state.realm.events_before_26_2 else params.get("direction")
+    return where, first, max_, direction
 
 
 async def page_delay(state: EmulatorState) -> None:

@@ -10,7 +10,8 @@ GET|PUT /_emulator/faults           5xx rate/status, latency, fail the Nth reque
 GET|PUT /_emulator/keycloak-faults  spurious enabled:false, slow pages, a user deleted
                                     during paging, cut representations (KeycloakFaults)
 POST   /_emulator/clock             {"advance_seconds": 301}: expire tokens and lockouts
-PUT    /_emulator/settings          {"lockout_reports_disabled": true}: 26.3-era reads
+PUT    /_emulator/settings          {"lockout_reports_disabled": true}: 26.3-era reads;
+                                    {"events_before_26_2": true}: 26.0/26.1 event queries
 """
 
 from __future__ import annotations
@@ -71,7 +72,15 @@ def routes(state: EmulatorState) -> list[Route]:
         body = await read_json_object(request)
         if "lockout_reports_disabled" in body:
             state.realm.lockout_reports_disabled = bool(body["lockout_reports_disabled"])
-        return JSONResponse({"lockout_reports_disabled": state.realm.lockout_reports_disabled})
+        if "events_before_26_2" in body:
+            state.realm.events_before_26_2 = bool(body["events_before_26_2"])
+        realm = state.realm
+        return JSONResponse(
+            {
+                "lockout_reports_disabled": realm.lockout_reports_disabled,
+                "events_before_26_2": realm.events_before_26_2,
+            }
+        )
 
     table: list[tuple[str, Any, list[str]]] = [
         ("/reset", reset, ["POST"]),

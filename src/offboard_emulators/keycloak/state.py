@@ -86,6 +86,8 @@ class Realm:
         self._random = random.Random()
         self.clock_offset_ms = 0
         self.lockout_reports_disabled = False  # 26.3-era behaviour; 26.7.3 keeps enabled:true
+        self.events_before_26_2 = False
+        """26.0/26.1 event listings: dates only as yyyy-MM-dd, `direction` ignored."""
         self._listing: list[User] | None = None
         self.add_client(
             Client(str(uuid.uuid4()), "admin-cli", None, public=True, direct_grants=True)

@@ -46,6 +46,9 @@ def action(kind: ActionKind, account_id: str) -> Action:
 def parts() -> EmulatorParts:
     state = AtlassianState()
     seed(state, load_fixture(EXAMPLE))
+    # These tests read an account right after writing it; waiting out the read lag is the
+    # executor's job, tested with the lag on in test_real_tenant.py.
+    state.realism.read_lag_seconds = 0
     return EmulatorParts(state)
 
 

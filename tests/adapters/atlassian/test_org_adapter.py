@@ -266,7 +266,7 @@ async def test_a_malformed_page_or_a_repeated_cursor_is_a_failed_page(
     script.on("POST", SEARCH, ok(page), ok(page))
     snap = await org.snapshot()
     assert not snap.complete
-    assert "same cursor" in snap.problems[0]
+    assert "repeated a cursor" in snap.problems[0]
     script.replies.clear()
     _domains(script)
     script.on("POST", SEARCH, httpx.Response(200, text="<html>gateway</html>"))

@@ -131,6 +131,8 @@ def test_our_patch_body_uses_the_documented_field_names() -> None:
     a boolean is what Atlassian's own examples send; so the names are checked, not the value."""
     schema = _spec(SCIM_SPEC)["components"]["schemas"]
     body = active_patch(False)
-    assert set(body) <= set(schema["RequestPayloadToPatch"]["properties"])
+    # SCIM attribute names are case-insensitive (RFC 7643 §2.1): we send ``Operations``.
+    documented = {name.lower() for name in schema["RequestPayloadToPatch"]["properties"]}
+    assert {name.lower() for name in body} <= documented
     operation_fields = set(schema["OperationForAScimPatch"]["properties"])
-    assert all(set(op) <= operation_fields for op in body["operations"])
+    assert all(set(op) <= operation_fields for op in body["Operations"])

@@ -19,7 +19,8 @@ UNMANAGED = "5b10ac8d82e05b22cc7d4ef6"
 GOOGLE = "5b10ac8d82e05b22cc7d4ef7"
 OWNER = "5b10ac8d82e05b22cc7d4ef8"
 SYNCED = "5b10ac8d82e05b22cc7d4ef9"
-ORG_KEY = {"Authorization": "Bearer emulator-org-key"}
+ORG_KEY = {"Authorization": "Bearer emulator-org-key", "Content-Type": "application/json"}
+"""Real clients send JSON on every write (a POST without it gets 415: test_realism.py)."""
 SCOPED_KEY = {"Authorization": "Bearer emulator-scoped-key"}
 EXPIRED_KEY = {"Authorization": "Bearer emulator-expired-key"}
 SCIM_KEY = {"Authorization": "Bearer emulator-scim-key"}
@@ -31,6 +32,11 @@ def tenant() -> AtlassianState:
     """The example fixture of docs/emulators/atlassian.md, loaded fresh."""
     state = AtlassianState()
     seed(state, load_fixture(EXAMPLE))
+    # These tests read their own writes at once and still use the v1 user calls; the
+    # read lag and the v1 retirement (both on by default) have their own tests in
+    # test_realism.py.
+    state.realism.read_lag_seconds = 0
+    state.realism.v1_users_retired = False
     return state
 
 

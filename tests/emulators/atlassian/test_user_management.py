@@ -113,7 +113,7 @@ async def test_scim_restriction_is_configurable(
 
 
 async def test_keys_scoped_expired_unknown(client: httpx.AsyncClient) -> None:
-    scoped = await client.post(manage(LEAVER, "/lifecycle/disable"), headers=SCOPED_KEY)
+    scoped = await client.post(manage(LEAVER, "/lifecycle/disable"), headers=SCOPED_KEY, json={})
     assert scoped.status_code == 403
     assert scoped.json() == {"key": "forbidden"}
     for headers in (EXPIRED_KEY, {"Authorization": "Bearer nope"}):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from offboard.adapters.atlassian_org.wire import DirectoryUser
 from offboard.core.accounts import (
     Account,
@@ -43,6 +45,14 @@ def _claim(user: DirectoryUser, verified_domains: frozenset[str]) -> Claim:
     return Claim.MANAGED if domain and domain in verified_domains else Claim.UNMANAGED
 
 
+def _source(value: str | None) -> ManagementSource:
+    """``invited``, ``synced`` or null as documented; any other value is UNKNOWN, which is
+    classed with the synced accounts (the safe reading: suspend, never a lifecycle call)."""
+    if not value:
+        return ManagementSource.NONE
+    return _SOURCES.get(value, ManagementSource.UNKNOWN)
+
+
 def to_account(user: DirectoryUser, verified_domains: frozenset[str] = frozenset()) -> Account:
     """The core account for one directory user."""
     membership = _membership(user)
@@ -53,11 +63,31 @@ def to_account(user: DirectoryUser, verified_domains: frozenset[str] = frozenset
         name=user.name or user.nickname or "",
         status=status,
         claim=_claim(user, verified_domains),
-        management_source=_SOURCES.get(user.management_source or "", ManagementSource.NONE),
+        management_source=_source(user.management_source),
         membership=membership,
-        platform_roles=frozenset(user.platform_roles or ()),
+        platform_roles=None if user.platform_roles is None else frozenset(user.platform_roles),
         billable=status is AccountStatus.ACTIVE and membership is Membership.ACTIVE,
         account_type=user.account_type or "atlassian",
         pending_deletion=bool(user.for_deletion) or user.status == "for_deletion",
         added_to_org=user.added_to_org,
     )
+
+
+_ACCESS_ORDER = (Membership.ACTIVE, Membership.SUSPENDED, Membership.NO_MEMBERSHIP)
+
+
+def merge_directories(accounts: list[Account]) -> list[Account]:
+    """One account per id, in first-seen order. An account held in several directories
+    may be listed once per directory: it keeps its access while any membership is active
+    (the safe reading for a leaver), and it is billable if any entry is."""
+    merged: dict[str, Account] = {}
+    for account in accounts:
+        seen = merged.get(account.id)
+        if seen is None:
+            merged[account.id] = account
+            continue
+        best = min(seen.membership, account.membership, key=_ACCESS_ORDER.index)
+        merged[account.id] = replace(
+            seen, membership=best, billable=seen.billable or account.billable
+        )
+    return list(merged.values())

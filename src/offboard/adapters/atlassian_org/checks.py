@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from offboard.adapters.atlassian_org import requests as rq
-from offboard.adapters.atlassian_org.client import OrgAdapter
+from offboard.adapters.atlassian_org.client import EVERY_DIRECTORY, OrgAdapter
 from offboard.adapters.atlassian_org.errors import SCOPED_KEY_HINT
 from offboard.adapters.atlassian_org.wire import OrgPage
 from offboard.ports import (
@@ -16,6 +16,9 @@ from offboard.ports import (
     PermanentError,
 )
 
+MANAGED_ACTIVE = {"claimStatus": ["managed"], "accountStatus": ["active"]}
+"""The probe must be an account user management may manage: an unmanaged one is refused
+with ``forbidden`` whatever the key, which would read as a scoped key."""
 NEW_KEY_FIX = "create an org API key without scopes in admin.atlassian.com → Settings → API keys"
 
 
@@ -66,6 +69,9 @@ async def _directory(org: OrgAdapter) -> CheckResult:
         found = await org.directories()
     except OffboardError as exc:
         return CheckResult("atlassian.directory", False, str(exc), "set directory_id")
+    if directory_id == EVERY_DIRECTORY:
+        detail = f"{len(found)} directories ({', '.join(found)}): reading and acting in all"
+        return CheckResult("atlassian.directory", True, detail)
     if directory_id not in found:
         detail = f"directory {directory_id} not found (have: {', '.join(found) or 'none'})"
         return CheckResult("atlassian.directory", False, detail, "set a listed directory_id")
@@ -78,7 +84,8 @@ async def _key_type(org: OrgAdapter) -> CheckResult:
     if probe is None:
         sample = await _first_account(org)
         if sample is None:
-            return CheckResult("atlassian.key_type", True, "no account to probe; not checked")
+            detail = "no managed account to probe; not checked"
+            return CheckResult("atlassian.key_type", True, detail, warning=True)
         probe = sample
     try:
         await org.permission(probe, "lifecycle.enablement")
@@ -97,8 +104,15 @@ async def _first_account(org: OrgAdapter) -> str | None:
     try:
         directory_id = await org.directory_id()
         response = await org.call(
-            partial(rq.search_users, org.client, org.org_id, directory_id, limit=1),
-            "sample one account",
+            partial(
+                rq.search_users,
+                org.client,
+                org.org_id,
+                directory_id,
+                limit=1,
+                filters=MANAGED_ACTIVE,
+            ),
+            "sample one managed account",
         )
     except OffboardError:
         return None

@@ -18,7 +18,7 @@ import httpx
 from pydantic import ValidationError
 
 from offboard.adapters.atlassian_org import requests as rq
-from offboard.adapters.atlassian_org.casting import to_account
+from offboard.adapters.atlassian_org.casting import merge_directories, to_account
 from offboard.adapters.atlassian_org.errors import authentication_error, refine_403
 from offboard.adapters.atlassian_org.wire import (
     DirectoryPage,
@@ -28,7 +28,7 @@ from offboard.adapters.atlassian_org.wire import (
     Permission,
 )
 from offboard.adapters.http import RateLimiter, RetryPolicy, send, with_retries
-from offboard.core.accounts import Account, AccountId, AccountStatus, Membership
+from offboard.core.accounts import NOT_MYSELF, Account, AccountId, AccountStatus, Membership
 from offboard.core.plan import Action
 from offboard.core.policy import ActionKind
 from offboard.core.snapshots import TargetSnapshot
@@ -36,6 +36,7 @@ from offboard.ports import (
     AuthenticationError,
     ConflictError,
     NotFoundError,
+    NotManageableError,
     OffboardError,
     OperationResult,
     PermanentError,
@@ -48,6 +49,9 @@ _LIFECYCLE = {
     ActionKind.DELETE: "delete",
 }
 _MEMBERSHIP = {ActionKind.SUSPEND: "suspend", ActionKind.RESTORE: "restore"}
+MAX_EMPTY_PAGES = 3
+EVERY_DIRECTORY = "-"
+"""The v2 ``directoryId`` that widens a call to every directory of the org."""
 
 
 class OrgAdapter:
@@ -87,14 +91,17 @@ class OrgAdapter:
             raise authentication_error(what) from None
 
     async def directory_id(self) -> str:
-        """The configured directory, or the org's single one (several need configuring)."""
+        """The configured directory; else the org's single one; else ``-``, every directory.
+
+        Orgs with several directories (Guard with several identity providers) hold an
+        account in one or more of them. ``-`` reads each account once, with its membership
+        across all of them (``active`` when active in any), and suspends or restores it in
+        every directory that holds it: a leaver leaves them all."""
         if self._directory_id is None:
             found = await self.directories()
-            if len(found) != 1:
-                raise PermanentError(
-                    f"org {self.org_id} has {len(found)} directories: configure directory_id"
-                )
-            self._directory_id = found[0]
+            if not found:
+                raise PermanentError(f"org {self.org_id} has no directory")
+            self._directory_id = found[0] if len(found) == 1 else EVERY_DIRECTORY
         return self._directory_id
 
     async def directories(self) -> list[str]:
@@ -139,6 +146,7 @@ class OrgAdapter:
             directory_id = await self.directory_id()
             domains = await self.verified_domains()
             await self._walk_users(directory_id, domains, accounts, progress)
+            accounts = merge_directories(accounts)
         except AuthenticationError:
             raise
         except (OffboardError, ValidationError, ValueError) as exc:
@@ -163,6 +171,7 @@ class OrgAdapter:
         progress: Progress | None,
     ) -> None:
         cursor: str | None = None
+        empty_pages = 0
         while True:
             response = await self.call(
                 partial(rq.search_users, self.client, self.org_id, directory_id, cursor=cursor),
@@ -173,10 +182,15 @@ class OrgAdapter:
             if progress is not None:
                 progress(len(into), None)
             previous, cursor = cursor, rq.next_cursor(page.links.next)
-            if cursor is None or not page.data:
+            if cursor is None:
                 return
-            if cursor == previous:
-                raise PermanentError(f"the search returned the same cursor twice ({cursor})")
+            # A next link is a promise of more: an empty page with one is followed (a few
+            # times), never taken as the end of the directory.
+            empty_pages = 0 if page.data else empty_pages + 1
+            if cursor == previous or empty_pages > MAX_EMPTY_PAGES:
+                raise PermanentError(
+                    f"the search repeated a cursor or stopped advancing ({cursor[:80]})"
+                )
 
     async def find_by_email(self, email: str) -> list[Account]:
         """Accounts whose email is exactly ``email`` (v2 search ``emails``)."""
@@ -186,7 +200,7 @@ class OrgAdapter:
             "find account by email",
         )
         page = DirectoryUserPage.model_validate(response.json())
-        return [to_account(user, self._verified) for user in page.data]
+        return merge_directories([to_account(user, self._verified) for user in page.data])
 
     async def read_account(self, account_id: AccountId) -> Account | None:
         """A fresh read of one account and its membership; None on 404."""
@@ -211,7 +225,16 @@ class OrgAdapter:
         entry = response.json().get(privilege)
         if entry is None:
             raise PermanentError(f"permissions map of {account_id} lacks {privilege}")
-        return Permission.model_validate(entry)
+        permission = Permission.model_validate(entry)
+        if permission.reason is not None and permission.reason.key == NOT_MYSELF:
+            self.learn_key_owner(account_id)
+        return permission
+
+    def learn_key_owner(self, account_id: str) -> None:
+        """Atlassian refused to act on ``account_id`` as the key's own account: protect it
+        in every later snapshot (a configured owner is kept)."""
+        if self.key_owner_account_id is None:
+            self.key_owner_account_id = account_id
 
     async def execute(self, action: Action) -> OperationResult:
         """Carry out one lifecycle or membership action idempotently."""
@@ -230,6 +253,10 @@ class OrgAdapter:
                 lambda: rq.lifecycle(self.client, action.account_id, verb, action.reason),
                 f"{verb} {action.account_id}",
             )
+        except NotManageableError as refusal:
+            if refusal.reason_key == NOT_MYSELF:
+                self.learn_key_owner(action.account_id)
+            raise
         except ConflictError:
             # Some tenants answer 409 when the account is already where the action puts it.
             current = await self.read_account(action.account_id)

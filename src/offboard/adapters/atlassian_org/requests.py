@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
+from offboard.ports import PermanentError
+
 SEARCH_LIMIT = 100
 """The largest page the v2 directory user search accepts (the v2 list range is 1..100)."""
 SNAPSHOT_EXPAND = ("platformRoles",)
@@ -20,15 +22,25 @@ def _seg(value: str) -> str:
     return quote(value, safe=":|-_")
 
 
+class UnfollowableLinkError(PermanentError):
+    """A ``links.next`` that names no cursor: the walk cannot continue, so it is not whole."""
+
+
 def next_cursor(link: str | None) -> str | None:
-    """The cursor for the next page: v1 ``links.next`` is a URL holding ``cursor``, while v1
-    search and v2 links are opaque tokens."""
+    """The cursor for the next page, None on the last page.
+
+    v1 ``GET /orgs`` and ``/users`` give a full URL holding ``cursor``; every other link is
+    an opaque token, standard base64 that may start with ``/`` or hold ``+`` and ``=``,
+    so only an absolute URL is read as one. A URL without a cursor raises: a walk that
+    cannot go on must never be taken for a complete one."""
     if not link:
         return None
-    if "://" in link or link.startswith("/"):
-        values = parse_qs(urlsplit(link).query).get("cursor")
-        return values[0] if values else None
-    return link
+    if "://" not in link:
+        return link
+    values = parse_qs(urlsplit(link).query).get("cursor")
+    if not values or not values[0]:
+        raise UnfollowableLinkError(f"the next-page link holds no cursor: {link[:200]}")
+    return values[0]
 
 
 def list_orgs(client: httpx.AsyncClient, cursor: str | None = None) -> httpx.Request:
@@ -60,8 +72,9 @@ def search_users(
     cursor: str | None = None,
     emails: list[str] | None = None,
     limit: int = SEARCH_LIMIT,
+    filters: dict[str, list[str]] | None = None,
 ) -> httpx.Request:
-    body: dict[str, object] = {"limit": limit, "expand": list(SNAPSHOT_EXPAND)}
+    body: dict[str, object] = {"limit": limit, "expand": list(SNAPSHOT_EXPAND), **(filters or {})}
     if cursor:
         body["cursor"] = cursor
     if emails is not None:
@@ -75,12 +88,18 @@ def user_details(
     return client.build_request("GET", f"{_users(org_id, directory_id)}/{_seg(account_id)}")
 
 
+EMPTY_JSON: dict[str, object] = {}
+"""Sent where Atlassian documents no body: a POST without ``Content-Type: application/json``
+is refused with 415 ``ADMIN-UAM-415-1`` (Organizations spec; jira.js sends JSON on every
+write), and an empty JSON object is what a JSON parser accepts when it finds no fields."""
+
+
 def membership_action(
     client: httpx.AsyncClient, org_id: str, directory_id: str, account_id: str, verb: str
 ) -> httpx.Request:
-    """v2 ``suspend`` or ``restore`` (no body)."""
+    """v2 ``suspend`` or ``restore`` (no documented body: an empty JSON object)."""
     path = f"{_users(org_id, directory_id)}/{_seg(account_id)}/{verb}"
-    return client.build_request("POST", path)
+    return client.build_request("POST", path, json=EMPTY_JSON)
 
 
 def permissions(client: httpx.AsyncClient, account_id: str, privilege: str) -> httpx.Request:
@@ -94,5 +113,5 @@ def lifecycle(
 ) -> httpx.Request:
     """``disable`` (with the message shown to the user), ``enable`` or ``delete``."""
     path = f"/users/{_seg(account_id)}/manage/lifecycle/{verb}"
-    body = {"message": message} if verb == "disable" and message else None
+    body = {"message": message} if verb == "disable" and message else EMPTY_JSON
     return client.build_request("POST", path, json=body)

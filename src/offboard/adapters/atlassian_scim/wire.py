@@ -59,11 +59,12 @@ class Failure(Wire):
 def active_patch(active: bool) -> dict[str, object]:
     """PATCH body setting ``active``.
 
-    Atlassian's OpenAPI names the array ``operations`` (lower case; jira.js sends it so)
-    where RFC 7644 says ``Operations``. We follow Atlassian's document, which is why this
-    body is built here and not with ``scim2_models.PatchOp`` (it serialises ``Operations``).
+    Atlassian's OpenAPI names the array ``operations`` (lower case), RFC 7644 says
+    ``Operations``, and the identity providers known to work with Atlassian in production
+    (Okta, Microsoft Entra ID) send ``Operations``. SCIM attribute names are
+    case-insensitive (RFC 7643 §2.1), so the spelling known to work is the one sent.
     """
     return {
         "schemas": [PATCH_SCHEMA],
-        "operations": [{"op": "replace", "path": "active", "value": active}],
+        "Operations": [{"op": "replace", "path": "active", "value": active}],
     }

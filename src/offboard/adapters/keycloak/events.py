@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+import structlog
 from pydantic import BaseModel, Field, TypeAdapter
 
 from offboard.adapters.keycloak.casting import user_id_from_resource_path
 from offboard.adapters.keycloak.requests import AdminReader, Query
 from offboard.adapters.keycloak.wire import ADMIN_EVENTS, USER_EVENTS, AdminEventRep, UserEventRep
 from offboard.core.identities import IdentityId
-from offboard.ports import IdentityEvent
+from offboard.ports import CheckResult, IdentityEvent, PermanentError
+
+log = structlog.get_logger(__name__)
 
 RELEVANT_ADMIN_OPERATIONS: dict[str, frozenset[str]] = {
     "USER": frozenset({"UPDATE", "DELETE"}),
@@ -80,6 +83,8 @@ class EventPoller:
         self._now = now
         self._overlap_ms = int(overlap.total_seconds() * 1000)
         self._page_size = page_size
+        self.day_dates = False
+        """True once the server refused epoch-millisecond dates (Keycloak 26.0/26.1)."""
 
     async def events_since(self, cursor: str | None) -> tuple[list[IdentityEvent], str]:
         """Events after the cursor (minus overlap); a new poller starts at now − overlap."""
@@ -104,16 +109,42 @@ class EventPoller:
     async def _pages(
         self, path: str, query: Query, since_ms: int, adapter: TypeAdapter[list[EventT]]
     ) -> list[EventT]:
-        events: list[EventT] = []
         date_from = max(0, since_ms - self._overlap_ms)
+        if not self.day_dates:
+            try:
+                return await self._read_all(path, query, str(date_from), adapter)
+            except PermanentError as error:
+                if error.status != 400:
+                    raise
+                self._fall_back_to_day_dates(error)
+        # Keycloak before 26.2: dates by day and newest first whatever ``direction`` says.
+        # Read the whole day, keep what is recent enough, and order it here.
+        day = datetime.fromtimestamp(date_from / 1000, tz=UTC).date().isoformat()
+        events = await self._read_all(path, query, day, adapter)
+        return sorted((e for e in events if e.time >= date_from), key=lambda e: e.time)
+
+    async def _read_all(
+        self, path: str, query: Query, date_from: str, adapter: TypeAdapter[list[EventT]]
+    ) -> list[EventT]:
+        events: list[EventT] = []
         offset = 0
         while True:
-            params = {**query, "dateFrom": str(date_from), "first": offset, "max": self._page_size}
+            params = {**query, "dateFrom": date_from, "first": offset, "max": self._page_size}
             page = await self._reader.read(path, adapter, params)
             events.extend(page)
             if len(page) < self._page_size:
                 return events
             offset += self._page_size
+
+    def _fall_back_to_day_dates(self, error: PermanentError) -> None:
+        """Epoch-millisecond dates and ``direction`` arrived in Keycloak 26.2; an older
+        server refuses them with 400. Said once, loudly: polls go on by day."""
+        self.day_dates = True
+        log.warning(
+            "Keycloak refused epoch-millisecond event dates (it is older than 26.2): "
+            "reading events by day and ordering them here; upgrade to 26.2 or later",
+            error=str(error)[:200],
+        )
 
 
 def _from_admin(event: AdminEventRep) -> IdentityEvent | None:
@@ -145,3 +176,24 @@ def events_kinds() -> Sequence[str]:
         for operation in sorted(operations)
     )
     return (*admin, *(f"user:{t}" for t in USER_EVENT_TYPES))
+
+
+async def event_query_check(reader: AdminReader, now: datetime) -> CheckResult:
+    """Epoch-millisecond dates and ``direction`` arrived in Keycloak 26.2: say which kind of
+    server this is, and what the poller does about it (never a silent failure)."""
+    since = str(int(now.timestamp() * 1000) - 60_000)
+    params: Query = {**ADMIN_QUERY, "dateFrom": since, "max": 1}
+    try:
+        await reader.read("admin-events", ADMIN_EVENTS, params)
+    except PermanentError as error:
+        if error.status != 400:
+            detail = f"not checked: {error}"
+            return CheckResult("assume.event_queries", True, detail, warning=True)
+        detail = (
+            "Keycloak older than 26.2 refuses epoch-millisecond event dates: the poller "
+            "reads events by day and orders them itself [documented]"
+        )
+        fix = "upgrade Keycloak to 26.2 or later for exact event windows"
+        return CheckResult("assume.event_queries", True, detail, fix, warning=True)
+    detail = "epoch-millisecond dates and direction=asc accepted (Keycloak 26.2+) [documented]"
+    return CheckResult("assume.event_queries", True, detail)

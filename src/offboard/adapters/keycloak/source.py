@@ -17,7 +17,7 @@ from offboard.adapters.keycloak.confirmation import (
     Confirmer,
     Sleep,
 )
-from offboard.adapters.keycloak.events import EventPoller
+from offboard.adapters.keycloak.events import EventPoller, event_query_check
 from offboard.adapters.keycloak.listing import UserLister, WalkSettings
 from offboard.adapters.keycloak.requests import AdminReader
 from offboard.adapters.keycloak.scope import KeycloakScope
@@ -121,7 +121,16 @@ class KeycloakSource:
         return await self._events.events_since(cursor)
 
     async def self_check(self) -> Sequence[CheckResult]:
-        return await self._checker.run()
+        """The checks of the service account and realm, and whether the server takes the
+        event queries the poller sends (Keycloak 26.2+), said even when it does not."""
+        results = await self._checker.run()
+        if any(r.name == "token" and not r.ok for r in results):
+            return results
+        return [*results, await event_query_check(self.reader, self._clock.now())]
+
+    async def deep_check(self) -> Sequence[CheckResult]:
+        """Read-only extras for ``config check --deep`` (the event query check is always run)."""
+        return []
 
     async def aclose(self) -> None:
         await self._client.aclose()
