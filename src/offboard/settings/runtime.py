@@ -48,6 +48,20 @@ class DaemonSettings(Section):
     """A file holding the webhook secret."""
     lease_ttl: Duration = timedelta(seconds=30)
     """How long a replica's leadership lease lasts without renewal."""
+    reconfirm_after: Duration = timedelta(seconds=5)
+    """An action whose plan is older than this re-reads its person in Keycloak just before it
+    is sent, and is skipped (and journaled why) when they are no longer leaving. ``0s``
+    re-reads before every action."""
+
+    @model_validator(mode="after")
+    def _positive(self) -> DaemonSettings:
+        """A zero or negative interval would spin, or make every lease expire at once."""
+        for key in ("poll_interval", "reconcile_interval", "lease_ttl"):
+            if getattr(self, key) <= timedelta(0):
+                raise ValueError(f"{key}: must be longer than zero (got {getattr(self, key)})")
+        if self.reconfirm_after < timedelta(0):
+            raise ValueError("reconfirm_after: must not be negative")
+        return self
 
     @model_validator(mode="after")
     def _resolve(self) -> DaemonSettings:

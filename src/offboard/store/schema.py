@@ -22,7 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 """Bumped with every migration; a store with a higher number was written by a newer offboard."""
 
 
@@ -144,4 +144,7 @@ leases = Table(
     Column("name", String(128), primary_key=True),
     Column("holder", String(255), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
+    # The fencing token: bumped at every take-over, never at a renewal. Writes that carry an
+    # older token come from a leader that was replaced while it was paused, and are refused.
+    Column("token", Integer(), nullable=False, server_default="0"),
 )
