@@ -67,3 +67,21 @@ def test_release_lets_the_other_replica_take_over_at_once() -> None:
 def test_holder_names_are_unique_per_process_instance() -> None:
     store, clock = FakeStore(), FakeClock()
     assert Lease(store, clock).holder != Lease(store, clock).holder
+
+
+def test_the_fence_carries_the_token_of_the_current_leadership() -> None:
+    a, b, _, clock = two_replicas()
+    assert a.fence is None  # not the leader yet
+    a.refresh()
+    first = a.fence
+    assert first is not None
+    assert first.holder == "a"
+    clock.advance(a.renew_every)
+    a.refresh()
+    assert a.fence == first, "a renewal keeps the token"
+    clock.advance(31)  # a was paused past its lease
+    assert b.refresh()
+    assert b.fence is not None
+    assert b.fence.token == first.token + 1
+    assert not a.refresh()
+    assert a.fence is None

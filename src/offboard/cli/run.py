@@ -113,9 +113,17 @@ async def assemble(
     stack.push_async_callback(source.aclose)
     directory = build_directory(settings, metered["atlassian"])
     stack.push_async_callback(directory.aclose)
-    passes = ReconcilingPasses(source, directory, store, settings.policy_model(), clock)
     config = daemon_config(settings)
     lease = Lease(store, clock, holder=holder, ttl=config.lease_ttl)
+    passes = ReconcilingPasses(
+        source,
+        directory,
+        store,
+        settings.policy_model(),
+        clock,
+        lease=lease,
+        reconfirm_after=settings.daemon.reconfirm_after,
+    )
     daemon = Daemon(passes, source, store, clock, status, lease, config)
     receiver = WebhookReceiver(
         _secret_bytes(settings),

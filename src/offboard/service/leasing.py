@@ -3,6 +3,11 @@
 The lease lives in the store (``acquire_lease``), so it works across hosts. The holder renews it
 well before it expires; when a renewal fails or is refused, the holder steps down at once and
 stops acting, and another replica takes over once the old lease has expired.
+
+Stepping down at the next renewal is not enough on its own: a leader paused past its lease
+(SIGSTOP, a frozen VM) wakes up with work in flight. So each take-over bumps a fencing token
+in the store, every pass acts under the :attr:`Lease.fence` it started with, and every write
+checks it at the moment it is sent (``offboard.executor.preflight``).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Protocol
 
 import structlog
 
-from offboard.ports import Clock
+from offboard.ports import Clock, Fence
 
 LEASE_NAME = "daemon"
 
@@ -27,6 +32,8 @@ class LeaseStore(Protocol):
     def acquire_lease(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool: ...
 
     def release_lease(self, name: str, holder: str) -> None: ...
+
+    def lease_token(self, name: str, holder: str, now: datetime) -> int | None: ...
 
 
 def default_holder() -> str:
@@ -52,11 +59,22 @@ class Lease:
         self.ttl = ttl
         self.name = name
         self._held = False
+        self._token: int | None = None
 
     @property
     def held(self) -> bool:
         """True while this replica believes it is the leader."""
         return self._held
+
+    @property
+    def fence(self) -> Fence | None:
+        """What a pass starting now acts under, or None when this replica is not the leader.
+
+        Every write of the pass is checked against it at the moment it is sent, so a pass
+        that outlives the leadership it started under stops there."""
+        if not self._held or self._token is None:
+            return None
+        return Fence(self.name, self.holder, self._token)
 
     @property
     def renew_every(self) -> float:
@@ -65,21 +83,24 @@ class Lease:
 
     def refresh(self) -> bool:
         """Take or renew the lease; any failure means stepping down. Returns ``held``."""
+        now = self.clock.now()
         try:
-            held = self.store.acquire_lease(self.name, self.holder, self.ttl, self.clock.now())
+            held = self.store.acquire_lease(self.name, self.holder, self.ttl, now)
+            token = self.store.lease_token(self.name, self.holder, now) if held else None
         except Exception as error:
             log.warning("lease renewal failed; stepping down", error=type(error).__name__)
-            held = False
-        if held != self._held:
-            log.info("lease " + ("taken" if held else "lost"), holder=self.holder)
-        self._held = held
+            held, token = False, None
+        held = held and token is not None
+        if held != self._held or token != self._token:
+            log.info("lease " + ("taken" if held else "lost"), holder=self.holder, token=token)
+        self._held, self._token = held, token
         return held
 
     def release(self) -> None:
         """Give the lease up (on shutdown) so another replica can take over at once."""
         if not self._held:
             return
-        self._held = False
+        self._held, self._token = False, None
         try:
             self.store.release_lease(self.name, self.holder)
         except Exception as error:

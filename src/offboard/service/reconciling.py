@@ -21,6 +21,7 @@ from offboard.core.planning import PlanContext, candidates_to_confirm, plan
 from offboard.core.policy import Policy
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
 from offboard.executor import ApplyReport, Outcome, apply_plan, recover
+from offboard.executor.preflight import NO_PREFLIGHT, Preflight
 from offboard.executor.sending import describe
 from offboard.ports import AccountDirectory, Clock, IdentitySource, Progress, Store
 from offboard.service.pipeline_snapshots import (
@@ -147,11 +148,14 @@ async def reconcile(
     progress: SideProgress | None = None,
     concurrency: int = 4,
     kind: str = "reconcile",
+    preflight: Preflight = NO_PREFLIGHT,
 ) -> RunReport:
-    """One full run: settle any crash, plan, save the plan, apply when asked and not blocked."""
+    """One full run: settle any crash, plan, save the plan, apply when asked and not blocked.
+
+    ``preflight`` (the lease fence, re-confirmation) is checked before every write."""
     run = _Run.start(kind, directory, store, clock)
     try:
-        recovered = await _recover_before(apply, directory, store, clock)
+        recovered = await _recover_before(apply, directory, store, clock, preflight)
         result = await build_plan(
             source=source,
             directory=directory,
@@ -161,7 +165,9 @@ async def reconcile(
             overrides=overrides,
             progress=progress,
         )
-        return await _finish(run, result, recovered, apply=apply, concurrency=concurrency)
+        return await _finish(
+            run, result, recovered, apply=apply, concurrency=concurrency, preflight=preflight
+        )
     except BaseException as error:
         run.abandon(error)
         raise
@@ -178,11 +184,12 @@ async def recheck_identity(
     apply: bool = True,
     overrides: frozenset[GuardName] = frozenset(),
     concurrency: int = 4,
+    preflight: Preflight = NO_PREFLIGHT,
 ) -> RunReport:
     """Re-check one identity from a fresh read by id, with the same rules and guards."""
     run = _Run.start("recheck", directory, store, clock)
     try:
-        recovered = await _recover_before(apply, directory, store, clock)
+        recovered = await _recover_before(apply, directory, store, clock, preflight)
         identity = await source.read_identity(identity_id)
         first_source = targeted_source(identity_id, identity, clock.now())
         links = store.links(identity_ids=[identity_id])
@@ -190,7 +197,9 @@ async def recheck_identity(
         accounts = await targeted_accounts(directory, links, emails)
         target = targeted_target(store, accounts, clock.now())
         result = await _plan_from(first_source, target, source, store, policy, clock, overrides)
-        return await _finish(run, result, recovered, apply=apply, concurrency=concurrency)
+        return await _finish(
+            run, result, recovered, apply=apply, concurrency=concurrency, preflight=preflight
+        )
     except BaseException as error:
         run.abandon(error)
         raise
@@ -207,12 +216,13 @@ def _links_for(source: SourceSnapshot, target: TargetSnapshot, store: Store) -> 
 
 
 async def _recover_before(
-    apply: bool, directory: AccountDirectory, store: Store, clock: Clock
+    apply: bool, directory: AccountDirectory, store: Store, clock: Clock, preflight: Preflight
 ) -> tuple[Outcome, ...]:
     """Settle what a crash left before applying anything new; a plan-only run only reads."""
     if not apply:
         return ()
-    return tuple(await recover(directory=directory, store=store, clock=clock))
+    fence = preflight.fence
+    return tuple(await recover(directory=directory, store=store, clock=clock, fence=fence))
 
 
 async def _finish(
@@ -222,6 +232,7 @@ async def _finish(
     *,
     apply: bool,
     concurrency: int,
+    preflight: Preflight = NO_PREFLIGHT,
 ) -> RunReport:
     """Save the plan, apply it when asked and allowed, and close the run with a summary."""
     made, store = result.plan, run.store
@@ -235,6 +246,7 @@ async def _finish(
             clock=run.clock,
             run_id=run.run_id,
             concurrency=concurrency,
+            preflight=preflight,
         )
     status = _status(made, apply, applied)
     problems = result.source.problems + result.target.problems

@@ -44,6 +44,14 @@ class DaemonConfig:
     concurrency: int = 8
     shutdown_grace: float = 20.0
 
+    def __post_init__(self) -> None:
+        # A zero interval spins; a zero lease expires as it is taken. Settings refuse these
+        # with a clear message first; this guards code that builds a config by hand.
+        if self.poll_interval <= 0 or self.reconcile_interval <= 0:
+            raise ValueError("poll_interval and reconcile_interval must be longer than zero")
+        if self.lease_ttl <= timedelta(0):
+            raise ValueError("lease_ttl must be longer than zero")
+
 
 class Daemon:
     """Runs the passes on time and on events while this replica holds the lease."""

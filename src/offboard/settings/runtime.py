@@ -35,9 +35,11 @@ class DaemonSettings(Section):
 
     poll_interval: Duration = timedelta(seconds=1)
     """How often Keycloak's admin events are polled. Half of it is the average wait before a
-    leaver is noticed; one poll is one small request, so a short interval is cheap."""
+    leaver is noticed; one poll is one small request, so a short interval is cheap. Must be
+    longer than zero."""
     reconcile_interval: Duration = timedelta(minutes=15)
-    """How often a full reconciliation runs (the authoritative safety net)."""
+    """How often a full reconciliation runs (the authoritative safety net). Must be longer than
+    zero."""
     listen_host: str = "127.0.0.1"
     """Address of the HTTP server (webhooks, /metrics, /healthz, /readyz)."""
     listen_port: int = Field(default=8080, ge=1, le=65535)
@@ -47,7 +49,9 @@ class DaemonSettings(Section):
     webhook_secret_file: Path | None = None
     """A file holding the webhook secret."""
     lease_ttl: Duration = timedelta(seconds=30)
-    """How long a replica's leadership lease lasts without renewal."""
+    """How long a replica's leadership lease lasts without renewal; must be longer than zero.
+    Each take-over bumps a fencing token that every write checks, so a replica paused past
+    its lease sends and records nothing more. `offboard apply` takes the same lease."""
     reconfirm_after: Duration = timedelta(seconds=5)
     """An action whose plan is older than this re-reads its person in Keycloak just before it
     is sent, and is skipped (and journaled why) when they are no longer leaving. ``0s``
