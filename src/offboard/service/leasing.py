@@ -92,7 +92,7 @@ class Lease:
             held, token = False, None
         held = held and token is not None
         if held != self._held or token != self._token:
-            log.info("lease " + ("taken" if held else "lost"), holder=self.holder, token=token)
+            log.info("lease " + ("taken" if held else "lost"), holder=self.holder, fence=token)
         self._held, self._token = held, token
         return held
 
