@@ -98,7 +98,11 @@ def raise_if_unreadable(result: PlanResult) -> None:
 
 
 async def fresh_plan(
-    wired: Wired, console: Console, overrides: frozenset[GuardName] = frozenset()
+    wired: Wired,
+    console: Console,
+    overrides: frozenset[GuardName] = frozenset(),
+    *,
+    adopt_backlog: bool = False,
 ) -> PlanResult:
     """Both snapshots (with progress bars), confirmations and the planner."""
     with side_bars(console) as progress:
@@ -110,6 +114,7 @@ async def fresh_plan(
             clock=wired.clock,
             overrides=overrides,
             progress=progress,
+            adopt_backlog=adopt_backlog,
         )
     raise_if_unreadable(result)
     return result

@@ -23,6 +23,8 @@ _ACTION_SENTENCES: dict[Rule, str] = {
     Rule.MATCHED_BY_EMAIL: "Keycloak user {who} matches this account by email {detail}",
     Rule.MATCHED_BY_ATTRIBUTE: "Keycloak user {who} names this account in an attribute: {detail}",
     Rule.EMAIL_CHANGED: "Keycloak user {who} changed email: {detail}",
+    Rule.ADOPTED_LEAVER: "Keycloak user {who} left {realm} before offboard was watching "
+    "({detail}); adopted by an admin",
 }
 
 _ENTRY_SENTENCES: dict[Rule, str] = {
@@ -36,6 +38,8 @@ _ENTRY_SENTENCES: dict[Rule, str] = {
     Rule.OUTSIDE_DOMAINS: "the account's domain {detail} is not one offboard may act on "
     "(see policy.domains)",
     Rule.NEVER_LINKED: "the account was never linked to a Keycloak identity{detail}",
+    Rule.LEFT_BEFORE_WATCHING: "{who} left before offboard was watching and this account "
+    "was never linked; adopt it with `offboard apply --adopt-backlog`",
     Rule.NOT_DEACTIVATED_BY_OFFBOARD: "{who} is back, but offboard did not take this "
     "account's access away",
     Rule.REACTIVATION_DISABLED: "{who} is back; reactivation is off in the policy",

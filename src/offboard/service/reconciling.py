@@ -78,8 +78,11 @@ async def build_plan(
     clock: Clock,
     overrides: frozenset[GuardName] = frozenset(),
     progress: SideProgress | None = None,
+    adopt_backlog: bool = False,
 ) -> PlanResult:
-    """Both snapshots concurrently, confirmations, then the pure planner."""
+    """Both snapshots concurrently, confirmations, then the pure planner.
+
+    ``adopt_backlog``: a human asked to adopt the day-one backlog (see ``core.day_one``)."""
     on = progress or (lambda _side: None)
     reads = (
         asyncio.ensure_future(source.snapshot(progress=on("keycloak"))),
@@ -93,7 +96,9 @@ async def build_plan(
             read.cancel()
         await asyncio.gather(*reads, return_exceptions=True)
         raise
-    return await _plan_from(first_source, target, source, store, policy, clock, overrides)
+    return await _plan_from(
+        first_source, target, source, store, policy, clock, overrides, adopt_backlog
+    )
 
 
 async def _plan_from(
@@ -104,12 +109,13 @@ async def _plan_from(
     policy: Policy,
     clock: Clock,
     overrides: frozenset[GuardName],
+    adopt_backlog: bool = False,
 ) -> PlanResult:
     links = _links_for(first_source, target, store)
     candidates = candidates_to_confirm(first_source, target, links, policy)
     confirmed = await source.confirm(first_source, candidates) if candidates else first_source
     baseline = previous_source_count(store) if confirmed.kind is SnapshotKind.FULL else None
-    context = PlanContext(clock.now(), overrides, baseline)
+    context = PlanContext(clock.now(), overrides, baseline, adopt_backlog=adopt_backlog)
     made = plan(confirmed, target, links, policy, context)
     record_snapshots(store, confirmed, target)  # after planning: never its own baseline
     return PlanResult(made, confirmed, target)
@@ -149,6 +155,7 @@ async def reconcile(
     concurrency: int = 4,
     kind: str = "reconcile",
     preflight: Preflight = NO_PREFLIGHT,
+    adopt_backlog: bool = False,
 ) -> RunReport:
     """One full run: settle any crash, plan, save the plan, apply when asked and not blocked.
 
@@ -164,6 +171,7 @@ async def reconcile(
             clock=clock,
             overrides=overrides,
             progress=progress,
+            adopt_backlog=adopt_backlog,
         )
         return await _finish(
             run, result, recovered, apply=apply, concurrency=concurrency, preflight=preflight
