@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 
 from offboard.core.identities import Identity, IdentityId, Lockout
-from offboard.core.journal import Phase, Status
+from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.core.plan import Action
 from offboard.core.policy import ActionKind
-from offboard.executor import apply_plan
+from offboard.executor import apply_plan, recover
 from offboard.executor.preflight import Preflight
 from offboard.ports import Fence, FenceLostError, OperationResult
 from offboard.store import SqlStore
@@ -200,3 +200,33 @@ async def test_a_stale_reactivation_is_skipped_when_the_person_left_again(
     assert directory.sent == []
     assert report.outcomes[0].status is Status.SKIPPED
     assert "disabled again" in report.outcomes[0].detail
+
+
+async def test_a_replaced_leader_cannot_settle_what_it_left_either(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    old = _lead(store, "paused", clock)
+    store.append(
+        JournalRecord(
+            at=clock.now(),
+            run_id="r0",
+            action_key=action(1).key,
+            phase=Phase.INTENT,
+            status=Status.PENDING,
+            kind="deactivate",
+            identity_id="id-1",
+            account_id="acc-1",
+            rule="identity-disabled",
+            fingerprint="fp-1",
+        ),
+        fence=old,
+    )
+    clock.at += 2 * HOUR
+    new = _lead(store, "successor", clock)
+    directory = FakeDirectory({"acc-1": account(1)})
+    with pytest.raises(FenceLostError):
+        await recover(directory=directory, store=store, clock=clock, fence=old)
+    assert len(store.unfinished()) == 1, "the stale recovery recorded nothing"
+    outcomes = await recover(directory=directory, store=store, clock=clock, fence=new)
+    assert [o.status for o in outcomes] == [Status.PENDING]
+    assert store.unfinished() == []
