@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from offboard.cli.demo import DOMAIN, person
 from offboard.cli.exit_codes import ExitCode
+from offboard.cli.main import app
 from offboard.store import open_store
 from tests.cli.test_run_commands import World, linked, world  # noqa: F401  (fixtures)
 
@@ -35,3 +38,13 @@ def test_apply_is_refused_while_a_daemon_holds_the_lease(linked: World, runner: 
         assert token == 4  # the linking apply, the daemon, this apply, the daemon again
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("key", ["lease_ttl", "poll_interval", "reconcile_interval"])
+def test_run_refuses_a_zero_duration_at_start(
+    config_file: Path, runner: CliRunner, key: str
+) -> None:
+    config_file.write_text(config_file.read_text() + f"\n[daemon]\n{key} = '0s'\n")
+    result = runner.invoke(app, ["--config", str(config_file), "run"])
+    assert result.exit_code == ExitCode.CONFIG, result.output
+    assert f"daemon.{key}: must be longer than zero" in result.output
