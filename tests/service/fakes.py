@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from offboard.core.identities import IdentityId
 from offboard.core.plan import GuardName, GuardResult, Plan
-from offboard.ports import IdentityEvent
+from offboard.ports import Fence, IdentityEvent
 from offboard.service.passes import ActionReport, PassReport
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -67,6 +67,9 @@ class FakeStore:
         row = self.leases.get(name)
         if row is not None and row.holder == holder:
             row.expires = datetime(1970, 1, 1, tzinfo=UTC)
+
+    def fence_holds(self, fence: Fence, now: datetime) -> bool:
+        return self.lease_token(fence.name, fence.holder, now) == fence.token
 
     def lease_token(self, name: str, holder: str, now: datetime) -> int | None:
         row = self.leases.get(name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from offboard.service.leasing import Lease
+from offboard.service.leasing import LeaderCursors, Lease
 from tests.service.fakes import FakeClock, FakeStore
 
 TTL = timedelta(seconds=30)
@@ -85,3 +85,16 @@ def test_the_fence_carries_the_token_of_the_current_leadership() -> None:
     assert b.fence.token == first.token + 1
     assert not a.refresh()
     assert a.fence is None
+
+
+def test_only_the_live_leader_moves_the_event_cursor() -> None:
+    a, b, store, clock = two_replicas()
+    a.refresh()
+    cursors = LeaderCursors(store, a)
+    cursors.set_cursor("events", "10")
+    assert store.cursor("events") == "10"
+    clock.advance(31)  # a paused past its lease; b takes over and moves on
+    assert b.refresh()
+    LeaderCursors(store, b).set_cursor("events", "20")
+    cursors.set_cursor("events", "15")  # a wakes up and polls before it renews
+    assert cursors.cursor("events") == "20"

@@ -31,7 +31,7 @@ from offboard.server.app import create_app
 from offboard.server.metrics import MeteredTransport, Metrics, PrometheusTelemetry
 from offboard.server.webhook import WebhookReceiver
 from offboard.service.daemon_passes import ReconcilingPasses
-from offboard.service.leasing import Lease
+from offboard.service.leasing import LeaderCursors, Lease
 from offboard.service.running import Daemon, DaemonConfig
 from offboard.service.status import DaemonStatus
 from offboard.settings import Settings
@@ -124,7 +124,8 @@ async def assemble(
         lease=lease,
         reconfirm_after=settings.daemon.reconfirm_after,
     )
-    daemon = Daemon(passes, source, store, clock, status, lease, config)
+    cursors = LeaderCursors(store, lease)
+    daemon = Daemon(passes, source, cursors, clock, status, lease, config)
     receiver = WebhookReceiver(
         _secret_bytes(settings),
         daemon.submit,

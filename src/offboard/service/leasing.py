@@ -105,3 +105,37 @@ class Lease:
             self.store.release_lease(self.name, self.holder)
         except Exception as error:
             log.warning("lease release failed", error=type(error).__name__)
+
+
+class FencedCursorStore(Protocol):
+    """The part of ``Store`` that :class:`LeaderCursors` uses."""
+
+    def cursor(self, name: str) -> str | None: ...
+
+    def set_cursor(self, name: str, value: str) -> None: ...
+
+    def fence_holds(self, fence: Fence, now: datetime) -> bool: ...
+
+
+class LeaderCursors:
+    """The event cursors as the poller sees them: only the live leader moves one.
+
+    A leader paused past its lease may poll once more before its next renewal tells it it
+    was replaced; without this it would move the shared cursor under the new leader's feet
+    (events skipped until the next full reconciliation). Checked just before the write, as
+    the executor checks before each request.
+    """
+
+    def __init__(self, store: FencedCursorStore, lease: Lease) -> None:
+        self.store = store
+        self.lease = lease
+
+    def cursor(self, name: str) -> str | None:
+        return self.store.cursor(name)
+
+    def set_cursor(self, name: str, value: str) -> None:
+        fence = self.lease.fence
+        if fence is None or not self.store.fence_holds(fence, self.lease.clock.now()):
+            log.warning("cursor not moved: this replica no longer leads", cursor=name)
+            return
+        self.store.set_cursor(name, value)
