@@ -60,6 +60,22 @@ class ConflictError(PermanentError):
     pass
 
 
+class FenceLostError(OffboardError):
+    """This process no longer holds the lease with the token it acts under: it must stop.
+
+    Raised before a request would be sent, and by the store when it refuses a journal write
+    that carries a stale fencing token (another process has taken over since)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """The lease a writer acts under, and the fencing token it saw when it took the lease."""
+
+    name: str
+    holder: str
+    token: int
+
+
 class NotManageableError(PermanentError):
     def __init__(self, message: str, *, reason_key: str, status: int | None = 403):
         super().__init__(message, status=status)
@@ -193,14 +209,25 @@ class Store(Protocol):
 
     def save_plan(self, run_id: str, fingerprint: str, document: str) -> None: ...
 
-    def append(self, record: JournalRecord) -> int:
-        """Append one journal record durably; returns its sequence number."""
+    def append(self, record: JournalRecord, *, fence: Fence | None = None) -> int:
+        """Append one journal record durably; returns its sequence number.
+
+        With a ``fence``, raises ``FenceLostError`` (writing nothing) unless the lease still
+        carries that holder and token: a replaced leader can no longer record anything.
+        """
         ...
 
-    def append_all(self, records: Sequence[JournalRecord], links: Iterable[Link] = ()) -> None:
+    def append_all(
+        self,
+        records: Sequence[JournalRecord],
+        links: Iterable[Link] = (),
+        *,
+        fence: Fence | None = None,
+    ) -> None:
         """Append records in order and upsert links in one durable transaction: all or none.
 
-        One commit instead of several: each durable commit waits for the disk.
+        One commit instead of several: each durable commit waits for the disk. ``fence`` as
+        for :meth:`append`, checked in the same transaction.
         """
         ...
 
@@ -226,6 +253,17 @@ class Store(Protocol):
         ...
 
     def release_lease(self, name: str, holder: str) -> None: ...
+
+    def lease_token(self, name: str, holder: str, now: datetime) -> int | None:
+        """The fencing token of ``holder``'s unexpired lease, or None when it holds none.
+
+        The token grows by one at every take-over (a new holder, or the same one after its
+        lease expired), never at a renewal."""
+        ...
+
+    def fence_holds(self, fence: Fence, now: datetime) -> bool:
+        """True while ``fence``'s holder has the unexpired lease with the same token."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

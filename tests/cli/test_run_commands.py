@@ -78,7 +78,7 @@ def test_first_plan_links_everyone_and_saves_the_document(
 ) -> None:
     out = tmp_path / "plan.json"
     code, output = world.run(runner, "plan", "--out", str(out), "--no-skipped")
-    assert code == ExitCode.CHANGES, output
+    assert code == ExitCode.OK, output  # links alone change nothing in Atlassian
     document = json.loads(out.read_text(encoding="utf-8"))
     assert document["summary"]["actions_by_kind"]["link"] >= 30
     assert document["summary"]["blocked_by_rule"] == {"ambiguous-identities": 2}
@@ -262,7 +262,7 @@ def test_a_corrupt_store_names_the_file_and_the_way_out(world: World, runner: Cl
 
 def test_plan_as_json_and_markdown(world: World, runner: CliRunner) -> None:
     code, output = world.run(runner, "plan", "--format", "json")
-    assert code == ExitCode.CHANGES
+    assert code == ExitCode.OK  # day one with nobody gone: only links to record
     assert json.loads(output)["version"] == 1
     code, output = world.run(runner, "plan", "--format", "markdown")
     assert output.startswith("# offboard plan")

@@ -213,5 +213,5 @@ def test_markdown_rendering_has_guards_and_sections() -> None:
 def test_an_empty_plan_renders() -> None:
     empty = make_plan(source(identity(1)), target(account(1)), [link(1)])
     assert "None." in render_markdown(empty)
-    assert "0 actions" in render_text(empty)
+    assert "0 changes in Atlassian" in render_text(empty)
     assert plan_from_json(plan_to_json(empty)) == empty

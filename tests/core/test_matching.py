@@ -131,7 +131,11 @@ def test_a_leaver_matched_for_the_first_time_is_not_acted_on_by_default() -> Non
     assert not result.actions
     assert not result.link_updates
     (entry,) = result.entries
-    assert (entry.rule, entry.identity_id, entry.account_id) == (Rule.NEVER_LINKED, iid(1), aid(1))
+    assert (entry.rule, entry.identity_id, entry.account_id) == (
+        Rule.LEFT_BEFORE_WATCHING,
+        iid(1),
+        aid(1),
+    )
 
 
 def test_adopt_unlinked_links_and_acts_on_a_leavers_account() -> None:

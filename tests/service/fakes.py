@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from offboard.core.identities import IdentityId
 from offboard.core.plan import GuardName, GuardResult, Plan
-from offboard.ports import IdentityEvent
+from offboard.ports import Fence, IdentityEvent
 from offboard.service.passes import ActionReport, PassReport
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -35,6 +35,7 @@ class WallClock:
 class LeaseRow:
     holder: str
     expires: datetime
+    token: int = 1
 
 
 class FakeStore:
@@ -57,13 +58,24 @@ class FakeStore:
         row = self.leases.get(name)
         if row is not None and row.holder != holder and row.expires > now:
             return False
-        self.leases[name] = LeaseRow(holder, now + ttl)
+        renewal = row is not None and row.holder == holder and row.expires > now
+        token = (row.token if renewal else row.token + 1) if row is not None else 1
+        self.leases[name] = LeaseRow(holder, now + ttl, token)
         return True
 
     def release_lease(self, name: str, holder: str) -> None:
         row = self.leases.get(name)
         if row is not None and row.holder == holder:
-            del self.leases[name]
+            row.expires = datetime(1970, 1, 1, tzinfo=UTC)
+
+    def fence_holds(self, fence: Fence, now: datetime) -> bool:
+        return self.lease_token(fence.name, fence.holder, now) == fence.token
+
+    def lease_token(self, name: str, holder: str, now: datetime) -> int | None:
+        row = self.leases.get(name)
+        if row is None or row.holder != holder or row.expires <= now:
+            return None
+        return row.token
 
 
 class FakeSource:

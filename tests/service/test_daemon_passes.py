@@ -13,7 +13,9 @@ from offboard.core.identities import IdentityId
 from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.core.links import Link
 from offboard.core.policy import Policy
+from offboard.ports import FenceLostError
 from offboard.service.daemon_passes import ReconcilingPasses
+from offboard.service.leasing import Lease
 from offboard.service.passes import action_reports
 from offboard.store import open_store
 from tests.service.fakes import T0, FakeClock
@@ -88,3 +90,18 @@ def test_the_read_back_is_the_last_word_on_an_action() -> None:
     )  # fmt: skip
     failed = by_key["suspend:u2:a2"]
     assert (failed.outcome, failed.confirmed) == ("failed", False)
+
+
+async def test_a_pass_acts_under_the_fence_its_lease_holds_and_not_without_one(
+    passes: ReconcilingPasses,
+) -> None:
+    lease = Lease(passes.store, passes.clock, holder="replica-a", ttl=timedelta(seconds=30))
+    passes.lease = lease
+    with pytest.raises(FenceLostError, match="not the leader"):
+        await passes.recheck(IdentityId("linked"))  # never leader: not a single vendor call
+    assert lease.refresh()
+    checks = passes.preflight()
+    assert checks.fence == lease.fence
+    assert checks.fence is not None
+    assert checks.reconfirm_after == timedelta(seconds=5)
+    assert checks.source is passes.source

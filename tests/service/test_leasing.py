@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from offboard.service.leasing import Lease
+from offboard.service.leasing import LeaderCursors, Lease
 from tests.service.fakes import FakeClock, FakeStore
 
 TTL = timedelta(seconds=30)
@@ -67,3 +67,34 @@ def test_release_lets_the_other_replica_take_over_at_once() -> None:
 def test_holder_names_are_unique_per_process_instance() -> None:
     store, clock = FakeStore(), FakeClock()
     assert Lease(store, clock).holder != Lease(store, clock).holder
+
+
+def test_the_fence_carries_the_token_of_the_current_leadership() -> None:
+    a, b, _, clock = two_replicas()
+    assert a.fence is None  # not the leader yet
+    a.refresh()
+    first = a.fence
+    assert first is not None
+    assert first.holder == "a"
+    clock.advance(a.renew_every)
+    a.refresh()
+    assert a.fence == first, "a renewal keeps the token"
+    clock.advance(31)  # a was paused past its lease
+    assert b.refresh()
+    assert b.fence is not None
+    assert b.fence.token == first.token + 1
+    assert not a.refresh()
+    assert a.fence is None
+
+
+def test_only_the_live_leader_moves_the_event_cursor() -> None:
+    a, b, store, clock = two_replicas()
+    a.refresh()
+    cursors = LeaderCursors(store, a)
+    cursors.set_cursor("events", "10")
+    assert store.cursor("events") == "10"
+    clock.advance(31)  # a paused past its lease; b takes over and moves on
+    assert b.refresh()
+    LeaderCursors(store, b).set_cursor("events", "20")
+    cursors.set_cursor("events", "15")  # a wakes up and polls before it renews
+    assert cursors.cursor("events") == "20"

@@ -65,7 +65,7 @@ async def test_a_full_reconciliation_runs_at_start_then_events_trigger_rechecks(
     assert rig.status.latency().max == 2.0
     assert rig.store.cursor(ADMIN_EVENTS_CURSOR) == "1"
     assert rig.status.leader is False  # stepped down on shutdown
-    assert rig.store.leases == {}  # and released the lease
+    assert rig.store.lease_token("daemon", "a", rig.clock.now()) is None  # released it
 
 
 async def test_a_webhook_hint_is_rechecked_like_an_event() -> None:
@@ -145,7 +145,7 @@ async def test_shutdown_lets_the_recheck_in_flight_finish() -> None:
     await asyncio.wait_for(task, 5)
     assert rig.status.latency().count == 1  # the re-check finished and was recorded
     assert not rig.daemon.submit(rig.source.add("u2", rig.clock.now()))
-    assert rig.store.leases == {}
+    assert rig.store.lease_token("daemon", "a", rig.clock.now()) is None
 
 
 async def test_a_lost_lease_stops_the_replica_from_acting() -> None:

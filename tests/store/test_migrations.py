@@ -153,3 +153,34 @@ def test_processes_opening_one_empty_store_at_once_all_succeed(tmp_path: Path) -
             racer.join(60)
         assert errors.empty(), errors.get()
         assert all(racer.exitcode == 0 for racer in racers)
+
+
+def test_a_version_2_store_keeps_its_lease_and_fences_from_the_next_take_over(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from alembic import command
+
+    from offboard.store.migrating import _alembic_config
+
+    path = tmp_path / "v2.sqlite3"
+    engine = create_engine(f"sqlite:///{path}")
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        connection.execute(text("INSERT INTO store_meta VALUES ('schema_version', '2')"))
+        connection.execute(
+            text("INSERT INTO leases (name, holder, expires_at)"
+                 " VALUES ('daemon', 'old', '2026-11-28 00:00:00.000000')")
+        )  # fmt: skip
+    engine.dispose()
+
+    store = open_store(path)
+    try:
+        now = datetime(2026, 11, 28, 0, 1, tzinfo=UTC)
+        assert store.acquire_lease("daemon", "new", timedelta(seconds=30), now)
+        assert store.lease_token("daemon", "new", now) == 1  # 0 before: the take-over bumped it
+    finally:
+        store.close()

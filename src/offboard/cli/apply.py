@@ -19,7 +19,7 @@ from offboard.cli.flows import (
     fresh_plan,
     run_applying,
 )
-from offboard.cli.plan import PlanFormat, show_plan
+from offboard.cli.plan import AdoptOption, PlanFormat, ShowLinksOption, show_plan
 from offboard.cli.prompts import confirm, confirm_overrides, require_confirmation_channel
 from offboard.cli.render import apply_table
 from offboard.cli.state import state_of
@@ -80,10 +80,12 @@ async def apply_flow(
     overrides: frozenset[GuardName],
     max_age: timedelta,
     yes: bool,
+    adopt_backlog: bool = False,
+    show_links: bool = False,
 ) -> ApplyReport | None:
     """Check or make the plan, show it, confirm, apply; None when there was nothing to do."""
     if saved is not None:
-        fresh = (await fresh_plan(wired, console)).plan
+        fresh = (await fresh_plan(wired, console, adopt_backlog=adopt_backlog)).plan
         check_saved_plan(saved, fresh, wired.clock.now(), max_age)
         # The same decisions (same fingerprint), with the reasons and times of fresh reads:
         # nothing the fingerprint leaves out is taken from a file.
@@ -91,8 +93,8 @@ async def apply_flow(
         console.print(f"plan {saved.fingerprint[:12]} still holds against fresh reads")
     else:
         # Planned without the overrides: the executor journals each guard it lifts.
-        chosen = (await fresh_plan(wired, console)).plan
-    show_plan(chosen, PlanFormat.TABLE, console, skipped=False)
+        chosen = (await fresh_plan(wired, console, adopt_backlog=adopt_backlog)).plan
+    show_plan(chosen, PlanFormat.TABLE, console, skipped=False, show_links=show_links)
     check_guards(chosen, overrides, console, yes=yes)
     if not chosen.has_changes:
         return None
@@ -111,6 +113,8 @@ def apply(
     max_age: Annotated[
         str, typer.Option(help="Refuse a saved plan older than this (e.g. 30m, 2h, 1d).")
     ] = "1h",
+    adopt_backlog: AdoptOption = False,
+    show_links: ShowLinksOption = False,
 ) -> None:
     """Carry out a plan: deactivate, suspend or reactivate, journaled and read back.
 
@@ -121,7 +125,12 @@ def apply(
     unless lifted with --override-guard NAME, which is journaled. Ends with every outcome
     and its read-back: exit 0 when all are done, 6 when some are not.
 
-    Examples: offboard apply plan.json; offboard apply --yes --override-guard max-deactivations
+    Day one: --adopt-backlog also links and acts on the people who left before offboard was
+    watching (journaled with rule adopted-leaver), under the same guards. It acts under the
+    leader lease: refused (exit 5) while an `offboard run` daemon leads.
+
+    Examples: offboard apply plan.json; offboard apply --yes --override-guard max-deactivations;
+    offboard apply --adopt-backlog
     """
     settings = state_of(ctx).settings()
     require_confirmation_channel(yes)
@@ -138,7 +147,14 @@ def apply(
     async def go() -> ApplyReport | None:
         async with connect(settings) as wired:
             return await apply_flow(
-                wired, console, saved=saved, overrides=overrides, max_age=age, yes=yes
+                wired,
+                console,
+                saved=saved,
+                overrides=overrides,
+                max_age=age,
+                yes=yes,
+                adopt_backlog=adopt_backlog,
+                show_links=show_links,
             )
 
     report = run_applying(go(), console)

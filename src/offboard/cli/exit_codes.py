@@ -14,14 +14,16 @@ class ExitCode(IntEnum):
     """An operational error the message explains: credentials refused, a check failed, a
     port already in use, a file that cannot be written."""
     CHANGES = 2
-    """`plan` (and `apply` without `--yes` in a dry run): changes are planned."""
+    """`plan` (and `apply` without `--yes` in a dry run): changes to Atlassian are planned
+    (links to record alone exit 0)."""
     BLOCKED = 3
     """A guard blocked the plan; the message names it and the override."""
     CONFIG = 4
     """The configuration is missing or invalid; nothing was contacted."""
     REFUSED = 5
     """offboard refused to act: a saved plan is stale, tampered, too old or from another
-    version, confirmation was declined or impossible (no TTY and no `--yes`)."""
+    version, confirmation was declined or impossible (no TTY and no `--yes`), or a daemon
+    holds the leader lease."""
     INCOMPLETE = 6
     """`apply` ran but some actions failed or their read-back did not match."""
     UNREACHABLE = 7

@@ -31,9 +31,11 @@ from offboard.core.plan_diff import plan_diff
 from offboard.core.plan_json import plan_summary, plan_to_json
 from offboard.core.policy import Policy
 from offboard.executor import ApplyReport, PlanBlockedError, apply_plan, recover
+from offboard.executor.preflight import Preflight
 from offboard.executor.sending import describe
-from offboard.ports import AccountDirectory, Clock, IdentitySource
+from offboard.ports import AccountDirectory, Clock, Fence, IdentitySource
 from offboard.ports import Progress as Report
+from offboard.service.acting import LeaderBusyError, acting_lease
 from offboard.service.reconciling import PlanResult, SideProgress, build_plan
 from offboard.store import SqlStore
 
@@ -52,6 +54,10 @@ class Wired:
     store: SqlStore
     policy: Policy
     clock: Clock
+    lease_ttl: timedelta = timedelta(seconds=30)
+    """How long the lease an apply takes lasts without renewal (``daemon.lease_ttl``)."""
+    reconfirm_after: timedelta = timedelta(seconds=5)
+    """Actions of a plan older than this re-read their person first (``daemon.reconfirm_after``)."""
 
 
 def _bars(console: Console) -> Progress:
@@ -100,7 +106,11 @@ def raise_if_unreadable(result: PlanResult) -> None:
 
 
 async def fresh_plan(
-    wired: Wired, console: Console, overrides: frozenset[GuardName] = frozenset()
+    wired: Wired,
+    console: Console,
+    overrides: frozenset[GuardName] = frozenset(),
+    *,
+    adopt_backlog: bool = False,
 ) -> PlanResult:
     """Both snapshots (with progress bars), confirmations and the planner."""
     with side_bars(console) as progress:
@@ -112,6 +122,7 @@ async def fresh_plan(
             clock=wired.clock,
             overrides=overrides,
             progress=progress,
+            adopt_backlog=adopt_backlog,
         )
     raise_if_unreadable(result)
     return result
@@ -166,13 +177,34 @@ async def apply_in_run(
     overrides: frozenset[GuardName] = frozenset(),
     kind: str = "apply",
 ) -> ApplyReport:
-    """Apply ``plan`` in a run of its own: crash recovery first, a progress bar, a summary."""
+    """Apply ``plan`` in a run of its own: crash recovery first, a progress bar, a summary.
+
+    It acts under the leader lease, like a daemon: refused while a daemon leads, and every
+    write fenced (see ``offboard.service.acting``).
+    """
+    store, clock = wired.store, wired.clock
+    try:
+        async with acting_lease(store, clock, wired.lease_ttl) as fence:
+            return await _apply_fenced(wired, plan, console, overrides, kind, fence)
+    except LeaderBusyError as error:
+        raise RefusedError(f"{error}; nothing was applied") from None
+
+
+async def _apply_fenced(
+    wired: Wired,
+    plan: Plan,
+    console: Console,
+    overrides: frozenset[GuardName],
+    kind: str,
+    fence: Fence,
+) -> ApplyReport:
     store, clock = wired.store, wired.clock
     run_id = store.start_run(kind, clock.now())
     bind_run(run_id)
     log.info("applying", fingerprint=plan.fingerprint, actions=len(plan.actions))
+    preflight = Preflight(fence, wired.source, wired.reconfirm_after)
     try:
-        await recover(directory=wired.directory, store=store, clock=clock)
+        await recover(directory=wired.directory, store=store, clock=clock, fence=fence)
         store.save_plan(run_id, plan.fingerprint, plan_to_json(plan))
         with _bars(console) as bars:
             task = bars.add_task("applying", total=len(plan.actions))
@@ -184,6 +216,7 @@ async def apply_in_run(
                 run_id=run_id,
                 overrides=overrides,
                 progress=lambda done, total: bars.update(task, completed=done, total=total),
+                preflight=preflight,
             )
     except BaseException as error:
         store.finish_run(run_id, clock.now(), "failed", {"error": describe(error)})

@@ -19,8 +19,9 @@ from offboard.cli.licence_wiring import leaver_token_counts, token_lines
 from offboard.cli.render import guard_lines, plan_table
 from offboard.cli.state import state_of
 from offboard.cli.wiring import connect
+from offboard.core.day_one import day_one_lines
 from offboard.core.plan import Plan
-from offboard.core.rendering import plan_to_json, render_markdown
+from offboard.core.rendering import plan_to_json, render_markdown, render_text
 from offboard.service.reconciling import reconcile
 
 
@@ -28,26 +29,61 @@ class PlanFormat(StrEnum):
     TABLE = "table"
     MARKDOWN = "markdown"
     JSON = "json"
+    TEXT = "text"
+
+
+ShowLinksOption = Annotated[
+    bool,
+    typer.Option(
+        "--show-links",
+        help="List each link to record (bookkeeping, no Atlassian change); counted otherwise.",
+    ),
+]
+AdoptOption = Annotated[
+    bool,
+    typer.Option(
+        "--adopt-backlog",
+        help="Day one: also link and act on the people who left before offboard was "
+        "watching (rule adopted-leaver), under the same rules and guards.",
+    ),
+]
 
 
 def plan_exit_code(plan: Plan) -> ExitCode:
-    """0 nothing to do, 2 changes planned, 3 blocked by a guard."""
+    """0 nothing to change in Atlassian (links only count as nothing), 2 changes, 3 blocked."""
     if plan.is_blocked:
         return ExitCode.BLOCKED
-    return ExitCode.CHANGES if plan.has_changes else ExitCode.OK
+    return ExitCode.CHANGES if plan.changes_atlassian else ExitCode.OK
 
 
-def show_plan(plan: Plan, fmt: PlanFormat, console: Console, *, skipped: bool = True) -> None:
-    """Print the plan as a rich table (with guard verdicts), Markdown or the JSON document."""
+def show_plan(
+    plan: Plan,
+    fmt: PlanFormat,
+    console: Console,
+    *,
+    skipped: bool = True,
+    show_links: bool = False,
+) -> None:
+    """Print the plan as a rich table (with guard verdicts), Markdown, text or JSON.
+
+    Every format carries the day-one lines (the backlog and the command that adopts it,
+    the link bookkeeping counted)."""
     if fmt is PlanFormat.JSON:
         typer.echo(plan_to_json(plan), nl=False)
     elif fmt is PlanFormat.MARKDOWN:
-        typer.echo(render_markdown(plan), nl=False)
+        typer.echo(render_markdown(plan, show_links=show_links), nl=False)
+    elif fmt is PlanFormat.TEXT:
+        typer.echo(render_text(plan, show_links=show_links), nl=False)
     else:
-        console.print(plan_table(plan, include_skipped=skipped, width=console.width))
+        table = plan_table(
+            plan, include_skipped=skipped, width=console.width, show_links=show_links
+        )
+        console.print(table)
+        for line in day_one_lines(plan, show_links=show_links):
+            console.print(line, markup=False, highlight=False)
         console.print(guard_lines(plan))
-        if not plan.has_changes and not plan.is_blocked:
-            console.print("nothing to do")
+        if not plan.changes_atlassian and not plan.is_blocked:
+            console.print("nothing to change in Atlassian")
 
 
 def save_plan(plan: Plan, out: Path) -> None:
@@ -58,7 +94,7 @@ def save_plan(plan: Plan, out: Path) -> None:
         raise FailedError(f"cannot write the plan to {out}: {exc.strerror}") from None
 
 
-async def plan_once(wired: Wired, console: Console) -> Plan:
+async def plan_once(wired: Wired, console: Console, *, adopt_backlog: bool = False) -> Plan:
     """A fresh plan in a run of its own, kept in the store with its document."""
     with side_bars(console) as progress:
         report = await reconcile(
@@ -70,6 +106,7 @@ async def plan_once(wired: Wired, console: Console) -> Plan:
             apply=False,
             progress=progress,
             kind="plan",
+            adopt_backlog=adopt_backlog,
         )
     assert report.result is not None  # a run that returns has planned
     raise_if_unreadable(report.result)
@@ -79,7 +116,7 @@ async def plan_once(wired: Wired, console: Console) -> Plan:
 def plan(
     ctx: typer.Context,
     fmt: Annotated[
-        PlanFormat, typer.Option("--format", help="table (default), markdown or json.")
+        PlanFormat, typer.Option("--format", help="table (default), markdown, text or json.")
     ] = PlanFormat.TABLE,
     out: Annotated[
         Path | None, typer.Option(help="Also save the plan document (JSON) for `apply FILE`.")
@@ -87,26 +124,32 @@ def plan(
     skipped: Annotated[
         bool, typer.Option("--skipped/--no-skipped", help="List the skipped cases too.")
     ] = True,
+    show_links: ShowLinksOption = False,
+    adopt_backlog: AdoptOption = False,
 ) -> None:
     """Read Keycloak and Atlassian, and show what offboard would do, and why.
 
     Nothing is changed. Every action carries the rule that produced it; every case not
     acted on is listed as skipped (a rule says so) or blocked (acting would be a guess).
-    Exit code 0: nothing to do; 2: changes planned; 3: a guard blocked the plan.
+    Links to record are counted (--show-links lists them). People who left before offboard
+    was watching are shown as the day-one backlog, with the command that adopts them.
+    Exit code 0: nothing to change in Atlassian (links alone count as nothing); 2: changes
+    planned; 3: a guard blocked the plan.
 
-    Examples: offboard plan; offboard plan --out plan.json; offboard plan --format markdown
+    Examples: offboard plan; offboard plan --out plan.json; offboard plan --format markdown;
+    offboard plan --adopt-backlog --out day-one.json
     """
     settings = state_of(ctx).settings()
     console = output_console(stderr=fmt is not PlanFormat.TABLE)
 
     async def go() -> tuple[Plan, dict[str, int]]:
         async with connect(settings) as wired:
-            made = await plan_once(wired, console)
+            made = await plan_once(wired, console, adopt_backlog=adopt_backlog)
             tokens = settings.licences.revoke_leaver_tokens
             return made, await leaver_token_counts(wired.directory, made) if tokens else {}
 
     made, tokens = asyncio.run(go())
-    show_plan(made, fmt, output_console(), skipped=skipped)
+    show_plan(made, fmt, output_console(), skipped=skipped, show_links=show_links)
     for line in token_lines(tokens):
         console.print(line, markup=False)
     if out is not None:

@@ -12,7 +12,7 @@ from offboard.cli.fitting import fitted_table
 from offboard.core.journal import Status
 from offboard.core.plan import EntryStatus, Plan, Rule
 from offboard.core.printable import printable
-from offboard.core.rendering import plan_rows, plan_summary
+from offboard.core.rendering import headline, is_link_row, plan_rows
 from offboard.executor import ApplyReport
 
 _STYLES = {"planned": "bold", "held": "yellow", "blocked": "red", "skipped": "dim"}
@@ -33,6 +33,9 @@ PLAIN_WORDS: dict[Rule, str] = {
     "or control characters), so offboard never pairs it with an account.",
     Rule.NEVER_LINKED: "This Atlassian account was never paired with a Keycloak identity, "
     "so nobody left: it is reported for a human to look at, not acted on.",
+    Rule.LEFT_BEFORE_WATCHING: "This person left before offboard was watching: their account "
+    "was never linked, so offboard acts on it only when you adopt the day-one backlog "
+    "(offboard apply --adopt-backlog).",
     Rule.GRACE_PERIOD: "The person is a leaver, but the grace period has not run out yet.",
     Rule.NO_ACTION_FOR_CLASS: "The policy says to report, not act, for this kind of account.",
     Rule.DISABLE_UNCONFIRMED: "'Disabled' was not confirmed by a fresh read: offboard does "
@@ -59,19 +62,17 @@ REASONS_MIN_WIDTH = 160
 """Below this terminal width the reason column wraps a word per line; it is left out then."""
 
 
-def plan_table(plan: Plan, *, include_skipped: bool = True, width: int = 80) -> Table:
+def plan_table(
+    plan: Plan, *, include_skipped: bool = True, width: int = 80, show_links: bool = False
+) -> Table:
     """Every action, then blocked and (optionally) skipped cases, one row each.
 
     The rule names the why; the full reason (Atlassian's deactivation message) is shown only
-    on a terminal wide enough to read it, and is always in ``--format markdown|json``.
+    on a terminal wide enough to read it, and is always in ``--format markdown|json``. Link
+    bookkeeping is counted in the title and listed only with ``show_links``.
     """
     reasons = width >= REASONS_MIN_WIDTH
-    summary = plan_summary(plan)
-    title = (
-        f"plan {plan.fingerprint[:12]}: {summary['actions']} actions "
-        f"({summary['deprovisioning']} deprovisioning), {summary['blocked']} blocked, "
-        f"{summary['skipped']} skipped"
-    )
+    title = headline(plan)
     if not reasons:
         title += " (full reasons: --format markdown, or a wider terminal)"
     rows: list[dict[str, Text | str]] = [
@@ -84,7 +85,8 @@ def plan_table(plan: Plan, *, include_skipped: bool = True, width: int = 80) -> 
             **({"reason": row["reason"]} if reasons else {}),
         }
         for row in sorted(plan_rows(plan), key=_reading_order)
-        if include_skipped or row["status"] != EntryStatus.SKIPPED
+        if (include_skipped or row["status"] != EntryStatus.SKIPPED)
+        and (show_links or not is_link_row(row))
     ]
     headers = ("status", "action", "email", "account", "rule", *(["reason"] if reasons else []))
     # At 80 columns the account id goes first (shortened, then dropped): the email and the

@@ -43,7 +43,7 @@ from offboard.server.listeners import (
 from offboard.server.metrics import MeteredTransport, Metrics, PrometheusTelemetry
 from offboard.server.webhook import WebhookReceiver
 from offboard.service.daemon_passes import ReconcilingPasses
-from offboard.service.leasing import Lease
+from offboard.service.leasing import LeaderCursors, Lease
 from offboard.service.running import Daemon, DaemonConfig
 from offboard.service.status import DaemonStatus
 from offboard.settings import Settings
@@ -139,11 +139,20 @@ async def assemble(
     )
     watch_credentials(settings, status, metrics)
     stack.push_async_callback(directory.aclose)
-    passes = ReconcilingPasses(source, directory, store, settings.policy_model(), clock)
     config = daemon_config(settings)
     lease = Lease(store, clock, holder=holder, ttl=config.lease_ttl)
+    passes = ReconcilingPasses(
+        source,
+        directory,
+        store,
+        settings.policy_model(),
+        clock,
+        lease=lease,
+        reconfirm_after=settings.daemon.reconfirm_after,
+    )
+    cursors = LeaderCursors(store, lease)
     daily = daily_check(settings, source, directory, store, clock)
-    daemon = Daemon(passes, source, store, clock, status, lease, config, daily)
+    daemon = Daemon(passes, source, cursors, clock, status, lease, config, daily)
     window = settings.daemon.webhook_window
     receiver = WebhookReceiver(
         _secret_bytes(settings),

@@ -147,6 +147,7 @@ def deactivate(
     re-reads them by id, applies the same rules, protections and guards as every run,
     shows what it will do, asks, then journals and reads back. It refuses when the rules
     say otherwise (e.g. they are still enabled in Keycloak, or locked out only for now).
+    Like apply, it acts under the leader lease: refused (exit 5) while a daemon leads.
 
     Examples: offboard deactivate ada@example.com; offboard deactivate 0f8fad5b-... --yes
     """

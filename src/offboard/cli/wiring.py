@@ -122,7 +122,15 @@ async def connect(
     source = build_source(settings, keycloak_transport, reread_delay)
     directory = build_directory(settings, atlassian_transport, opened)
     try:
-        yield Wired(source, directory, opened, settings.policy_model(), SystemClock())
+        yield Wired(
+            source,
+            directory,
+            opened,
+            settings.policy_model(),
+            SystemClock(),
+            lease_ttl=settings.daemon.lease_ttl,
+            reconfirm_after=settings.daemon.reconfirm_after,
+        )
     finally:
         await source.aclose()
         await directory.aclose()

@@ -34,6 +34,8 @@ class Status(StrEnum):
     MISMATCH = "mismatch"
     RETRYING = "retrying"
     INFO = "info"
+    SKIPPED = "skipped"
+    """Not sent: a fresh read just before sending showed the person no longer needs it."""
 
 
 @dataclass(frozen=True, slots=True)

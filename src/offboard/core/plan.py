@@ -9,7 +9,7 @@ from enum import StrEnum
 from offboard.core.accounts import AccountId
 from offboard.core.identities import IdentityId
 from offboard.core.links import Link
-from offboard.core.policy import DEPROVISIONING_KINDS, ActionKind
+from offboard.core.policy import DEPROVISIONING_KINDS, LINK_KINDS, ActionKind
 
 PLAN_SCHEMA_VERSION = 1
 
@@ -38,6 +38,8 @@ class Rule(StrEnum):
     """An operator cut the person off now, whatever Keycloak says (``offboard cutoff now``)."""
     MANUAL_CUTOFF_LIFTED = "manual-cutoff-lifted"
     """An operator gave back what a manual cut-off took (``offboard cutoff lift``)."""
+    ADOPTED_LEAVER = "adopted-leaver"
+    """Day one: a person who left before offboard was watching, adopted by a human decision."""
     # Reasons not to act (skipped) ...
     SERVICE_ACCOUNT = "service-account"
     TEMPORARILY_LOCKED = "temporarily-locked"
@@ -48,6 +50,8 @@ class Rule(StrEnum):
     PROTECTED_KEY_OWNER = "protected-key-owner"
     OUTSIDE_DOMAINS = "ownership-outside-domains"
     NEVER_LINKED = "ownership-never-linked"
+    LEFT_BEFORE_WATCHING = "left-before-watching"
+    """Day one backlog: a leaver whose active account was never linked; adopted on request."""
     NOT_DEACTIVATED_BY_OFFBOARD = "not-deactivated-by-offboard"
     REACTIVATION_DISABLED = "reactivation-disabled"
     GRACE_PERIOD = "grace-period"
@@ -165,4 +169,10 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
+        """Anything to apply, link bookkeeping included."""
         return bool(self.actions)
+
+    @property
+    def changes_atlassian(self) -> bool:
+        """True when applying would send a request to Atlassian (not only record links)."""
+        return any(a.kind not in LINK_KINDS for a in self.actions)

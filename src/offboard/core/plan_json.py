@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from offboard.core.accounts import AccountId
+from offboard.core.day_one import day_one_summary
 from offboard.core.fingerprint import fingerprint_of
 from offboard.core.identities import IdentityId
 from offboard.core.links import Link
@@ -51,6 +52,7 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
         "blocked_by_rule": dict(sorted(Counter(str(e.rule) for e in blocked).items())),
         "skipped_by_rule": dict(sorted(Counter(str(e.rule) for e in skipped).items())),
         "facts": dict(sorted(plan.facts.items())),
+        "day_one": day_one_summary(plan),
     }
 
 

@@ -9,7 +9,7 @@ identities, then calls ``plan``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from offboard.core.accounts import AccountStatus, Membership
@@ -37,7 +37,7 @@ from offboard.core.plan import (
     Plan,
     Rule,
 )
-from offboard.core.policy import ActionKind, Policy
+from offboard.core.policy import LINK_KINDS, ActionKind, Policy
 from offboard.core.reasons import action_reason, entry_reason, realm_name, who
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
 from offboard.core.verdicts import (
@@ -60,6 +60,9 @@ class PlanContext:
     overrides: frozenset[GuardName] = frozenset()
     previous_source_count: int | None = None
     """Identities in the last FULL source snapshot, for the count-drop guard."""
+    adopt_backlog: bool = False
+    """Day one: link and act on the people who left before offboard was watching (their
+    actions carry ``adopted-leaver``). Only ever set by a human (``--adopt-backlog``)."""
 
 
 def plan(
@@ -77,7 +80,7 @@ def plan(
     matched = MatchOutcome()
     if can_match(source, target):
         matched = match_unlinked(index, policy.match_attribute)
-        _decide_new_pairs(decider, matched, source, policy, context.now)
+        _decide_new_pairs(decider, matched, source, policy, context)
         decider.entries.extend(matched.entries)
         _report_never_linked(decider, index, matched)
     actions = tuple(sorted(decider.actions, key=_action_key))
@@ -184,17 +187,40 @@ def _decide_link(
 
 
 def _decide_new_pairs(
-    decider: Decider, matched: MatchOutcome, source: SourceSnapshot, policy: Policy, now: datetime
+    decider: Decider,
+    matched: MatchOutcome,
+    source: SourceSnapshot,
+    policy: Policy,
+    context: PlanContext,
 ) -> None:
-    """Link fine identities; adopt a leaver's account only when the policy says so."""
+    """Link fine identities; adopt a leaver's account only when a human asked for it."""
+    adopting = policy.adopt_unlinked or context.adopt_backlog
     for pair in matched.pairs:
         identity, account = pair.identity, pair.account
         state = classify(identity, identity.id in source.deleted, policy)
-        if state is FINE or (state.verdict is Verdict.LEAVER and policy.adopt_unlinked):
-            link = _link_new_pair(decider, pair, now)
+        if state is FINE:
+            link = _link_new_pair(decider, pair, context.now)
             decider.decide(state, identity, link, account, new=True)
+        elif state.verdict is Verdict.LEAVER and adopting:
+            link = _link_new_pair(decider, pair, context.now)
+            before = len(decider.actions)
+            decider.decide(state, identity, link, account, new=True)
+            _mark_adopted(decider, before, identity.username, context.now)
         elif account.has_access:
             decider.entries.append(_unadopted(pair, state))
+
+
+def _mark_adopted(decider: Decider, since: int, username: str, now: datetime) -> None:
+    """The actions just decided for an adopted leaver carry the adoption rule and reason."""
+    for n in range(since, len(decider.actions)):
+        action = decider.actions[n]
+        if action.kind in LINK_KINDS:
+            continue
+        subject = who(username, action.identity_id)
+        reason = action_reason(
+            Rule.ADOPTED_LEAVER, subject, decider.settings.realm, now, str(action.rule)
+        )
+        decider.actions[n] = replace(action, rule=Rule.ADOPTED_LEAVER, reason=reason)
 
 
 def _link_new_pair(decider: Decider, pair: NewPair, now: datetime) -> Link:
@@ -210,8 +236,10 @@ def _link_new_pair(decider: Decider, pair: NewPair, now: datetime) -> Link:
 def _unadopted(pair: NewPair, state: IdentityState) -> Entry:
     """A match whose identity is not fine: never linked now, so never acted on by default."""
     subject = who(pair.identity.username, pair.identity.id)
-    if state.verdict is Verdict.LEAVER or state.rule is None:
-        rule, detail = Rule.NEVER_LINKED, f" ({subject} is a leaver; see adopt_unlinked)"
+    if state.verdict is Verdict.LEAVER:
+        rule, detail = Rule.LEFT_BEFORE_WATCHING, ""
+    elif state.rule is None:
+        rule, detail = Rule.NEVER_LINKED, ""
     else:
         rule, detail = state.rule, ""
     status = EntryStatus.BLOCKED if state.verdict is Verdict.BLOCK else EntryStatus.SKIPPED

@@ -28,6 +28,8 @@ _ACTION_SENTENCES: dict[Rule, str] = {
     Rule.UNLINKED_BY_HAND: "{who} unpaired from this account by hand ({detail})",
     Rule.MANUAL_CUTOFF: "{who} cut off by hand ({detail}), whatever {realm} says",
     Rule.MANUAL_CUTOFF_LIFTED: "manual cut-off of {who} lifted by hand ({detail})",
+    Rule.ADOPTED_LEAVER: "Keycloak user {who} left {realm} before offboard was watching "
+    "({detail}); adopted by an admin",
 }
 
 _ENTRY_SENTENCES: dict[Rule, str] = {
@@ -41,6 +43,8 @@ _ENTRY_SENTENCES: dict[Rule, str] = {
     Rule.OUTSIDE_DOMAINS: "the account's domain {detail} is not one offboard may act on "
     "(see policy.domains)",
     Rule.NEVER_LINKED: "the account was never linked to a Keycloak identity{detail}",
+    Rule.LEFT_BEFORE_WATCHING: "{who} left before offboard was watching and this account "
+    "was never linked; adopt it with `offboard apply --adopt-backlog`",
     Rule.NOT_DEACTIVATED_BY_OFFBOARD: "{who} is back, but offboard did not take this "
     "account's access away",
     Rule.REACTIVATION_DISABLED: "{who} is back; reactivation is off in the policy",

@@ -6,12 +6,16 @@ find every rendering in one place.
 
 from __future__ import annotations
 
+from offboard.core.day_one import day_one, day_one_lines
 from offboard.core.plan import Action, Entry, EntryStatus, Plan
 from offboard.core.plan_json import PlanFormatError, plan_from_json, plan_summary, plan_to_json
+from offboard.core.policy import LINK_KINDS
 from offboard.core.printable import printable
 
 __all__ = [
     "PlanFormatError",
+    "headline",
+    "is_link_row",
     "plan_from_json",
     "plan_rows",
     "plan_summary",
@@ -21,6 +25,7 @@ __all__ = [
 ]
 
 COLUMNS = ("status", "kind", "keycloak_id", "account_id", "email", "rule", "reason")
+_LINK_KIND_NAMES = frozenset(str(kind) for kind in LINK_KINDS)
 
 
 def plan_rows(plan: Plan) -> list[dict[str, str]]:
@@ -59,21 +64,33 @@ def _entry_row(entry: Entry) -> dict[str, str]:
     }
 
 
-def _headline(plan: Plan) -> str:
-    summary = plan_summary(plan)
+def is_link_row(row: dict[str, str]) -> bool:
+    """A row of link bookkeeping (no Atlassian call): summarised unless asked for."""
+    return row["kind"] in _LINK_KIND_NAMES
+
+
+def _rows(plan: Plan, show_links: bool) -> list[dict[str, str]]:
+    return [r for r in plan_rows(plan) if show_links or not is_link_row(r)]
+
+
+def headline(plan: Plan) -> str:
+    """``plan 1a2b3c4d5e6f (ready): 3 changes in Atlassian (3 deprovisioning), 412 links to
+    record, 2 blocked, 9 skipped``: links are counted apart from changes."""
+    summary, counts = plan_summary(plan), day_one(plan)
     state = "BLOCKED by guards" if plan.is_blocked else "ready"
+    changes = summary["actions"] - counts.bookkeeping
     return (
-        f"plan {plan.fingerprint[:12]} ({state}): {summary['actions']} actions "
-        f"({summary['deprovisioning']} deprovisioning), {summary['blocked']} blocked, "
-        f"{summary['skipped']} skipped"
+        f"plan {plan.fingerprint[:12]} ({state}): {changes} changes in Atlassian "
+        f"({summary['deprovisioning']} deprovisioning), {counts.bookkeeping} links to record, "
+        f"{summary['blocked']} blocked, {summary['skipped']} skipped"
     )
 
 
-def render_text(plan: Plan) -> str:
+def render_text(plan: Plan, *, show_links: bool = False) -> str:
     """A plain aligned table, fit for logs and terminals without colour."""
-    lines = [_headline(plan)]
+    lines = [headline(plan), *day_one_lines(plan, show_links=show_links)]
     lines.extend(f"  guard {g.message}" for g in plan.guards if g.tripped)
-    rows = plan_rows(plan)
+    rows = _rows(plan, show_links)
     if rows:
         columns = COLUMNS[:-1]
         widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
@@ -85,28 +102,31 @@ def render_text(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(plan: Plan) -> str:
-    """A review document: headline, guards, then actions, blocked and skipped tables."""
-    parts = [f"# offboard plan `{plan.fingerprint[:12]}`", "", _headline(plan), ""]
+def render_markdown(plan: Plan, *, show_links: bool = False) -> str:
+    """A review document: headline, day one, guards, then actions, blocked and skipped."""
+    parts = [f"# offboard plan `{plan.fingerprint[:12]}`", "", headline(plan), ""]
+    for line in day_one_lines(plan, show_links=show_links):
+        parts += [f"`{line.strip()}`" if line.startswith("  ") else line, ""]
     parts += [f"Created {plan.created_at.isoformat()}.", "", "## Guards", ""]
     parts += ["| guard | verdict | message |", "| --- | --- | --- |"]
     for guard in plan.guards:
         verdict = "overridden" if guard.overridden else "TRIPPED" if guard.tripped else "ok"
         parts.append(f"| {guard.name} | {verdict} | {_cell(guard.message)} |")
-    sections = (
-        ("Actions", [r for r in plan_rows(plan) if r["kind"]]),
-        ("Blocked", [r for r in plan_rows(plan) if r["status"] == EntryStatus.BLOCKED]),
-        ("Skipped", [r for r in plan_rows(plan) if r["status"] == EntryStatus.SKIPPED]),
-    )
-    for title, rows in sections:
-        parts += ["", f"## {title} ({len(rows)})", ""]
-        if not rows:
+    rows = plan_rows(plan)
+    sections = [
+        ("Actions", [r for r in rows if r["kind"] and not is_link_row(r)]),
+        ("Blocked", [r for r in rows if r["status"] == EntryStatus.BLOCKED]),
+        ("Skipped", [r for r in rows if r["status"] == EntryStatus.SKIPPED]),
+    ]
+    if show_links:
+        sections.insert(1, ("Links", [r for r in rows if is_link_row(r)]))
+    for title, section in sections:
+        parts += ["", f"## {title} ({len(section)})", ""]
+        if not section:
             parts.append("None.")
             continue
         parts += ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
-        parts += ["| " + " | ".join(_cell(r[c]) for c in COLUMNS) + " |" for r in rows]
-    if plan.link_updates:
-        parts += ["", f"Link bookkeeping: {len(plan.link_updates)} link updates."]
+        parts += ["| " + " | ".join(_cell(r[c]) for c in COLUMNS) + " |" for r in section]
     return "\n".join(parts) + "\n"
 
 

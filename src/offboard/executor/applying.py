@@ -16,11 +16,19 @@ from offboard.core.plan import Action, GuardName, Plan
 from offboard.core.policy import LINK_KINDS
 from offboard.executor.linking import key_of, planned_links
 from offboard.executor.outcomes import ApplyReport, Outcome
+from offboard.executor.preflight import NO_PREFLIGHT, Preflight
 from offboard.executor.readback import ReadBackPolicy
 from offboard.executor.records import action_record, note_record
 from offboard.executor.retrying import RetryPolicy
 from offboard.executor.sending import ActionSender
-from offboard.ports import AccountDirectory, Clock, OffboardError, Progress, Store
+from offboard.ports import (
+    AccountDirectory,
+    Clock,
+    FenceLostError,
+    OffboardError,
+    Progress,
+    Store,
+)
 
 EARLIER_RUN = "done by an earlier run of this plan: not sent again"
 
@@ -48,7 +56,12 @@ def settled_keys(store: Store, fingerprint: str, since: datetime) -> set[str]:
 
 
 def _check_guards(
-    plan: Plan, overrides: frozenset[GuardName], store: Store, clock: Clock, run_id: str
+    plan: Plan,
+    overrides: frozenset[GuardName],
+    store: Store,
+    clock: Clock,
+    run_id: str,
+    preflight: Preflight = NO_PREFLIGHT,
 ) -> tuple[str, ...]:
     """Refuse a blocked plan unless every blocking guard is overridden; journal either way."""
     blocking = plan.blocked_by
@@ -65,7 +78,8 @@ def _check_guards(
                 key=f"guard:{guard.name.value}",
                 detail=f"guard {verdict}: {guard.message}",
                 rule=guard.name.value,
-            )
+            ),
+            fence=preflight.fence,
         )
     if refused:
         raise PlanBlockedError(plan)
@@ -76,21 +90,22 @@ def _save_links(plan: Plan, sender: ActionSender) -> int:
     """Persist the plan's bookkeeping before any request, journaled per LINK/RELINK action."""
     now = sender.clock.now()
     changed = planned_links(plan, sender.links, now)
-    sender.store.upsert_links(changed)
+    records = [
+        action_record(
+            action,
+            at=now,
+            run_id=sender.run_id,
+            fingerprint=plan.fingerprint,
+            phase=Phase.OUTCOME,
+            status=Status.SUCCEEDED,
+            detail="link saved",
+        )
+        for action in plan.actions
+        if action.kind in LINK_KINDS
+    ]
+    # One fenced commit: a replaced leader cannot even change the links.
+    sender.store.append_all(records, changed, fence=sender.preflight.fence)
     sender.links.update((key_of(link), link) for link in changed)
-    for action in plan.actions:
-        if action.kind in LINK_KINDS:
-            sender.store.append(
-                action_record(
-                    action,
-                    at=now,
-                    run_id=sender.run_id,
-                    fingerprint=plan.fingerprint,
-                    phase=Phase.OUTCOME,
-                    status=Status.SUCCEEDED,
-                    detail="link saved",
-                )
-            )
     return len(changed)
 
 
@@ -113,9 +128,14 @@ async def apply_plan(
     progress: Progress | None = None,
     overrides: frozenset[GuardName] = frozenset(),
     retry: RetryPolicy | None = None,
+    preflight: Preflight = NO_PREFLIGHT,
 ) -> ApplyReport:
-    """Carry out ``plan``; raises ``PlanBlockedError`` when a guard blocks it (not overridden)."""
-    overridden = _check_guards(plan, overrides, store, clock, run_id)
+    """Carry out ``plan``; raises ``PlanBlockedError`` when a guard blocks it (not overridden).
+
+    ``preflight`` is checked before every request (see ``executor.preflight``): raises
+    ``FenceLostError`` as soon as this process no longer holds the lease it acts under.
+    """
+    overridden = _check_guards(plan, overrides, store, clock, run_id, preflight)
     retry = retry or RetryPolicy()
     sender = ActionSender(
         directory,
@@ -126,30 +146,46 @@ async def apply_plan(
         retry,
         {key_of(link): link for link in store.links(identity_ids=_identities_in(plan))},
         readback=ReadBackPolicy(sleep=retry.sleep),
+        preflight=preflight,
     )
     links_saved = _save_links(plan, sender)
     to_send = [action for action in plan.actions if action.kind not in LINK_KINDS]
     done = settled_keys(store, plan.fingerprint, plan.created_at)
     outcomes: dict[str, Outcome] = {}
     limit = asyncio.Semaphore(max(1, concurrency))
+    lost: list[FenceLostError] = []
 
     async def run_group(group: list[Action]) -> None:
         for action in group:
             async with limit:
-                if action.key in done:
-                    outcomes[action.key] = Outcome(
-                        action, Status.VERIFIED, "done by an earlier run"
-                    )
-                else:
-                    outcomes[action.key] = await sender.run(action)
+                if lost:
+                    return  # the lease is gone: this process sends nothing more
+                try:
+                    outcomes[action.key] = await _run_one(action, sender, plan, done)
+                except FenceLostError as error:
+                    lost.append(error)
+                    return
             if progress is not None:
                 progress(len(outcomes), len(to_send))
 
     async with asyncio.TaskGroup() as group:
         for actions in _by_account(to_send):
             group.create_task(run_group(actions))
+    if lost:
+        raise lost[0]
     ordered = tuple(outcomes[action.key] for action in to_send)
     return ApplyReport(run_id, plan.fingerprint, ordered, links_saved, overridden)
+
+
+async def _run_one(action: Action, sender: ActionSender, plan: Plan, done: set[str]) -> Outcome:
+    """Send one action unless an earlier run did it or a fresh read says it is not wanted."""
+    if action.key in done:
+        return Outcome(action, Status.VERIFIED, "done by an earlier run")
+    skip = await sender.preflight.reason_to_skip(action, plan.created_at, sender.clock.now())
+    if skip is None:
+        return await sender.run(action)
+    await sender.journal(sender.record(action, Phase.OUTCOME, Status.SKIPPED, detail=skip))
+    return Outcome(action, Status.SKIPPED, skip)
 
 
 def _identities_in(plan: Plan) -> set[str]:

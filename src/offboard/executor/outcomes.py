@@ -14,7 +14,8 @@ class Outcome:
     """How one action ended.
 
     ``status`` is ``succeeded``, ``failed`` or ``blocked`` for an action sent in this run;
-    ``verified`` when an earlier run already did it (nothing was sent); after a crash,
+    ``verified`` when an earlier run already did it (nothing was sent); ``skipped`` when a
+    fresh read just before sending showed it is no longer wanted; after a crash,
     ``recover`` gives ``verified`` (it was done) or ``pending`` (still to do).
     """
 
@@ -65,7 +66,7 @@ class ApplyReport:
     def all_done(self) -> bool:
         """Every action is in its wanted state, as read back (or as an earlier run left it)."""
         return all(
-            o.status is Status.VERIFIED
+            o.status in (Status.VERIFIED, Status.SKIPPED)
             or (o.status is Status.SUCCEEDED and o.readback is Status.VERIFIED)
             for o in self.outcomes
         )

@@ -13,7 +13,7 @@ from offboard.executor.outcomes import Outcome
 from offboard.executor.readback import ReadBackPolicy, target_state_holds
 from offboard.executor.records import action_record
 from offboard.executor.sending import account_state, describe
-from offboard.ports import AccountDirectory, Clock, Store
+from offboard.ports import AccountDirectory, Clock, Fence, Store
 
 
 def action_of(intent: JournalRecord) -> Action:
@@ -39,13 +39,15 @@ async def recover(
     store: Store,
     clock: Clock,
     patience: ReadBackPolicy = RECOVERY_PATIENCE,
+    fence: Fence | None = None,
 ) -> list[Outcome]:
     """For each unfinished INTENT, read the account and journal RECOVERED.
 
     ``verified``: the wanted state holds (the link is updated as after a success);
     ``pending``: it still does not after ``patience``, and the next apply of the plan
     sends the action again. An account that cannot be read now stays unfinished, for the
-    next recovery.
+    next recovery. With a ``fence``, a replaced leader's records are refused
+    (``FenceLostError``).
     """
     unfinished = store.unfinished()
     involved = {intent.identity_id for intent in unfinished if intent.identity_id}
@@ -60,9 +62,9 @@ async def recover(
             continue
         status = Status.VERIFIED if done else Status.PENDING
         detail = ("done" if done else "not done") + f" ({account_state(account)})"
-        store.append(_recovered(intent, action, status, detail, clock))
+        store.append(_recovered(intent, action, status, detail, clock), fence=fence)
         if done:
-            _remember(store, links, action, clock)
+            _remember(store, links, action, clock, fence)
         outcomes.append(Outcome(action, status, detail))
     return outcomes
 
@@ -94,8 +96,12 @@ def _recovered(
 
 
 def _remember(
-    store: Store, links: dict[tuple[str, str], Link], action: Action, clock: Clock
+    store: Store,
+    links: dict[tuple[str, str], Link],
+    action: Action,
+    clock: Clock,
+    fence: Fence | None,
 ) -> None:
     key = (action.identity_id, action.account_id)
     links[key] = link_after_success(links.get(key), action, clock.now())
-    store.upsert_links([links[key]])
+    store.append_all((), [links[key]], fence=fence)

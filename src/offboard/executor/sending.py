@@ -18,6 +18,7 @@ from offboard.core.links import Link
 from offboard.core.plan import Action
 from offboard.executor.linking import LinkKey, link_after_success
 from offboard.executor.outcomes import Outcome
+from offboard.executor.preflight import NO_PREFLIGHT, Preflight
 from offboard.executor.readback import ReadBackPolicy, target_state_holds
 from offboard.executor.records import action_record
 from offboard.executor.retrying import RetryPolicy
@@ -52,6 +53,7 @@ class ActionSender:
     retry: RetryPolicy
     links: dict[LinkKey, Link]
     readback: ReadBackPolicy = dataclasses.field(default_factory=ReadBackPolicy)
+    preflight: Preflight = NO_PREFLIGHT
 
     def record(
         self,
@@ -76,13 +78,15 @@ class ActionSender:
     async def journal(self, *records: JournalRecord, links: Sequence[Link] = ()) -> None:
         """Records (and links) in one durable commit, in a worker thread: a durable commit
         waits for the disk, and the event loop must not."""
-        await asyncio.to_thread(self.store.append_all, records, links)
+        fence = self.preflight.fence
+        await asyncio.to_thread(self.store.append_all, records, links, fence=fence)
 
     async def run(self, action: Action) -> Outcome:
         """The whole life of one action; never raises for a vendor error.
 
         Three commits: the intent before any request; the last attempt with the outcome
         once the vendor answered; the read-back with the link that remembers the success.
+        Raises ``FenceLostError`` when the lease is lost: nothing more is sent or recorded.
         """
         await self.journal(self.record(action, Phase.INTENT, Status.PENDING))
         outcome, last_attempt = await self._send(action)
@@ -107,6 +111,7 @@ class ActionSender:
         attempt = 0
         while True:
             attempt += 1
+            await self.preflight.ensure_fence(self.store, self.clock)  # at the moment of sending
             try:
                 result = await self.directory.execute(action)
             except TemporaryError as error:

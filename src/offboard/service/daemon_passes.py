@@ -11,10 +11,13 @@ spend vendor calls and worker slots that a leaver's re-check needs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from offboard.core.identities import IdentityId
 from offboard.core.policy import Policy
-from offboard.ports import AccountDirectory, Clock, IdentitySource, Store
+from offboard.executor.preflight import Preflight
+from offboard.ports import AccountDirectory, Clock, FenceLostError, IdentitySource, Store
+from offboard.service.leasing import Lease
 from offboard.service.passes import PassReport, action_reports
 from offboard.service.reconciling import RunReport, recheck_identity, reconcile
 
@@ -31,6 +34,19 @@ class ReconcilingPasses:
     policy: Policy
     clock: Clock
     concurrency: int = 4
+    lease: Lease | None = None
+    """The daemon's lease: each pass acts under the fence it holds when the pass starts."""
+    reconfirm_after: timedelta = timedelta(seconds=5)
+    """Actions of a plan older than this re-read their person first (``executor.preflight``)."""
+
+    def preflight(self) -> Preflight:
+        """The checks of a pass starting now; refuses to start one without the lease."""
+        fence = None
+        if self.lease is not None:
+            fence = self.lease.fence
+            if fence is None:
+                raise FenceLostError("not the leader: this replica does not act")
+        return Preflight(fence, self.source, self.reconfirm_after)
 
     async def full(self) -> PassReport:
         report = await reconcile(
@@ -42,6 +58,7 @@ class ReconcilingPasses:
             apply=True,
             concurrency=self.concurrency,
             kind="daemon",
+            preflight=self.preflight(),
         )
         return self.to_pass(report, "full")
 
@@ -60,6 +77,7 @@ class ReconcilingPasses:
             clock=self.clock,
             apply=True,
             concurrency=self.concurrency,
+            preflight=self.preflight(),
         )
         return self.to_pass(report, "recheck")
 

@@ -3,6 +3,11 @@
 The lease lives in the store (``acquire_lease``), so it works across hosts. The holder renews it
 well before it expires; when a renewal fails or is refused, the holder steps down at once and
 stops acting, and another replica takes over once the old lease has expired.
+
+Stepping down at the next renewal is not enough on its own: a leader paused past its lease
+(SIGSTOP, a frozen VM) wakes up with work in flight. So each take-over bumps a fencing token
+in the store, every pass acts under the :attr:`Lease.fence` it started with, and every write
+checks it at the moment it is sent (``offboard.executor.preflight``).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Protocol
 
 import structlog
 
-from offboard.ports import Clock
+from offboard.ports import Clock, Fence
 
 LEASE_NAME = "daemon"
 
@@ -27,6 +32,8 @@ class LeaseStore(Protocol):
     def acquire_lease(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool: ...
 
     def release_lease(self, name: str, holder: str) -> None: ...
+
+    def lease_token(self, name: str, holder: str, now: datetime) -> int | None: ...
 
 
 def default_holder() -> str:
@@ -54,11 +61,22 @@ class Lease:
         self._held = False
         self.answered = False
         """Whether the store answered the last refresh (taken, renewed or refused alike)."""
+        self._token: int | None = None
 
     @property
     def held(self) -> bool:
         """True while this replica believes it is the leader."""
         return self._held
+
+    @property
+    def fence(self) -> Fence | None:
+        """What a pass starting now acts under, or None when this replica is not the leader.
+
+        Every write of the pass is checked against it at the moment it is sent, so a pass
+        that outlives the leadership it started under stops there."""
+        if not self._held or self._token is None:
+            return None
+        return Fence(self.name, self.holder, self._token)
 
     @property
     def renew_every(self) -> float:
@@ -67,23 +85,61 @@ class Lease:
 
     def refresh(self) -> bool:
         """Take or renew the lease; any failure means stepping down. Returns ``held``."""
+        now = self.clock.now()
         try:
-            held = self.store.acquire_lease(self.name, self.holder, self.ttl, self.clock.now())
+            held = self.store.acquire_lease(self.name, self.holder, self.ttl, now)
+            token = self.store.lease_token(self.name, self.holder, now) if held else None
             self.answered = True
         except Exception as error:
             log.warning("lease renewal failed; stepping down", error=type(error).__name__)
-            held = self.answered = False
-        if held != self._held:
-            log.info("lease " + ("taken" if held else "lost"), holder=self.holder)
-        self._held = held
+            held, token = False, None
+            self.answered = False
+        held = held and token is not None
+        if held != self._held or token != self._token:
+            log.info("lease " + ("taken" if held else "lost"), holder=self.holder, fence=token)
+        self._held, self._token = held, token
         return held
 
     def release(self) -> None:
         """Give the lease up (on shutdown) so another replica can take over at once."""
         if not self._held:
             return
-        self._held = False
+        self._held, self._token = False, None
         try:
             self.store.release_lease(self.name, self.holder)
         except Exception as error:
             log.warning("lease release failed", error=type(error).__name__)
+
+
+class FencedCursorStore(Protocol):
+    """The part of ``Store`` that :class:`LeaderCursors` uses."""
+
+    def cursor(self, name: str) -> str | None: ...
+
+    def set_cursor(self, name: str, value: str) -> None: ...
+
+    def fence_holds(self, fence: Fence, now: datetime) -> bool: ...
+
+
+class LeaderCursors:
+    """The event cursors as the poller sees them: only the live leader moves one.
+
+    A leader paused past its lease may poll once more before its next renewal tells it it
+    was replaced; without this it would move the shared cursor under the new leader's feet
+    (events skipped until the next full reconciliation). Checked just before the write, as
+    the executor checks before each request.
+    """
+
+    def __init__(self, store: FencedCursorStore, lease: Lease) -> None:
+        self.store = store
+        self.lease = lease
+
+    def cursor(self, name: str) -> str | None:
+        return self.store.cursor(name)
+
+    def set_cursor(self, name: str, value: str) -> None:
+        fence = self.lease.fence
+        if fence is None or not self.store.fence_holds(fence, self.lease.clock.now()):
+            log.warning("cursor not moved: this replica no longer leads", cursor=name)
+            return
+        self.store.set_cursor(name, value)

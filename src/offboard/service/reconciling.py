@@ -22,6 +22,7 @@ from offboard.core.planning import PlanContext, candidates_to_confirm, plan
 from offboard.core.policy import Policy
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
 from offboard.executor import ApplyReport, Outcome, apply_plan, recover
+from offboard.executor.preflight import NO_PREFLIGHT, Preflight
 from offboard.executor.sending import describe
 from offboard.ports import AccountDirectory, Clock, IdentitySource, Progress, Store
 from offboard.service.pipeline_snapshots import (
@@ -78,8 +79,11 @@ async def build_plan(
     clock: Clock,
     overrides: frozenset[GuardName] = frozenset(),
     progress: SideProgress | None = None,
+    adopt_backlog: bool = False,
 ) -> PlanResult:
-    """Both snapshots concurrently, confirmations, then the pure planner."""
+    """Both snapshots concurrently, confirmations, then the pure planner.
+
+    ``adopt_backlog``: a human asked to adopt the day-one backlog (see ``core.day_one``)."""
     on = progress or (lambda _side: None)
     reads = (
         asyncio.ensure_future(source.snapshot(progress=on("keycloak"))),
@@ -93,7 +97,9 @@ async def build_plan(
             read.cancel()
         await asyncio.gather(*reads, return_exceptions=True)
         raise
-    return await _plan_from(first_source, target, source, store, policy, clock, overrides)
+    return await _plan_from(
+        first_source, target, source, store, policy, clock, overrides, adopt_backlog
+    )
 
 
 async def _plan_from(
@@ -104,6 +110,7 @@ async def _plan_from(
     policy: Policy,
     clock: Clock,
     overrides: frozenset[GuardName],
+    adopt_backlog: bool = False,
 ) -> PlanResult:
     links = _links_for(first_source, target, store)
     candidates = candidates_to_confirm(first_source, target, links, policy)
@@ -114,7 +121,7 @@ async def _plan_from(
         # An incomplete side already blocks acting: confirming would only wait out retries.
         confirmed = _unconfirmed(first_source, len(candidates))
     baseline = previous_source_count(store) if confirmed.kind is SnapshotKind.FULL else None
-    context = PlanContext(clock.now(), overrides, baseline)
+    context = PlanContext(clock.now(), overrides, baseline, adopt_backlog=adopt_backlog)
     made = plan(confirmed, target, links, policy, context)
     record_snapshots(store, confirmed, target)  # after planning: never its own baseline
     return PlanResult(made, confirmed, target)
@@ -159,11 +166,15 @@ async def reconcile(
     progress: SideProgress | None = None,
     concurrency: int = 4,
     kind: str = "reconcile",
+    preflight: Preflight = NO_PREFLIGHT,
+    adopt_backlog: bool = False,
 ) -> RunReport:
-    """One full run: settle any crash, plan, save the plan, apply when asked and not blocked."""
+    """One full run: settle any crash, plan, save the plan, apply when asked and not blocked.
+
+    ``preflight`` (the lease fence, re-confirmation) is checked before every write."""
     run = _Run.start(kind, directory, store, clock)
     try:
-        recovered = await _recover_before(apply, directory, store, clock)
+        recovered = await _recover_before(apply, directory, store, clock, preflight)
         result = await build_plan(
             source=source,
             directory=directory,
@@ -172,8 +183,11 @@ async def reconcile(
             clock=clock,
             overrides=overrides,
             progress=progress,
+            adopt_backlog=adopt_backlog,
         )
-        return await _finish(run, result, recovered, apply=apply, concurrency=concurrency)
+        return await _finish(
+            run, result, recovered, apply=apply, concurrency=concurrency, preflight=preflight
+        )
     except BaseException as error:
         run.abandon(error)
         raise
@@ -190,11 +204,12 @@ async def recheck_identity(
     apply: bool = True,
     overrides: frozenset[GuardName] = frozenset(),
     concurrency: int = 4,
+    preflight: Preflight = NO_PREFLIGHT,
 ) -> RunReport:
     """Re-check one identity from a fresh read by id, with the same rules and guards."""
     run = _Run.start("recheck", directory, store, clock)
     try:
-        recovered = await _recover_before(apply, directory, store, clock)
+        recovered = await _recover_before(apply, directory, store, clock, preflight)
         identity = await source.read_identity(identity_id)
         first_source = targeted_source(identity_id, identity, clock.now())
         links = store.links(identity_ids=[identity_id])
@@ -202,7 +217,9 @@ async def recheck_identity(
         accounts = await targeted_accounts(directory, links, emails)
         target = targeted_target(store, accounts, clock.now())
         result = await _plan_from(first_source, target, source, store, policy, clock, overrides)
-        return await _finish(run, result, recovered, apply=apply, concurrency=concurrency)
+        return await _finish(
+            run, result, recovered, apply=apply, concurrency=concurrency, preflight=preflight
+        )
     except BaseException as error:
         run.abandon(error)
         raise
@@ -219,12 +236,13 @@ def _links_for(source: SourceSnapshot, target: TargetSnapshot, store: Store) -> 
 
 
 async def _recover_before(
-    apply: bool, directory: AccountDirectory, store: Store, clock: Clock
+    apply: bool, directory: AccountDirectory, store: Store, clock: Clock, preflight: Preflight
 ) -> tuple[Outcome, ...]:
     """Settle what a crash left before applying anything new; a plan-only run only reads."""
     if not apply:
         return ()
-    return tuple(await recover(directory=directory, store=store, clock=clock))
+    fence = preflight.fence
+    return tuple(await recover(directory=directory, store=store, clock=clock, fence=fence))
 
 
 async def _finish(
@@ -234,6 +252,7 @@ async def _finish(
     *,
     apply: bool,
     concurrency: int,
+    preflight: Preflight = NO_PREFLIGHT,
 ) -> RunReport:
     """Save the plan, apply it when asked and allowed, and close the run with a summary."""
     made, store = result.plan, run.store
@@ -247,6 +266,7 @@ async def _finish(
             clock=run.clock,
             run_id=run.run_id,
             concurrency=concurrency,
+            preflight=preflight,
         )
     status = _status(made, apply, applied)
     problems = result.source.problems + result.target.problems

@@ -46,6 +46,14 @@ class DaemonConfig:
     shutdown_grace: float = 20.0
     max_backlog: int = 5000
 
+    def __post_init__(self) -> None:
+        # A zero interval spins; a zero lease expires as it is taken. Settings refuse these
+        # with a clear message first; this guards code that builds a config by hand.
+        if self.poll_interval <= 0 or self.reconcile_interval <= 0:
+            raise ValueError("poll_interval and reconcile_interval must be longer than zero")
+        if self.lease_ttl <= timedelta(0):
+            raise ValueError("lease_ttl must be longer than zero")
+
 
 class Daemon:
     """Runs the passes on time and on events while this replica holds the lease."""

@@ -72,7 +72,9 @@ class PolicySettings(Section):
         return {c.value: _action_name(k) for c, k in DEFAULT_ACTIONS.items()} | given
 
     adopt_unlinked: bool = False
-    """Act on accounts that were never linked to a Keycloak identity before this plan."""
+    """Adopt the day-one backlog in every plan, the daemon's too (people who left before
+    offboard was watching). Not recommended: adopt once, by decision, with
+    `offboard apply --adopt-backlog`."""
     permanent_lockout_is_leaver: bool = False
     """Treat a permanent brute-force lockout as leaving (it is an attack signal by default)."""
     thresholds: ThresholdSettings = ThresholdSettings()

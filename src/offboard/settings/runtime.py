@@ -47,9 +47,11 @@ class DaemonSettings(Section):
 
     poll_interval: Duration = timedelta(seconds=1)
     """How often Keycloak's admin events are polled. Half of it is the average wait before a
-    leaver is noticed; one poll is one small request, so a short interval is cheap."""
+    leaver is noticed; one poll is one small request, so a short interval is cheap. Must be
+    longer than zero."""
     reconcile_interval: Duration = timedelta(minutes=15)
-    """How often a full reconciliation runs (the authoritative safety net)."""
+    """How often a full reconciliation runs (the authoritative safety net). Must be longer than
+    zero."""
     listen_host: str = "127.0.0.1"
     """Address of the operations listener (status page, /metrics, /healthz, /readyz). Keep it
     on loopback unless a scraper elsewhere needs it."""
@@ -84,7 +86,23 @@ class DaemonSettings(Section):
     """On SIGTERM, how long work in flight may take before it is cut short (an action cut
     short is settled at the next start); the process exits within about this time."""
     lease_ttl: Duration = timedelta(seconds=30)
-    """How long a replica's leadership lease lasts without renewal."""
+    """How long a replica's leadership lease lasts without renewal; must be longer than zero.
+    Each take-over bumps a fencing token that every write checks, so a replica paused past
+    its lease sends and records nothing more. `offboard apply` takes the same lease."""
+    reconfirm_after: Duration = timedelta(seconds=5)
+    """An action whose plan is older than this re-reads its person in Keycloak just before it
+    is sent, and is skipped (and journaled why) when they are no longer leaving. ``0s``
+    re-reads before every action."""
+
+    @model_validator(mode="after")
+    def _positive(self) -> DaemonSettings:
+        """A zero or negative interval would spin, or make every lease expire at once."""
+        for key in ("poll_interval", "reconcile_interval", "lease_ttl"):
+            if getattr(self, key) <= timedelta(0):
+                raise ValueError(f"{key}: must be longer than zero (got {getattr(self, key)})")
+        if self.reconfirm_after < timedelta(0):
+            raise ValueError("reconfirm_after: must not be negative")
+        return self
 
     @model_validator(mode="after")
     def _resolve(self) -> DaemonSettings:

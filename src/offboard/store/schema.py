@@ -23,7 +23,7 @@ from sqlalchemy import (
     false,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Bumped with every migration; a store with a higher number was written by a newer offboard."""
 
 
@@ -147,6 +147,9 @@ leases = Table(
     Column("name", String(128), primary_key=True),
     Column("holder", String(255), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
+    # The fencing token: bumped at every take-over, never at a renewal. Writes that carry an
+    # older token come from a leader that was replaced while it was paused, and are refused.
+    Column("token", Integer(), nullable=False, server_default="0"),
 )
 
 webhook_deliveries = Table(

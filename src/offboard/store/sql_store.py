@@ -11,16 +11,26 @@ import json
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, bindparam, exists, insert, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
 
 from offboard.core.inactivity import InactivityMark
 from offboard.core.journal import JournalRecord, Phase, RunRecord, SnapshotSummary
 from offboard.core.links import Link
+from offboard.ports import Fence, FenceLostError
 from offboard.store import licence_history, rows
 from offboard.store.errors import StoreUnreadableError
 from offboard.store.migrating import migrate
@@ -37,6 +47,8 @@ _LINK_KEY = and_(
 _LINK_EXISTS = select(links.c.identity_id).where(_LINK_KEY)
 _LINK_INSERT = insert(links)
 _LINK_UPDATE = update(links).where(_LINK_KEY)
+_RELEASED = datetime(1970, 1, 1, tzinfo=UTC)
+"""A released lease keeps its row (and its token, which must never go back) but expires."""
 
 
 def store_engine(url_or_path: str | Path) -> Engine:
@@ -209,15 +221,23 @@ class SqlStore:
 
     # the journal: append-only
 
-    def append(self, record: JournalRecord) -> int:
+    def append(self, record: JournalRecord, *, fence: Fence | None = None) -> int:
         with self.engine.begin() as connection:
+            _hold_fence(connection, fence)
             result = connection.execute(_APPEND, rows.journal_values(record))
             key = result.inserted_primary_key
         assert key is not None
         return int(key[0])
 
-    def append_all(self, records: Sequence[JournalRecord], links: Iterable[Link] = ()) -> None:
+    def append_all(
+        self,
+        records: Sequence[JournalRecord],
+        links: Iterable[Link] = (),
+        *,
+        fence: Fence | None = None,
+    ) -> None:
         with self.engine.begin() as connection:
+            _hold_fence(connection, fence)
             if records:
                 connection.execute(_APPEND, [rows.journal_values(record) for record in records])
             for link in links:
@@ -283,21 +303,27 @@ class SqlStore:
 
     def acquire_lease(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
         expires_at = now + ttl
+        live_and_mine = and_(leases.c.holder == holder, leases.c.expires_at > now)
         takeable = and_(
             leases.c.name == name, or_(leases.c.holder == holder, leases.c.expires_at <= now)
         )
+        # A renewal keeps the token; a take-over (another holder's expired lease, or our own
+        # after it expired: someone may have acted in between) bumps it.
+        token = case((live_and_mine, leases.c.token), else_=leases.c.token + 1)
         try:
             with self.engine.begin() as connection:
                 # One conditional UPDATE: atomic on every backend, so only one holder wins.
                 taken = connection.execute(
-                    update(leases).where(takeable).values(holder=holder, expires_at=expires_at)
+                    update(leases)
+                    .where(takeable)
+                    .values(holder=holder, expires_at=expires_at, token=token)
                 )
                 if taken.rowcount == 1:
                     return True
                 if connection.scalar(select(leases.c.name).where(leases.c.name == name)):
                     return False
                 connection.execute(
-                    insert(leases).values(name=name, holder=holder, expires_at=expires_at)
+                    insert(leases).values(name=name, holder=holder, expires_at=expires_at, token=1)
                 )
                 return True
         except IntegrityError:
@@ -306,7 +332,38 @@ class SqlStore:
     def release_lease(self, name: str, holder: str) -> None:
         mine = and_(leases.c.name == name, leases.c.holder == holder)
         with self.engine.begin() as connection:
-            connection.execute(leases.delete().where(mine))
+            connection.execute(update(leases).where(mine).values(expires_at=_RELEASED))
+
+    def lease_token(self, name: str, holder: str, now: datetime) -> int | None:
+        held = and_(leases.c.name == name, leases.c.holder == holder, leases.c.expires_at > now)
+        with self.engine.connect() as connection:
+            token = connection.scalar(select(leases.c.token).where(held))
+        return int(token) if token is not None else None
+
+    def fence_holds(self, fence: Fence, now: datetime) -> bool:
+        return self.lease_token(fence.name, fence.holder, now) == fence.token
+
+
+def _hold_fence(connection: Connection, fence: Fence | None) -> None:
+    """Refuse the transaction unless the fence's holder and token are still the lease's.
+
+    A no-op UPDATE rather than a SELECT: it locks the lease row (PostgreSQL) or takes the
+    write lock (SQLite) until commit, so no take-over can slip between check and write.
+    Expiry is not judged here (the writer's clock is not the store's): only a take-over,
+    which bumps the token, makes a fence stale.
+    """
+    if fence is None:
+        return
+    mine = and_(
+        leases.c.name == fence.name,
+        leases.c.holder == fence.holder,
+        leases.c.token == fence.token,
+    )
+    if connection.execute(update(leases).where(mine).values(token=leases.c.token)).rowcount != 1:
+        raise FenceLostError(
+            f"lease {fence.name!r} is no longer held by {fence.holder} with token {fence.token}:"
+            " another process has taken over, so this one records and sends nothing more"
+        )
 
 
 def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:

@@ -1,0 +1,62 @@
+"""What is checked just before each request that changes Atlassian: the fence and the person.
+
+Two checks stand between a plan and a write, both at the moment of sending rather than when
+the plan was made:
+
+* **the fence** — this process still holds the leader lease with the token it started
+  under (``Store.fence_holds``). A leader paused past its lease (SIGSTOP, a frozen VM) wakes
+  up to find it replaced and sends nothing more; the store refuses its journal writes too.
+* **the person** — when the plan is older than ``reconfirm_after``, the person is read again
+  by id in Keycloak and the action is skipped (and journaled why) if they came back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from offboard.core.plan import Action
+from offboard.core.reconfirming import needs_reconfirming, reason_to_skip
+from offboard.ports import Clock, Fence, FenceLostError, IdentitySource, Store
+
+
+@dataclass(frozen=True, slots=True)
+class Preflight:
+    """The checks one apply makes before each write; the defaults check nothing."""
+
+    fence: Fence | None = None
+    """The lease this apply acts under; None only where no lease is in play (unit tests)."""
+    source: IdentitySource | None = None
+    """Where a stale plan's people are read again; None disables re-confirmation."""
+    reconfirm_after: timedelta | None = None
+    """Plans older than this re-read each person before acting on them."""
+
+    async def ensure_fence(self, store: Store, clock: Clock) -> None:
+        """Raise ``FenceLostError`` unless the lease is still ours, unexpired, same token."""
+        if self.fence is None:
+            return
+        if not await asyncio.to_thread(store.fence_holds, self.fence, clock.now()):
+            raise FenceLostError(
+                f"lease {self.fence.name!r} is no longer held by {self.fence.holder} with "
+                f"token {self.fence.token}: not sending (another process leads, or may)"
+            )
+
+    async def reason_to_skip(
+        self, action: Action, planned_at: datetime, now: datetime
+    ) -> str | None:
+        """Why a stale plan's action must not be sent now, from a fresh read; None to send."""
+        if self.source is None or self.reconfirm_after is None:
+            return None
+        if not needs_reconfirming(action) or now - planned_at <= self.reconfirm_after:
+            return None
+        fresh = await self.source.read_identity(action.identity_id)
+        reason = reason_to_skip(action, fresh)
+        if reason is None:
+            return None
+        age = (now - planned_at).total_seconds()
+        return f"skipped: re-read {age:.0f} s after planning, {reason}"
+
+
+NO_PREFLIGHT = Preflight()
+"""No fence and no re-confirmation: for tests of the executor alone, and plan-only runs."""
