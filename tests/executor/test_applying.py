@@ -118,7 +118,11 @@ async def test_a_blocked_plan_is_refused_unless_overridden(
     with pytest.raises(PlanBlockedError, match="blocked"):
         await apply_plan(blocked, directory=directory, store=store, clock=clock, run_id="r1")
     assert directory.sent == []
-    assert [r.detail.split(":")[0] for r in store.journal()] == ["guard refused"]
+    notes = [r.detail.split(":")[0] for r in store.journal()]
+    assert notes == ["guard refused", "hold put by a blocked plan (1 waiting)"]
+    held = store.active_hold("deprovisioning")
+    assert held is not None and held.guards == ("max-deactivations",)
+    assert held.people == (action(1).identity_id,)
 
     report = await apply_plan(
         blocked,
@@ -130,6 +134,8 @@ async def test_a_blocked_plan_is_refused_unless_overridden(
     )
     assert report.overridden == ("max-deactivations",)
     assert directory.sent == [action(1).key]
+    assert store.active_hold("deprovisioning") is None  # the journaled override released it
+    assert any(r.action_key == f"hold-release:{held.id}" for r in store.journal())
 
 
 async def test_an_action_done_under_the_same_plan_is_never_sent_again(

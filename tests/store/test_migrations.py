@@ -122,7 +122,7 @@ def test_a_version_1_store_is_upgraded_in_place_keeping_its_links(tmp_path: Path
             indexes = {i["name"] for i in inspect(connection).get_indexes("links")}
             version = connection.scalar(text("SELECT value FROM store_meta"))
         assert "ix_links_account_id" in indexes
-        assert version == str(SCHEMA_VERSION) == "2"
+        assert version == str(SCHEMA_VERSION) == "3"
     finally:
         store.close()
 

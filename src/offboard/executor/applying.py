@@ -2,7 +2,8 @@
 
 An action whose outcome succeeded (or that recovery found done) under the same plan
 fingerprint is never sent again, so applying a plan again after a crash only finishes what
-was left.
+was left. Every deprovisioning action reserves its slot of the budget over time in the store
+just before it is sent (``executor.budgeting``): every caller of ``apply_plan`` is covered.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 
-from offboard.core.journal import Phase, Status
+from offboard.core.budget import DEFAULT_BUDGET, Budget, BudgetCategory
+from offboard.core.holds import SOURCE_ANOMALY_CURSOR
+from offboard.core.journal import Phase, SnapshotSummary, Status
 from offboard.core.plan import Action, GuardName, Plan
 from offboard.core.policy import LINK_KINDS
+from offboard.executor.budgeting import BudgetGate, hold_blocked_plan
 from offboard.executor.linking import key_of, planned_links
 from offboard.executor.outcomes import ApplyReport, Outcome
 from offboard.executor.records import action_record, note_record
@@ -67,8 +71,51 @@ def _check_guards(
             )
         )
     if refused:
+        hold_blocked_plan(plan, store, clock, run_id)
         raise PlanBlockedError(plan)
+    if GuardName.SOURCE_COUNT_DROP in {guard.name for guard in blocking}:
+        _accept_source_count(plan, store, clock)
     return tuple(guard.name.value for guard in blocking)
+
+
+def _accept_source_count(plan: Plan, store: Store, clock: Clock) -> None:
+    """A journaled override of the count-drop guard makes this plan's count the baseline
+    (only a plan that passed, or this, may move it)."""
+    count = plan.facts.get("identities")
+    if count is not None:
+        store.record_snapshot(SnapshotSummary("keycloak", clock.now(), count, True, "full"))
+    if GuardName.SOURCE_INCOMPLETE not in {guard.name for guard in plan.blocked_by}:
+        store.set_cursor(SOURCE_ANOMALY_CURSOR, "")
+
+
+def _release_by_override(
+    plan: Plan,
+    overrides: frozenset[GuardName],
+    store: Store,
+    clock: Clock,
+    run_id: str,
+    actor: str,
+) -> bool:
+    """``--override-guard`` of every guard of the active hold releases it (journaled) and
+    approves this plan's deprovisioning; True when it did."""
+    category = BudgetCategory.DEPROVISIONING.value
+    hold = store.active_hold(category) if plan.deprovisioning and overrides else None
+    if hold is None or not set(hold.guards) <= {name.value for name in overrides}:
+        return False
+    names = ", ".join(hold.guards)
+    reason = f"--override-guard {names} for plan {plan.fingerprint[:12]}"
+    store.release_hold(category, actor, reason, clock.now())
+    store.append(
+        note_record(
+            at=clock.now(),
+            run_id=run_id,
+            fingerprint=plan.fingerprint,
+            key=f"hold-release:{hold.id}",
+            detail=f"hold #{hold.id} released by {actor}: {reason}",
+            rule=category,
+        )
+    )
+    return True
 
 
 def _save_links(plan: Plan, sender: ActionSender) -> int:
@@ -112,9 +159,22 @@ async def apply_plan(
     progress: Progress | None = None,
     overrides: frozenset[GuardName] = frozenset(),
     retry: RetryPolicy | None = None,
+    budget: Budget = DEFAULT_BUDGET,
+    approved: bool = False,
+    paused: str = "",
+    actor: str = "offboard",
 ) -> ApplyReport:
-    """Carry out ``plan``; raises ``PlanBlockedError`` when a guard blocks it (not overridden)."""
+    """Carry out ``plan``; raises ``PlanBlockedError`` when a guard blocks it (not overridden).
+
+    ``approved`` is a human's release of a hold for these people (no budget window applies);
+    ``paused`` holds deprovisioning back for a reason (a source anomaly); ``actor`` is who an
+    override releasing a hold is journaled for.
+    """
     overridden = _check_guards(plan, overrides, store, clock, run_id)
+    approved = approved or _release_by_override(plan, overrides, store, clock, run_id, actor)
+    gate = BudgetGate.open(
+        store, clock, run_id, plan.fingerprint, budget, approved=approved, paused=paused
+    )
     sender = ActionSender(
         directory,
         store,
@@ -138,7 +198,8 @@ async def apply_plan(
                         action, Status.VERIFIED, "done by an earlier run"
                     )
                 else:
-                    outcomes[action.key] = await sender.run(action)
+                    held = await gate.reserve(action)
+                    outcomes[action.key] = held or await sender.run(action)
             if progress is not None:
                 progress(len(outcomes), len(to_send))
 

@@ -23,6 +23,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from offboard.core.journal import JournalRecord, Phase, RunRecord, SnapshotSummary
 from offboard.core.links import Link
 from offboard.store import rows
+from offboard.store.budgeting import BudgetTables
 from offboard.store.migrating import migrate
 from offboard.store.paths import database_url
 from offboard.store.schema import cursors, journal, leases, links, plans, runs, snapshots
@@ -75,7 +76,7 @@ def _migrate_beside_others(engine: Engine, attempts: int = 6) -> None:
             time.sleep(0.1 * 2 ** (attempt - 1))  # 3.1 s in all: a migration takes far less
 
 
-class SqlStore:
+class SqlStore(BudgetTables):
     """``offboard.ports.Store`` on a SQLAlchemy engine. Thread-safe; one transaction per call."""
 
     def __init__(self, engine: Engine) -> None:
