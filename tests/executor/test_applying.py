@@ -121,7 +121,8 @@ async def test_a_blocked_plan_is_refused_unless_overridden(
     notes = [r.detail.split(":")[0] for r in store.journal()]
     assert notes == ["guard refused", "hold put by a blocked plan (1 waiting)"]
     held = store.active_hold("deprovisioning")
-    assert held is not None and held.guards == ("max-deactivations",)
+    assert held is not None
+    assert held.guards == ("max-deactivations",)
     assert held.people == (action(1).identity_id,)
 
     report = await apply_plan(

@@ -19,6 +19,7 @@ from offboard.cli.flows import (
     fresh_plan,
     require_confirmation_channel,
     run_applying,
+    stop_if_blocked,
 )
 from offboard.cli.plan import PlanFormat, show_plan
 from offboard.cli.render import apply_table
@@ -26,7 +27,7 @@ from offboard.cli.state import state_of
 from offboard.cli.wiring import connect
 from offboard.core.plan import GuardName, Plan
 from offboard.core.rendering import PlanFormatError, plan_from_json
-from offboard.executor import ApplyReport, PlanBlockedError
+from offboard.executor import ApplyReport
 from offboard.settings import parse_duration
 
 OverrideOption = Annotated[
@@ -55,17 +56,21 @@ def read_plan_file(path: Path) -> Plan:
         raise RefusedError(f"{path}: {exc}") from None
 
 
-def check_guards(plan: Plan, overrides: frozenset[GuardName], console: Console) -> None:
-    """Stop on a blocking guard not lifted by --override-guard; say which ones are lifted."""
-    if any(g.name not in overrides for g in plan.blocked_by):
-        raise PlanBlockedError(plan)
-    for guard in plan.blocked_by:
-        console.print(f"overriding guard {guard.name} for this run (journaled)", markup=False)
-
-
 def report_exit_code(report: ApplyReport) -> ExitCode:
-    """0 when every action is done and read back, 6 otherwise."""
+    """0 when every action is done and read back, 3 when some are held, 6 otherwise."""
+    if report.held:
+        return ExitCode.BLOCKED
     return ExitCode.OK if report.all_done else ExitCode.INCOMPLETE
+
+
+def print_held(report: ApplyReport, console: Console) -> None:
+    """Say what waits, and the way on, when the budget or a hold kept actions back."""
+    if report.held:
+        console.print(
+            f"{len(report.held)} deprovisioning actions held, not sent: "
+            f"{report.held[0].detail}. See `offboard hold show`.",
+            markup=False,
+        )
 
 
 async def apply_flow(
@@ -87,9 +92,13 @@ async def apply_flow(
         # Planned without the overrides: the executor journals each guard it lifts.
         chosen = (await fresh_plan(wired, console)).plan
     show_plan(chosen, PlanFormat.TABLE, console, skipped=False)
-    check_guards(chosen, overrides, console)
+    await stop_if_blocked(wired, chosen, console, overrides, "apply")
     if not chosen.has_changes:
-        return None
+        if not chosen.link_updates:
+            return None
+        # Bookkeeping only (grace-period marks, links): saved as the daemon saves it, so that
+        # a cron-driven `apply` sees the grace period end too. Nothing is sent; no question.
+        return await apply_in_run(wired, chosen, console, overrides)
     confirm(console, f"Apply {len(chosen.actions)} actions?", yes=yes)
     return await apply_in_run(wired, chosen, console, overrides)
 
@@ -112,8 +121,12 @@ def apply(
     age, and a fresh plan must decide exactly the same, or nothing is applied (exit 5).
     Without it, offboard plans now and asks before applying (--yes skips the question;
     without a terminal --yes is required). A guard that blocks stops everything (exit 3)
-    unless lifted with --override-guard NAME, which is journaled. Ends with every outcome
-    and its read-back: exit 0 when all are done, 6 when some are not.
+    unless lifted with --override-guard NAME, which is journaled. Each deprovisioning
+    action spends a slot of the budget over time ([policy.budget]); beyond it, or while a
+    hold is active, it is not sent and waits on the hold (exit 3; see `offboard hold show`).
+    Overriding every guard of the active hold releases it for this plan (journaled). Ends
+    with every outcome and its read-back: exit 0 when all are done, 6 when some are not.
+    A plan with only bookkeeping (grace-period marks) is saved without asking.
 
     Examples: offboard apply plan.json; offboard apply --yes --override-guard max-deactivations
     """
@@ -136,7 +149,11 @@ def apply(
     if report is None:
         console.print("nothing to do")
         return
+    if not report.outcomes:
+        console.print(f"nothing to send; {report.links_saved} bookkeeping records saved")
+        return
     console.print(apply_table(report))
+    print_held(report, console)
     raise typer.Exit(report_exit_code(report))
 
 

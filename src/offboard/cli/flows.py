@@ -7,6 +7,7 @@ with rich progress bars; none holds a decision rule of its own.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import sys
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
@@ -179,15 +180,39 @@ async def apply_in_run(
                 run_id=run_id,
                 overrides=overrides,
                 progress=lambda done, total: bars.update(task, completed=done, total=total),
+                budget=wired.policy.budget,
+                actor=operator(),
             )
+    except PlanBlockedError as error:
+        store.finish_run(run_id, clock.now(), "blocked", {"blocked_by": list(error.guards)})
+        raise
     except BaseException as error:
         store.finish_run(run_id, clock.now(), "failed", {"error": describe(error)})
         raise
-    status = "applied" if report.all_done else "incomplete"
+    status = "held" if report.held else "applied" if report.all_done else "incomplete"
     log.info("applied", status=status, **report.counts)
     summary: dict[str, object] = {"fingerprint": plan.fingerprint, "applied": report.counts}
     store.finish_run(run_id, clock.now(), status, summary)
     return report
+
+
+def operator() -> str:
+    """Who runs this command, for the journal (the OS user; never a secret)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+async def stop_if_blocked(
+    wired: Wired, plan: Plan, console: Console, overrides: frozenset[GuardName], kind: str
+) -> None:
+    """A guard not lifted by --override-guard stops the command (exit 3); the executor
+    journals it and puts the hold, so the daemon's re-checks of the same people wait too."""
+    if any(g.name not in overrides for g in plan.blocked_by):
+        await apply_in_run(wired, plan, console, overrides, kind=kind)
+    for guard in plan.blocked_by:
+        console.print(f"overriding guard {guard.name} for this run (journaled)", markup=False)
 
 
 def run_applying(work: Coroutine[Any, Any, T], console: Console) -> T:

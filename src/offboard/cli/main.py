@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from offboard.cli import apply, config, demo, emulate, journal, plan, users
+from offboard.cli import apply, config, demo, emulate, hold, journal, plan, users
 from offboard.cli.errors import OffboardGroup
 from offboard.cli.logs import bind_invocation, configure_logging
 from offboard.cli.state import CliState
@@ -34,6 +34,7 @@ Start here:
   offboard plan            what would change, and why (exit 0 none, 2 some, 3 blocked)
   offboard apply           carry it out, after confirmation
   offboard journal list    what happened
+  offboard hold show       what holds deprovisioning back, and who waits
 
 Exit codes: 0 ok, 1 error, 2 changes planned, 3 blocked by a guard, 4 configuration error,
 5 refused, 6 some actions failed, 64 usage error, 130 interrupted.
@@ -93,6 +94,7 @@ def _register() -> None:
     demo.register(app)
     emulate.register(app)
     journal.register(app)
+    hold.register(app)
     # The daemon command lives in offboard.cli.run (its own module); it registers itself the
     # same way once it exists.
     try:

@@ -31,6 +31,7 @@ from offboard.server.app import create_app
 from offboard.server.metrics import MeteredTransport, Metrics, PrometheusTelemetry
 from offboard.server.webhook import WebhookReceiver
 from offboard.service.daemon_passes import ReconcilingPasses
+from offboard.service.holds import guard_state
 from offboard.service.leasing import Lease
 from offboard.service.running import Daemon, DaemonConfig
 from offboard.service.status import DaemonStatus
@@ -113,10 +114,21 @@ async def assemble(
     stack.push_async_callback(source.aclose)
     directory = build_directory(settings, metered["atlassian"])
     stack.push_async_callback(directory.aclose)
-    passes = ReconcilingPasses(source, directory, store, settings.policy_model(), clock)
+    policy = settings.policy_model()
+    passes = ReconcilingPasses(source, directory, store, policy, clock)
     config = daemon_config(settings)
     lease = Lease(store, clock, holder=holder, ttl=config.lease_ttl)
-    daemon = Daemon(passes, source, store, clock, status, lease, config)
+    held_store = store  # the hold and budget live in the store every replica shares
+    daemon = Daemon(
+        passes,
+        source,
+        store,
+        clock,
+        status,
+        lease,
+        config,
+        guards=lambda: guard_state(held_store, policy, clock),
+    )
     receiver = WebhookReceiver(
         _secret_bytes(settings),
         daemon.submit,

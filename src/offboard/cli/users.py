@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from offboard.cli.apply import OverrideOption, YesOption, check_guards, report_exit_code
+from offboard.cli.apply import OverrideOption, YesOption, print_held, report_exit_code
 from offboard.cli.errors import FailedError, RefusedError
 from offboard.cli.flows import (
     Wired,
@@ -21,6 +21,7 @@ from offboard.cli.flows import (
     confirm,
     require_confirmation_channel,
     run_applying,
+    stop_if_blocked,
 )
 from offboard.cli.plan import PlanFormat, show_plan
 from offboard.cli.render import apply_table
@@ -105,7 +106,7 @@ async def one_person(
     if nothing is not None:
         console.print(nothing, markup=False)
         return None
-    check_guards(made, overrides, console)
+    await stop_if_blocked(wired, made, console, overrides, command)
     confirm(console, f"{command.capitalize()} {user}?", yes=yes)
     return await apply_in_run(wired, made, console, overrides, kind=command)
 
@@ -127,6 +128,7 @@ def _run(ctx: typer.Context, user: str, command: str, wanted: frozenset[ActionKi
     if report is None:
         return
     console.print(apply_table(report))
+    print_held(report, console)
     raise typer.Exit(report_exit_code(report))
 
 

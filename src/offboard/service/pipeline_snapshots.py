@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from offboard.core.accounts import Account
-from offboard.core.identities import Identity, IdentityId
 from offboard.core.holds import SOURCE_ANOMALY_CURSOR, SOURCE_GUARDS
+from offboard.core.identities import Identity, IdentityId
 from offboard.core.journal import SnapshotSummary
-from offboard.core.plan import Plan
 from offboard.core.links import Link
+from offboard.core.plan import Plan
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
 from offboard.ports import AccountDirectory, Store
 

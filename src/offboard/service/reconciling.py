@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from offboard.core.holds import SOURCE_ANOMALY_CURSOR
 from offboard.core.identities import IdentityId
 from offboard.core.links import Link
 from offboard.core.plan import GuardName, Plan
@@ -20,7 +21,6 @@ from offboard.core.plan_json import plan_summary, plan_to_json
 from offboard.core.planning import PlanContext, candidates_to_confirm, plan
 from offboard.core.policy import Policy
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
-from offboard.core.holds import SOURCE_ANOMALY_CURSOR
 from offboard.executor import ApplyReport, Outcome, PlanBlockedError, apply_plan, recover
 from offboard.executor.sending import describe
 from offboard.ports import AccountDirectory, Clock, IdentitySource, Progress, Store

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,6 +26,7 @@ from offboard.intake.polling import Cursors, EventPoller, EventSource
 from offboard.intake.queues import UserQueues
 from offboard.ports import Clock, IdentityEvent, OffboardError
 from offboard.service.gate import PassGate
+from offboard.service.holds import GuardState
 from offboard.service.leasing import Lease
 from offboard.service.passes import Passes, PassReport
 from offboard.service.status import DaemonStatus
@@ -57,6 +58,7 @@ class Daemon:
         status: DaemonStatus,
         lease: Lease,
         config: DaemonConfig = DaemonConfig(),
+        guards: Callable[[], GuardState] | None = None,
     ) -> None:
         self.passes = passes
         self.clock = clock
@@ -71,6 +73,8 @@ class Daemon:
         self._stopping = asyncio.Event()
         self._leader_gained = asyncio.Event()
         self._first_seen: dict[str, datetime] = {}
+        self._guards = guards
+        """Reads the hold and budget from the store after each pass (status page, metrics)."""
 
     @property
     def accepting(self) -> bool:
@@ -178,6 +182,10 @@ class Daemon:
 
     def _record(self, report: PassReport, scope: str, hints: dict[str, datetime]) -> None:
         self.status.record_pass(report, scope)
+        self._read_guards()
+        held = sum(1 for action in report.actions if action.outcome == "held")
+        if held:
+            log.warning("deprovisioning held", scope=scope, held=held)
         for guard in report.blocked_guards:
             log.warning("plan blocked by guard", scope=scope, guard=guard)
         for action in report.actions:
@@ -195,6 +203,14 @@ class Daemon:
             actions=len(report.actions),
             seconds=round(report.duration, 3),
         )
+
+    def _read_guards(self) -> None:
+        if self._guards is None:
+            return
+        try:
+            self.status.record_guard_state(self._guards())
+        except Exception as error:  # the status page must not stop the daemon
+            log.warning("could not read the hold", error=_describe(error))
 
     async def _pause(self, seconds: float, wake: asyncio.Event | None = None) -> None:
         """Sleep up to ``seconds``; return early on stop (or on ``wake``)."""

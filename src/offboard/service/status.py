@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from offboard.ports import Clock
+from offboard.service.holds import GuardState
 from offboard.service.passes import ActionReport, PassReport
 
 VENDORS = ("keycloak", "atlassian")
@@ -35,6 +36,8 @@ class Telemetry(Protocol):
 
     def leader(self, held: bool) -> None: ...
 
+    def guard_state(self, state: GuardState) -> None: ...
+
 
 class NullTelemetry:
     """Telemetry that records nothing (tests, one-shot commands)."""
@@ -46,6 +49,7 @@ class NullTelemetry:
     def deprovisioning_latency(self, seconds: float) -> None: ...
     def event_lag(self, seconds: float) -> None: ...
     def leader(self, held: bool) -> None: ...
+    def guard_state(self, state: GuardState) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,9 @@ class BlockedPlan:
     at: datetime
     guards: tuple[str, ...]
     messages: tuple[str, ...]
+    waiting: frozenset[str] = frozenset()
+    """Identities whose deprovisioning the plan held back; once every one of them is done
+    by a later pass the entry goes: nothing applied is ever shown as waiting for review."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +72,9 @@ class LatencySummary:
     p50: float | None
     p95: float | None
     max: float | None
+
+
+_DONE = frozenset({"verified", "succeeded"})
 
 
 def percentile(samples: list[float], share: float) -> float | None:
@@ -94,6 +104,13 @@ class DaemonStatus:
         self.leader = False
         self.last_poll: datetime | None = None
         self.last_event_lag: float | None = None
+        self.guards: GuardState | None = None
+        """The hold and the budget as the store had them after the last pass."""
+
+    def record_guard_state(self, state: GuardState) -> None:
+        """The hold, the budget per window and any source anomaly, read from the store."""
+        self.guards = state
+        self.telemetry.guard_state(state)
 
     def record_pass(self, report: PassReport, scope: str) -> None:
         """Remember one pass, its actions and guard verdict, and forward them as metrics."""
@@ -109,6 +126,26 @@ class DaemonStatus:
                 for vendor in VENDORS:
                     self.vendor_reachable(vendor, True, report.finished_at)
         self._update_blocks(report, scope)
+        self._forget_done(report)
+
+    def _forget_done(self, report: PassReport) -> None:
+        """Blocked plans whose every waiting person was deprovisioned since are history."""
+        done = {
+            a.identity_id
+            for a in report.actions
+            if a.deprovisioning and a.identity_id and a.outcome in _DONE
+        }
+        if not done:
+            return
+        for scope, blocked in list(self.blocked.items()):
+            if not blocked.waiting & done:
+                continue
+            left = blocked.waiting - done
+            if left:
+                self.blocked[scope] = replace(blocked, waiting=left)
+            else:
+                del self.blocked[scope]
+        self.telemetry.blocked_plans(len(self.blocked))
 
     def _update_blocks(self, report: PassReport, scope: str) -> None:
         if report.plan is None:
@@ -122,6 +159,7 @@ class DaemonStatus:
                 report.finished_at,
                 tuple(g.name.value for g in blocking),
                 tuple(g.message for g in blocking),
+                frozenset(a.identity_id for a in report.plan.deprovisioning),
             )
         elif scope == "full":
             self.blocked.clear()  # a passing full plan is the authority for every identity
