@@ -119,16 +119,8 @@ async def assemble(
     config = daemon_config(settings)
     lease = Lease(store, clock, holder=holder, ttl=config.lease_ttl)
     held_store = store  # the hold and budget live in the store every replica shares
-    daemon = Daemon(
-        passes,
-        source,
-        store,
-        clock,
-        status,
-        lease,
-        config,
-        guards=lambda: guard_state(held_store, policy, clock),
-    )
+    status.guard_reader = lambda: guard_state(held_store, policy, clock)
+    daemon = Daemon(passes, source, store, clock, status, lease, config)
     receiver = WebhookReceiver(
         _secret_bytes(settings),
         daemon.submit,

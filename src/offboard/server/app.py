@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -36,9 +37,11 @@ def create_app(
         return JSONResponse({"status": "ready"})
 
     async def metrics_endpoint(request: Request) -> Response:
+        await asyncio.to_thread(status.refresh_guards)  # the hold as the store has it now
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def index(request: Request) -> Response:
+        await asyncio.to_thread(status.refresh_guards)
         page = render_status_page(status, status.not_ready_reasons(readiness_limits))
         return HTMLResponse(page)
 

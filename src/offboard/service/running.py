@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,7 +26,6 @@ from offboard.intake.polling import Cursors, EventPoller, EventSource
 from offboard.intake.queues import UserQueues
 from offboard.ports import Clock, IdentityEvent, OffboardError
 from offboard.service.gate import PassGate
-from offboard.service.holds import GuardState
 from offboard.service.leasing import Lease
 from offboard.service.passes import Passes, PassReport
 from offboard.service.status import DaemonStatus
@@ -58,7 +57,6 @@ class Daemon:
         status: DaemonStatus,
         lease: Lease,
         config: DaemonConfig = DaemonConfig(),
-        guards: Callable[[], GuardState] | None = None,
     ) -> None:
         self.passes = passes
         self.clock = clock
@@ -73,8 +71,9 @@ class Daemon:
         self._stopping = asyncio.Event()
         self._leader_gained = asyncio.Event()
         self._first_seen: dict[str, datetime] = {}
-        self._guards = guards
-        """Reads the hold and budget from the store after each pass (status page, metrics)."""
+        self._first_full = asyncio.Event()
+        """Set once a full pass ran: re-checks wait for it after start, so that a wave that
+        arrived while no daemon was running is judged as one plan (and its guards) first."""
 
     @property
     def accepting(self) -> bool:
@@ -160,6 +159,8 @@ class Daemon:
             except Exception as error:
                 log.error("reconciliation failed", error=_describe(error))
                 report = _failed("full", started, self.clock.now(), error)
+            finally:
+                self._first_full.set()
         self._record(report, "full", {})
         return report
 
@@ -169,6 +170,9 @@ class Daemon:
         self._first_seen[identity_id] = min(seen, earliest)
         if not self.lease.held:
             return  # a standby never acts; the leader's own intake covers the event
+        await self._pause(self.config.reconcile_interval, self._first_full)
+        if self._stopping.is_set() and not self._first_full.is_set():
+            return  # stopped before any full pass: the next start judges it
         async with self._gate.shared():
             started = self.clock.now()
             try:
@@ -205,10 +209,9 @@ class Daemon:
         )
 
     def _read_guards(self) -> None:
-        if self._guards is None:
-            return
+        """The hold and budget after each pass, for the status page and the metrics."""
         try:
-            self.status.record_guard_state(self._guards())
+            self.status.refresh_guards()
         except Exception as error:  # the status page must not stop the daemon
             log.warning("could not read the hold", error=_describe(error))
 

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -107,10 +107,27 @@ class DaemonStatus:
         self.guards: GuardState | None = None
         """The hold and the budget as the store had them after the last pass."""
 
+        self.guard_reader: Callable[[], GuardState] | None = None
+        """Reads the hold and budget from the store (set by the wiring; None in tests)."""
+
+    def refresh_guards(self) -> None:
+        """Read the hold and budget from the store now, if a reader is set. A released hold
+        (by a human, maybe from another process) takes the blocked plans it held with it."""
+        if self.guard_reader is not None:
+            self.record_guard_state(self.guard_reader())
+
     def record_guard_state(self, state: GuardState) -> None:
         """The hold, the budget per window and any source anomaly, read from the store."""
         self.guards = state
         self.telemetry.guard_state(state)
+        if state.hold is None:
+            # Every blocked plan with someone to deprovision put (or joined) a hold on an
+            # applying path: with no hold active, a human released it; its people were
+            # re-planned from fresh reads, so nothing there waits for review any more.
+            for scope, blocked in list(self.blocked.items()):
+                if blocked.waiting:
+                    del self.blocked[scope]
+            self.telemetry.blocked_plans(len(self.blocked))
 
     def record_pass(self, report: PassReport, scope: str) -> None:
         """Remember one pass, its actions and guard verdict, and forward them as metrics."""
