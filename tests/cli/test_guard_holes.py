@@ -21,7 +21,6 @@ from typer.testing import CliRunner
 from offboard.cli.demo import DOMAIN, STAFF, atlassian_fixture, keycloak_seed, person
 from offboard.cli.emulate import Which, ready_config, serving
 from offboard.cli.exit_codes import ExitCode
-from offboard.cli.main import app
 from offboard_emulators.keycloak.model import User
 from tests.cli.test_run_commands import World
 
