@@ -111,3 +111,8 @@ def test_percent_limits_apply_from_the_minimum_population() -> None:
     assert [limit.limit for limit in budget.limits(100)] == [10]
     assert budget.limits(100)[0].why == "10% of 100 linked accounts"
     assert [limit.limit for limit in budget.limits(1000)] == [25]
+
+
+def test_a_share_of_no_linked_accounts_does_not_stop_everything() -> None:
+    budget = Budget((BudgetWindow("hour", timedelta(hours=1), 25, 10.0),), min_population=0)
+    assert [limit.limit for limit in budget.limits(0)] == [25]

@@ -63,8 +63,8 @@ class Budget:
         absolute = WindowLimit(
             window.name, window.length, window.max_actions, f"{window.max_actions} actions"
         )
-        if linked < self.min_population:
-            return absolute
+        if linked < max(self.min_population, 1):
+            return absolute  # a share of nobody would stop everything
         share = math.floor(window.max_percent * linked / 100)
         if share >= window.max_actions:
             return absolute
