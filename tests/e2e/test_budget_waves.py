@@ -171,3 +171,26 @@ class _NoHold:
 
 
 _NONE = _NoHold()
+
+
+@pytest.mark.timeout(600)  # 300 re-checks held, then 290 re-planned: about two minutes
+async def test_a_wave_of_300_deactivates_exactly_the_budget_then_the_release_finishes_it(
+    world: tuple[str, EmulatedPeople], tmp_path: Path
+) -> None:
+    url, people = world
+    people.add(320)
+    store = tmp_path / "state.db"
+    settings = settings_for(url, people.tenant, store)
+    wave = people.ids[:300]
+    async with running_daemon(settings) as daemon:
+        await eventually(lambda: daemon.reconciled, within=60)
+        people.disable(wave)
+        await eventually(lambda: len(getattr(read_hold(store), "people", ())) == 290, within=300)
+        await asyncio.sleep(1.0)
+        assert people.disable_requests(wave) == 10
+        assert len(people.inactive(wave)) == 10
+        report = await release(settings, "a whole office closed")
+        assert len(report.rechecks) == 290
+    assert len(people.inactive(wave)) == 300
+    assert people.disable_requests(wave) == 300
+    assert people.inactive(people.ids[300:]) == []

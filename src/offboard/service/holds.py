@@ -10,6 +10,7 @@ do not hold them twice, and the windows start afresh for everyone else.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import structlog
@@ -68,7 +69,7 @@ async def release_hold(
     concurrency: int = 4,
 ) -> ReleaseReport:
     """Release the active hold (raises ``NoHoldError`` when none), journal who and why, then
-    re-plan and apply each waiting person from a fresh read."""
+    re-plan and apply each waiting person from a fresh read (``concurrency`` at a time)."""
     if not reason.strip():
         raise ReleaseRefusedError("say why the hold is released (--reason): the journal keeps it")
     hold = store.release_hold(DEPROVISIONING, by, reason.strip(), clock.now())
@@ -89,22 +90,25 @@ async def release_hold(
         accept_unaccepted_count(store)  # the human accepted the drop: it is the baseline now
     summary: dict[str, object] = {"hold": hold.id, "by": by, "waiting": len(hold.people)}
     store.finish_run(run_id, clock.now(), "released", summary)
-    rechecks: list[tuple[IdentityId, RunReport | None, str]] = []
-    for person in hold.people:
-        try:
-            report = await recheck_identity(
-                IdentityId(person),
-                source=source,
-                directory=directory,
-                store=store,
-                policy=policy,
-                clock=clock,
-                apply=True,
-                concurrency=concurrency,
-                approved=True,
-            )
-        except OffboardError as error:
-            rechecks.append((IdentityId(person), None, str(error)))
-        else:
-            rechecks.append((IdentityId(person), report, ""))
+    limit = asyncio.Semaphore(max(1, concurrency))
+
+    async def recheck(person: str) -> tuple[IdentityId, RunReport | None, str]:
+        async with limit:
+            try:
+                report = await recheck_identity(
+                    IdentityId(person),
+                    source=source,
+                    directory=directory,
+                    store=store,
+                    policy=policy,
+                    clock=clock,
+                    apply=True,
+                    concurrency=concurrency,
+                    approved=True,
+                )
+            except OffboardError as error:
+                return IdentityId(person), None, str(error)
+            return IdentityId(person), report, ""
+
+    rechecks = await asyncio.gather(*(recheck(person) for person in hold.people))
     return ReleaseReport(hold, tuple(rechecks))
