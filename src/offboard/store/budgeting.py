@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -220,9 +220,17 @@ def _add_waiting(connection: Connection, hold: int, waiting: Sequence[Waiting]) 
 
 def _read_hold(connection: Connection, hold: int) -> Hold:
     row = connection.execute(select(holds).where(holds.c.id == hold)).one()
+    # Someone offboard has deactivated since (another path got there first) no longer waits:
+    # nothing already done is ever shown as waiting.
+    done = exists().where(
+        links.c.identity_id == hold_waiting.c.identity_id,
+        links.c.account_id == hold_waiting.c.account_id,
+        links.c.deactivated_by_offboard.is_(True),
+        hold_waiting.c.kind != "delete",
+    )
     waiting = connection.execute(
         select(hold_waiting)
-        .where(hold_waiting.c.hold_id == hold)
+        .where(hold_waiting.c.hold_id == hold, ~done)
         .order_by(hold_waiting.c.since, hold_waiting.c.action_key)
     )
     return Hold(
