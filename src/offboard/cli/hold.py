@@ -101,6 +101,8 @@ def release(
     """
     settings = state_of(ctx).settings()
     require_confirmation_channel(yes)
+    if not reason.strip():
+        raise RefusedError("say why the hold is released (--reason): the journal keeps it")
     console = Console()
     who = by or operator()
 
