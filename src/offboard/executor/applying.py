@@ -96,22 +96,29 @@ def _release_by_override(
     run_id: str,
     actor: str,
 ) -> bool:
-    """``--override-guard`` of every guard of the active hold releases it (journaled) and
-    approves this plan's deprovisioning; True when it did."""
+    """``--override-guard`` of every guard of the active hold approves this plan's
+    deprovisioning (journaled); True when it did. The hold is released too when the plan
+    covers everyone waiting on it (``apply`` of the held plan); a plan for fewer people
+    (``deactivate`` of one) passes alone and the others keep waiting."""
     category = BudgetCategory.DEPROVISIONING.value
     hold = store.active_hold(category) if plan.deprovisioning and overrides else None
     if hold is None or not set(hold.guards) <= {name.value for name in overrides}:
         return False
     names = ", ".join(hold.guards)
     reason = f"--override-guard {names} for plan {plan.fingerprint[:12]}"
-    store.release_hold(category, actor, reason, clock.now())
+    covered = {action.identity_id for action in plan.deprovisioning}
+    if set(hold.people) <= covered:
+        store.release_hold(category, actor, reason, clock.now())
+        detail, key = f"hold #{hold.id} released by {actor}: {reason}", "hold-release"
+    else:
+        detail, key = f"{len(covered)} approved past hold #{hold.id} by {actor}: {reason}", "hold"
     store.append(
         note_record(
             at=clock.now(),
             run_id=run_id,
             fingerprint=plan.fingerprint,
-            key=f"hold-release:{hold.id}",
-            detail=f"hold #{hold.id} released by {actor}: {reason}",
+            key=f"{key}:{hold.id}",
+            detail=detail,
             rule=category,
         )
     )

@@ -4,7 +4,8 @@
 (reactivations) pass untouched. A deprovisioning action is sent only when the store granted
 its slot; otherwise it is not sent, its outcome is journaled as ``held`` and it waits on the
 hold, and the first refusal journals the hold's note once. A plan a guard refused is turned
-into a hold here too, so that the re-checks of the same people cannot leak through.
+into a hold here too (the blast-radius guards), so that the re-checks of the same people
+cannot leak through.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import structlog
 from offboard.core.budget import Budget, WindowLimit
 from offboard.core.holds import BudgetRequest, Waiting, category_of
 from offboard.core.journal import Phase, Status
-from offboard.core.plan import Action, Plan
+from offboard.core.plan import Action, GuardName, Plan
 from offboard.executor.outcomes import Outcome
 from offboard.executor.records import action_record, note_record
 from offboard.ports import Clock, Store
@@ -97,9 +98,17 @@ class BudgetGate:
         return Outcome(action, Status.HELD, detail)
 
 
+BLAST_RADIUS = frozenset({GuardName.MAX_DEACTIVATIONS, GuardName.MAX_DEACTIVATION_PERCENT})
+"""The guards that see a mass event: a plan they refuse puts a hold. A source anomaly
+pauses re-checks until a healthy full read instead (``core.holds.SOURCE_ANOMALY_CURSOR``),
+and an incomplete Atlassian read only blocks its own plan: neither needs a human to pass."""
+
+
 def hold_blocked_plan(plan: Plan, store: Store, clock: Clock, run_id: str) -> int | None:
-    """A plan a guard refused on a path that acts puts a hold with its people; None when it
-    had nobody to deprovision (nothing can leak through then)."""
+    """A plan a blast-radius guard refused on a path that acts puts a hold with its people;
+    None when no such guard refused it or it had nobody to deprovision."""
+    if not any(guard.name in BLAST_RADIUS for guard in plan.blocked_by):
+        return None
     waiting = [Waiting.of(a, clock.now()) for a in plan.actions if category_of(a) is not None]
     if not waiting:
         return None
