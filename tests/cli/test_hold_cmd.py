@@ -47,6 +47,9 @@ def test_held_actions_wait_on_the_hold_until_a_human_releases_it(
     for name in waiting:
         assert f"{name}@{DOMAIN}" in output
 
+    code, output = linked.run(runner, "plan")
+    assert code == ExitCode.CHANGES, output
+    assert "deprovisioning is held (hold #1" in output
     code, output = linked.run(runner, "apply", "--yes")  # still held: no new request
     assert code == ExitCode.BLOCKED, output
     code, output = linked.run(runner, "hold", "release", "--yes", "--reason", "")
