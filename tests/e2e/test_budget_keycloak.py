@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import MetaData, create_engine
+from sqlalchemy import MetaData, create_engine, text
 
 from offboard.settings import Settings
 from offboard.settings.runtime import StoreSettings
@@ -82,7 +82,7 @@ async def test_a_wave_of_30_against_a_budget_of_10_deactivates_exactly_10(
     assert _inactive(people.tenant, wave) == 30
     assert _requests(people.tenant, wave) == 30
     assert _inactive(people.tenant, staff[30:]) == 0
-    assert read_hold(store) is None
+    assert read_hold(store) is None, _dump(store)
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="set OFFBOARD_TEST_POSTGRES_URL for two replicas")
@@ -124,3 +124,17 @@ def _empty_postgres(url: str) -> None:
     existing.reflect(engine)
     existing.drop_all(engine)
     engine.dispose()
+
+
+def _dump(path: Path) -> str:
+    """The holds and spent slots, to read when the assertion fails."""
+    opened = open_store(path)
+    try:
+        with opened.engine.connect() as connection:
+            holds = connection.execute(text("select * from holds")).fetchall()
+            spend = connection.execute(
+                text("select at, approved, run_id, identity_id from budget_spend order by id")
+            ).fetchall()
+    finally:
+        opened.close()
+    return "\n".join(str(row) for row in [*holds, *spend])

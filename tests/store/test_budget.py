@@ -116,3 +116,16 @@ def test_percent_limits_apply_from_the_minimum_population() -> None:
 def test_a_share_of_no_linked_accounts_does_not_stop_everything() -> None:
     budget = Budget((BudgetWindow("hour", timedelta(hours=1), 25, 10.0),), min_population=0)
     assert [limit.limit for limit in budget.limits(0)] == [25]
+
+
+def test_people_of_a_released_hold_are_approved_whichever_path_sends_them(
+    store: SqlStore,
+) -> None:
+    for n in range(11):
+        store.reserve_budget(request(n))
+    later = T0 + timedelta(minutes=5)
+    store.release_hold(CATEGORY, "ada", "reviewed", later - timedelta(seconds=1))
+    for n in range(10, 21):  # 10 waited on the hold; 11..20 are new leavers
+        store.reserve_budget(request(n, later))
+    assert store.budget_usage(CATEGORY, [HOUR], later)[0].used == 10  # 10 was approved
+    assert store.active_hold(CATEGORY) is None

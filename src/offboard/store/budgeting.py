@@ -10,7 +10,9 @@ only, the same statements on both backends.
 Slots are counted from ``budget_spend``: a slot is spent when a request is about to be sent
 and never given back, even when the request then fails (it may have had its effect). Slots
 before the last release of a hold do not count: releasing a hold starts the windows afresh.
-Approved slots (a released hold's people, an override) are kept for the audit but not counted.
+Approved slots (a released hold's people, an override) are kept for the audit but not counted;
+an action that waited on a hold released within the longest window is approved whichever path
+sends it (a daemon re-check may race the release's own re-plan).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class BudgetTables:
         with self.engine.begin() as connection:
             _lock(connection, request.category)
             hold = _active_hold_id(connection, request.category)
-            if request.approved:
+            if request.approved or _released_for(connection, request):
                 _spend(connection, request, approved=True)
                 return BudgetVerdict(True)
             if hold is not None:
@@ -130,6 +132,26 @@ class BudgetTables:
                 connection.execute(insert(budget_locks).values(category=category, reservations=0))
         except IntegrityError:
             pass  # another process inserted it a moment before us
+
+
+def _released_for(connection: Connection, request: BudgetRequest) -> bool:
+    """The action waited on a hold a human released within the longest window: it is
+    approved, whichever path (the release, or a daemon re-check racing it) sends it."""
+    if not request.limits:
+        return False
+    since = request.at - max(limit.length for limit in request.limits)
+    query = (
+        select(holds.c.id)
+        .join(hold_waiting, hold_waiting.c.hold_id == holds.c.id)
+        .where(
+            holds.c.category == request.category,
+            holds.c.released_at.is_not(None),
+            holds.c.released_at >= since,
+            hold_waiting.c.action_key == request.waiting.action_key,
+        )
+        .limit(1)
+    )
+    return connection.scalar(query) is not None
 
 
 def _lock(connection: Connection, category: str) -> None:
