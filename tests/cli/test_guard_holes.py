@@ -69,16 +69,7 @@ def _world(tmp_path: Path, store_line: str, people: int, policy: str) -> Iterato
 def hundred(tmp_path: Path, store_line: str) -> Iterator[World]:
     """60 linked people and 40 in-scope Keycloak users with no Atlassian account."""
     for world in _world(tmp_path, store_line, 60, ""):
-        realm = world.served.keycloak.realm
-        staff = realm.group_by_path(STAFF)
-        assert staff is not None
-        for n in range(40):
-            name = f"unlinked-{n:02d}"
-            user = realm.add_user(
-                User(id=str(uuid.uuid4()), username=name, created=int(time.time() * 1000),
-                     email=f"{name}@{DOMAIN}", email_verified=True)
-            )  # fmt: skip
-            realm.set_membership(user.id, staff.id, member=True)
+        _add_unlinked(world, [f"unlinked-{n:02d}" for n in range(40)])
         yield world
 
 
@@ -129,3 +120,41 @@ def test_a_cron_driven_apply_ends_the_grace_period(graceful: World, runner: CliR
     code, output = graceful.run(runner, "apply", "--yes")
     assert code == ExitCode.OK, output
     assert graceful.account_status(email) == "inactive"
+
+
+def _add_unlinked(world: World, names: list[str]) -> None:
+    realm = world.served.keycloak.realm
+    staff = realm.group_by_path(STAFF)
+    assert staff is not None
+    for name in names:
+        user = realm.add_user(
+            User(id=str(uuid.uuid4()), username=name, created=int(time.time() * 1000),
+                 email=f"{name}@{DOMAIN}", email_verified=True)
+        )  # fmt: skip
+        realm.set_membership(user.id, staff.id, member=True)
+
+
+def test_a_source_anomaly_pauses_one_person_deprovisioning_until_a_healthy_full_read(
+    hundred: World, runner: CliRunner
+) -> None:
+    code, output = hundred.run(runner, "apply", "--yes")
+    assert code == ExitCode.OK, output
+    realm = hundred.served.keycloak.realm
+    for n in range(15):
+        user = realm.user_by_username(f"unlinked-{n:02d}")
+        assert user is not None
+        realm.remove_user(user.id)
+    code, output = hundred.run(runner, "plan")  # a read-only plan sees the drop
+    assert code == ExitCode.BLOCKED, output
+    hundred.disable(person(10))
+    email = f"{person(10)}@{DOMAIN}"
+    code, output = hundred.run(runner, "deactivate", email, "--yes")
+    assert code == ExitCode.BLOCKED, output
+    assert "source anomaly in the last full Keycloak read" in output
+    assert hundred.account_status(email) == "active"
+    _add_unlinked(hundred, [f"newcomer-{n:02d}" for n in range(15)])
+    code, output = hundred.run(runner, "plan")  # healthy again: back to the old count
+    assert code == ExitCode.CHANGES, output
+    code, output = hundred.run(runner, "deactivate", email, "--yes")
+    assert code == ExitCode.OK, output
+    assert hundred.account_status(email) == "inactive"

@@ -161,6 +161,7 @@ async def apply_in_run(
     console: Console,
     overrides: frozenset[GuardName] = frozenset(),
     kind: str = "apply",
+    paused: str = "",
 ) -> ApplyReport:
     """Apply ``plan`` in a run of its own: crash recovery first, a progress bar, a summary."""
     store, clock = wired.store, wired.clock
@@ -182,6 +183,7 @@ async def apply_in_run(
                 progress=lambda done, total: bars.update(task, completed=done, total=total),
                 budget=wired.policy.budget,
                 actor=operator(),
+                paused=paused,
             )
     except PlanBlockedError as error:
         store.finish_run(run_id, clock.now(), "blocked", {"blocked_by": list(error.guards)})

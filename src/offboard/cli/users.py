@@ -31,7 +31,7 @@ from offboard.core.identities import IdentityId, normalise_email
 from offboard.core.plan import EntryStatus, GuardName, Plan
 from offboard.core.policy import DEPROVISIONING_KINDS, LINK_KINDS, REPROVISIONING_KINDS, ActionKind
 from offboard.executor import ApplyReport
-from offboard.service.reconciling import recheck_identity
+from offboard.service.reconciling import recheck_identity, source_pause
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 UserArgument = Annotated[str, typer.Argument(help="The person's email or Keycloak user id.")]
@@ -108,7 +108,11 @@ async def one_person(
         return None
     await stop_if_blocked(wired, made, console, overrides, command)
     confirm(console, f"{command.capitalize()} {user}?", yes=yes)
-    return await apply_in_run(wired, made, console, overrides, kind=command)
+    # A source anomaly pauses one-person deprovisioning as it pauses the daemon's re-checks;
+    # lifting the source guard for this run (--override-guard) is the human way past it.
+    lifted = bool(overrides & {GuardName.SOURCE_COUNT_DROP, GuardName.SOURCE_INCOMPLETE})
+    paused = "" if lifted else source_pause(wired.store)
+    return await apply_in_run(wired, made, console, overrides, kind=command, paused=paused)
 
 
 def _run(ctx: typer.Context, user: str, command: str, wanted: frozenset[ActionKind],

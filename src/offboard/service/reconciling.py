@@ -206,7 +206,6 @@ async def recheck_identity(
         accounts = await targeted_accounts(directory, links, emails)
         target = targeted_target(store, accounts, clock.now())
         result = await _plan_from(first_source, target, source, store, policy, clock, overrides)
-        paused = store.cursor(SOURCE_ANOMALY_CURSOR) or ""
         return await _finish(
             run,
             result,
@@ -214,11 +213,23 @@ async def recheck_identity(
             apply=apply,
             concurrency=concurrency,
             approved=approved,
-            paused=f"source anomaly in the last full Keycloak read: {paused}" if paused else "",
+            paused=source_pause(store),
         )
     except BaseException as error:
         run.abandon(error)
         raise
+
+
+def source_pause(store: Store) -> str:
+    """Why one-person deprovisioning waits now (the last full Keycloak read showed a count
+    drop or an incomplete listing), or empty when the last full read was healthy."""
+    anomaly = store.cursor(SOURCE_ANOMALY_CURSOR) or ""
+    if not anomaly:
+        return ""
+    return (
+        f"source anomaly in the last full Keycloak read ({anomaly}); one-person "
+        "deprovisioning waits for a healthy full read"
+    )
 
 
 def _links_for(source: SourceSnapshot, target: TargetSnapshot, store: Store) -> list[Link]:
