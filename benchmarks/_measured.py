@@ -67,12 +67,15 @@ def _measure(config: dict[str, Any], queue: Any) -> None:
 
 
 async def _reconcile(config: dict[str, Any]) -> dict[str, Any]:
+    from datetime import timedelta
+
     from pydantic import SecretStr
 
     from _harness import CountingTransport
     from offboard.adapters.atlassian import AtlassianDirectory
     from offboard.adapters.keycloak import KeycloakSource
     from offboard.adapters.keycloak.source import SystemClock
+    from offboard.core.budget import Budget, BudgetWindow
     from offboard.core.policy import Policy, Thresholds
     from offboard.service.reconciling import reconcile
     from offboard.store import open_store
@@ -84,6 +87,8 @@ async def _reconcile(config: dict[str, Any]) -> dict[str, Any]:
     policy = Policy(
         domains=frozenset({DOMAIN}),
         thresholds=Thresholds(max_deactivations=10**6, max_deactivation_percent=100.0),
+        # The benchmark measures how fast a whole plan is applied: no budget may hold it.
+        budget=Budget((BudgetWindow("hour", timedelta(hours=1), 10**6, 100.0),)),
     )
     source = KeycloakSource(
         config["keycloak_url"], config["realm"], config["client_id"],

@@ -99,6 +99,15 @@ async def measure(server: KeycloakServer, options: argparse.Namespace) -> None:
             store=Path(scratch) / "state.db",
             group=group,
             poll_interval=options.poll_interval,
+            # Latency of each leaver, not the budget: every disable must go out.
+            policy={
+                "budget": {
+                    "hour_max_actions": 10**6,
+                    "day_max_actions": 10**6,
+                    "hour_max_percent": 100,
+                    "day_max_percent": 100,
+                }
+            },
         )
         async with running_daemon(settings) as daemon:
             await eventually(lambda: daemon.reconciled, within=120)

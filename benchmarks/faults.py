@@ -49,6 +49,13 @@ One row alone: `.venv/bin/pytest tests/faults -k <test name>` (e.g. `-k sigkill`
 "During the fault" shows each run's status, what the executor did and the first problem
 reported, in order (`;` separates runs).
 
+Waves (issue 11): 30 of the 60 are disabled at once and the paths that act (re-checks, full
+passes, a CLI apply) run as the row says, each with its own store connection, against a
+deprovisioning budget of 10 per hour. **Deprovisioned beyond the budget** counts disable
+requests that reached Atlassian past those 10 before a human released the hold; it must be 0.
+Then the hold is released as `offboard hold release` does and the row is judged like the
+others (the leavers column counts after the release).
+
 How the store faults are made: the lock is a second SQLite connection holding `BEGIN
 EXCLUSIVE` for 3 s; read-only is a read-only bind mount of the store's directory; disk full
 is a real 16 MB tmpfs filled with a file until `ENOSPC` (both mounts need root; the rows are
@@ -85,6 +92,20 @@ def render(rows: list[dict[str, Any]], when: str) -> str:
             lines.append(
                 f"| {cell(row['fault'])} | {row['leavers']} | {row['wrongful']} | {row['lost']} "
                 f"| {row['repeated']} | {verdict_cell} | {cell(row['during'])[:400]} |"
+            )
+        lines.append("")
+    waves = [r for r in rows if r["path"] == "wave"]
+    if waves:
+        lines += ["## Waves against the deprovisioning budget (10 per hour)", ""]
+        lines += ["| Wave | Deprovisioned beyond the budget | Leavers deactivated | Wrongful | "
+                  "Lost | Repeated | Verdict | Before and after the release |",
+                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        for row in waves:
+            verdict_cell = "ok" if row["ok"] else "**FAIL**"
+            lines.append(
+                f"| {cell(row['fault'])} | {row['beyond_budget']} | {row['leavers']} "
+                f"| {row['wrongful']} | {row['lost']} | {row['repeated']} | {verdict_cell} "
+                f"| {cell(row['during'])[:400]} |"
             )
         lines.append("")
     if failed:

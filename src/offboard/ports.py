@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from offboard.core.accounts import Account, AccountId
+from offboard.core.budget import WindowLimit
+from offboard.core.holds import BudgetRequest, BudgetVerdict, Hold, Waiting, WindowUsage
 from offboard.core.identities import Identity, IdentityId
 from offboard.core.inactivity import InactivityMark
 from offboard.core.journal import JournalRecord, RunRecord, SnapshotSummary
@@ -80,6 +82,10 @@ class NotManageableError(PermanentError):
     def __init__(self, message: str, *, reason_key: str, status: int | None = 403):
         super().__init__(message, status=status)
         self.reason_key = reason_key
+
+
+class NoHoldError(OffboardError):
+    """A hold was to be released, but none is active."""
 
 
 Progress = Callable[[int, int | None], None]
@@ -253,6 +259,39 @@ class Store(Protocol):
         ...
 
     def release_lease(self, name: str, holder: str) -> None: ...
+
+    # The budget over time and the hold (see offboard.core.budget and offboard.core.holds).
+
+    def reserve_budget(self, request: BudgetRequest) -> BudgetVerdict:
+        """Spend one slot of the request's category, or refuse and put (or join) the hold.
+
+        Atomic across processes and replicas: of N concurrent requests against a window with
+        k slots left, exactly k are granted.
+        """
+        ...
+
+    def hold_plan(
+        self,
+        category: str,
+        guards: Sequence[str],
+        message: str,
+        at: datetime,
+        waiting: Sequence[Waiting],
+    ) -> tuple[int, bool]:
+        """Put a hold for a plan a guard blocked (or join the active one): ``(id, new)``."""
+        ...
+
+    def active_hold(self, category: str) -> Hold | None: ...
+
+    def release_hold(self, category: str, by: str, reason: str, at: datetime) -> Hold:
+        """Release the active hold; raises ``NoHoldError`` when there is none."""
+        ...
+
+    def budget_usage(
+        self, category: str, limits: Sequence[WindowLimit], now: datetime
+    ) -> list[WindowUsage]: ...
+
+    def link_count(self) -> int: ...
 
     def lease_token(self, name: str, holder: str, now: datetime) -> int | None:
         """The fencing token of ``holder``'s unexpired lease, or None when it holds none.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,12 @@ def test_every_command_has_help_and_is_documented(name: str, command: object) ->
 def test_every_exit_code_is_documented(code: ExitCode) -> None:
     document = (DOCS / "exit-codes.md").read_text(encoding="utf-8")
     assert f"| {code.value} | `{code.name}` |" in document
+
+
+def test_the_help_blocks_in_the_reference_are_current() -> None:
+    """docs/reference/cli.md shows each command's real --help (scripts/cli-reference)."""
+    script = DOCS.parents[1] / "scripts" / "cli-reference"
+    result = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr

@@ -109,8 +109,9 @@ def daemon_settings(
     poll_interval: float = 1.0,
     reconcile_interval: float = 3600.0,
     reactivate: bool = False,
+    policy: dict[str, Any] | None = None,
 ) -> Settings:
-    """Settings for one daemon on a free loopback port."""
+    """Settings for one daemon on a free loopback port; ``policy`` keys replace the defaults."""
     data: dict[str, Any] = {
         "keycloak": {
             "base_url": keycloak_url,
@@ -142,6 +143,7 @@ def daemon_settings(
             "lease_ttl": "3s",
         },
     }
+    data["policy"].update(policy or {})
     return Settings(**data)
 
 

@@ -118,7 +118,12 @@ async def test_a_blocked_plan_is_refused_unless_overridden(
     with pytest.raises(PlanBlockedError, match="blocked"):
         await apply_plan(blocked, directory=directory, store=store, clock=clock, run_id="r1")
     assert directory.sent == []
-    assert [r.detail.split(":")[0] for r in store.journal()] == ["guard refused"]
+    notes = [r.detail.split(":")[0] for r in store.journal()]
+    assert notes == ["guard refused", "hold put by a blocked plan (1 waiting)"]
+    held = store.active_hold("deprovisioning")
+    assert held is not None
+    assert held.guards == ("max-deactivations",)
+    assert held.people == (action(1).identity_id,)
 
     report = await apply_plan(
         blocked,
@@ -130,6 +135,8 @@ async def test_a_blocked_plan_is_refused_unless_overridden(
     )
     assert report.overridden == ("max-deactivations",)
     assert directory.sent == [action(1).key]
+    assert store.active_hold("deprovisioning") is None  # the journaled override released it
+    assert any(r.action_key == f"hold-release:{held.id}" for r in store.journal())
 
 
 async def test_an_action_done_under_the_same_plan_is_never_sent_again(
@@ -210,3 +217,24 @@ async def test_actions_on_one_account_run_in_plan_order(store: SqlStore, clock: 
     )
     assert directory.sent == [action(1, ActionKind.SUSPEND).key, action(1).key]
     assert directory.accounts["acc-1"].status is AccountStatus.INACTIVE
+
+
+async def test_an_override_of_the_hold_for_one_person_leaves_the_others_waiting(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    directory = FakeDirectory({f"acc-{n}": account(n) for n in (1, 2, 3)})
+    blocked = plan_of(action(1), action(2), action(3), guards=(tripped(),))
+    with pytest.raises(PlanBlockedError):
+        await apply_plan(blocked, directory=directory, store=store, clock=clock, run_id="r1")
+    one = plan_of(action(2), fingerprint="fp-one")
+    report = await apply_plan(one, directory=directory, store=store, clock=clock, run_id="r2")
+    assert report.held[0].action.key == action(2).key  # the hold stops it
+    assert directory.sent == []
+    overrides = frozenset({GuardName.MAX_DEACTIVATIONS})
+    await apply_plan(
+        one, directory=directory, store=store, clock=clock, run_id="r3", overrides=overrides
+    )
+    assert directory.sent == [action(2).key]
+    hold = store.active_hold("deprovisioning")
+    assert hold is not None  # still there for the two others
+    assert set(hold.people) == {action(1).identity_id, action(3).identity_id}

@@ -64,11 +64,20 @@ class Row:
     wrongful: int = 0
     lost: int = 0
     repeated: int = 0
+    beyond_budget: int | None = None
+    """Waves only: deprovisioning requests sent past the budget before a human released it."""
 
     @property
     def ok(self) -> bool:
         done, _, total = self.leavers.partition("/")
-        return self.wrongful == 0 and self.lost == 0 and self.repeated == 0 and done == total
+        within = not self.beyond_budget
+        return (
+            self.wrongful == 0
+            and self.lost == 0
+            and self.repeated == 0
+            and done == total
+            and within
+        )
 
 
 ROWS: list[Row] = []
@@ -81,6 +90,7 @@ def record(row: Row) -> Row:
     assert row.wrongful == 0, f"non-leavers touched: {row}"
     assert row.lost == 0, f"journal intents left without an outcome: {row}"
     assert row.repeated == 0, f"an effect was repeated: {row}"
+    assert not row.beyond_budget, f"deprovisioned beyond the budget: {row}"
     assert row.ok, f"a leaver was left active: {row}"
     return row
 

@@ -18,6 +18,7 @@ from offboard.cli.flows import (
     check_saved_plan,
     fresh_plan,
     run_applying,
+    stop_if_blocked,
 )
 from offboard.cli.plan import AdoptOption, PlanFormat, ShowLinksOption, show_plan
 from offboard.cli.prompts import confirm, confirm_overrides, require_confirmation_channel
@@ -68,8 +69,20 @@ def check_guards(
 
 
 def report_exit_code(report: ApplyReport) -> ExitCode:
-    """0 when every action is done and read back, 6 otherwise."""
+    """0 when every action is done and read back, 3 when some are held, 6 otherwise."""
+    if report.held:
+        return ExitCode.BLOCKED
     return ExitCode.OK if report.all_done else ExitCode.INCOMPLETE
+
+
+def print_held(report: ApplyReport, console: Console) -> None:
+    """Say what waits, and the way on, when the budget or a hold kept actions back."""
+    if report.held:
+        console.print(
+            f"{len(report.held)} deprovisioning actions held, not sent: "
+            f"{report.held[0].detail}. See `offboard hold show`.",
+            markup=False,
+        )
 
 
 async def apply_flow(
@@ -95,9 +108,13 @@ async def apply_flow(
         # Planned without the overrides: the executor journals each guard it lifts.
         chosen = (await fresh_plan(wired, console, adopt_backlog=adopt_backlog)).plan
     show_plan(chosen, PlanFormat.TABLE, console, skipped=False, show_links=show_links)
-    check_guards(chosen, overrides, console, yes=yes)
+    await stop_if_blocked(wired, chosen, console, overrides, "apply", yes=yes)
     if not chosen.has_changes:
-        return None
+        if not chosen.link_updates:
+            return None
+        # Bookkeeping only (grace-period marks, links): saved as the daemon saves it, so that
+        # a cron-driven `apply` sees the grace period end too. Nothing is sent; no question.
+        return await apply_in_run(wired, chosen, console, overrides)
     confirm(console, f"Apply {len(chosen.actions)} actions?", yes=yes)
     return await apply_in_run(wired, chosen, console, overrides)
 
@@ -122,8 +139,12 @@ def apply(
     age, and a fresh plan must decide exactly the same, or nothing is applied (exit 5).
     Without it, offboard plans now and asks before applying (--yes skips the question;
     without a terminal --yes is required). A guard that blocks stops everything (exit 3)
-    unless lifted with --override-guard NAME, which is journaled. Ends with every outcome
-    and its read-back: exit 0 when all are done, 6 when some are not.
+    unless lifted with --override-guard NAME, which is journaled. Each deprovisioning
+    action spends a slot of the budget over time ([policy.budget]); beyond it, or while a
+    hold is active, it is not sent and waits on the hold (exit 3; see `offboard hold show`).
+    Overriding every guard of the active hold releases it for this plan (journaled). Ends
+    with every outcome and its read-back: exit 0 when all are done, 6 when some are not.
+    A plan with only bookkeeping (grace-period marks) is saved without asking.
 
     Day one: --adopt-backlog also links and acts on the people who left before offboard was
     watching (journaled with rule adopted-leaver), under the same guards. It acts under the
@@ -161,7 +182,11 @@ def apply(
     if report is None:
         console.print("nothing to do")
         return
+    if not report.outcomes:
+        console.print(f"nothing to send; {report.links_saved} bookkeeping records saved")
+        return
     console.print(apply_table(report))
+    print_held(report, console)
     raise typer.Exit(report_exit_code(report))
 
 

@@ -7,6 +7,7 @@ with rich progress bars; none holds a decision rule of its own.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import re
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from offboard.cli.logs import bind_run
 
 # The questions moved to offboard.cli.prompts; these names stay importable from here.
 from offboard.cli.prompts import confirm as confirm
+from offboard.cli.prompts import confirm_overrides
 from offboard.cli.prompts import require_confirmation_channel as require_confirmation_channel
 from offboard.core.plan import GuardName, Plan
 from offboard.core.plan_diff import plan_diff
@@ -176,6 +178,7 @@ async def apply_in_run(
     console: Console,
     overrides: frozenset[GuardName] = frozenset(),
     kind: str = "apply",
+    paused: str = "",
 ) -> ApplyReport:
     """Apply ``plan`` in a run of its own: crash recovery first, a progress bar, a summary.
 
@@ -185,7 +188,7 @@ async def apply_in_run(
     store, clock = wired.store, wired.clock
     try:
         async with acting_lease(store, clock, wired.lease_ttl) as fence:
-            return await _apply_fenced(wired, plan, console, overrides, kind, fence)
+            return await _apply_fenced(wired, plan, console, overrides, kind, fence, paused)
     except LeaderBusyError as error:
         raise RefusedError(f"{error}; nothing was applied") from None
 
@@ -197,6 +200,7 @@ async def _apply_fenced(
     overrides: frozenset[GuardName],
     kind: str,
     fence: Fence,
+    paused: str,
 ) -> ApplyReport:
     store, clock = wired.store, wired.clock
     run_id = store.start_run(kind, clock.now())
@@ -217,15 +221,48 @@ async def _apply_fenced(
                 overrides=overrides,
                 progress=lambda done, total: bars.update(task, completed=done, total=total),
                 preflight=preflight,
+                budget=wired.policy.budget,
+                actor=operator(),
+                paused=paused,
             )
+    except PlanBlockedError as error:
+        store.finish_run(run_id, clock.now(), "blocked", {"blocked_by": list(error.guards)})
+        raise
     except BaseException as error:
         store.finish_run(run_id, clock.now(), "failed", {"error": describe(error)})
         raise
-    status = "applied" if report.all_done else "incomplete"
+    status = "held" if report.held else "applied" if report.all_done else "incomplete"
     log.info("applied", status=status, **report.counts)
     summary: dict[str, object] = {"fingerprint": plan.fingerprint, "applied": report.counts}
     store.finish_run(run_id, clock.now(), status, summary)
     return report
+
+
+def operator() -> str:
+    """Who runs this command, for the journal (the OS user; never a secret)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+async def stop_if_blocked(
+    wired: Wired,
+    plan: Plan,
+    console: Console,
+    overrides: frozenset[GuardName],
+    kind: str,
+    *,
+    yes: bool = True,
+) -> None:
+    """A guard not lifted by --override-guard stops the command (exit 3); the executor
+    journals it and puts the hold, so the daemon's re-checks of the same people wait too.
+    Each lift is confirmed by typing the guard's name (unless --yes)."""
+    if any(g.name not in overrides for g in plan.blocked_by):
+        await apply_in_run(wired, plan, console, overrides, kind=kind)
+    confirm_overrides(console, [str(g.name) for g in plan.blocked_by], yes=yes)
+    for guard in plan.blocked_by:
+        console.print(f"overriding guard {guard.name} for this run (journaled)", markup=False)
 
 
 def run_applying(work: Coroutine[Any, Any, T], console: Console) -> T:

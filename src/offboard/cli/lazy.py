@@ -48,6 +48,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "offboard.cli.links",
         "See and decide who is paired with which account (journaled with who and why).",
     ),
+    "hold": LazyCommand(
+        "offboard.cli.hold",
+        "Show or release the hold that stops deprovisioning (budget or blocked plan).",
+    ),
     "journal": LazyCommand(
         "offboard.cli.journal", "Read the journal: every intent, attempt, outcome and read-back."
     ),

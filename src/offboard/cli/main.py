@@ -31,6 +31,7 @@ Start here:
   offboard plan            what would change, and why (exit 0 none, 2 some, 3 blocked)
   offboard apply           carry it out, after confirmation
   offboard journal list    what happened
+  offboard hold show       what holds deprovisioning back, and who waits
 
 Exit codes: 0 ok, 1 error, 2 changes planned, 3 blocked by a guard, 4 configuration error,
 5 refused, 6 some actions failed, 7 vendor unreachable, 8 store unusable, 64 usage error,

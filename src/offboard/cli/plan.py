@@ -110,6 +110,14 @@ async def plan_once(wired: Wired, console: Console, *, adopt_backlog: bool = Fal
         )
     assert report.result is not None  # a run that returns has planned
     raise_if_unreadable(report.result)
+    hold = wired.store.active_hold("deprovisioning")
+    if hold is not None:
+        console.print(
+            f"deprovisioning is held (hold #{hold.id} since {hold.since:%Y-%m-%d %H:%M}Z, "
+            f"{len(hold.people)} waiting): deprovisioning planned here would wait on it; "
+            "see `offboard hold show`",
+            markup=False,
+        )
     return report.result.plan
 
 

@@ -43,6 +43,7 @@ from offboard.server.listeners import (
 from offboard.server.metrics import MeteredTransport, Metrics, PrometheusTelemetry
 from offboard.server.webhook import WebhookReceiver
 from offboard.service.daemon_passes import ReconcilingPasses
+from offboard.service.holds import guard_state
 from offboard.service.leasing import LeaderCursors, Lease
 from offboard.service.running import Daemon, DaemonConfig
 from offboard.service.status import DaemonStatus
@@ -141,15 +142,18 @@ async def assemble(
     stack.push_async_callback(directory.aclose)
     config = daemon_config(settings)
     lease = Lease(store, clock, holder=holder, ttl=config.lease_ttl)
+    policy = settings.policy_model()
     passes = ReconcilingPasses(
         source,
         directory,
         store,
-        settings.policy_model(),
+        policy,
         clock,
         lease=lease,
         reconfirm_after=settings.daemon.reconfirm_after,
     )
+    held_store = store  # the hold and budget live in the store every replica shares
+    status.guard_reader = lambda: guard_state(held_store, policy, clock)
     cursors = LeaderCursors(store, lease)
     daily = daily_check(settings, source, directory, store, clock)
     daemon = Daemon(passes, source, cursors, clock, status, lease, config, daily)

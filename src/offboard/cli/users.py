@@ -13,13 +13,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from offboard.cli.apply import OverrideOption, YesOption, check_guards, report_exit_code
+from offboard.cli.apply import OverrideOption, YesOption, print_held, report_exit_code
 from offboard.cli.errors import FailedError, RefusedError
 from offboard.cli.fitting import output_console
 from offboard.cli.flows import (
     Wired,
     apply_in_run,
     run_applying,
+    stop_if_blocked,
 )
 from offboard.cli.plan import PlanFormat, show_plan
 from offboard.cli.prompts import confirm, require_confirmation_channel
@@ -30,7 +31,7 @@ from offboard.core.identities import IdentityId, normalise_email
 from offboard.core.plan import EntryStatus, GuardName, Plan
 from offboard.core.policy import DEPROVISIONING_KINDS, LINK_KINDS, REPROVISIONING_KINDS, ActionKind
 from offboard.executor import ApplyReport
-from offboard.service.reconciling import recheck_identity
+from offboard.service.reconciling import recheck_identity, source_pause
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 UserArgument = Annotated[str, typer.Argument(help="The person's email or Keycloak user id.")]
@@ -110,9 +111,13 @@ async def one_person(
     if nothing is not None:
         console.print(nothing, markup=False)
         return None
-    check_guards(made, overrides, console, yes=yes)
+    await stop_if_blocked(wired, made, console, overrides, command, yes=yes)
     confirm(console, f"{command.capitalize()} {user}?", yes=yes)
-    return await apply_in_run(wired, made, console, overrides, kind=command)
+    # A source anomaly pauses one-person deprovisioning as it pauses the daemon's re-checks;
+    # lifting the source guard for this run (--override-guard) is the human way past it.
+    lifted = bool(overrides & {GuardName.SOURCE_COUNT_DROP, GuardName.SOURCE_INCOMPLETE})
+    paused = "" if lifted else source_pause(wired.store)
+    return await apply_in_run(wired, made, console, overrides, kind=command, paused=paused)
 
 
 def _run(ctx: typer.Context, user: str, command: str, wanted: frozenset[ActionKind],
@@ -132,6 +137,7 @@ def _run(ctx: typer.Context, user: str, command: str, wanted: frozenset[ActionKi
     if report is None:
         return
     console.print(apply_table(report))
+    print_held(report, console)
     raise typer.Exit(report_exit_code(report))
 
 

@@ -34,12 +34,17 @@ class TargetIncomplete(UnsafePlan):
     """The Atlassian read was not whole."""
 
 
+class BudgetHeld(UnsafePlan):
+    """The deprovisioning budget over time is spent, or a hold is active."""
+
+
 _BY_GUARD: dict[GuardName, type[UnsafePlan]] = {
     GuardName.MAX_DEACTIVATIONS: TooManyDeactivations,
     GuardName.MAX_DEACTIVATION_PERCENT: TooManyDeactivationsPercent,
     GuardName.SOURCE_INCOMPLETE: SourceIncomplete,
     GuardName.SOURCE_COUNT_DROP: SourceCountDropped,
     GuardName.TARGET_INCOMPLETE: TargetIncomplete,
+    GuardName.DEPROVISIONING_BUDGET: BudgetHeld,
 }
 
 

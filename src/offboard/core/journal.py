@@ -33,6 +33,8 @@ class Status(StrEnum):
     VERIFIED = "verified"
     MISMATCH = "mismatch"
     RETRYING = "retrying"
+    HELD = "held"
+    """Not sent: the deprovisioning budget is spent or a hold is active (see ``core.budget``)."""
     INFO = "info"
     SKIPPED = "skipped"
     """Not sent: a fresh read just before sending showed the person no longer needs it."""

@@ -80,6 +80,13 @@ class GuardName(StrEnum):
     SOURCE_INCOMPLETE = "source-incomplete"
     SOURCE_COUNT_DROP = "source-count-drop"
     TARGET_INCOMPLETE = "target-incomplete"
+    DEPROVISIONING_BUDGET = "deprovisioning-budget"
+    """Not a plan guard: the budget over time (``offboard.core.budget``) that holds
+    deprovisioning across plans; overriding it releases the hold for the plan applied."""
+
+
+PLAN_GUARDS = tuple(name for name in GuardName if name is not GuardName.DEPROVISIONING_BUDGET)
+"""The guards every plan is judged by, in their order; the budget is judged when acting."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from offboard.core.accounts import AccountClass
+from offboard.core.budget import DEFAULT_BUDGET, Budget
 
 
 class ActionKind(StrEnum):
@@ -119,6 +120,8 @@ class Policy:
     permanent_lockout_is_leaver: bool = False
     """A permanent brute-force lockout is an attack signal, not an offboarding, by default."""
     thresholds: Thresholds = Thresholds()
+    budget: Budget = DEFAULT_BUDGET
+    """The deprovisioning budget over time, shared by every path that acts."""
 
     def action_for(self, account_class: AccountClass) -> ActionKind | None:
         return self.actions.get(account_class)

@@ -2,7 +2,8 @@
 
 An action whose outcome succeeded (or that recovery found done) under the same plan
 fingerprint is never sent again, so applying a plan again after a crash only finishes what
-was left.
+was left. Every deprovisioning action reserves its slot of the budget over time in the store
+just before it is sent (``executor.budgeting``): every caller of ``apply_plan`` is covered.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 
-from offboard.core.journal import Phase, Status
+from offboard.core.budget import DEFAULT_BUDGET, Budget, BudgetCategory
+from offboard.core.holds import SOURCE_ANOMALY_CURSOR
+from offboard.core.journal import Phase, SnapshotSummary, Status
 from offboard.core.plan import Action, GuardName, Plan
 from offboard.core.policy import LINK_KINDS
+from offboard.executor.budgeting import BudgetGate, hold_blocked_plan
 from offboard.executor.linking import key_of, planned_links
 from offboard.executor.outcomes import ApplyReport, Outcome
 from offboard.executor.preflight import NO_PREFLIGHT, Preflight
@@ -82,8 +86,58 @@ def _check_guards(
             fence=preflight.fence,
         )
     if refused:
+        hold_blocked_plan(plan, store, clock, run_id)
         raise PlanBlockedError(plan)
+    if GuardName.SOURCE_COUNT_DROP in {guard.name for guard in blocking}:
+        _accept_source_count(plan, store, clock)
     return tuple(guard.name.value for guard in blocking)
+
+
+def _accept_source_count(plan: Plan, store: Store, clock: Clock) -> None:
+    """A journaled override of the count-drop guard makes this plan's count the baseline
+    (only a plan that passed, or this, may move it)."""
+    count = plan.facts.get("identities")
+    if count is not None:
+        store.record_snapshot(SnapshotSummary("keycloak", clock.now(), count, True, "full"))
+    if GuardName.SOURCE_INCOMPLETE not in {guard.name for guard in plan.blocked_by}:
+        store.set_cursor(SOURCE_ANOMALY_CURSOR, "")
+
+
+def _release_by_override(
+    plan: Plan,
+    overrides: frozenset[GuardName],
+    store: Store,
+    clock: Clock,
+    run_id: str,
+    actor: str,
+) -> bool:
+    """``--override-guard`` of every guard of the active hold approves this plan's
+    deprovisioning (journaled); True when it did. The hold is released too when the plan
+    covers everyone waiting on it (``apply`` of the held plan); a plan for fewer people
+    (``deactivate`` of one) passes alone and the others keep waiting."""
+    category = BudgetCategory.DEPROVISIONING.value
+    hold = store.active_hold(category) if plan.deprovisioning and overrides else None
+    if hold is None or not set(hold.guards) <= {name.value for name in overrides}:
+        return False
+    names = ", ".join(hold.guards)
+    reason = f"--override-guard {names} for plan {plan.fingerprint[:12]}"
+    covered = {action.identity_id for action in plan.deprovisioning}
+    if set(hold.people) <= covered:
+        store.release_hold(category, actor, reason, clock.now())
+        detail, key = f"hold #{hold.id} released by {actor}: {reason}", "hold-release"
+    else:
+        detail, key = f"{len(covered)} approved past hold #{hold.id} by {actor}: {reason}", "hold"
+    store.append(
+        note_record(
+            at=clock.now(),
+            run_id=run_id,
+            fingerprint=plan.fingerprint,
+            key=f"{key}:{hold.id}",
+            detail=detail,
+            rule=category,
+        )
+    )
+    return True
 
 
 def _save_links(plan: Plan, sender: ActionSender) -> int:
@@ -129,13 +183,25 @@ async def apply_plan(
     overrides: frozenset[GuardName] = frozenset(),
     retry: RetryPolicy | None = None,
     preflight: Preflight = NO_PREFLIGHT,
+    budget: Budget = DEFAULT_BUDGET,
+    approved: bool = False,
+    paused: str = "",
+    actor: str = "offboard",
 ) -> ApplyReport:
     """Carry out ``plan``; raises ``PlanBlockedError`` when a guard blocks it (not overridden).
 
     ``preflight`` is checked before every request (see ``executor.preflight``): raises
     ``FenceLostError`` as soon as this process no longer holds the lease it acts under.
+    Each deprovisioning action spends a slot of ``budget`` first (reserved in the store);
+    ``approved`` is a human's release of a hold for these people (no budget window applies);
+    ``paused`` holds deprovisioning back for a reason (a source anomaly); ``actor`` is who an
+    override releasing a hold is journaled for.
     """
     overridden = _check_guards(plan, overrides, store, clock, run_id, preflight)
+    approved = approved or _release_by_override(plan, overrides, store, clock, run_id, actor)
+    gate = BudgetGate.open(
+        store, clock, run_id, plan.fingerprint, budget, approved=approved, paused=paused
+    )
     retry = retry or RetryPolicy()
     sender = ActionSender(
         directory,
@@ -161,7 +227,7 @@ async def apply_plan(
                 if lost:
                     return  # the lease is gone: this process sends nothing more
                 try:
-                    outcomes[action.key] = await _run_one(action, sender, plan, done)
+                    outcomes[action.key] = await _run_one(action, sender, plan, done, gate)
                 except FenceLostError as error:
                     lost.append(error)
                     return
@@ -177,15 +243,24 @@ async def apply_plan(
     return ApplyReport(run_id, plan.fingerprint, ordered, links_saved, overridden)
 
 
-async def _run_one(action: Action, sender: ActionSender, plan: Plan, done: set[str]) -> Outcome:
-    """Send one action unless an earlier run did it or a fresh read says it is not wanted."""
+async def _run_one(
+    action: Action, sender: ActionSender, plan: Plan, done: set[str], gate: BudgetGate
+) -> Outcome:
+    """Send one action unless an earlier run did it, a fresh read says it is not wanted, or
+    the budget has no slot left (then it is held).
+
+    The order matters: the fence first (a replaced leader spends no slot), then the fresh
+    read (a person re-enabled meanwhile spends none either), then the slot, then the send.
+    """
     if action.key in done:
         return Outcome(action, Status.VERIFIED, "done by an earlier run")
+    await sender.preflight.ensure_fence(sender.store, sender.clock)
     skip = await sender.preflight.reason_to_skip(action, plan.created_at, sender.clock.now())
-    if skip is None:
-        return await sender.run(action)
-    await sender.journal(sender.record(action, Phase.OUTCOME, Status.SKIPPED, detail=skip))
-    return Outcome(action, Status.SKIPPED, skip)
+    if skip is not None:
+        await sender.journal(sender.record(action, Phase.OUTCOME, Status.SKIPPED, detail=skip))
+        return Outcome(action, Status.SKIPPED, skip)
+    held = await gate.reserve(action)
+    return held or await sender.run(action)
 
 
 def _identities_in(plan: Plan) -> set[str]:

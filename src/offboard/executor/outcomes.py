@@ -63,6 +63,11 @@ class ApplyReport:
         return tuple(o for o in self.outcomes if o.status is Status.BLOCKED)
 
     @property
+    def held(self) -> tuple[Outcome, ...]:
+        """Not sent: the budget was spent or a hold is active; they wait on the hold."""
+        return tuple(o for o in self.outcomes if o.status is Status.HELD)
+
+    @property
     def all_done(self) -> bool:
         """Every action is in its wanted state, as read back (or as an earlier run left it)."""
         return all(

@@ -8,6 +8,7 @@ should send webhooks to it alone) and the ``offboard_leader`` metric.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -67,9 +68,11 @@ def create_app(
         return JSONResponse({"role": _role(status)}, status_code=200 if status.leader else 503)
 
     async def metrics_endpoint(request: Request) -> Response:
+        await asyncio.to_thread(status.refresh_guards)  # the hold as the store has it now
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def index(request: Request) -> Response:
+        await asyncio.to_thread(status.refresh_guards)
         page = render_status_page(status, status.not_ready_reasons(readiness_limits))
         return HTMLResponse(page)
 

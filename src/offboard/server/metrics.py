@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from offboard.service.holds import GuardState
 from offboard.service.passes import PassReport
 
 LATENCY_BUCKETS = (0.5, 1, 2, 3, 5, 7.5, 10, 15, 30, 60, 120, 300, 900, 1800, 3600)
@@ -81,6 +82,26 @@ class Metrics:
             registry=r, buckets=LATENCY_BUCKETS,
         )  # fmt: skip
         self.leader = Gauge("offboard_leader", "1 while this replica holds the lease.", registry=r)
+        self.hold_active = Gauge(
+            "offboard_hold_active", "1 while a hold stops deprovisioning organisation-wide.",
+            registry=r,
+        )  # fmt: skip
+        self.hold_waiting = Gauge(
+            "offboard_hold_waiting", "People waiting on the active hold.", registry=r
+        )
+        self.budget_used = Gauge(
+            "offboard_budget_used", "Deprovisioning slots spent in the window.",
+            ["window"], registry=r,
+        )  # fmt: skip
+        self.budget_left = Gauge(
+            "offboard_budget_left", "Deprovisioning slots left in the window.",
+            ["window"], registry=r,
+        )  # fmt: skip
+        self.source_anomaly = Gauge(
+            "offboard_source_anomaly",
+            "1 while the last full Keycloak read showed a count drop or an incomplete listing.",
+            registry=r,
+        )  # fmt: skip
         self.webhooks = Counter(
             "offboard_webhooks", "Webhook deliveries, by result.", ["result"], registry=r
         )
@@ -133,6 +154,15 @@ class PrometheusTelemetry:
 
     def leader(self, held: bool) -> None:
         self.metrics.leader.set(1 if held else 0)
+
+    def guard_state(self, state: GuardState) -> None:
+        hold = state.hold
+        self.metrics.hold_active.set(1 if hold is not None else 0)
+        self.metrics.hold_waiting.set(len(hold.people) if hold is not None else 0)
+        self.metrics.source_anomaly.set(1 if state.source_anomaly else 0)
+        for usage in state.usage:
+            self.metrics.budget_used.labels(usage.name).set(usage.used)
+            self.metrics.budget_left.labels(usage.name).set(usage.left)
 
 
 class MeteredTransport(httpx.AsyncBaseTransport):

@@ -22,6 +22,8 @@ def render_status_page(status: DaemonStatus, not_ready: Sequence[str]) -> str:
         "<title>offboard</title>",
         f"<style>{_STYLE}</style></head><body><h1>offboard daemon</h1>",
         _summary(status, not_ready),
+        "<h2>Hold and budget</h2>",
+        _hold(status),
         "<h2>Blocked plans</h2>",
         _blocked(status),
         "<h2>Deprovisioning latency</h2>",
@@ -49,14 +51,53 @@ def _summary(status: DaemonStatus, not_ready: Sequence[str]) -> str:
     )
 
 
+def _hold(status: DaemonStatus) -> str:
+    state = status.guards
+    if state is None:
+        return "<p>Not read from the store yet.</p>"
+    budget = _table(
+        ("Window", "Used", "Left", "Limit"),
+        [(u.name, str(u.used), str(u.left), str(u.limit)) for u in state.usage],
+    )
+    anomaly = (
+        f"<p class='bad'>Re-checks paused: {escape(state.source_anomaly)}</p>"
+        if state.source_anomaly
+        else ""
+    )
+    hold = state.hold
+    if hold is None:
+        return f"<p class='ok'>No hold.</p>{anomaly}{budget}"
+    head = (
+        f"<p class='bad'>HOLD #{hold.id} since {escape(hold.since.isoformat())} "
+        f"({escape(', '.join(hold.guards))}): {escape(hold.message)}. "
+        f"{len(hold.people)} people waiting; a human releases it with "
+        "<code>offboard hold release --reason ...</code>.</p>"
+    )
+    waiting = _table(
+        ("Since", "Action", "Email", "Identity", "Account"),
+        [
+            (w.since.isoformat(), w.kind, w.email or "", w.identity_id, w.account_id)
+            for w in hold.waiting
+        ],
+    )
+    return head + anomaly + budget + waiting
+
+
 def _blocked(status: DaemonStatus) -> str:
     if not status.blocked:
         return "<p class='ok'>No plan is blocked.</p>"
     rows = (
-        (b.scope, b.at.isoformat(), ", ".join(b.guards), " | ".join(b.messages))
+        (
+            b.scope,
+            b.at.isoformat(),
+            ", ".join(b.guards),
+            str(len(b.waiting)),
+            " | ".join(b.messages),
+        )
         for b in status.blocked.values()
     )
-    return _table(("Scope", "Since", "Guards", "Why (and the override)"), rows)
+    headers = ("Scope", "Since", "Guards", "Still waiting", "Why (and the override)")
+    return _table(headers, rows)
 
 
 def _latency(status: DaemonStatus) -> str:

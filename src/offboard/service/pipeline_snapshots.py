@@ -1,26 +1,32 @@
 """Snapshot bookkeeping for the pipeline: summaries, the baseline, and targeted reads.
 
-Only a complete FULL snapshot becomes the baseline the source-health guard compares with: an
-incomplete full walk is recorded as kind ``partial`` (visible in history, never a baseline),
-and a targeted re-read as ``targeted``. The org facts a targeted re-check cannot read (the
+Only a complete FULL snapshot of a plan the count-drop guard let through becomes the baseline
+the source-health guard compares with: an incomplete full walk is recorded as kind
+``partial`` and a complete one the guard refused as ``unaccepted`` (visible in history, never
+a baseline; a journaled override or a released hold accepts it), and a targeted re-read as
+``targeted``. The org facts a targeted re-check cannot read (the
 verified domains, the key owner) are remembered from the last complete full Atlassian read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from datetime import datetime
 
 from offboard.core.accounts import Account
+from offboard.core.holds import SOURCE_ANOMALY_CURSOR, SOURCE_GUARDS
 from offboard.core.identities import Identity, IdentityId
 from offboard.core.journal import SnapshotSummary
 from offboard.core.links import Link
+from offboard.core.plan import Plan
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
 from offboard.ports import AccountDirectory, Store
 
 KEYCLOAK, ATLASSIAN = "keycloak", "atlassian"
 PARTIAL = "partial"
+UNACCEPTED = "unaccepted"
 ORG_FACTS_CURSOR = "atlassian:org-facts"
 
 
@@ -30,13 +36,14 @@ def _kind(kind: SnapshotKind, complete: bool) -> str:
     return kind.value
 
 
-def source_summary(snapshot: SourceSnapshot) -> SnapshotSummary:
+def source_summary(snapshot: SourceSnapshot, accepted: bool = True) -> SnapshotSummary:
+    kind = _kind(snapshot.kind, snapshot.complete)
     return SnapshotSummary(
         side=KEYCLOAK,
         taken_at=snapshot.taken_at,
         count=len(snapshot.identities),
         complete=snapshot.complete,
-        kind=_kind(snapshot.kind, snapshot.complete),
+        kind=UNACCEPTED if kind == SnapshotKind.FULL.value and not accepted else kind,
         user_count=snapshot.user_count,
         problems=snapshot.problems,
     )
@@ -59,9 +66,14 @@ def previous_source_count(store: Store) -> int | None:
     return baseline.count if baseline is not None else None
 
 
-def record_snapshots(store: Store, source: SourceSnapshot, target: TargetSnapshot) -> None:
-    """Keep both summaries; remember the org facts after a complete full Atlassian read."""
-    store.record_snapshot(source_summary(source))
+def record_snapshots(
+    store: Store, source: SourceSnapshot, target: TargetSnapshot, *, accepted: bool = True
+) -> None:
+    """Keep both summaries; remember the org facts after a complete full Atlassian read.
+
+    ``accepted`` is False when the count-drop guard refused the plan: no new baseline then.
+    """
+    store.record_snapshot(source_summary(source, accepted))
     store.record_snapshot(target_summary(target))
     if target.kind is SnapshotKind.FULL and target.complete:
         facts = {
@@ -71,6 +83,22 @@ def record_snapshots(store: Store, source: SourceSnapshot, target: TargetSnapsho
             "directory_id": target.directory_id,
         }
         store.set_cursor(ORG_FACTS_CURSOR, json.dumps(facts))
+
+
+def accept_unaccepted_count(store: Store) -> None:
+    """A human accepted the drop (released its hold): the last refused count is the baseline."""
+    last = store.last_snapshot(KEYCLOAK, UNACCEPTED)
+    if last is not None:
+        store.record_snapshot(dataclasses.replace(last, kind=SnapshotKind.FULL.value))
+
+
+def record_source_health(store: Store, plan: Plan, source: SourceSnapshot) -> None:
+    """After a full read: note the source anomaly its guards saw, or clear it when healthy."""
+    if source.kind is not SnapshotKind.FULL:
+        return
+    anomalies = [g.message for g in plan.blocked_by if g.name in SOURCE_GUARDS]
+    if anomalies or store.cursor(SOURCE_ANOMALY_CURSOR):
+        store.set_cursor(SOURCE_ANOMALY_CURSOR, "; ".join(anomalies))
 
 
 def targeted_source(

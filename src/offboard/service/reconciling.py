@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from offboard.core.holds import SOURCE_ANOMALY_CURSOR
 from offboard.core.identities import IdentityId
 from offboard.core.links import Link
 from offboard.core.plan import GuardName, Plan
@@ -21,13 +22,14 @@ from offboard.core.plan_json import plan_summary, plan_to_json
 from offboard.core.planning import PlanContext, candidates_to_confirm, plan
 from offboard.core.policy import Policy
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
-from offboard.executor import ApplyReport, Outcome, apply_plan, recover
+from offboard.executor import ApplyReport, Outcome, PlanBlockedError, apply_plan, recover
 from offboard.executor.preflight import NO_PREFLIGHT, Preflight
 from offboard.executor.sending import describe
 from offboard.ports import AccountDirectory, Clock, IdentitySource, Progress, Store
 from offboard.service.pipeline_snapshots import (
     previous_source_count,
     record_snapshots,
+    record_source_health,
     targeted_accounts,
     targeted_source,
     targeted_target,
@@ -123,7 +125,11 @@ async def _plan_from(
     baseline = previous_source_count(store) if confirmed.kind is SnapshotKind.FULL else None
     context = PlanContext(clock.now(), overrides, baseline, adopt_backlog=adopt_backlog)
     made = plan(confirmed, target, links, policy, context)
-    record_snapshots(store, confirmed, target)  # after planning: never its own baseline
+    # After planning: never its own baseline, and only a plan the count-drop guard let
+    # through moves it (a refused read, even a read-only `plan`, must not lift the guard).
+    dropped = any(g.name is GuardName.SOURCE_COUNT_DROP for g in made.blocked_by)
+    record_snapshots(store, confirmed, target, accepted=not dropped)
+    record_source_health(store, made, confirmed)
     return PlanResult(made, confirmed, target)
 
 
@@ -143,11 +149,15 @@ class _Run:
     directory: AccountDirectory
     store: Store
     clock: Clock
+    policy: Policy
 
     @classmethod
-    def start(cls, kind: str, directory: AccountDirectory, store: Store, clock: Clock) -> _Run:
+    def start(
+        cls, kind: str, directory: AccountDirectory, store: Store, clock: Clock, policy: Policy
+    ) -> _Run:
         started = clock.now()
-        return cls(store.start_run(kind, started), kind, started, directory, store, clock)
+        run_id = store.start_run(kind, started)
+        return cls(run_id, kind, started, directory, store, clock, policy)
 
     def abandon(self, error: BaseException) -> None:
         status = "cancelled" if isinstance(error, asyncio.CancelledError) else "failed"
@@ -172,7 +182,7 @@ async def reconcile(
     """One full run: settle any crash, plan, save the plan, apply when asked and not blocked.
 
     ``preflight`` (the lease fence, re-confirmation) is checked before every write."""
-    run = _Run.start(kind, directory, store, clock)
+    run = _Run.start(kind, directory, store, clock, policy)
     try:
         recovered = await _recover_before(apply, directory, store, clock, preflight)
         result = await build_plan(
@@ -205,9 +215,15 @@ async def recheck_identity(
     overrides: frozenset[GuardName] = frozenset(),
     concurrency: int = 4,
     preflight: Preflight = NO_PREFLIGHT,
+    approved: bool = False,
 ) -> RunReport:
-    """Re-check one identity from a fresh read by id, with the same rules and guards."""
-    run = _Run.start("recheck", directory, store, clock)
+    """Re-check one identity from a fresh read by id, with the same rules and guards.
+
+    While the last full Keycloak read showed an anomaly (count drop, incomplete listing), a
+    re-check does not deprovision; ``approved`` (a human released the hold these people
+    waited on) lets it, past the budget windows too.
+    """
+    run = _Run.start("recheck", directory, store, clock, policy)
     try:
         recovered = await _recover_before(apply, directory, store, clock, preflight)
         identity = await source.read_identity(identity_id)
@@ -218,11 +234,30 @@ async def recheck_identity(
         target = targeted_target(store, accounts, clock.now())
         result = await _plan_from(first_source, target, source, store, policy, clock, overrides)
         return await _finish(
-            run, result, recovered, apply=apply, concurrency=concurrency, preflight=preflight
+            run,
+            result,
+            recovered,
+            apply=apply,
+            concurrency=concurrency,
+            preflight=preflight,
+            approved=approved,
+            paused=source_pause(store),
         )
     except BaseException as error:
         run.abandon(error)
         raise
+
+
+def source_pause(store: Store) -> str:
+    """Why one-person deprovisioning waits now (the last full Keycloak read showed a count
+    drop or an incomplete listing), or empty when the last full read was healthy."""
+    anomaly = store.cursor(SOURCE_ANOMALY_CURSOR) or ""
+    if not anomaly:
+        return ""
+    return (
+        f"source anomaly in the last full Keycloak read ({anomaly}); one-person "
+        "deprovisioning waits for a healthy full read"
+    )
 
 
 def _links_for(source: SourceSnapshot, target: TargetSnapshot, store: Store) -> list[Link]:
@@ -253,21 +288,33 @@ async def _finish(
     apply: bool,
     concurrency: int,
     preflight: Preflight = NO_PREFLIGHT,
+    approved: bool = False,
+    paused: str = "",
 ) -> RunReport:
-    """Save the plan, apply it when asked and allowed, and close the run with a summary."""
+    """Save the plan, apply it when asked, and close the run with a summary.
+
+    A blocked plan goes to the executor too when applying: it refuses it, journals the guards
+    and puts the hold that keeps re-checks of the same people from leaking through.
+    """
     made, store = result.plan, run.store
     store.save_plan(run.run_id, made.fingerprint, plan_to_json(made))
     applied = None
-    if apply and not made.is_blocked:
-        applied = await apply_plan(
-            made,
-            directory=run.directory,
-            store=store,
-            clock=run.clock,
-            run_id=run.run_id,
-            concurrency=concurrency,
-            preflight=preflight,
-        )
+    if apply:
+        try:
+            applied = await apply_plan(
+                made,
+                directory=run.directory,
+                store=store,
+                clock=run.clock,
+                run_id=run.run_id,
+                concurrency=concurrency,
+                preflight=preflight,
+                budget=run.policy.budget,
+                approved=approved,
+                paused=paused,
+            )
+        except PlanBlockedError:
+            applied = None
     status = _status(made, apply, applied)
     problems = result.source.problems + result.target.problems
     summary = _summary(made, applied, recovered, problems)
@@ -292,6 +339,8 @@ def _status(made: Plan, apply: bool, applied: ApplyReport | None) -> str:
         return "blocked"
     if not apply or applied is None:
         return "planned"
+    if applied.held:
+        return "held"
     return "applied" if applied.all_done else "incomplete"
 
 

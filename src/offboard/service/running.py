@@ -88,6 +88,9 @@ class Daemon:
         self._gate = PassGate()
         self._stopping = asyncio.Event()
         self._first_seen: dict[str, datetime] = {}
+        self._first_full = asyncio.Event()
+        """Set once a full pass ran: re-checks wait for it after start, so that a wave that
+        arrived while no daemon was running is judged as one plan (and its guards) first."""
 
     @property
     def accepting(self) -> bool:
@@ -178,6 +181,8 @@ class Daemon:
             except Exception as error:
                 log.error("reconciliation failed", error=_describe(error))
                 report = _failed("full", started, self.clock.now(), error)
+            finally:
+                self._first_full.set()
         if report.complete and not report.blocked_guards:
             self.queues.ledger.reread_everyone(started)  # older events need no re-check
         self._record(report, "full", {})
@@ -190,6 +195,9 @@ class Daemon:
         self._first_seen[identity_id] = min(seen, earliest)
         if not self.lease.held:
             return False  # a standby never acts; the leader's own intake covers the event
+        await self._pause(self.config.reconcile_interval, self._first_full)
+        if self._stopping.is_set() and not self._first_full.is_set():
+            return False  # stopped before any full pass: the next start judges it
         async with self._gate.shared():
             started = self.clock.now()
             try:
@@ -205,6 +213,10 @@ class Daemon:
 
     def _record(self, report: PassReport, scope: str, hints: dict[str, datetime]) -> None:
         self.status.record_pass(report, scope)
+        self._read_guards()
+        held = sum(1 for action in report.actions if action.outcome == "held")
+        if held:
+            log.warning("deprovisioning held", scope=scope, held=held)
         for guard in report.blocked_guards:
             log.warning("plan blocked by guard", scope=scope, guard=guard)
         for action in report.actions:
@@ -222,6 +234,13 @@ class Daemon:
             actions=len(report.actions),
             seconds=round(report.duration, 3),
         )
+
+    def _read_guards(self) -> None:
+        """The hold and budget after each pass, for the status page and the metrics."""
+        try:
+            self.status.refresh_guards()
+        except Exception as error:  # the status page must not stop the daemon
+            log.warning("could not read the hold", error=_describe(error))
 
     async def _pause(self, seconds: float, wake: asyncio.Event | None = None) -> None:
         """Sleep up to ``seconds``; return early on stop (or on ``wake``)."""

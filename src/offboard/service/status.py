@@ -7,13 +7,14 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from offboard.core.credentials import expiry_notice
 from offboard.ports import Clock
+from offboard.service.holds import GuardState
 from offboard.service.passes import ActionReport, PassReport
 
 VENDORS = ("keycloak", "atlassian")
@@ -38,6 +39,8 @@ class Telemetry(Protocol):
 
     def leader(self, held: bool) -> None: ...
 
+    def guard_state(self, state: GuardState) -> None: ...
+
 
 class NullTelemetry:
     """Telemetry that records nothing (tests, one-shot commands)."""
@@ -49,6 +52,7 @@ class NullTelemetry:
     def deprovisioning_latency(self, seconds: float) -> None: ...
     def event_lag(self, seconds: float) -> None: ...
     def leader(self, held: bool) -> None: ...
+    def guard_state(self, state: GuardState) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,9 @@ class BlockedPlan:
     at: datetime
     guards: tuple[str, ...]
     messages: tuple[str, ...]
+    waiting: frozenset[str] = frozenset()
+    """Identities whose deprovisioning the plan held back; once every one of them is done
+    by a later pass the entry goes: nothing applied is ever shown as waiting for review."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +75,9 @@ class LatencySummary:
     p50: float | None
     p95: float | None
     max: float | None
+
+
+_DONE = frozenset({"verified", "succeeded"})
 
 
 def percentile(samples: list[float], share: float) -> float | None:
@@ -101,6 +111,11 @@ class DaemonStatus:
         """Vendor → (pause ends, seconds asked, seconds applied) of its latest pause."""
         self.credential_expiry: dict[str, date] = {}
         """Credential name → its expiry date, when known (configuration or the API)."""
+        self.guards: GuardState | None = None
+        """The hold and the budget as the store had them after the last pass."""
+
+        self.guard_reader: Callable[[], GuardState] | None = None
+        """Reads the hold and budget from the store (set by the wiring; None in tests)."""
 
     def record_rate_limit_pause(self, vendor: str, asked: float, applied: float) -> None:
         """A vendor said to slow down: every call to it waits ``applied`` seconds."""
@@ -125,6 +140,25 @@ class DaemonStatus:
                 found.append(f"{notice.message}: {notice.how_to_renew}")
         return found
 
+    def refresh_guards(self) -> None:
+        """Read the hold and budget from the store now, if a reader is set. A released hold
+        (by a human, maybe from another process) takes the blocked plans it held with it."""
+        if self.guard_reader is not None:
+            self.record_guard_state(self.guard_reader())
+
+    def record_guard_state(self, state: GuardState) -> None:
+        """The hold, the budget per window and any source anomaly, read from the store."""
+        self.guards = state
+        self.telemetry.guard_state(state)
+        if state.hold is None:
+            # Every blocked plan with someone to deprovision put (or joined) a hold on an
+            # applying path: with no hold active, a human released it; its people were
+            # re-planned from fresh reads, so nothing there waits for review any more.
+            for scope, blocked in list(self.blocked.items()):
+                if blocked.waiting:
+                    del self.blocked[scope]
+            self.telemetry.blocked_plans(len(self.blocked))
+
     def record_pass(self, report: PassReport, scope: str) -> None:
         """Remember one pass, its actions and guard verdict, and forward them as metrics."""
         self.passes.appendleft(report)
@@ -139,6 +173,26 @@ class DaemonStatus:
                 for vendor in VENDORS:
                     self.vendor_reachable(vendor, True, report.finished_at)
         self._update_blocks(report, scope)
+        self._forget_done(report)
+
+    def _forget_done(self, report: PassReport) -> None:
+        """Blocked plans whose every waiting person was deprovisioned since are history."""
+        done = {
+            a.identity_id
+            for a in report.actions
+            if a.deprovisioning and a.identity_id and a.outcome in _DONE
+        }
+        if not done:
+            return
+        for scope, blocked in list(self.blocked.items()):
+            if not blocked.waiting & done:
+                continue
+            left = blocked.waiting - done
+            if left:
+                self.blocked[scope] = replace(blocked, waiting=left)
+            else:
+                del self.blocked[scope]
+        self.telemetry.blocked_plans(len(self.blocked))
 
     def _update_blocks(self, report: PassReport, scope: str) -> None:
         if report.plan is None:
@@ -152,6 +206,7 @@ class DaemonStatus:
                 report.finished_at,
                 tuple(g.name.value for g in blocking),
                 tuple(g.message for g in blocking),
+                frozenset(a.identity_id for a in report.plan.deprovisioning),
             )
         elif scope == "full":
             self.blocked.clear()  # a passing full plan is the authority for every identity

@@ -100,6 +100,7 @@ class Settings(BaseSettings):
             adopt_unlinked=p.adopt_unlinked,
             permanent_lockout_is_leaver=p.permanent_lockout_is_leaver,
             thresholds=Thresholds(**p.thresholds.model_dump()),
+            budget=p.budget.model(),
         )
 
 

@@ -1,4 +1,5 @@
-"""The ``[policy]`` section and its ``[policy.thresholds]``: what offboard may do, to whom."""
+"""The ``[policy]`` section, its ``[policy.thresholds]`` and ``[policy.budget]``: what offboard
+may do, to whom, and how much of it over time."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Literal, cast
 from pydantic import Field, field_validator
 
 from offboard.core.accounts import AccountClass
+from offboard.core.budget import DEFAULT_BUDGET, Budget, BudgetWindow
 from offboard.core.policy import DEFAULT_ACTIONS, ActionKind, Thresholds
 from offboard.settings.values import Duration, Section
 
@@ -29,6 +31,35 @@ class ThresholdSettings(Section):
         default=_DEFAULT_THRESHOLDS.max_source_drop_percent, ge=0, le=100
     )
     """Refuse when Keycloak's user count fell more than this since the last full snapshot."""
+
+
+_HOUR, _DAY = DEFAULT_BUDGET.windows
+
+
+class BudgetSettings(Section):
+    """The deprovisioning budget over time, shared by every path that acts (daemon, apply,
+    deactivate): beyond it nothing more is sent and a hold waits for a human."""
+
+    hour_max_actions: int = Field(default=_HOUR.max_actions, ge=0)
+    """At most this many deprovisioning actions in any hour, counted from the store."""
+    hour_max_percent: float = Field(default=_HOUR.max_percent, ge=0, le=100)
+    """At most this share of the linked accounts in any hour."""
+    day_max_actions: int = Field(default=_DAY.max_actions, ge=0)
+    """At most this many deprovisioning actions in any 24 hours."""
+    day_max_percent: float = Field(default=_DAY.max_percent, ge=0, le=100)
+    """At most this share of the linked accounts in any 24 hours."""
+    min_population: int = Field(default=DEFAULT_BUDGET.min_population, ge=0)
+    """The percentages apply only from this many linked accounts on."""
+
+    def model(self) -> Budget:
+        """The core's budget: an hour and a day window."""
+        return Budget(
+            (
+                BudgetWindow("hour", _HOUR.length, self.hour_max_actions, self.hour_max_percent),
+                BudgetWindow("day", _DAY.length, self.day_max_actions, self.day_max_percent),
+            ),
+            self.min_population,
+        )
 
 
 ActionName = Literal["deactivate", "suspend", "scim_deactivate", "none"]
@@ -79,3 +110,5 @@ class PolicySettings(Section):
     """Treat a permanent brute-force lockout as leaving (it is an attack signal by default)."""
     thresholds: ThresholdSettings = ThresholdSettings()
     """The blast-radius guards."""
+    budget: BudgetSettings = BudgetSettings()
+    """The deprovisioning budget over time."""

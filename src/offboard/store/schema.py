@@ -23,7 +23,7 @@ from sqlalchemy import (
     false,
 )
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """Bumped with every migration; a store with a higher number was written by a newer offboard."""
 
 
@@ -180,3 +180,52 @@ inactivity_marks = Table(
     Column("removal_kind", String(32)),
 )
 """What the inactivity policy did to each account: warned, access removed (and how)."""
+
+# The deprovisioning budget and the hold (schema 3). One lock row per budget category
+# serialises reservations on every backend: its UPDATE takes SQLite's write lock or a
+# PostgreSQL row lock before the windows are counted.
+budget_locks = Table(
+    "budget_locks",
+    metadata,
+    Column("category", String(32), primary_key=True),
+    Column("reservations", Integer(), nullable=False),
+)
+
+budget_spend = Table(
+    "budget_spend",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("category", String(32), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("action_key", String(300), nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("identity_id", String(64)),
+    Column("approved", Boolean(), nullable=False),
+    Index("ix_budget_spend_category_at", "category", "at"),
+)
+
+holds = Table(
+    "holds",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("category", String(32), nullable=False),
+    Column("guards", String(255), nullable=False),
+    Column("message", Text(), nullable=False),
+    Column("since", UtcDateTime(), nullable=False),
+    Column("released_at", UtcDateTime()),
+    Column("released_by", String(255)),
+    Column("release_reason", Text()),
+    Index("ix_holds_category_released", "category", "released_at"),
+)
+
+hold_waiting = Table(
+    "hold_waiting",
+    metadata,
+    Column("hold_id", Integer(), primary_key=True),
+    Column("action_key", String(300), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("identity_id", String(64), nullable=False),
+    Column("account_id", String(128), nullable=False),
+    Column("email", String(320)),
+    Column("since", UtcDateTime(), nullable=False),
+)

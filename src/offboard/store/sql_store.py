@@ -32,6 +32,7 @@ from offboard.core.journal import JournalRecord, Phase, RunRecord, SnapshotSumma
 from offboard.core.links import Link
 from offboard.ports import Fence, FenceLostError
 from offboard.store import licence_history, rows
+from offboard.store.budgeting import BudgetTables
 from offboard.store.errors import StoreUnreadableError
 from offboard.store.migrating import migrate
 from offboard.store.opening import check_store, engine_for
@@ -103,7 +104,7 @@ def _migrate_beside_others(engine: Engine, attempts: int = 6, *, upgrade: bool =
             time.sleep(0.1 * 2 ** (attempt - 1))  # 3.1 s in all: a migration takes far less
 
 
-class SqlStore:
+class SqlStore(BudgetTables):
     """``offboard.ports.Store`` on a SQLAlchemy engine. Thread-safe; one transaction per call."""
 
     def __init__(self, engine: Engine) -> None:

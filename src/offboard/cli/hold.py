@@ -1,0 +1,149 @@
+"""`offboard hold show|release`: what holds deprovisioning back, and the human way on.
+
+Both are thin faces of ``offboard.service.holds``; a console will call the same functions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from offboard.cli.errors import RefusedError
+from offboard.cli.exit_codes import ExitCode
+from offboard.cli.flows import confirm, operator, require_confirmation_channel
+from offboard.cli.state import state_of
+from offboard.cli.wiring import connect, open_configured_store
+from offboard.core.holds import Hold
+from offboard.ports import NoHoldError, SystemClock
+from offboard.service.holds import GuardState, ReleaseReport, guard_state, release_hold
+
+hold_app = typer.Typer(
+    help="Show or release the hold that stops deprovisioning (budget or blocked plan).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+def state_lines(state: GuardState) -> list[str]:
+    """The budget per window, the source anomaly and the hold, in words."""
+    lines = [
+        f"budget {u.name}: {u.used} of {u.limit} deprovisioning actions used, {u.left} left"
+        for u in state.usage
+    ]
+    if state.source_anomaly:
+        lines.append(f"re-checks paused by a source anomaly: {state.source_anomaly}")
+    if state.hold is None:
+        lines.append("no hold: deprovisioning goes on under the guards and the budget")
+    else:
+        hold = state.hold
+        lines += [
+            f"HOLD #{hold.id} since {hold.since.isoformat()}, put by {', '.join(hold.guards)}",
+            f"  {hold.message}",
+            f"  {len(hold.people)} people waiting; release with "
+            "`offboard hold release --reason TEXT`, or apply the held plan with "
+            f"`offboard apply --override-guard {hold.guards[0]}`",
+        ]
+    return lines
+
+
+def waiting_table(hold: Hold) -> Table:
+    table = Table(title=f"waiting on hold #{hold.id}", title_justify="left")
+    for column in ("since", "action", "email", "identity", "account"):
+        table.add_column(column, overflow="fold")
+    for item in hold.waiting:
+        table.add_row(
+            item.since.isoformat(),
+            item.kind,
+            item.email or "",
+            item.identity_id,
+            item.account_id,
+        )
+    return table
+
+
+@hold_app.command("show")
+def show(ctx: typer.Context) -> None:
+    """Show the hold (guard, numbers, since when, everyone waiting) and the budget left.
+
+    Exit code 0 when no hold is active, 3 when deprovisioning is held.
+    """
+    settings = state_of(ctx).settings()
+    store = open_configured_store(settings)
+    try:
+        state = guard_state(store, settings.policy_model(), SystemClock())
+    finally:
+        store.close()
+    console = Console()
+    for line in state_lines(state):
+        console.print(line, markup=False)
+    if state.hold is not None:
+        console.print(waiting_table(state.hold))
+        raise typer.Exit(ExitCode.BLOCKED)
+
+
+@hold_app.command("release")
+def release(
+    ctx: typer.Context,
+    reason: Annotated[str, typer.Option(help="Why the hold may go (journaled; required).")],
+    by: Annotated[
+        str | None, typer.Option(help="Who releases it (journaled; default: the OS user).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Release without asking.")] = False,
+) -> None:
+    """Release the hold: journal who and why, then re-plan each waiting person from a fresh
+    read and act under the rules again (the budget windows start afresh).
+
+    Example: offboard hold release --reason "HR confirmed the 30 leavers of the sales team"
+    """
+    settings = state_of(ctx).settings()
+    require_confirmation_channel(yes)
+    if not reason.strip():
+        raise RefusedError("say why the hold is released (--reason): the journal keeps it")
+    console = Console()
+    who = by or operator()
+
+    async def go() -> ReleaseReport:
+        async with connect(settings) as wired:
+            held = wired.store.active_hold("deprovisioning")
+            if held is None:
+                raise NoHoldError("no hold is active: nothing to release")
+            console.print(waiting_table(held))
+            confirm(console, f"Release hold #{held.id} for {len(held.people)} people?", yes=yes)
+            return await release_hold(
+                store=wired.store,
+                source=wired.source,
+                directory=wired.directory,
+                policy=wired.policy,
+                clock=wired.clock,
+                by=who,
+                reason=reason,
+            )
+
+    try:
+        report = asyncio.run(go())
+    except NoHoldError as error:
+        raise RefusedError(str(error)) from None
+    done = sum(1 for _, run, _ in report.rechecks if run is not None and run.status == "applied")
+    console.print(
+        f"hold #{report.hold.id} released by {who}; {len(report.rechecks)} people re-planned, "
+        f"{done} acted on",
+        markup=False,
+    )
+    for person, run, problem in report.rechecks:
+        status = run.status if run is not None else f"failed: {problem}"
+        console.print(f"  {person}: {status}", markup=False)
+    unfinished = [r for _, r, _ in report.rechecks if r is None or r.status not in _SETTLED]
+    if unfinished:
+        raise typer.Exit(ExitCode.INCOMPLETE)
+
+
+_SETTLED = frozenset({"applied", "planned"})
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `hold` group to the root app."""
+    app.add_typer(hold_app, name="hold")

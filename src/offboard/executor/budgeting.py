@@ -1,0 +1,132 @@
+"""The budget gate of one apply: a slot reserved in the store just before each request.
+
+``apply_plan`` asks the gate before every action it would send. Actions that spend no budget
+(reactivations) pass untouched. A deprovisioning action is sent only when the store granted
+its slot; otherwise it is not sent, its outcome is journaled as ``held`` and it waits on the
+hold, and the first refusal journals the hold's note once. A plan a guard refused is turned
+into a hold here too (the blast-radius guards), so that the re-checks of the same people
+cannot leak through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import structlog
+
+from offboard.core.budget import Budget, WindowLimit
+from offboard.core.holds import BudgetRequest, Waiting, category_of
+from offboard.core.journal import Phase, Status
+from offboard.core.plan import Action, GuardName, Plan
+from offboard.executor.outcomes import Outcome
+from offboard.executor.records import action_record, note_record
+from offboard.ports import Clock, Store
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class BudgetGate:
+    """Reserves slots for one apply; ``approved`` actions are a human's decision."""
+
+    store: Store
+    clock: Clock
+    run_id: str
+    fingerprint: str
+    limits: tuple[WindowLimit, ...]
+    approved: bool = False
+    paused: str = ""
+    """Why deprovisioning may not go on at all now (a source anomaly), or empty."""
+
+    @classmethod
+    def open(
+        cls,
+        store: Store,
+        clock: Clock,
+        run_id: str,
+        fingerprint: str,
+        budget: Budget,
+        *,
+        approved: bool = False,
+        paused: str = "",
+    ) -> BudgetGate:
+        """The gate with the window limits for today's number of linked accounts."""
+        limits = budget.limits(store.link_count())
+        return cls(store, clock, run_id, fingerprint, limits, approved, paused)
+
+    async def reserve(self, action: Action) -> Outcome | None:
+        """None when the action may be sent now; its ``held`` outcome (journaled) when not."""
+        category = category_of(action)
+        if category is None:
+            return None
+        now = self.clock.now()
+        if self.paused and not self.approved:
+            return await self._held(action, self.paused)
+        request = BudgetRequest(
+            category.value, Waiting.of(action, now), self.run_id, now, self.limits, self.approved
+        )
+        verdict = await asyncio.to_thread(self.store.reserve_budget, request)
+        if verdict.granted:
+            return None
+        if verdict.new_hold:
+            log.warning("deprovisioning held", hold=verdict.hold_id, why=verdict.detail)
+            self.store.append(
+                note_record(
+                    at=now,
+                    run_id=self.run_id,
+                    fingerprint=self.fingerprint,
+                    key=f"hold:{verdict.hold_id}",
+                    detail=f"hold put: {verdict.detail}",
+                    rule=category.value,
+                )
+            )
+        return await self._held(action, verdict.detail)
+
+    async def _held(self, action: Action, why: str) -> Outcome:
+        detail = f"held, not sent: {why}"
+        record = action_record(
+            action,
+            at=self.clock.now(),
+            run_id=self.run_id,
+            fingerprint=self.fingerprint,
+            phase=Phase.OUTCOME,
+            status=Status.HELD,
+            detail=detail,
+        )
+        await asyncio.to_thread(self.store.append, record)
+        return Outcome(action, Status.HELD, detail)
+
+
+BLAST_RADIUS = frozenset({GuardName.MAX_DEACTIVATIONS, GuardName.MAX_DEACTIVATION_PERCENT})
+"""The guards that see a mass event: a plan they refuse puts a hold. A source anomaly
+pauses re-checks until a healthy full read instead (``core.holds.SOURCE_ANOMALY_CURSOR``),
+and an incomplete Atlassian read only blocks its own plan: neither needs a human to pass."""
+
+
+def hold_blocked_plan(plan: Plan, store: Store, clock: Clock, run_id: str) -> int | None:
+    """A plan a blast-radius guard refused on a path that acts puts a hold with its people;
+    None when no such guard refused it or it had nobody to deprovision."""
+    if not any(guard.name in BLAST_RADIUS for guard in plan.blocked_by):
+        return None
+    waiting = [Waiting.of(a, clock.now()) for a in plan.actions if category_of(a) is not None]
+    if not waiting:
+        return None
+    guards = [g.name.value for g in plan.blocked_by]
+    message = "; ".join(g.message for g in plan.blocked_by)
+    category = category_of(plan.deprovisioning[0])
+    assert category is not None
+    hold, new = store.hold_plan(category.value, guards, message, clock.now(), waiting)
+    log.warning("deprovisioning held by a blocked plan", hold=hold, guards=guards)
+    verb = "put" if new else "joined"
+    store.append(
+        note_record(
+            at=clock.now(),
+            run_id=run_id,
+            fingerprint=plan.fingerprint,
+            key=f"hold:{hold}",
+            detail=f"hold {verb} by a blocked plan ({len(waiting)} waiting): {message}",
+            rule=",".join(guards),
+        )
+    )
+    return hold

@@ -1,0 +1,114 @@
+"""The hold, as operators act on it: show it, release it. One implementation for every face.
+
+The CLI (``offboard hold show`` / ``offboard hold release``) calls these functions today and a
+console will call the same ones. Releasing is a human decision, journaled with who and why;
+the daemon never calls :func:`release_hold`. On release the people who waited are re-planned
+one by one from fresh reads by id (never replayed from the stale plan that was held) and acted
+on under the rules and per-plan guards again, as approved: the budget windows that held them
+do not hold them twice, and the windows start afresh for everyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import structlog
+
+from offboard.core.holds import DEPROVISIONING, SOURCE_ANOMALY_CURSOR, Hold, WindowUsage
+from offboard.core.identities import IdentityId
+from offboard.core.plan import GuardName
+from offboard.core.policy import Policy
+from offboard.executor.records import note_record
+from offboard.ports import AccountDirectory, Clock, IdentitySource, OffboardError, Store
+from offboard.service.pipeline_snapshots import accept_unaccepted_count
+from offboard.service.reconciling import RunReport, recheck_identity
+
+log = structlog.get_logger(__name__)
+
+
+class ReleaseRefusedError(OffboardError):
+    """A release must say why: the reason is what the audit keeps."""
+
+
+@dataclass(frozen=True, slots=True)
+class GuardState:
+    """What holds deprovisioning back now: the hold, the budget per window, a source anomaly."""
+
+    hold: Hold | None
+    usage: tuple[WindowUsage, ...]
+    source_anomaly: str
+
+
+def guard_state(store: Store, policy: Policy, clock: Clock) -> GuardState:
+    """The hold and budget as the store has them now (every process sees the same)."""
+    limits = policy.budget.limits(store.link_count())
+    usage = store.budget_usage(DEPROVISIONING, limits, clock.now())
+    anomaly = store.cursor(SOURCE_ANOMALY_CURSOR) or ""
+    return GuardState(store.active_hold(DEPROVISIONING), tuple(usage), anomaly)
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseReport:
+    """The released hold and the re-check of each person who waited on it."""
+
+    hold: Hold
+    rechecks: tuple[tuple[IdentityId, RunReport | None, str], ...]
+    """``(identity, run, problem)``: the run is None when the re-check itself failed."""
+
+
+async def release_hold(
+    *,
+    store: Store,
+    source: IdentitySource,
+    directory: AccountDirectory,
+    policy: Policy,
+    clock: Clock,
+    by: str,
+    reason: str,
+    concurrency: int = 4,
+) -> ReleaseReport:
+    """Release the active hold (raises ``NoHoldError`` when none), journal who and why, then
+    re-plan and apply each waiting person from a fresh read (``concurrency`` at a time)."""
+    if not reason.strip():
+        raise ReleaseRefusedError("say why the hold is released (--reason): the journal keeps it")
+    hold = store.release_hold(DEPROVISIONING, by, reason.strip(), clock.now())
+    run_id = store.start_run("release", clock.now())
+    store.append(
+        note_record(
+            at=clock.now(),
+            run_id=run_id,
+            fingerprint="",
+            key=f"hold-release:{hold.id}",
+            detail=f"hold #{hold.id} released by {by}: {reason.strip()} "
+            f"({len(hold.people)} people waiting are re-planned from fresh reads)",
+            rule=DEPROVISIONING,
+        )
+    )
+    log.warning("hold released", hold=hold.id, by=by, waiting=len(hold.people))
+    if GuardName.SOURCE_COUNT_DROP.value in hold.guards:
+        accept_unaccepted_count(store)  # the human accepted the drop: it is the baseline now
+    summary: dict[str, object] = {"hold": hold.id, "by": by, "waiting": len(hold.people)}
+    store.finish_run(run_id, clock.now(), "released", summary)
+    limit = asyncio.Semaphore(max(1, concurrency))
+
+    async def recheck(person: str) -> tuple[IdentityId, RunReport | None, str]:
+        async with limit:
+            try:
+                report = await recheck_identity(
+                    IdentityId(person),
+                    source=source,
+                    directory=directory,
+                    store=store,
+                    policy=policy,
+                    clock=clock,
+                    apply=True,
+                    concurrency=concurrency,
+                    approved=True,
+                )
+            except OffboardError as error:
+                return IdentityId(person), None, str(error)
+            return IdentityId(person), report, ""
+
+    rechecks = await asyncio.gather(*(recheck(person) for person in hold.people))
+    return ReleaseReport(hold, tuple(rechecks))

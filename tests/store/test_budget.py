@@ -1,0 +1,131 @@
+"""The budget and the hold in the store, on every backend: atomic, counted, released.
+
+The concurrency tests open several stores on one database (as separate processes or
+replicas would) and let 50 threads ask for a slot at once.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from threading import Barrier
+
+import pytest
+
+from offboard.core.budget import Budget, BudgetWindow, WindowLimit
+from offboard.core.holds import BudgetRequest, Waiting
+from offboard.ports import NoHoldError
+from offboard.store import SqlStore, open_store
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+HOUR = WindowLimit("hour", timedelta(hours=1), 10, "10 actions")
+CATEGORY = "deprovisioning"
+
+
+def request(n: int, at: datetime = T0, *, approved: bool = False) -> BudgetRequest:
+    waiting = Waiting(f"deactivate:id-{n}:acc-{n}", "deactivate", f"id-{n}", f"acc-{n}", None, at)
+    return BudgetRequest(CATEGORY, waiting, f"run-{n}", at, (HOUR,), approved)
+
+
+def test_fifty_concurrent_reservations_against_ten_slots_grant_exactly_ten(
+    store_url: str,
+) -> None:
+    stores = [open_store(store_url) for _ in range(5)]
+    start = Barrier(50)
+
+    def ask(n: int) -> bool:
+        start.wait()
+        return stores[n % 5].reserve_budget(request(n)).granted
+
+    try:
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            granted = list(pool.map(ask, range(50)))
+        hold = stores[0].active_hold(CATEGORY)
+        usage = stores[0].budget_usage(CATEGORY, [HOUR], T0)
+    finally:
+        for opened in stores:
+            opened.close()
+    assert sum(granted) == 10
+    assert hold is not None
+    assert hold.guards == ("deprovisioning-budget",)
+    assert len(hold.waiting) == 40
+    assert {w.identity_id for w in hold.waiting} == {
+        f"id-{n}" for n, ok in enumerate(granted) if not ok
+    }
+    assert "10 deprovisioning actions in the last hour, the budget is 10" in hold.message
+    assert usage[0].used == 10
+    assert usage[0].left == 0
+
+
+def test_the_window_slides_and_a_hold_stops_everything_until_released(store: SqlStore) -> None:
+    for n in range(10):
+        assert store.reserve_budget(request(n)).granted
+    refused = store.reserve_budget(request(10))
+    assert not refused.granted
+    assert refused.new_hold
+    # An hour later the window is empty again, but the hold still stops deprovisioning.
+    later = T0 + timedelta(hours=1, seconds=1)
+    again = store.reserve_budget(request(11, later))
+    assert not again.granted
+    assert not again.new_hold
+    assert again.hold_id == refused.hold_id
+    released = store.release_hold(CATEGORY, "ada", "checked with HR", later)
+    assert released.released_by == "ada"
+    assert released.release_reason == "checked with HR"
+    assert [w.identity_id for w in released.waiting] == ["id-10", "id-11"]
+    assert store.active_hold(CATEGORY) is None
+    assert store.reserve_budget(request(12, later)).granted
+    with pytest.raises(NoHoldError):
+        store.release_hold(CATEGORY, "ada", "again", later)
+
+
+def test_a_release_starts_the_windows_afresh_and_approved_slots_do_not_count(
+    store: SqlStore,
+) -> None:
+    for n in range(11):
+        store.reserve_budget(request(n))
+    store.release_hold(CATEGORY, "ada", "a reorganisation", T0 + timedelta(minutes=1))
+    after = T0 + timedelta(minutes=2)
+    for n in range(20, 40):
+        assert store.reserve_budget(request(n, after, approved=True)).granted
+    assert store.budget_usage(CATEGORY, [HOUR], after)[0].used == 0
+    granted = [store.reserve_budget(request(n, after)).granted for n in range(40, 52)]
+    assert granted == [True] * 10 + [False] * 2
+
+
+def test_a_blocked_plan_joins_the_active_hold_with_its_people(store: SqlStore) -> None:
+    people = [request(n).waiting for n in range(3)]
+    first, new = store.hold_plan(CATEGORY, ["max-deactivations"], "30 > 25", T0, people)
+    assert new
+    second, new_again = store.hold_plan(CATEGORY, ["source-count-drop"], "drop", T0, people[:1])
+    assert (second, new_again) == (first, False)
+    hold = store.active_hold(CATEGORY)
+    assert hold is not None
+    assert hold.guards == ("max-deactivations",)
+    assert hold.people == ("id-0", "id-1", "id-2")
+
+
+def test_percent_limits_apply_from_the_minimum_population() -> None:
+    budget = Budget((BudgetWindow("hour", timedelta(hours=1), 25, 10.0),), min_population=50)
+    assert [limit.limit for limit in budget.limits(49)] == [25]
+    assert [limit.limit for limit in budget.limits(100)] == [10]
+    assert budget.limits(100)[0].why == "10% of 100 linked accounts"
+    assert [limit.limit for limit in budget.limits(1000)] == [25]
+
+
+def test_a_share_of_no_linked_accounts_does_not_stop_everything() -> None:
+    budget = Budget((BudgetWindow("hour", timedelta(hours=1), 25, 10.0),), min_population=0)
+    assert [limit.limit for limit in budget.limits(0)] == [25]
+
+
+def test_people_of_a_released_hold_are_approved_whichever_path_sends_them(
+    store: SqlStore,
+) -> None:
+    for n in range(11):
+        store.reserve_budget(request(n))
+    later = T0 + timedelta(minutes=5)
+    store.release_hold(CATEGORY, "ada", "reviewed", later - timedelta(seconds=1))
+    for n in range(10, 21):  # 10 waited on the hold; 11..20 are new leavers
+        store.reserve_budget(request(n, later))
+    assert store.budget_usage(CATEGORY, [HOUR], later)[0].used == 10  # 10 was approved
+    assert store.active_hold(CATEGORY) is None
