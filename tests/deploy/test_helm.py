@@ -4,9 +4,11 @@ on paths the daemon serves, secrets only by reference, and alerts on metrics it 
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,11 +18,15 @@ from offboard.server.app import create_app
 from offboard.server.metrics import Metrics
 from offboard.server.webhook import WebhookReceiver
 from offboard.service.status import DaemonStatus
+from offboard.settings.runtime import DaemonSettings
 from tests.deploy.tools import ROOT, missing, script
 from tests.service.fakes import FakeClock
 
 CHART = ROOT / "deploy" / "helm" / "offboard"
 REQUIRED = ["--set", "secrets.existingSecret=offboard-credentials"]
+TLS = ["--set", "webhook.tls.secretName=offboard-webhook-tls"]
+WEBHOOKS_OFF = ["--set", "secrets.webhookSecretKey="]
+EVERY_ADDRESS = "0.0.0.0"  # noqa: S104  (the pod's: the kubelet, Prometheus and Keycloak reach it)
 
 Manifest = dict[str, Any]
 _SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
@@ -36,8 +42,9 @@ def helm() -> str:
 
 
 def render(helm: str, *values: str) -> list[Manifest]:
+    """The manifests for the required values, webhooks on with a TLS Secret, and ``values``."""
     done = subprocess.run(
-        [helm, "template", "offboard", str(CHART), *REQUIRED, *values],
+        [helm, "template", "offboard", str(CHART), *REQUIRED, *TLS, *values],
         capture_output=True, text=True, check=True, timeout=120,
     )  # fmt: skip
     return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
@@ -53,7 +60,7 @@ def pod_specs(manifests: list[Manifest]) -> list[dict[str, Any]]:
 
 def test_helm_lint_passes(helm: str) -> None:
     done = subprocess.run(
-        [helm, "lint", "--strict", str(CHART), *REQUIRED],
+        [helm, "lint", "--strict", str(CHART), *REQUIRED, *TLS],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
@@ -84,6 +91,12 @@ def test_secrets_are_only_referenced(helm: str) -> None:
     for spec in pod_specs(manifests):
         volumes = {v["name"]: v for v in spec["volumes"]}
         assert volumes["secrets"]["secret"]["secretName"] == "offboard-credentials"
+        for volume in volumes.values():
+            if "secret" in volume:
+                assert volume["secret"]["secretName"] in {
+                    "offboard-credentials",
+                    "offboard-webhook-tls",
+                }
         for env in spec["containers"][0]["env"]:
             if "value" in env:
                 assert "secret" not in env["value"].lower() or env["name"].endswith("_FILE")
@@ -186,3 +199,114 @@ def test_the_chart_refuses_to_render_without_a_secret_reference(helm: str) -> No
     )
     assert done.returncode != 0
     assert "secrets.existingSecret is required" in done.stderr
+
+
+def _daemon(manifests: list[Manifest]) -> tuple[dict[str, Any], dict[str, Any]]:
+    (deployment,) = kinds(manifests, "Deployment")
+    spec = deployment["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    return spec, container
+
+
+def _env(container: dict[str, Any]) -> dict[str, str | None]:
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def _rules(policy: Manifest) -> dict[str, list[Any] | None]:
+    """NetworkPolicy ingress "from" entries by port name (None: from anywhere)."""
+    rules: dict[str, list[Any] | None] = {}
+    for rule in policy["spec"]["ingress"]:
+        (port,) = rule["ports"]
+        rules[port["port"]] = rule.get("from")
+    return rules
+
+
+def _daemon_settings(env: dict[str, str | None]) -> DaemonSettings:
+    """What the daemon makes of the chart's listener variables (it refuses what cannot work)."""
+    return DaemonSettings.model_validate(
+        {
+            name.removeprefix("OFFBOARD_DAEMON__").lower(): value
+            for name, value in env.items()
+            if name.startswith("OFFBOARD_DAEMON__") and not name.endswith("WEBHOOK_SECRET_FILE")
+        }
+    )
+
+
+def test_webhooks_get_their_own_tls_listener_from_a_mounted_tls_secret(helm: str) -> None:
+    spec, container = _daemon(render(helm))
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"http": 8080, "webhook": 8443}
+    env = _env(container)
+    assert env["OFFBOARD_DAEMON__LISTEN_HOST"] == EVERY_ADDRESS
+    assert env["OFFBOARD_DAEMON__LISTEN_PORT"] == "8080"
+    assert env["OFFBOARD_DAEMON__WEBHOOK_HOST"] == EVERY_ADDRESS
+    assert env["OFFBOARD_DAEMON__WEBHOOK_PORT"] == "8443"
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "webhook-tls"]
+    assert mount == {"name": "webhook-tls", "mountPath": "/etc/offboard/tls", "readOnly": True}
+    assert "subPath" not in mount  # a subPath mount never sees the renewed certificate
+    (volume,) = [v for v in spec["volumes"] if v["name"] == "webhook-tls"]
+    assert volume["secret"]["secretName"] == "offboard-webhook-tls"
+    assert {i["key"]: i["path"] for i in volume["secret"]["items"]} == {
+        "tls.crt": "tls.crt",
+        "tls.key": "tls.key",
+    }
+    settings = _daemon_settings(env)  # the daemon accepts what the chart sets
+    assert settings.webhook_tls
+    assert settings.tls_cert_file == Path(mount["mountPath"], "tls.crt")
+    assert settings.tls_key_file == Path(mount["mountPath"], "tls.key")
+    assert (settings.listen_port, settings.webhook_port) == (8080, 8443)
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        assert container[probe]["httpGet"]["port"] == "http"  # probes stay on plain 8080
+
+
+def test_without_a_tls_secret_webhooks_refuse_to_render(helm: str) -> None:
+    done = subprocess.run(
+        [helm, "template", "offboard", str(CHART), *REQUIRED],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "webhook.tls.secretName is required while webhooks are on" in done.stderr
+    assert 'secrets.webhookSecretKey=""' in done.stderr  # the way out is named
+
+
+def test_webhooks_off_renders_without_tls_and_without_a_webhook_port(helm: str) -> None:
+    done = subprocess.run(
+        [helm, "template", "offboard", str(CHART), *REQUIRED, *WEBHOOKS_OFF],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    manifests = [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+    spec, container = _daemon(manifests)
+    assert [p["name"] for p in container["ports"]] == ["http"]
+    env = _env(container)
+    assert not {name for name in env if "WEBHOOK" in name or "TLS" in name}
+    assert "webhook-tls" not in {v["name"] for v in spec["volumes"]}
+    assert not _daemon_settings(env).webhook_tls
+    (service,) = kinds(manifests, "Service")
+    assert [p["name"] for p in service["spec"]["ports"]] == ["http"]
+    (policy,) = kinds(manifests, "NetworkPolicy")
+    assert set(_rules(policy)) == {"http"}
+
+
+def test_the_service_names_both_ports_and_the_monitor_scrapes_http(helm: str) -> None:
+    manifests = render(helm, "--set", "metrics.serviceMonitor.enabled=true")
+    (service,) = kinds(manifests, "Service")
+    ports = {p["name"]: (p["port"], p["targetPort"]) for p in service["spec"]["ports"]}
+    assert ports == {"http": (8080, "http"), "webhook": (8443, "webhook")}
+    (monitor,) = kinds(manifests, "ServiceMonitor")
+    assert [e["port"] for e in monitor["spec"]["endpoints"]] == ["http"]
+
+
+def test_the_network_policy_lets_each_source_reach_its_own_port(helm: str) -> None:
+    keycloak = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keycloak"}}}
+    monitoring = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    }
+    manifests = render(
+        helm,
+        "--set-json", f"networkPolicy.ingressFrom=[{json.dumps(monitoring)}]",
+        "--set-json", f"networkPolicy.webhookIngressFrom=[{json.dumps(keycloak)}]",
+    )  # fmt: skip
+    (policy,) = kinds(manifests, "NetworkPolicy")
+    assert _rules(policy) == {"http": [monitoring], "webhook": [keycloak]}
+    (default,) = kinds(render(helm), "NetworkPolicy")
+    assert _rules(default) == {"http": None, "webhook": None}  # unset: from any pod

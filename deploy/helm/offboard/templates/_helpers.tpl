@@ -34,6 +34,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 
+{{/* "true" when webhooks are on (a webhook secret key is given), else empty. */}}
+{{- define "offboard.webhooks" -}}
+{{- if .Values.secrets.webhookSecretKey -}}true{{- end -}}
+{{- end -}}
+
 {{/* Refuse settings that cannot work, with the reason, at template time. */}}
 {{- define "offboard.validate" -}}
 {{- if not .Values.secrets.existingSecret -}}
@@ -44,6 +49,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 {{- if and (eq .Values.store.type "sqlite") (gt (int .Values.replicaCount) 1) -}}
 {{- fail "store.type=sqlite allows one replica only (a SQLite file cannot be shared between pods): use PostgreSQL for replicaCount > 1" -}}
+{{- end -}}
+{{- /* The daemon refuses a webhook listener beyond loopback without TLS: say so before it crash-loops. */}}
+{{- if and (include "offboard.webhooks" .) (not .Values.webhook.tls.secretName) -}}
+{{- fail "webhook.tls.secretName is required while webhooks are on (secrets.webhookSecretKey is set): offboard serves webhooks beyond loopback only over TLS. Name a kubernetes.io/tls Secret with tls.crt and tls.key (e.g. a cert-manager Certificate for <release>-offboard.<namespace>.svc), or set secrets.webhookSecretKey=\"\" to turn webhooks off" -}}
+{{- end -}}
+{{- if eq (int .Values.service.port) (int .Values.service.webhookPort) -}}
+{{- fail "service.webhookPort must differ from service.port (the webhook and operations listeners are separate)" -}}
 {{- end -}}
 {{- end -}}
 
@@ -99,4 +111,23 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
       - key: {{ .Values.secrets.scimApiKeyKey }}
         path: scim-api-key
       {{- end }}
+{{- end -}}
+
+{{/* The daemon's two listeners: operations on every pod address (probes, Prometheus), and
+webhooks over TLS from the mounted kubernetes.io/tls Secret while webhooks are on. */}}
+{{- define "offboard.listenerEnv" -}}
+- name: OFFBOARD_DAEMON__LISTEN_HOST
+  value: "0.0.0.0"
+- name: OFFBOARD_DAEMON__LISTEN_PORT
+  value: {{ .Values.service.port | quote }}
+{{- if include "offboard.webhooks" . }}
+- name: OFFBOARD_DAEMON__WEBHOOK_HOST
+  value: "0.0.0.0"
+- name: OFFBOARD_DAEMON__WEBHOOK_PORT
+  value: {{ .Values.service.webhookPort | quote }}
+- name: OFFBOARD_DAEMON__TLS_CERT_FILE
+  value: /etc/offboard/tls/tls.crt
+- name: OFFBOARD_DAEMON__TLS_KEY_FILE
+  value: /etc/offboard/tls/tls.key
+{{- end }}
 {{- end -}}
