@@ -58,9 +58,10 @@ def pod_specs(manifests: list[Manifest]) -> list[dict[str, Any]]:
     return [m["spec"]["template"]["spec"] for m in manifests if m["kind"] in {"Deployment", "Job"}]
 
 
-def test_helm_lint_passes(helm: str) -> None:
+@pytest.mark.parametrize("webhooks", [TLS, WEBHOOKS_OFF], ids=["webhooks-on", "webhooks-off"])
+def test_helm_lint_passes(helm: str, webhooks: list[str]) -> None:
     done = subprocess.run(
-        [helm, "lint", "--strict", str(CHART), *REQUIRED, *TLS],
+        [helm, "lint", "--strict", str(CHART), *REQUIRED, *webhooks],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr

@@ -12,9 +12,11 @@ from importlib.metadata import version
 
 import pytest
 
+from offboard.settings.runtime import DaemonSettings
 from tests.deploy.tools import missing, script
 
 TAG = "localhost/offboard:dev"
+EVERY_ADDRESS = "0.0.0.0"  # noqa: S104  (the container's: probes and scrapers reach it)
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
@@ -50,6 +52,25 @@ def test_the_image_runs_offboard_as_a_non_root_user_with_a_health_check(image: s
     assert config["Cmd"] == ["run"]
     assert "/healthz" in " ".join(config["Healthcheck"]["Test"])
     assert "/var/lib/offboard" in config["Volumes"]
+
+
+def test_the_image_serves_operations_outside_and_webhooks_only_once_configured(
+    image: str,
+) -> None:
+    config = json.loads(script("image", "config", image).stdout)
+    assert set(config["ExposedPorts"]) == {"8080/tcp", "8443/tcp"}
+    env = dict(item.split("=", 1) for item in config["Env"])
+    daemon = DaemonSettings.model_validate(
+        {
+            name.removeprefix("OFFBOARD_DAEMON__").lower(): value
+            for name, value in env.items()
+            if name.startswith("OFFBOARD_DAEMON__")
+        }
+    )  # what `run` makes of the image's defaults: it starts with them
+    assert (daemon.listen_host, daemon.listen_port) == (EVERY_ADDRESS, 8080)
+    assert daemon.webhook_host == "127.0.0.1"  # beyond loopback only with TLS configured
+    assert daemon.webhook_port == 8443
+    assert str(daemon.listen_port) in " ".join(config["Healthcheck"]["Test"])
 
 
 def test_the_image_holds_the_runtime_only(image: str) -> None:
