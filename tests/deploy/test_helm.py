@@ -24,7 +24,8 @@ from tests.service.fakes import FakeClock
 
 CHART = ROOT / "deploy" / "helm" / "offboard"
 REQUIRED = ["--set", "secrets.existingSecret=offboard-credentials"]
-TLS = ["--set", "webhook.tls.secretName=offboard-webhook-tls"]
+WEBHOOKS_ON = ["--set", "secrets.webhookSecretKey=webhook-secret"]
+TLS = [*WEBHOOKS_ON, "--set", "webhook.tls.secretName=offboard-webhook-tls"]
 WEBHOOKS_OFF = ["--set", "secrets.webhookSecretKey="]
 EVERY_ADDRESS = "0.0.0.0"  # noqa: S104  (the pod's: the kubelet, Prometheus and Keycloak reach it)
 
@@ -262,7 +263,7 @@ def test_webhooks_get_their_own_tls_listener_from_a_mounted_tls_secret(helm: str
 
 def test_without_a_tls_secret_webhooks_refuse_to_render(helm: str) -> None:
     done = subprocess.run(
-        [helm, "template", "offboard", str(CHART), *REQUIRED],
+        [helm, "template", "offboard", str(CHART), *REQUIRED, *WEBHOOKS_ON],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode != 0
@@ -270,9 +271,12 @@ def test_without_a_tls_secret_webhooks_refuse_to_render(helm: str) -> None:
     assert 'secrets.webhookSecretKey=""' in done.stderr  # the way out is named
 
 
-def test_webhooks_off_renders_without_tls_and_without_a_webhook_port(helm: str) -> None:
+@pytest.mark.parametrize("off", [[], WEBHOOKS_OFF], ids=["by-default", "explicitly"])
+def test_webhooks_off_renders_without_tls_and_without_a_webhook_port(
+    helm: str, off: list[str]
+) -> None:
     done = subprocess.run(
-        [helm, "template", "offboard", str(CHART), *REQUIRED, *WEBHOOKS_OFF],
+        [helm, "template", "offboard", str(CHART), *REQUIRED, *off],
         capture_output=True, text=True, check=True, timeout=120,
     )  # fmt: skip
     manifests = [doc for doc in yaml.safe_load_all(done.stdout) if doc]
