@@ -47,6 +47,18 @@ class Rule(StrEnum):
     LINKED_ACCOUNT_MISSING = "linked-account-missing"
     SCIM_KEY_MISSING = "scim-key-missing"
     NOT_MANAGEABLE = "not-manageable"
+    # Provisioning (core.provisioning): why a SCIM write is planned ...
+    JOINER = "provision-joiner"
+    PROFILE_CHANGED = "provision-profile-changed"
+    GROUP_SELECTED = "provision-group-selected"
+    MOVER_JOINED_GROUP = "provision-joined-group"
+    MOVER_LEFT_GROUP = "provision-left-group"
+    # ... and why one is not (blocked for a human, never overwritten).
+    NO_EMAIL = "provision-no-email"
+    EMAIL_TAKEN = "provision-email-taken"
+    EMAIL_SHARED = "provision-email-shared"
+    GROUP_NAME_TAKEN = "provision-group-name-taken"
+    GROUP_NAME_RESERVED = "provision-group-name-reserved"
 
 
 class GuardName(StrEnum):
@@ -57,6 +69,9 @@ class GuardName(StrEnum):
     SOURCE_INCOMPLETE = "source-incomplete"
     SOURCE_COUNT_DROP = "source-count-drop"
     TARGET_INCOMPLETE = "target-incomplete"
+    MAX_CREATES = "max-creates"
+    MAX_UPDATES = "max-updates"
+    MAX_MEMBERSHIP_REMOVALS = "max-membership-removals"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +85,8 @@ class Action:
     rule: Rule
     reason: str
     """A sentence for humans; also the message Atlassian shows on a deactivated account."""
+    attributes: tuple[tuple[str, str], ...] = ()
+    """What a provisioning write sends (``name``/value pairs, ``member`` repeated); else ()."""
 
     @property
     def is_deprovisioning(self) -> bool:

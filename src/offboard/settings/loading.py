@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from offboard.core.policy import ActionKind, Policy, Thresholds
 from offboard.settings.policy import PolicySettings
+from offboard.settings.provisioning import ProvisioningSettings
 from offboard.settings.runtime import DaemonSettings, LoggingSettings, StoreSettings
 from offboard.settings.sources import AtlassianSettings, KeycloakSettings
 from offboard.settings.values import ConfigError
@@ -46,6 +47,8 @@ class Settings(BaseSettings):
     """The long-running service."""
     logging: LoggingSettings = LoggingSettings()
     """Logs."""
+    provisioning: ProvisioningSettings = ProvisioningSettings()
+    """Joiners and movers pushed to Atlassian by SCIM (off by default)."""
 
     @classmethod
     def settings_customise_sources(

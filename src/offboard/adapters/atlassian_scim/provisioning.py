@@ -1,0 +1,296 @@
+"""Provisioning writes to an Atlassian SCIM directory: reads, idempotent writes, read-backs.
+
+Every write first looks for what it would create (a user by ``externalId``, a group by
+``displayName``), so a write repeated after a crash changes nothing. The SCIM ids offboard
+learns (from the directory read or from a create) are cached, so a first sync does not look
+each member up again. Used by the executor through :class:`ProvisioningTarget`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from offboard.adapters.atlassian_scim.client import SCIM_JSON, ScimAdapter
+from offboard.adapters.atlassian_scim.provisioning_wire import (
+    GroupPage,
+    ProvisionedUser,
+    ScimGroup,
+    UserPage,
+    group_body,
+    members_patch,
+    profile_patch,
+    user_body,
+)
+from offboard.core.accounts import Account, AccountId
+from offboard.core.plan import Action
+from offboard.core.policy import ActionKind
+from offboard.core.provisioning import attribute, members_of, wanted_profile_of
+from offboard.core.provisioning_model import Directory, ScimGroupRecord, ScimUserRecord
+from offboard.core.snapshots import TargetSnapshot
+from offboard.ports import CheckResult, OperationResult, PermanentError, Progress
+
+PAGE_SIZE = 100
+
+
+def _group_names(action: Action) -> tuple[str, str]:
+    """The planned ``displayName`` and ``externalId`` of a group action."""
+    name, external_id = attribute(action, "displayName"), attribute(action, "externalId")
+    if name is None or external_id is None:
+        raise PermanentError(f"{action.kind} names no group")
+    return name, external_id
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class ScimProvisioner:
+    """Reads and writes users and groups of one directory, through the SCIM adapter."""
+
+    def __init__(self, scim: ScimAdapter) -> None:
+        self.scim = scim
+        self.user_ids: dict[str, str] = {}
+        """Keycloak user id (externalId) → SCIM user id."""
+        self.group_ids: dict[str, str] = {}
+        """Keycloak group id (externalId) → SCIM group id."""
+        self.requests = 0
+
+    async def _json(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        body: object = None,
+        params: dict[str, str | int] | None = None,
+    ) -> object:
+        url = f"{self.scim._base}{path}"
+        content = json.dumps(body) if body is not None else None
+        headers = {"Content-Type": SCIM_JSON} if body is not None else None
+        self.requests += 1
+        response = await self.scim._call(
+            lambda: self.scim.client.build_request(
+                method,
+                url,
+                params=params,
+                content=content,
+                headers=headers,
+            ),
+            what,
+        )
+        return response.json() if response.content else None
+
+    # Reads ---------------------------------------------------------------------------
+
+    async def users(self, filter_: str | None = None) -> list[ProvisionedUser]:
+        found: list[ProvisionedUser] = []
+        start = 1
+        while True:
+            params: dict[str, str | int] = {"startIndex": start, "count": PAGE_SIZE}
+            if filter_:
+                params["filter"] = filter_
+            page = UserPage.model_validate(
+                await self._json("GET", "/Users", f"list SCIM users from {start}", params=params)
+            )
+            found.extend(page.resources)
+            start = page.start_index + len(page.resources)
+            if not page.resources or start > page.total_results:
+                break
+        for user in found:
+            if user.external_id:
+                self.user_ids[user.external_id] = user.id
+        return found
+
+    async def groups(self, filter_: str | None = None) -> list[ScimGroup]:
+        found: list[ScimGroup] = []
+        start = 1
+        while True:
+            params: dict[str, str | int] = {"startIndex": start, "count": PAGE_SIZE}
+            if filter_:
+                params["filter"] = filter_
+            page = GroupPage.model_validate(
+                await self._json("GET", "/Groups", f"list SCIM groups from {start}", params=params)
+            )
+            found.extend(page.resources)
+            start = page.start_index + len(page.resources)
+            if not page.resources or start > page.total_results:
+                break
+        for group in found:
+            if group.external_id:
+                self.group_ids[group.external_id] = group.id
+        return found
+
+    async def read_all(self, unlinked_emails: frozenset[str]) -> Directory:
+        """The whole directory: every user and every group with its members."""
+        users = [u.record() for u in await self.users()]
+        groups = [g.record() for g in await self.groups()]
+        return Directory(tuple(users), tuple(groups), True, unlinked_emails)
+
+    async def read_targeted(
+        self, people: Iterable[tuple[str, str | None]], group_names: Iterable[str]
+    ) -> Directory:
+        """Only what concerns some people: their users (by externalId and by email) and the
+        named groups, whose members are reduced to those people (from each user's ``groups``).
+        The cost follows the people and their groups, not the directory's size."""
+        users: dict[str, ScimUserRecord] = {}
+        memberships: dict[str, set[str]] = {}
+        for identity_id, email in people:
+            found = await self.users(f"externalId eq {_quoted(identity_id)}")
+            if email:
+                found += await self.users(f"userName eq {_quoted(email)}")
+            for user in found:
+                users[user.id] = user.record()
+                for ref in user.groups:
+                    memberships.setdefault(ref.value, set()).add(user.id)
+        groups: dict[str, ScimGroupRecord] = {}
+        for name in sorted(set(group_names)):
+            for group in await self.groups(f"displayName eq {_quoted(name)}"):
+                members = frozenset(memberships.get(group.id, ()))
+                groups[group.id] = ScimGroupRecord(
+                    group.id, group.display_name, group.external_id, members
+                )
+        return Directory(tuple(users.values()), tuple(groups.values()), True)
+
+    async def user_id(self, external_id: str) -> str | None:
+        if external_id not in self.user_ids:
+            await self.users(f"externalId eq {_quoted(external_id)}")
+        return self.user_ids.get(external_id)
+
+    async def _group(self, action: Action) -> ScimGroup | None:
+        """offboard's group for the action (matched by externalId), or None."""
+        name, external_id = _group_names(action)
+        for group in await self.groups(f"displayName eq {_quoted(name)}"):
+            if group.display_name.lower() == name.lower():
+                if group.external_id != external_id:
+                    raise PermanentError(
+                        f"SCIM group {name} is not offboard's (externalId "
+                        f"{group.external_id!r}): not written to"
+                    )
+                return group
+        return None
+
+    # Writes --------------------------------------------------------------------------
+
+    async def execute(self, action: Action) -> OperationResult:
+        match action.kind:
+            case ActionKind.SCIM_CREATE_USER:
+                return await self._create_user(action)
+            case ActionKind.SCIM_UPDATE_USER:
+                return await self._update_user(action)
+            case ActionKind.SCIM_CREATE_GROUP:
+                return await self._create_group(action)
+            case ActionKind.SCIM_ADD_MEMBERS | ActionKind.SCIM_REMOVE_MEMBERS:
+                return await self._members(action)
+            case _:
+                raise PermanentError(f"{action.kind} is not a provisioning write")
+
+    async def _create_user(self, action: Action) -> OperationResult:
+        if await self.user_id(action.identity_id) is not None:
+            return OperationResult(200, False, "SCIM user already provisioned")
+        body = user_body(dict(action.attributes), action.identity_id)
+        created = ProvisionedUser.model_validate(
+            await self._json("POST", "/Users", f"create SCIM user for {action.email}", body=body)
+        )
+        self.user_ids[action.identity_id] = created.id
+        return OperationResult(201, True, f"created SCIM user {created.id}")
+
+    async def _update_user(self, action: Action) -> OperationResult:
+        scim_id = await self.user_id(action.identity_id)
+        if scim_id is None:
+            raise PermanentError(f"no SCIM user provisioned for {action.identity_id}")
+        changes = {k: v for k, v in action.attributes if k != "scim_id"}
+        await self._json(
+            "PATCH", f"/Users/{scim_id}", f"update SCIM user {scim_id}", body=profile_patch(changes)
+        )
+        return OperationResult(200, True, f"updated {', '.join(changes)}")
+
+    async def _create_group(self, action: Action) -> OperationResult:
+        if await self._group(action) is not None:
+            return OperationResult(200, False, "SCIM group already provisioned")
+        name, external_id = _group_names(action)
+        created = ScimGroup.model_validate(
+            await self._json(
+                "POST", "/Groups", f"create SCIM group {name}", body=group_body(name, external_id)
+            )
+        )
+        self.group_ids[external_id] = created.id
+        return OperationResult(201, True, f"created SCIM group {created.id}")
+
+    async def _members(self, action: Action) -> OperationResult:
+        group = await self._group(action)
+        if group is None:
+            raise PermanentError(f"SCIM group {attribute(action, 'displayName')} not found")
+        adding = action.kind is ActionKind.SCIM_ADD_MEMBERS
+        current = {m.value for m in group.members}
+        ids = [await self.user_id(i) for i in members_of(action)]
+        missing = sum(1 for i in ids if i is None)
+        if adding and missing:
+            raise PermanentError(f"{missing} members have no SCIM user yet")
+        send = [i for i in ids if i is not None and (i in current) is not adding]
+        if not send:
+            return OperationResult(200, False, "memberships already as planned")
+        op = "add" if adding else "remove"
+        await self._json(
+            "PATCH",
+            f"/Groups/{group.id}",
+            f"{op} {len(send)} members of SCIM group {group.display_name}",
+            body=members_patch(op, send),
+        )
+        return OperationResult(200, True, f"{op} {len(send)} members")
+
+    async def verify(self, action: Action) -> tuple[bool, str]:
+        """Read back: the user's profile, the group, or its members, as the action wanted."""
+        if action.kind in (ActionKind.SCIM_CREATE_USER, ActionKind.SCIM_UPDATE_USER):
+            users = await self.users(f"externalId eq {_quoted(action.identity_id)}")
+            if not users:
+                return False, "SCIM user not found"
+            record = users[0].record()
+            wanted = wanted_profile_of(action)
+            seen = {"userName": record.user_name, "email": record.email or ""}
+            seen |= {"givenName": record.given_name, "familyName": record.family_name}
+            seen["displayName"] = record.display_name
+            differing = [k for k, v in wanted.items() if k in seen and seen[k] != v]
+            return not differing, f"SCIM user {record.scim_id}" + (
+                f", differs in {', '.join(differing)}" if differing else ", profile as planned"
+            )
+        group = await self._group(action)
+        if group is None:
+            return False, "SCIM group not found"
+        if action.kind is ActionKind.SCIM_CREATE_GROUP:
+            return True, f"SCIM group {group.id} exists"
+        current = {m.value for m in group.members}
+        ids = {self.user_ids.get(i) for i in members_of(action)}
+        adding = action.kind is ActionKind.SCIM_ADD_MEMBERS
+        holds = ids <= current if adding else not (ids & current)
+        return holds, f"SCIM group {group.id} has {len(current)} members"
+
+
+class ProvisioningTarget:
+    """The executor's directory for provisioning plans (see ``ports.VerifyingDirectory``).
+
+    Provisioning actions target SCIM records, not accounts: account reads answer nothing.
+    """
+
+    def __init__(self, provisioner: ScimProvisioner) -> None:
+        self.provisioner = provisioner
+
+    async def snapshot(self, *, progress: Progress | None = None) -> TargetSnapshot:
+        problem = "a provisioning target holds no account snapshot"
+        return TargetSnapshot((), datetime.now(UTC), False, problems=(problem,))
+
+    async def find_by_email(self, email: str) -> Sequence[Account]:
+        return ()
+
+    async def read_account(self, account_id: AccountId) -> Account | None:
+        return None
+
+    async def execute(self, action: Action) -> OperationResult:
+        return await self.provisioner.execute(action)
+
+    async def verify(self, action: Action) -> tuple[bool, str]:
+        return await self.provisioner.verify(action)
+
+    async def self_check(self) -> Sequence[CheckResult]:
+        return await self.provisioner.scim.self_check()

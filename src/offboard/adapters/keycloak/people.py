@@ -1,0 +1,148 @@
+"""The Keycloak side of provisioning: people in scope with their names, and selected groups.
+
+Selected groups are exact paths (``/atlassian/jira-devs``) or prefixes (``/atlassian``: that
+group's whole subtree, walked with ``groups/{id}/children``). Each selected group's members
+are paged (brief representations carry the names), and so is the scope. A failed page or
+group makes the read incomplete, which blocks the plan: an absence is never guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from urllib.parse import quote
+
+from pydantic import TypeAdapter
+
+from offboard.adapters.keycloak.listing import SERVICE_ACCOUNT_PREFIX
+from offboard.adapters.keycloak.paging import walk_pages
+from offboard.adapters.keycloak.requests import AdminReader, Query
+from offboard.adapters.keycloak.scope import KeycloakScope
+from offboard.adapters.keycloak.wire import GROUP, GroupRep, UserRep
+from offboard.core.identities import IdentityId
+from offboard.core.provisioning_model import People, Person, SelectedGroup
+from offboard.ports import OffboardError
+
+
+class NamedUserRep(UserRep):
+    """A brief user with the names provisioning pushes."""
+
+    firstName: str | None = None  # noqa: N815 - wire name
+    lastName: str | None = None  # noqa: N815 - wire name
+
+
+NAMED_USERS = TypeAdapter(list[NamedUserRep])
+CHILDREN = TypeAdapter(list[GroupRep])
+
+
+class PeopleReader:
+    """Reads the provisioning view of one realm; problems are collected, never raised."""
+
+    def __init__(self, reader: AdminReader, scope: KeycloakScope, page_size: int = 500) -> None:
+        self.reader = reader
+        self.scope = scope
+        self.page_size = page_size
+        self.problems: list[str] = []
+
+    async def read(
+        self, paths: tuple[str, ...], prefixes: tuple[str, ...], now: datetime
+    ) -> People:
+        self.problems = []
+        groups = await self.selected_groups(paths, prefixes)
+        people = await self._scope_people()
+        for group in groups:
+            for user in await self._members(f"groups/{group.id}/members", group.path):
+                person = people.get(IdentityId(user.id))
+                if person is not None:
+                    people[person.id] = replace(person, groups=person.groups | {group.path})
+        return People(
+            people=tuple(sorted(people.values(), key=lambda p: p.id)),
+            groups=tuple(groups),
+            taken_at=now,
+            complete=not self.problems,
+            problems=tuple(self.problems),
+        )
+
+    async def selected_groups(
+        self, paths: tuple[str, ...], prefixes: tuple[str, ...]
+    ) -> list[SelectedGroup]:
+        found: dict[str, SelectedGroup] = {}
+        for path in (*paths, *prefixes):
+            group = await self._by_path(path)
+            if group is None:
+                continue
+            found[group.id] = group
+            if path in prefixes:
+                for sub in await self._subtree(group):
+                    found[sub.id] = sub
+        return sorted(found.values(), key=lambda g: g.path)
+
+    async def _by_path(self, path: str) -> SelectedGroup | None:
+        try:
+            rep = await self.reader.read(f"group-by-path/{quote(path.strip('/'), safe='/')}", GROUP)
+        except OffboardError as error:
+            self.problems.append(f"selected group {path!r} could not be read: {error}")
+            return None
+        return SelectedGroup(rep.id, rep.path or "/" + path.strip("/"), rep.name)
+
+    async def _subtree(self, root: SelectedGroup) -> list[SelectedGroup]:
+        found: list[SelectedGroup] = []
+        pending = [root]
+        while pending:
+            parent = pending.pop()
+            try:
+                children = await self.reader.read(
+                    f"groups/{parent.id}/children", CHILDREN, {"first": 0, "max": 1000}
+                )
+            except OffboardError as error:
+                self.problems.append(f"subgroups of {parent.path} could not be read: {error}")
+                continue
+            for child in children:
+                group = SelectedGroup(
+                    child.id, child.path or f"{parent.path}/{child.name}", child.name
+                )
+                found.append(group)
+                pending.append(group)
+        return found
+
+    async def _scope_people(self) -> dict[IdentityId, Person]:
+        if self.scope.group_paths:
+            users: list[NamedUserRep] = []
+            for path in self.scope.group_paths:
+                group = await self._by_path(path)
+                if group is not None:
+                    users += await self._members(f"groups/{group.id}/members", path)
+        else:
+            query: Query = {"q": self.scope.query} if self.scope.query else {}
+            users = await self._members("users", "the realm", query)
+        return {
+            IdentityId(u.id): Person(
+                id=IdentityId(u.id),
+                username=u.username,
+                email=u.email,
+                first_name=u.firstName or "",
+                last_name=u.lastName or "",
+                enabled=u.enabled,
+            )
+            for u in users
+            if not u.username.startswith(SERVICE_ACCOUNT_PREFIX)
+        }
+
+    async def _members(
+        self, path: str, what: str, query: Query | None = None
+    ) -> list[NamedUserRep]:
+        async def fetch(offset: int, limit: int) -> list[NamedUserRep]:
+            params: Query = {**(query or {}), "briefRepresentation": True}
+            return await self.reader.read(
+                path, NAMED_USERS, {**params, "first": offset, "max": limit}
+            )
+
+        walk = await walk_pages(
+            fetch,
+            key=lambda user: user.id,
+            page_size=self.page_size,
+            concurrency=2,
+            max_pages=10**6,
+        )
+        self.problems.extend(walk.problems(f"listing {what}", self.page_size))
+        return list(walk.items)

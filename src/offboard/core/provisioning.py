@@ -1,0 +1,346 @@
+"""The provisioning planner: a pure function from Keycloak people and a SCIM directory to a plan.
+
+Joiners are created, profiles kept current, selected groups created, and memberships follow
+Keycloak. Every conflict (no email, an email someone else holds, a group name taken) is an
+entry blocked for a human: offboard never writes to a record it did not provision. Leavers
+are not handled here: the deprovisioning planner deactivates them (by SCIM when linked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from offboard.core.accounts import AccountId
+from offboard.core.fingerprint import compute_fingerprint
+from offboard.core.guards import ProvisioningThresholds, evaluate_provisioning_guards
+from offboard.core.identities import IdentityId, normalise_email
+from offboard.core.plan import (
+    PLAN_SCHEMA_VERSION,
+    Action,
+    Entry,
+    EntryStatus,
+    GuardName,
+    Plan,
+    Rule,
+)
+from offboard.core.policy import ActionKind
+from offboard.core.provisioning_model import (
+    RESERVED_GROUP_NAMES,
+    Directory,
+    People,
+    Person,
+    ScimGroupRecord,
+    ScimUserRecord,
+    SelectedGroup,
+)
+
+MEMBERS_PER_PATCH = 100
+"""Members per group PATCH: Atlassian publishes no bound, so a page's worth per request."""
+
+
+def user_target(identity_id: str) -> AccountId:
+    return AccountId(f"scim-user:{identity_id}")
+
+
+def group_target(name: str) -> AccountId:
+    """All writes to one group share this target, so the executor runs them in plan order."""
+    return AccountId(f"scim-group:{name.lower()}")
+
+
+def wanted_profile(person: Person) -> dict[str, str]:
+    """What the SCIM record of ``person`` should say (userName is the email, as IdPs send)."""
+    email = person.email or ""
+    return {
+        "userName": email,
+        "email": email,
+        "givenName": person.first_name,
+        "familyName": person.last_name,
+        "displayName": person.display_name,
+    }
+
+
+def _current_profile(user: ScimUserRecord) -> dict[str, str]:
+    return {
+        "userName": user.user_name,
+        "email": user.email or "",
+        "givenName": user.given_name,
+        "familyName": user.family_name,
+        "displayName": user.display_name,
+    }
+
+
+@dataclass
+class _Planning:
+    people: People
+    directory: Directory
+    actions: list[Action]
+    entries: list[Entry]
+
+    def block(
+        self, rule: Rule, reason: str, person: Person | None = None, target: str = ""
+    ) -> None:
+        self.entries.append(
+            Entry(
+                EntryStatus.BLOCKED,
+                rule,
+                reason,
+                identity_id=person.id if person else None,
+                account_id=AccountId(target) if target else None,
+                email=person.email if person else None,
+            )
+        )
+
+
+def plan_provisioning(
+    people: People,
+    directory: Directory,
+    *,
+    thresholds: ProvisioningThresholds,
+    overrides: frozenset[GuardName] = frozenset(),
+) -> Plan:
+    """The SCIM writes that make the directory follow Keycloak; deterministic."""
+    run = _Planning(people, directory, [], [])
+    ours = _users_by_external_id(directory.users)
+    provisioned = _plan_users(run, ours)
+    _plan_groups(run, ours, provisioned)
+    guards = evaluate_provisioning_guards(
+        run.actions, people.complete, people.problems, directory, thresholds, overrides
+    )
+    actions, entries = tuple(run.actions), tuple(run.entries)
+    return Plan(
+        created_at=people.taken_at,
+        actions=actions,
+        entries=entries,
+        guards=guards,
+        fingerprint=compute_fingerprint(actions, entries, guards, (), PLAN_SCHEMA_VERSION),
+        facts={
+            "people": len(people.people),
+            "selected_groups": len(people.groups),
+            "scim_users": len(directory.users),
+            "scim_groups": len(directory.groups),
+        },
+    )
+
+
+def _users_by_external_id(users: Iterable[ScimUserRecord]) -> dict[str, ScimUserRecord]:
+    return {u.external_id: u for u in users if u.external_id}
+
+
+def _plan_users(run: _Planning, ours: dict[str, ScimUserRecord]) -> set[IdentityId]:
+    """Creates and updates; returns who has (or will have) a SCIM user offboard provisioned."""
+    held_by: dict[str | None, ScimUserRecord] = {}
+    for user in run.directory.users:
+        for email in (user.email, user.user_name):
+            if normalise_email(email):
+                held_by.setdefault(normalise_email(email), user)
+    sharing = _shared_emails(run.people.people)
+    provisioned: set[IdentityId] = set()
+    for person in sorted(run.people.people, key=lambda p: p.id):
+        existing = ours.get(person.id)
+        if existing is not None:
+            provisioned.add(person.id)
+            if person.enabled and person.normalised_email:
+                _maybe_update(run, person, existing)
+            continue
+        if not person.enabled:
+            continue  # not a joiner; a leaver's SCIM user is deprovisioning's business
+        if _blocked_joiner(run, person, held_by, sharing):
+            continue
+        provisioned.add(person.id)
+        run.actions.append(
+            Action(
+                ActionKind.SCIM_CREATE_USER,
+                person.id,
+                user_target(person.id),
+                person.email,
+                Rule.JOINER,
+                f"{person.username} is in the Keycloak scope and has no SCIM user: create it",
+                tuple(wanted_profile(person).items()),
+            )
+        )
+    return provisioned
+
+
+def _shared_emails(people: Sequence[Person]) -> set[str]:
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for person in people:
+        email = person.normalised_email
+        if email is not None:
+            (shared if email in seen else seen).add(email)
+    return shared
+
+
+def _blocked_joiner(
+    run: _Planning, person: Person, held_by: dict[str | None, ScimUserRecord], sharing: set[str]
+) -> bool:
+    email = person.normalised_email
+    if email is None:
+        run.block(Rule.NO_EMAIL, f"{person.username} has no email in Keycloak: cannot provision")
+        return True
+    if email in sharing:
+        reason = f"{email} belongs to several Keycloak users: a human must decide who it is"
+        run.block(Rule.EMAIL_SHARED, reason, person)
+        return True
+    holder = held_by.get(email)
+    if holder is not None:
+        reason = (
+            f"SCIM user {holder.scim_id} already holds {email} and was not provisioned by "
+            f"offboard (externalId {holder.external_id!r}): not overwritten"
+        )
+        run.block(Rule.EMAIL_TAKEN, reason, person, holder.scim_id)
+        return True
+    if email in run.directory.unlinked_emails:
+        reason = (
+            f"an Atlassian account not provisioned by SCIM already uses {email}: creating the "
+            "SCIM user would take it over; link or rename it first"
+        )
+        run.block(Rule.EMAIL_TAKEN, reason, person)
+        return True
+    return False
+
+
+def _maybe_update(run: _Planning, person: Person, user: ScimUserRecord) -> None:
+    wanted, current = wanted_profile(person), _current_profile(user)
+    changed = tuple((k, v) for k, v in wanted.items() if v != current[k])
+    if not changed:
+        return
+    names = ", ".join(k for k, _ in changed)
+    run.actions.append(
+        Action(
+            ActionKind.SCIM_UPDATE_USER,
+            person.id,
+            user_target(person.id),
+            person.email,
+            Rule.PROFILE_CHANGED,
+            f"{person.username} changed in Keycloak ({names}): update SCIM user {user.scim_id}",
+            (("scim_id", user.scim_id), *changed),
+        )
+    )
+
+
+def _plan_groups(
+    run: _Planning, ours: dict[str, ScimUserRecord], provisioned: set[IdentityId]
+) -> None:
+    by_name: dict[str, list[ScimGroupRecord]] = {}
+    for found in run.directory.groups:
+        by_name.setdefault(found.display_name.lower(), []).append(found)
+    name_count: dict[str, int] = {}
+    for group in run.people.groups:
+        name_count[group.name.lower()] = name_count.get(group.name.lower(), 0) + 1
+    for group in sorted(run.people.groups, key=lambda g: g.path):
+        records = by_name.get(group.name.lower(), [])
+        record = next((r for r in records if r.external_id == group.id), None)
+        others = [r for r in records if r.external_id != group.id]
+        if record is None and _blocked_group(run, group, others, name_count):
+            continue
+        if record is None:
+            run.actions.append(
+                Action(
+                    ActionKind.SCIM_CREATE_GROUP,
+                    IdentityId(group.marker),
+                    group_target(group.name),
+                    None,
+                    Rule.GROUP_SELECTED,
+                    f"Keycloak group {group.path} is selected and has no SCIM group: create it",
+                    (("displayName", group.name), ("externalId", group.id)),
+                )
+            )
+        _plan_members(run, group, record, ours, provisioned)
+
+
+def _blocked_group(
+    run: _Planning,
+    group: SelectedGroup,
+    records: list[ScimGroupRecord],
+    name_count: dict[str, int],
+) -> bool:
+    target = group_target(group.name)
+    if group.name.lower() in RESERVED_GROUP_NAMES:
+        reason = (
+            f"{group.name} (Keycloak {group.path}) is an Atlassian default group name: "
+            "Atlassian accepts it by SCIM but never applies it; rename the Keycloak group"
+        )
+        run.block(Rule.GROUP_NAME_RESERVED, reason, target=target)
+        return True
+    if records or name_count[group.name.lower()] > 1:
+        holder = (
+            f"SCIM group {records[0].scim_id} (externalId {records[0].external_id!r})"
+            if records
+            else "another selected Keycloak group"
+        )
+        reason = (
+            f"the name {group.name} (Keycloak {group.path}) is already taken by {holder}: "
+            "not overwritten"
+        )
+        run.block(Rule.GROUP_NAME_TAKEN, reason, target=target)
+        return True
+    return False
+
+
+def _plan_members(
+    run: _Planning,
+    group: SelectedGroup,
+    record: ScimGroupRecord | None,
+    ours: dict[str, ScimUserRecord],
+    provisioned: set[IdentityId],
+) -> None:
+    """Add who joined, remove who left; people outside this read are never touched."""
+    members = record.members if record is not None else frozenset()
+    to_add: list[str] = []
+    to_remove: list[str] = []
+    for person in sorted(run.people.people, key=lambda p: p.id):
+        user = ours.get(person.id)
+        is_member = user is not None and user.scim_id in members
+        wanted = group.path in person.groups
+        if wanted and not is_member and person.enabled and person.id in provisioned:
+            to_add.append(person.id)
+        elif is_member and not wanted:
+            to_remove.append(person.id)
+    _member_actions(run, group, ActionKind.SCIM_ADD_MEMBERS, Rule.MOVER_JOINED_GROUP, to_add)
+    _member_actions(run, group, ActionKind.SCIM_REMOVE_MEMBERS, Rule.MOVER_LEFT_GROUP, to_remove)
+
+
+def _member_actions(
+    run: _Planning, group: SelectedGroup, kind: ActionKind, rule: Rule, ids: list[str]
+) -> None:
+    verb = "joined" if kind is ActionKind.SCIM_ADD_MEMBERS else "left"
+    for n, chunk in enumerate(_chunks(ids, MEMBERS_PER_PATCH)):
+        reason = f"{len(chunk)} people {verb} Keycloak group {group.path}: follow in SCIM"
+        run.actions.append(
+            Action(
+                kind,
+                IdentityId(f"{group.marker}#{n}"),
+                group_target(group.name),
+                None,
+                rule,
+                reason,
+                (
+                    ("displayName", group.name),
+                    ("externalId", group.id),
+                    *(("member", i) for i in chunk),
+                ),
+            )
+        )
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def wanted_profile_of(action: Action) -> dict[str, str]:
+    """The profile fields a create or update action sets."""
+    fields = {"userName", "email", "givenName", "familyName", "displayName"}
+    return {k: v for k, v in action.attributes if k in fields}
+
+
+def members_of(action: Action) -> tuple[str, ...]:
+    """The Keycloak ids a membership action names."""
+    return tuple(v for k, v in action.attributes if k == "member")
+
+
+def attribute(action: Action, name: str) -> str | None:
+    """The first value named ``name`` in a provisioning action's attributes."""
+    return next((v for k, v in action.attributes if k == name), None)

@@ -1,0 +1,113 @@
+"""Provisioning runs: read Keycloak and the SCIM directory, plan, and apply in two phases.
+
+Apply goes through ``executor.applying.apply_plan`` (journal, guards, idempotence,
+read-back), twice under the plan's one fingerprint: users and groups first, then
+memberships, because a member must exist before a group can hold them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from offboard.adapters.atlassian import AtlassianDirectory
+from offboard.adapters.atlassian_scim.provisioning import ProvisioningTarget, ScimProvisioner
+from offboard.adapters.keycloak.people import PeopleReader
+from offboard.core.guards import ProvisioningThresholds
+from offboard.core.identities import normalise_email
+from offboard.core.plan import GuardName, Plan
+from offboard.core.policy import ActionKind
+from offboard.core.provisioning import plan_provisioning
+from offboard.core.provisioning_model import Directory, People
+from offboard.executor.applying import apply_plan
+from offboard.executor.outcomes import ApplyReport
+from offboard.ports import Clock, OffboardError, Store
+
+FIRST_PHASE = frozenset(
+    {ActionKind.SCIM_CREATE_USER, ActionKind.SCIM_UPDATE_USER, ActionKind.SCIM_CREATE_GROUP}
+)
+
+
+@dataclass
+class Provisioning:
+    """What a provisioning run needs: both readers, the SCIM writer and the selection."""
+
+    people: PeopleReader
+    provisioner: ScimProvisioner
+    directory: AtlassianDirectory
+    groups: tuple[str, ...]
+    group_prefixes: tuple[str, ...]
+    thresholds: ProvisioningThresholds
+
+    async def read(self, clock: Clock) -> tuple[People, Directory]:
+        """Both sides in full; an unreadable side gives an incomplete view (a guard blocks)."""
+        people = await self.people.read(self.groups, self.group_prefixes, clock.now())
+        unlinked, problems = await self._unlinked_emails()
+        try:
+            scim = await self.provisioner.read_all(unlinked)
+        except OffboardError as error:
+            scim = Directory((), (), False, problems=(f"SCIM directory unreadable: {error}",))
+        if problems:
+            scim = dataclasses.replace(scim, complete=False, problems=(*scim.problems, *problems))
+        return people, scim
+
+    async def _unlinked_emails(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """Emails of the org's accounts that have no record in this SCIM directory."""
+        try:
+            snapshot = await self.directory.snapshot()
+        except OffboardError as error:
+            return frozenset(), (f"Atlassian accounts unreadable: {error}",)
+        emails = {normalise_email(a.email) for a in snapshot.accounts if a.scim is None}
+        return frozenset(e for e in emails if e), snapshot.problems
+
+    async def plan(self, clock: Clock, overrides: frozenset[GuardName] = frozenset()) -> Plan:
+        people, scim = await self.read(clock)
+        return plan_provisioning(people, scim, thresholds=self.thresholds, overrides=overrides)
+
+    async def apply(
+        self,
+        plan: Plan,
+        *,
+        store: Store,
+        clock: Clock,
+        run_id: str,
+        overrides: frozenset[GuardName] = frozenset(),
+    ) -> list[ApplyReport]:
+        return await apply_provisioning(
+            plan,
+            ProvisioningTarget(self.provisioner),
+            store=store,
+            clock=clock,
+            run_id=run_id,
+            overrides=overrides,
+        )
+
+
+async def apply_provisioning(
+    plan: Plan,
+    target: ProvisioningTarget,
+    *,
+    store: Store,
+    clock: Clock,
+    run_id: str,
+    overrides: frozenset[GuardName] = frozenset(),
+) -> list[ApplyReport]:
+    """Users and groups, then memberships; each phase through ``apply_plan``."""
+    first = tuple(a for a in plan.actions if a.kind in FIRST_PHASE)
+    then = tuple(a for a in plan.actions if a.kind not in FIRST_PHASE)
+    reports: list[ApplyReport] = []
+    for actions in (first, then):
+        if not actions and reports:
+            continue
+        phase = dataclasses.replace(plan, actions=actions)
+        reports.append(
+            await apply_plan(
+                phase,
+                directory=target,
+                store=store,
+                clock=clock,
+                run_id=run_id,
+                overrides=overrides,
+            )
+        )
+    return reports
