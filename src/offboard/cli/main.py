@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from offboard.cli import apply, config, demo, emulate, journal, plan, users
+from offboard.cli import apply, config, demo, emulate, journal, plan, provision, users
 from offboard.cli.errors import OffboardGroup
 from offboard.cli.logs import bind_invocation, configure_logging
 from offboard.cli.state import CliState
@@ -93,6 +93,7 @@ def _register() -> None:
     demo.register(app)
     emulate.register(app)
     journal.register(app)
+    provision.register(app)
     # The daemon command lives in offboard.cli.run (its own module); it registers itself the
     # same way once it exists.
     try:

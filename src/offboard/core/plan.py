@@ -74,6 +74,13 @@ class GuardName(StrEnum):
     MAX_MEMBERSHIP_REMOVALS = "max-membership-removals"
 
 
+PROVISIONING_GUARDS = frozenset(
+    {GuardName.MAX_CREATES, GuardName.MAX_UPDATES, GuardName.MAX_MEMBERSHIP_REMOVALS}
+)
+"""Guards only provisioning plans report (``core.guards.evaluate_provisioning_guards``)."""
+DEPROVISIONING_GUARDS = tuple(name for name in GuardName if name not in PROVISIONING_GUARDS)
+
+
 @dataclass(frozen=True, slots=True)
 class Action:
     """One thing to do."""

@@ -177,7 +177,8 @@ def _blocked_joiner(
 ) -> bool:
     email = person.normalised_email
     if email is None:
-        run.block(Rule.NO_EMAIL, f"{person.username} has no email in Keycloak: cannot provision")
+        reason = f"{person.username} has no email in Keycloak: cannot provision"
+        run.block(Rule.NO_EMAIL, reason, person)
         return True
     if email in sharing:
         reason = f"{email} belongs to several Keycloak users: a human must decide who it is"

@@ -64,7 +64,7 @@ async def test_set_active_patches_with_atlassian_casing_and_is_idempotent(
     assert (await scim.set_active("scim-sam", False)).changed
     assert not (await scim.set_active("scim-sam", False)).changed
     [patch] = script.calls("PATCH", path)
-    assert json.loads(patch.content)["operations"] == [
+    assert json.loads(patch.content)["Operations"] == [
         {"op": "replace", "path": "active", "value": False}
     ]
     assert patch.headers["content-type"] == "application/scim+json"

@@ -59,11 +59,12 @@ class Failure(Wire):
 def active_patch(active: bool) -> dict[str, object]:
     """PATCH body setting ``active``.
 
-    Atlassian's OpenAPI names the array ``operations`` (lower case; jira.js sends it so)
-    where RFC 7644 says ``Operations``. We follow Atlassian's document, which is why this
-    body is built here and not with ``scim2_models.PatchOp`` (it serialises ``Operations``).
+    The array is ``Operations``, as RFC 7644, Atlassian's own group PATCH example and the
+    production identity providers (Okta, Entra ID) send it. Atlassian's OpenAPI schema names
+    it ``operations`` (lower case) and jira.js follows that; Atlassian accepts what the
+    identity providers send, so we send that form.
     """
     return {
         "schemas": [PATCH_SCHEMA],
-        "operations": [{"op": "replace", "path": "active", "value": active}],
+        "Operations": [{"op": "replace", "path": "active", "value": active}],
     }
