@@ -15,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from offboard.adapters.keycloak import KeycloakScope, KeycloakSource
+from offboard.core.identities import IdentityId
 from offboard.core.journal import Phase, Status
 from offboard.core.plan import EntryStatus, GuardName, Plan, Rule
 from offboard.core.policy import ActionKind, Policy
@@ -80,13 +81,17 @@ async def test_joiner_mover_conflicts_and_leaver(
     tenant.add_account(dave_email)  # an existing account not provisioned by SCIM: blocked
 
     async def run(
-        overrides: frozenset[GuardName] = frozenset(),
+        overrides: frozenset[GuardName] = frozenset(), recheck: str | None = None
     ) -> tuple[Plan, list[ApplyReport], str]:
         async with provisioning(
             kc.base_url, kc.realm, kc.client_id, kc.client_secret, tenant,
             scope_group=f"/{scope}", prefixes=(f"/{root}",),
         ) as prov:  # fmt: skip
-            plan = await prov.plan(SystemClock(), overrides)
+            if recheck is None:
+                plan = await prov.plan(SystemClock(), overrides)
+            else:  # an event re-check: this person only, a few requests
+                plan = await prov.recheck_plan(IdentityId(recheck), SystemClock(), overrides)
+                assert prov.provisioner.requests <= 8
             run_id = store.start_run("provision", SystemClock().now())
             reports = await prov.apply(plan, store=store, clock=SystemClock(), run_id=run_id)
             return plan, reports, run_id
@@ -112,10 +117,11 @@ async def test_joiner_mover_conflicts_and_leaver(
     assert readbacks
     assert {r.status for r in readbacks} == {Status.VERIFIED}
 
-    # A mover: alice leaves devs for ops in Keycloak; her SCIM membership follows.
+    # A mover: alice leaves devs for ops in Keycloak; the re-check an admin event triggers
+    # moves her SCIM membership, reading only what concerns her.
     kc.admin.request("DELETE", f"users/{alice}/groups/{devs_id}")
     kc.admin.request("PUT", f"users/{alice}/groups/{ops_id}")
-    plan, _, _ = await run()
+    plan, _, _ = await run(recheck=alice)
     moved = {(str(a.kind), a.account_id) for a in plan.actions}
     assert moved == {
         ("scim_add_members", f"scim-group:{ops}"),

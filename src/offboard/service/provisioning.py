@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from offboard.adapters.atlassian import AtlassianDirectory
 from offboard.adapters.atlassian_scim.provisioning import ProvisioningTarget, ScimProvisioner
-from offboard.adapters.keycloak.people import PeopleReader
+from offboard.adapters.keycloak.people import PeopleReader, PersonReader
 from offboard.core.guards import ProvisioningThresholds
-from offboard.core.identities import normalise_email
+from offboard.core.identities import IdentityId, normalise_email
 from offboard.core.plan import GuardName, Plan
 from offboard.core.policy import ActionKind
 from offboard.core.provisioning import plan_provisioning
@@ -59,6 +59,34 @@ class Provisioning:
             return frozenset(), (f"Atlassian accounts unreadable: {error}",)
         emails = {normalise_email(a.email) for a in snapshot.accounts if a.scim is None}
         return frozenset(e for e in emails if e), snapshot.problems
+
+    async def read_person(self, identity_id: IdentityId, clock: Clock) -> tuple[People, Directory]:
+        """One person's view for an event re-check: a handful of requests whatever the size
+        of the realm or the directory (their SCIM user by externalId and email, the groups
+        they are or should be in, by name). Nobody else is spoken for."""
+        current_names = await self.provisioner.group_names_of(identity_id)
+        before = await self.provisioner.read_targeted([(identity_id, None)], current_names)
+        pushed = tuple(sorted(g.external_id for g in before.groups if g.external_id))
+        reader = PersonReader(self.people.reader, self.people.scope)
+        people = await reader.read(
+            identity_id, self.groups, self.group_prefixes, pushed, clock.now()
+        )
+        email = people.people[0].email if people.people else None
+        names = {g.name for g in people.groups} | set(current_names)
+        scim = await self.provisioner.read_targeted([(identity_id, email)], names)
+        unlinked: frozenset[str] = frozenset()
+        if email:
+            accounts = await self.directory.find_by_email(email)
+            found = {normalise_email(a.email) for a in accounts if a.scim is None}
+            unlinked = frozenset(e for e in found if e)
+        return people, dataclasses.replace(scim, unlinked_emails=unlinked)
+
+    async def recheck_plan(
+        self, identity_id: IdentityId, clock: Clock, overrides: frozenset[GuardName] = frozenset()
+    ) -> Plan:
+        """The provisioning plan for one person, after an event named them."""
+        people, scim = await self.read_person(identity_id, clock)
+        return plan_provisioning(people, scim, thresholds=self.thresholds, overrides=overrides)
 
     async def plan(self, clock: Clock, overrides: frozenset[GuardName] = frozenset()) -> Plan:
         people, scim = await self.read(clock)

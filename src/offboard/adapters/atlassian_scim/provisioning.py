@@ -153,6 +153,11 @@ class ScimProvisioner:
                 )
         return Directory(tuple(users.values()), tuple(groups.values()), True)
 
+    async def group_names_of(self, external_id: str) -> tuple[str, ...]:
+        """Display names of the groups the SCIM user with this externalId is in."""
+        users = await self.users(f"externalId eq {_quoted(external_id)}")
+        return tuple(sorted({ref.display for u in users for ref in u.groups if ref.display}))
+
     async def user_id(self, external_id: str) -> str | None:
         if external_id not in self.user_ids:
             await self.users(f"externalId eq {_quoted(external_id)}")

@@ -21,7 +21,7 @@ from offboard.adapters.keycloak.scope import KeycloakScope
 from offboard.adapters.keycloak.wire import GROUP, GroupRep, UserRep
 from offboard.core.identities import IdentityId
 from offboard.core.provisioning_model import People, Person, SelectedGroup
-from offboard.ports import OffboardError
+from offboard.ports import NotFoundError, OffboardError
 
 
 class NamedUserRep(UserRep):
@@ -31,6 +31,7 @@ class NamedUserRep(UserRep):
     lastName: str | None = None  # noqa: N815 - wire name
 
 
+NAMED_USER = TypeAdapter(NamedUserRep)
 NAMED_USERS = TypeAdapter(list[NamedUserRep])
 CHILDREN = TypeAdapter(list[GroupRep])
 
@@ -146,3 +147,68 @@ class PeopleReader:
         )
         self.problems.extend(walk.problems(f"listing {what}", self.page_size))
         return list(walk.items)
+
+
+class PersonReader:
+    """One person's provisioning view, for an event re-check: a few requests, whatever the
+    realm's size: the user, their groups (paths), and any group offboard pushed that they
+    may have left (by id)."""
+
+    def __init__(self, reader: AdminReader, scope: KeycloakScope) -> None:
+        self.reader = reader
+        self.scope = scope
+
+    async def read(
+        self,
+        identity_id: IdentityId,
+        paths: tuple[str, ...],
+        prefixes: tuple[str, ...],
+        pushed_group_ids: tuple[str, ...],
+        now: datetime,
+    ) -> People:
+        """The person (absent when deleted or out of scope) and the selected groups that
+        concern them: theirs, and those of ``pushed_group_ids`` still selected."""
+        try:
+            user = await self.reader.read(f"users/{identity_id}", NAMED_USER)
+        except NotFoundError:
+            return People((), (), now, True, targeted=True)
+        except OffboardError as error:
+            return People((), (), now, False, (f"user {identity_id}: {error}",), targeted=True)
+        try:
+            reps = await self.reader.read(f"users/{identity_id}/groups", CHILDREN, {"max": 1000})
+            pushed = [await self.reader.read(f"groups/{g}", GROUP) for g in pushed_group_ids]
+        except OffboardError as error:
+            problem = f"groups of {identity_id}: {error}"
+            return People((), (), now, False, (problem,), targeted=True)
+        member_of = {rep.path for rep in reps}
+        selected = {
+            rep.id: SelectedGroup(rep.id, rep.path, rep.name)
+            for rep in (*reps, *pushed)
+            if is_selected(rep.path, paths, prefixes)
+        }
+        people: tuple[Person, ...] = ()
+        if self._in_scope(user, member_of):
+            person = Person(
+                IdentityId(user.id), user.username, user.email, user.firstName or "",
+                user.lastName or "", user.enabled,
+                frozenset(g.path for g in selected.values() if g.path in member_of),
+            )  # fmt: skip
+            people = (person,)
+        groups = tuple(sorted(selected.values(), key=lambda g: g.path))
+        return People(people, groups, now, True, targeted=True)
+
+    def _in_scope(self, user: NamedUserRep, member_of: set[str]) -> bool:
+        if user.username.startswith(SERVICE_ACCOUNT_PREFIX):
+            return False
+        if self.scope.group_paths:
+            return any("/" + p.strip("/") in member_of for p in self.scope.group_paths)
+        attributes = user.attributes or {}
+        return all(value in attributes.get(key, []) for key, value in self.scope.attributes.items())
+
+
+def is_selected(path: str, paths: tuple[str, ...], prefixes: tuple[str, ...]) -> bool:
+    """A group path named exactly, or inside a selected prefix's subtree (the root included)."""
+    clean = "/" + path.strip("/")
+    return clean in paths or any(
+        clean == p.rstrip("/") or clean.startswith(p.rstrip("/") + "/") for p in prefixes
+    )
