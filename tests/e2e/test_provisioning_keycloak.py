@@ -49,34 +49,50 @@ def store(tmp_path: Path) -> Iterator[SqlStore]:
     opened.close()
 
 
-def _group(keycloak: KeycloakServer, name: str, parent: str | None = None) -> str:
+@pytest.fixture
+def created(keycloak_server: KeycloakServer) -> Iterator[list[str]]:
+    """Admin paths of what the test created in the shared realm, deleted afterwards (users
+    first) so that no other test's searches or counts see them."""
+    paths: list[str] = []
+    yield paths
+    for path in sorted(paths, key=lambda p: not p.startswith("users/")):
+        keycloak_server.admin.request("DELETE", path)
+
+
+def _group(
+    keycloak: KeycloakServer, created: list[str], name: str, parent: str | None = None
+) -> str:
     path = f"groups/{parent}/children" if parent else "groups"
     response = keycloak.admin.request("POST", path, json={"name": name})
-    return response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    group_id = response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    if parent is None:
+        created.append(f"groups/{group_id}")
+    return group_id
 
 
 async def test_joiner_mover_conflicts_and_leaver(
-    keycloak_server: KeycloakServer, tenant: Tenant, store: SqlStore
+    keycloak_server: KeycloakServer, tenant: Tenant, store: SqlStore, created: list[str]
 ) -> None:
     kc, tag = keycloak_server, uuid.uuid4().hex[:8]
-    scope = f"prov-scope-{tag}"
-    scope_id = _group(kc, scope)
-    root = f"prov-{tag}"
-    root_id = _group(kc, root)
-    devs, ops = f"devs-{tag}", f"ops-{tag}"
-    devs_id, ops_id = _group(kc, devs, root_id), _group(kc, ops, root_id)
+    scope = f"p16-scope-{tag}"
+    scope_id = _group(kc, created, scope)
+    root = f"p16-{tag}"
+    root_id = _group(kc, created, root)
+    devs, ops = f"p16devs-{tag}", f"p16ops-{tag}"
+    devs_id, ops_id = _group(kc, created, devs, root_id), _group(kc, created, ops, root_id)
 
     def person(name: str, email: str | None, *groups: str) -> str:
-        user_id = kc.admin.create_user(f"{name}-{tag}", email=email, first_name=name.title())
+        user_id = kc.admin.create_user(f"p16{tag}{name}", email=email, first_name=f"P16{name}")
+        created.append(f"users/{user_id}")
         for group in (scope_id, *groups):
             kc.admin.request("PUT", f"users/{user_id}/groups/{group}")
         return user_id
 
-    alice_email, bob_email = f"alice-{tag}@{DOMAIN}", f"bob-{tag}@{DOMAIN}"
+    alice_email, bob_email = f"p16{tag}alice@{DOMAIN}", f"p16{tag}bob@{DOMAIN}"
     alice = person("alice", alice_email, devs_id)
     bob = person("bob", bob_email, ops_id)
     person("carol", "", devs_id)  # no email: blocked
-    dave_email = f"dave-{tag}@{DOMAIN}"
+    dave_email = f"p16{tag}dave@{DOMAIN}"
     person("dave", dave_email, devs_id)
     tenant.add_account(dave_email)  # an existing account not provisioned by SCIM: blocked
 

@@ -17,7 +17,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from offboard.adapters.atlassian import AtlassianDirectory
 from offboard.adapters.atlassian_scim.provisioning import ScimProvisioner
+from offboard.adapters.keycloak import KeycloakSource
 from offboard.adapters.keycloak.people import PeopleReader
 from offboard.cli.apply import OverrideOption, YesOption, check_guards, read_plan_file
 from offboard.cli.errors import RefusedError
@@ -51,17 +53,25 @@ async def provisioning(settings: Settings) -> AsyncIterator[Provisioning]:
             "provisioning needs atlassian.scim_directory_id and the SCIM directory key "
             "(atlassian.scim_api_key or scim_api_key_file)"
         )
-    chosen = settings.provisioning
     async with build_source(settings) as source, build_directory(settings) as directory:
-        assert directory.scim is not None  # both SCIM settings are set
-        yield Provisioning(
-            people=PeopleReader(source.reader, source.scope),
-            provisioner=ScimProvisioner(directory.scim),
-            directory=directory,
-            groups=chosen.groups,
-            group_prefixes=chosen.group_prefixes,
-            thresholds=chosen.thresholds(),
-        )
+        yield provisioning_of(settings, source, directory)
+
+
+def provisioning_of(
+    settings: Settings, source: KeycloakSource, directory: AtlassianDirectory
+) -> Provisioning:
+    """Provisioning over adapters already built (by this command or by the daemon)."""
+    if directory.scim is None:
+        raise RefusedError("provisioning needs the SCIM directory id and key")
+    chosen = settings.provisioning
+    return Provisioning(
+        people=PeopleReader(source.reader, source.scope),
+        provisioner=ScimProvisioner(directory.scim),
+        directory=directory,
+        groups=chosen.groups,
+        group_prefixes=chosen.group_prefixes,
+        thresholds=chosen.thresholds(),
+    )
 
 
 @provision_app.command("plan")

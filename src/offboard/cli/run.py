@@ -19,6 +19,7 @@ import typer
 import uvicorn
 from starlette.applications import Starlette
 
+from offboard.cli.provision import provisioning_of
 from offboard.cli.state import state_of
 from offboard.cli.wiring import (
     build_directory,
@@ -32,6 +33,8 @@ from offboard.server.metrics import MeteredTransport, Metrics, PrometheusTelemet
 from offboard.server.webhook import WebhookReceiver
 from offboard.service.daemon_passes import ReconcilingPasses
 from offboard.service.leasing import Lease
+from offboard.service.passes import Passes
+from offboard.service.provisioning_passes import ProvisioningPasses
 from offboard.service.running import Daemon, DaemonConfig
 from offboard.service.status import DaemonStatus
 from offboard.settings import Settings
@@ -113,7 +116,10 @@ async def assemble(
     stack.push_async_callback(source.aclose)
     directory = build_directory(settings, metered["atlassian"])
     stack.push_async_callback(directory.aclose)
-    passes = ReconcilingPasses(source, directory, store, settings.policy_model(), clock)
+    passes: Passes = ReconcilingPasses(source, directory, store, settings.policy_model(), clock)
+    if settings.provisioning.enabled and directory.scim is not None:
+        provisioning = provisioning_of(settings, source, directory)
+        passes = ProvisioningPasses(passes, provisioning, store, clock)
     config = daemon_config(settings)
     lease = Lease(store, clock, holder=holder, ttl=config.lease_ttl)
     daemon = Daemon(passes, source, store, clock, status, lease, config)
