@@ -11,7 +11,8 @@ import dataclasses
 from dataclasses import dataclass
 
 from offboard.adapters.atlassian import AtlassianDirectory
-from offboard.adapters.atlassian_scim.provisioning import ProvisioningTarget, ScimProvisioner
+from offboard.adapters.atlassian_scim.provisioning import ScimProvisioner
+from offboard.adapters.atlassian_scim.provisioning_target import ProvisioningTarget
 from offboard.adapters.keycloak.people import PeopleReader, PersonReader
 from offboard.core.guards import ProvisioningThresholds
 from offboard.core.identities import IdentityId, normalise_email

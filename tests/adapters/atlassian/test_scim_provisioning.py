@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from offboard.adapters.atlassian import AtlassianDirectory
-from offboard.adapters.atlassian_scim.provisioning import ProvisioningTarget, ScimProvisioner
+from offboard.adapters.atlassian_scim.provisioning import ScimProvisioner
+from offboard.adapters.atlassian_scim.provisioning_target import ProvisioningTarget
 from offboard.core.accounts import AccountId
 from offboard.core.identities import IdentityId
 from offboard.core.plan import Action, Rule

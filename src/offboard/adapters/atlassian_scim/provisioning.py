@@ -9,8 +9,7 @@ each member up again. Used by the executor through :class:`ProvisioningTarget`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable
 
 from offboard.adapters.atlassian_scim.client import SCIM_JSON, ScimAdapter
 from offboard.adapters.atlassian_scim.provisioning_wire import (
@@ -23,13 +22,16 @@ from offboard.adapters.atlassian_scim.provisioning_wire import (
     profile_patch,
     user_body,
 )
-from offboard.core.accounts import Account, AccountId
 from offboard.core.plan import Action
 from offboard.core.policy import ActionKind
 from offboard.core.provisioning import attribute, members_of, wanted_profile_of
 from offboard.core.provisioning_model import Directory, ScimGroupRecord, ScimUserRecord
-from offboard.core.snapshots import TargetSnapshot
-from offboard.ports import CheckResult, OperationResult, PermanentError, Progress
+from offboard.ports import (
+    ConflictError,
+    NotFoundError,
+    OperationResult,
+    PermanentError,
+)
 
 PAGE_SIZE = 100
 
@@ -55,7 +57,12 @@ class ScimProvisioner:
         """Keycloak user id (externalId) → SCIM user id."""
         self.group_ids: dict[str, str] = {}
         """Keycloak group id (externalId) → SCIM group id."""
+        self.group_names: set[str] = set()
+        """Lower-case names of every SCIM group seen."""
         self.requests = 0
+        self.read_whole = False
+        """True after ``read_all``: a record missing from the caches is known to be absent,
+        so a first sync does not spend a lookup on each create (a 409 still settles a race)."""
 
     async def _json(
         self,
@@ -118,6 +125,7 @@ class ScimProvisioner:
             if not page.resources or start > page.total_results:
                 break
         for group in found:
+            self.group_names.add(group.display_name.lower())
             if group.external_id:
                 self.group_ids[group.external_id] = group.id
         return found
@@ -126,6 +134,7 @@ class ScimProvisioner:
         """The whole directory: every user and every group with its members."""
         users = [u.record() for u in await self.users()]
         groups = [g.record() for g in await self.groups()]
+        self.read_whole = True
         return Directory(tuple(users), tuple(groups), True, unlinked_emails)
 
     async def read_targeted(
@@ -158,14 +167,37 @@ class ScimProvisioner:
         users = await self.users(f"externalId eq {_quoted(external_id)}")
         return tuple(sorted({ref.display for u in users for ref in u.groups if ref.display}))
 
-    async def user_id(self, external_id: str) -> str | None:
-        if external_id not in self.user_ids:
+    async def user_id(self, external_id: str, *, fresh: bool = False) -> str | None:
+        if fresh or (external_id not in self.user_ids and not self.read_whole):
             await self.users(f"externalId eq {_quoted(external_id)}")
         return self.user_ids.get(external_id)
 
+    async def user(self, external_id: str) -> ProvisionedUser | None:
+        """A fresh read of offboard's user for this Keycloak id (by SCIM id when known)."""
+        scim_id = self.user_ids.get(external_id)
+        if scim_id is not None:
+            try:
+                body = await self._json("GET", f"/Users/{scim_id}", f"read SCIM user {scim_id}")
+            except NotFoundError:
+                self.user_ids.pop(external_id, None)
+            else:
+                return ProvisionedUser.model_validate(body)
+        found = await self.users(f"externalId eq {_quoted(external_id)}")
+        return found[0] if found else None
+
     async def _group(self, action: Action) -> ScimGroup | None:
-        """offboard's group for the action (matched by externalId), or None."""
+        """offboard's group for the action (matched by externalId), freshly read, or None."""
         name, external_id = _group_names(action)
+        scim_id = self.group_ids.get(external_id)
+        if scim_id is not None:
+            try:
+                body = await self._json("GET", f"/Groups/{scim_id}", f"read SCIM group {name}")
+            except NotFoundError:
+                self.group_ids.pop(external_id, None)
+            else:
+                return ScimGroup.model_validate(body)
+        elif self.read_whole and name.lower() not in self.group_names:
+            return None
         for group in await self.groups(f"displayName eq {_quoted(name)}"):
             if group.display_name.lower() == name.lower():
                 if group.external_id != external_id:
@@ -195,9 +227,17 @@ class ScimProvisioner:
         if await self.user_id(action.identity_id) is not None:
             return OperationResult(200, False, "SCIM user already provisioned")
         body = user_body(dict(action.attributes), action.identity_id)
-        created = ProvisionedUser.model_validate(
-            await self._json("POST", "/Users", f"create SCIM user for {action.email}", body=body)
-        )
+        try:
+            answer = await self._json(
+                "POST", "/Users", f"create SCIM user for {action.email}", body=body
+            )
+        except ConflictError:
+            # Created since the directory was read (a race, or an earlier attempt whose
+            # answer was lost): ours when it carries our mark, else a conflict to report.
+            if await self.user_id(action.identity_id, fresh=True) is not None:
+                return OperationResult(200, False, "SCIM user already provisioned")
+            raise
+        created = ProvisionedUser.model_validate(answer)
         self.user_ids[action.identity_id] = created.id
         return OperationResult(201, True, f"created SCIM user {created.id}")
 
@@ -221,6 +261,7 @@ class ScimProvisioner:
             )
         )
         self.group_ids[external_id] = created.id
+        self.group_names.add(name.lower())
         return OperationResult(201, True, f"created SCIM group {created.id}")
 
     async def _members(self, action: Action) -> OperationResult:
@@ -248,10 +289,10 @@ class ScimProvisioner:
     async def verify(self, action: Action) -> tuple[bool, str]:
         """Read back: the user's profile, the group, or its members, as the action wanted."""
         if action.kind in (ActionKind.SCIM_CREATE_USER, ActionKind.SCIM_UPDATE_USER):
-            users = await self.users(f"externalId eq {_quoted(action.identity_id)}")
-            if not users:
+            user = await self.user(action.identity_id)
+            if user is None:
                 return False, "SCIM user not found"
-            record = users[0].record()
+            record = user.record()
             wanted = wanted_profile_of(action)
             seen = {"userName": record.user_name, "email": record.email or ""}
             seen |= {"givenName": record.given_name, "familyName": record.family_name}
@@ -270,32 +311,3 @@ class ScimProvisioner:
         adding = action.kind is ActionKind.SCIM_ADD_MEMBERS
         holds = ids <= current if adding else not (ids & current)
         return holds, f"SCIM group {group.id} has {len(current)} members"
-
-
-class ProvisioningTarget:
-    """The executor's directory for provisioning plans (see ``ports.VerifyingDirectory``).
-
-    Provisioning actions target SCIM records, not accounts: account reads answer nothing.
-    """
-
-    def __init__(self, provisioner: ScimProvisioner) -> None:
-        self.provisioner = provisioner
-
-    async def snapshot(self, *, progress: Progress | None = None) -> TargetSnapshot:
-        problem = "a provisioning target holds no account snapshot"
-        return TargetSnapshot((), datetime.now(UTC), False, problems=(problem,))
-
-    async def find_by_email(self, email: str) -> Sequence[Account]:
-        return ()
-
-    async def read_account(self, account_id: AccountId) -> Account | None:
-        return None
-
-    async def execute(self, action: Action) -> OperationResult:
-        return await self.provisioner.execute(action)
-
-    async def verify(self, action: Action) -> tuple[bool, str]:
-        return await self.provisioner.verify(action)
-
-    async def self_check(self) -> Sequence[CheckResult]:
-        return await self.provisioner.scim.self_check()
