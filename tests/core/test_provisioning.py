@@ -154,6 +154,16 @@ def test_conflicts_are_blocked_with_their_reason_never_overwritten() -> None:
     assert "okta-77" in taken.reason
 
 
+def test_a_person_linked_to_an_account_without_scim_is_not_created_twice() -> None:
+    people = [person(1, DEVS, email="renamed@acme.test")]
+    directory = Directory((), (group(DEVS), group(OPS)), True, linked_elsewhere=frozenset({"kc-1"}))
+    result = plan_provisioning(
+        People(tuple(people), (DEVS, OPS), NOW, True), directory, thresholds=DEFAULTS
+    )
+    assert [(e.rule, e.identity_id) for e in result.entries] == [(Rule.EMAIL_TAKEN, "kc-1")]
+    assert result.actions == ()
+
+
 def test_a_taken_or_reserved_group_name_is_blocked() -> None:
     reserved = SelectedGroup("g-c", "/atl/confluence-users", "confluence-users")
     result = plan(

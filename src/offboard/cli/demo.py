@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.rule import Rule as Heading
 
+from offboard.cli.demo_provisioning import provisioning_days
 from offboard.cli.flows import Wired, apply_in_run, fresh_plan
 from offboard.cli.journal import journal_table
 from offboard.cli.render import apply_table, explain_cases, guard_lines, plan_table
@@ -131,6 +132,7 @@ def demo_settings(base_url: str = "http://127.0.0.1", keycloak_url: str | None =
         "atlassian": {"base_url": base_url, "org_id": ORG, "directory_id": DIRECTORY,
                       "api_key": ORG_KEY, "scim_directory_id": SCIM, "scim_api_key": SCIM_KEY},
         "policy": {"domains": [DOMAIN, PARTNER]},
+        "provisioning": {"enabled": True, "group_prefixes": ["/teams"]},
     })  # fmt: skip
 
 
@@ -230,6 +232,8 @@ async def run_demo(console: Console, people: int = PEOPLE) -> Wired:
                 await _day_one(w, console, people)
                 story = change_keycloak(keycloak)
                 await _day_two(w, console, story)
+                if await provisioning_days(keycloak, w, demo_settings(), console, DOMAIN):
+                    console.print("[bold]every SCIM write done and read back[/bold]")
                 return w
         finally:
             store.close()

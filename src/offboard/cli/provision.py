@@ -95,8 +95,12 @@ def plan(
     settings = state_of(ctx).settings()
 
     async def go() -> Plan:
-        async with provisioning(settings) as prov:
-            return await prov.plan(SystemClock())
+        store = open_configured_store(settings)
+        try:
+            async with provisioning(settings) as prov:
+                return await prov.plan(SystemClock(), store=store)
+        finally:
+            store.close()
 
     made = asyncio.run(go())
     show_plan(made, fmt, Console())
@@ -139,7 +143,7 @@ def apply(
     async def go() -> list[ApplyReport]:
         async with provisioning(settings) as prov:
             clock = SystemClock()
-            fresh = await prov.plan(clock)
+            fresh = await _fresh_plan(prov, settings, clock)
             if saved is not None:
                 check_saved_plan(saved, fresh, clock.now(), age)
             chosen = saved or fresh
@@ -155,9 +159,18 @@ def apply(
         console.print("nothing to do")
         return
     for report in reports:
-        console.print(apply_table(report))
+        if report.outcomes:
+            console.print(apply_table(report))
     done = all(report.all_done for report in reports)
     raise typer.Exit(ExitCode.OK if done else ExitCode.INCOMPLETE)
+
+
+async def _fresh_plan(prov: Provisioning, settings: Settings, clock: SystemClock) -> Plan:
+    store = open_configured_store(settings)
+    try:
+        return await prov.plan(clock, store=store)
+    finally:
+        store.close()
 
 
 async def _apply_in_run(

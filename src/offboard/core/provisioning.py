@@ -192,6 +192,13 @@ def _blocked_joiner(
         )
         run.block(Rule.EMAIL_TAKEN, reason, person, holder.scim_id)
         return True
+    if person.id in run.directory.linked_elsewhere:
+        reason = (
+            f"{person.username} is already linked to an Atlassian account not provisioned by "
+            "SCIM (see offboard's links): creating a SCIM user would make a second account"
+        )
+        run.block(Rule.EMAIL_TAKEN, reason, person)
+        return True
     if email in run.directory.unlinked_emails:
         reason = (
             f"an Atlassian account not provisioned by SCIM already uses {email}: creating the "
@@ -308,7 +315,8 @@ def _member_actions(
 ) -> None:
     verb = "joined" if kind is ActionKind.SCIM_ADD_MEMBERS else "left"
     for n, chunk in enumerate(_chunks(ids, MEMBERS_PER_PATCH)):
-        reason = f"{len(chunk)} people {verb} Keycloak group {group.path}: follow in SCIM"
+        who = "1 person" if len(chunk) == 1 else f"{len(chunk)} people"
+        reason = f"{who} {verb} Keycloak group {group.path}: follow in SCIM"
         run.actions.append(
             Action(
                 kind,

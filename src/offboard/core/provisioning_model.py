@@ -122,4 +122,7 @@ class Directory:
     unlinked_emails: frozenset[str] = frozenset()
     """Emails (lower case) of Atlassian accounts of the org with no record in this directory:
     a SCIM create would take such an account over, so a human decides."""
+    linked_elsewhere: frozenset[str] = frozenset()
+    """Keycloak ids offboard already links to an Atlassian account with no record in this
+    directory (e.g. after an email change): a create would make them a second account."""
     problems: tuple[str, ...] = ()

@@ -40,28 +40,37 @@ class Provisioning:
     group_prefixes: tuple[str, ...]
     thresholds: ProvisioningThresholds
 
-    async def read(self, clock: Clock) -> tuple[People, Directory]:
-        """Both sides in full; an unreadable side gives an incomplete view (a guard blocks)."""
+    async def read(self, clock: Clock, store: Store | None = None) -> tuple[People, Directory]:
+        """Both sides in full; an unreadable side gives an incomplete view (a guard blocks).
+        With ``store``, people linked to an account with no SCIM record are known too."""
         people = await self.people.read(self.groups, self.group_prefixes, clock.now())
-        unlinked, problems = await self._unlinked_emails()
+        unlinked, without_scim, problems = await self._unlinked_accounts()
         try:
             scim = await self.provisioner.read_all(unlinked)
         except OffboardError as error:
             scim = Directory((), (), False, problems=(f"SCIM directory unreadable: {error}",))
         if problems:
             scim = dataclasses.replace(scim, complete=False, problems=(*scim.problems, *problems))
+        if store is not None:
+            elsewhere = {
+                link.identity_id for link in store.links() if link.account_id in without_scim
+            }
+            scim = dataclasses.replace(scim, linked_elsewhere=frozenset(elsewhere))
         return people, scim
 
-    async def _unlinked_emails(self) -> tuple[frozenset[str], tuple[str, ...]]:
-        """Emails of the org's accounts that have no record in this SCIM directory."""
+    async def _unlinked_accounts(self) -> tuple[frozenset[str], set[str], tuple[str, ...]]:
+        """Emails and ids of the org's accounts that have no record in this SCIM directory."""
         try:
             snapshot = await self.directory.snapshot()
         except OffboardError as error:
-            return frozenset(), (f"Atlassian accounts unreadable: {error}",)
-        emails = {normalise_email(a.email) for a in snapshot.accounts if a.scim is None}
-        return frozenset(e for e in emails if e), snapshot.problems
+            return frozenset(), set(), (f"Atlassian accounts unreadable: {error}",)
+        without = [a for a in snapshot.accounts if a.scim is None]
+        emails = {normalise_email(a.email) for a in without}
+        return frozenset(e for e in emails if e), {a.id for a in without}, snapshot.problems
 
-    async def read_person(self, identity_id: IdentityId, clock: Clock) -> tuple[People, Directory]:
+    async def read_person(
+        self, identity_id: IdentityId, clock: Clock, store: Store | None = None
+    ) -> tuple[People, Directory]:
         """One person's view for an event re-check: a handful of requests whatever the size
         of the realm or the directory (their SCIM user by externalId and email, the groups
         they are or should be in, by name). Nobody else is spoken for."""
@@ -80,17 +89,41 @@ class Provisioning:
             accounts = await self.directory.find_by_email(email)
             found = {normalise_email(a.email) for a in accounts if a.scim is None}
             unlinked = frozenset(e for e in found if e)
-        return people, dataclasses.replace(scim, unlinked_emails=unlinked)
+        elsewhere = await self._linked_elsewhere(identity_id, store)
+        return people, dataclasses.replace(
+            scim, unlinked_emails=unlinked, linked_elsewhere=elsewhere
+        )
+
+    async def _linked_elsewhere(
+        self, identity_id: IdentityId, store: Store | None
+    ) -> frozenset[str]:
+        """The person, when offboard links them to an account with no record in SCIM."""
+        if store is None:
+            return frozenset()
+        for link in store.links(identity_ids=[identity_id]):
+            account = await self.directory.read_account(link.account_id)
+            if account is not None and account.scim is None:
+                return frozenset({identity_id})
+        return frozenset()
 
     async def recheck_plan(
-        self, identity_id: IdentityId, clock: Clock, overrides: frozenset[GuardName] = frozenset()
+        self,
+        identity_id: IdentityId,
+        clock: Clock,
+        overrides: frozenset[GuardName] = frozenset(),
+        store: Store | None = None,
     ) -> Plan:
         """The provisioning plan for one person, after an event named them."""
-        people, scim = await self.read_person(identity_id, clock)
+        people, scim = await self.read_person(identity_id, clock, store)
         return plan_provisioning(people, scim, thresholds=self.thresholds, overrides=overrides)
 
-    async def plan(self, clock: Clock, overrides: frozenset[GuardName] = frozenset()) -> Plan:
-        people, scim = await self.read(clock)
+    async def plan(
+        self,
+        clock: Clock,
+        overrides: frozenset[GuardName] = frozenset(),
+        store: Store | None = None,
+    ) -> Plan:
+        people, scim = await self.read(clock, store)
         return plan_provisioning(people, scim, thresholds=self.thresholds, overrides=overrides)
 
     async def apply(

@@ -35,12 +35,16 @@ class ProvisioningPasses:
 
     async def full(self) -> PassReport:
         report = await self.inner.full()
-        return await self._then(report, lambda: self.provisioning.plan(self.clock), "full")
+        return await self._then(
+            report, lambda: self.provisioning.plan(self.clock, store=self.store), "full"
+        )
 
     async def recheck(self, identity_id: IdentityId) -> PassReport:
         report = await self.inner.recheck(identity_id)
         return await self._then(
-            report, lambda: self.provisioning.recheck_plan(identity_id, self.clock), "recheck"
+            report,
+            lambda: self.provisioning.recheck_plan(identity_id, self.clock, store=self.store),
+            "recheck",
         )
 
     async def _then(

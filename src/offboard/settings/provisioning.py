@@ -17,7 +17,8 @@ class ProvisioningSettings(Section):
     groups: tuple[str, ...] = ()
     """Keycloak group paths pushed as SCIM groups (named by the Keycloak group name)."""
     group_prefixes: tuple[str, ...] = ()
-    """Keycloak group paths whose whole subtree is pushed, e.g. ``/atlassian``."""
+    """Keycloak group paths whose subgroups (at any depth, not the group itself) are pushed,
+    e.g. ``/atlassian``."""
     max_creates: int = Field(default=200, ge=0)
     """Guard: SCIM users and groups created in one plan (a first sync overrides it)."""
     max_updates: int = Field(default=200, ge=0)

@@ -1,8 +1,9 @@
 """The Keycloak side of provisioning: people in scope with their names, and selected groups.
 
-Selected groups are exact paths (``/atlassian/jira-devs``) or prefixes (``/atlassian``: that
-group's whole subtree, walked with ``groups/{id}/children``). Each selected group's members
-are paged (brief representations carry the names), and so is the scope. A failed page or
+Selected groups are exact paths (``/atlassian/jira-devs``) or prefixes (``/atlassian``: every
+group below it, walked with ``groups/{id}/children``; the prefix group itself is a
+container). Each selected group's members are paged (brief representations carry the
+names), and so is the scope. A failed page or
 group makes the read incomplete, which blocks the plan: an absence is never guessed.
 """
 
@@ -72,10 +73,11 @@ class PeopleReader:
             group = await self._by_path(path)
             if group is None:
                 continue
-            found[group.id] = group
-            if path in prefixes:
+            if path in prefixes:  # the subtree below it; the prefix group is a container
                 for sub in await self._subtree(group):
                     found[sub.id] = sub
+            else:
+                found[group.id] = group
         return sorted(found.values(), key=lambda g: g.path)
 
     async def _by_path(self, path: str) -> SelectedGroup | None:
@@ -207,8 +209,6 @@ class PersonReader:
 
 
 def is_selected(path: str, paths: tuple[str, ...], prefixes: tuple[str, ...]) -> bool:
-    """A group path named exactly, or inside a selected prefix's subtree (the root included)."""
+    """A group path named exactly, or below a selected prefix (not the prefix group itself)."""
     clean = "/" + path.strip("/")
-    return clean in paths or any(
-        clean == p.rstrip("/") or clean.startswith(p.rstrip("/") + "/") for p in prefixes
-    )
+    return clean in paths or any(clean.startswith(p.rstrip("/") + "/") for p in prefixes)
