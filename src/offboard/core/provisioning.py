@@ -8,44 +8,30 @@ are not handled here: the deprovisioning planner deactivates them (by SCIM when 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 
-from offboard.core.accounts import AccountId
 from offboard.core.fingerprint import compute_fingerprint
 from offboard.core.guards import ProvisioningThresholds, evaluate_provisioning_guards
 from offboard.core.identities import IdentityId, normalise_email
 from offboard.core.plan import (
     PLAN_SCHEMA_VERSION,
     Action,
-    Entry,
-    EntryStatus,
     GuardName,
     Plan,
     Rule,
 )
 from offboard.core.policy import ActionKind
+from offboard.core.provisioning_groups import (
+    Planning,
+    plan_groups,
+    user_target,
+)
 from offboard.core.provisioning_model import (
-    RESERVED_GROUP_NAMES,
     Directory,
     People,
     Person,
-    ScimGroupRecord,
     ScimUserRecord,
-    SelectedGroup,
 )
-
-MEMBERS_PER_PATCH = 100
-"""Members per group PATCH: Atlassian publishes no bound, so a page's worth per request."""
-
-
-def user_target(identity_id: str) -> AccountId:
-    return AccountId(f"scim-user:{identity_id}")
-
-
-def group_target(name: str) -> AccountId:
-    """All writes to one group share this target, so the executor runs them in plan order."""
-    return AccountId(f"scim-group:{name.lower()}")
 
 
 def wanted_profile(person: Person) -> dict[str, str]:
@@ -70,28 +56,6 @@ def _current_profile(user: ScimUserRecord) -> dict[str, str]:
     }
 
 
-@dataclass
-class _Planning:
-    people: People
-    directory: Directory
-    actions: list[Action]
-    entries: list[Entry]
-
-    def block(
-        self, rule: Rule, reason: str, person: Person | None = None, target: str = ""
-    ) -> None:
-        self.entries.append(
-            Entry(
-                EntryStatus.BLOCKED,
-                rule,
-                reason,
-                identity_id=person.id if person else None,
-                account_id=AccountId(target) if target else None,
-                email=person.email if person else None,
-            )
-        )
-
-
 def plan_provisioning(
     people: People,
     directory: Directory,
@@ -100,10 +64,10 @@ def plan_provisioning(
     overrides: frozenset[GuardName] = frozenset(),
 ) -> Plan:
     """The SCIM writes that make the directory follow Keycloak; deterministic."""
-    run = _Planning(people, directory, [], [])
+    run = Planning(people, directory, [], [])
     ours = _users_by_external_id(directory.users)
     provisioned = _plan_users(run, ours)
-    _plan_groups(run, ours, provisioned)
+    plan_groups(run, ours, provisioned)
     guards = evaluate_provisioning_guards(
         run.actions, people.complete, people.problems, directory, thresholds, overrides
     )
@@ -127,7 +91,7 @@ def _users_by_external_id(users: Iterable[ScimUserRecord]) -> dict[str, ScimUser
     return {u.external_id: u for u in users if u.external_id}
 
 
-def _plan_users(run: _Planning, ours: dict[str, ScimUserRecord]) -> set[IdentityId]:
+def _plan_users(run: Planning, ours: dict[str, ScimUserRecord]) -> set[IdentityId]:
     """Creates and updates; returns who has (or will have) a SCIM user offboard provisioned."""
     held_by: dict[str | None, ScimUserRecord] = {}
     for user in run.directory.users:
@@ -173,7 +137,7 @@ def _shared_emails(people: Sequence[Person]) -> set[str]:
 
 
 def _blocked_joiner(
-    run: _Planning, person: Person, held_by: dict[str | None, ScimUserRecord], sharing: set[str]
+    run: Planning, person: Person, held_by: dict[str | None, ScimUserRecord], sharing: set[str]
 ) -> bool:
     email = person.normalised_email
     if email is None:
@@ -209,7 +173,7 @@ def _blocked_joiner(
     return False
 
 
-def _maybe_update(run: _Planning, person: Person, user: ScimUserRecord) -> None:
+def _maybe_update(run: Planning, person: Person, user: ScimUserRecord) -> None:
     wanted, current = wanted_profile(person), _current_profile(user)
     changed = tuple((k, v) for k, v in wanted.items() if v != current[k])
     if not changed:
@@ -226,117 +190,6 @@ def _maybe_update(run: _Planning, person: Person, user: ScimUserRecord) -> None:
             (("scim_id", user.scim_id), *changed),
         )
     )
-
-
-def _plan_groups(
-    run: _Planning, ours: dict[str, ScimUserRecord], provisioned: set[IdentityId]
-) -> None:
-    by_name: dict[str, list[ScimGroupRecord]] = {}
-    for found in run.directory.groups:
-        by_name.setdefault(found.display_name.lower(), []).append(found)
-    name_count: dict[str, int] = {}
-    for group in run.people.groups:
-        name_count[group.name.lower()] = name_count.get(group.name.lower(), 0) + 1
-    for group in sorted(run.people.groups, key=lambda g: g.path):
-        records = by_name.get(group.name.lower(), [])
-        record = next((r for r in records if r.external_id == group.id), None)
-        others = [r for r in records if r.external_id != group.id]
-        if record is None and _blocked_group(run, group, others, name_count):
-            continue
-        if record is None:
-            run.actions.append(
-                Action(
-                    ActionKind.SCIM_CREATE_GROUP,
-                    IdentityId(group.marker),
-                    group_target(group.name),
-                    None,
-                    Rule.GROUP_SELECTED,
-                    f"Keycloak group {group.path} is selected and has no SCIM group: create it",
-                    (("displayName", group.name), ("externalId", group.id)),
-                )
-            )
-        _plan_members(run, group, record, ours, provisioned)
-
-
-def _blocked_group(
-    run: _Planning,
-    group: SelectedGroup,
-    records: list[ScimGroupRecord],
-    name_count: dict[str, int],
-) -> bool:
-    target = group_target(group.name)
-    if group.name.lower() in RESERVED_GROUP_NAMES:
-        reason = (
-            f"{group.name} (Keycloak {group.path}) is an Atlassian default group name: "
-            "Atlassian accepts it by SCIM but never applies it; rename the Keycloak group"
-        )
-        run.block(Rule.GROUP_NAME_RESERVED, reason, target=target)
-        return True
-    if records or name_count[group.name.lower()] > 1:
-        holder = (
-            f"SCIM group {records[0].scim_id} (externalId {records[0].external_id!r})"
-            if records
-            else "another selected Keycloak group"
-        )
-        reason = (
-            f"the name {group.name} (Keycloak {group.path}) is already taken by {holder}: "
-            "not overwritten"
-        )
-        run.block(Rule.GROUP_NAME_TAKEN, reason, target=target)
-        return True
-    return False
-
-
-def _plan_members(
-    run: _Planning,
-    group: SelectedGroup,
-    record: ScimGroupRecord | None,
-    ours: dict[str, ScimUserRecord],
-    provisioned: set[IdentityId],
-) -> None:
-    """Add who joined, remove who left; people outside this read are never touched."""
-    members = record.members if record is not None else frozenset()
-    to_add: list[str] = []
-    to_remove: list[str] = []
-    for person in sorted(run.people.people, key=lambda p: p.id):
-        user = ours.get(person.id)
-        is_member = user is not None and user.scim_id in members
-        wanted = group.path in person.groups
-        if wanted and not is_member and person.enabled and person.id in provisioned:
-            to_add.append(person.id)
-        elif is_member and not wanted:
-            to_remove.append(person.id)
-    _member_actions(run, group, ActionKind.SCIM_ADD_MEMBERS, Rule.MOVER_JOINED_GROUP, to_add)
-    _member_actions(run, group, ActionKind.SCIM_REMOVE_MEMBERS, Rule.MOVER_LEFT_GROUP, to_remove)
-
-
-def _member_actions(
-    run: _Planning, group: SelectedGroup, kind: ActionKind, rule: Rule, ids: list[str]
-) -> None:
-    verb = "joined" if kind is ActionKind.SCIM_ADD_MEMBERS else "left"
-    for n, chunk in enumerate(_chunks(ids, MEMBERS_PER_PATCH)):
-        who = "1 person" if len(chunk) == 1 else f"{len(chunk)} people"
-        reason = f"{who} {verb} Keycloak group {group.path}: follow in SCIM"
-        run.actions.append(
-            Action(
-                kind,
-                IdentityId(f"{group.marker}#{n}"),
-                group_target(group.name),
-                None,
-                rule,
-                reason,
-                (
-                    ("displayName", group.name),
-                    ("externalId", group.id),
-                    *(("member", i) for i in chunk),
-                ),
-            )
-        )
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def wanted_profile_of(action: Action) -> dict[str, str]:
