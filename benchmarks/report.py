@@ -24,6 +24,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from _provisioning_report import provisioning_section
+
 ROOT = Path(__file__).parents[1]
 RESULTS = ROOT / "benchmarks/results"
 FIGURES = ROOT / "docs/figures"
@@ -317,6 +319,7 @@ def main() -> int:
         recheck_table="\n".join(recheck_table(rows)),
         goals="\n".join(goals(rows)),
         latency="\n".join(latency_section(latency_runs())),
+        provisioning="\n".join(provisioning_section(load("provisioning.json"))),
     )
     DOC.write_text(page)
     print(f"wrote {DOC.relative_to(ROOT)} and charts in {FIGURES.relative_to(ROOT)}/")
