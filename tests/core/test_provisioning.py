@@ -110,6 +110,19 @@ def test_a_changed_name_or_email_is_an_update_of_only_what_changed() -> None:
     }  # fmt: skip
 
 
+def test_mapped_attributes_are_created_and_kept_current() -> None:
+    joiner = plan([person(1, extra=(("title", "Engineer"),))], groups=[group(DEVS), group(OPS)])
+    (create,) = joiner.actions
+    assert dict(create.attributes)["title"] == "Engineer"
+    promoted = plan(
+        [person(1, extra=(("department", "R&D"), ("title", "Lead")))],
+        [scim_user(1, extra=(("title", "Engineer"),))],
+        [group(DEVS), group(OPS)],
+    )
+    (update,) = promoted.actions
+    assert dict(update.attributes) == {"scim_id": "s-1", "department": "R&D", "title": "Lead"}
+
+
 def test_a_mover_changes_membership_without_a_deprovisioning() -> None:
     result = plan([person(1, OPS)], [scim_user(1)], [group(DEVS, 1), group(OPS)])
     assert kinds(result) == {

@@ -65,7 +65,7 @@ def provisioning_of(
         raise RefusedError("provisioning needs the SCIM directory id and key")
     chosen = settings.provisioning
     return Provisioning(
-        people=PeopleReader(source.reader, source.scope),
+        people=PeopleReader(source.reader, source.scope, attributes=chosen.attributes),
         provisioner=ScimProvisioner(directory.scim),
         directory=directory,
         groups=chosen.groups,

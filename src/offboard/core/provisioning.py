@@ -27,6 +27,7 @@ from offboard.core.provisioning_groups import (
     user_target,
 )
 from offboard.core.provisioning_model import (
+    PROFILE_ATTRIBUTES,
     Directory,
     People,
     Person,
@@ -43,6 +44,7 @@ def wanted_profile(person: Person) -> dict[str, str]:
         "givenName": person.first_name,
         "familyName": person.last_name,
         "displayName": person.display_name,
+        **dict(person.extra),
     }
 
 
@@ -53,6 +55,7 @@ def _current_profile(user: ScimUserRecord) -> dict[str, str]:
         "givenName": user.given_name,
         "familyName": user.family_name,
         "displayName": user.display_name,
+        **dict(user.extra),
     }
 
 
@@ -175,7 +178,7 @@ def _blocked_joiner(
 
 def _maybe_update(run: Planning, person: Person, user: ScimUserRecord) -> None:
     wanted, current = wanted_profile(person), _current_profile(user)
-    changed = tuple((k, v) for k, v in wanted.items() if v != current[k])
+    changed = tuple((k, v) for k, v in wanted.items() if v != current.get(k, ""))
     if not changed:
         return
     names = ", ".join(k for k, _ in changed)
@@ -194,7 +197,7 @@ def _maybe_update(run: Planning, person: Person, user: ScimUserRecord) -> None:
 
 def wanted_profile_of(action: Action) -> dict[str, str]:
     """The profile fields a create or update action sets."""
-    fields = {"userName", "email", "givenName", "familyName", "displayName"}
+    fields = {"userName", "email", "givenName", "familyName", "displayName", *PROFILE_ATTRIBUTES}
     return {k: v for k, v in action.attributes if k in fields}
 
 

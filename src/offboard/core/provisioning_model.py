@@ -37,6 +37,14 @@ RESERVED_GROUP_NAMES = frozenset(
 never reaches the site (Atlassian, "User provisioning" limitations). Compared lower case."""
 
 
+PROFILE_ATTRIBUTES = frozenset(
+    {"title", "department", "organization", "timezone", "preferredLanguage"}
+)
+"""SCIM profile attributes Atlassian takes besides names and email (its user provisioning
+Postman collection: display name, email, organization, job title, timezone, department,
+preferred language)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SelectedGroup:
     """A Keycloak group chosen (by path or prefix) to be pushed as a SCIM group."""
@@ -64,6 +72,8 @@ class Person:
     enabled: bool = True
     groups: frozenset[str] = frozenset()
     """Paths of the selected groups this person is a member of."""
+    extra: tuple[tuple[str, str], ...] = ()
+    """Mapped profile attributes (SCIM name, value) the person has in Keycloak, sorted."""
 
     @property
     def display_name(self) -> str:
@@ -100,6 +110,8 @@ class ScimUserRecord:
     family_name: str = ""
     display_name: str = ""
     active: bool = True
+    extra: tuple[tuple[str, str], ...] = ()
+    """The record's profile attributes of ``PROFILE_ATTRIBUTES`` (name, value), sorted."""
 
 
 @dataclass(frozen=True, slots=True)

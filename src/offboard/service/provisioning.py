@@ -77,7 +77,7 @@ class Provisioning:
         current_names = await self.provisioner.group_names_of(identity_id)
         before = await self.provisioner.read_targeted([(identity_id, None)], current_names)
         pushed = tuple(sorted(g.external_id for g in before.groups if g.external_id))
-        reader = PersonReader(self.people.reader, self.people.scope)
+        reader = PersonReader(self.people.reader, self.people.scope, self.people.attributes)
         people = await reader.read(
             identity_id, self.groups, self.group_prefixes, pushed, clock.now()
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from offboard.core.guards import ProvisioningThresholds
+from offboard.core.provisioning_model import PROFILE_ATTRIBUTES
 from offboard.settings.values import Section
 
 
@@ -19,6 +20,9 @@ class ProvisioningSettings(Section):
     group_prefixes: tuple[str, ...] = ()
     """Keycloak group paths whose subgroups (at any depth, not the group itself) are pushed,
     e.g. ``/atlassian``."""
+    attributes: dict[str, str] = Field(default_factory=dict)
+    """SCIM profile attribute → Keycloak user attribute, e.g. ``{title = "jobTitle"}``. SCIM
+    names Atlassian takes: title, department, organization, timezone, preferredLanguage."""
     max_creates: int = Field(default=200, ge=0)
     """Guard: SCIM users and groups created in one plan (a first sync overrides it)."""
     max_updates: int = Field(default=200, ge=0)
@@ -31,6 +35,10 @@ class ProvisioningSettings(Section):
         for path in (*self.groups, *self.group_prefixes):
             if not path.startswith("/") or not path.strip("/"):
                 raise ValueError(f"groups: {path!r} is not a group path like /team/devs")
+        unknown = sorted(set(self.attributes) - PROFILE_ATTRIBUTES)
+        if unknown:
+            allowed = ", ".join(sorted(PROFILE_ATTRIBUTES))
+            raise ValueError(f"attributes: {', '.join(unknown)} not taken by Atlassian ({allowed})")
         return self
 
     def thresholds(self) -> ProvisioningThresholds:

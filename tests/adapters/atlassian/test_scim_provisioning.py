@@ -90,6 +90,22 @@ async def test_create_user_is_idempotent_and_reads_back(
     }  # fmt: skip
 
 
+async def test_profile_attributes_are_sent_and_read_back(
+    wired: tuple[ScimProvisioner, Recording],
+) -> None:
+    provisioner, transport = wired
+    create = act(ActionKind.SCIM_CREATE_USER, (*PROFILE, ("title", "Engineer")))
+    await provisioner.execute(create)
+    assert (await provisioner.verify(create))[0]
+    [post] = [b for m, p, b in transport.sent if m == "POST"]
+    assert json.loads(post)["title"] == "Engineer"
+    update = act(ActionKind.SCIM_UPDATE_USER, (("title", "Lead"), ("department", "R&D")))
+    await provisioner.execute(update)
+    assert (await provisioner.verify(update))[0]
+    whole = await provisioner.read_all(frozenset())
+    assert whole.users[-1].extra == (("department", "R&D"), ("title", "Lead"))
+
+
 async def _described(provisioner: ScimProvisioner) -> str:
     return f"SCIM user {provisioner.user_ids['kc-nina']}, profile as planned"
 

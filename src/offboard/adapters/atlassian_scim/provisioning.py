@@ -297,7 +297,8 @@ class ScimProvisioner:
             seen = {"userName": record.user_name, "email": record.email or ""}
             seen |= {"givenName": record.given_name, "familyName": record.family_name}
             seen["displayName"] = record.display_name
-            differing = [k for k, v in wanted.items() if k in seen and seen[k] != v]
+            seen |= dict(record.extra)
+            differing = [k for k, v in wanted.items() if seen.get(k, "") != v]
             return not differing, f"SCIM user {record.scim_id}" + (
                 f", differs in {', '.join(differing)}" if differing else ", profile as planned"
             )

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pydantic import Field
 
 from offboard.adapters.atlassian_scim.wire import PATCH_SCHEMA, ScimUser, Wire
-from offboard.core.provisioning_model import ScimGroupRecord, ScimUserRecord
+from offboard.core.provisioning_model import PROFILE_ATTRIBUTES, ScimGroupRecord, ScimUserRecord
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -36,6 +36,19 @@ class ProvisionedUser(ScimUser):
     name: ScimName | None = None
     display_name: str | None = Field(default=None, alias="displayName")
     groups: tuple[ScimGroupRef, ...] = ()
+    title: str | None = None
+    department: str | None = None
+    organization: str | None = None
+    timezone: str | None = None
+    preferred_language: str | None = Field(default=None, alias="preferredLanguage")
+
+    def extra(self) -> tuple[tuple[str, str], ...]:
+        values = {
+            "title": self.title, "department": self.department,
+            "organization": self.organization, "timezone": self.timezone,
+            "preferredLanguage": self.preferred_language,
+        }  # fmt: skip
+        return tuple(sorted((k, v) for k, v in values.items() if v))
 
     def record(self) -> ScimUserRecord:
         primary = next((e for e in self.emails if e.primary), None) or next(iter(self.emails), None)
@@ -48,6 +61,7 @@ class ProvisionedUser(ScimUser):
             family_name=(self.name.family_name if self.name else None) or "",
             display_name=self.display_name or "",
             active=self.active,
+            extra=self.extra(),
         )
 
 
@@ -89,6 +103,7 @@ def user_body(profile: Mapping[str, str], external_id: str) -> dict[str, object]
         "displayName": profile["displayName"],
         "name": {"givenName": profile["givenName"], "familyName": profile["familyName"]},
         "emails": [{"value": profile["email"], "type": "work", "primary": True}],
+        **{k: v for k, v in profile.items() if k in PROFILE_ATTRIBUTES},
     }
 
 

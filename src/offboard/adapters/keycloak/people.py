@@ -9,6 +9,7 @@ group makes the read incomplete, which blocks the plan: an absence is never gues
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from urllib.parse import quote
@@ -40,10 +41,18 @@ CHILDREN = TypeAdapter(list[GroupRep])
 class PeopleReader:
     """Reads the provisioning view of one realm; problems are collected, never raised."""
 
-    def __init__(self, reader: AdminReader, scope: KeycloakScope, page_size: int = 500) -> None:
+    def __init__(
+        self,
+        reader: AdminReader,
+        scope: KeycloakScope,
+        page_size: int = 500,
+        attributes: Mapping[str, str] | None = None,
+    ) -> None:
         self.reader = reader
         self.scope = scope
         self.page_size = page_size
+        self.attributes = dict(attributes or {})
+        """SCIM profile attribute → the Keycloak user attribute it comes from."""
         self.problems: list[str] = []
 
     async def read(
@@ -114,28 +123,23 @@ class PeopleReader:
             for path in self.scope.group_paths:
                 group = await self._by_path(path)
                 if group is not None:
-                    users += await self._members(f"groups/{group.id}/members", path)
+                    members = f"groups/{group.id}/members"
+                    users += await self._members(members, path, brief=not self.attributes)
         else:
             query: Query = {"q": self.scope.query} if self.scope.query else {}
-            users = await self._members("users", "the realm", query)
+            users = await self._members("users", "the realm", query, brief=not self.attributes)
         return {
-            IdentityId(u.id): Person(
-                id=IdentityId(u.id),
-                username=u.username,
-                email=u.email,
-                first_name=u.firstName or "",
-                last_name=u.lastName or "",
-                enabled=u.enabled,
-            )
+            IdentityId(u.id): person_of(u, frozenset(), self.attributes)
             for u in users
             if not u.username.startswith(SERVICE_ACCOUNT_PREFIX)
         }
 
     async def _members(
-        self, path: str, what: str, query: Query | None = None
+        self, path: str, what: str, query: Query | None = None, brief: bool = True
     ) -> list[NamedUserRep]:
+        # Brief representations carry the names but not the attributes.
         async def fetch(offset: int, limit: int) -> list[NamedUserRep]:
-            params: Query = {**(query or {}), "briefRepresentation": True}
+            params: Query = {**(query or {}), "briefRepresentation": brief}
             return await self.reader.read(
                 path, NAMED_USERS, {**params, "first": offset, "max": limit}
             )
@@ -156,9 +160,12 @@ class PersonReader:
     realm's size: the user, their groups (paths), and any group offboard pushed that they
     may have left (by id)."""
 
-    def __init__(self, reader: AdminReader, scope: KeycloakScope) -> None:
+    def __init__(
+        self, reader: AdminReader, scope: KeycloakScope, attributes: Mapping[str, str]
+    ) -> None:
         self.reader = reader
         self.scope = scope
+        self.attributes = attributes
 
     async def read(
         self,
@@ -190,12 +197,8 @@ class PersonReader:
         }
         people: tuple[Person, ...] = ()
         if self._in_scope(user, member_of):
-            person = Person(
-                IdentityId(user.id), user.username, user.email, user.firstName or "",
-                user.lastName or "", user.enabled,
-                frozenset(g.path for g in selected.values() if g.path in member_of),
-            )  # fmt: skip
-            people = (person,)
+            theirs = frozenset(g.path for g in selected.values() if g.path in member_of)
+            people = (person_of(user, theirs, self.attributes),)
         groups = tuple(sorted(selected.values(), key=lambda g: g.path))
         return People(people, groups, now, True, targeted=True)
 
@@ -206,6 +209,18 @@ class PersonReader:
             return any("/" + p.strip("/") in member_of for p in self.scope.group_paths)
         attributes = user.attributes or {}
         return all(value in attributes.get(key, []) for key, value in self.scope.attributes.items())
+
+
+def person_of(user: NamedUserRep, groups: frozenset[str], attributes: Mapping[str, str]) -> Person:
+    """The provisioning view of a Keycloak user; mapped attributes it lacks are left out."""
+    values = user.attributes or {}
+    extra = tuple(
+        sorted((scim, values[name][0]) for scim, name in attributes.items() if values.get(name))
+    )
+    return Person(
+        IdentityId(user.id), user.username, user.email, user.firstName or "",
+        user.lastName or "", user.enabled, groups, extra,
+    )  # fmt: skip
 
 
 def is_selected(path: str, paths: tuple[str, ...], prefixes: tuple[str, ...]) -> bool:
