@@ -155,3 +155,18 @@ async def test_the_directory_reads_users_and_groups_with_members(
     targeted = await provisioner.read_targeted([("kc-nina", "nina@example.com")], ["platform"])
     assert [g.members for g in targeted.groups] == [frozenset({nina.scim_id})]
     assert isinstance(ProvisioningTarget(provisioner), VerifyingDirectory)
+
+
+async def test_a_member_without_a_scim_user_is_left_out_and_the_read_back_says_so(
+    wired: tuple[ScimProvisioner, Recording],
+) -> None:
+    provisioner, _ = wired
+    await provisioner.execute(act(ActionKind.SCIM_CREATE_USER, PROFILE))
+    await provisioner.execute(act(ActionKind.SCIM_CREATE_GROUP, GROUP, "group:/platform"))
+    members = (*GROUP, ("member", "kc-nina"), ("member", "kc-never-created"))
+    add = act(ActionKind.SCIM_ADD_MEMBERS, members, "group:/platform#0")
+    result = await provisioner.execute(add)
+    assert result.changed
+    assert "1 without a SCIM user left out" in result.detail
+    holds, _ = await provisioner.verify(add)
+    assert not holds
