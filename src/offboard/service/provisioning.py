@@ -44,11 +44,12 @@ class Provisioning:
         """Both sides in full; an unreadable side gives an incomplete view (a guard blocks).
         With ``store``, people linked to an account with no SCIM record are known too."""
         people = await self.people.read(self.groups, self.group_prefixes, clock.now())
-        unlinked, without_scim, problems = await self._unlinked_accounts()
         try:
-            scim = await self.provisioner.read_all(unlinked)
+            scim = await self.provisioner.read_all(frozenset())
         except OffboardError as error:
             scim = Directory((), (), False, problems=(f"SCIM directory unreadable: {error}",))
+        unlinked, without_scim, problems = await self._unlinked_accounts()
+        scim = dataclasses.replace(scim, unlinked_emails=unlinked)
         if problems:
             scim = dataclasses.replace(scim, complete=False, problems=(*scim.problems, *problems))
         if store is not None:
@@ -59,14 +60,19 @@ class Provisioning:
         return people, scim
 
     async def _unlinked_accounts(self) -> tuple[frozenset[str], set[str], tuple[str, ...]]:
-        """Emails and ids of the org's accounts that have no record in this SCIM directory."""
+        """Emails and ids of the org's accounts with no record in this SCIM directory.
+
+        The org's accounts only (its SCIM links come from the directory read just made, so
+        the SCIM users are not paged twice)."""
         try:
-            snapshot = await self.directory.snapshot()
+            snapshot = await self.directory.org.snapshot()
         except OffboardError as error:
             return frozenset(), set(), (f"Atlassian accounts unreadable: {error}",)
-        without = [a for a in snapshot.accounts if a.scim is None]
+        linked = self.provisioner.linked_account_ids
+        without = [a for a in snapshot.accounts if a.id not in linked]
         emails = {normalise_email(a.email) for a in without}
-        return frozenset(e for e in emails if e), {a.id for a in without}, snapshot.problems
+        problems = snapshot.problems if not snapshot.complete else ()
+        return frozenset(e for e in emails if e), {a.id for a in without}, problems
 
     async def read_person(
         self, identity_id: IdentityId, clock: Clock, store: Store | None = None

@@ -57,6 +57,8 @@ class ScimProvisioner:
         """Keycloak user id (externalId) → SCIM user id."""
         self.group_ids: dict[str, str] = {}
         """Keycloak group id (externalId) → SCIM group id."""
+        self.linked_account_ids: set[str] = set()
+        """Atlassian account ids that have a record in this directory (as far as read)."""
         self.group_names: set[str] = set()
         """Lower-case names of every SCIM group seen."""
         self.requests = 0
@@ -108,6 +110,8 @@ class ScimProvisioner:
         for user in found:
             if user.external_id:
                 self.user_ids[user.external_id] = user.id
+            if user.account_id:
+                self.linked_account_ids.add(user.account_id)
         return found
 
     async def groups(self, filter_: str | None = None) -> list[ScimGroup]:
