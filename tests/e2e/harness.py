@@ -109,8 +109,9 @@ def daemon_settings(
     poll_interval: float = 1.0,
     reconcile_interval: float = 3600.0,
     reactivate: bool = False,
+    extra: dict[str, dict[str, Any]] | None = None,
 ) -> Settings:
-    """Settings for one daemon on a free loopback port."""
+    """Settings for one daemon on a free loopback port; ``extra`` adds keys per section."""
     data: dict[str, Any] = {
         "keycloak": {
             "base_url": keycloak_url,
@@ -141,6 +142,8 @@ def daemon_settings(
             "lease_ttl": 3,
         },
     }
+    for section, values in (extra or {}).items():
+        data[section] = {**data.get(section, {}), **values}
     return Settings(**data)
 
 
