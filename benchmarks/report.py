@@ -25,6 +25,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from _provisioning_report import provisioning_section
+
 ROOT = Path(__file__).parents[1]
 RESULTS = ROOT / "benchmarks/results"
 FIGURES = ROOT / "docs/figures"
@@ -340,6 +342,7 @@ def main() -> int:
         goals="\n".join(goals(rows)),
         latency="\n".join(latency_section(latency_runs())),
         licences="\n".join(licence_section(load("licences.json"))),
+        provisioning="\n".join(provisioning_section(load("provisioning.json"))),
     )
     DOC.write_text(page)
     print(f"wrote {DOC.relative_to(ROOT)} and charts in {FIGURES.relative_to(ROOT)}/")

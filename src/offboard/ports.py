@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from offboard.core.accounts import Account, AccountId
 from offboard.core.budget import WindowLimit
@@ -163,6 +163,15 @@ class AccountDirectory(Protocol):
         ...
 
     async def self_check(self) -> Sequence[CheckResult]: ...
+
+
+@runtime_checkable
+class VerifyingDirectory(Protocol):
+    """A directory that reads back provisioning writes, whose targets are not accounts."""
+
+    async def verify(self, action: Action) -> tuple[bool, str]:
+        """Whether the SCIM record now shows what ``action`` asked for, and what was read."""
+        ...
 
 
 class Clock(Protocol):

@@ -40,6 +40,8 @@ def test_demo_runs_every_case_and_reads_back(runner: CliRunner) -> None:
         "deactivate", "scim_deactivate", "suspend", "relink", "temporarily-locked",
         "protected-org-admin", "ownership-outside-domains", "ambiguous-identities",
         "ownership-never-linked", "identity-left-scope", "every action done and read back",
+        "Day 3: a joiner", "scim_create_user nora.new@acme.example", "Day 4: a mover",
+        "scim_remove_members jira-devs", "every SCIM write done and read back",
     ):  # fmt: skip
         assert expected in output, expected
     words = " ".join(output.split())  # rich wraps lines at the terminal's width

@@ -181,3 +181,15 @@ def test_plain_http_only_to_loopback(config_file: Path) -> None:
         load_settings(config_file)
     config_file.write_text(text.replace("https://sso.example.com", "http://127.0.0.1:8080/"))
     assert load_settings(config_file).keycloak.base_url == "http://127.0.0.1:8080"
+
+
+def test_provisioning_attributes_must_be_ones_atlassian_takes() -> None:
+    from offboard.settings.provisioning import ProvisioningSettings
+
+    assert ProvisioningSettings(attributes={"title": "jobTitle"}).attributes == {
+        "title": "jobTitle"
+    }
+    with pytest.raises(ValueError, match="shoeSize not taken by Atlassian"):
+        ProvisioningSettings(attributes={"shoeSize": "size"})
+    with pytest.raises(ValueError, match="not a group path"):
+        ProvisioningSettings(groups=("devs",))

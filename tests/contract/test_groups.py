@@ -220,3 +220,22 @@ async def test_sibling_names_are_unique(target: Target) -> None:
     sibling = await admin_status(target, "POST", f"groups/{top}/children", json={"name": "same"})
     message = "Sibling group named 'same' already exists."
     assert (sibling.status_code, sibling.json()) == (409, {"errorMessage": message})
+
+
+async def test_children_lists_the_direct_subgroups_with_their_paths(target: Target) -> None:
+    """``groups/{id}/children`` (Keycloak 23+): what provisioning walks below a prefix."""
+    top_name = f"prefix-{tag()}"
+    top = await make_group(target, top_name)
+    eng = await make_group(target, "eng", parent=top)
+    await make_group(target, "ops", parent=top)
+    await make_group(target, "web", parent=eng)
+    token = await target.token()
+    got = await target.get(f"groups/{top}/children", token, first=0, max=100)
+    assert got.status_code == 200
+    children = got.json()
+    assert sorted((c["name"], c["path"]) for c in children) == [
+        ("eng", f"/{top_name}/eng"),
+        ("ops", f"/{top_name}/ops"),
+    ]
+    nested = await target.get(f"groups/{eng}/children", token)
+    assert [c["path"] for c in nested.json()] == [f"/{top_name}/eng/web"]

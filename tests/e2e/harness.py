@@ -110,8 +110,10 @@ def daemon_settings(
     reconcile_interval: float = 3600.0,
     reactivate: bool = False,
     policy: dict[str, Any] | None = None,
+    extra: dict[str, dict[str, Any]] | None = None,
 ) -> Settings:
-    """Settings for one daemon on a free loopback port; ``policy`` keys replace the defaults."""
+    """Settings for one daemon on a free loopback port; ``policy`` keys replace the defaults,
+    ``extra`` adds keys per section."""
     data: dict[str, Any] = {
         "keycloak": {
             "base_url": keycloak_url,
@@ -144,6 +146,8 @@ def daemon_settings(
         },
     }
     data["policy"].update(policy or {})
+    for section, values in (extra or {}).items():
+        data[section] = {**data.get(section, {}), **values}
     return Settings(**data)
 
 

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.rule import Rule as Heading
 
 from offboard.adapters.mail import OutboxNotifier
+from offboard.cli.demo_provisioning import provisioning_days
 from offboard.cli.flows import Wired, apply_in_run, fresh_plan
 from offboard.cli.journal import journal_table
 from offboard.cli.licence_wiring import licence_config
@@ -170,6 +171,7 @@ def demo_settings(base_url: str = "http://127.0.0.1", keycloak_url: str | None =
         "policy": {"domains": [DOMAIN, PARTNER]},
         "licences": {"revoke_leaver_tokens": True, "prices": {"*": 8.6},
                      "inactivity": {"enabled": True, "admin_email": f"it-admin@{DOMAIN}"}},
+        "provisioning": {"enabled": True, "group_prefixes": ["/teams"]},
     })  # fmt: skip
 
 
@@ -270,6 +272,8 @@ async def run_demo(console: Console, people: int = PEOPLE) -> Wired:
                 story = change_keycloak(keycloak)
                 await _day_two(w, console, story)
                 await _day_three(w, console, OutboxNotifier(Path(folder) / "outbox"))
+                if await provisioning_days(keycloak, w, demo_settings(), console, DOMAIN):
+                    console.print("[bold]every SCIM write done and read back[/bold]")
                 return w
         finally:
             store.close()

@@ -48,6 +48,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "offboard.cli.links",
         "See and decide who is paired with which account (journaled with who and why).",
     ),
+    "provision": LazyCommand(
+        "offboard.cli.provision",
+        "Joiners and movers: create users and push selected groups to Atlassian by SCIM.",
+    ),
     "hold": LazyCommand(
         "offboard.cli.hold",
         "Show or release the hold that stops deprovisioning (budget or blocked plan).",

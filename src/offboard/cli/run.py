@@ -22,6 +22,7 @@ from offboard.adapters.http import PauseHook
 from offboard.cli.credentials import watch_credentials
 from offboard.cli.licence_wiring import daily_check
 from offboard.cli.listening import ensure_can_listen
+from offboard.cli.provision import provisioning_of
 from offboard.cli.state import state_of
 from offboard.cli.wiring import (
     build_directory,
@@ -45,6 +46,8 @@ from offboard.server.webhook import WebhookReceiver
 from offboard.service.daemon_passes import ReconcilingPasses
 from offboard.service.holds import guard_state
 from offboard.service.leasing import LeaderCursors, Lease
+from offboard.service.passes import Passes
+from offboard.service.provisioning_passes import ProvisioningPasses
 from offboard.service.running import Daemon, DaemonConfig
 from offboard.service.status import DaemonStatus
 from offboard.settings import Settings
@@ -143,7 +146,7 @@ async def assemble(
     config = daemon_config(settings)
     lease = Lease(store, clock, holder=holder, ttl=config.lease_ttl)
     policy = settings.policy_model()
-    passes = ReconcilingPasses(
+    passes: Passes = ReconcilingPasses(
         source,
         directory,
         store,
@@ -152,6 +155,10 @@ async def assemble(
         lease=lease,
         reconfirm_after=settings.daemon.reconfirm_after,
     )
+    if settings.provisioning.enabled and directory.scim is not None:
+        passes = ProvisioningPasses(
+            passes, provisioning_of(settings, source, directory), store, clock
+        )
     held_store = store  # the hold and budget live in the store every replica shares
     status.guard_reader = lambda: guard_state(held_store, policy, clock)
     cursors = LeaderCursors(store, lease)

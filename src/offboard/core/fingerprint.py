@@ -29,7 +29,9 @@ def compute_fingerprint(
     body = {
         "version": version,
         "actions": [
-            [str(a.kind), a.identity_id, a.account_id, a.email, str(a.rule)] for a in actions
+            [str(a.kind), a.identity_id, a.account_id, a.email, str(a.rule)]
+            + ([[list(pair) for pair in a.attributes]] if a.attributes else [])
+            for a in actions
         ],
         "entries": [
             [str(e.status), str(e.rule), e.identity_id, e.account_id, e.email] for e in entries

@@ -8,9 +8,12 @@ so that a human can review what would have been done.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from offboard.core.plan import Action, GuardName, GuardResult
-from offboard.core.policy import Thresholds
+from offboard.core.policy import ActionKind, Thresholds
+from offboard.core.provisioning_model import Directory
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
 
 
@@ -117,4 +120,66 @@ def _target_incomplete(target: TargetSnapshot) -> GuardResult:
         return _result(GuardName.TARGET_INCOMPLETE, False, "the Atlassian read was complete", 1, 1)
     problems = "; ".join(target.problems)[:160] or "no detail given"
     message = f"the Atlassian read was incomplete ({problems})"
+    return _result(GuardName.TARGET_INCOMPLETE, True, message, 0, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisioningThresholds:
+    """Blast-radius limits of a provisioning plan (``[provisioning]`` settings)."""
+
+    max_creates: int = 200
+    """At most this many SCIM users and groups created in one plan (a first sync overrides)."""
+    max_updates: int = 200
+    """At most this many SCIM users updated in one plan."""
+    max_membership_removals: int = 25
+    """At most this many people removed from SCIM groups in one plan."""
+
+
+def evaluate_provisioning_guards(
+    actions: Sequence[Action],
+    source_complete: bool,
+    source_problems: Sequence[str],
+    directory: Directory,
+    thresholds: ProvisioningThresholds,
+    overrides: frozenset[GuardName],
+) -> tuple[GuardResult, ...]:
+    """The verdicts of a provisioning plan: counts per kind and both reads whole."""
+    creates = sum(1 for a in actions if a.kind in _CREATES)
+    updates = sum(1 for a in actions if a.kind is ActionKind.SCIM_UPDATE_USER)
+    removals = sum(
+        sum(1 for key, _ in a.attributes if key == "member")
+        for a in actions
+        if a.kind is ActionKind.SCIM_REMOVE_MEMBERS
+    )
+    results = (
+        _counted(GuardName.MAX_CREATES, creates, thresholds.max_creates, "SCIM creates"),
+        _counted(GuardName.MAX_UPDATES, updates, thresholds.max_updates, "SCIM user updates"),
+        _counted(
+            GuardName.MAX_MEMBERSHIP_REMOVALS,
+            removals,
+            thresholds.max_membership_removals,
+            "SCIM group membership removals",
+        ),
+        _source_incomplete(
+            SourceSnapshot((), datetime.min, source_complete, problems=tuple(source_problems))
+        ),
+        _scim_incomplete(directory),
+    )
+    return tuple(_overridden(result, overrides) for result in results)
+
+
+_CREATES = frozenset({ActionKind.SCIM_CREATE_USER, ActionKind.SCIM_CREATE_GROUP})
+
+
+def _counted(name: GuardName, observed: int, limit: int, what: str) -> GuardResult:
+    tripped = observed > limit
+    message = f"{observed} {what}, {'exceed' if tripped else 'within'} the limit of {limit}"
+    return _result(name, tripped, message, observed, limit)
+
+
+def _scim_incomplete(directory: Directory) -> GuardResult:
+    if directory.complete:
+        return _result(GuardName.TARGET_INCOMPLETE, False, "the SCIM read was complete", 1, 1)
+    problems = "; ".join(directory.problems)[:160] or "no detail given"
+    message = f"the SCIM directory read was incomplete ({problems})"
     return _result(GuardName.TARGET_INCOMPLETE, True, message, 0, 1)

@@ -70,6 +70,18 @@ class Rule(StrEnum):
     LINKED_ACCOUNT_MISSING = "linked-account-missing"
     SCIM_KEY_MISSING = "scim-key-missing"
     NOT_MANAGEABLE = "not-manageable"
+    # Provisioning (core.provisioning): why a SCIM write is planned ...
+    JOINER = "provision-joiner"
+    PROFILE_CHANGED = "provision-profile-changed"
+    GROUP_SELECTED = "provision-group-selected"
+    MOVER_JOINED_GROUP = "provision-joined-group"
+    MOVER_LEFT_GROUP = "provision-left-group"
+    # ... and why one is not (blocked for a human, never overwritten).
+    NO_EMAIL = "provision-no-email"
+    EMAIL_TAKEN = "provision-email-taken"
+    EMAIL_SHARED = "provision-email-shared"
+    GROUP_NAME_TAKEN = "provision-group-name-taken"
+    GROUP_NAME_RESERVED = "provision-group-name-reserved"
 
 
 class GuardName(StrEnum):
@@ -84,9 +96,22 @@ class GuardName(StrEnum):
     """Not a plan guard: the budget over time (``offboard.core.budget``) that holds
     deprovisioning across plans; overriding it releases the hold for the plan applied."""
 
+    MAX_CREATES = "max-creates"
+    MAX_UPDATES = "max-updates"
+    MAX_MEMBERSHIP_REMOVALS = "max-membership-removals"
 
-PLAN_GUARDS = tuple(name for name in GuardName if name is not GuardName.DEPROVISIONING_BUDGET)
-"""The guards every plan is judged by, in their order; the budget is judged when acting."""
+
+PROVISIONING_GUARDS = frozenset(
+    {GuardName.MAX_CREATES, GuardName.MAX_UPDATES, GuardName.MAX_MEMBERSHIP_REMOVALS}
+)
+"""Guards only provisioning plans report (``core.guards.evaluate_provisioning_guards``)."""
+PLAN_GUARDS = tuple(
+    name
+    for name in GuardName
+    if name is not GuardName.DEPROVISIONING_BUDGET and name not in PROVISIONING_GUARDS
+)
+"""The guards every deprovisioning plan is judged by, in their order; the budget is judged
+when acting, and provisioning plans have guards of their own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +125,8 @@ class Action:
     rule: Rule
     reason: str
     """A sentence for humans; also the message Atlassian shows on a deactivated account."""
+    attributes: tuple[tuple[str, str], ...] = ()
+    """What a provisioning write sends (``name``/value pairs, ``member`` repeated); else ()."""
 
     @property
     def is_deprovisioning(self) -> bool:

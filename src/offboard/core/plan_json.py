@@ -138,7 +138,7 @@ def _action(action: Action) -> dict[str, Any]:
         "email": action.email,
         "rule": str(action.rule),
         "reason": action.reason,
-    }
+    } | ({"attributes": [list(pair) for pair in action.attributes]} if action.attributes else {})
 
 
 def _entry(entry: Entry) -> dict[str, Any]:
@@ -186,6 +186,7 @@ def _read_action(raw: dict[str, Any]) -> Action:
         email=_optional_text(raw["email"]),
         rule=Rule(raw["rule"]),
         reason=_text(raw["reason"]),
+        attributes=tuple((_text(k), _text(v)) for k, v in raw.get("attributes") or ()),
     )
 
 

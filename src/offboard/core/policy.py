@@ -36,6 +36,18 @@ class ActionKind(StrEnum):
     """Warn an inactive person (and their manager or the admin) by mail; no Atlassian call."""
     REVOKE_TOKENS = "revoke_tokens"
     """Revoke every API token of an account offboard deprovisioned, one call per token."""
+    # Provisioning (``[provisioning]``, off by default): SCIM writes planned by
+    # ``core.provisioning``; the account id names the SCIM target (``scim-user:``/``scim-group:``).
+    SCIM_CREATE_USER = "scim_create_user"
+    """POST a SCIM user for a Keycloak person in scope (externalId = Keycloak id)."""
+    SCIM_UPDATE_USER = "scim_update_user"
+    """PATCH the names and email of a SCIM user offboard provisioned."""
+    SCIM_CREATE_GROUP = "scim_create_group"
+    """POST a SCIM group for a selected Keycloak group."""
+    SCIM_ADD_MEMBERS = "scim_add_members"
+    """PATCH ``add members`` on a SCIM group offboard provisioned."""
+    SCIM_REMOVE_MEMBERS = "scim_remove_members"
+    """PATCH ``remove members`` on a SCIM group offboard provisioned."""
 
 
 DEPROVISIONING_KINDS = frozenset(
@@ -45,6 +57,15 @@ REPROVISIONING_KINDS = frozenset(
     {ActionKind.REACTIVATE, ActionKind.RESTORE, ActionKind.SCIM_REACTIVATE}
 )
 LINK_KINDS = frozenset({ActionKind.LINK, ActionKind.RELINK})
+PROVISIONING_KINDS = frozenset(
+    {
+        ActionKind.SCIM_CREATE_USER,
+        ActionKind.SCIM_UPDATE_USER,
+        ActionKind.SCIM_CREATE_GROUP,
+        ActionKind.SCIM_ADD_MEMBERS,
+        ActionKind.SCIM_REMOVE_MEMBERS,
+    }
+)
 UNDO_OF: Mapping[ActionKind, ActionKind] = {
     ActionKind.DEACTIVATE: ActionKind.REACTIVATE,
     ActionKind.SUSPEND: ActionKind.RESTORE,

@@ -7,7 +7,7 @@ from offboard.core.identities import IdentityId
 from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.core.links import Link
 from offboard.core.plan import Action, Rule
-from offboard.core.policy import ActionKind
+from offboard.core.policy import PROVISIONING_KINDS, ActionKind
 from offboard.executor.linking import key_of, link_after_success
 from offboard.executor.outcomes import Outcome
 from offboard.executor.readback import ReadBackPolicy, target_state_holds
@@ -55,6 +55,13 @@ async def recover(
     outcomes: list[Outcome] = []
     for intent in unfinished:
         action = action_of(intent)
+        if action.kind in PROVISIONING_KINDS:
+            # Its journal record does not carry what it sends; the next provisioning plan
+            # reads the directory afresh and plans whatever is still missing.
+            detail = "provisioning write: settled by the next provisioning plan"
+            store.append(_recovered(intent, action, Status.PENDING, detail, clock))
+            outcomes.append(Outcome(action, Status.PENDING, detail))
+            continue
         try:
             account, done = await _settle(directory, action, patience)
         except Exception as error:

@@ -16,6 +16,7 @@ from offboard.core.accounts import KEY_OWNER_FACT, NOT_MYSELF, Account
 from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.core.links import Link
 from offboard.core.plan import Action
+from offboard.core.policy import PROVISIONING_KINDS
 from offboard.executor.linking import LinkKey, link_after_success
 from offboard.executor.outcomes import Outcome
 from offboard.executor.preflight import NO_PREFLIGHT, Preflight
@@ -31,6 +32,7 @@ from offboard.ports import (
     PermanentError,
     Store,
     TemporaryError,
+    VerifyingDirectory,
 )
 
 
@@ -103,7 +105,9 @@ class ActionSender:
         if outcome.status is not Status.SUCCEEDED:
             return outcome
         readback, readback_record = await self._read_back(action)
-        await self.journal(readback_record, links=[self._link_after_success(action)])
+        # A provisioning write targets a SCIM record, not a linked account: no link to keep.
+        links = [] if action.kind in PROVISIONING_KINDS else [self._link_after_success(action)]
+        await self.journal(readback_record, links=links)
         return dataclasses.replace(outcome, readback=readback)
 
     async def _send(self, action: Action) -> tuple[Outcome, JournalRecord]:
@@ -154,6 +158,8 @@ class ActionSender:
 
     async def _read_back(self, action: Action) -> tuple[Status, JournalRecord]:
         """Read until the write shows, a bounded number of times (eventual consistency)."""
+        if action.kind in PROVISIONING_KINDS:
+            return await self._verify(action)
         reads = 0
         while True:
             reads += 1
@@ -170,6 +176,19 @@ class ActionSender:
                 break
             await self.readback.sleep(self.readback.delay(reads))
         detail = account_state(account) + (f" (after {reads} reads)" if reads > 1 else "")
+        return status, self.record(action, Phase.READBACK, status, detail=detail)
+
+    async def _verify(self, action: Action) -> tuple[Status, JournalRecord]:
+        """Provisioning read-back: the directory compares the SCIM record with the action."""
+        if not isinstance(self.directory, VerifyingDirectory):
+            detail = "this directory cannot read back provisioning writes"
+            return Status.FAILED, self.record(action, Phase.READBACK, Status.FAILED, detail=detail)
+        try:
+            holds, detail = await self.directory.verify(action)
+        except Exception as error:
+            record = self.record(action, Phase.READBACK, Status.FAILED, detail=describe(error))
+            return Status.FAILED, record
+        status = Status.VERIFIED if holds else Status.MISMATCH
         return status, self.record(action, Phase.READBACK, status, detail=detail)
 
     async def _read_account(self, action: Action) -> Account | None:

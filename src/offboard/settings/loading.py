@@ -21,6 +21,7 @@ from pydantic_settings import (
 from offboard.core.policy import ActionKind, Policy, Thresholds
 from offboard.settings.licences import LicenceSettings
 from offboard.settings.policy import PolicySettings
+from offboard.settings.provisioning import ProvisioningSettings
 from offboard.settings.runtime import DaemonSettings, LoggingSettings, StoreSettings
 from offboard.settings.sources import AtlassianSettings, KeycloakSettings
 from offboard.settings.values import ConfigError
@@ -55,6 +56,8 @@ class Settings(BaseSettings):
     """Logs."""
     licences: LicenceSettings = LicenceSettings()
     """The daily licence check, the inactivity policy and leavers' API tokens."""
+    provisioning: ProvisioningSettings = ProvisioningSettings()
+    """Joiners and movers pushed to Atlassian by SCIM (off by default)."""
 
     @classmethod
     def settings_customise_sources(

@@ -181,7 +181,7 @@ inactivity_marks = Table(
 )
 """What the inactivity policy did to each account: warned, access removed (and how)."""
 
-# The deprovisioning budget and the hold (schema 3). One lock row per budget category
+# The deprovisioning budget and the hold (migration 0007). One lock row per budget category
 # serialises reservations on every backend: its UPDATE takes SQLite's write lock or a
 # PostgreSQL row lock before the windows are counted.
 budget_locks = Table(

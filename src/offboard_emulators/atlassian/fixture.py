@@ -161,6 +161,7 @@ def link_scim_user(
         last_modified=now,
     )
     directory.users[user_id] = user
+    directory.user_names[user.user_name.lower()] = user_id
     directory.used_ids.add(user_id)
     state.scim_links.setdefault(account.account_id, []).append(ScimLink(scim_directory_id, user_id))
     if account.management_source == "invited":

@@ -108,6 +108,10 @@ class OrgSettings:
     v1_page_size: int = 100
     scim_require_verified_domain: bool = True
     scim_max_page_size: int = 100
+    scim_max_users: int = 150_000
+    """Users per SCIM directory (Atlassian's user provisioning limitations, 2023)."""
+    scim_max_group_members: int = 35_000
+    """Users per SCIM group (same source; support can raise it to 50,000)."""
 
 
 @dataclass(slots=True)
@@ -145,6 +149,9 @@ class ScimDirectory:
     users: dict[str, ScimUser] = field(default_factory=dict)
     groups: dict[str, ScimGroup] = field(default_factory=dict)
     used_ids: set[str] = field(default_factory=set)
+    user_names: dict[str, str] = field(default_factory=dict)
+    """Lower-case userName → SCIM id, so a create checks uniqueness without a scan (checked
+    against the record, so an entry left by a rename is never taken for a clash)."""
 
 
 @dataclass(slots=True)

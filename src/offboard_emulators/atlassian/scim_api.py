@@ -155,6 +155,8 @@ def routes(state: AtlassianState) -> list[Route]:
         body = await scim_body(request)
         user = scim_state.user(directory, request.path_params["userId"])
         scim_patch.patch_user(state, user, body)
+        with state.lock:
+            scim_state.index_user_name(directory, user)
         return scim_json(scim_views.render_user(directory, user, base))
 
     async def delete_user(request: Request, directory: ScimDirectory, base: str) -> Response:

@@ -12,6 +12,7 @@ from typing import Any
 from offboard_emulators.atlassian.model import ScimDirectory, ScimGroup, ScimUser
 from offboard_emulators.atlassian.scim_state import (
     ScimProblemError,
+    capped,
     member_ids,
     primary_email,
     sync_account,
@@ -143,8 +144,9 @@ def patch_group(
                 members = [m for m in members if m not in gone]
             elif path == "members":
                 added = member_ids(directory, value)
+                present = set(members)
                 members = (
-                    added if kind == "replace" else members + [m for m in added if m not in members]
+                    added if kind == "replace" else members + [m for m in added if m not in present]
                 )
             elif path == "externalId":
                 external_id = None if kind == "remove" else _text(value, "externalId")
@@ -157,7 +159,7 @@ def patch_group(
                 raise ScimProblemError(
                     400, f"unsupported group operation {kind} {path}", "invalidPath"
                 )
-        record.members = members
+        record.members = capped(state, directory, members)
         record.display_name = name
         record.external_id = external_id
         record.last_modified = state.clock()

@@ -66,10 +66,15 @@ def _check_user_name(directory: ScimDirectory, user_name: object, own_id: str | 
     if not isinstance(user_name, str) or not user_name:
         raise ScimProblemError(400, "userName is required", "invalidValue")
     lowered = user_name.lower()
-    for other in directory.users.values():
-        if other.scim_id != own_id and other.user_name.lower() == lowered:
-            raise ScimProblemError(409, f"userName {user_name} already exists", "uniqueness")
+    holder = directory.users.get(directory.user_names.get(lowered, ""))
+    if holder is not None and holder.user_name.lower() == lowered and holder.scim_id != own_id:
+        raise ScimProblemError(409, f"userName {user_name} already exists", "uniqueness")
     return user_name
+
+
+def index_user_name(directory: ScimDirectory, user: ScimUser) -> None:
+    """Remember the record's current userName (after a create, PUT or PATCH)."""
+    directory.user_names[user.user_name.lower()] = user.scim_id
 
 
 def _account_for(state: AtlassianState, directory: ScimDirectory, email: str, name: str) -> Account:
@@ -123,7 +128,10 @@ def create_user(
             created=now,
             last_modified=now,
         )
+        if len(directory.users) >= state.org(directory.org_id).settings.scim_max_users:
+            raise ScimProblemError(400, "the directory holds its maximum of users", "invalidValue")
         directory.users[user.scim_id] = user
+        index_user_name(directory, user)
         links = state.scim_links.setdefault(account.account_id, [])
         links.append(ScimLink(directory.directory_id, user.scim_id))
         if account.management_source == "invited":
@@ -160,6 +168,7 @@ def replace_user(
         record.external_id = payload.get("externalId")
         record.active = payload.get("active", True) is not False
         record.last_modified = state.clock()
+        index_user_name(directory, record)
         sync_account(state, record)
         return record
 
@@ -169,6 +178,7 @@ def delete_user(state: AtlassianState, directory: ScimDirectory, scim_id: str) -
     with state.lock:
         record = user(directory, scim_id)
         del directory.users[scim_id]
+        directory.user_names.pop(record.user_name.lower(), None)
         for group in directory.groups.values():
             if scim_id in group.members:
                 group.members.remove(scim_id)
@@ -195,7 +205,7 @@ def create_group(
             scim_id=new_id(directory),
             display_name=name,
             external_id=payload.get("externalId"),
-            members=member_ids(directory, payload.get("members") or []),
+            members=capped(state, directory, member_ids(directory, payload.get("members") or [])),
             created=now,
             last_modified=now,
         )
@@ -209,6 +219,14 @@ def group(directory: ScimDirectory, scim_id: str) -> ScimGroup:
     if found is None:
         raise NotFoundError(f"group {scim_id}")
     return found
+
+
+def capped(state: AtlassianState, directory: ScimDirectory, members: list[str]) -> list[str]:
+    """Members within Atlassian's limit per group (35,000 by default), else a 400."""
+    limit = state.org(directory.org_id).settings.scim_max_group_members
+    if len(members) > limit:
+        raise ScimProblemError(400, f"a group holds at most {limit} users", "invalidValue")
+    return members
 
 
 def member_ids(directory: ScimDirectory, members: object) -> list[str]:

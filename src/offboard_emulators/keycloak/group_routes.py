@@ -41,6 +41,7 @@ class GroupRoutes(RouteHandlers):
             (f"{admin}/groups", self.groups, ["GET", "POST"]),
             (f"{admin}/groups/{{group}}", self.group, ["GET"]),
             (f"{admin}/groups/{{group}}/children", self.add_child, ["POST"]),
+            (f"{admin}/groups/{{group}}/children", self.children, ["GET"]),
             (f"{admin}/groups/{{group}}/members", self.members, ["GET"]),
             (f"{admin}/group-by-path/{{path:path}}", self.by_path, ["GET"]),
             (f"{admin}/users/{{id}}/groups", self.user_groups, ["GET"]),
@@ -94,6 +95,22 @@ class GroupRoutes(RouteHandlers):
         require(principal, VIEW_USERS)
         count = state.realm.groups.sub_count(group.id)
         return self.render(group.listed(MANAGE_USERS in principal.roles, count, brief=False))
+
+    async def children(self, request: Request, state: EmulatorState) -> Response:
+        """`GET groups/{group}/children`: the direct subgroups, paged (Keycloak 23+)."""
+        group = self._group(state, request.path_params["group"])
+        principal = self.caller(request, state)
+        require(principal, QUERY_GROUPS)
+        params = request.query_params
+        first, max_ = parse_int(params.get("first")), parse_int(params.get("max"))
+        brief = parse_bool(params.get("briefRepresentation")) is not False
+        tree = state.realm.groups
+        with state.realm.lock:
+            found = list(tree.children(group.id))
+            shown = [found[i] for i in page(found, first, max_, DEFAULT_MAX)]
+            manage = MANAGE_USERS in principal.roles
+            body = [g.listed(manage, tree.sub_count(g.id), [], brief) for g in shown]
+        return self.render(body)
 
     async def add_child(self, request: Request, state: EmulatorState) -> Response:
         """`POST groups/{group}/children`: a new subgroup."""

@@ -128,7 +128,9 @@ def test_our_request_paths_exist_in_the_specs() -> None:
 
 def test_our_patch_body_uses_the_documented_field_names() -> None:
     """``value`` is typed as Jackson's ``JsonNode`` (an object) in the generated spec, while
-    a boolean is what Atlassian's own examples send; so the names are checked, not the value."""
+    a boolean is what Atlassian's own examples send; so the names are checked, not the value.
+    The schema spells the array ``operations``; we send RFC 7644's ``Operations`` (Atlassian's
+    group example and the production identity providers do), so that name compares folded."""
     schema = _spec(SCIM_SPEC)["components"]["schemas"]
     body = active_patch(False)
     # SCIM attribute names are case-insensitive (RFC 7643 §2.1): we send ``Operations``.

@@ -91,6 +91,8 @@ async def test_disable_delete_and_their_events(emulator: Target) -> None:
     assert disabled.disable_confirmed
     assert deleted is None
     assert [(e.identity_id, e.kind) for e in events] == [
+        (leaver, "admin:USER:CREATE"),
+        (gone, "admin:USER:CREATE"),
         (leaver, "admin:USER:UPDATE"),
         (gone, "admin:USER:DELETE"),
     ]

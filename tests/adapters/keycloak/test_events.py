@@ -58,7 +58,7 @@ async def test_first_poll_asks_for_user_and_membership_changes_oldest_first(
     assert json.loads(cursor)["admin"] == NOW_MS + 20
 
 
-async def test_leaving_or_joining_a_group_triggers_a_recheck_but_a_new_user_does_not(
+async def test_leaving_or_joining_a_group_and_a_new_user_trigger_a_recheck(
     fake: FakeKeycloak, source: KeycloakSource
 ) -> None:
     fake.admin_events = [
@@ -72,6 +72,7 @@ async def test_leaving_or_joining_a_group_triggers_a_recheck_but_a_new_user_does
     assert [(e.identity_id, e.kind) for e in events] == [
         ("u-1", "admin:GROUP_MEMBERSHIP:DELETE"),
         ("u-2", "admin:GROUP_MEMBERSHIP:CREATE"),
+        ("u-3", "admin:USER:CREATE"),  # a joiner, for provisioning
     ]
 
 

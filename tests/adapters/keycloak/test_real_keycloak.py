@@ -139,7 +139,7 @@ async def test_delete_is_confirmed_by_404(
     assert user_id not in {i.id for i in confirmed.identities}
 
 
-async def test_events_for_disable_and_delete_arrive_in_order(
+async def test_events_for_create_disable_and_delete_arrive_in_order(
     keycloak_server: KeycloakServer, source: KeycloakSource
 ) -> None:
     _, cursor = await source.events_since(None)
@@ -151,7 +151,7 @@ async def test_events_for_disable_and_delete_arrive_in_order(
     again, _ = await source.events_since(cursor)
 
     mine = [e.kind for e in events if e.identity_id == user_id]
-    assert mine == ["admin:USER:UPDATE", "admin:USER:DELETE"]
+    assert mine == ["admin:USER:CREATE", "admin:USER:UPDATE", "admin:USER:DELETE"]
     assert not [e for e in again if e.identity_id == user_id]
 
 

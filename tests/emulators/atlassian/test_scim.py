@@ -7,8 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from offboard_emulators.atlassian import AtlassianState
+from offboard_emulators.atlassian import AtlassianState, load_fixture, scim_state, seed
 from tests.emulators.atlassian.conftest import (
+    EXAMPLE,
     LEAVER,
     ORG,
     ORG_KEY,
@@ -277,3 +278,54 @@ async def test_attributes_projection(client: httpx.AsyncClient, tenant: Atlassia
     assert (
         tenant.orgs[ORG].scim_directories["scim-dir-1"].users["scim-user-sam"].account_id == SYNCED
     )
+
+
+def test_user_names_stay_unique_across_renames_and_deletes() -> None:
+    """The userName index never misses a clash and never invents one."""
+    state = AtlassianState()
+    seed(state, load_fixture(EXAMPLE))
+    org = next(iter(state.orgs.values()))
+    directory = next(iter(org.scim_directories.values()))
+
+    emails = iter(f"person{n}@example.com" for n in range(10))
+
+    def create(name: str) -> str:
+        body = {"userName": name, "emails": [{"value": next(emails), "primary": True}]}
+        return scim_state.create_user(state, directory, body).scim_id
+
+    first = create("one@example.com")
+    with pytest.raises(scim_state.ScimProblemError) as clash:
+        create("ONE@example.com")
+    assert clash.value.status == 409
+    scim_state.replace_user(
+        state,
+        directory,
+        first,
+        {"userName": "two@example.com", "emails": [{"value": "person0@example.com"}]},
+    )
+    create("one@example.com")  # the old name is free again
+    with pytest.raises(scim_state.ScimProblemError):
+        create("two@example.com")
+    scim_state.delete_user(state, directory, first)
+    create("two@example.com")
+
+
+def test_group_membership_is_capped_per_group() -> None:
+    state = AtlassianState()
+    seed(state, load_fixture(EXAMPLE))
+    org = next(iter(state.orgs.values()))
+    org.settings.scim_max_group_members = 1
+    directory = next(iter(org.scim_directories.values()))
+    ids = [
+        scim_state.create_user(
+            state,
+            directory,
+            {"userName": f"m{n}@example.com", "emails": [{"value": f"m{n}@example.com"}]},
+        ).scim_id
+        for n in range(2)
+    ]
+    with pytest.raises(scim_state.ScimProblemError) as refused:
+        scim_state.create_group(
+            state, directory, {"displayName": "big", "members": [{"value": i} for i in ids]}
+        )
+    assert refused.value.status == 400

@@ -1,8 +1,8 @@
 """The SCIM adapter: find SCIM users, read them, and set ``active`` with a directory key.
 
 Plain httpx through the shared helpers (limiter, error mapping, bounded retries) rather
-than ``scim2_client``: Atlassian deviates from RFC 7644 where we need it (lower-case
-``Operations`` in PATCH, its own account-id extension, ``Failure`` bodies on 401/403),
+than ``scim2_client``: Atlassian deviates from RFC 7644 where we need it (its OpenAPI
+spells PATCH's array ``operations``, its own account-id extension, ``Failure`` bodies on 401/403),
 and the shared limiter and retry policy must govern every call. ``scim2_models.Error``
 parses the documented ``ScimError`` bodies.
 """

@@ -25,7 +25,8 @@ from offboard.ports import CheckResult, IdentityEvent, PermanentError
 log = structlog.get_logger(__name__)
 
 RELEVANT_ADMIN_OPERATIONS: dict[str, frozenset[str]] = {
-    "USER": frozenset({"UPDATE", "DELETE"}),
+    # CREATE: a joiner, for provisioning (a deprovisioning re-check of a new user is a no-op).
+    "USER": frozenset({"CREATE", "UPDATE", "DELETE"}),
     # Joining or leaving a group moves a user in or out of a group scope, with no USER event.
     "GROUP_MEMBERSHIP": frozenset({"CREATE", "DELETE"}),
 }

@@ -1,7 +1,7 @@
 """Licence reports (each daily check's figures, for the trend) and inactivity marks.
 
-Revision ID: 0009
-Revises: 0006
+Revision ID: 0004
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0006"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """Links remember operator acts: a manual cut-off (only a human gives that access back) and
 a pairing made by hand (other identities claiming the account are then settled).
 
-Revision ID: 0007
-Revises: 0009
+Revision ID: 0005
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0009"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

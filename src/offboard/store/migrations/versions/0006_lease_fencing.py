@@ -1,7 +1,7 @@
 """Fence the leader: a token on each lease, bumped at every take-over.
 
-Revision ID: 0004
-Revises: 0007
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0007"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,181 @@
+"""Provisioning runs: read Keycloak and the SCIM directory, plan, and apply in two phases.
+
+Apply goes through ``executor.applying.apply_plan`` (journal, guards, idempotence,
+read-back), twice under the plan's one fingerprint: users and groups first, then
+memberships, because a member must exist before a group can hold them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from offboard.adapters.atlassian import AtlassianDirectory
+from offboard.adapters.atlassian_scim.provisioning import ScimProvisioner
+from offboard.adapters.atlassian_scim.provisioning_target import ProvisioningTarget
+from offboard.adapters.keycloak.people import PeopleReader, PersonReader
+from offboard.core.guards import ProvisioningThresholds
+from offboard.core.identities import IdentityId, normalise_email
+from offboard.core.plan import GuardName, Plan
+from offboard.core.policy import ActionKind
+from offboard.core.provisioning import plan_provisioning
+from offboard.core.provisioning_model import Directory, People
+from offboard.executor.applying import apply_plan
+from offboard.executor.outcomes import ApplyReport
+from offboard.ports import Clock, OffboardError, Store
+
+FIRST_PHASE = frozenset(
+    {ActionKind.SCIM_CREATE_USER, ActionKind.SCIM_UPDATE_USER, ActionKind.SCIM_CREATE_GROUP}
+)
+
+
+@dataclass
+class Provisioning:
+    """What a provisioning run needs: both readers, the SCIM writer and the selection."""
+
+    people: PeopleReader
+    provisioner: ScimProvisioner
+    directory: AtlassianDirectory
+    groups: tuple[str, ...]
+    group_prefixes: tuple[str, ...]
+    thresholds: ProvisioningThresholds
+
+    async def read(self, clock: Clock, store: Store | None = None) -> tuple[People, Directory]:
+        """Both sides in full; an unreadable side gives an incomplete view (a guard blocks).
+        With ``store``, people linked to an account with no SCIM record are known too."""
+        people = await self.people.read(self.groups, self.group_prefixes, clock.now())
+        try:
+            scim = await self.provisioner.read_all(frozenset())
+        except OffboardError as error:
+            scim = Directory((), (), False, problems=(f"SCIM directory unreadable: {error}",))
+        unlinked, without_scim, problems = await self._unlinked_accounts()
+        scim = dataclasses.replace(scim, unlinked_emails=unlinked)
+        if problems:
+            scim = dataclasses.replace(scim, complete=False, problems=(*scim.problems, *problems))
+        if store is not None:
+            elsewhere = {
+                link.identity_id for link in store.links() if link.account_id in without_scim
+            }
+            scim = dataclasses.replace(scim, linked_elsewhere=frozenset(elsewhere))
+        return people, scim
+
+    async def _unlinked_accounts(self) -> tuple[frozenset[str], set[str], tuple[str, ...]]:
+        """Emails and ids of the org's accounts with no record in this SCIM directory.
+
+        The org's accounts only (its SCIM links come from the directory read just made, so
+        the SCIM users are not paged twice)."""
+        try:
+            snapshot = await self.directory.org.snapshot()
+        except OffboardError as error:
+            return frozenset(), set(), (f"Atlassian accounts unreadable: {error}",)
+        linked = self.provisioner.linked_account_ids
+        without = [a for a in snapshot.accounts if a.id not in linked]
+        emails = {normalise_email(a.email) for a in without}
+        problems = snapshot.problems if not snapshot.complete else ()
+        return frozenset(e for e in emails if e), {a.id for a in without}, problems
+
+    async def read_person(
+        self, identity_id: IdentityId, clock: Clock, store: Store | None = None
+    ) -> tuple[People, Directory]:
+        """One person's view for an event re-check: a handful of requests whatever the size
+        of the realm or the directory (their SCIM user by externalId and email, the groups
+        they are or should be in, by name). Nobody else is spoken for."""
+        current_names = await self.provisioner.group_names_of(identity_id)
+        before = await self.provisioner.read_targeted([(identity_id, None)], current_names)
+        pushed = tuple(sorted(g.external_id for g in before.groups if g.external_id))
+        reader = PersonReader(self.people.reader, self.people.scope, self.people.attributes)
+        people = await reader.read(
+            identity_id, self.groups, self.group_prefixes, pushed, clock.now()
+        )
+        email = people.people[0].email if people.people else None
+        names = {g.name for g in people.groups} | set(current_names)
+        scim = await self.provisioner.read_targeted([(identity_id, email)], names)
+        unlinked: frozenset[str] = frozenset()
+        if email:
+            accounts = await self.directory.find_by_email(email)
+            found = {normalise_email(a.email) for a in accounts if a.scim is None}
+            unlinked = frozenset(e for e in found if e)
+        elsewhere = await self._linked_elsewhere(identity_id, store)
+        return people, dataclasses.replace(
+            scim, unlinked_emails=unlinked, linked_elsewhere=elsewhere
+        )
+
+    async def _linked_elsewhere(
+        self, identity_id: IdentityId, store: Store | None
+    ) -> frozenset[str]:
+        """The person, when offboard links them to an account with no record in SCIM."""
+        if store is None:
+            return frozenset()
+        for link in store.links(identity_ids=[identity_id]):
+            account = await self.directory.read_account(link.account_id)
+            if account is not None and account.scim is None:
+                return frozenset({identity_id})
+        return frozenset()
+
+    async def recheck_plan(
+        self,
+        identity_id: IdentityId,
+        clock: Clock,
+        overrides: frozenset[GuardName] = frozenset(),
+        store: Store | None = None,
+    ) -> Plan:
+        """The provisioning plan for one person, after an event named them."""
+        people, scim = await self.read_person(identity_id, clock, store)
+        return plan_provisioning(people, scim, thresholds=self.thresholds, overrides=overrides)
+
+    async def plan(
+        self,
+        clock: Clock,
+        overrides: frozenset[GuardName] = frozenset(),
+        store: Store | None = None,
+    ) -> Plan:
+        people, scim = await self.read(clock, store)
+        return plan_provisioning(people, scim, thresholds=self.thresholds, overrides=overrides)
+
+    async def apply(
+        self,
+        plan: Plan,
+        *,
+        store: Store,
+        clock: Clock,
+        run_id: str,
+        overrides: frozenset[GuardName] = frozenset(),
+    ) -> list[ApplyReport]:
+        return await apply_provisioning(
+            plan,
+            ProvisioningTarget(self.provisioner),
+            store=store,
+            clock=clock,
+            run_id=run_id,
+            overrides=overrides,
+        )
+
+
+async def apply_provisioning(
+    plan: Plan,
+    target: ProvisioningTarget,
+    *,
+    store: Store,
+    clock: Clock,
+    run_id: str,
+    overrides: frozenset[GuardName] = frozenset(),
+) -> list[ApplyReport]:
+    """Users and groups, then memberships; each phase through ``apply_plan``."""
+    first = tuple(a for a in plan.actions if a.kind in FIRST_PHASE)
+    then = tuple(a for a in plan.actions if a.kind not in FIRST_PHASE)
+    reports: list[ApplyReport] = []
+    for actions in (first, then):
+        if not actions and reports:
+            continue
+        phase = dataclasses.replace(plan, actions=actions)
+        reports.append(
+            await apply_plan(
+                phase,
+                directory=target,
+                store=store,
+                clock=clock,
+                run_id=run_id,
+                overrides=overrides,
+            )
+        )
+    return reports

@@ -1,0 +1,79 @@
+"""The daemon's passes with provisioning on: leavers first, then joiners and movers.
+
+Each pass is the deprovisioning pass as before, followed by the provisioning pass of the same
+scope (the whole directory for a full pass, one person for a re-check), in a run of its own.
+A provisioning plan a guard blocks is journaled by ``apply_plan`` and reported; it never
+stops the deprovisioning pass, which runs first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import structlog
+
+from offboard.core.identities import IdentityId
+from offboard.core.plan import Plan
+from offboard.executor.applying import PlanBlockedError
+from offboard.ports import Clock, OffboardError, Store
+from offboard.service.passes import Passes, PassReport, action_reports
+from offboard.service.provisioning import Provisioning
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ProvisioningPasses:
+    """:class:`~offboard.service.passes.Passes`: ``inner`` (leavers), then provisioning."""
+
+    inner: Passes
+    provisioning: Provisioning
+    store: Store
+    clock: Clock
+
+    async def full(self) -> PassReport:
+        report = await self.inner.full()
+        return await self._then(
+            report, lambda: self.provisioning.plan(self.clock, store=self.store), "full"
+        )
+
+    async def recheck(self, identity_id: IdentityId) -> PassReport:
+        report = await self.inner.recheck(identity_id)
+        return await self._then(
+            report,
+            lambda: self.provisioning.recheck_plan(identity_id, self.clock, store=self.store),
+            "recheck",
+        )
+
+    async def _then(
+        self, report: PassReport, planning: Callable[[], Awaitable[Plan]], kind: str
+    ) -> PassReport:
+        run_id = self.store.start_run(f"provision-{kind}", self.clock.now())
+        status, problems, applied = "applied", list[str](), 0
+        try:
+            plan: Plan = await planning()
+            if plan.has_changes:
+                reports = await self.provisioning.apply(
+                    plan, store=self.store, clock=self.clock, run_id=run_id
+                )
+                applied = sum(len(r.outcomes) for r in reports)
+                status = "applied" if all(r.all_done for r in reports) else "incomplete"
+            else:
+                status = "nothing-to-do"
+        except PlanBlockedError as blocked:
+            status, problems = "blocked", [str(blocked)]
+        except OffboardError as error:
+            status, problems = "failed", [f"provisioning: {error}"]
+        log.info("provisioning pass", kind=kind, status=status, actions=applied)
+        self.store.finish_run(run_id, self.clock.now(), status, {"actions": applied})
+        actions = action_reports(self.store.journal(run_id=run_id))
+        counts = dict(report.counts) | {"provisioning_actions": applied}
+        return dataclasses.replace(
+            report,
+            complete=report.complete and status in ("applied", "nothing-to-do"),
+            actions=(*report.actions, *actions),
+            problems=(*report.problems, *problems),
+            counts=counts,
+        )

@@ -1,0 +1,68 @@
+"""`offboard provision plan|apply` against both emulators over loopback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from offboard.cli.demo import DOMAIN, atlassian_fixture, keycloak_seed
+from offboard.cli.demo_provisioning import add_teams_and_joiner
+from offboard.cli.emulate import Which, ready_config, serving
+from offboard.cli.exit_codes import ExitCode
+from offboard.cli.main import app
+from tests.cli.test_run_commands import World
+
+PROVISIONING = '\n[provisioning]\nenabled = true\ngroup_prefixes = ["/teams"]\n'
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    with serving(Which.BOTH, port=0, people=10) as served:
+        config = tmp_path / "offboard.toml"
+        store = tmp_path / "state.sqlite3"
+        text = ready_config(served.urls, (keycloak_seed(), atlassian_fixture()))
+        text = text.replace("offboard-emulated.sqlite3", str(store)) + PROVISIONING
+        config.write_text(text, encoding="utf-8")
+        add_teams_and_joiner(served.keycloak, DOMAIN, "/staff")
+        yield World(served, config, store)
+
+
+def test_a_saved_provisioning_plan_applies_then_nothing_is_left(
+    world: World, runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "provision.json"
+    code, output = world.run(runner, "provision", "plan", "--out", str(out))
+    assert code == ExitCode.CHANGES, output
+    kinds = json.loads(out.read_text(encoding="utf-8"))["summary"]["actions_by_kind"]
+    assert kinds == {"scim_add_members": 1, "scim_create_group": 2, "scim_create_user": 1}
+    code, output = world.run(runner, "provision", "apply", str(out), "--yes")
+    assert code == ExitCode.OK, output
+    code, output = world.run(runner, "provision", "plan")
+    assert code == ExitCode.OK, output
+    directory = next(iter(world.served.atlassian.orgs.values())).scim_directories["acme-scim"]
+    assert {u.user_name for u in directory.users.values()} >= {f"nora.new@{DOMAIN}"}
+
+
+def test_a_tampered_provisioning_plan_is_refused(
+    world: World, runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "provision.json"
+    world.run(runner, "provision", "plan", "--out", str(out))
+    document = json.loads(out.read_text(encoding="utf-8"))
+    document["actions"][0]["attributes"][0][1] = "someone-else@acme.example"
+    out.write_text(json.dumps(document), encoding="utf-8")
+    code, output = world.run(runner, "provision", "apply", str(out), "--yes")
+    assert code == ExitCode.REFUSED, output
+
+
+def test_provisioning_off_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    with serving(Which.BOTH, port=0, people=10) as served:
+        config = tmp_path / "offboard.toml"
+        config.write_text(ready_config(served.urls, (keycloak_seed(), atlassian_fixture())))
+        result = runner.invoke(app, ["--config", str(config), "provision", "plan"])
+    assert result.exit_code == ExitCode.REFUSED
+    assert "provisioning is off" in result.output
