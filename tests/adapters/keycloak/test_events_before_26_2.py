@@ -38,7 +38,13 @@ async def test_the_poller_falls_back_to_day_dates_and_orders_events(
         events, cursor = await source.events_since(cursor)
         again, _ = await source.events_since(cursor)
 
-    assert [e.identity_id for e in events] == [first, second]
+    # Oldest first: the two creates (joiners, for provisioning), then the two disables.
+    assert [(e.identity_id, e.kind) for e in events] == [
+        (first, "admin:USER:CREATE"),
+        (second, "admin:USER:CREATE"),
+        (first, "admin:USER:UPDATE"),
+        (second, "admin:USER:UPDATE"),
+    ]
     assert again == []
     warnings = [line for line in logs if line["log_level"] == "warning"]
     assert any("older than 26.2" in line["event"] for line in warnings)
