@@ -100,10 +100,10 @@ max_source_drop_percent = 100
 {store_line}
 
 [daemon]
-lease_ttl = 3
-poll_interval = 1
-reconcile_interval = 3600
-reconfirm_after = 5
+lease_ttl = "3s"
+poll_interval = "1s"
+reconcile_interval = "1h"
+reconfirm_after = "5s"
 """
     path = tmp / "offboard.toml"
     path.write_text(text, encoding="utf-8")

@@ -96,7 +96,7 @@ def test_hostile_keycloak_values_are_shown_safely_and_never_matched(
 
     for fmt in ("table", "markdown", "json"):
         code, output = run("plan", "--format", fmt)
-        assert code == ExitCode.CHANGES, output
+        assert code == ExitCode.OK, output  # links to record only: bookkeeping, exit 0
     assert "email-not-an-address" in output
     code, output = run("apply", "--yes")
     assert code == ExitCode.OK, output

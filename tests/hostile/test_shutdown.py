@@ -55,7 +55,7 @@ async def test_sigterm_with_unreachable_vendors_stops_within_the_grace(
                 "atlassian": {"base_url": atlassian, "org_id": "o", "api_key": "k",
                               "timeout": 30},
                 "store": {"path": str(tmp_path / "s.db")},
-                "daemon": {"listen_port": free_port(), "shutdown_grace": GRACE,
+                "daemon": {"listen_port": free_port(), "shutdown_grace": f"{GRACE:g}s",
                            "webhook_secret": "a-webhook-secret-long-enough-0123",
                            "webhook_port": free_port()},
             }

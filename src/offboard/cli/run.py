@@ -236,8 +236,8 @@ def _listeners(
     """The operations listener, and the webhook listener when webhooks are configured."""
     section = settings.daemon
     limits = Limits(
-        header_timeout=section.header_timeout,
-        keep_alive_timeout=section.keep_alive_timeout,
+        header_timeout=section.header_timeout.total_seconds(),
+        keep_alive_timeout=section.keep_alive_timeout.total_seconds(),
         max_connections=section.max_connections,
         shutdown_timeout=_closing_share(settings),
     )

@@ -103,7 +103,7 @@ def build_directory(
         rate_per_second=at.rate_limit_per_second,
         key_owner_account_id=key_owner,
         transport=transport,
-        max_pause=at.max_rate_limit_pause,
+        max_pause=at.max_rate_limit_pause.total_seconds(),
         on_pause=on_pause,
     )
 

@@ -73,10 +73,11 @@ class DaemonSettings(Section):
     """A file holding the webhook secret."""
     webhook_window: Duration = timedelta(minutes=15)
     """Deliveries dated further than this from now are refused (captured ones replayed)."""
-    header_timeout: float = Field(default=10.0, gt=0, le=300)
-    """Seconds a client has to send a request's headers before its connection is closed."""
-    keep_alive_timeout: float = Field(default=5.0, gt=0, le=300)
-    """Seconds an idle keep-alive connection stays open."""
+    header_timeout: Duration = timedelta(seconds=10)
+    """How long a client has to send a request's headers before its connection is closed
+    (more than zero, at most 5m)."""
+    keep_alive_timeout: Duration = timedelta(seconds=5)
+    """How long an idle keep-alive connection stays open (more than zero, at most 5m)."""
     max_connections: int = Field(default=1000, ge=1, le=100_000)
     """Open connections per listener; beyond it new requests are answered 503."""
     max_backlog: int = Field(default=5000, ge=1, le=1_000_000)
@@ -102,6 +103,9 @@ class DaemonSettings(Section):
                 raise ValueError(f"{key}: must be longer than zero (got {getattr(self, key)})")
         if self.reconfirm_after < timedelta(0):
             raise ValueError("reconfirm_after: must not be negative")
+        for key in ("header_timeout", "keep_alive_timeout"):
+            if not timedelta(0) < getattr(self, key) <= timedelta(minutes=5):
+                raise ValueError(f"{key}: must be more than zero and at most 5m")
         return self
 
     @model_validator(mode="after")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
 from offboard.core.policy import Scope
-from offboard.settings.values import Section, read_secret, secure_url
+from offboard.settings.values import Duration, Section, read_secret, secure_url
 
 
 class KeycloakSettings(Section):
@@ -96,8 +96,9 @@ class AtlassianSettings(Section):
     """A file holding the SCIM directory's API key."""
     scim_api_key_expires_on: date | None = None
     """The SCIM directory key's expiry date: warnings 30, 14 and 7 days ahead."""
-    max_rate_limit_pause: float = Field(default=300.0, gt=0, le=3600)
-    """Longest rate-limit pause in seconds; a longer reset fails the call instead of stalling."""
+    max_rate_limit_pause: Duration = timedelta(minutes=5)
+    """Longest rate-limit pause (more than zero, at most 1h); a longer reset fails the call
+    instead of stalling."""
     rate_limit_per_second: float = Field(default=10.0, gt=0, le=1000)
     """Requests per second offboard allows itself towards Atlassian."""
     timeout: float = Field(default=30.0, gt=0)
@@ -105,6 +106,8 @@ class AtlassianSettings(Section):
 
     @model_validator(mode="after")
     def _resolve(self) -> AtlassianSettings:
+        if not timedelta(0) < self.max_rate_limit_pause <= timedelta(hours=1):
+            raise ValueError("max_rate_limit_pause: must be more than zero and at most 1h")
         object.__setattr__(self, "base_url", secure_url("base_url", self.base_url))
         key = read_secret(self.api_key, self.api_key_file, "api_key")
         if key is None:
