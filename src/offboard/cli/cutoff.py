@@ -15,7 +15,7 @@ from offboard.cli.actor import ActorOption, ReasonOption, actor_name
 from offboard.cli.apply import OverrideOption, YesOption, check_guards, report_exit_code
 from offboard.cli.errors import RefusedError
 from offboard.cli.fitting import output_console
-from offboard.cli.flows import Wired, run_applying
+from offboard.cli.flows import Wired, acting, run_applying
 from offboard.cli.plan import PlanFormat, show_plan
 from offboard.cli.prompts import confirm, require_confirmation_channel
 from offboard.cli.render import apply_table
@@ -106,7 +106,8 @@ def _act(ctx: typer.Context, person: str, reason: str, actor: str | None, yes: b
                 raise RefusedError(prepared.refusal)
             check_guards(prepared.plan, overrides, console, yes=yes)
             confirm(console, f"{verb} {person}?", yes=yes)
-            return await carry_out(prepared, act, sides, overrides)
+            async with acting(wired) as preflight:
+                return await carry_out(prepared, act, sides, overrides, preflight)
 
     report = run_applying(go(), console)
     assert report is not None

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import getpass
 import re
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -35,7 +35,7 @@ from offboard.core.policy import Policy
 from offboard.executor import ApplyReport, PlanBlockedError, apply_plan, recover
 from offboard.executor.preflight import Preflight
 from offboard.executor.sending import describe
-from offboard.ports import AccountDirectory, Clock, Fence, IdentitySource
+from offboard.ports import AccountDirectory, Clock, IdentitySource
 from offboard.ports import Progress as Report
 from offboard.service.acting import LeaderBusyError, acting_lease
 from offboard.service.reconciling import PlanResult, SideProgress, build_plan
@@ -185,10 +185,19 @@ async def apply_in_run(
     It acts under the leader lease, like a daemon: refused while a daemon leads, and every
     write fenced (see ``offboard.service.acting``).
     """
-    store, clock = wired.store, wired.clock
+    async with acting(wired) as preflight:
+        return await _apply_fenced(wired, plan, console, overrides, kind, preflight, paused)
+
+
+@asynccontextmanager
+async def acting(wired: Wired) -> AsyncIterator[Preflight]:
+    """The leader lease for a command that writes to Atlassian, as the checks every write
+    makes (the fence, and re-reading a stale plan's people). Like a daemon, a command acts
+    only while it holds the lease: refused while a daemon leads (see
+    ``offboard.service.acting``)."""
     try:
-        async with acting_lease(store, clock, wired.lease_ttl) as fence:
-            return await _apply_fenced(wired, plan, console, overrides, kind, fence, paused)
+        async with acting_lease(wired.store, wired.clock, wired.lease_ttl) as fence:
+            yield Preflight(fence, wired.source, wired.reconfirm_after)
     except LeaderBusyError as error:
         raise RefusedError(f"{error}; nothing was applied") from None
 
@@ -199,16 +208,15 @@ async def _apply_fenced(
     console: Console,
     overrides: frozenset[GuardName],
     kind: str,
-    fence: Fence,
+    preflight: Preflight,
     paused: str,
 ) -> ApplyReport:
     store, clock = wired.store, wired.clock
     run_id = store.start_run(kind, clock.now())
     bind_run(run_id)
     log.info("applying", fingerprint=plan.fingerprint, actions=len(plan.actions))
-    preflight = Preflight(fence, wired.source, wired.reconfirm_after)
     try:
-        await recover(directory=wired.directory, store=store, clock=clock, fence=fence)
+        await recover(directory=wired.directory, store=store, clock=clock, fence=preflight.fence)
         store.save_plan(run_id, plan.fingerprint, plan_to_json(plan))
         with _bars(console) as bars:
             task = bars.add_task("applying", total=len(plan.actions))

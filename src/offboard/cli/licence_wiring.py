@@ -11,7 +11,9 @@ from offboard.core.inactivity import InactivityPolicy
 from offboard.core.licences import ReportOptions
 from offboard.core.plan import Plan
 from offboard.core.policy import ActionKind
+from offboard.executor.preflight import Preflight
 from offboard.ports import AccountDirectory, Clock, IdentitySource, Notifier, OffboardError, Store
+from offboard.service.leasing import Lease
 from offboard.service.licence_pass import LicenceConfig, LicencePassResult, licence_pass
 from offboard.service.licence_schedule import DailyLicenceCheck
 from offboard.settings import Settings
@@ -66,9 +68,11 @@ def daily_check(
     directory: AtlassianDirectory,
     store: Store,
     clock: Clock,
+    lease: Lease | None = None,
 ) -> DailyLicenceCheck | None:
     """The daemon's daily licence pass, when ``licences.daily_at`` is set (and the store
-    keeps the licence history, as the SQL store does)."""
+    keeps the licence history, as the SQL store does); its writes are fenced by ``lease``,
+    the daemon's leader lease, as of the moment the check runs."""
     at = settings.licences.daily_at
     if at is None or not isinstance(store, SqlStore):
         return None
@@ -81,7 +85,11 @@ def daily_check(
         return latest[0][0] if latest else None
 
     async def check() -> LicencePassResult:
-        return await licence_pass(source, directory, usage, store, notifier, clock, config)
+        fence = lease.fence if lease is not None else None
+        preflight = Preflight(fence, source, settings.daemon.reconfirm_after)
+        return await licence_pass(
+            source, directory, usage, store, notifier, clock, config, preflight=preflight
+        )
 
     return DailyLicenceCheck(check, last_check, at, clock)
 

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from offboard.cli.apply import OverrideOption, YesOption
 from offboard.cli.exit_codes import ExitCode
+from offboard.cli.flows import acting
 from offboard.cli.licence_wiring import build_notifier, licence_config
 from offboard.cli.plan import plan_exit_code
 from offboard.cli.render import apply_table, guard_lines, plan_table
@@ -22,6 +23,7 @@ from offboard.cli.state import state_of
 from offboard.cli.wiring import connect
 from offboard.core.plan import GuardName
 from offboard.core.plan_json import plan_to_json
+from offboard.executor.preflight import NO_PREFLIGHT, Preflight
 from offboard.service.licence_pass import LicencePassResult, licence_pass
 from offboard.settings import Settings
 
@@ -36,17 +38,25 @@ async def run_pass(
     settings: Settings, *, apply: bool, overrides: frozenset[GuardName] = frozenset()
 ) -> LicencePassResult:
     async with connect(settings) as wired:
-        return await licence_pass(
-            wired.source,
-            wired.directory,
-            usage_of(wired.directory),
-            wired.store,
-            build_notifier(settings),
-            wired.clock,
-            licence_config(settings),
-            apply=apply,
-            overrides=overrides,
-        )
+
+        async def run(preflight: Preflight) -> LicencePassResult:
+            return await licence_pass(
+                wired.source,
+                wired.directory,
+                usage_of(wired.directory),
+                wired.store,
+                build_notifier(settings),
+                wired.clock,
+                licence_config(settings),
+                apply=apply,
+                overrides=overrides,
+                preflight=preflight,
+            )
+
+        if not apply:
+            return await run(NO_PREFLIGHT)
+        async with acting(wired) as preflight:  # writes only under the leader lease
+            return await run(preflight)
 
 
 def plan(

@@ -32,7 +32,9 @@ from offboard.cli.wiring import build_directory, build_source, open_configured_s
 from offboard.core.plan import GuardName, Plan
 from offboard.core.rendering import plan_to_json
 from offboard.executor import ApplyReport
+from offboard.executor.preflight import Preflight
 from offboard.ports import SystemClock
+from offboard.service.acting import LeaderBusyError, acting_lease
 from offboard.service.provisioning import Provisioning
 from offboard.settings import Settings, parse_duration
 
@@ -181,9 +183,18 @@ async def _apply_in_run(
         run_id = store.start_run("provision", clock.now())
         store.save_plan(run_id, plan.fingerprint, plan_to_json(plan))
         try:
-            reports = await prov.apply(
-                plan, store=store, clock=clock, run_id=run_id, overrides=overrides
-            )
+            async with acting_lease(store, clock, settings.daemon.lease_ttl) as fence:
+                reports = await prov.apply(
+                    plan,
+                    store=store,
+                    clock=clock,
+                    run_id=run_id,
+                    overrides=overrides,
+                    preflight=Preflight(fence=fence),
+                )
+        except LeaderBusyError as error:
+            store.finish_run(run_id, clock.now(), "refused", {"fingerprint": plan.fingerprint})
+            raise RefusedError(f"{error}; nothing was applied") from None
         except BaseException:
             store.finish_run(run_id, clock.now(), "failed", {"fingerprint": plan.fingerprint})
             raise

@@ -156,13 +156,12 @@ async def assemble(
         reconfirm_after=settings.daemon.reconfirm_after,
     )
     if settings.provisioning.enabled and directory.scim is not None:
-        passes = ProvisioningPasses(
-            passes, provisioning_of(settings, source, directory), store, clock
-        )
+        provisioning = provisioning_of(settings, source, directory)
+        passes = ProvisioningPasses(passes, provisioning, store, clock, lease)
     held_store = store  # the hold and budget live in the store every replica shares
     status.guard_reader = lambda: guard_state(held_store, policy, clock)
     cursors = LeaderCursors(store, lease)
-    daily = daily_check(settings, source, directory, store, clock)
+    daily = daily_check(settings, source, directory, store, clock, lease)
     daemon = Daemon(passes, source, cursors, clock, status, lease, config, daily)
     window = settings.daemon.webhook_window
     receiver = WebhookReceiver(

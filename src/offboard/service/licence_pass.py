@@ -32,6 +32,7 @@ from offboard.core.policy import ActionKind, Policy
 from offboard.executor.applying import PlanBlockedError, apply_plan
 from offboard.executor.licence_actions import LicenceDirectory, Recipients
 from offboard.executor.outcomes import ApplyReport, Outcome
+from offboard.executor.preflight import NO_PREFLIGHT, Preflight
 from offboard.ports import (
     AccountDirectory,
     Clock,
@@ -212,8 +213,10 @@ async def licence_pass(
     *,
     apply: bool = True,
     overrides: frozenset[GuardName] = frozenset(),
+    preflight: Preflight = NO_PREFLIGHT,
 ) -> LicencePassResult:
-    """Report (kept in the history), plan the licence steps and, when ``apply``, carry them out."""
+    """Report (kept in the history), plan the licence steps and, when ``apply``, carry them out
+    under the policy's budget and ``preflight`` (the leader lease of the process acting)."""
     marks = {mark.account_id: mark for mark in store.inactivity_marks()}
     removed = frozenset(m.account_id for m in marks.values() if m.removed_at is not None)
     inputs = await read_inputs(source, directory, usage, watched=removed)
@@ -239,8 +242,9 @@ async def licence_pass(
     )  # fmt: skip
     try:
         applied = await apply_plan(
-            plan, directory=acting, store=store, clock=clock, run_id=run_id, overrides=overrides
-        )
+            plan, directory=acting, store=store, clock=clock, run_id=run_id, overrides=overrides,
+            preflight=preflight, budget=config.policy.budget,
+        )  # fmt: skip
     except PlanBlockedError as blocked:
         store.finish_run(run_id, clock.now(), "blocked", {"guards": list(blocked.guards)})
         return LicencePassResult(report, plan, blocked=str(blocked))

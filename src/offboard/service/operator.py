@@ -22,6 +22,7 @@ from offboard.core.manual import OneAccount, cutoff_plan, lift_plan
 from offboard.core.plan import GuardName, Plan
 from offboard.core.policy import Policy
 from offboard.executor import ApplyReport, apply_plan, recover
+from offboard.executor.preflight import NO_PREFLIGHT, Preflight
 from offboard.executor.records import note_record
 from offboard.executor.sending import describe
 from offboard.ports import AccountDirectory, Clock, IdentitySource, OffboardError, Store
@@ -114,11 +115,13 @@ async def carry_out(
     act: Act,
     sides: Sides,
     overrides: frozenset[GuardName] = frozenset(),
+    preflight: Preflight = NO_PREFLIGHT,
 ) -> ApplyReport:
     """Apply the prepared plan in a run of its own, journaled with who and why.
 
     ``apply_plan`` refuses a plan a guard blocks (``PlanBlockedError``) unless the guard is
-    in ``overrides``; the outcome carries the read-back of the account.
+    in ``overrides``, spends the policy's budget, and checks ``preflight`` (the caller's
+    leader lease) before each write; the outcome carries the read-back of the account.
     """
     store, clock, plan = sides.store, sides.clock, prepared.plan
     run_id = store.start_run(prepared.kind, clock.now())
@@ -134,10 +137,11 @@ async def carry_out(
                 rule=plan.actions[0].rule.value if plan.actions else "",
             )
         )
-        await recover(directory=sides.directory, store=store, clock=clock)
+        await recover(directory=sides.directory, store=store, clock=clock, fence=preflight.fence)
         report = await apply_plan(
             plan, directory=sides.directory, store=store, clock=clock, run_id=run_id,
-            overrides=overrides,
+            overrides=overrides, preflight=preflight, budget=sides.policy.budget,
+            actor=act.actor,
         )  # fmt: skip
     except BaseException as error:
         store.finish_run(run_id, clock.now(), "failed", {"error": describe(error)})

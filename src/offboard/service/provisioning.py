@@ -22,6 +22,7 @@ from offboard.core.provisioning import plan_provisioning
 from offboard.core.provisioning_model import Directory, People
 from offboard.executor.applying import apply_plan
 from offboard.executor.outcomes import ApplyReport
+from offboard.executor.preflight import NO_PREFLIGHT, Preflight
 from offboard.ports import Clock, OffboardError, Store
 
 FIRST_PHASE = frozenset(
@@ -140,6 +141,7 @@ class Provisioning:
         clock: Clock,
         run_id: str,
         overrides: frozenset[GuardName] = frozenset(),
+        preflight: Preflight = NO_PREFLIGHT,
     ) -> list[ApplyReport]:
         return await apply_provisioning(
             plan,
@@ -148,6 +150,7 @@ class Provisioning:
             clock=clock,
             run_id=run_id,
             overrides=overrides,
+            preflight=preflight,
         )
 
 
@@ -159,8 +162,10 @@ async def apply_provisioning(
     clock: Clock,
     run_id: str,
     overrides: frozenset[GuardName] = frozenset(),
+    preflight: Preflight = NO_PREFLIGHT,
 ) -> list[ApplyReport]:
-    """Users and groups, then memberships; each phase through ``apply_plan``."""
+    """Users and groups, then memberships; each phase through ``apply_plan``, every write
+    checked against ``preflight`` (the acting process's leader lease)."""
     first = tuple(a for a in plan.actions if a.kind in FIRST_PHASE)
     then = tuple(a for a in plan.actions if a.kind not in FIRST_PHASE)
     reports: list[ApplyReport] = []
@@ -176,6 +181,7 @@ async def apply_provisioning(
                 clock=clock,
                 run_id=run_id,
                 overrides=overrides,
+                preflight=preflight,
             )
         )
     return reports

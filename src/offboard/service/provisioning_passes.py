@@ -17,7 +17,9 @@ import structlog
 from offboard.core.identities import IdentityId
 from offboard.core.plan import Plan
 from offboard.executor.applying import PlanBlockedError
+from offboard.executor.preflight import Preflight
 from offboard.ports import Clock, OffboardError, Store
+from offboard.service.leasing import Lease
 from offboard.service.passes import Passes, PassReport, action_reports
 from offboard.service.provisioning import Provisioning
 
@@ -32,6 +34,8 @@ class ProvisioningPasses:
     provisioning: Provisioning
     store: Store
     clock: Clock
+    lease: Lease | None = None
+    """The daemon's leader lease: every provisioning write checks its fence."""
 
     async def full(self) -> PassReport:
         report = await self.inner.full()
@@ -55,8 +59,13 @@ class ProvisioningPasses:
         try:
             plan: Plan = await planning()
             if plan.has_changes:
+                fence = self.lease.fence if self.lease is not None else None
                 reports = await self.provisioning.apply(
-                    plan, store=self.store, clock=self.clock, run_id=run_id
+                    plan,
+                    store=self.store,
+                    clock=self.clock,
+                    run_id=run_id,
+                    preflight=Preflight(fence=fence),
                 )
                 applied = sum(len(r.outcomes) for r in reports)
                 status = "applied" if all(r.all_done for r in reports) else "incomplete"
