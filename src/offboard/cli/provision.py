@@ -71,6 +71,7 @@ def provisioning_of(
         groups=chosen.groups,
         group_prefixes=chosen.group_prefixes,
         thresholds=chosen.thresholds(),
+        budgets=chosen.budget.models(),
     )
 
 
