@@ -38,8 +38,7 @@ class ProvisioningBudgetSettings(Section):
     updates_per_day: int = Field(default=_default(_UPDATES, 1), ge=0)
     """At most this many SCIM user updates in any 24 hours."""
     membership_removals_per_hour: int = Field(default=_default(_REMOVALS, 0), ge=0)
-    """At most this many people removed from SCIM groups in any hour, one slot per member
-    (``provisioning-membership-removals``)."""
+    """At most this many people removed from SCIM groups in any hour (one slot per member)."""
     membership_removals_per_day: int = Field(default=_default(_REMOVALS, 1), ge=0)
     """At most this many people removed from SCIM groups in any 24 hours."""
 
