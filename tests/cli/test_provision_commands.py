@@ -66,3 +66,28 @@ def test_provisioning_off_is_refused(runner: CliRunner, tmp_path: Path) -> None:
         result = runner.invoke(app, ["--config", str(config), "provision", "plan"])
     assert result.exit_code == ExitCode.REFUSED
     assert "provisioning is off" in result.output
+
+
+def test_creates_beyond_the_budget_are_held_until_released_by_category(
+    world: World, runner: CliRunner
+) -> None:
+    budget = "\n[provisioning.budget]\ncreates_per_hour = 2\ncreates_per_day = 2\n"
+    world.config.write_text(world.config.read_text(encoding="utf-8") + budget, encoding="utf-8")
+    code, output = world.run(runner, "provision", "apply", "--yes")  # 3 creates: 2 sent
+    assert code == ExitCode.BLOCKED, output
+    assert "1 SCIM writes held, not sent: provisioning-budget: 2" in output
+    code, output = world.run(runner, "hold", "show")
+    assert code == ExitCode.BLOCKED, output
+    assert "no hold: deprovisioning goes on" in output
+    assert "1 provisioning-creates actions waiting" in output
+    code, output = world.run(runner, "provision", "apply", "--yes")  # still held
+    assert code == ExitCode.BLOCKED, output
+    code, output = world.run(
+        runner, "hold", "release", "--category", "provisioning-creates", "--yes",
+        "--reason", "three creates are fine",
+    )  # fmt: skip
+    assert code == ExitCode.OK, output
+    code, output = world.run(runner, "provision", "apply", "--yes")
+    assert code == ExitCode.OK, output
+    code, output = world.run(runner, "provision", "plan")
+    assert code == ExitCode.OK, output

@@ -193,3 +193,22 @@ def test_provisioning_attributes_must_be_ones_atlassian_takes() -> None:
         ProvisioningSettings(attributes={"shoeSize": "size"})
     with pytest.raises(ValueError, match="not a group path"):
         ProvisioningSettings(groups=("devs",))
+
+
+def test_provisioning_budget_settings_are_checked_and_become_the_budgets() -> None:
+    from offboard.settings.provisioning import ProvisioningBudgetSettings, ProvisioningSettings
+
+    chosen = ProvisioningSettings.model_validate(
+        {"budget": {"creates_per_hour": 10, "creates_per_day": 30}}
+    )
+    budgets = chosen.budget.models()
+    assert [w.max_actions for w in budgets["provisioning-creates"].windows] == [10, 30]
+    assert [w.max_actions for w in budgets["provisioning-membership-removals"].windows] == [
+        100,
+        400,
+    ]
+    assert ProvisioningBudgetSettings().updates_per_day == 2000
+    with pytest.raises(ValueError, match=r"creates_per_day \(5\) is below creates_per_hour"):
+        ProvisioningBudgetSettings(creates_per_hour=10, creates_per_day=5)
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        ProvisioningBudgetSettings(membership_removals_per_hour=-1)

@@ -1,4 +1,5 @@
-"""`offboard hold show|release`: what holds deprovisioning back, and the human way on.
+"""`offboard hold show|release`: what holds deprovisioning (or a kind of provisioning) back,
+and the human way on.
 
 Both are thin faces of ``offboard.service.holds``; a console will call the same functions.
 """
@@ -17,12 +18,21 @@ from offboard.cli.exit_codes import ExitCode
 from offboard.cli.flows import confirm, operator, require_confirmation_channel
 from offboard.cli.state import state_of
 from offboard.cli.wiring import connect, open_configured_store
+from offboard.core.budget import BudgetCategory
 from offboard.core.holds import Hold
 from offboard.ports import NoHoldError, SystemClock
-from offboard.service.holds import GuardState, ReleaseReport, guard_state, release_hold
+from offboard.service.holds import (
+    GuardState,
+    ReleaseReport,
+    guard_state,
+    release_category,
+    release_hold,
+)
+from offboard.settings import Settings
 
 hold_app = typer.Typer(
-    help="Show or release the hold that stops deprovisioning (budget or blocked plan).",
+    help="Show or release the holds that stop deprovisioning or provisioning (budget or "
+    "blocked plan).",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -47,11 +57,20 @@ def state_lines(state: GuardState) -> list[str]:
             "`offboard hold release --reason TEXT`, or apply the held plan with "
             f"`offboard apply --override-guard {hold.guards[0]}`",
         ]
+    for other in state.other_holds:
+        lines += [
+            f"HOLD #{other.id} on {other.category} since {other.since.isoformat()}, put by "
+            f"{', '.join(other.guards)}",
+            f"  {other.message}",
+            f"  {len(other.waiting)} {other.category} actions waiting; release with "
+            f"`offboard hold release --category {other.category} --reason TEXT`",
+        ]
     return lines
 
 
 def waiting_table(hold: Hold) -> Table:
-    table = Table(title=f"waiting on hold #{hold.id}", title_justify="left")
+    title = f"waiting on {hold.category} hold #{hold.id}"
+    table = Table(title=title, title_justify="left")
     for column in ("since", "action", "email", "identity", "account"):
         table.add_column(column, overflow="fold")
     for item in hold.waiting:
@@ -67,9 +86,11 @@ def waiting_table(hold: Hold) -> Table:
 
 @hold_app.command("show")
 def show(ctx: typer.Context) -> None:
-    """Show the hold (guard, numbers, since when, everyone waiting) and the budget left.
+    """Show every active hold (guard, numbers, since when, everyone waiting), one per
+    category (deprovisioning, provisioning-creates, provisioning-updates,
+    provisioning-membership-removals), and the deprovisioning budget left.
 
-    Exit code 0 when no hold is active, 3 when deprovisioning is held.
+    Exit code 0 when no hold is active, 3 when any category is held.
     """
     settings = state_of(ctx).settings()
     store = open_configured_store(settings)
@@ -80,8 +101,10 @@ def show(ctx: typer.Context) -> None:
     console = Console()
     for line in state_lines(state):
         console.print(line, markup=False)
-    if state.hold is not None:
-        console.print(waiting_table(state.hold))
+    held = ([state.hold] if state.hold is not None else []) + list(state.other_holds)
+    for hold in held:
+        console.print(waiting_table(hold))
+    if held:
         raise typer.Exit(ExitCode.BLOCKED)
 
 
@@ -93,11 +116,17 @@ def release(
         str | None, typer.Option(help="Who releases it (journaled; default: the OS user).")
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Release without asking.")] = False,
+    category: Annotated[
+        BudgetCategory, typer.Option(help="The hold to release (see `offboard hold show`).")
+    ] = BudgetCategory.DEPROVISIONING,
 ) -> None:
-    """Release the hold: journal who and why, then re-plan each waiting person from a fresh
-    read and act under the rules again (the budget windows start afresh).
+    """Release a hold: journal who and why, then (deprovisioning) re-plan each waiting person
+    from a fresh read and act under the rules again (the budget windows start afresh). A
+    provisioning hold is released for the next provisioning pass, which plans from fresh
+    reads and lets the actions that waited through.
 
-    Example: offboard hold release --reason "HR confirmed the 30 leavers of the sales team"
+    Examples: offboard hold release --reason "HR confirmed the 30 leavers of the sales team";
+    offboard hold release --category provisioning-creates --reason "first sync of sales"
     """
     settings = state_of(ctx).settings()
     require_confirmation_channel(yes)
@@ -105,6 +134,9 @@ def release(
         raise RefusedError("say why the hold is released (--reason): the journal keeps it")
     console = Console()
     who = by or operator()
+    if category is not BudgetCategory.DEPROVISIONING:
+        _release_other(settings, category.value, who, reason, yes, console)
+        return
 
     async def go() -> ReleaseReport:
         async with connect(settings) as wired:
@@ -142,6 +174,27 @@ def release(
 
 
 _SETTLED = frozenset({"applied", "planned"})
+
+
+def _release_other(
+    settings: Settings, category: str, who: str, reason: str, yes: bool, console: Console
+) -> None:
+    """Release a provisioning hold: the store alone (the next pass re-plans)."""
+    store = open_configured_store(settings)
+    try:
+        held = store.active_hold(category)
+        if held is None:
+            raise RefusedError(f"no {category} hold is active: nothing to release")
+        console.print(waiting_table(held))
+        confirm(console, f"Release {category} hold #{held.id}?", yes=yes)
+        hold = release_category(store, category, clock=SystemClock(), by=who, reason=reason)
+    finally:
+        store.close()
+    console.print(
+        f"{category} hold #{hold.id} released by {who}; {len(hold.waiting)} waiting go on at "
+        "the next provisioning pass (re-planned from fresh reads)",
+        markup=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -54,7 +54,8 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "hold": LazyCommand(
         "offboard.cli.hold",
-        "Show or release the hold that stops deprovisioning (budget or blocked plan).",
+        "Show or release the holds that stop deprovisioning or provisioning (budget or "
+        "blocked plan).",
     ),
     "journal": LazyCommand(
         "offboard.cli.journal", "Read the journal: every intent, attempt, outcome and read-back."

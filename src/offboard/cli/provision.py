@@ -73,6 +73,7 @@ def provisioning_of(
         groups=chosen.groups,
         group_prefixes=chosen.group_prefixes,
         thresholds=chosen.thresholds(),
+        budgets=chosen.budget.models(),
     )
 
 
@@ -129,7 +130,9 @@ def apply(
     Each write is journaled, retried, verified by a read-back and never sent twice for one
     plan. A saved PLAN_FILE must still be what a fresh plan decides (exit 5 otherwise). A
     blocking guard stops everything (exit 3) unless lifted with --override-guard NAME (a
-    first sync lifts max-creates). Exit 0 when every write is done, 6 when some are not.
+    first sync lifts max-creates). A write beyond the provisioning budget over time
+    (`[provisioning.budget]`) is held, not sent, until `offboard hold release --category`.
+    Exit 0 when every write is done, 3 when some are held, 6 when some are not done.
 
     Examples: offboard provision apply --yes; offboard provision apply provision.json
     """
@@ -163,6 +166,13 @@ def apply(
     for report in reports:
         if report.outcomes:
             console.print(apply_table(report))
+    held = [o for report in reports for o in report.held]
+    if held:
+        console.print(
+            f"{len(held)} SCIM writes {held[0].detail}. See `offboard hold show`.",
+            markup=False,
+        )
+        raise typer.Exit(ExitCode.BLOCKED)
     done = all(report.all_done for report in reports)
     raise typer.Exit(ExitCode.OK if done else ExitCode.INCOMPLETE)
 

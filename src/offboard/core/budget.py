@@ -7,9 +7,10 @@ window is full, the action is not sent and a *hold* is recorded: deprovisioning 
 organisation-wide, with the guard, its numbers, since when and everyone waiting, until a human
 releases it.
 
-The model is generic over a *category*: deprovisioning spends the ``deprovisioning`` budget
-today; provisioning will get budgets of its own the same way. Reactivations and link
-bookkeeping spend nothing.
+The model is generic over a *category*: deprovisioning spends the ``deprovisioning`` budget;
+provisioning spends three budgets of its own (creates, updates, membership removals), each
+with its own windows and its own hold, so a mass event on one side never stops the other.
+Reactivations, link bookkeeping and SCIM member additions spend nothing.
 """
 
 from __future__ import annotations
@@ -22,16 +23,21 @@ from enum import StrEnum
 
 class BudgetCategory(StrEnum):
     DEPROVISIONING = "deprovisioning"
+    PROVISIONING_CREATES = "provisioning-creates"
+    PROVISIONING_UPDATES = "provisioning-updates"
+    PROVISIONING_MEMBERSHIP_REMOVALS = "provisioning-membership-removals"
 
 
 @dataclass(frozen=True, slots=True)
 class BudgetWindow:
-    """At most ``max_actions`` and ``max_percent`` of the linked accounts per ``length``."""
+    """At most ``max_actions`` and ``max_percent`` of the linked accounts per ``length``;
+    ``max_percent`` None counts ``max_actions`` alone (provisioning: a share of the accounts
+    already linked says nothing about how many joiners a day may bring)."""
 
     name: str
     length: timedelta
     max_actions: int
-    max_percent: float
+    max_percent: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,7 @@ class Budget:
         absolute = WindowLimit(
             window.name, window.length, window.max_actions, f"{window.max_actions} actions"
         )
-        if linked < max(self.min_population, 1):
+        if window.max_percent is None or linked < max(self.min_population, 1):
             return absolute  # a share of nobody would stop everything
         share = math.floor(window.max_percent * linked / 100)
         if share >= window.max_actions:
@@ -73,3 +79,22 @@ class Budget:
 
 
 DEFAULT_BUDGET = Budget()
+
+
+def absolute_budget(per_hour: int, per_day: int) -> Budget:
+    """An hour and a day window of absolute counts (the provisioning budgets)."""
+    return Budget(
+        (
+            BudgetWindow("hour", timedelta(hours=1), per_hour),
+            BudgetWindow("day", timedelta(days=1), per_day),
+        )
+    )
+
+
+DEFAULT_PROVISIONING_BUDGETS: dict[str, Budget] = {
+    BudgetCategory.PROVISIONING_CREATES.value: absolute_budget(500, 2000),
+    BudgetCategory.PROVISIONING_UPDATES.value: absolute_budget(500, 2000),
+    BudgetCategory.PROVISIONING_MEMBERSHIP_REMOVALS.value: absolute_budget(100, 400),
+}
+"""Out of the way of a normal day; a first sync of a large scope is a human decision (like
+lifting ``max-creates``): release the hold, or raise ``[provisioning.budget]`` for it."""

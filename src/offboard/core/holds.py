@@ -1,4 +1,4 @@
-"""The hold: deprovisioning stopped organisation-wide, and the slots asked of the budget.
+"""The hold: one budget category stopped organisation-wide, and the slots asked of it.
 
 See ``core.budget`` for the windows. A hold is put by a full budget window or by a plan a
 guard blocked on an applying path; it keeps the guard, its numbers, since when and everyone
@@ -12,8 +12,12 @@ from datetime import datetime, timedelta
 
 from offboard.core.budget import BudgetCategory, WindowLimit
 from offboard.core.plan import Action, GuardName
+from offboard.core.policy import ActionKind
 
 BUDGET_GUARD = GuardName.DEPROVISIONING_BUDGET
+PROVISIONING_BUDGET_GUARD = "provisioning-budget"
+"""The guard a full provisioning window puts its hold under (not a per-plan guard: it is
+lifted by ``offboard hold release --category ...`` only)."""
 DEPROVISIONING = BudgetCategory.DEPROVISIONING.value
 SOURCE_ANOMALY_CURSOR = "keycloak:source-anomaly"
 """Set (to the guard messages) while the last full Keycloak read showed a count drop or an
@@ -21,9 +25,35 @@ incomplete listing; empty once a full read is healthy. Re-checks do not deprovis
 SOURCE_GUARDS = frozenset({GuardName.SOURCE_INCOMPLETE, GuardName.SOURCE_COUNT_DROP})
 
 
+_PROVISIONING_CATEGORIES = {
+    ActionKind.SCIM_CREATE_USER: BudgetCategory.PROVISIONING_CREATES,
+    ActionKind.SCIM_CREATE_GROUP: BudgetCategory.PROVISIONING_CREATES,
+    ActionKind.SCIM_UPDATE_USER: BudgetCategory.PROVISIONING_UPDATES,
+    ActionKind.SCIM_REMOVE_MEMBERS: BudgetCategory.PROVISIONING_MEMBERSHIP_REMOVALS,
+}
+
+
 def category_of(action: Action) -> BudgetCategory | None:
-    """The budget an action spends, or None (reactivations, link bookkeeping)."""
-    return BudgetCategory.DEPROVISIONING if action.is_deprovisioning else None
+    """The budget an action spends, or None (reactivations, link bookkeeping, SCIM member
+    additions: adding someone to a group Keycloak says they are in takes nothing away)."""
+    if action.is_deprovisioning:
+        return BudgetCategory.DEPROVISIONING
+    return _PROVISIONING_CATEGORIES.get(action.kind)
+
+
+def slots_of(action: Action) -> int:
+    """The slots an action spends: one per member a membership removal takes out (up to 100
+    in one PATCH), as the per-plan ``max-membership-removals`` guard counts them; one else."""
+    if action.kind is ActionKind.SCIM_REMOVE_MEMBERS:
+        return max(1, sum(1 for key, _ in action.attributes if key == "member"))
+    return 1
+
+
+def budget_guard(category: str) -> str:
+    """The guard name a full window of ``category`` puts its hold under."""
+    if category == BudgetCategory.DEPROVISIONING.value:
+        return BUDGET_GUARD.value
+    return PROVISIONING_BUDGET_GUARD
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +81,8 @@ class Waiting:
 
 @dataclass(frozen=True, slots=True)
 class Hold:
-    """Deprovisioning stopped organisation-wide until a human releases it."""
+    """One category (deprovisioning, or a kind of provisioning) stopped organisation-wide
+    until a human releases it."""
 
     id: int
     category: str
@@ -87,6 +118,8 @@ class BudgetRequest:
     approved: bool = False
     """A human approved this action (a released hold or an override): no window applies,
     no hold stops it, and the slot does not count in the windows."""
+    slots: int = 1
+    """How many slots the action spends, all or none (``slots_of``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +148,11 @@ class WindowUsage:
 
 def window_full_message(limit: WindowLimit, used: int, category: str) -> str:
     """The hold message of a full window: the numbers, and how to go on."""
+    release = "`offboard hold release --reason ...`"
+    if category != BudgetCategory.DEPROVISIONING.value:
+        release = f"`offboard hold release --category {category} --reason ...`"
     return (
-        f"{BUDGET_GUARD}: {used} {category} actions in the last {limit.name}, the budget is "
-        f"{limit.limit} ({limit.why}); deprovisioning is held: review with `offboard hold "
-        f"show`, then `offboard hold release --reason ...` to go on"
+        f"{budget_guard(category)}: {used} {category} actions in the last {limit.name}, the "
+        f"budget is {limit.limit} ({limit.why}); {category} is held: review with `offboard "
+        f"hold show`, then {release} to go on"
     )

@@ -2,17 +2,23 @@
 
 An action whose outcome succeeded (or that recovery found done) under the same plan
 fingerprint is never sent again, so applying a plan again after a crash only finishes what
-was left. Every deprovisioning action reserves its slot of the budget over time in the store
-just before it is sent (``executor.budgeting``): every caller of ``apply_plan`` is covered.
+was left. Every deprovisioning action, and every SCIM create, update and membership removal,
+reserves its slots of its category's budget over time in the store just before it is sent
+(``executor.budgeting``): every caller of ``apply_plan`` is covered.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from offboard.core.budget import DEFAULT_BUDGET, Budget, BudgetCategory
+from offboard.core.budget import (
+    DEFAULT_BUDGET,
+    DEFAULT_PROVISIONING_BUDGETS,
+    Budget,
+    BudgetCategory,
+)
 from offboard.core.holds import SOURCE_ANOMALY_CURSOR
 from offboard.core.journal import Phase, SnapshotSummary, Status
 from offboard.core.plan import Action, GuardName, Plan
@@ -184,6 +190,7 @@ async def apply_plan(
     retry: RetryPolicy | None = None,
     preflight: Preflight = NO_PREFLIGHT,
     budget: Budget = DEFAULT_BUDGET,
+    budgets: Mapping[str, Budget] | None = None,
     approved: bool = False,
     paused: str = "",
     actor: str = "offboard",
@@ -193,14 +200,21 @@ async def apply_plan(
     ``preflight`` is checked before every request (see ``executor.preflight``): raises
     ``FenceLostError`` as soon as this process no longer holds the lease it acts under.
     Each deprovisioning action spends a slot of ``budget`` first (reserved in the store);
+    ``budgets`` sets the other categories' budgets by name (the provisioning ones; defaults
+    ``DEFAULT_PROVISIONING_BUDGETS``), and its ``deprovisioning`` entry, if any, wins;
     ``approved`` is a human's release of a hold for these people (no budget window applies);
     ``paused`` holds deprovisioning back for a reason (a source anomaly); ``actor`` is who an
     override releasing a hold is journaled for.
     """
     overridden = _check_guards(plan, overrides, store, clock, run_id, preflight)
     approved = approved or _release_by_override(plan, overrides, store, clock, run_id, actor)
+    every_budget = {
+        **DEFAULT_PROVISIONING_BUDGETS,
+        BudgetCategory.DEPROVISIONING.value: budget,
+        **(budgets or {}),
+    }
     gate = BudgetGate.open(
-        store, clock, run_id, plan.fingerprint, budget, approved=approved, paused=paused
+        store, clock, run_id, plan.fingerprint, every_budget, approved=approved, paused=paused
     )
     retry = retry or RetryPolicy()
     sender = ActionSender(

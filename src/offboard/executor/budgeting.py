@@ -1,9 +1,11 @@
 """The budget gate of one apply: a slot reserved in the store just before each request.
 
 ``apply_plan`` asks the gate before every action it would send. Actions that spend no budget
-(reactivations) pass untouched. A deprovisioning action is sent only when the store granted
-its slot; otherwise it is not sent, its outcome is journaled as ``held`` and it waits on the
-hold, and the first refusal journals the hold's note once. A plan a guard refused is turned
+(reactivations, SCIM member additions) pass untouched. An action of a budget category
+(deprovisioning, or provisioning creates, updates, membership removals: ``category_of``) is
+sent only when the store granted its slots in that category's windows; otherwise it is not
+sent, its outcome is journaled as ``held`` and it waits on that category's hold, and the
+first refusal journals the hold's note once. A plan a guard refused is turned
 into a hold here too (the blast-radius guards), so that the re-checks of the same people
 cannot leak through.
 """
@@ -11,12 +13,13 @@ cannot leak through.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import structlog
 
-from offboard.core.budget import Budget, WindowLimit
-from offboard.core.holds import BudgetRequest, Waiting, category_of
+from offboard.core.budget import Budget, BudgetCategory, WindowLimit
+from offboard.core.holds import BudgetRequest, Waiting, category_of, slots_of
 from offboard.core.journal import Phase, Status
 from offboard.core.plan import Action, GuardName, Plan
 from offboard.executor.outcomes import Outcome
@@ -34,10 +37,12 @@ class BudgetGate:
     clock: Clock
     run_id: str
     fingerprint: str
-    limits: tuple[WindowLimit, ...]
+    limits: Mapping[str, tuple[WindowLimit, ...]]
+    """The window limits of each budget category, by category name."""
     approved: bool = False
     paused: str = ""
-    """Why deprovisioning may not go on at all now (a source anomaly), or empty."""
+    """Why deprovisioning may not go on at all now (a source anomaly), or empty; it pauses
+    deprovisioning only."""
 
     @classmethod
     def open(
@@ -46,13 +51,15 @@ class BudgetGate:
         clock: Clock,
         run_id: str,
         fingerprint: str,
-        budget: Budget,
+        budgets: Mapping[str, Budget],
         *,
         approved: bool = False,
         paused: str = "",
     ) -> BudgetGate:
-        """The gate with the window limits for today's number of linked accounts."""
-        limits = budget.limits(store.link_count())
+        """The gate with each category's window limits for today's number of linked
+        accounts (read once; absolute windows ignore it)."""
+        linked = store.link_count()
+        limits = {name: budget.limits(linked) for name, budget in budgets.items()}
         return cls(store, clock, run_id, fingerprint, limits, approved, paused)
 
     async def reserve(self, action: Action) -> Outcome | None:
@@ -61,16 +68,23 @@ class BudgetGate:
         if category is None:
             return None
         now = self.clock.now()
-        if self.paused and not self.approved:
+        deprovisioning = category is BudgetCategory.DEPROVISIONING
+        if self.paused and deprovisioning and not self.approved:
             return await self._held(action, self.paused)
         request = BudgetRequest(
-            category.value, Waiting.of(action, now), self.run_id, now, self.limits, self.approved
+            category.value,
+            Waiting.of(action, now),
+            self.run_id,
+            now,
+            self.limits.get(category.value, ()),
+            self.approved,
+            slots_of(action),
         )
         verdict = await asyncio.to_thread(self.store.reserve_budget, request)
         if verdict.granted:
             return None
         if verdict.new_hold:
-            log.warning("deprovisioning held", hold=verdict.hold_id, why=verdict.detail)
+            log.warning(f"{category.value} held", hold=verdict.hold_id, why=verdict.detail)
             self.store.append(
                 note_record(
                     at=now,
@@ -109,14 +123,13 @@ def hold_blocked_plan(plan: Plan, store: Store, clock: Clock, run_id: str) -> in
     None when no such guard refused it or it had nobody to deprovision."""
     if not any(guard.name in BLAST_RADIUS for guard in plan.blocked_by):
         return None
-    waiting = [Waiting.of(a, clock.now()) for a in plan.actions if category_of(a) is not None]
+    waiting = [Waiting.of(a, clock.now()) for a in plan.deprovisioning]
     if not waiting:
         return None
     guards = [g.name.value for g in plan.blocked_by]
     message = "; ".join(g.message for g in plan.blocked_by)
-    category = category_of(plan.deprovisioning[0])
-    assert category is not None
-    hold, new = store.hold_plan(category.value, guards, message, clock.now(), waiting)
+    category = BudgetCategory.DEPROVISIONING.value
+    hold, new = store.hold_plan(category, guards, message, clock.now(), waiting)
     log.warning("deprovisioning held by a blocked plan", hold=hold, guards=guards)
     verb = "put" if new else "joined"
     store.append(

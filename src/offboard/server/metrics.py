@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from offboard.core.budget import BudgetCategory
 from offboard.service.holds import GuardState
 from offboard.service.passes import PassReport
 
@@ -89,6 +90,11 @@ class Metrics:
         self.hold_waiting = Gauge(
             "offboard_hold_waiting", "People waiting on the active hold.", registry=r
         )
+        self.category_hold_active = Gauge(
+            "offboard_category_hold_active",
+            "1 while a hold stops that budget category (deprovisioning or a provisioning kind).",
+            ["category"], registry=r,
+        )  # fmt: skip
         self.budget_used = Gauge(
             "offboard_budget_used", "Deprovisioning slots spent in the window.",
             ["window"], registry=r,
@@ -160,6 +166,10 @@ class PrometheusTelemetry:
         self.metrics.hold_active.set(1 if hold is not None else 0)
         self.metrics.hold_waiting.set(len(hold.people) if hold is not None else 0)
         self.metrics.source_anomaly.set(1 if state.source_anomaly else 0)
+        held = {h.category for h in state.other_holds} | ({hold.category} if hold else set())
+        for category in BudgetCategory:
+            active = 1 if category.value in held else 0
+            self.metrics.category_hold_active.labels(category.value).set(active)
         for usage in state.usage:
             self.metrics.budget_used.labels(usage.name).set(usage.used)
             self.metrics.budget_left.labels(usage.name).set(usage.left)

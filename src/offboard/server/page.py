@@ -64,9 +64,17 @@ def _hold(status: DaemonStatus) -> str:
         if state.source_anomaly
         else ""
     )
+    anomaly += "".join(
+        f"<p class='bad'>HOLD #{other.id} on {escape(other.category)} since "
+        f"{escape(other.since.isoformat())}: {escape(other.message)}. {len(other.waiting)} "
+        f"writes waiting; release with <code>offboard hold release --category "
+        f"{escape(other.category)} --reason ...</code>.</p>"
+        for other in state.other_holds
+    )
     hold = state.hold
     if hold is None:
-        return f"<p class='ok'>No hold.</p>{anomaly}{budget}"
+        none = "No deprovisioning hold." if state.other_holds else "No hold."
+        return f"<p class='ok'>{none}</p>{anomaly}{budget}"
     head = (
         f"<p class='bad'>HOLD #{hold.id} since {escape(hold.since.isoformat())} "
         f"({escape(', '.join(hold.guards))}): {escape(hold.message)}. "

@@ -6,6 +6,11 @@ the daemon never calls :func:`release_hold`. On release the people who waited ar
 one by one from fresh reads by id (never replayed from the stale plan that was held) and acted
 on under the rules and per-plan guards again, as approved: the budget windows that held them
 do not hold them twice, and the windows start afresh for everyone else.
+
+Provisioning has holds of its own, one per budget category (creates, updates, membership
+removals): releasing one journals who and why and re-plans nothing by itself; the next
+provisioning pass (daemon or ``provision apply``) plans from fresh reads, as provisioning
+always does, and the actions that waited go through as approved.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from offboard.core.budget import BudgetCategory
 from offboard.core.holds import DEPROVISIONING, SOURCE_ANOMALY_CURSOR, Hold, WindowUsage
 from offboard.core.identities import IdentityId
 from offboard.core.plan import GuardName
@@ -38,14 +44,44 @@ class GuardState:
     hold: Hold | None
     usage: tuple[WindowUsage, ...]
     source_anomaly: str
+    other_holds: tuple[Hold, ...] = ()
+    """The active holds of the other categories (provisioning creates, updates, removals)."""
+
+
+OTHER_CATEGORIES = tuple(c.value for c in BudgetCategory if c is not BudgetCategory.DEPROVISIONING)
 
 
 def guard_state(store: Store, policy: Policy, clock: Clock) -> GuardState:
-    """The hold and budget as the store has them now (every process sees the same)."""
+    """The holds and budget as the store has them now (every process sees the same)."""
     limits = policy.budget.limits(store.link_count())
     usage = store.budget_usage(DEPROVISIONING, limits, clock.now())
     anomaly = store.cursor(SOURCE_ANOMALY_CURSOR) or ""
-    return GuardState(store.active_hold(DEPROVISIONING), tuple(usage), anomaly)
+    others = tuple(h for c in OTHER_CATEGORIES if (h := store.active_hold(c)) is not None)
+    return GuardState(store.active_hold(DEPROVISIONING), tuple(usage), anomaly, others)
+
+
+def release_category(store: Store, category: str, *, clock: Clock, by: str, reason: str) -> Hold:
+    """Release the active hold of ``category`` (raises ``NoHoldError`` when none) and journal
+    who and why. Nothing is re-planned here: for provisioning the next pass does it."""
+    if not reason.strip():
+        raise ReleaseRefusedError("say why the hold is released (--reason): the journal keeps it")
+    hold = store.release_hold(category, by, reason.strip(), clock.now())
+    run_id = store.start_run("release", clock.now())
+    store.append(
+        note_record(
+            at=clock.now(),
+            run_id=run_id,
+            fingerprint="",
+            key=f"hold-release:{hold.id}",
+            detail=f"{category} hold #{hold.id} released by {by}: {reason.strip()} "
+            f"({len(hold.waiting)} waiting go on at the next pass, re-planned from fresh reads)",
+            rule=category,
+        )
+    )
+    log.warning("hold released", category=category, hold=hold.id, by=by)
+    summary: dict[str, object] = {"hold": hold.id, "by": by, "category": category}
+    store.finish_run(run_id, clock.now(), "released", summary)
+    return hold
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,19 +1,22 @@
 """Provisioning runs: read Keycloak and the SCIM directory, plan, and apply in two phases.
 
 Apply goes through ``executor.applying.apply_plan`` (journal, guards, idempotence,
-read-back), twice under the plan's one fingerprint: users and groups first, then
-memberships, because a member must exist before a group can hold them.
+read-back, and the provisioning budgets over time of ``[provisioning.budget]``), twice under
+the plan's one fingerprint: users and groups first, then memberships, because a member must
+exist before a group can hold them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from offboard.adapters.atlassian import AtlassianDirectory
 from offboard.adapters.atlassian_scim.provisioning import ScimProvisioner
 from offboard.adapters.atlassian_scim.provisioning_target import ProvisioningTarget
 from offboard.adapters.keycloak.people import PeopleReader, PersonReader
+from offboard.core.budget import DEFAULT_PROVISIONING_BUDGETS, Budget
 from offboard.core.guards import ProvisioningThresholds
 from offboard.core.identities import IdentityId, normalise_email
 from offboard.core.plan import GuardName, Plan
@@ -40,6 +43,8 @@ class Provisioning:
     groups: tuple[str, ...]
     group_prefixes: tuple[str, ...]
     thresholds: ProvisioningThresholds
+    budgets: Mapping[str, Budget] = field(default_factory=lambda: DEFAULT_PROVISIONING_BUDGETS)
+    """The provisioning budgets over time by category (``[provisioning.budget]``)."""
 
     async def read(self, clock: Clock, store: Store | None = None) -> tuple[People, Directory]:
         """Both sides in full; an unreadable side gives an incomplete view (a guard blocks).
@@ -151,6 +156,7 @@ class Provisioning:
             run_id=run_id,
             overrides=overrides,
             preflight=preflight,
+            budgets=self.budgets,
         )
 
 
@@ -163,9 +169,11 @@ async def apply_provisioning(
     run_id: str,
     overrides: frozenset[GuardName] = frozenset(),
     preflight: Preflight = NO_PREFLIGHT,
+    budgets: Mapping[str, Budget] = DEFAULT_PROVISIONING_BUDGETS,
 ) -> list[ApplyReport]:
-    """Users and groups, then memberships; each phase through ``apply_plan``, every write
-    checked against ``preflight`` (the acting process's leader lease)."""
+    """Users and groups, then memberships; each phase through ``apply_plan``, which checks
+    ``preflight`` (the acting process's leader lease) before every write and spends
+    ``budgets`` (a full window holds that kind of write; the others go on)."""
     first = tuple(a for a in plan.actions if a.kind in FIRST_PHASE)
     then = tuple(a for a in plan.actions if a.kind not in FIRST_PHASE)
     reports: list[ApplyReport] = []
@@ -182,6 +190,7 @@ async def apply_provisioning(
                 run_id=run_id,
                 overrides=overrides,
                 preflight=preflight,
+                budgets=budgets,
             )
         )
     return reports

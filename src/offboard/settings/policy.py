@@ -34,6 +34,7 @@ class ThresholdSettings(Section):
 
 
 _HOUR, _DAY = DEFAULT_BUDGET.windows
+_HOUR_PERCENT, _DAY_PERCENT = (w.max_percent or 0.0 for w in DEFAULT_BUDGET.windows)
 
 
 class BudgetSettings(Section):
@@ -42,11 +43,11 @@ class BudgetSettings(Section):
 
     hour_max_actions: int = Field(default=_HOUR.max_actions, ge=0)
     """At most this many deprovisioning actions in any hour, counted from the store."""
-    hour_max_percent: float = Field(default=_HOUR.max_percent, ge=0, le=100)
+    hour_max_percent: float = Field(default=_HOUR_PERCENT, ge=0, le=100)
     """At most this share of the linked accounts in any hour."""
     day_max_actions: int = Field(default=_DAY.max_actions, ge=0)
     """At most this many deprovisioning actions in any 24 hours."""
-    day_max_percent: float = Field(default=_DAY.max_percent, ge=0, le=100)
+    day_max_percent: float = Field(default=_DAY_PERCENT, ge=0, le=100)
     """At most this share of the linked accounts in any 24 hours."""
     min_population: int = Field(default=DEFAULT_BUDGET.min_population, ge=0)
     """The percentages apply only from this many linked accounts on."""

@@ -10,6 +10,8 @@ only, the same statements on both backends.
 Slots are counted from ``budget_spend``: a slot is spent when a request is about to be sent
 and never given back, even when the request then fails (it may have had its effect). Slots
 before the last release of a hold do not count: releasing a hold starts the windows afresh.
+An action may spend several slots (a SCIM membership removal, one per member): they are
+inserted in the same transaction, all or none, so a window never ends half spent by one.
 Approved slots (a released hold's people, an override) are kept for the audit but not counted;
 an action that waited on a hold released within the longest window is approved whichever path
 sends it (a daemon re-check may race the release's own re-plan).
@@ -26,12 +28,12 @@ from sqlalchemy.exc import IntegrityError
 
 from offboard.core.budget import WindowLimit
 from offboard.core.holds import (
-    BUDGET_GUARD,
     BudgetRequest,
     BudgetVerdict,
     Hold,
     Waiting,
     WindowUsage,
+    budget_guard,
     window_full_message,
 )
 from offboard.ports import NoHoldError
@@ -44,7 +46,8 @@ class BudgetTables:
     engine: Engine
 
     def reserve_budget(self, request: BudgetRequest) -> BudgetVerdict:
-        """Spend one slot, or refuse it and put (or join) the hold; atomic across processes."""
+        """Spend the request's slots, or refuse them and put (or join) the hold; atomic
+        across processes."""
         self._ensure_lock_row(request.category)
         with self.engine.begin() as connection:
             _lock(connection, request.category)
@@ -54,14 +57,14 @@ class BudgetTables:
                 return BudgetVerdict(True)
             if hold is not None:
                 _add_waiting(connection, hold, [request.waiting])
-                return BudgetVerdict(False, hold, f"{BUDGET_GUARD}: a hold is active (#{hold})")
+                guard = budget_guard(request.category)
+                return BudgetVerdict(False, hold, f"{guard}: a hold is active (#{hold})")
             for limit in request.limits:
                 used = _used(connection, request.category, limit, request.at)
-                if used + 1 > limit.limit:
+                if used + request.slots > limit.limit:
                     message = window_full_message(limit, used, request.category)
-                    hold = _put_hold(
-                        connection, request.category, (BUDGET_GUARD.value,), message, request.at
-                    )
+                    guards = (budget_guard(request.category),)
+                    hold = _put_hold(connection, request.category, guards, message, request.at)
                     _add_waiting(connection, hold, [request.waiting])
                     return BudgetVerdict(False, hold, message, new_hold=True)
             _spend(connection, request, approved=False)
@@ -198,16 +201,15 @@ def _last_release_at(connection: Connection, category: str) -> datetime | None:
 
 
 def _spend(connection: Connection, request: BudgetRequest, *, approved: bool) -> None:
-    connection.execute(
-        insert(budget_spend).values(
-            category=request.category,
-            at=request.at,
-            action_key=request.waiting.action_key,
-            run_id=request.run_id,
-            identity_id=request.waiting.identity_id,
-            approved=approved,
-        )
-    )
+    row = {
+        "category": request.category,
+        "at": request.at,
+        "action_key": request.waiting.action_key,
+        "run_id": request.run_id,
+        "identity_id": request.waiting.identity_id,
+        "approved": approved,
+    }
+    connection.execute(insert(budget_spend), [row] * max(1, request.slots))
 
 
 def _put_hold(

@@ -1,0 +1,41 @@
+"""A provisioning hold on the status page and in the metrics, beside the deprovisioning one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from prometheus_client import generate_latest
+
+from offboard.core.holds import Hold, WindowUsage
+from offboard.server.metrics import Metrics, PrometheusTelemetry
+from offboard.server.page import render_status_page
+from offboard.service.holds import GuardState
+from offboard.service.status import DaemonStatus
+from tests.service.fakes import FakeClock
+
+USAGE = (WindowUsage("hour", timedelta(hours=1), 3, 25),)
+
+
+def creates_hold(clock: FakeClock) -> Hold:
+    return Hold(2, "provisioning-creates", ("provisioning-budget",), "10 > 10", clock.now())
+
+
+def test_the_page_shows_a_provisioning_hold_and_how_to_release_it() -> None:
+    clock = FakeClock()
+    status = DaemonStatus(clock)
+    status.guard_reader = lambda: GuardState(None, USAGE, "", (creates_hold(clock),))
+    status.refresh_guards()
+    page = render_status_page(status, [])
+    assert "No deprovisioning hold." in page
+    assert "HOLD #2 on provisioning-creates" in page
+    assert "offboard hold release --category provisioning-creates" in page
+
+
+def test_metrics_say_which_category_is_held() -> None:
+    clock = FakeClock()
+    metrics = Metrics()
+    PrometheusTelemetry(metrics).guard_state(GuardState(None, USAGE, "", (creates_hold(clock),)))
+    text = generate_latest(metrics.registry).decode()
+    assert 'offboard_category_hold_active{category="provisioning-creates"} 1.0' in text
+    assert 'offboard_category_hold_active{category="deprovisioning"} 0.0' in text
+    assert "offboard_hold_active 0.0" in text
