@@ -7,6 +7,7 @@ Both are thin faces of ``offboard.service.holds``; a console will call the same 
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Annotated
 
 import typer
@@ -20,7 +21,9 @@ from offboard.cli.state import state_of
 from offboard.cli.wiring import connect, open_configured_store
 from offboard.core.budget import BudgetCategory
 from offboard.core.holds import Hold
+from offboard.executor.preflight import Preflight
 from offboard.ports import NoHoldError, SystemClock
+from offboard.service.acting import LeaderBusyError, acting_lease
 from offboard.service.holds import (
     GuardState,
     ReleaseReport,
@@ -145,7 +148,8 @@ def release(
                 raise NoHoldError("no hold is active: nothing to release")
             console.print(waiting_table(held))
             confirm(console, f"Release hold #{held.id} for {len(held.people)} people?", yes=yes)
-            return await release_hold(
+            release = functools.partial(
+                release_hold,
                 store=wired.store,
                 source=wired.source,
                 directory=wired.directory,
@@ -154,11 +158,27 @@ def release(
                 by=who,
                 reason=reason,
             )
+            try:
+                async with acting_lease(wired.store, wired.clock, wired.lease_ttl) as fence:
+                    preflight = Preflight(fence, wired.source, wired.reconfirm_after)
+                    return await release(preflight=preflight)
+            except LeaderBusyError:
+                # A daemon leads: the release is recorded, and the leader re-plans the
+                # people who waited at its next pass (only the leader writes).
+                return await release(preflight=None)
 
     try:
         report = asyncio.run(go())
     except NoHoldError as error:
         raise RefusedError(str(error)) from None
+    if not report.rechecks and report.hold.people:
+        console.print(
+            f"hold #{report.hold.id} released by {who}. A running daemon leads: it re-plans the "
+            f"{len(report.hold.people)} people who waited from fresh reads at its next pass "
+            "(at the latest after daemon.reconcile_interval); `offboard journal runs` shows it.",
+            markup=False,
+        )
+        return
     done = sum(1 for _, run, _ in report.rechecks if run is not None and run.status == "applied")
     console.print(
         f"hold #{report.hold.id} released by {who}; {len(report.rechecks)} people re-planned, "

@@ -25,6 +25,7 @@ from offboard.core.holds import DEPROVISIONING, SOURCE_ANOMALY_CURSOR, Hold, Win
 from offboard.core.identities import IdentityId
 from offboard.core.plan import GuardName
 from offboard.core.policy import Policy
+from offboard.executor.preflight import NO_PREFLIGHT, Preflight
 from offboard.executor.records import note_record
 from offboard.ports import AccountDirectory, Clock, IdentitySource, OffboardError, Store
 from offboard.service.pipeline_snapshots import accept_unaccepted_count
@@ -103,9 +104,15 @@ async def release_hold(
     by: str,
     reason: str,
     concurrency: int = 4,
+    preflight: Preflight | None = NO_PREFLIGHT,
 ) -> ReleaseReport:
     """Release the active hold (raises ``NoHoldError`` when none), journal who and why, then
-    re-plan and apply each waiting person from a fresh read (``concurrency`` at a time)."""
+    re-plan and apply each waiting person from a fresh read (``concurrency`` at a time),
+    every write checked against ``preflight`` (the caller's leader lease).
+
+    ``preflight=None``: the caller does not lead (a daemon does), so it only records the
+    release; the leader's own passes re-plan those people from fresh reads, and approve
+    them, since they waited on a released hold."""
     if not reason.strip():
         raise ReleaseRefusedError("say why the hold is released (--reason): the journal keeps it")
     hold = store.release_hold(DEPROVISIONING, by, reason.strip(), clock.now())
@@ -126,6 +133,9 @@ async def release_hold(
         accept_unaccepted_count(store)  # the human accepted the drop: it is the baseline now
     summary: dict[str, object] = {"hold": hold.id, "by": by, "waiting": len(hold.people)}
     store.finish_run(run_id, clock.now(), "released", summary)
+    if preflight is None:
+        return ReleaseReport(hold, ())
+    fenced = preflight
     limit = asyncio.Semaphore(max(1, concurrency))
 
     async def recheck(person: str) -> tuple[IdentityId, RunReport | None, str]:
@@ -141,6 +151,7 @@ async def release_hold(
                     apply=True,
                     concurrency=concurrency,
                     approved=True,
+                    preflight=fenced,
                 )
             except OffboardError as error:
                 return IdentityId(person), None, str(error)
