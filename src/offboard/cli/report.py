@@ -20,7 +20,14 @@ from offboard.cli.flows import Wired
 from offboard.cli.licence_wiring import licence_config
 from offboard.cli.state import state_of
 from offboard.cli.wiring import connect, open_configured_store
-from offboard.core.licence_rendering import PRODUCT_HEADER, product_rows, to_csv, to_html, to_json
+from offboard.core.licence_rendering import (
+    PRODUCT_HEADER,
+    product_rows,
+    to_csv,
+    to_html,
+    to_json,
+    trend_of,
+)
 from offboard.core.licences import HISTOGRAM_BUCKETS, NEVER, LicenceReport, ReportOptions
 from offboard.ports import AccountDirectory, UsageDirectory
 from offboard.service.licence_check import run_licence_check
@@ -62,15 +69,6 @@ async def licence_report(
 
 
 TREND_CHECKS = 90
-
-
-def trend_of(history: list[tuple[datetime, dict[str, object]]]) -> list[tuple[datetime, int]]:
-    """Reclaimable seats per recorded check, oldest first."""
-    points = []
-    for taken_at, figures in reversed(history):
-        seats = figures.get("reclaimable_seats", 0)
-        points.append((taken_at, seats if isinstance(seats, int) else 0))
-    return points
 
 
 def report_table(report: LicenceReport) -> Table:

@@ -172,7 +172,8 @@ async def assemble(
         now=clock.now,
         window=window,
     )
-    app = create_app(status, metrics, readiness_limits=readiness_limits(settings))
+    history = store.licence_reports if isinstance(store, SqlStore) else None
+    app = create_app(status, metrics, readiness_limits=readiness_limits(settings), licences=history)
     webhook_app = create_webhook_app(receiver) if receiver.secret else None
     return Assembly(daemon, app, status, metrics, webhook_app)
 

@@ -143,13 +143,22 @@ def _histogram(report: LicenceReport) -> str:
     return "".join(parts)
 
 
-def _trend(points: Sequence[tuple[datetime, int]]) -> str:
-    """Reclaimable seats per recorded check, oldest left, as bars."""
+def trend_of(history: Sequence[tuple[datetime, dict[str, object]]]) -> list[tuple[datetime, int]]:
+    """Reclaimable seats per recorded check (the store's history, newest first), oldest first."""
+    points = []
+    for taken_at, figures in reversed(history):
+        seats = figures.get("reclaimable_seats", 0)
+        points.append((taken_at, seats if isinstance(seats, int) else 0))
+    return points
+
+
+def trend_svg(points: Sequence[tuple[datetime, int]]) -> str:
+    """Reclaimable seats per recorded check, oldest left, as bars (scales down with viewBox)."""
     tallest = max((seats for _, seats in points), default=0) or 1
     width = max(4.0, min(40.0, 700 / max(len(points), 1)))
     parts = [
-        '<svg xmlns="http://www.w3.org/2000/svg" width="760" height="200" role="img" '
-        'aria-label="Reclaimable seats over time">'
+        '<svg xmlns="http://www.w3.org/2000/svg" width="760" height="200" viewBox="0 0 760 200" '
+        'role="img" aria-label="Reclaimable seats over time">'
     ]
     for index, (at, seats) in enumerate(points):
         bar = 150 * seats / tallest
@@ -213,7 +222,7 @@ def to_html(report: LicenceReport, trend: Sequence[tuple[datetime, int]] = ()) -
         + _table(PRODUCT_HEADER, product_rows(report))
         + "<h2>Activity</h2>"
         + _histogram(report)
-        + ("<h2>Reclaimable seats over time</h2>" + _trend(trend) if trend else "")
+        + ("<h2>Reclaimable seats over time</h2>" + trend_svg(trend) if trend else "")
         + f"<h2>Accounts holding reclaimable seats ({len(accounts)} shown)</h2>"
         + _table(("account", "email", "state", "products", "idle days"), accounts)
         + "</body></html>"

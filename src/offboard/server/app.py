@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -18,6 +18,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from offboard.server.licence_page import (
+    HISTORY_CHECKS,
+    LicenceReader,
+    licence_document,
+    render_licence_page,
+)
 from offboard.server.metrics import Metrics
 from offboard.server.page import render_status_page
 from offboard.server.webhook import WebhookReceiver
@@ -47,8 +53,10 @@ def create_app(
     webhook: WebhookReceiver | None = None,
     *,
     readiness_limits: Mapping[str, timedelta],
+    licences: LicenceReader | None = None,
 ) -> Starlette:
-    """The operations listener's app; ``readiness_limits`` as in ``not_ready_reasons``.
+    """The operations listener's app; ``readiness_limits`` as in ``not_ready_reasons``;
+    ``licences`` reads the store's licence history (None: the store keeps none).
 
     ``offboard run`` serves the webhook on its own listener (:func:`create_webhook_app`);
     ``webhook`` puts it here too, for in-process tests.
@@ -76,12 +84,23 @@ def create_app(
         page = render_status_page(status, status.not_ready_reasons(readiness_limits))
         return HTMLResponse(page)
 
+    async def licence_history() -> list[tuple[datetime, dict[str, object]]]:
+        return await asyncio.to_thread(licences, HISTORY_CHECKS) if licences else []
+
+    async def licences_page(request: Request) -> Response:
+        return HTMLResponse(render_licence_page(await licence_history()))
+
+    async def licences_json(request: Request) -> Response:
+        return JSONResponse(licence_document(await licence_history()))
+
     routes = [
         Route("/", index, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/leaderz", leaderz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/licences", licences_page, methods=["GET"]),
+        Route("/licences.json", licences_json, methods=["GET"]),
     ]
     if webhook is not None:
         routes.append(Route("/webhooks/keycloak", webhook.handle, methods=["POST"]))

@@ -21,6 +21,7 @@ def render_status_page(status: DaemonStatus, not_ready: Sequence[str]) -> str:
         "<!doctype html><html><head><meta charset='utf-8'>",
         "<title>offboard</title>",
         f"<style>{_STYLE}</style></head><body><h1>offboard daemon</h1>",
+        "<p><a href='/licences'>Licence check: seats to reclaim, and the trend</a></p>",
         _summary(status, not_ready),
         "<h2>Hold and budget</h2>",
         _hold(status),
