@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from offboard.cli.demo import DOMAIN, person
 from offboard.cli.exit_codes import ExitCode
+from offboard.store import open_store
 from tests.cli.test_run_commands import World, linked, world  # noqa: F401 - fixtures
 
 
@@ -65,3 +67,34 @@ def test_held_actions_wait_on_the_hold_until_a_human_releases_it(
     code, output = linked.run(runner, "hold", "release", "--yes", "--reason", "again")
     assert code == ExitCode.REFUSED, output
     assert "no hold is active" in output
+
+
+def test_a_release_while_a_daemon_leads_is_recorded_and_left_to_the_daemon(
+    linked: World,  # noqa: F811 - the fixture
+    runner: CliRunner,
+) -> None:
+    """Only the leader writes: the command records the release; the daemon re-plans."""
+    _budget_of_one(linked)
+    leavers = [person(n) for n in (6, 7, 8)]
+    for name in leavers:
+        linked.disable(name)
+    code, output = linked.run(runner, "apply", "--yes")
+    assert code == ExitCode.BLOCKED, output
+    store = open_store(linked.store)
+    try:
+        assert store.acquire_lease("daemon", "daemon-1", timedelta(hours=1), datetime.now(UTC))
+        code, output = linked.run(
+            runner, "hold", "release", "--yes", "--by", "ada", "--reason", "HR confirmed"
+        )
+        assert code == ExitCode.OK, output
+        assert "A running daemon leads" in output
+        statuses = [linked.account_status(f"{name}@{DOMAIN}") for name in leavers]
+        assert sorted(statuses) == ["active", "active", "inactive"]  # nothing sent by the CLI
+        assert store.active_hold("deprovisioning") is None  # but the release is recorded
+        code, output = linked.run(runner, "cutoff", "now", f"{person(9)}@{DOMAIN}",
+                                  "--reason", "laptop stolen", "--yes")  # fmt: skip
+        assert code == ExitCode.REFUSED, output  # a cut-off acts under the lease too
+        assert "holds the leader lease" in output
+    finally:
+        store.release_lease("daemon", "daemon-1")
+        store.close()
