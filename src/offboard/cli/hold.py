@@ -124,9 +124,11 @@ def release(
     ] = BudgetCategory.DEPROVISIONING,
 ) -> None:
     """Release a hold: journal who and why, then (deprovisioning) re-plan each waiting person
-    from a fresh read and act under the rules again (the budget windows start afresh). A
-    provisioning hold is released for the next provisioning pass, which plans from fresh
-    reads and lets the actions that waited through.
+    from a fresh read and act under the rules again (the budget windows start afresh). Only
+    the leader writes: while an `offboard run` daemon leads, the release is recorded and the
+    daemon re-plans those people at its next pass. A provisioning hold is released for the
+    next provisioning pass, which plans from fresh reads and lets the actions that waited
+    through.
 
     Examples: offboard hold release --reason "HR confirmed the 30 leavers of the sales team";
     offboard hold release --category provisioning-creates --reason "first sync of sales"
