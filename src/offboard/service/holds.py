@@ -61,9 +61,18 @@ def guard_state(store: Store, policy: Policy, clock: Clock) -> GuardState:
     return GuardState(store.active_hold(DEPROVISIONING), tuple(usage), anomaly, others)
 
 
-def release_category(store: Store, category: str, *, clock: Clock, by: str, reason: str) -> Hold:
+def release_category(
+    store: Store,
+    category: str,
+    *,
+    clock: Clock,
+    by: str,
+    reason: str,
+    next_step: str = "go on at the next pass, re-planned from fresh reads",
+) -> Hold:
     """Release the active hold of ``category`` (raises ``NoHoldError`` when none) and journal
-    who and why. Nothing is re-planned here: for provisioning the next pass does it."""
+    who and why, and what happens to those who waited (``next_step``). Nothing is re-planned
+    here: for provisioning the next pass does it; for deprovisioning, ``release_hold``."""
     if not reason.strip():
         raise ReleaseRefusedError("say why the hold is released (--reason): the journal keeps it")
     hold = store.release_hold(category, by, reason.strip(), clock.now())
@@ -75,11 +84,13 @@ def release_category(store: Store, category: str, *, clock: Clock, by: str, reas
             fingerprint="",
             key=f"hold-release:{hold.id}",
             detail=f"{category} hold #{hold.id} released by {by}: {reason.strip()} "
-            f"({len(hold.waiting)} waiting go on at the next pass, re-planned from fresh reads)",
+            f"({len(hold.waiting)} waiting {next_step})",
             rule=category,
         )
     )
     log.warning("hold released", category=category, hold=hold.id, by=by)
+    if GuardName.SOURCE_COUNT_DROP.value in hold.guards:
+        accept_unaccepted_count(store)  # the human accepted the drop: it is the baseline now
     summary: dict[str, object] = {"hold": hold.id, "by": by, "category": category}
     store.finish_run(run_id, clock.now(), "released", summary)
     return hold
@@ -113,26 +124,12 @@ async def release_hold(
     ``preflight=None``: the caller does not lead (a daemon does), so it only records the
     release; the leader's own passes re-plan those people from fresh reads, and approve
     them, since they waited on a released hold."""
-    if not reason.strip():
-        raise ReleaseRefusedError("say why the hold is released (--reason): the journal keeps it")
-    hold = store.release_hold(DEPROVISIONING, by, reason.strip(), clock.now())
-    run_id = store.start_run("release", clock.now())
-    store.append(
-        note_record(
-            at=clock.now(),
-            run_id=run_id,
-            fingerprint="",
-            key=f"hold-release:{hold.id}",
-            detail=f"hold #{hold.id} released by {by}: {reason.strip()} "
-            f"({len(hold.people)} people waiting are re-planned from fresh reads)",
-            rule=DEPROVISIONING,
-        )
+    next_step = "are re-planned from fresh reads" + (
+        " by the leading daemon at its next pass" if preflight is None else ""
     )
-    log.warning("hold released", hold=hold.id, by=by, waiting=len(hold.people))
-    if GuardName.SOURCE_COUNT_DROP.value in hold.guards:
-        accept_unaccepted_count(store)  # the human accepted the drop: it is the baseline now
-    summary: dict[str, object] = {"hold": hold.id, "by": by, "waiting": len(hold.people)}
-    store.finish_run(run_id, clock.now(), "released", summary)
+    hold = release_category(
+        store, DEPROVISIONING, clock=clock, by=by, reason=reason, next_step=next_step
+    )
     if preflight is None:
         return ReleaseReport(hold, ())
     fenced = preflight
