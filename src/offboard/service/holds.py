@@ -16,6 +16,7 @@ always does, and the actions that waited go through as approved.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -68,7 +69,7 @@ def release_category(
     clock: Clock,
     by: str,
     reason: str,
-    next_step: str = "go on at the next pass, re-planned from fresh reads",
+    next_step: Callable[[Hold], str] | None = None,
 ) -> Hold:
     """Release the active hold of ``category`` (raises ``NoHoldError`` when none) and journal
     who and why, and what happens to those who waited (``next_step``). Nothing is re-planned
@@ -83,8 +84,9 @@ def release_category(
             run_id=run_id,
             fingerprint="",
             key=f"hold-release:{hold.id}",
-            detail=f"{category} hold #{hold.id} released by {by}: {reason.strip()} "
-            f"({len(hold.waiting)} waiting {next_step})",
+            detail=f"{category} hold #{hold.id} released by {by}: {reason.strip()} ("
+            + (next_step or _at_next_pass)(hold)
+            + ")",
             rule=category,
         )
     )
@@ -94,6 +96,10 @@ def release_category(
     summary: dict[str, object] = {"hold": hold.id, "by": by, "category": category}
     store.finish_run(run_id, clock.now(), "released", summary)
     return hold
+
+
+def _at_next_pass(hold: Hold) -> str:
+    return f"{len(hold.waiting)} waiting go on at the next pass, re-planned from fresh reads"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +130,11 @@ async def release_hold(
     ``preflight=None``: the caller does not lead (a daemon does), so it only records the
     release; the leader's own passes re-plan those people from fresh reads, and approve
     them, since they waited on a released hold."""
-    next_step = "are re-planned from fresh reads" + (
-        " by the leading daemon at its next pass" if preflight is None else ""
-    )
+    by_whom = " by the leading daemon at its next pass" if preflight is None else ""
+
+    def next_step(hold: Hold) -> str:
+        return f"{len(hold.people)} people waiting are re-planned from fresh reads{by_whom}"
+
     hold = release_category(
         store, DEPROVISIONING, clock=clock, by=by, reason=reason, next_step=next_step
     )
