@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import TypeVar
 
 from offboard.adapters.atlassian_scim.client import SCIM_JSON, ScimAdapter
 from offboard.adapters.atlassian_scim.provisioning_wire import (
@@ -34,6 +35,7 @@ from offboard.ports import (
 )
 
 PAGE_SIZE = 100
+PageT = TypeVar("PageT", UserPage, GroupPage)
 
 
 def _group_names(action: Action) -> tuple[str, str]:
@@ -93,20 +95,26 @@ class ScimProvisioner:
 
     # Reads ---------------------------------------------------------------------------
 
-    async def users(self, filter_: str | None = None) -> list[ProvisionedUser]:
-        found: list[ProvisionedUser] = []
+    async def _pages(
+        self, path: str, noun: str, model: type[PageT], filter_: str | None
+    ) -> list[PageT]:
+        """Every page of a SCIM listing, walked by ``startIndex`` until ``totalResults``."""
+        pages: list[PageT] = []
         start = 1
         while True:
             params: dict[str, str | int] = {"startIndex": start, "count": PAGE_SIZE}
             if filter_:
                 params["filter"] = filter_
-            page = UserPage.model_validate(
-                await self._json("GET", "/Users", f"list SCIM users from {start}", params=params)
-            )
-            found.extend(page.resources)
+            answer = await self._json("GET", path, f"list SCIM {noun} from {start}", params=params)
+            page = model.model_validate(answer)
+            pages.append(page)
             start = page.start_index + len(page.resources)
             if not page.resources or start > page.total_results:
-                break
+                return pages
+
+    async def users(self, filter_: str | None = None) -> list[ProvisionedUser]:
+        pages = await self._pages("/Users", "users", UserPage, filter_)
+        found: list[ProvisionedUser] = [user for page in pages for user in page.resources]
         for user in found:
             if user.external_id:
                 self.user_ids[user.external_id] = user.id
@@ -115,19 +123,8 @@ class ScimProvisioner:
         return found
 
     async def groups(self, filter_: str | None = None) -> list[ScimGroup]:
-        found: list[ScimGroup] = []
-        start = 1
-        while True:
-            params: dict[str, str | int] = {"startIndex": start, "count": PAGE_SIZE}
-            if filter_:
-                params["filter"] = filter_
-            page = GroupPage.model_validate(
-                await self._json("GET", "/Groups", f"list SCIM groups from {start}", params=params)
-            )
-            found.extend(page.resources)
-            start = page.start_index + len(page.resources)
-            if not page.resources or start > page.total_results:
-                break
+        pages = await self._pages("/Groups", "groups", GroupPage, filter_)
+        found: list[ScimGroup] = [group for page in pages for group in page.resources]
         for group in found:
             self.group_names.add(group.display_name.lower())
             if group.external_id:
