@@ -59,6 +59,7 @@ def build_notifier(settings: Settings) -> Notifier | None:
         username=smtp.username,
         password=smtp.password,
         sender=smtp.sender,
+        ca_bundle=smtp.ca_bundle,
     )
 
 

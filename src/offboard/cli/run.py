@@ -22,6 +22,7 @@ from offboard.adapters.http import PauseHook
 from offboard.cli.credentials import watch_credentials
 from offboard.cli.licence_wiring import daily_check
 from offboard.cli.listening import ensure_can_listen
+from offboard.cli.notify_wiring import build_notifications, known_kinds
 from offboard.cli.provision import provisioning_of
 from offboard.cli.state import state_of
 from offboard.cli.wiring import (
@@ -46,6 +47,7 @@ from offboard.server.webhook import WebhookReceiver
 from offboard.service.daemon_passes import ReconcilingPasses
 from offboard.service.holds import guard_state
 from offboard.service.leasing import LeaderCursors, Lease
+from offboard.service.notifying import Counters
 from offboard.service.passes import Passes
 from offboard.service.provisioning_passes import ProvisioningPasses
 from offboard.service.running import Daemon, DaemonConfig
@@ -162,7 +164,11 @@ async def assemble(
     status.guard_reader = lambda: guard_state(held_store, policy, clock)
     cursors = LeaderCursors(store, lease)
     daily = daily_check(settings, source, directory, store, clock, lease)
-    daemon = Daemon(passes, source, cursors, clock, status, lease, config, daily)
+    limits = readiness_limits(settings)
+    told = build_notifications(
+        settings, stack, status, store, clock, limits, _notification_counters(metrics)
+    )
+    daemon = Daemon(passes, source, cursors, clock, status, lease, config, daily, told)
     window = settings.daemon.webhook_window
     receiver = WebhookReceiver(
         _secret_bytes(settings),
@@ -173,7 +179,7 @@ async def assemble(
         window=window,
     )
     history = store.licence_reports if isinstance(store, SqlStore) else None
-    app = create_app(status, metrics, readiness_limits=readiness_limits(settings), licences=history)
+    app = create_app(status, metrics, readiness_limits=limits, licences=history)
     webhook_app = create_webhook_app(receiver) if receiver.secret else None
     return Assembly(daemon, app, status, metrics, webhook_app)
 
@@ -184,6 +190,18 @@ def _replay_memory(store: Store, window: timedelta, clock: SystemClock) -> Repla
         # A delivery dated up to one window ahead may be replayed up to two windows later.
         return StoredDeliveries(store.engine, 2 * window + timedelta(minutes=1), clock.now)
     return ReplayFilter()
+
+
+def _notification_counters(metrics: Metrics) -> Counters:
+    """Deliveries counted per channel and kind; every kind starts at 0 for each channel."""
+    for channel in ("email", "slack", "webhook"):
+        for kind in known_kinds():
+            metrics.notifications_sent.labels(channel, kind)
+            metrics.notifications_failed.labels(channel, kind)
+    return Counters(
+        sent=lambda channel, kind: metrics.notifications_sent.labels(channel, kind).inc(),
+        failed=lambda channel, kind: metrics.notifications_failed.labels(channel, kind).inc(),
+    )
 
 
 def _pause_reporter(status: DaemonStatus, metrics: Metrics) -> PauseHook:

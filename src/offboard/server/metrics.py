@@ -123,6 +123,14 @@ class Metrics:
             "offboard_credential_expiry_days", "Days until a credential expires (negative once "
             "expired), for credentials whose expiry is known.", ["credential"], registry=r,
         )  # fmt: skip
+        self.notifications_sent = Counter(
+            "offboard_notifications_sent", "Notifications delivered, by channel and kind.",
+            ["channel", "kind"], registry=r,
+        )  # fmt: skip
+        self.notifications_failed = Counter(
+            "offboard_notifications_failed", "Notifications given up after retries, by "
+            "channel and kind.", ["channel", "kind"], registry=r,
+        )  # fmt: skip
 
 
 class PrometheusTelemetry:

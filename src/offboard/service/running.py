@@ -28,6 +28,7 @@ from offboard.ports import Clock, IdentityEvent, OffboardError
 from offboard.service.gate import PassGate
 from offboard.service.leasing import Lease
 from offboard.service.licence_schedule import DailyLicenceCheck
+from offboard.service.notifying import Notifications
 from offboard.service.passes import Passes, PassReport
 from offboard.service.status import STORE, DaemonStatus
 
@@ -68,9 +69,11 @@ class Daemon:
         lease: Lease,
         config: DaemonConfig = DaemonConfig(),
         daily: DailyLicenceCheck | None = None,
+        notifications: Notifications | None = None,
     ) -> None:
         self.passes = passes
         self.daily = daily
+        self.notifications = notifications
         self.clock = clock
         self.status = status
         self.lease = lease
@@ -114,6 +117,9 @@ class Daemon:
             leader = lambda: self.lease.held  # noqa: E731
             daily = self.daily.run(self._stopping, leader, self._gate)
             roots.append(asyncio.create_task(daily, name="licences"))
+        if self.notifications is not None:
+            told = self.notifications.run(self._stopping, lambda: self.lease.held)
+            roots.append(asyncio.create_task(told, name="notifications"))
         try:
             await stop.wait()
         finally:

@@ -54,6 +54,8 @@ class SmtpSettings(Section):
     """A file holding the password."""
     sender: str = "offboard@localhost"
     """The ``From`` address."""
+    ca_bundle: Path | None = None
+    """A private CA bundle trusted (on top of the system's) for the server's certificate."""
 
     @model_validator(mode="after")
     def _resolve(self) -> SmtpSettings:

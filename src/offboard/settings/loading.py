@@ -20,6 +20,7 @@ from pydantic_settings import (
 
 from offboard.core.policy import ActionKind, Policy, Thresholds
 from offboard.settings.licences import LicenceSettings
+from offboard.settings.notifications import NotificationSettings
 from offboard.settings.policy import PolicySettings
 from offboard.settings.provisioning import ProvisioningSettings
 from offboard.settings.runtime import DaemonSettings, LoggingSettings, StoreSettings
@@ -58,6 +59,8 @@ class Settings(BaseSettings):
     """The daily licence check, the inactivity policy and leavers' API tokens."""
     provisioning: ProvisioningSettings = ProvisioningSettings()
     """Joiners and movers pushed to Atlassian by SCIM (off by default)."""
+    notifications: NotificationSettings = NotificationSettings()
+    """Email, Slack and signed-webhook notifications when a human is needed (off by default)."""
 
     @classmethod
     def settings_customise_sources(

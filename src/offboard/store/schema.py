@@ -23,7 +23,7 @@ from sqlalchemy import (
     false,
 )
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 9
 """Bumped with every migration; a store with a higher number was written by a newer offboard."""
 
 
@@ -229,3 +229,17 @@ hold_waiting = Table(
     Column("email", String(320)),
     Column("since", UtcDateTime(), nullable=False),
 )
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("key", String(400), primary_key=True),
+    Column("channel", String(64), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime()),
+    Column("attempts", Integer(), nullable=False, default=0),
+)
+"""One row per condition that needs a human and channel told of it (de-duplication across
+restarts and failovers); a digest is a row keyed ``digest:YYYY-MM-DD``."""

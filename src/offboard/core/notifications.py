@@ -1,0 +1,180 @@
+"""Notifications when a human is needed: what to send, to which channel, and when. Pure.
+
+A *condition* is one thing that needs a human (a hold, a blocked person, a failed action...),
+named by a stable key. The service finds the conditions that hold now; :func:`decide`
+compares them with what the store remembers and says which to open (notify), which to keep
+quiet about (already notified), and which cleared (forgotten, so a return notifies again).
+The text says what happened and what to do, with the exact command; never a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """What needs a human; each channel is told the kinds it wants."""
+
+    HOLD = "hold"
+    GUARD_TRIP = "guard-trip"
+    BLOCKED_PERSON = "blocked-person"
+    FAILED_ACTION = "failed-action"
+    CREDENTIAL_EXPIRY = "credential-expiry"
+    NOT_READY = "not-ready"
+    DIGEST = "digest"
+    TEST = "test"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One thing that needs a human now."""
+
+    kind: Kind
+    key: str
+    """Stable while the condition lasts (``hold:deprovisioning:12``): the de-duplication key."""
+    title: str
+    details: tuple[str, ...] = ()
+    todo: tuple[str, ...] = ()
+    """What to do, commands included; never a secret."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What the store remembers of one condition on one channel."""
+
+    key: str
+    channel: str
+    kind: str
+    opened_at: datetime
+    last_seen_at: datetime
+    sent_at: datetime | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of :func:`decide`."""
+
+    open: tuple[Record, ...] = ()
+    """New (condition, channel) pairs to remember, not yet sent."""
+    due: tuple[tuple[str, Condition], ...] = ()
+    """(channel, condition) to send now: opened and not yet sent, within the attempt cap."""
+    seen: tuple[str, ...] = ()
+    """Keys still holding: their ``last_seen_at`` moves to now."""
+    cleared: tuple[tuple[str, str], ...] = ()
+    """(key, channel) to forget: the condition cleared, a return notifies again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """Which kinds go to which channel, and the clearing rules."""
+
+    channels: Mapping[str, frozenset[Kind]]
+    max_attempts: int = 5
+    """Ticks a failing delivery is tried before it is given up (logged, metered)."""
+    forget_after: timedelta = timedelta(days=7)
+    """A condition not seen for this long clears even where absence proves nothing."""
+
+
+def decide(
+    conditions: Iterable[Condition],
+    records: Iterable[Record],
+    routing: Routing,
+    now: datetime,
+    *,
+    authoritative: frozenset[str] = frozenset(),
+    resolved: frozenset[str] = frozenset(),
+) -> Decision:
+    """Open what is new, send what is due, clear what went away.
+
+    A remembered condition absent now clears when its kind is in ``authoritative`` (the
+    daemon has the whole picture of that kind: absence proves it), when its key is in
+    ``resolved`` (positive evidence, e.g. the action later succeeded), or when it was not
+    seen for ``routing.forget_after``. Anything else stays: a restarted daemon that does
+    not know yet says nothing, rather than forgetting and notifying again.
+    """
+    current = {c.key: c for c in conditions}
+    known = {(r.key, r.channel): r for r in records}
+    opened: list[Record] = []
+    due: list[tuple[str, Condition]] = []
+    for condition in current.values():
+        for channel, kinds in sorted(routing.channels.items()):
+            if condition.kind not in kinds:
+                continue
+            record = known.get((condition.key, channel))
+            if record is None:
+                opened.append(Record(condition.key, channel, condition.kind, now, now))
+                due.append((channel, condition))
+            elif record.sent_at is None and record.attempts < routing.max_attempts:
+                due.append((channel, condition))
+    cleared = [
+        (r.key, r.channel)
+        for r in known.values()
+        if r.key not in current
+        and (r.kind in authoritative or r.key in resolved or _stale(r, routing, now))
+    ]
+    return Decision(tuple(opened), tuple(due), tuple(sorted(current)), tuple(cleared))
+
+
+def _stale(record: Record, routing: Routing, now: datetime) -> bool:
+    return now - record.last_seen_at > routing.forget_after
+
+
+def allowance(sent: Sequence[datetime], now: datetime, limit: int, period: timedelta) -> int:
+    """How many more messages a channel may send now: ``limit`` per sliding ``period``."""
+    recent = sum(1 for at in sent if now - at < period)
+    return max(limit - recent, 0)
+
+
+def digest_due(last: str | None, now: datetime, at: tuple[int, int] | None) -> str | None:
+    """Today's digest id (``digest:YYYY-MM-DD``) when it is due and not sent yet, else None."""
+    if at is None:
+        return None
+    today = f"digest:{now.date().isoformat()}"
+    if last == today or (now.hour, now.minute) < at:
+        return None
+    return today
+
+
+def digest(conditions: Sequence[Condition], day_key: str) -> Condition:
+    """One message listing everything that needs a human, each with what to do."""
+    details: list[str] = []
+    for condition in conditions:
+        details.append(f"- [{condition.kind}] {condition.title}")
+        details.extend(f"    {line}" for line in condition.todo)
+    title = f"{len(conditions)} thing(s) need a human"
+    return Condition(Kind.DIGEST, day_key, title, tuple(details))
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A notification as words: a subject and a plain-text body."""
+
+    subject: str
+    body: str
+
+
+def render(condition: Condition, console_url: str | None = None) -> Text:
+    """The subject and body every channel sends (Slack and the webhook carry both)."""
+    lines = [condition.title, "", *condition.details]
+    if condition.todo:
+        lines += ["", "What to do:", *(f"  {step}" for step in condition.todo)]
+    if console_url:
+        lines += ["", f"Console: {console_url}"]
+    body = "\n".join(line for line in _squeeze(lines))
+    return Text(f"[offboard] {condition.title}", body)
+
+
+def _squeeze(lines: list[str]) -> list[str]:
+    """No two blank lines in a row, none at the ends."""
+    kept: list[str] = []
+    for line in lines:
+        if not line and (not kept or not kept[-1]):
+            continue
+        kept.append(line)
+    while kept and not kept[-1]:
+        kept.pop()
+    return kept
