@@ -26,6 +26,7 @@ from offboard.server.licence_page import (
 )
 from offboard.server.metrics import Metrics
 from offboard.server.page import render_status_page
+from offboard.server.scrape_gauges import refresh
 from offboard.server.webhook import WebhookReceiver
 from offboard.service.status import DaemonStatus
 
@@ -77,6 +78,7 @@ def create_app(
 
     async def metrics_endpoint(request: Request) -> Response:
         await asyncio.to_thread(status.refresh_guards)  # the hold as the store has it now
+        refresh(status, metrics, readiness_limits)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def index(request: Request) -> Response:

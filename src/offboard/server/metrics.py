@@ -123,6 +123,15 @@ class Metrics:
             "offboard_credential_expiry_days", "Days until a credential expires (negative once "
             "expired), for credentials whose expiry is known.", ["credential"], registry=r,
         )  # fmt: skip
+        self.ready = Gauge(
+            "offboard_ready", "1 while /readyz says ready (set when /metrics is scraped).",
+            registry=r,
+        )  # fmt: skip
+        self.last_poll = Gauge(
+            "offboard_event_poll_last_timestamp_seconds",
+            "When the leader last read Keycloak's admin events (the event cursor's progress).",
+            registry=r,
+        )  # fmt: skip
         self.notifications_sent = Counter(
             "offboard_notifications_sent", "Notifications delivered, by channel and kind.",
             ["channel", "kind"], registry=r,
