@@ -8,7 +8,6 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -107,7 +106,7 @@ def _helm() -> str:
 
 
 @pytest.fixture
-async def exposed(tmp_path: Path) -> AsyncIterator[set[str]]:
+async def exposed(tmp_path: Path) -> set[str]:
     """The metric names a daemon assembled by ``offboard run``'s wiring serves on /metrics."""
     settings = Settings.from_values({
         "keycloak": {"base_url": "http://127.0.0.1:9", "realm": "r", "client_id": "c",
@@ -127,7 +126,7 @@ async def exposed(tmp_path: Path) -> AsyncIterator[set[str]]:
             names |= {name + suffix for suffix in _SUFFIXES.get(kind, ("",))}
         elif line and not line.startswith("#"):
             names.add(re.split(r"[{ ]", line, maxsplit=1)[0])
-    yield names
+    return names
 
 
 def dashboard_queries() -> list[tuple[str, str]]:
@@ -164,12 +163,14 @@ def test_the_dashboard_has_grafanas_basics() -> None:
         assert panel["type"] in {"stat", "timeseries", "gauge", "table", "bargauge"}
         assert panel["datasource"]["uid"] == "${datasource}"
         grid = panel["gridPos"]
-        assert 0 <= grid["x"] and grid["x"] + grid["w"] <= 24, panel["title"]
+        assert grid["x"] >= 0, panel["title"]
+        assert grid["x"] + grid["w"] <= 24, panel["title"]
         mine = {(grid["x"] + i, grid["y"] + j) for i in range(grid["w"]) for j in range(grid["h"])}
         assert not mine & cells, f"{panel['title']} overlaps another panel"
         cells |= mine
         refs = [target["refId"] for target in panel["targets"]]
-        assert len(refs) == len(set(refs)) and refs
+        assert refs, panel["title"]
+        assert len(refs) == len(set(refs)), panel["title"]
 
 
 def test_promtool_parses_every_dashboard_query(promtool: str, tmp_path: Path) -> None:
