@@ -57,6 +57,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "Show or release the holds that stop deprovisioning or provisioning (budget or "
         "blocked plan).",
     ),
+    "notify": LazyCommand(
+        "offboard.cli.notify", "Check the notification channels: send a test message to each."
+    ),
     "journal": LazyCommand(
         "offboard.cli.journal", "Read the journal: every intent, attempt, outcome and read-back."
     ),
