@@ -233,14 +233,19 @@ async def test_blocked_people_failed_actions_and_expiry_each_say_what_to_do(
     plan = Plan(now, (), (entry,), (), "f")
     failed = ActionReport("deactivate:k9:a9", "deactivate", "k9", "a9", "gone@example.com",
                           "failed", now, deprovisioning=True, detail="HTTP 500")  # fmt: skip
-    report = PassReport("full", now, now, complete=True, plan=plan, actions=(failed,))
+    refused = ActionReport("deactivate:k8:a8", "deactivate", "k8", "a8", "ext@example.com",
+                           "blocked", now, deprovisioning=True,
+                           detail="the account is not managed by this organization")  # fmt: skip
+    report = PassReport("full", now, now, complete=True, plan=plan, actions=(failed, refused))
     process.status.record_pass(report, "full")
     process.status.record_guard_state(GuardState(None, (), ""))
     process.status.credential_expiry["atlassian.api_key"] = now.date() + timedelta(days=6)
     await process.notifications.check()
     texts = world.messages()["slack"]
-    assert len(texts) == 3
+    assert len(texts) == 4
     joined = "\n".join(texts)
+    assert "Atlassian refused the deactivate of ext@example.com" in joined
+    assert "not managed by this organization" in joined
     assert "shared@example.com waits for a human (ambiguous-identities)" in joined
     assert "offboard links resolve EMAIL KEYCLOAK_ID" in joined
     assert "deactivate of gone@example.com failed" in joined
@@ -254,7 +259,7 @@ async def test_blocked_people_failed_actions_and_expiry_each_say_what_to_do(
         again = PassReport("full", now, now, True, plan=plan, actions=(outcome,))
         process.status.record_pass(again, "full")
         await process.notifications.check()
-    assert len(world.messages()["slack"]) == 4
+    assert len(world.messages()["slack"]) == 5
     for secret in world.secrets:
         assert secret not in world.everything()
 
@@ -298,7 +303,7 @@ async def test_a_failing_channel_is_retried_metered_and_does_not_hold_back_the_o
 
 
 async def test_a_revoked_url_is_given_up_after_the_attempts_without_showing_it(
-    world: World, process: Daemonish, caplog: pytest.LogCaptureFixture
+    world: World, process: Daemonish, capsys: pytest.CaptureFixture[str]
 ) -> None:
     world.http.statuses = [404] * 20
     healthy(process, with_hold=hold())
@@ -307,6 +312,11 @@ async def test_a_revoked_url_is_given_up_after_the_attempts_without_showing_it(
         process.clock.advance(30)
     # Permanent: no quick retries; tried at max_attempts (5) checks, then given up.
     assert len(world.http.on(SLACK_PATH)) + len(world.http.on(HOOK_PATH)) == 10
+    logged = capsys.readouterr()
+    assert "notification not delivered" in logged.out + logged.err
+    assert "HTTP 404" in logged.out + logged.err
+    for secret in world.secrets:
+        assert secret not in logged.out + logged.err
 
 
 async def test_each_channel_is_rate_limited(world: World, certificate: tuple[Path, Path]) -> None:

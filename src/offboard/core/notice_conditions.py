@@ -97,6 +97,18 @@ def failed_action_condition(
     return Condition(Kind.FAILED_ACTION, f"failed:{key}", title, (detail[:400],), todo)
 
 
+def refused_account_condition(key: str, kind: str, email: str | None, detail: str) -> Condition:
+    """Atlassian refused to manage the account this way: a human decides what to do."""
+    who = email or (key.split(":", 2)[1] if ":" in key else key)
+    title = f"Atlassian refused the {kind} of {who}: the account waits for a human"
+    todo = (
+        "read Atlassian's reason: offboard journal list --since 1d",
+        "take the access away in admin.atlassian.com, or set policy.actions for this class of "
+        "account (docs/concepts/decision-rules.md)",
+    )
+    return Condition(Kind.BLOCKED_PERSON, f"refused:{key}", title, (detail[:400],), todo)
+
+
 def expiry_condition(notice: ExpiryNotice) -> Condition:
     """One credential expiry step (30, 14, 7 days, expired): each step notifies once."""
     key = f"credential:{notice.credential}:{notice.threshold}"

@@ -28,6 +28,7 @@ from offboard.core.notice_conditions import (
     guard_trip_condition,
     hold_condition,
     not_ready_condition,
+    refused_account_condition,
 )
 from offboard.core.notifications import (
     Condition,
@@ -234,24 +235,23 @@ class Notifications:
                 found.conditions.append(blocked_person_condition(entry))
 
     def _failed_actions(self, found: Found) -> None:
-        newest: dict[str, tuple[str, Condition | None]] = {}
+        """The newest outcome of each recent action: failed or refused ones need a human;
+        one that went through since resolves both (positive evidence)."""
+        seen: set[str] = set()
         for action in self.status.actions:  # newest first
-            if action.key in newest:
+            if action.key in seen:
                 continue
-            failing = action.outcome in _FAILED_OUTCOMES
-            condition = (
-                failed_action_condition(
+            seen.add(action.key)
+            if action.outcome in _FAILED_OUTCOMES:
+                found.conditions.append(failed_action_condition(
                     action.key, action.kind, action.email, action.outcome, action.detail
-                )
-                if failing
-                else None
-            )
-            newest[action.key] = (f"failed:{action.key}", condition)
-        for key, condition in newest.values():
-            if condition is None:
-                found.resolved.add(key)  # it went through since: positive evidence
+                ))  # fmt: skip
+            elif action.outcome == "blocked":
+                found.conditions.append(refused_account_condition(
+                    action.key, action.kind, action.email, action.detail
+                ))  # fmt: skip
             else:
-                found.conditions.append(condition)
+                found.resolved |= {f"failed:{action.key}", f"refused:{action.key}"}
 
     def _credentials(self, found: Found, now: datetime) -> None:
         found.authoritative.add(Kind.CREDENTIAL_EXPIRY)
