@@ -371,3 +371,19 @@ def _base(world: World) -> str:
     url = world.settings.notifications.slack.url
     assert url is not None
     return url.get_secret_value().removesuffix(SLACK_PATH)
+
+
+async def test_a_replica_that_loses_the_lease_mid_check_sends_nothing_more(
+    world: World, process: Daemonish
+) -> None:
+    healthy(process, with_hold=hold())
+    answers = iter([True, False])
+    delivered = await process.notifications.check(lambda: next(answers, False))
+    assert delivered == [("email", "hold:deprovisioning:7")]
+    assert world.http.got == []
+    # The new leader, over the same store, sends the rest and not the email again.
+    other = Daemonish(world, process.clock)
+    healthy(other, with_hold=hold())
+    assert sorted(c for c, _ in await other.notifications.check()) == ["slack", "webhook"]
+    await other.close()
+    assert [len(t) for t in world.messages().values()] == [1, 1, 1]

@@ -9,6 +9,7 @@ The text says what happened and what to do, with the exact command; never a secr
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +40,22 @@ class Condition:
     details: tuple[str, ...] = ()
     todo: tuple[str, ...] = ()
     """What to do, commands included; never a secret."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", bounded_key(self.key))
+
+
+MAX_KEY = 200
+"""Keys are stored (``notifications.key``, 400 characters); longer ones keep their start,
+readable, and a digest of the whole, still unique."""
+
+
+def bounded_key(key: str) -> str:
+    """``key`` itself when short enough, else its start and a SHA-256 of the whole."""
+    if len(key) <= MAX_KEY:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"{key[: MAX_KEY - 34]}:{digest}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,7 +127,7 @@ class Notifications:
         while not stopping.is_set():
             if leader():
                 try:
-                    await self.check()
+                    await self.check(leader)
                 except Exception as error:  # notifications must never stop the daemon
                     log.warning("notification check failed", error=_describe(error))
             with contextlib.suppress(TimeoutError):
@@ -143,8 +143,9 @@ class Notifications:
         self._not_ready(found, now)
         return found
 
-    async def check(self) -> list[tuple[str, str]]:
-        """Decide and send; returns the (channel, key) pairs delivered."""
+    async def check(self, leader: Callable[[], bool] = lambda: True) -> list[tuple[str, str]]:
+        """Decide and send; returns the (channel, key) pairs delivered. ``leader`` is asked
+        before each delivery: a replica that lost the lease mid-check sends nothing more."""
         now = self.clock.now()
         found = self.find(now)
         records = self.state.records()
@@ -157,7 +158,7 @@ class Notifications:
         self.state.clear(decision.cleared)
         due = list(decision.due)
         due += self._digest(found.conditions, records, now)
-        return await self._deliver(due, now)
+        return await self._deliver(due, now, leader)
 
     def _digest(
         self, conditions: list[Condition], records: list[Record], now: datetime
@@ -172,13 +173,15 @@ class Notifications:
         return [(name, message) for name in self.channels]
 
     async def _deliver(
-        self, due: list[tuple[str, Condition]], now: datetime
+        self, due: list[tuple[str, Condition]], now: datetime, leader: Callable[[], bool]
     ) -> list[tuple[str, str]]:
         delivered: list[tuple[str, str]] = []
         for name, channel in self.channels.items():
             sent = self._sent[name]
             left = allowance(sent, now, self.config.rate_limit, self.config.rate_period)
             for _, condition in [d for d in due if d[0] == name][:left]:
+                if not leader():
+                    return delivered  # the next leader reads the store and sends the rest
                 if await self._send(channel, condition):
                     self.state.sent(condition.key, name, now)
                     sent.append(now)
