@@ -41,6 +41,7 @@ from offboard.server.listeners import (
     listener,
     raise_open_file_limit,
 )
+from offboard.server.login import ConsoleLogin, build_login
 from offboard.server.metrics import MeteredTransport, Metrics, PrometheusTelemetry
 from offboard.server.webhook import WebhookReceiver
 from offboard.service.daemon_passes import ReconcilingPasses
@@ -50,7 +51,7 @@ from offboard.service.passes import Passes
 from offboard.service.provisioning_passes import ProvisioningPasses
 from offboard.service.running import Daemon, DaemonConfig
 from offboard.service.status import DaemonStatus
-from offboard.settings import Settings
+from offboard.settings import ConfigError, Settings
 from offboard.store import SqlStore
 from offboard.store.deliveries import StoredDeliveries
 
@@ -173,9 +174,26 @@ async def assemble(
         window=window,
     )
     history = store.licence_reports if isinstance(store, SqlStore) else None
-    app = create_app(status, metrics, readiness_limits=readiness_limits(settings), licences=history)
+    app = create_app(
+        status,
+        metrics,
+        readiness_limits=readiness_limits(settings),
+        licences=history,
+        login=_console_login(settings, store),
+    )
     webhook_app = create_webhook_app(receiver) if receiver.secret else None
     return Assembly(daemon, app, status, metrics, webhook_app)
+
+
+def _console_login(settings: Settings, store: Store) -> ConsoleLogin | None:
+    """The console's login when ``[console]`` is configured; sessions live in the store so
+    every replica shares them and a logout revokes them everywhere."""
+    if not settings.console.enabled:
+        return None
+    if not isinstance(store, SqlStore):
+        raise ConfigError("console: the login keeps its sessions in offboard's own store")
+    transport = verifying_transport(settings.console.ca_bundle)
+    return build_login(settings.console, store.engine, transport)
 
 
 def _replay_memory(store: Store, window: timedelta, clock: SystemClock) -> ReplayMemory:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -24,6 +25,7 @@ from offboard.server.licence_page import (
     licence_document,
     render_licence_page,
 )
+from offboard.server.login import ConsoleLogin, LoginGuard
 from offboard.server.metrics import Metrics
 from offboard.server.page import render_status_page
 from offboard.server.webhook import WebhookReceiver
@@ -54,9 +56,13 @@ def create_app(
     *,
     readiness_limits: Mapping[str, timedelta],
     licences: LicenceReader | None = None,
+    login: ConsoleLogin | None = None,
 ) -> Starlette:
     """The operations listener's app; ``readiness_limits`` as in ``not_ready_reasons``;
     ``licences`` reads the store's licence history (None: the store keeps none).
+
+    Every path but the probes is behind ``login`` (server/login/guard.py); without one, only
+    the probes answer.
 
     ``offboard run`` serves the webhook on its own listener (:func:`create_webhook_app`);
     ``webhook`` puts it here too, for in-process tests.
@@ -104,7 +110,12 @@ def create_app(
     ]
     if webhook is not None:
         routes.append(Route("/webhooks/keycloak", webhook.handle, methods=["POST"]))
-    return Starlette(routes=routes)
+    if login is not None:
+        routes.extend(login.flow.routes())
+    signed = frozenset({"/webhooks/keycloak"} if webhook is not None else ())  # own HMAC check
+    keeper = login.sessions if login is not None else None
+    guard = Middleware(LoginGuard, keeper=keeper, also_open=signed)
+    return Starlette(routes=routes, middleware=[guard])
 
 
 def _capped(reasons: list[str]) -> list[str]:

@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from offboard.core.policy import ActionKind, Policy, Thresholds
+from offboard.settings.console import ConsoleSettings
 from offboard.settings.licences import LicenceSettings
 from offboard.settings.policy import PolicySettings
 from offboard.settings.provisioning import ProvisioningSettings
@@ -58,6 +59,8 @@ class Settings(BaseSettings):
     """The daily licence check, the inactivity policy and leavers' API tokens."""
     provisioning: ProvisioningSettings = ProvisioningSettings()
     """Joiners and movers pushed to Atlassian by SCIM (off by default)."""
+    console: ConsoleSettings = ConsoleSettings()
+    """The operator's console and its login through Keycloak (off until configured)."""
 
     @classmethod
     def settings_customise_sources(

@@ -23,7 +23,7 @@ from sqlalchemy import (
     false,
 )
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 """Bumped with every migration; a store with a higher number was written by a newer offboard."""
 
 
@@ -228,4 +228,21 @@ hold_waiting = Table(
     Column("account_id", String(128), nullable=False),
     Column("email", String(320)),
     Column("since", UtcDateTime(), nullable=False),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("subject", String(255), nullable=False),
+    Column("username", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("email", String(320)),
+    Column("roles", String(255), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("id_token", Text(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Index("ix_console_sessions_expires_at", "expires_at"),
 )
