@@ -31,6 +31,7 @@ from tests.e2e.harness import (
     running_daemon,
 )
 from tests.e2e.waves import EmulatedPeople, read_hold, release
+from tests.server.login_helpers import console_cookies, console_section
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -55,6 +56,7 @@ def settings_for(url: str, tenant: Tenant, store: Path, **policy: Any) -> Settin
         store=store,
         poll_interval=0.3,
         policy={"budget": {"hour_max_actions": 10}, **policy},
+        extra={"console": console_section()},
     )
 
 
@@ -81,7 +83,7 @@ async def test_a_wave_of_30_deactivates_exactly_the_budget_and_holds_the_rest_ac
         assert {w.email for w in hold.waiting} == {
             f"{people.state.realm.users[u].username}@example.test" for u in hold.people
         }
-        page = (await fetch("GET", daemon.url + "/")).text
+        page = (await fetch("GET", daemon.url + "/", cookies=console_cookies(settings))).text
         assert f"HOLD #{hold.id}" in page
         assert "20 people waiting" in page
         metrics = (await fetch("GET", daemon.url + "/metrics")).text
@@ -108,7 +110,7 @@ async def test_a_wave_of_30_deactivates_exactly_the_budget_and_holds_the_rest_ac
         assert people.disable_requests(wave) == 30  # one request per person, never two
         assert people.inactive(people.ids[30:]) == []
         assert read_hold(store) is None
-        page = (await fetch("GET", daemon.url + "/")).text
+        page = (await fetch("GET", daemon.url + "/", cookies=console_cookies(settings))).text
         assert "No hold." in page
         assert "No plan is blocked." in page
     _assert_release_journaled(store, hold.id, 20)
@@ -143,7 +145,7 @@ async def test_a_wave_while_the_daemon_was_down_is_held_by_the_first_full_pass(
         await release(settings, "a department really left")
         assert sorted(people.inactive(wave)) == sorted(wave)
         assert people.disable_requests(wave) == 30
-        page = (await fetch("GET", daemon.url + "/")).text
+        page = (await fetch("GET", daemon.url + "/", cookies=console_cookies(settings))).text
         assert "No plan is blocked." in page  # nothing done is shown as waiting for review
         assert "max-deactivations" not in page.split("Recent reconciliations")[0]
 

@@ -9,6 +9,7 @@ from pydantic import SecretStr
 
 from offboard.server.console_user import OPERATOR, VIEWER, ConsoleUser
 from offboard.server.login import ConsoleLogin, build_login
+from offboard.settings import Settings
 from offboard.settings.console import ConsoleSettings
 from offboard.store import SqlStore, open_store
 
@@ -38,3 +39,24 @@ def console_login(store: SqlStore, **changes: object) -> ConsoleLogin:
 def session_store(folder: Path) -> SqlStore:
     """A store of its own for the sessions of one test."""
     return open_store(folder / "sessions.sqlite3")
+
+
+def console_section() -> dict[str, object]:
+    """The ``[console]`` settings of :func:`console_settings`, for a whole daemon's settings."""
+    return {
+        "issuer": "http://127.0.0.1:9/realms/offboard-test",
+        "client_secret": "console-client-secret",
+        "session_secret": "s" * 40,
+    }
+
+
+def console_cookies(settings: Settings, user: ConsoleUser = OPERATOR_USER) -> dict[str, str]:
+    """A session in the daemon's own store, opened as another replica would open it."""
+    assert settings.store.path is not None
+    store = open_store(settings.store.path)
+    try:
+        login = build_login(settings.console, store.engine)
+        assert login is not None
+        return login.open_session(user)
+    finally:
+        store.close()
