@@ -188,6 +188,7 @@ async def assemble(
         lease_ttl=settings.daemon.lease_ttl,
         reconfirm_after=settings.daemon.reconfirm_after,
         search=store.search_journal if isinstance(store, SqlStore) else None,
+        plans=store.plan_document if isinstance(store, SqlStore) else None,
         licences=history,
         nudge=daemon.submit,
     )

@@ -20,8 +20,10 @@ LEAVERS = [person(n) for n in (3, 4, 5)]
 @pytest.fixture
 def held_world(budget_of_one: World, runner: CliRunner) -> World:
     """Three leavers, a budget of one: one deactivated, two wait on the hold."""
-    for name in LEAVERS:
+    for n, name in enumerate(LEAVERS):
         budget_of_one.disable(name)
+        user = budget_of_one.keycloak_user(name)
+        user.first_name, user.last_name = "Leaver", f"Number{n}"  # type: ignore[attr-defined]
     code, output = budget_of_one.run(runner, "apply", "--yes")
     assert code == ExitCode.BLOCKED, output
     return budget_of_one
@@ -50,7 +52,10 @@ async def test_an_operator_sees_who_waits_and_releases_the_hold(held: Console) -
         page = (await client.get("/")).text
         section = hold_section(page)
         for name in names:
-            assert f"{name}@{DOMAIN}" in section  # the email, and the Keycloak name beside it
+            assert f"{name}@{DOMAIN}" in section
+            assert f"Leaver Number{LEAVERS.index(name)}" in section  # the name Keycloak holds
+            user_id = held.world.keycloak_user(name).id  # type: ignore[attr-defined]
+            assert f"Keycloak id {user_id}" in section  # on hover
         assert "data-testid='release-hold'" in section
         assert "<textarea name='reason'" in section
         assert ">Release hold</button>" in section

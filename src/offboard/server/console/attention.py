@@ -9,13 +9,13 @@ this replica ready (a standby that cannot reach the store is not).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from offboard.core.history import JournalQuery
 from offboard.core.holds import Hold
-from offboard.core.plan import EntryStatus
+from offboard.core.plan import Entry
 from offboard.server.console.backend import ConsoleBackend
 from offboard.service.status import DaemonStatus
 
@@ -75,7 +75,8 @@ async def gather(
 ) -> list[Attention]:
     """Everything that needs a human now, most urgent first, people named."""
     await asyncio.to_thread(_refresh, status)
-    items = [*_holds(status), *_blocked_plans(status), *_blocked_people(status)]
+    blocked = await asyncio.to_thread(_blocked_entries, status, backend)
+    items = [*_holds(status), *_blocked_plans(status), *_blocked_people(blocked)]
     items += await asyncio.to_thread(_failed_actions, backend)
     items += _replica(status, limits)
     items += await asyncio.to_thread(_orphans, backend)
@@ -85,7 +86,7 @@ async def gather(
 def _refresh(status: DaemonStatus) -> None:
     try:
         status.refresh_guards()
-    except Exception:
+    except Exception:  # the store unreadable: shown by the readiness items, never a 500
         status.guards = None
 
 
@@ -147,11 +148,14 @@ _BLOCKED_TODO = {
 }
 
 
-def _blocked_people(status: DaemonStatus) -> list[Attention]:
-    last = status.last_full
-    if last is None or last.plan is None:
-        return []
-    blocked = [e for e in last.plan.entries if e.status is EntryStatus.BLOCKED]
+def _blocked_entries(status: DaemonStatus, backend: ConsoleBackend) -> tuple[Entry, ...]:
+    try:
+        return backend.blocked_reader().entries(status)
+    except Exception:  # the store unreadable: shown by the readiness items, never a 500
+        return ()
+
+
+def _blocked_people(blocked: Sequence[Entry]) -> list[Attention]:
     found = [
         Attention(
             "blocked-person",
@@ -182,7 +186,7 @@ def _failed_actions(backend: ConsoleBackend) -> list[Attention]:
             for r in backend.search(JournalQuery(status=status, limit=SHOWN))
             if r.at >= since and r.phase.value in ("outcome", "readback")
         ]
-    except Exception:
+    except Exception:  # the store unreadable: shown by the readiness items, never a 500
         return []
     found: list[Attention] = []
     seen: set[str] = set()
@@ -249,7 +253,7 @@ def _orphans(backend: ConsoleBackend) -> list[Attention]:
         return []
     try:
         history = backend.licences(1)
-    except Exception:
+    except Exception:  # the store unreadable: shown by the readiness items, never a 500
         return []
     if not history:
         return []

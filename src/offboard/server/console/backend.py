@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from offboard.core.history import JournalQuery
 from offboard.core.journal import JournalRecord
 from offboard.ports import IdentityEvent
+from offboard.server.console.blocked import BlockedReader, PlanReader
 from offboard.server.console.names import NameBook
 from offboard.service.operator import Sides
 
@@ -32,7 +33,16 @@ class ConsoleBackend:
     licences: Callable[[int], History] | None = None
     nudge: Callable[[IdentityEvent], bool] | None = None
     """The daemon's ``submit``: asks a leading daemon to re-check a person now."""
+    plans: PlanReader | None = None
+    """The store's ``plan_document``: the blocked people of the last full plan."""
     names: NameBook | None = field(default=None)
+    _blocked: BlockedReader | None = field(default=None, repr=False)
+
+    def blocked_reader(self) -> BlockedReader:
+        if self._blocked is None:
+            store = self.sides.store if self.sides is not None else None
+            self._blocked = BlockedReader(store, self.plans)
+        return self._blocked
 
     def name_book(self) -> NameBook | None:
         if self.names is None and self.sides is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from html import escape
+from urllib.parse import quote
 
 from offboard.server.console_user import ConsoleUser
 
@@ -126,8 +127,8 @@ def person(
     shown = shown or identity_id or account or "(unknown)"
     text = f"<span title='{esc('; '.join(ids))}'>{esc(shown)}</span>"
     if identity_id or account:
-        query = f"person={esc(identity_id or account or '')}"
-        text += f" <a class='muted' href='/history?{query}'>history</a>"
+        query = esc(quote(identity_id or account or "", safe=""))
+        text += f" <a class='muted' href='/person?id={query}'>details</a>"
     return text
 
 

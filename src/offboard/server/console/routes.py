@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from offboard.server.console import attention_page, history, performers
+from offboard.server.console import attention_page, history, performers, person_page
 from offboard.server.console.acts import Outcomes, act_handler, outcome_page
 from offboard.server.console.attention import gather
 from offboard.server.console.backend import ConsoleBackend
@@ -44,6 +44,11 @@ def console_routes(
         params = dict(request.query_params)
         return HTMLResponse(await history.render(params, backend, console_user(request)))
 
+    async def person(request: Request) -> Response:
+        wanted = request.query_params.get("id", "")
+        user = console_user(request)
+        return HTMLResponse(await person_page.render(wanted, backend, user, csrf_token(request)))
+
     async def history_csv(request: Request) -> Response:
         return _export(request, backend, "csv")
 
@@ -54,6 +59,7 @@ def console_routes(
         Route("/", index, methods=["GET"]),
         Route("/status.json", status_json, methods=["GET"]),
         Route("/history", history_page, methods=["GET"]),
+        Route("/person", person, methods=["GET"]),
         Route("/history.csv", history_csv, methods=["GET"]),
         Route("/history.json", history_json, methods=["GET"]),
         Route("/act/outcome/{token}", outcome_page(outcomes), methods=["GET"]),
