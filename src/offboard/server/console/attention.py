@@ -204,6 +204,7 @@ def _failed_actions(backend: ConsoleBackend) -> list[Attention]:
                 (Person(record.identity_id, record.account_id, record.email),),
                 rule=record.rule,
                 seq=record.seq,
+                extra={"action_key": record.action_key},
             )
         )
     return found

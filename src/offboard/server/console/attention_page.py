@@ -94,8 +94,8 @@ def _form(item: Attention, csrf: str) -> str:
             "<input type='text' name='identity_id' required></label>"
         )
         return _act_form("/act/resolve", "resolve-identity", fields, "Decide", csrf)
-    if item.kind == "failed-action" and item.seq is not None:
-        fields = hidden("seq", str(item.seq))
+    if item.kind == "failed-action" and item.extra.get("action_key"):
+        fields = hidden("action_key", item.extra["action_key"])
         return _act_form("/act/retry", "retry-action", fields, "Retry", csrf)
     return ""
 

@@ -17,6 +17,7 @@ from offboard.service.acting import LeaderBusyError, acting_lease
 from offboard.service.holds import release_category, release_hold
 from offboard.service.links_admin import remove_link, resolve_identity, set_link
 from offboard.service.operator import Act, OperatorRefusedError, Sides
+from offboard.service.retrying import retry_action
 
 _CATEGORIES = frozenset(c.value for c in BudgetCategory)
 
@@ -98,6 +99,25 @@ async def resolve(form: Form, act: Act, sides: Sides, backend: ConsoleBackend) -
     _nudge(backend, [link.identity_id], "resolve", sides)
     return (f"The account {link.account_id} ({link.email}) is Keycloak user "
             f"{link.identity_id}'s; the others claiming it are left alone.")  # fmt: skip
+
+
+async def retry(form: Form, act: Act, sides: Sides, backend: ConsoleBackend) -> str:
+    """Re-plan the person of a failed action from fresh reads (``retry_action``)."""
+    key = _needed(form, "action_key")
+    try:
+        async with acting_lease(sides.store, sides.clock, backend.lease_ttl) as fence:
+            preflight = Preflight(fence, sides.source, backend.reconfirm_after)
+            report = await retry_action(key, act, sides, preflight=preflight)
+    except LeaderBusyError:
+        report = await retry_action(key, act, sides, preflight=None)
+        person = report.failed.action_key.split(":")[1]
+        queued = _nudge(backend, [person], "retry", sides)
+        return (
+            f"Retry of {report.failed.action_key} journaled; the leading daemon re-plans "
+            "this person from fresh reads" + (" now." if queued else " at its next pass.")
+        )
+    assert report.run is not None
+    return f"{report.failed.action_key} re-planned from fresh reads: {report.run.status}."
 
 
 def _needed(form: Form, name: str) -> str:

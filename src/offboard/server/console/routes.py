@@ -21,6 +21,7 @@ ACTS = {
     "/act/link-set": performers.link_set,
     "/act/link-remove": performers.link_remove,
     "/act/resolve": performers.resolve,
+    "/act/retry": performers.retry,
 }
 
 
