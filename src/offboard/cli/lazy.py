@@ -57,6 +57,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "Show or release the holds that stop deprovisioning or provisioning (budget or "
         "blocked plan).",
     ),
+    "retry": LazyCommand(
+        "offboard.cli.retry",
+        "Retry a failed action: re-plan that person from fresh reads (journaled, who and why).",
+    ),
     "journal": LazyCommand(
         "offboard.cli.journal", "Read the journal: every intent, attempt, outcome and read-back."
     ),

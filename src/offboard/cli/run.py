@@ -30,9 +30,11 @@ from offboard.cli.wiring import (
     open_configured_store,
     verifying_transport,
 )
+from offboard.core.reasons import realm_name
 from offboard.intake.webhooks import ReplayFilter, ReplayMemory
 from offboard.ports import Store, SystemClock
 from offboard.server.app import create_app, create_webhook_app
+from offboard.server.console import ConsoleBackend
 from offboard.server.listeners import (
     AcceptErrorFilter,
     Limits,
@@ -47,6 +49,7 @@ from offboard.server.webhook import WebhookReceiver
 from offboard.service.daemon_passes import ReconcilingPasses
 from offboard.service.holds import guard_state
 from offboard.service.leasing import LeaderCursors, Lease
+from offboard.service.operator import Sides
 from offboard.service.passes import Passes
 from offboard.service.provisioning_passes import ProvisioningPasses
 from offboard.service.running import Daemon, DaemonConfig
@@ -174,13 +177,26 @@ async def assemble(
         window=window,
     )
     history = store.licence_reports if isinstance(store, SqlStore) else None
-    app = create_app(
-        status,
-        metrics,
-        readiness_limits=readiness_limits(settings),
+    console = ConsoleBackend(
+        Sides(
+            source,
+            directory,
+            store,
+            clock,
+            policy,
+            realm_name(f"/realms/{settings.keycloak.realm}"),
+        ),
+        lease_ttl=settings.daemon.lease_ttl,
+        reconfirm_after=settings.daemon.reconfirm_after,
+        search=store.search_journal if isinstance(store, SqlStore) else None,
+        plans=store.plan_document if isinstance(store, SqlStore) else None,
         licences=history,
-        login=_console_login(settings, store),
+        nudge=daemon.submit,
     )
+    app = create_app(
+        status, metrics, readiness_limits=readiness_limits(settings), licences=history,
+        console=console, login=_console_login(settings, store),
+    )  # fmt: skip
     webhook_app = create_webhook_app(receiver) if receiver.secret else None
     return Assembly(daemon, app, status, metrics, webhook_app)
 

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from offboard.server.console import ConsoleBackend, console_routes
 from offboard.server.licence_page import (
     HISTORY_CHECKS,
     LicenceReader,
@@ -27,7 +28,6 @@ from offboard.server.licence_page import (
 )
 from offboard.server.login import ConsoleLogin, LoginGuard
 from offboard.server.metrics import Metrics
-from offboard.server.page import render_status_page
 from offboard.server.webhook import WebhookReceiver
 from offboard.service.status import DaemonStatus
 
@@ -56,6 +56,7 @@ def create_app(
     *,
     readiness_limits: Mapping[str, timedelta],
     licences: LicenceReader | None = None,
+    console: ConsoleBackend | None = None,
     login: ConsoleLogin | None = None,
 ) -> Starlette:
     """The operations listener's app; ``readiness_limits`` as in ``not_ready_reasons``;
@@ -65,7 +66,8 @@ def create_app(
     the probes answer.
 
     ``offboard run`` serves the webhook on its own listener (:func:`create_webhook_app`);
-    ``webhook`` puts it here too, for in-process tests.
+    ``webhook`` puts it here too, for in-process tests. ``console`` is what the console
+    reads and acts through (default: the daemon's status only, no acts).
     """
 
     async def readyz(request: Request) -> Response:
@@ -85,11 +87,6 @@ def create_app(
         await asyncio.to_thread(status.refresh_guards)  # the hold as the store has it now
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def index(request: Request) -> Response:
-        await asyncio.to_thread(status.refresh_guards)
-        page = render_status_page(status, status.not_ready_reasons(readiness_limits))
-        return HTMLResponse(page)
-
     async def licence_history() -> list[tuple[datetime, dict[str, object]]]:
         return await asyncio.to_thread(licences, HISTORY_CHECKS) if licences else []
 
@@ -99,8 +96,9 @@ def create_app(
     async def licences_json(request: Request) -> Response:
         return JSONResponse(licence_document(await licence_history()))
 
+    backend = console or ConsoleBackend(licences=licences)
     routes = [
-        Route("/", index, methods=["GET"]),
+        *console_routes(status, readiness_limits, backend),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/leaderz", leaderz, methods=["GET"]),

@@ -40,11 +40,14 @@ class ConsoleLogin:
     flow: LoginFlow
     sessions: SessionKeeper
 
-    def open_session(self, user: ConsoleUser, id_token: str = "") -> dict[str, str]:
-        """Open a session for ``user`` without Keycloak and return the cookie that names it.
-        For tests and tools that must reach the console in-process; the browser tests log
-        in through the real Keycloak instead."""
-        return {SESSION_COOKIE: self.sessions.open(user, id_token, datetime.now(UTC))}
+    def open_session(
+        self, user: ConsoleUser, id_token: str = "", csrf_token: str | None = None
+    ) -> dict[str, str]:
+        """Open a session for ``user`` without Keycloak and return the cookie that names it
+        (``csrf_token``: a chosen token instead of a random one). For tests that must reach
+        the console in-process; the browser tests log in through the real Keycloak."""
+        cookie = self.sessions.open(user, id_token, datetime.now(UTC), csrf_token)
+        return {SESSION_COOKIE: cookie}
 
 
 def build_login(

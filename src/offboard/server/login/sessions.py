@@ -62,7 +62,9 @@ class SessionKeeper:
         self._lifetime = lifetime
         self._secure = secure
 
-    def open(self, user: ConsoleUser, id_token: str, now: datetime) -> str:
+    def open(
+        self, user: ConsoleUser, id_token: str, now: datetime, csrf_token: str | None = None
+    ) -> str:
         """Record a session for ``user`` and return the cookie value that names it."""
         session_id = new_token()
         record = SessionRecord(
@@ -71,7 +73,7 @@ class SessionKeeper:
             name=user.name,
             email=user.email,
             roles=user.roles,
-            csrf_token=new_token(),
+            csrf_token=csrf_token or new_token(),
             id_token=id_token,
             created_at=now,
             last_seen_at=now,
