@@ -95,6 +95,12 @@ def test_an_operator_releases_the_hold_and_sees_the_people_deactivated(
     for person in rig.waiting:
         assert person.email in history or person.username in history
     assert "console:" + rig.realm.operator.username in page.content()
+    metrics = page.request.get(rig.url + "/metrics").text()  # after logins, pages and acts
+    operator = rig.realm.operator
+    personal = [operator.username, operator.email, operator.user_id, "@"]
+    for person in rig.waiting:
+        personal += [person.username, person.user_id, rig.accounts[person.user_id]]
+    assert [p for p in personal if p in metrics] == []
 
 
 def test_logout_ends_the_session_and_the_old_cookie_no_longer_works(

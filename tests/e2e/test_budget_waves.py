@@ -31,7 +31,7 @@ from tests.e2e.harness import (
     running_daemon,
 )
 from tests.e2e.waves import EmulatedPeople, read_hold, release
-from tests.server.login_helpers import console_cookies, console_section
+from tests.server.login_helpers import console_headers, console_section
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -83,9 +83,8 @@ async def test_a_wave_of_30_deactivates_exactly_the_budget_and_holds_the_rest_ac
         assert {w.email for w in hold.waiting} == {
             f"{people.state.realm.users[u].username}@example.test" for u in hold.people
         }
-        page = (await fetch("GET", daemon.url + "/", cookies=console_cookies(settings))).text
-        assert f"HOLD #{hold.id}" in page
-        assert "20 people waiting" in page
+        page = (await fetch("GET", daemon.url + "/", headers=console_headers(settings))).text
+        assert f"Hold #{hold.id} on deprovisioning: 20 waiting" in page  # the console's words
         metrics = (await fetch("GET", daemon.url + "/metrics")).text
         assert "offboard_hold_active 1.0" in metrics
         assert "offboard_hold_waiting 20.0" in metrics
@@ -110,7 +109,7 @@ async def test_a_wave_of_30_deactivates_exactly_the_budget_and_holds_the_rest_ac
         assert people.disable_requests(wave) == 30  # one request per person, never two
         assert people.inactive(people.ids[30:]) == []
         assert read_hold(store) is None
-        page = (await fetch("GET", daemon.url + "/", cookies=console_cookies(settings))).text
+        page = (await fetch("GET", daemon.url + "/", headers=console_headers(settings))).text
         assert "data-kind='hold'" not in page
         assert "data-kind='blocked-plan'" not in page
     _assert_release_journaled(store, hold.id, 20)
@@ -145,7 +144,7 @@ async def test_a_wave_while_the_daemon_was_down_is_held_by_the_first_full_pass(
         await release(settings, "a department really left")
         assert sorted(people.inactive(wave)) == sorted(wave)
         assert people.disable_requests(wave) == 30
-        page = (await fetch("GET", daemon.url + "/", cookies=console_cookies(settings))).text
+        page = (await fetch("GET", daemon.url + "/", headers=console_headers(settings))).text
         assert "data-kind='blocked-plan'" not in page  # nothing done is shown as waiting for review
         assert "max-deactivations" not in page.split("Recent reconciliations")[0]
 

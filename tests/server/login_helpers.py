@@ -60,3 +60,9 @@ def console_cookies(settings: Settings, user: ConsoleUser = OPERATOR_USER) -> di
         return login.open_session(user)
     finally:
         store.close()
+
+
+def console_headers(settings: Settings, user: ConsoleUser = OPERATOR_USER) -> dict[str, str]:
+    """:func:`console_cookies` as a ``Cookie`` header, for one-off requests."""
+    cookies = console_cookies(settings, user)
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in cookies.items())}

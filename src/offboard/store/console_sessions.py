@@ -46,8 +46,7 @@ class ConsoleSessions:
         self._now = now
 
     def open(self, key: str, record: SessionRecord) -> None:
-        """Record a new session under ``key`` (a hash of its id); expired ones are pruned."""
-        self.prune()
+        """Record a new session under ``key`` (a hash of its id)."""
         row = {
             "id_hash": key,
             "subject": record.subject,

@@ -12,6 +12,7 @@ import asyncio
 import hmac
 from datetime import UTC, datetime
 
+import structlog
 from authlib.common.security import generate_token
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -22,6 +23,8 @@ from offboard.server.login.oidc import LoginError, OidcClient
 from offboard.server.login.pages import message_page
 from offboard.server.login.sessions import RoleNames, Session, SessionKeeper
 from offboard.server.login.signing import PENDING_LOGIN, Signer
+
+log = structlog.get_logger(__name__)
 
 PENDING_COOKIE = "offboard_login"
 PENDING_TTL_S = 600
@@ -89,8 +92,10 @@ class LoginFlow:
         try:
             identity = await self.oidc.redeem(code, str(pending["verifier"]), str(pending["nonce"]))
         except LoginError as error:
+            log.warning("console login refused", reason=str(error))
             return self._again(f"The login failed: {error}.", status=400)
         roles = self._roles.console_roles(identity.client_roles)
+        log.info("console login", username=identity.username, roles=sorted(roles))
         if not roles:
             return self._refused(identity.username)
         user = ConsoleUser(
@@ -115,6 +120,8 @@ class LoginFlow:
     async def logout(self, request: Request) -> Response:
         session = getattr(request.state, "console_session", None)
         id_token = await self.sessions.end(session) if isinstance(session, Session) else None
+        if isinstance(session, Session):
+            log.info("console logout", username=session.user.username)
         after = f"{self._public_url}/auth/logged-out"
         target = await self.oidc.logout_url(id_token, after) or after
         response = RedirectResponse(target, status_code=303)

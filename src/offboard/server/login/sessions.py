@@ -79,6 +79,7 @@ class SessionKeeper:
             last_seen_at=now,
             expires_at=now + self._lifetime,
         )
+        self._records.prune(self._idle)  # the ended ones go as new ones come
         self._records.open(storage_key(session_id), record)
         return self._signer.sign(SESSION, session_id)
 
