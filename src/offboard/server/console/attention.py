@@ -124,8 +124,10 @@ def _holds(status: DaemonStatus) -> list[Attention]:
 
 def _blocked_plans(status: DaemonStatus, latest: LatestPlan | None) -> list[Attention]:
     found = []
-    if latest is not None and latest.guards:
+    if latest is not None and latest.guards and _still_blocked(status):
         names = ", ".join(name for name, _ in latest.guards)
+        memory = status.blocked.get("full")
+        waiting = sorted(memory.waiting)[:SHOWN] if memory is not None else []
         found.append(
             Attention(
                 "blocked-plan",
@@ -134,6 +136,7 @@ def _blocked_plans(status: DaemonStatus, latest: LatestPlan | None) -> list[Atte
                 "Check the numbers. If they are right, approve the override for this plan "
                 "(it is planned again from fresh reads and must be the same), or "
                 f"`offboard apply --override-guard {latest.guards[0][0]}`.",
+                tuple(Person(i, None, None) for i in waiting),
                 extra={"fingerprint": latest.fingerprint, "guards": ",".join(
                     name for name, _ in latest.guards)},
             )
@@ -150,6 +153,14 @@ def _blocked_plans(status: DaemonStatus, latest: LatestPlan | None) -> list[Atte
         for b in status.blocked.values()
         if not (found and b.scope == "full")  # the stored plan above is the same one
     ]
+
+
+def _still_blocked(status: DaemonStatus) -> bool:
+    """Whether the last full plan still waits for a human. The daemon's own view decides
+    once it made a full pass: it drops a block whose people were all carried out since, or
+    whose hold a human released. Before that (a restart, a command-line apply) the store's
+    plan is all there is."""
+    return status.last_full is None or "full" in status.blocked
 
 
 _BLOCKED_TODO = {
