@@ -35,6 +35,7 @@ from offboard.intake.webhooks import ReplayFilter, ReplayMemory
 from offboard.ports import Store, SystemClock
 from offboard.server.app import create_app, create_webhook_app
 from offboard.server.console import ConsoleBackend
+from offboard.server.console.acting import Leadership
 from offboard.server.listeners import (
     AcceptErrorFilter,
     Limits,
@@ -192,6 +193,7 @@ async def assemble(
         plans=store.plan_document if isinstance(store, SqlStore) else None,
         licences=history,
         nudge=daemon.submit,
+        leadership=Leadership(lease, daemon.gate),
     )
     app = create_app(
         status, metrics, readiness_limits=readiness_limits(settings), licences=history,

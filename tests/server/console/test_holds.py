@@ -133,3 +133,23 @@ async def test_while_a_daemon_leads_the_release_is_recorded_and_left_to_it(
         assert len(waiting(held.world)) == 2  # nothing sent by the console itself
     finally:
         held.store.release_lease("daemon", "daemon-1")
+
+
+async def test_while_this_process_leads_the_release_acts_at_once_under_its_lease(
+    held: Console,
+) -> None:
+    """The console lives in the daemon: when that daemon leads, the act writes under the
+    daemon's lease (its fence) instead of waiting for the next pass."""
+    lease = held.assembly.daemon.lease
+    assert lease.refresh()
+    try:
+        hold = held.store.active_hold("deprovisioning")
+        assert hold is not None
+        async with held.client(ADA) as client:
+            form = {"csrf_token": TOKEN, "hold_id": str(hold.id), "reason": "HR confirmed"}
+            response = await client.post("/act/release-hold", data=form)
+            outcome = (await client.get(response.headers["location"])).text
+        assert "2 people re-planned, 2 acted on" in outcome, outcome
+        assert waiting(held.world) == []
+    finally:
+        lease.release()

@@ -17,6 +17,7 @@ from offboard.core.history import JournalQuery
 from offboard.core.holds import Hold
 from offboard.core.plan import Entry
 from offboard.server.console.backend import ConsoleBackend
+from offboard.server.console.blocked import LatestPlan
 from offboard.service.status import DaemonStatus
 
 SHOWN = 50
@@ -75,8 +76,9 @@ async def gather(
 ) -> list[Attention]:
     """Everything that needs a human now, most urgent first, people named."""
     await asyncio.to_thread(_refresh, status)
-    blocked = await asyncio.to_thread(_blocked_entries, status, backend)
-    items = [*_holds(status), *_blocked_plans(status), *_blocked_people(blocked)]
+    latest = await asyncio.to_thread(_latest_plan, status, backend)
+    blocked = latest.blocked if latest is not None else ()
+    items = [*_holds(status), *_blocked_plans(status, latest), *_blocked_people(blocked)]
     items += await asyncio.to_thread(_failed_actions, backend)
     items += _replica(status, limits)
     items += await asyncio.to_thread(_orphans, backend)
@@ -120,8 +122,26 @@ def _holds(status: DaemonStatus) -> list[Attention]:
     return found
 
 
-def _blocked_plans(status: DaemonStatus) -> list[Attention]:
-    return [
+def _blocked_plans(status: DaemonStatus, latest: LatestPlan | None) -> list[Attention]:
+    found = []
+    if latest is not None and latest.guards and _still_blocked(status):
+        names = ", ".join(name for name, _ in latest.guards)
+        memory = status.blocked.get("full")
+        waiting = sorted(memory.waiting)[:SHOWN] if memory is not None else []
+        found.append(
+            Attention(
+                "blocked-plan",
+                f"The last full plan is blocked ({names})",
+                " | ".join(message for _, message in latest.guards),
+                "Check the numbers. If they are right, approve the override for this plan "
+                "(it is planned again from fresh reads and must be the same), or "
+                f"`offboard apply --override-guard {latest.guards[0][0]}`.",
+                tuple(Person(i, None, None) for i in waiting),
+                extra={"fingerprint": latest.fingerprint, "guards": ",".join(
+                    name for name, _ in latest.guards)},
+            )
+        )  # fmt: skip
+    return found + [
         Attention(
             "blocked-plan",
             f"Plan blocked ({', '.join(b.guards)}), scope {b.scope}",
@@ -131,7 +151,16 @@ def _blocked_plans(status: DaemonStatus) -> list[Attention]:
             tuple(Person(i, None, None) for i in sorted(b.waiting)[:SHOWN]),
         )
         for b in status.blocked.values()
+        if not (found and b.scope == "full")  # the stored plan above is the same one
     ]
+
+
+def _still_blocked(status: DaemonStatus) -> bool:
+    """Whether the last full plan still waits for a human. The daemon's own view decides
+    once it made a full pass: it drops a block whose people were all carried out since, or
+    whose hold a human released. Before that (a restart, a command-line apply) the store's
+    plan is all there is."""
+    return status.last_full is None or "full" in status.blocked
 
 
 _BLOCKED_TODO = {
@@ -148,11 +177,11 @@ _BLOCKED_TODO = {
 }
 
 
-def _blocked_entries(status: DaemonStatus, backend: ConsoleBackend) -> tuple[Entry, ...]:
+def _latest_plan(status: DaemonStatus, backend: ConsoleBackend) -> LatestPlan | None:
     try:
-        return backend.blocked_reader().entries(status)
+        return backend.blocked_reader().latest(status)
     except Exception:  # the store unreadable: shown by the readiness items, never a 500
-        return ()
+        return None
 
 
 def _blocked_people(blocked: Sequence[Entry]) -> list[Attention]:

@@ -94,6 +94,11 @@ def _form(item: Attention, csrf: str) -> str:
             "<input type='text' name='identity_id' required></label>"
         )
         return _act_form("/act/resolve", "resolve-identity", fields, "Decide", csrf)
+    if item.kind == "blocked-plan" and item.extra.get("fingerprint"):
+        fields = hidden("fingerprint", item.extra["fingerprint"]) + hidden(
+            "guards", item.extra.get("guards", "")
+        )
+        return _act_form("/act/override", "approve-override", fields, "Approve override", csrf)
     if item.kind == "failed-action" and item.extra.get("action_key"):
         fields = hidden("action_key", item.extra["action_key"])
         return _act_form("/act/retry", "retry-action", fields, "Retry", csrf)

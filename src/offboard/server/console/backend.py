@@ -7,12 +7,15 @@ in some in-process tests) the console shows the daemon's own status and refuses 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from offboard.core.history import JournalQuery
 from offboard.core.journal import JournalRecord
+from offboard.executor.preflight import Preflight
 from offboard.ports import IdentityEvent
+from offboard.server.console.acting import Leadership, acting
 from offboard.server.console.blocked import BlockedReader, PlanReader
 from offboard.server.console.names import NameBook
 from offboard.service.operator import Sides
@@ -33,10 +36,17 @@ class ConsoleBackend:
     licences: Callable[[int], History] | None = None
     nudge: Callable[[IdentityEvent], bool] | None = None
     """The daemon's ``submit``: asks a leading daemon to re-check a person now."""
+    leadership: Leadership | None = None
+    """This process's daemon (its lease and pass gate): acts write under its lease."""
     plans: PlanReader | None = None
     """The store's ``plan_document``: the blocked people of the last full plan."""
     names: NameBook | None = field(default=None)
     _blocked: BlockedReader | None = field(default=None, repr=False)
+
+    def acting(self) -> AbstractAsyncContextManager[Preflight]:
+        """The lease an act writes under (:func:`offboard.server.console.acting.acting`)."""
+        assert self.sides is not None
+        return acting(self.sides, self.leadership, self.lease_ttl, self.reconfirm_after)
 
     def blocked_reader(self) -> BlockedReader:
         if self._blocked is None:

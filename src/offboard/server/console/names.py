@@ -8,6 +8,7 @@ for ``ttl``. A failed read shows the email the store holds, never an error page.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,9 @@ import httpx
 
 from offboard.core.identities import IdentityId
 from offboard.ports import Clock, IdentitySource, OffboardError
+
+_KEYCLOAK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""Keycloak ids are UUIDs (36 characters) in practice; nothing longer or odder is looked up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +48,11 @@ class NameBook:
         self._known: dict[str, tuple[datetime, Name | None]] = {}
 
     async def names(self, ids: Iterable[str | None]) -> dict[str, Name]:
-        """The names of ``ids`` known now, reading (a bounded number of) the others first."""
-        wanted = list(dict.fromkeys(i for i in ids if i))
+        """The names of ``ids`` known now, reading (a bounded number of) the others first.
+
+        Only what can be a Keycloak id is read: a page asked for with any text never sends
+        that text to Keycloak."""
+        wanted = list(dict.fromkeys(i for i in ids if i and _KEYCLOAK_ID.fullmatch(i)))
         now = self._clock.now()
         missing = [i for i in wanted if i not in self._known or self._known[i][0] < now]
         if self._source is not None and missing:
@@ -63,7 +70,7 @@ class NameBook:
         async with limit:
             try:
                 identity = await self._source.read_identity(IdentityId(identity_id))
-            except (OffboardError, httpx.HTTPError, ValueError):
+            except (OffboardError, httpx.HTTPError, httpx.InvalidURL, ValueError):
                 return  # shown by the email the store holds; read again next time
         name = None
         if identity is not None:

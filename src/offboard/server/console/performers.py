@@ -9,14 +9,15 @@ from collections.abc import Iterable
 from offboard.core.budget import BudgetCategory
 from offboard.core.holds import DEPROVISIONING
 from offboard.core.identities import IdentityId
-from offboard.executor.preflight import Preflight
+from offboard.core.plan import GuardName
 from offboard.ports import IdentityEvent, NoHoldError
 from offboard.server.console.acts import Form
 from offboard.server.console.backend import ConsoleBackend
-from offboard.service.acting import LeaderBusyError, acting_lease
+from offboard.service.acting import LeaderBusyError
 from offboard.service.holds import release_category, release_hold
 from offboard.service.links_admin import remove_link, resolve_identity, set_link
 from offboard.service.operator import Act, OperatorRefusedError, Sides
+from offboard.service.overriding import approve_override
 from offboard.service.retrying import retry_action
 
 _CATEGORIES = frozenset(c.value for c in BudgetCategory)
@@ -53,11 +54,11 @@ async def release(form: Form, act: Act, sides: Sides, backend: ConsoleBackend) -
         policy=sides.policy, clock=sides.clock, by=act.actor, reason=act.reason,
     )  # fmt: skip
     try:
-        async with acting_lease(sides.store, sides.clock, backend.lease_ttl) as fence:
-            report = await go(preflight=Preflight(fence, sides.source, backend.reconfirm_after))
+        async with backend.acting() as preflight:
+            report = await go(preflight=preflight)
     except LeaderBusyError:
-        # A daemon leads (this one, most often): the release is recorded and the leader
-        # re-plans the people who waited; they are queued for a re-check now.
+        # Another process leads: the release is recorded and the leader re-plans the
+        # people who waited at its next pass.
         report = await go(preflight=None)
         queued = _nudge(backend, report.hold.people, f"release-{report.hold.id}", sides)
         return (f"Hold #{report.hold.id} released. The leading daemon re-plans the "
@@ -105,8 +106,7 @@ async def retry(form: Form, act: Act, sides: Sides, backend: ConsoleBackend) -> 
     """Re-plan the person of a failed action from fresh reads (``retry_action``)."""
     key = _needed(form, "action_key")
     try:
-        async with acting_lease(sides.store, sides.clock, backend.lease_ttl) as fence:
-            preflight = Preflight(fence, sides.source, backend.reconfirm_after)
+        async with backend.acting() as preflight:
             report = await retry_action(key, act, sides, preflight=preflight)
     except LeaderBusyError:
         report = await retry_action(key, act, sides, preflight=None)
@@ -118,6 +118,24 @@ async def retry(form: Form, act: Act, sides: Sides, backend: ConsoleBackend) -> 
         )
     assert report.run is not None
     return f"{report.failed.action_key} re-planned from fresh reads: {report.run.status}."
+
+
+async def override(form: Form, act: Act, sides: Sides, backend: ConsoleBackend) -> str:
+    """Lift the blocking guards for the plan shown (``approve_override``)."""
+    names = [n.strip() for n in _needed(form, "guards").split(",") if n.strip()]
+    known = {g.value: g for g in GuardName}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise OperatorRefusedError(f"no such guard: {', '.join(unknown)}")
+    guards = frozenset(known[n] for n in names)
+    try:
+        async with backend.acting() as preflight:
+            report = await approve_override(_needed(form, "fingerprint"), guards, act, sides,
+                                            preflight=preflight)  # fmt: skip
+    except LeaderBusyError as error:
+        raise OperatorRefusedError(f"{error}; nothing was applied") from None
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts.items()) if n)
+    return f"Override approved for plan {report.fingerprint[:12]}: {counts or 'nothing sent'}."
 
 
 def _needed(form: Form, name: str) -> str:

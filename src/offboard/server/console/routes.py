@@ -22,6 +22,7 @@ ACTS = {
     "/act/link-remove": performers.link_remove,
     "/act/resolve": performers.resolve,
     "/act/retry": performers.retry,
+    "/act/override": performers.override,
 }
 
 
