@@ -240,3 +240,23 @@ def test_the_console_login_is_off_until_configured_and_the_bind_stays_loopback()
     assert DaemonSettings().listen_host == "127.0.0.1"
     assert not console_settings(issuer=None).enabled
     assert console_settings().enabled
+
+
+async def test_a_websocket_is_closed_before_any_app_sees_it(store: SqlStore) -> None:
+    reached: list[str] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        reached.append("app")
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, object]:
+        return {"type": "websocket.connect"}
+
+    guard = LoginGuard(app, console_login(store).sessions)  # type: ignore[arg-type]
+    await guard({"type": "websocket", "path": "/healthz", "headers": []}, receive, send)  # type: ignore[arg-type]
+    assert sent == [{"type": "websocket.close", "code": 1008}]
+    assert reached == []

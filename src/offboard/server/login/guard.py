@@ -47,6 +47,9 @@ class LoginGuard:
         self._open = PROBES | also_open | (LOGIN_PAGES if keeper is not None else frozenset())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":  # the console has none: refuse before any app sees it
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http" or scope["path"] in self._open:
             await self._app(scope, receive, send)
             return
