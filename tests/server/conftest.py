@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from offboard.server.app import create_app
 from offboard.server.metrics import Metrics, PrometheusTelemetry
 from offboard.server.webhook import WebhookReceiver
 from offboard.service.status import DaemonStatus
+from tests.server.login_helpers import OPERATOR_USER, console_login, session_store
 from tests.service.fakes import FakeClock
 
 SECRET = b"webhook-secret"
@@ -36,7 +38,7 @@ class Wired:
 
 
 @pytest.fixture
-async def wired() -> AsyncIterator[Wired]:
+async def wired(tmp_path: Path) -> AsyncIterator[Wired]:
     clock = FakeClock()
     metrics = Metrics()
     status = DaemonStatus(clock, PrometheusTelemetry(metrics))
@@ -55,8 +57,14 @@ async def wired() -> AsyncIterator[Wired]:
         count=lambda r: metrics.webhooks.labels(r).inc(),
         now=clock.now,  # the deliveries below are dated at the fake clock's start
     )
-    app = create_app(status, metrics, receiver, readiness_limits=LIMITS)
+    sessions = session_store(tmp_path)
+    login = console_login(sessions)
+    app = create_app(status, metrics, receiver, readiness_limits=LIMITS, login=login)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    cookies = login.open_session(OPERATOR_USER)  # the pages are behind the console's login
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", cookies=cookies
+    ) as client:
         holder.append(Wired(clock, status, metrics, receiver, client))
         yield holder[0]
+    sessions.close()

@@ -108,7 +108,7 @@ async def test_the_status_page_shows_blocks_actions_latency_and_escapes(wired: W
     assert "max-deactivations" in page
     assert "--override-guard" in page
     assert "&lt;script&gt;" in page
-    assert "<script>" not in page
+    assert "<script>alert" not in page  # (an operator's page has its own reload script)
     assert "2.00 s" in page  # p50
     assert "10.00 s" in page  # p95 and max
 

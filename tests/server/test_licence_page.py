@@ -17,6 +17,12 @@ from offboard.service.status import DaemonStatus
 from offboard.settings import Settings
 from offboard.store import SqlStore, open_store
 from tests.server.conftest import LIMITS
+from tests.server.login_helpers import (
+    OPERATOR_USER,
+    console_login,
+    console_settings,
+    session_store,
+)
 from tests.service.fakes import FakeClock
 
 T0 = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
@@ -56,9 +62,15 @@ async def client(store: SqlStore) -> AsyncIterator[httpx.AsyncClient]:
     clock = FakeClock()
     metrics = Metrics()
     status = DaemonStatus(clock, PrometheusTelemetry(metrics))
-    app = create_app(status, metrics, readiness_limits=LIMITS, licences=store.licence_reports)
+    login = console_login(store)
+    app = create_app(
+        status, metrics, readiness_limits=LIMITS, licences=store.licence_reports, login=login
+    )
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as opened:
+    cookies = login.open_session(OPERATOR_USER)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", cookies=cookies
+    ) as opened:
         yield opened
 
 
@@ -123,15 +135,21 @@ async def test_with_no_stored_check_the_page_says_how_to_get_one(client: httpx.A
     assert "licences.daily_at" in document["message"]
 
 
-async def test_a_store_without_history_reads_as_none_stored() -> None:
+async def test_a_store_without_history_reads_as_none_stored(tmp_path: Path) -> None:
     clock = FakeClock()
     metrics = Metrics()
+    sessions = session_store(tmp_path)
+    login = console_login(sessions)
     app = create_app(DaemonStatus(clock, PrometheusTelemetry(metrics)), metrics,
-                     readiness_limits=LIMITS)  # fmt: skip
+                     readiness_limits=LIMITS, login=login)  # fmt: skip
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    cookies = login.open_session(OPERATOR_USER)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", cookies=cookies
+    ) as client:
         assert "No licence check is stored yet" in (await client.get("/licences")).text
         assert (await client.get("/licences.json")).json()["latest"] is None
+    sessions.close()
 
 
 async def test_hostile_stored_values_are_escaped(
@@ -164,13 +182,16 @@ async def test_the_daemon_wires_its_store_history_to_the_operations_listener_onl
             "keycloak": {"base_url": "http://127.0.0.1:9", "realm": "r", "client_secret": "x"},
             "atlassian": {"base_url": "http://127.0.0.1:9", "org_id": "o", "api_key": "k"},
             "daemon": {"webhook_secret": "a-webhook-secret-long-enough-0123"},
+            "console": console_settings().model_dump(mode="json", exclude_none=True)
+            | {"client_secret": "console-client-secret", "session_secret": "s" * 40},
         }
     )
+    cookies = console_login(store).open_session(OPERATOR_USER)  # as another replica would
     async with AsyncExitStack() as stack:
         assembly = await assemble(settings, stack, store=store)
         assert assembly.webhook_app is not None
         ops = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=assembly.app), base_url="http://o"
+            transport=httpx.ASGITransport(app=assembly.app), base_url="http://o", cookies=cookies
         )
         hook = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=assembly.webhook_app), base_url="http://w"

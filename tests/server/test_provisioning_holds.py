@@ -7,10 +7,12 @@ from datetime import timedelta
 from prometheus_client import generate_latest
 
 from offboard.core.holds import Hold, WindowUsage
+from offboard.server.console import ConsoleBackend
+from offboard.server.console.attention_page import current
 from offboard.server.metrics import Metrics, PrometheusTelemetry
-from offboard.server.page import render_status_page
 from offboard.service.holds import GuardState
 from offboard.service.status import DaemonStatus
+from tests.server.conftest import LIMITS
 from tests.service.fakes import FakeClock
 
 USAGE = (WindowUsage("hour", timedelta(hours=1), 3, 25),)
@@ -20,14 +22,13 @@ def creates_hold(clock: FakeClock) -> Hold:
     return Hold(2, "provisioning-creates", ("provisioning-budget",), "10 > 10", clock.now())
 
 
-def test_the_page_shows_a_provisioning_hold_and_how_to_release_it() -> None:
+async def test_the_page_shows_a_provisioning_hold_and_how_to_release_it() -> None:
     clock = FakeClock()
     status = DaemonStatus(clock)
     status.guard_reader = lambda: GuardState(None, USAGE, "", (creates_hold(clock),))
-    status.refresh_guards()
-    page = render_status_page(status, [])
-    assert "No deprovisioning hold." in page
-    assert "HOLD #2 on provisioning-creates" in page
+    page = await current(status, LIMITS, ConsoleBackend())
+    assert page.count("data-testid='hold'") == 1  # no deprovisioning hold
+    assert "Hold #2 on provisioning-creates" in page
     assert "offboard hold release --category provisioning-creates" in page
 
 

@@ -10,11 +10,20 @@ from offboard.core.holds import Hold, WindowUsage
 from offboard.core.identities import IdentityId
 from offboard.core.plan import Action, Rule
 from offboard.core.policy import ActionKind
-from offboard.server.page import render_status_page
+from offboard.server.console import ConsoleBackend
+from offboard.server.console.attention_page import current
 from offboard.service.holds import GuardState
 from offboard.service.passes import ActionReport, PassReport
 from offboard.service.status import DaemonStatus
+from tests.server.conftest import LIMITS
 from tests.service.fakes import FakeClock, blocked_plan
+
+BLOCKED = "data-kind='blocked-plan'"
+HELD = "data-kind='hold'"
+
+
+async def render_status_page(status: DaemonStatus) -> str:
+    return await current(status, LIMITS, ConsoleBackend())
 
 
 def _leaver(n: int) -> Action:
@@ -32,7 +41,7 @@ def _blocked_full(clock: FakeClock, people: range) -> PassReport:
     return PassReport("full", clock.now(), clock.now(), complete=True, plan=plan)
 
 
-def test_a_blocked_plan_leaves_the_page_once_its_people_were_deprovisioned() -> None:
+async def test_a_blocked_plan_leaves_the_page_once_its_people_were_deprovisioned() -> None:
     clock = FakeClock()
     status = DaemonStatus(clock)
     status.record_pass(_blocked_full(clock, range(3)), "full")
@@ -41,14 +50,17 @@ def test_a_blocked_plan_leaves_the_page_once_its_people_were_deprovisioned() -> 
         done = PassReport("recheck", clock.now(), clock.now(), True, actions=(_done(clock, n),))
         status.record_pass(done, f"id-{n}")
     assert status.blocked["full"].waiting == {"id-2"}
-    assert "Still waiting" in render_status_page(status, [])
+    page = await render_status_page(status)
+    assert BLOCKED in page
+    assert "Keycloak id id-2" in page  # the one still waiting
+    assert "Keycloak id id-1" not in page
     last = PassReport("recheck", clock.now(), clock.now(), True, actions=(_done(clock, 2),))
     status.record_pass(last, "id-2")
     assert status.blocked == {}
-    assert "No plan is blocked." in render_status_page(status, [])
+    assert BLOCKED not in await render_status_page(status)
 
 
-def test_a_released_hold_takes_its_blocked_plans_off_the_page() -> None:
+async def test_a_released_hold_takes_its_blocked_plans_off_the_page() -> None:
     clock = FakeClock()
     status = DaemonStatus(clock)
     status.record_pass(_blocked_full(clock, range(30)), "full")
@@ -56,12 +68,12 @@ def test_a_released_hold_takes_its_blocked_plans_off_the_page() -> None:
     hold = Hold(1, "deprovisioning", ("max-deactivations",), "30 > 25", clock.now())
     status.guard_reader = lambda: GuardState(hold, usage, "")
     status.refresh_guards()
-    page = render_status_page(status, [])
-    assert "HOLD #1" in page
+    page = await render_status_page(status)
+    assert "Hold #1" in page
     assert "full" in status.blocked
     status.guard_reader = lambda: GuardState(None, usage, "")
     status.refresh_guards()
     assert status.blocked == {}
-    page = render_status_page(status, [])
-    assert "No hold." in page
-    assert "No plan is blocked." in page
+    page = await render_status_page(status)
+    assert HELD not in page
+    assert BLOCKED not in page

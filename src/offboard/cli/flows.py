@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-import structlog
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -30,18 +29,18 @@ from offboard.cli.prompts import confirm_overrides
 from offboard.cli.prompts import require_confirmation_channel as require_confirmation_channel
 from offboard.core.plan import GuardName, Plan
 from offboard.core.plan_diff import plan_diff
-from offboard.core.plan_json import plan_summary, plan_to_json
+from offboard.core.plan_json import plan_summary
 from offboard.core.policy import Policy
-from offboard.executor import ApplyReport, PlanBlockedError, apply_plan, recover
+from offboard.executor import ApplyReport, PlanBlockedError
 from offboard.executor.preflight import Preflight
-from offboard.executor.sending import describe
 from offboard.ports import AccountDirectory, Clock, IdentitySource
 from offboard.ports import Progress as Report
 from offboard.service.acting import LeaderBusyError, acting_lease
+from offboard.service.operator import Sides
+from offboard.service.overriding import apply_in_run as apply_in_own_run
 from offboard.service.reconciling import PlanResult, SideProgress, build_plan
 from offboard.store import SqlStore
 
-log = structlog.get_logger(__name__)
 T = TypeVar("T")
 _CREDENTIALS = re.compile(r"credentials|HTTP 40[13]|expired|unauthori[sz]ed", re.I)
 """A snapshot problem saying the vendor answered and refused, rather than did not answer."""
@@ -211,39 +210,15 @@ async def _apply_fenced(
     preflight: Preflight,
     paused: str,
 ) -> ApplyReport:
-    store, clock = wired.store, wired.clock
-    run_id = store.start_run(kind, clock.now())
-    bind_run(run_id)
-    log.info("applying", fingerprint=plan.fingerprint, actions=len(plan.actions))
-    try:
-        await recover(directory=wired.directory, store=store, clock=clock, fence=preflight.fence)
-        store.save_plan(run_id, plan.fingerprint, plan_to_json(plan))
-        with _bars(console) as bars:
-            task = bars.add_task("applying", total=len(plan.actions))
-            report = await apply_plan(
-                plan,
-                directory=wired.directory,
-                store=store,
-                clock=clock,
-                run_id=run_id,
-                overrides=overrides,
-                progress=lambda done, total: bars.update(task, completed=done, total=total),
-                preflight=preflight,
-                budget=wired.policy.budget,
-                actor=operator(),
-                paused=paused,
-            )
-    except PlanBlockedError as error:
-        store.finish_run(run_id, clock.now(), "blocked", {"blocked_by": list(error.guards)})
-        raise
-    except BaseException as error:
-        store.finish_run(run_id, clock.now(), "failed", {"error": describe(error)})
-        raise
-    status = "held" if report.held else "applied" if report.all_done else "incomplete"
-    log.info("applied", status=status, **report.counts)
-    summary: dict[str, object] = {"fingerprint": plan.fingerprint, "applied": report.counts}
-    store.finish_run(run_id, clock.now(), status, summary)
-    return report
+    """The service's ``apply_in_run`` (shared with the console), with a progress bar."""
+    sides = Sides(wired.source, wired.directory, wired.store, wired.clock, wired.policy, "")
+    with _bars(console) as bars:
+        task = bars.add_task("applying", total=len(plan.actions))
+        return await apply_in_own_run(
+            plan, sides, actor=operator(), preflight=preflight, overrides=overrides,
+            kind=kind, paused=paused, on_run=bind_run,
+            progress=lambda done, total: bars.update(task, completed=done, total=total),
+        )  # fmt: skip
 
 
 def operator() -> str:

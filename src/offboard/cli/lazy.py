@@ -60,6 +60,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "notify": LazyCommand(
         "offboard.cli.notify", "Check the notification channels: send a test message to each."
     ),
+    "retry": LazyCommand(
+        "offboard.cli.retry",
+        "Retry a failed action: re-plan that person from fresh reads (journaled, who and why).",
+    ),
     "journal": LazyCommand(
         "offboard.cli.journal", "Read the journal: every intent, attempt, outcome and read-back."
     ),

@@ -31,9 +31,12 @@ from offboard.cli.wiring import (
     open_configured_store,
     verifying_transport,
 )
+from offboard.core.reasons import realm_name
 from offboard.intake.webhooks import ReplayFilter, ReplayMemory
 from offboard.ports import Store, SystemClock
 from offboard.server.app import create_app, create_webhook_app
+from offboard.server.console import ConsoleBackend
+from offboard.server.console.acting import Leadership
 from offboard.server.listeners import (
     AcceptErrorFilter,
     Limits,
@@ -42,17 +45,19 @@ from offboard.server.listeners import (
     listener,
     raise_open_file_limit,
 )
+from offboard.server.login import ConsoleLogin, build_login
 from offboard.server.metrics import MeteredTransport, Metrics, PrometheusTelemetry
 from offboard.server.webhook import WebhookReceiver
 from offboard.service.daemon_passes import ReconcilingPasses
 from offboard.service.holds import guard_state
 from offboard.service.leasing import LeaderCursors, Lease
 from offboard.service.notifying import Counters
+from offboard.service.operator import Sides
 from offboard.service.passes import Passes
 from offboard.service.provisioning_passes import ProvisioningPasses
 from offboard.service.running import Daemon, DaemonConfig
 from offboard.service.status import DaemonStatus
-from offboard.settings import Settings
+from offboard.settings import ConfigError, Settings
 from offboard.store import SqlStore
 from offboard.store.deliveries import StoredDeliveries
 
@@ -179,9 +184,40 @@ async def assemble(
         window=window,
     )
     history = store.licence_reports if isinstance(store, SqlStore) else None
-    app = create_app(status, metrics, readiness_limits=limits, licences=history)
+    console = ConsoleBackend(
+        Sides(
+            source,
+            directory,
+            store,
+            clock,
+            policy,
+            realm_name(f"/realms/{settings.keycloak.realm}"),
+        ),
+        lease_ttl=settings.daemon.lease_ttl,
+        reconfirm_after=settings.daemon.reconfirm_after,
+        search=store.search_journal if isinstance(store, SqlStore) else None,
+        plans=store.plan_document if isinstance(store, SqlStore) else None,
+        licences=history,
+        nudge=daemon.submit,
+        leadership=Leadership(lease, daemon.gate),
+    )
+    app = create_app(
+        status, metrics, readiness_limits=limits, licences=history,
+        console=console, login=_console_login(settings, store),
+    )  # fmt: skip
     webhook_app = create_webhook_app(receiver) if receiver.secret else None
     return Assembly(daemon, app, status, metrics, webhook_app)
+
+
+def _console_login(settings: Settings, store: Store) -> ConsoleLogin | None:
+    """The console's login when ``[console]`` is configured; sessions live in the store so
+    every replica shares them and a logout revokes them everywhere."""
+    if not settings.console.enabled:
+        return None
+    if not isinstance(store, SqlStore):
+        raise ConfigError("console: the login keeps its sessions in offboard's own store")
+    transport = verifying_transport(settings.console.ca_bundle)
+    return build_login(settings.console, store.engine, transport)
 
 
 def _replay_memory(store: Store, window: timedelta, clock: SystemClock) -> ReplayMemory:

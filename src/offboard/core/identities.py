@@ -52,6 +52,8 @@ class Identity:
     lockout: Lockout = Lockout.UNKNOWN
     disable_confirmed: bool = False
     """True when ``enabled: false`` survived a fresh serial read and the brute-force check."""
+    display_name: str = ""
+    """First and last name as Keycloak holds them (empty when it holds none): for humans."""
 
     @property
     def normalised_email(self) -> str | None:

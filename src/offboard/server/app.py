@@ -14,18 +14,20 @@ from datetime import datetime, timedelta
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from offboard.server.console import ConsoleBackend, console_routes
 from offboard.server.licence_page import (
     HISTORY_CHECKS,
     LicenceReader,
     licence_document,
     render_licence_page,
 )
+from offboard.server.login import ConsoleLogin, LoginGuard
 from offboard.server.metrics import Metrics
-from offboard.server.page import render_status_page
 from offboard.server.scrape_gauges import refresh
 from offboard.server.webhook import WebhookReceiver
 from offboard.service.status import DaemonStatus
@@ -55,12 +57,18 @@ def create_app(
     *,
     readiness_limits: Mapping[str, timedelta],
     licences: LicenceReader | None = None,
+    console: ConsoleBackend | None = None,
+    login: ConsoleLogin | None = None,
 ) -> Starlette:
     """The operations listener's app; ``readiness_limits`` as in ``not_ready_reasons``;
     ``licences`` reads the store's licence history (None: the store keeps none).
 
+    Every path but the probes is behind ``login`` (server/login/guard.py); without one, only
+    the probes answer.
+
     ``offboard run`` serves the webhook on its own listener (:func:`create_webhook_app`);
-    ``webhook`` puts it here too, for in-process tests.
+    ``webhook`` puts it here too, for in-process tests. ``console`` is what the console
+    reads and acts through (default: the daemon's status only, no acts).
     """
 
     async def readyz(request: Request) -> Response:
@@ -81,11 +89,6 @@ def create_app(
         refresh(status, metrics, readiness_limits)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def index(request: Request) -> Response:
-        await asyncio.to_thread(status.refresh_guards)
-        page = render_status_page(status, status.not_ready_reasons(readiness_limits))
-        return HTMLResponse(page)
-
     async def licence_history() -> list[tuple[datetime, dict[str, object]]]:
         return await asyncio.to_thread(licences, HISTORY_CHECKS) if licences else []
 
@@ -95,8 +98,9 @@ def create_app(
     async def licences_json(request: Request) -> Response:
         return JSONResponse(licence_document(await licence_history()))
 
+    backend = console or ConsoleBackend(licences=licences)
     routes = [
-        Route("/", index, methods=["GET"]),
+        *console_routes(status, readiness_limits, backend),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/leaderz", leaderz, methods=["GET"]),
@@ -106,7 +110,12 @@ def create_app(
     ]
     if webhook is not None:
         routes.append(Route("/webhooks/keycloak", webhook.handle, methods=["POST"]))
-    return Starlette(routes=routes)
+    if login is not None:
+        routes.extend(login.flow.routes())
+    signed = frozenset({"/webhooks/keycloak"} if webhook is not None else ())  # own HMAC check
+    keeper = login.sessions if login is not None else None
+    guard = Middleware(LoginGuard, keeper=keeper, also_open=signed)
+    return Starlette(routes=routes, middleware=[guard])
 
 
 def _capped(reasons: list[str]) -> list[str]:

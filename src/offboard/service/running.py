@@ -96,6 +96,11 @@ class Daemon:
         arrived while no daemon was running is judged as one plan (and its guards) first."""
 
     @property
+    def gate(self) -> PassGate:
+        """Held exclusively by a full pass; an operator act in this process holds it too."""
+        return self._gate
+
+    @property
     def accepting(self) -> bool:
         """True while this replica takes events (it is the leader and not stopping)."""
         return self.lease.held and not self._stopping.is_set()

@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from offboard.core.policy import ActionKind, Policy, Thresholds
+from offboard.settings.console import ConsoleSettings
 from offboard.settings.licences import LicenceSettings
 from offboard.settings.notifications import NotificationSettings
 from offboard.settings.policy import PolicySettings
@@ -61,6 +62,8 @@ class Settings(BaseSettings):
     """Joiners and movers pushed to Atlassian by SCIM (off by default)."""
     notifications: NotificationSettings = NotificationSettings()
     """Email, Slack and signed-webhook notifications when a human is needed (off by default)."""
+    console: ConsoleSettings = ConsoleSettings()
+    """The operator's console and its login through Keycloak (off until configured)."""
 
     @classmethod
     def settings_customise_sources(

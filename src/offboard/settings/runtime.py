@@ -53,7 +53,7 @@ class DaemonSettings(Section):
     """How often a full reconciliation runs (the authoritative safety net). Must be longer than
     zero."""
     listen_host: str = "127.0.0.1"
-    """Address of the operations listener (status page, /metrics, /healthz, /readyz). Keep it
+    """Address of the operations listener (console, /metrics, /healthz, /readyz). Keep it
     on loopback unless a scraper elsewhere needs it."""
     listen_port: int = Field(default=8080, ge=1, le=65535)
     """Port of the operations listener."""

@@ -243,3 +243,19 @@ notifications = Table(
 )
 """One row per condition that needs a human and channel told of it (de-duplication across
 restarts and failovers); a digest is a row keyed ``digest:YYYY-MM-DD``."""
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("subject", String(255), nullable=False),
+    Column("username", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("email", String(320)),
+    Column("roles", String(255), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("id_token", Text(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Index("ix_console_sessions_expires_at", "expires_at"),
+)

@@ -27,11 +27,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
 
+from offboard.core.history import JournalQuery
 from offboard.core.inactivity import InactivityMark
 from offboard.core.journal import JournalRecord, Phase, RunRecord, SnapshotSummary
 from offboard.core.links import Link
 from offboard.ports import Fence, FenceLostError
-from offboard.store import licence_history, rows
+from offboard.store import journal_search, licence_history, rows
 from offboard.store.budgeting import BudgetTables
 from offboard.store.errors import StoreUnreadableError
 from offboard.store.migrating import migrate
@@ -268,6 +269,10 @@ class SqlStore(BudgetTables):
             query = query.limit(limit)
         with self.engine.connect() as connection:
             return [rows.journal_from(row._mapping) for row in connection.execute(query)]
+
+    def search_journal(self, query: JournalQuery) -> list[JournalRecord]:
+        """One page of the journal, newest first (``offboard.store.journal_search``)."""
+        return journal_search.search(self.engine, query)
 
     def unfinished(self) -> list[JournalRecord]:
         later = journal.alias("later")

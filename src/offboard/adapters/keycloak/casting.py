@@ -43,6 +43,7 @@ def identity_from_listing(
         service_account_client_id=user.serviceAccountClientId,
         groups=frozenset(groups) or NO_GROUPS,
         attributes=attributes,
+        display_name=" ".join(n for n in (user.firstName, user.lastName) if n).strip(),
     )
 
 

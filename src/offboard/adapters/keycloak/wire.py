@@ -32,6 +32,8 @@ class UserRep(WireModel):
     federationLink: str | None = None  # noqa: N815 - wire name
     serviceAccountClientId: str | None = None  # noqa: N815 - wire name
     attributes: dict[str, list[str]] | None = None
+    firstName: str | None = None  # noqa: N815 - wire name
+    lastName: str | None = None  # noqa: N815 - wire name
 
 
 class GroupRep(WireModel):

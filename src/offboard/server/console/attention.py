@@ -1,0 +1,320 @@
+"""What needs a human, first: gathered from the daemon's status and the store.
+
+Each :class:`Attention` says what is wrong, who it concerns and what to do. The list is
+empty only when truly nothing waits: no hold, no blocked plan or person, no failed action
+left unfixed, no orphan seat, no credential close to expiry, no stale event cursor, and
+this replica ready (a standby that cannot reach the store is not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from offboard.core.history import JournalQuery
+from offboard.core.holds import Hold
+from offboard.core.plan import Entry
+from offboard.server.console.backend import ConsoleBackend
+from offboard.server.console.blocked import LatestPlan
+from offboard.service.status import DaemonStatus
+
+SHOWN = 50
+"""At most this many blocked people and failed actions are listed (with a count of the rest)."""
+FAILED_SINCE = timedelta(days=7)
+_DONE = frozenset({"verified", "succeeded"})
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    identity_id: str | None
+    account_id: str | None
+    email: str | None
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Attention:
+    """One thing a human should look at."""
+
+    kind: str
+    """``hold``, ``blocked-plan``, ``blocked-person``, ``failed-action``, ``orphans``,
+    ``warning``, ``event-cursor``, ``store``, ``not-ready``, ``source-anomaly``."""
+    title: str
+    detail: str = ""
+    todo: str = ""
+    people: tuple[Person, ...] = ()
+    hold: Hold | None = None
+    rule: str = ""
+    seq: int | None = None
+    """The journal record of a failed action."""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def document(self) -> dict[str, object]:
+        """The JSON twin of the item (``/status.json``)."""
+        found: dict[str, object] = {"kind": self.kind, "title": self.title,
+                                    "detail": self.detail, "what_to_do": self.todo}  # fmt: skip
+        if self.people:
+            found["people"] = [
+                {"name": p.name, "email": p.email, "identity_id": p.identity_id,
+                 "account_id": p.account_id} for p in self.people
+            ]  # fmt: skip
+        if self.hold is not None:
+            found["hold"] = {"id": self.hold.id, "category": self.hold.category,
+                             "guards": list(self.hold.guards),
+                             "since": self.hold.since.isoformat()}  # fmt: skip
+        if self.rule:
+            found["rule"] = self.rule
+        if self.seq is not None:
+            found["journal_seq"] = self.seq
+        return found
+
+
+async def gather(
+    status: DaemonStatus, limits: Mapping[str, timedelta], backend: ConsoleBackend
+) -> list[Attention]:
+    """Everything that needs a human now, most urgent first, people named."""
+    await asyncio.to_thread(_refresh, status)
+    latest = await asyncio.to_thread(_latest_plan, status, backend)
+    blocked = latest.blocked if latest is not None else ()
+    items = [*_holds(status), *_blocked_plans(status, latest), *_blocked_people(blocked)]
+    items += await asyncio.to_thread(_failed_actions, backend)
+    items += _replica(status, limits)
+    items += await asyncio.to_thread(_orphans, backend)
+    return await _named(items, backend)
+
+
+def _refresh(status: DaemonStatus) -> None:
+    try:
+        status.refresh_guards()
+    except Exception:  # the store unreadable: shown by the readiness items, never a 500
+        status.guards = None
+
+
+def _holds(status: DaemonStatus) -> list[Attention]:
+    state = status.guards
+    if state is None:
+        return []
+    found = []
+    for hold in ([state.hold] if state.hold else []) + list(state.other_holds):
+        people = tuple(Person(w.identity_id, w.account_id, w.email) for w in hold.waiting)
+        deprovisioning = hold.category == "deprovisioning"
+        found.append(
+            Attention(
+                "hold",
+                f"Hold #{hold.id} on {hold.category}: {len(people)} waiting",
+                f"{hold.message} (put by {', '.join(hold.guards)} at {hold.since.isoformat()})",
+                "Check that these people really left, then release the hold with a reason "
+                + ("(or `offboard hold release --reason ...`); they are re-planned from fresh "
+                   "reads." if deprovisioning else f"(or `offboard hold release --category "
+                   f"{hold.category} --reason ...`); the next provisioning pass lets their "
+                   "actions through."),
+                people,
+                hold,
+            )
+        )  # fmt: skip
+    if state.source_anomaly:
+        found.append(Attention("source-anomaly", "Re-checks paused: a source anomaly",
+                               state.source_anomaly,
+                               "Look at Keycloak; a full reconciliation that passes its "
+                               "guards clears it."))  # fmt: skip
+    return found
+
+
+def _blocked_plans(status: DaemonStatus, latest: LatestPlan | None) -> list[Attention]:
+    found = []
+    if latest is not None and latest.guards and _still_blocked(status):
+        names = ", ".join(name for name, _ in latest.guards)
+        memory = status.blocked.get("full")
+        waiting = sorted(memory.waiting)[:SHOWN] if memory is not None else []
+        found.append(
+            Attention(
+                "blocked-plan",
+                f"The last full plan is blocked ({names})",
+                " | ".join(message for _, message in latest.guards),
+                "Check the numbers. If they are right, approve the override for this plan "
+                "(it is planned again from fresh reads and must be the same), or "
+                f"`offboard apply --override-guard {latest.guards[0][0]}`.",
+                tuple(Person(i, None, None) for i in waiting),
+                extra={"fingerprint": latest.fingerprint, "guards": ",".join(
+                    name for name, _ in latest.guards)},
+            )
+        )  # fmt: skip
+    return found + [
+        Attention(
+            "blocked-plan",
+            f"Plan blocked ({', '.join(b.guards)}), scope {b.scope}",
+            " | ".join(b.messages),
+            "Release the hold it put, or run `offboard apply --override-guard NAME` once "
+            "the numbers are understood.",
+            tuple(Person(i, None, None) for i in sorted(b.waiting)[:SHOWN]),
+        )
+        for b in status.blocked.values()
+        if not (found and b.scope == "full")  # the stored plan above is the same one
+    ]
+
+
+def _still_blocked(status: DaemonStatus) -> bool:
+    """Whether the last full plan still waits for a human. The daemon's own view decides
+    once it made a full pass: it drops a block whose people were all carried out since, or
+    whose hold a human released. Before that (a restart, a command-line apply) the store's
+    plan is all there is."""
+    return status.last_full is None or "full" in status.blocked
+
+
+_BLOCKED_TODO = {
+    "ambiguous-identities": "Several Keycloak users claim this email: decide which one owns "
+    "the account (Decide below, or `offboard links resolve`).",
+    "ambiguous-accounts": "Several Atlassian accounts have this email: pair the right one by "
+    "hand (`offboard links set`).",
+    "account-linked-elsewhere": "The account is paired with someone else: check the pairing "
+    "(`offboard links`).",
+    "linked-account-missing": "The paired account is gone from Atlassian: remove the link or "
+    "pair the new account.",
+    "not-manageable": "Atlassian refused to manage this account (outside the organisation's "
+    "reach): act in Atlassian's admin.",
+}
+
+
+def _latest_plan(status: DaemonStatus, backend: ConsoleBackend) -> LatestPlan | None:
+    try:
+        return backend.blocked_reader().latest(status)
+    except Exception:  # the store unreadable: shown by the readiness items, never a 500
+        return None
+
+
+def _blocked_people(blocked: Sequence[Entry]) -> list[Attention]:
+    found = [
+        Attention(
+            "blocked-person",
+            f"Blocked: {entry.rule.value}",
+            entry.reason,
+            _BLOCKED_TODO.get(entry.rule.value, "Look at this person; offboard will not guess."),
+            (Person(entry.identity_id, entry.account_id, entry.email),),
+            rule=entry.rule.value,
+            extra={"email": entry.email or ""},
+        )
+        for entry in blocked[:SHOWN]
+    ]
+    if len(blocked) > SHOWN:
+        found.append(Attention("blocked-person", f"and {len(blocked) - SHOWN} more blocked",
+                               todo="`offboard plan` lists them all."))  # fmt: skip
+    return found
+
+
+def _failed_actions(backend: ConsoleBackend) -> list[Attention]:
+    """Failed or mismatched outcomes of the last week that no later success settled."""
+    if backend.search is None or backend.sides is None:
+        return []
+    since = backend.sides.clock.now() - FAILED_SINCE
+    try:
+        failed = [
+            r
+            for status in ("failed", "mismatch")
+            for r in backend.search(JournalQuery(status=status, limit=SHOWN))
+            if r.at >= since and r.phase.value in ("outcome", "readback")
+        ]
+    except Exception:  # the store unreadable: shown by the readiness items, never a 500
+        return []
+    found: list[Attention] = []
+    seen: set[str] = set()
+    for record in sorted(failed, key=lambda r: r.seq or 0, reverse=True):
+        if record.action_key in seen or _settled_later(backend, record.identity_id, record.seq):
+            continue
+        seen.add(record.action_key)
+        found.append(
+            Attention(
+                "failed-action",
+                f"{record.kind} {record.status.value}",
+                record.detail,
+                "Retry it once the cause is fixed (re-planned from fresh reads), or look at "
+                "`offboard journal list`.",
+                (Person(record.identity_id, record.account_id, record.email),),
+                rule=record.rule,
+                seq=record.seq,
+                extra={"action_key": record.action_key},
+            )
+        )
+    return found
+
+
+def _settled_later(backend: ConsoleBackend, identity_id: str | None, seq: int | None) -> bool:
+    if not identity_id or seq is None or backend.search is None:
+        return False
+    later = backend.search(JournalQuery(person=identity_id, phase="outcome", limit=5))
+    return any((r.seq or 0) > seq and r.status.value in _DONE for r in later)
+
+
+def _replica(status: DaemonStatus, limits: Mapping[str, timedelta]) -> list[Attention]:
+    found: list[Attention] = []
+    for reason in status.not_ready_reasons(limits):
+        store = reason.startswith("the store")
+        found.append(Attention(
+            "store" if store else "not-ready",
+            ("This replica cannot reach the store" if store else "Not ready: " + reason),
+            reason,
+            "Check the database and the network to it; a standby that cannot reach the store "
+            "cannot take over." if store else "See /readyz and the daemon's log.",
+        ))  # fmt: skip
+    now = status.clock.now()
+    vendor_limit = limits.get("vendor", timedelta(minutes=5))
+    cursor_old = status.last_poll is None or now - status.last_poll > vendor_limit
+    if status.leader and now - status.started_at > vendor_limit and cursor_old:
+        last = status.last_poll.isoformat() if status.last_poll else "never"
+        found.append(
+            Attention(
+                "event-cursor",
+                "Keycloak events are not being read",
+                f"last read of the event cursor: {last}",
+                "Check Keycloak's admin events and the daemon's log; full reconciliations "
+                "still run.",
+            )
+        )
+    found += [
+        Attention("warning", warning.split(":")[0], warning, "See the fix in the text.")
+        for warning in status.warnings()
+    ]
+    return found
+
+
+def _orphans(backend: ConsoleBackend) -> list[Attention]:
+    if backend.licences is None:
+        return []
+    try:
+        history = backend.licences(1)
+    except Exception:  # the store unreadable: shown by the readiness items, never a 500
+        return []
+    if not history:
+        return []
+    taken_at, figures = history[0]
+    states = figures.get("accounts_by_state")
+    count = states.get("orphan", 0) if isinstance(states, dict) else 0
+    if not isinstance(count, int) or count <= 0:
+        return []
+    return [Attention("orphans", f"{count} Atlassian accounts nobody owns",
+                      f"licence check of {taken_at.isoformat()}",
+                      "See /licences, or `offboard report licences`, and decide who they "
+                      "belong to.")]  # fmt: skip
+
+
+async def _named(items: list[Attention], backend: ConsoleBackend) -> list[Attention]:
+    """The same items with each person's name from Keycloak, where it can be read."""
+    book = backend.name_book()
+    if book is None:
+        return items
+    names = await book.names(p.identity_id for item in items for p in item.people)
+    named = []
+    for item in items:
+        people = []
+        for p in item.people:
+            found = names.get(p.identity_id or "")
+            people.append(Person(p.identity_id, p.account_id, p.email or (found.email if found
+                                 else None), found.name if found else ""))  # fmt: skip
+        named.append(_with_people(item, tuple(people)))
+    return named
+
+
+def _with_people(item: Attention, people: tuple[Person, ...]) -> Attention:
+    return Attention(item.kind, item.title, item.detail, item.todo, people, item.hold,
+                     item.rule, item.seq, item.extra)  # fmt: skip
