@@ -10,7 +10,7 @@ writes read the account first, since the v2 API documents no answer for a repeat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 
@@ -22,6 +22,7 @@ from offboard.adapters.atlassian_org.casting import merge_directories, to_accoun
 from offboard.adapters.atlassian_org.errors import authentication_error, refine_403
 from offboard.adapters.atlassian_org.wire import (
     DirectoryPage,
+    DirectoryUser,
     DirectoryUserDocument,
     DirectoryUserPage,
     DomainPage,
@@ -201,6 +202,32 @@ class OrgAdapter:
         )
         page = DirectoryUserPage.model_validate(response.json())
         return merge_directories([to_account(user, self._verified) for user in page.data])
+
+    async def read_accounts(self, account_ids: Sequence[AccountId]) -> dict[str, Account]:
+        """Fresh reads of up to ``rq.ACCOUNT_IDS_MAX`` accounts in one search (every page of
+        the answer). An id the answer lacks is simply absent: the caller reads it by id."""
+        if not 0 < len(account_ids) <= rq.ACCOUNT_IDS_MAX:
+            raise ValueError(f"a batch read takes 1 to {rq.ACCOUNT_IDS_MAX} account ids")
+        directory_id = await self.directory_id()
+        ids: list[str] = list(dict.fromkeys(account_ids))
+        users: list[DirectoryUser] = []
+        cursor: str | None = None
+        while True:
+            response = await self.call(
+                partial(rq.search_users, self.client, self.org_id, directory_id,
+                        cursor=cursor, filters={"accountIds": ids}),
+                f"read {len(ids)} accounts",
+            )  # fmt: skip
+            page = DirectoryUserPage.model_validate_json(response.content)
+            users.extend(page.data)
+            previous, cursor = cursor, rq.next_cursor(page.links.next)
+            if cursor is None:
+                break
+            if cursor == previous or len(users) > len(ids) * 16:
+                raise PermanentError(f"the batch read of {len(ids)} accounts did not end")
+        wanted = set(ids)
+        merged = merge_directories([to_account(user, self._verified) for user in users])
+        return {account.id: account for account in merged if account.id in wanted}
 
     async def read_account(self, account_id: AccountId) -> Account | None:
         """A fresh read of one account and its membership; None on 404."""
