@@ -24,6 +24,7 @@ from offboard.cli.plan import AdoptOption, PlanFormat, ShowLinksOption, show_pla
 from offboard.cli.prompts import confirm, confirm_overrides, require_confirmation_channel
 from offboard.cli.render import apply_table
 from offboard.cli.state import state_of
+from offboard.cli.summaries import show_apply_summary, show_plan_summary
 from offboard.cli.wiring import connect
 from offboard.core.plan import GuardName, Plan
 from offboard.core.rendering import PlanFormatError, plan_from_json
@@ -40,6 +41,14 @@ OverrideOption = Annotated[
     ),
 ]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")]
+FullOption = Annotated[
+    bool,
+    typer.Option(
+        "--full",
+        help="With --yes, show the plan and the outcome as tables of every action (without "
+        "it: counts, and a row only for each action not done and verified).",
+    ),
+]
 
 
 def read_plan_file(path: Path) -> Plan:
@@ -95,6 +104,7 @@ async def apply_flow(
     yes: bool,
     adopt_backlog: bool = False,
     show_links: bool = False,
+    full: bool = True,
 ) -> ApplyReport | None:
     """Check or make the plan, show it, confirm, apply; None when there was nothing to do."""
     if saved is not None:
@@ -107,7 +117,10 @@ async def apply_flow(
     else:
         # Planned without the overrides: the executor journals each guard it lifts.
         chosen = (await fresh_plan(wired, console, adopt_backlog=adopt_backlog)).plan
-    show_plan(chosen, PlanFormat.TABLE, console, skipped=False, show_links=show_links)
+    if full:
+        show_plan(chosen, PlanFormat.TABLE, console, skipped=False, show_links=show_links)
+    else:
+        show_plan_summary(chosen, console, show_links=show_links)
     await stop_if_blocked(wired, chosen, console, overrides, "apply", yes=yes)
     if not chosen.has_changes:
         if not chosen.link_updates:
@@ -132,6 +145,7 @@ def apply(
     ] = "1h",
     adopt_backlog: AdoptOption = False,
     show_links: ShowLinksOption = False,
+    full: FullOption = False,
 ) -> None:
     """Carry out a plan: deactivate, suspend or reactivate, journaled and read back.
 
@@ -144,6 +158,7 @@ def apply(
     hold is active, it is not sent and waits on the hold (exit 3; see `offboard hold show`).
     Overriding every guard of the active hold releases it for this plan (journaled). Ends
     with every outcome and its read-back: exit 0 when all are done, 6 when some are not.
+    With --yes, both are printed as counts plus the actions not done (--full: every row).
     A plan with only bookkeeping (grace-period marks) is saved without asking.
 
     Day one: --adopt-backlog also links and acts on the people who left before offboard was
@@ -176,6 +191,7 @@ def apply(
                 yes=yes,
                 adopt_backlog=adopt_backlog,
                 show_links=show_links,
+                full=full or not yes,
             )
 
     report = run_applying(go(), console)
@@ -185,7 +201,10 @@ def apply(
     if not report.outcomes:
         console.print(f"nothing to send; {report.links_saved} bookkeeping records saved")
         return
-    console.print(apply_table(report))
+    if full or not yes:
+        console.print(apply_table(report))
+    else:
+        show_apply_summary(report, console)
     print_held(report, console)
     raise typer.Exit(report_exit_code(report))
 

@@ -203,7 +203,9 @@ class OrgAdapter:
         page = DirectoryUserPage.model_validate(response.json())
         return merge_directories([to_account(user, self._verified) for user in page.data])
 
-    async def read_accounts(self, account_ids: Sequence[AccountId]) -> dict[str, Account]:
+    async def read_accounts(
+        self, account_ids: Sequence[AccountId], *, limit: int = rq.SEARCH_LIMIT
+    ) -> dict[str, Account]:
         """Fresh reads of up to ``rq.ACCOUNT_IDS_MAX`` accounts in one search (every page of
         the answer). An id the answer lacks is simply absent: the caller reads it by id."""
         if not 0 < len(account_ids) <= rq.ACCOUNT_IDS_MAX:
@@ -215,7 +217,7 @@ class OrgAdapter:
         while True:
             response = await self.call(
                 partial(rq.search_users, self.client, self.org_id, directory_id,
-                        cursor=cursor, filters={"accountIds": ids}),
+                        cursor=cursor, limit=limit, filters={"accountIds": ids}),
                 f"read {len(ids)} accounts",
             )  # fmt: skip
             page = DirectoryUserPage.model_validate_json(response.content)
