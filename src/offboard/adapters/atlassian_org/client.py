@@ -113,7 +113,7 @@ class OrgAdapter:
                 partial(rq.list_directories, self.client, self.org_id, cursor),
                 "list directories",
             )
-            page = DirectoryPage.model_validate(response.json())
+            page = DirectoryPage.model_validate_json(response.content)
             ids.extend(d.directory_id for d in page.data)
             if (cursor := rq.next_cursor(page.links.next)) is None:
                 return ids
@@ -126,7 +126,7 @@ class OrgAdapter:
             response = await self.call(
                 partial(rq.list_domains, self.client, self.org_id, cursor), "list domains"
             )
-            page = DomainPage.model_validate(response.json())
+            page = DomainPage.model_validate_json(response.content)
             names.update(
                 d.attributes.name.lower()
                 for d in page.data
@@ -178,7 +178,7 @@ class OrgAdapter:
                 partial(rq.search_users, self.client, self.org_id, directory_id, cursor=cursor),
                 f"search users (page {len(into) // rq.SEARCH_LIMIT + 1})",
             )
-            page = DirectoryUserPage.model_validate(response.json())
+            page = DirectoryUserPage.model_validate_json(response.content)
             into.extend(to_account(user, domains) for user in page.data)
             if progress is not None:
                 progress(len(into), None)
@@ -200,7 +200,7 @@ class OrgAdapter:
             lambda: rq.search_users(self.client, self.org_id, directory_id, emails=[email]),
             "find account by email",
         )
-        page = DirectoryUserPage.model_validate(response.json())
+        page = DirectoryUserPage.model_validate_json(response.content)
         return merge_directories([to_account(user, self._verified) for user in page.data])
 
     async def read_accounts(
@@ -242,7 +242,7 @@ class OrgAdapter:
         except NotFoundError:
             return None
         return to_account(
-            DirectoryUserDocument.model_validate(response.json()).data, self._verified
+            DirectoryUserDocument.model_validate_json(response.content).data, self._verified
         )
 
     async def permission(self, account_id: str, privilege: str) -> Permission:
