@@ -57,7 +57,7 @@ def world(n: int, **options: object) -> BatchingDirectory:
 
 async def test_concurrent_reads_share_one_request() -> None:
     directory = world(25)
-    reader = BatchReader.for_directory(directory, linger=0.05)
+    reader = BatchReader.for_directory(directory, settle=0.05, patience=0.1)
     got = await asyncio.gather(*(reader.read(AccountId(f"acc-{i}")) for i in range(25)))
     assert [a.id for a in got if a is not None] == [f"acc-{i}" for i in range(25)]
     assert [len(batch) for batch in directory.batches] == [10, 10, 5]
@@ -66,7 +66,7 @@ async def test_concurrent_reads_share_one_request() -> None:
 
 async def test_an_account_missing_from_the_batch_is_read_by_id_never_assumed() -> None:
     directory = world(3, hidden={"acc-1", "acc-9"})
-    reader = BatchReader.for_directory(directory, linger=0.01)
+    reader = BatchReader.for_directory(directory, settle=0.01, patience=0.02)
     ids = [AccountId("acc-0"), AccountId("acc-1"), AccountId("acc-9")]
     got = await asyncio.gather(*(reader.read(i) for i in ids))
     assert got[0] is not None
@@ -83,7 +83,7 @@ async def test_a_failed_batch_fails_each_read() -> None:
     async def one(account_id: AccountId) -> Account | None:
         raise AssertionError("not reached")
 
-    reader = BatchReader(one, broken, linger=0.01)
+    reader = BatchReader(one, broken, settle=0.01, patience=0.02)
     results = await asyncio.gather(
         reader.read(AccountId("a")), reader.read(AccountId("b")), return_exceptions=True
     )
@@ -100,7 +100,7 @@ async def test_without_batch_reads_each_account_is_read_by_id() -> None:
 
 async def test_reads_go_out_at_once_when_every_worker_waits() -> None:
     directory = world(2)
-    reader = BatchReader.for_directory(directory, linger=3600)  # a linger would hang the test
+    reader = BatchReader.for_directory(directory, settle=3600)  # waiting would hang the test
     reader.begin(2)
     got = await asyncio.wait_for(
         asyncio.gather(reader.read(AccountId("acc-0")), reader.read(AccountId("acc-1"))), 5
@@ -111,7 +111,7 @@ async def test_reads_go_out_at_once_when_every_worker_waits() -> None:
 
 async def test_a_finished_worker_releases_the_others() -> None:
     directory = world(1)
-    reader = BatchReader.for_directory(directory, linger=3600)
+    reader = BatchReader.for_directory(directory, settle=3600)
     reader.begin(2)
     waiting = asyncio.create_task(reader.read(AccountId("acc-0")))
     await asyncio.sleep(0)
@@ -178,5 +178,21 @@ async def test_small_plans_do_not_wait_for_a_batch(
     plan = plan_of(*(action(i) for i in range(n)))
     report = await asyncio.wait_for(
         apply_plan(plan, directory=directory, store=store, clock=clock, run_id="r1"), 0.4
-    )  # well under the half-second linger: every worker waiting sends the batch at once
+    )  # well under the half-second settle: every worker waiting sends the batch at once
     assert all(o.readback is Status.VERIFIED for o in report.outcomes)
+
+
+async def test_a_read_waits_for_the_write_to_settle_then_goes_with_a_full_batch() -> None:
+    directory = world(13)
+    reader = BatchReader.for_directory(directory, settle=0.2, patience=3600)
+    reads = [asyncio.create_task(reader.read(AccountId(f"acc-{i}"))) for i in range(13)]
+    await asyncio.sleep(0.1)
+    assert directory.batches == []  # not settled yet: a read now would see the old state
+    await asyncio.wait_for(asyncio.gather(*reads[:10]), 5)
+    assert directory.batches == [[f"acc-{i}" for i in range(10)]]
+    assert not any(read.done() for read in reads[10:])  # three wait for company (patience)
+    reader.begin(3)  # ...until every worker left is waiting
+    reader.finished()
+    reader.finished()
+    await asyncio.wait_for(asyncio.gather(*reads[10:]), 5)
+    assert directory.batches[1] == ["acc-10", "acc-11", "acc-12"]

@@ -68,7 +68,7 @@ async def test_a_partial_answer_leaves_the_unknown_out(
 ) -> None:
     found = await atlassian.read_accounts([AccountId(ids[0]), AccountId("no-such-account")])
     assert list(found) == [ids[0]]
-    reader = BatchReader.for_directory(atlassian, linger=0.01)
+    reader = BatchReader.for_directory(atlassian, settle=0.01, patience=0.02)
     both = await asyncio.gather(reader.read(AccountId(ids[1])), reader.read(AccountId("gone")))
     assert both[0] is not None
     assert both[1] is None
