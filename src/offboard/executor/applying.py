@@ -258,7 +258,6 @@ async def apply_plan(
             if progress is not None:
                 progress(len(outcomes), len(to_send))
 
-    preflight.expect(action for action in to_send if action.key not in done)
     groups = _by_account(to_send)
     reader.begin(len(groups))
     async with asyncio.TaskGroup() as group:

@@ -13,13 +13,11 @@ the plan was made:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from offboard.core.plan import Action
 from offboard.core.reconfirming import needs_reconfirming, reason_to_skip
-from offboard.executor.fresh_reads import FreshReads
 from offboard.ports import Clock, Fence, FenceLostError, IdentitySource, Store
 
 
@@ -33,17 +31,6 @@ class Preflight:
     """Where a stale plan's people are read again; None disables re-confirmation."""
     reconfirm_after: timedelta | None = None
     """Plans older than this re-read each person before acting on them."""
-    fresh: FreshReads | None = field(default=None, compare=False, repr=False)
-    """Those re-reads, taken in batches (made from ``source`` and ``reconfirm_after``)."""
-
-    def __post_init__(self) -> None:
-        if self.fresh is None and self.source is not None and self.reconfirm_after is not None:
-            object.__setattr__(self, "fresh", FreshReads(self.source, self.reconfirm_after))
-
-    def expect(self, actions: Iterable[Action]) -> None:
-        """The actions about to be sent, in order: their people are re-read in batches."""
-        if self.fresh is not None:
-            self.fresh.expect(a.identity_id for a in actions if needs_reconfirming(a))
 
     async def ensure_fence(self, store: Store, clock: Clock) -> None:
         """Raise ``FenceLostError`` unless the lease is still ours, unexpired, same token."""
@@ -63,10 +50,7 @@ class Preflight:
             return None
         if not needs_reconfirming(action) or now - planned_at <= self.reconfirm_after:
             return None
-        if self.fresh is not None:
-            fresh = await self.fresh.read(action.identity_id, now)
-        else:
-            fresh = await self.source.read_identity(action.identity_id)
+        fresh = await self.source.read_identity(action.identity_id)
         reason = reason_to_skip(action, fresh)
         if reason is None:
             return None
