@@ -40,8 +40,8 @@ def peer_section(data: dict[str, Any] | None) -> list[str]:
     lines += [
         "",
         "| People | offboard / naive: wall | CPU | peak memory | Atlassian requests "
-        "| all requests | runs (load average) |",
-        "|---:|---:|---:|---:|---:|---:|---|",
+        "| all requests | runs (load average) | measured |",
+        "|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in data["rows"]:
         ratio = row["ratio"]
@@ -50,6 +50,7 @@ def peer_section(data: dict[str, Any] | None) -> list[str]:
         )
         lines.append(
             f"| {row['people']:,} | {cells} | {ratio['requests']:.2f}× "
-            f"| {row['repeat']} paired, medians ({row['load_average']}) |"
+            f"| {row['repeat']} paired, medians ({row['load_average']}) "
+            f"| {row['measured_at']} |"
         )
     return lines
