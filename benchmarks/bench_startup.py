@@ -20,6 +20,7 @@ COMMANDS: list[tuple[str, list[str]]] = [
     ("offboard --help", ["-m", "offboard", "--help"]),
     ("offboard --version", ["-m", "offboard", "--version"]),
     ("offboard plan --help", ["-m", "offboard", "plan", "--help"]),
+    ("offboard apply --help", ["-m", "offboard", "apply", "--help"]),
     ("offboard links --help", ["-m", "offboard", "links", "--help"]),
 ]
 

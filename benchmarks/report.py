@@ -25,6 +25,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from _peer_report import peer_section
 from _provisioning_report import provisioning_section
 
 ROOT = Path(__file__).parents[1]
@@ -343,6 +344,7 @@ def main() -> int:
         latency="\n".join(latency_section(latency_runs())),
         licences="\n".join(licence_section(load("licences.json"))),
         provisioning="\n".join(provisioning_section(load("provisioning.json"))),
+        peer="\n".join(peer_section(load("peer.json"))),
     )
     DOC.write_text(page)
     print(f"wrote {DOC.relative_to(ROOT)} and charts in {FIGURES.relative_to(ROOT)}/")

@@ -14,7 +14,7 @@ tree is shared so that the executor decides on categories, not on vendors::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
@@ -163,6 +163,17 @@ class AccountDirectory(Protocol):
         ...
 
     async def self_check(self) -> Sequence[CheckResult]: ...
+
+
+@runtime_checkable
+class BatchReadingDirectory(Protocol):
+    """A directory that reads many accounts in one request (read-backs of a bulk apply)."""
+
+    async def read_accounts(self, account_ids: Sequence[AccountId]) -> Mapping[str, Account]:
+        """The accounts the directory answered with, by id (a batch of at most ten ids).
+
+        An id absent from the answer is NOT proof of anything: the caller reads it by id."""
+        ...
 
 
 @runtime_checkable

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import httpx
 from pydantic import SecretStr
@@ -17,7 +18,6 @@ from pydantic import SecretStr
 from offboard.adapters.atlassian_org import BearerKey, OrgAdapter
 from offboard.adapters.atlassian_org import self_check as org_self_check
 from offboard.adapters.atlassian_org.assumptions import deep_checks
-from offboard.adapters.atlassian_scim import ScimAdapter
 from offboard.adapters.circuit import CircuitBreaker
 from offboard.adapters.http import (
     DEFAULT_MAX_PAUSE,
@@ -32,6 +32,9 @@ from offboard.core.plan import Action
 from offboard.core.policy import ActionKind
 from offboard.core.snapshots import TargetSnapshot
 from offboard.ports import CheckResult, OffboardError, OperationResult, PermanentError, Progress
+
+if TYPE_CHECKING:  # scim2-models takes about half a second to import: only when configured
+    from offboard.adapters.atlassian_scim import ScimAdapter
 
 DEFAULT_BASE_URL = "https://api.atlassian.com"
 _SCIM_KINDS = {ActionKind.SCIM_DEACTIVATE: False, ActionKind.SCIM_REACTIVATE: True}
@@ -77,6 +80,8 @@ class AtlassianDirectory:
         """Account id → the id of its SCIM record, from the last listing or lookup."""
         self._scim_listed = False
         if scim_directory_id and scim_key:
+            from offboard.adapters.atlassian_scim import ScimAdapter
+
             scim_client = build_client(
                 base_url, auth=BearerAuth(scim_key), transport=transport, breaker=self.breaker
             )
@@ -120,6 +125,14 @@ class AtlassianDirectory:
         if account is None or self.scim is None:
             return account
         return await self._with_scim_link(account)
+
+    async def read_accounts(self, account_ids: Sequence[AccountId]) -> dict[str, Account]:
+        """Up to ten accounts in one Organizations search; each with its SCIM link when a
+        directory key is configured (found as :meth:`read_account` finds it)."""
+        accounts = await self.org.read_accounts(account_ids)
+        if self.scim is None:
+            return accounts
+        return {aid: await self._with_scim_link(account) for aid, account in accounts.items()}
 
     async def _with_scim_link(self, account: Account) -> Account:
         """The account with the SCIM record that is linked to it, found for sure.

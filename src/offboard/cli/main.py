@@ -7,6 +7,7 @@ from :class:`offboard.cli.exit_codes.ExitCode`.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -92,7 +93,6 @@ def root(
 ) -> None:
     """Global options; they go before the command name."""
     # Imported here, not at the top: `offboard --help` must not pay for logging or settings.
-    from offboard.cli.logs import bind_invocation, configure_logging
     from offboard.cli.state import CliState
 
     del version  # handled by its eager callback
@@ -103,8 +103,19 @@ def root(
         log_format=log_format,
         long_running=ctx.invoked_subcommand == "run",
     )
+    if _asks_for_help(ctx):
+        return  # `offboard CMD --help` prints and exits: no logging to set up (0.2 s)
+    from offboard.cli.logs import bind_invocation, configure_logging
+
     configure_logging(log_level or "error", log_format or "json")
     bind_invocation(uuid.uuid4().hex, ctx.invoked_subcommand or "")
+
+
+def _asks_for_help(ctx: typer.Context) -> bool:
+    """True when the command line asks a command for its help (the group's context holds
+    no arguments by the time its callback runs, so the process's own are read)."""
+    del ctx
+    return any(arg in ("--help", "-h") for arg in sys.argv[1:])
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from offboard.cli.files import write_private
 from offboard.cli.fitting import output_console
 from offboard.cli.flows import Wired, raise_if_unreadable, side_bars
 from offboard.cli.licence_wiring import leaver_token_counts, token_lines
+from offboard.cli.plan_options import AdoptOption, ShowLinksOption
 from offboard.cli.render import guard_lines, plan_table
 from offboard.cli.state import state_of
 from offboard.cli.wiring import connect
@@ -30,23 +31,6 @@ class PlanFormat(StrEnum):
     MARKDOWN = "markdown"
     JSON = "json"
     TEXT = "text"
-
-
-ShowLinksOption = Annotated[
-    bool,
-    typer.Option(
-        "--show-links",
-        help="List each link to record (bookkeeping, no Atlassian change); counted otherwise.",
-    ),
-]
-AdoptOption = Annotated[
-    bool,
-    typer.Option(
-        "--adopt-backlog",
-        help="Day one: also link and act on the people who left before offboard was "
-        "watching (rule adopted-leaver), under the same rules and guards.",
-    ),
-]
 
 
 def plan_exit_code(plan: Plan) -> ExitCode:

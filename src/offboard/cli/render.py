@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from rich.console import Console, Group
 from rich.table import Table
@@ -14,6 +15,7 @@ from offboard.core.plan import EntryStatus, Plan, Rule
 from offboard.core.printable import printable
 from offboard.core.rendering import headline, is_link_row, plan_rows
 from offboard.executor import ApplyReport
+from offboard.executor.outcomes import Outcome
 
 _STYLES = {"planned": "bold", "held": "yellow", "blocked": "red", "skipped": "dim"}
 
@@ -117,13 +119,15 @@ def guard_lines(plan: Plan) -> Group:
     return Group(*lines)
 
 
-def apply_table(report: ApplyReport) -> Table:
-    """One row per action: outcome, read-back, attempts and detail."""
+def apply_table(
+    report: ApplyReport, outcomes: Sequence[Outcome] | None = None, title: str = ""
+) -> Table:
+    """One row per action (``outcomes``, default all): outcome, read-back, tries, detail."""
     counts = ", ".join(f"{k}={v}" for k, v in sorted(report.counts.items()))
-    table = Table(title=f"apply {report.run_id}: {counts}", title_justify="left")
+    table = Table(title=title or f"apply {report.run_id}: {counts}", title_justify="left")
     for column in ("outcome", "read-back", "action", "email", "account", "tries", "detail"):
         table.add_column(column, overflow="fold")
-    for outcome in report.outcomes:
+    for outcome in report.outcomes if outcomes is None else outcomes:
         good = outcome.status in (Status.SUCCEEDED, Status.VERIFIED)
         readback = outcome.readback.value if outcome.readback else ""
         table.add_row(

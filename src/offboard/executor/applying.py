@@ -23,6 +23,7 @@ from offboard.core.holds import SOURCE_ANOMALY_CURSOR
 from offboard.core.journal import Phase, SnapshotSummary, Status
 from offboard.core.plan import Action, GuardName, Plan
 from offboard.core.policy import LINK_KINDS
+from offboard.executor.batch_reads import BatchReader
 from offboard.executor.budgeting import BudgetGate, hold_blocked_plan
 from offboard.executor.linking import key_of, planned_links
 from offboard.executor.outcomes import ApplyReport, Outcome
@@ -227,6 +228,7 @@ async def apply_plan(
         {key_of(link): link for link in store.links(identity_ids=_identities_in(plan))},
         readback=ReadBackPolicy(sleep=retry.sleep),
         preflight=preflight,
+        reader=(reader := BatchReader.for_directory(directory)),
     )
     links_saved = _save_links(plan, sender)
     to_send = [action for action in plan.actions if action.kind not in LINK_KINDS]
@@ -236,20 +238,30 @@ async def apply_plan(
     lost: list[FenceLostError] = []
 
     async def run_group(group: list[Action]) -> None:
+        try:
+            await run_actions(group)
+        finally:
+            reader.finished()
+
+    async def run_actions(group: list[Action]) -> None:
         for action in group:
-            async with limit:
-                if lost:
-                    return  # the lease is gone: this process sends nothing more
-                try:
-                    outcomes[action.key] = await _run_one(action, sender, plan, done, gate)
-                except FenceLostError as error:
-                    lost.append(error)
-                    return
+            try:
+                async with limit:
+                    if lost:
+                        return  # the lease is gone: this process sends nothing more
+                    sent = await _run_one(action, sender, plan, done, gate)
+                # Outside the slot: the next sends go on while read-backs wait for a batch.
+                outcomes[action.key] = await sender.confirm(sent)
+            except FenceLostError as error:
+                lost.append(error)
+                return
             if progress is not None:
                 progress(len(outcomes), len(to_send))
 
+    groups = _by_account(to_send)
+    reader.begin(len(groups))
     async with asyncio.TaskGroup() as group:
-        for actions in _by_account(to_send):
+        for actions in groups:
             group.create_task(run_group(actions))
     if lost:
         raise lost[0]
@@ -274,7 +286,7 @@ async def _run_one(
         await sender.journal(sender.record(action, Phase.OUTCOME, Status.SKIPPED, detail=skip))
         return Outcome(action, Status.SKIPPED, skip)
     held = await gate.reserve(action)
-    return held or await sender.run(action)
+    return held or await sender.send(action)
 
 
 def _identities_in(plan: Plan) -> set[str]:

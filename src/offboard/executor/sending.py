@@ -17,6 +17,7 @@ from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.core.links import Link
 from offboard.core.plan import Action
 from offboard.core.policy import PROVISIONING_KINDS
+from offboard.executor.batch_reads import BatchReader
 from offboard.executor.linking import LinkKey, link_after_success
 from offboard.executor.outcomes import Outcome
 from offboard.executor.preflight import NO_PREFLIGHT, Preflight
@@ -56,6 +57,8 @@ class ActionSender:
     links: dict[LinkKey, Link]
     readback: ReadBackPolicy = dataclasses.field(default_factory=ReadBackPolicy)
     preflight: Preflight = NO_PREFLIGHT
+    reader: BatchReader | None = None
+    """Read-backs through batch reads; None reads each account by id."""
 
     def record(
         self,
@@ -90,6 +93,10 @@ class ActionSender:
         once the vendor answered; the read-back with the link that remembers the success.
         Raises ``FenceLostError`` when the lease is lost: nothing more is sent or recorded.
         """
+        return await self.confirm(await self.send(action))
+
+    async def send(self, action: Action) -> Outcome:
+        """The intent, the attempts and the outcome (two commits); no read-back yet."""
         await self.journal(self.record(action, Phase.INTENT, Status.PENDING))
         outcome, last_attempt = await self._send(action)
         await self.journal(
@@ -102,8 +109,15 @@ class ActionSender:
                 detail=outcome.detail,
             ),
         )
+        return outcome
+
+    async def confirm(self, outcome: Outcome) -> Outcome:
+        """The read-back of a succeeded outcome, journaled with the link that remembers it
+        (any other outcome is returned as it is). Needs no concurrency slot: read-backs of
+        many actions wait together and are answered by batch reads (``batch_reads``)."""
         if outcome.status is not Status.SUCCEEDED:
             return outcome
+        action = outcome.action
         readback, readback_record = await self._read_back(action)
         # A provisioning write targets a SCIM record, not a linked account: no link to keep.
         links = [] if action.kind in PROVISIONING_KINDS else [self._link_after_success(action)]
@@ -196,7 +210,9 @@ class ActionSender:
         while True:
             attempt += 1
             try:
-                return await self.directory.read_account(action.account_id)
+                if self.reader is None:
+                    return await self.directory.read_account(action.account_id)
+                return await self.reader.read(action.account_id)
             except TemporaryError as error:
                 if attempt >= self.retry.attempts:
                     raise

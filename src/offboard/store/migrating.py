@@ -3,29 +3,48 @@
 An empty database is always given the schema (there is nothing to lose). Upgrading a store
 that holds data happens on open only when asked (``store.auto_migrate``), else explicitly by
 ``offboard store migrate``: replicas of the old version may still be running against it.
+
+A store that is already current is recognised with two plain reads, without alembic, whose
+import costs about 0.2 s of every command's start-up; anything else takes the full way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from offboard.store.errors import StoreMigrationPendingError, StoreVersionError
 from offboard.store.schema import SCHEMA_VERSION, store_meta
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_KEY = "schema_version"
+HEAD_REVISION = f"{SCHEMA_VERSION:04d}"
+"""The newest migration's revision: each one is numbered as the schema version it makes
+(``tests/store/test_migration_fast_path.py`` checks it against alembic's own head)."""
+ALEMBIC_TABLE = "alembic_version"
+
+
+def is_current(connection: Connection) -> bool:
+    """True when the store is at this offboard's revision and version (no alembic needed)."""
+    if stored_version(connection) != SCHEMA_VERSION:
+        return False
+    if not inspect(connection).has_table(ALEMBIC_TABLE):
+        return False
+    revisions = connection.scalars(text("select version_num from alembic_version")).all()
+    return list(revisions) == [HEAD_REVISION]
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -40,6 +59,9 @@ def stored_version(connection: Connection) -> int | None:
 
 
 def _refuse_newer(connection: Connection, script: ScriptDirectory) -> None:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.util import CommandError
+
     found = stored_version(connection)
     if found is not None and found > SCHEMA_VERSION:
         raise StoreVersionError(found, SCHEMA_VERSION)
@@ -56,6 +78,10 @@ def _refuse_newer(connection: Connection, script: ScriptDirectory) -> None:
 def check_current(connection: Connection) -> int | None:
     """For reading without migrating: StoreVersionError when a newer offboard wrote the
     store, its (older) version when it needs migrating, None when it is current."""
+    if is_current(connection):
+        return None
+    from alembic.script import ScriptDirectory
+
     _refuse_newer(connection, ScriptDirectory.from_config(_alembic_config()))
     found = stored_version(connection)
     return found if found is not None and found < SCHEMA_VERSION else None
@@ -80,6 +106,9 @@ class MigrationState:
 
 def migration_state(engine: Engine) -> MigrationState:
     """Read the store's revision without changing anything; refuses a newer store."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_alembic_config())
     with engine.connect() as connection:
         _refuse_newer(connection, script)
@@ -95,18 +124,27 @@ def migrate(engine: Engine, *, upgrade: bool = True) -> None:
     With ``upgrade=False`` only an empty database is given the schema; a store at an older
     revision raises :class:`StoreMigrationPendingError` and is left as it is.
     """
+    with engine.begin() as connection:
+        if not is_current(connection):
+            _migrate(connection, upgrade=upgrade)
+
+
+def _migrate(connection: Connection, *, upgrade: bool) -> None:
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     config = _alembic_config()
     script = ScriptDirectory.from_config(config)
-    with engine.begin() as connection:
-        _refuse_newer(connection, script)
-        current = MigrationContext.configure(connection).get_current_revision()
-        if current is not None and current != script.get_current_head() and not upgrade:
-            raise StoreMigrationPendingError(stored_version(connection), SCHEMA_VERSION)
-        if current != script.get_current_head():
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-        if stored_version(connection) != SCHEMA_VERSION:
-            _write_version(connection)
+    _refuse_newer(connection, script)
+    current = MigrationContext.configure(connection).get_current_revision()
+    if current is not None and current != script.get_current_head() and not upgrade:
+        raise StoreMigrationPendingError(stored_version(connection), SCHEMA_VERSION)
+    if current != script.get_current_head():
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    if stored_version(connection) != SCHEMA_VERSION:
+        _write_version(connection)
 
 
 def _write_version(connection: Connection) -> None:

@@ -24,6 +24,7 @@ from tests.emulators.atlassian.spec_check import (
     ORG_SPEC,
     SCIM_SPEC,
     UM_SPEC,
+    _spec,
     assert_matches,
     needs_specs,
 )
@@ -101,6 +102,31 @@ async def test_organizations_v2_users_list(client: httpx.AsyncClient) -> None:
     ]
     for response in checks:
         assert_matches(ORG_SPEC, V2_USERS, response)
+
+
+async def test_account_ids_filter_takes_what_the_spec_allows(client: httpx.AsyncClient) -> None:
+    """``accountIdsParam`` allows 1 to 10 ids: the list answers them (its documented page)
+    and refuses eleven with a documented 400; the v2 search takes the same filter (the
+    batch read-backs use it) and is held to the same bounds."""
+    spec = _spec(ORG_SPEC)
+    bounds = spec["components"]["parameters"]["accountIdsParam"]["schema"]
+    assert (bounds["minItems"], bounds["maxItems"]) == (1, 10)
+    users = f"/admin/v2/orgs/{ORG}/directories/dir-main/users"
+    ids = [LEAVER, UNMANAGED, GOOGLE, *(f"5b10ac8d82e05b22cc7d{n:04x}" for n in range(8))]
+    within = await client.get(users, params={"accountIds": ids[:10]}, headers=ORG_KEY)
+    beyond = await client.get(users, params={"accountIds": ids}, headers=ORG_KEY)
+    for response in (within, beyond):
+        assert_matches(ORG_SPEC, V2_USERS, response)
+    assert within.status_code == 200
+    assert beyond.status_code == 400
+    listed = {user["accountId"] for user in within.json()["data"]}
+    assert {LEAVER, UNMANAGED} <= listed <= set(ids)
+    search = f"{users}/search"
+    found = await client.post(search, json={"accountIds": ids[:10]}, headers=ORG_KEY)
+    assert {user["accountId"] for user in found.json()["data"]} == listed
+    too_many = await client.post(search, json={"accountIds": ids}, headers=ORG_KEY)
+    empty = await client.post(search, json={"accountIds": []}, headers=ORG_KEY)
+    assert (too_many.status_code, empty.status_code) == (400, 400)
 
 
 async def test_user_management(client: httpx.AsyncClient) -> None:

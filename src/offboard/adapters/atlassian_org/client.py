@@ -10,7 +10,7 @@ writes read the account first, since the v2 API documents no answer for a repeat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 
@@ -22,6 +22,7 @@ from offboard.adapters.atlassian_org.casting import merge_directories, to_accoun
 from offboard.adapters.atlassian_org.errors import authentication_error, refine_403
 from offboard.adapters.atlassian_org.wire import (
     DirectoryPage,
+    DirectoryUser,
     DirectoryUserDocument,
     DirectoryUserPage,
     DomainPage,
@@ -112,7 +113,7 @@ class OrgAdapter:
                 partial(rq.list_directories, self.client, self.org_id, cursor),
                 "list directories",
             )
-            page = DirectoryPage.model_validate(response.json())
+            page = DirectoryPage.model_validate_json(response.content)
             ids.extend(d.directory_id for d in page.data)
             if (cursor := rq.next_cursor(page.links.next)) is None:
                 return ids
@@ -125,7 +126,7 @@ class OrgAdapter:
             response = await self.call(
                 partial(rq.list_domains, self.client, self.org_id, cursor), "list domains"
             )
-            page = DomainPage.model_validate(response.json())
+            page = DomainPage.model_validate_json(response.content)
             names.update(
                 d.attributes.name.lower()
                 for d in page.data
@@ -177,7 +178,7 @@ class OrgAdapter:
                 partial(rq.search_users, self.client, self.org_id, directory_id, cursor=cursor),
                 f"search users (page {len(into) // rq.SEARCH_LIMIT + 1})",
             )
-            page = DirectoryUserPage.model_validate(response.json())
+            page = DirectoryUserPage.model_validate_json(response.content)
             into.extend(to_account(user, domains) for user in page.data)
             if progress is not None:
                 progress(len(into), None)
@@ -199,8 +200,36 @@ class OrgAdapter:
             lambda: rq.search_users(self.client, self.org_id, directory_id, emails=[email]),
             "find account by email",
         )
-        page = DirectoryUserPage.model_validate(response.json())
+        page = DirectoryUserPage.model_validate_json(response.content)
         return merge_directories([to_account(user, self._verified) for user in page.data])
+
+    async def read_accounts(
+        self, account_ids: Sequence[AccountId], *, limit: int = rq.SEARCH_LIMIT
+    ) -> dict[str, Account]:
+        """Fresh reads of up to ``rq.ACCOUNT_IDS_MAX`` accounts in one search (every page of
+        the answer). An id the answer lacks is simply absent: the caller reads it by id."""
+        if not 0 < len(account_ids) <= rq.ACCOUNT_IDS_MAX:
+            raise ValueError(f"a batch read takes 1 to {rq.ACCOUNT_IDS_MAX} account ids")
+        directory_id = await self.directory_id()
+        ids: list[str] = list(dict.fromkeys(account_ids))
+        users: list[DirectoryUser] = []
+        cursor: str | None = None
+        while True:
+            response = await self.call(
+                partial(rq.search_users, self.client, self.org_id, directory_id,
+                        cursor=cursor, limit=limit, filters={"accountIds": ids}),
+                f"read {len(ids)} accounts",
+            )  # fmt: skip
+            page = DirectoryUserPage.model_validate_json(response.content)
+            users.extend(page.data)
+            previous, cursor = cursor, rq.next_cursor(page.links.next)
+            if cursor is None:
+                break
+            if cursor == previous or len(users) > len(ids) * 16:
+                raise PermanentError(f"the batch read of {len(ids)} accounts did not end")
+        wanted = set(ids)
+        merged = merge_directories([to_account(user, self._verified) for user in users])
+        return {account.id: account for account in merged if account.id in wanted}
 
     async def read_account(self, account_id: AccountId) -> Account | None:
         """A fresh read of one account and its membership; None on 404."""
@@ -213,7 +242,7 @@ class OrgAdapter:
         except NotFoundError:
             return None
         return to_account(
-            DirectoryUserDocument.model_validate(response.json()).data, self._verified
+            DirectoryUserDocument.model_validate_json(response.content).data, self._verified
         )
 
     async def permission(self, account_id: str, privilege: str) -> Permission:

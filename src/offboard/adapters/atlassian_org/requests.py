@@ -15,6 +15,8 @@ from offboard.ports import PermanentError
 SEARCH_LIMIT = 100
 """The largest page the v2 directory user search accepts (the v2 list range is 1..100)."""
 SNAPSHOT_EXPAND = ("platformRoles",)
+ACCOUNT_IDS_MAX = 10
+"""The most ``accountIds`` one v2 user query takes (``accountIdsParam``: maxItems 10)."""
 
 
 def _seg(value: str) -> str:

@@ -1,0 +1,379 @@
+"""offboard against the naive peer script, whole processes on the same seeded emulators.
+
+The peer (``naive_peer.py``) is the community recipe: list Keycloak users, take the
+disabled ones, find each account id with the Organizations API, ``lifecycle/disable``.
+offboard runs as ``offboard apply --yes`` with a config file, on a store where everyone is
+already linked (as a first linking run leaves it; that run is not timed). Each pair of runs
+gets fresh emulators seeded with the same world (``_harness``: N people, every 50th a
+leaver, alternately disabled and deleted) plus the hazards a real realm has:
+
+* locked-out people who did not leave, shown ``enabled:false`` as Keycloak before 26.4 did;
+* org admins whose Keycloak user is disabled (protected principals: not for a script to cut);
+* spurious ``enabled:false`` reads (Keycloak issue 40689, a seeded rate);
+* a shifting listing (someone deleted while the users are paged) only with
+  ``--shifting-listing``: offboard then refuses the whole plan (guard ``source-incomplete``,
+  as it must: a skipped user's absence is not a leave) while the script goes on, so the
+  timed runs leave it out and the row says which way it went.
+
+Per run: wall time, CPU time and peak RSS of the whole process with its children
+(GNU ``time``), requests as the emulators recorded them (total and Atlassian), and the
+outcome read from the Atlassian emulator: **wrongful** deactivations (people who had not
+left, or protected ones) and **missed** leavers. Medians of ``--repeat`` paired runs.
+
+    .venv/bin/python benchmarks/bench_peer.py --sizes 10000,50000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    DIRECTORY,
+    DOMAIN,
+    LOOPBACK,
+    ORG_ID,
+    ORG_KEY,
+    OWNER_ID,
+    REALM,
+    World,
+    atlassian_parts,
+    child_process,
+    keycloak_state,
+    request_kind,
+    seed_links,
+)
+
+CONTROL = "/_emulator"
+
+ROOT = Path(__file__).parents[1]
+RESULTS = ROOT / "benchmarks/results/peer.json"
+NAIVE = Path(__file__).parent / "naive_peer.py"
+LOCKED_EVERY = 2000
+"""Every 2,000th person (offset 1,000, never a leaver) is locked out, not gone."""
+ADMIN_EVERY = 10
+"""Every 10th disabled leaver (by position) is an org admin in Atlassian: protected."""
+SPURIOUS_RATE = 0.0002
+DELETED_WHILE_PAGING = 2
+"""With ``--shifting-listing``: how many listings delete someone while they are paged."""
+ORG_ADMIN = "atlassian/org-admin"
+TIME = "/usr/bin/time"
+"""GNU time (Debian package ``time``) measures each tool's whole process."""
+PROFILE = os.environ.get("BENCH_PEER_PROFILE", "")
+"""A file for a pyinstrument profile of the offboard runs (wall-clock, async-aware)."""
+IMPORTTIME = os.environ.get("BENCH_PEER_IMPORTTIME", "")
+"""A file to copy the ``-X importtime`` log of the offboard runs to."""
+
+
+def hazards(world: World) -> dict[str, list[int]]:
+    people = len(world.identity_ids)
+    leavers = set(world.leavers)
+    locked = [n for n in range(LOCKED_EVERY // 2, people, LOCKED_EVERY) if n not in leavers]
+    return {"locked": locked, "admins": world.disabled[::ADMIN_EVERY]}
+
+
+def _serve_keycloak(port: int, people: int, manifest: str, shifting: bool) -> None:
+    import uvicorn
+
+    from offboard_emulators.keycloak.app import create_app
+    from offboard_emulators.keycloak.login import LoginFailures
+    from offboard_emulators.keycloak.state import KeycloakFaults
+
+    state, world = keycloak_state(people, 50)
+    now = state.realm.now_ms()
+    for n in hazards(world)["locked"]:
+        state.logins.failures[world.identity_ids[n]] = LoginFailures(30, now, now + 3_600_000, 1)
+    state.realm.lockout_reports_disabled = True  # 26.3-era reads: locked shows enabled:false
+    state.realm.configure_faults(
+        KeycloakFaults(spurious_disabled_rate=SPURIOUS_RATE,
+                       delete_during_paging=DELETED_WHILE_PAGING if shifting else 0, seed=7)
+    )  # fmt: skip
+    Path(manifest).write_text(json.dumps(world.__dict__))
+    uvicorn.run(create_app(state), host=LOOPBACK, port=port, log_level="warning",
+                access_log=False)  # fmt: skip
+
+
+def _serve_atlassian(port: int, people: int, admins: list[int], manifest: str) -> None:
+    import uvicorn
+
+    from offboard_emulators.atlassian.app import create_app
+
+    parts, ids = atlassian_parts(people)
+    for n in admins:
+        parts.state.account(ids[n]).platform_roles = [ORG_ADMIN]
+    Path(manifest).write_text(json.dumps(ids))
+    uvicorn.run(create_app(parts=parts), host=LOOPBACK, port=port, log_level="warning",
+                access_log=False)  # fmt: skip
+
+
+def free_port() -> int:
+    from offboard_emulators.common.server import free_port as pick
+
+    return int(pick())
+
+
+def config_file(folder: Path, kc_url: str, at_url: str) -> Path:
+    text = f"""
+[keycloak]
+base_url = "{kc_url}"
+realm = "{REALM}"
+client_id = "{CLIENT_ID}"
+client_secret = "{CLIENT_SECRET}"
+
+[atlassian]
+base_url = "{at_url}"
+org_id = "{ORG_ID}"
+directory_id = "{DIRECTORY}"
+api_key = "{ORG_KEY}"
+key_owner_account_id = "{OWNER_ID}"
+rate_limit_per_second = 1000
+
+[policy]
+domains = ["{DOMAIN}"]
+
+[policy.thresholds]
+max_deactivations = 1000000
+max_deactivation_percent = 100
+max_source_drop_percent = 100
+
+[policy.budget]
+hour_max_actions = 1000000
+hour_max_percent = 100
+day_max_actions = 1000000
+day_max_percent = 100
+
+[store]
+path = "{folder / "state.db"}"
+"""
+    path = folder / "offboard.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def measured(command: list[str], log: Path) -> dict[str, Any]:
+    """Run ``command`` under GNU time: its wall, CPU (children included) and peak RSS.
+
+    Not ``os.wait4`` from here: a child forked from this process starts with this process's
+    high-water mark of RSS, which survives its ``exec``; ``time`` is a small C program."""
+    figures = log.with_suffix(".time")
+    timed = [TIME, "-o", str(figures), "-f", "%e %U %S %M", *command]
+    with log.open("wb") as sink:
+        exit_code = subprocess.run(
+            timed, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT
+        ).returncode
+    wall, user, system, peak_kb = figures.read_text().split()[-4:]
+    return {
+        "wall_s": round(float(wall), 2),
+        "cpu_s": round(float(user) + float(system), 2),
+        "peak_rss_mb": round(int(peak_kb) / 1024, 1),
+        "exit": exit_code,
+        "tail": log.read_text(errors="replace").strip().splitlines()[-12:],
+    }
+
+
+def recorded(url: str, clear: bool = False) -> dict[str, int]:
+    """Requests the emulator answered by kind (its own control surface excluded)."""
+    with httpx.Client(base_url=url, timeout=60) as client:
+        if clear:
+            client.delete("/_emulator/requests")
+            return {}
+        entries = client.get("/_emulator/requests").json()["requests"]
+    kinds = Counter(request_kind(e["path"]) for e in entries if not e["path"].startswith(CONTROL))
+    return dict(kinds)
+
+
+def inactive_accounts(url: str) -> set[str]:
+    """Account ids the Atlassian emulator shows inactive (after the read lag has passed)."""
+    time.sleep(1.0)
+    found: set[str] = set()
+    body: dict[str, Any] = {"accountStatus": ["inactive"], "limit": 100}
+    auth = {"Authorization": f"Bearer {ORG_KEY}"}
+    path = f"/admin/v2/orgs/{ORG_ID}/directories/-/users/search"
+    with httpx.Client(base_url=url, timeout=60, headers=auth) as client:
+        while True:
+            page = client.post(path, json=body).json()
+            found.update(user["accountId"] for user in page["data"])
+            if not page["links"].get("next"):
+                return found
+            body = {"cursor": page["links"]["next"]}
+
+
+def deleted_while_paging(kc_url: str, world: World) -> set[int]:
+    """People the shifting listing deleted (they left too, during the run)."""
+    from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+
+    connection = KeycloakOpenIDConnection(
+        server_url=kc_url, realm_name=REALM, client_id=CLIENT_ID, client_secret_key=CLIENT_SECRET
+    )
+    users = KeycloakAdmin(connection=connection).get_users({"briefRepresentation": True})
+    present = {user["id"] for user in users}
+    gone = set(world.deleted)
+    return {n for n, ident in enumerate(world.identity_ids) if ident not in present} - gone
+
+
+def one_run(tool: str, people: int, scratch: Path, shifting: bool) -> dict[str, Any]:
+    """Fresh emulators, one tool, its figures and its wrongful and missed actions."""
+    kc_port, at_port = free_port(), free_port()
+    kc_manifest, at_manifest = scratch / "kc.json", scratch / "at.json"
+    world_probe = World([""] * people, [], *_split(people))
+    admins = hazards(world_probe)["admins"]
+    kc_args = (kc_port, people, str(kc_manifest), shifting)
+    at_args = (at_port, people, admins, str(at_manifest))
+    with child_process(_serve_keycloak, kc_args, kc_port), \
+         child_process(_serve_atlassian, at_args, at_port):  # fmt: skip
+        kc_url, at_url = f"http://{LOOPBACK}:{kc_port}", f"http://{LOOPBACK}:{at_port}"
+        seeded = World(**json.loads(kc_manifest.read_text()))
+        world = World(seeded.identity_ids, json.loads(at_manifest.read_text()),
+                      seeded.disabled, seeded.deleted)  # fmt: skip
+        if tool == "offboard":
+            config = config_file(scratch, kc_url, at_url)
+            seed_links(scratch / "state.db", world)
+            command = [sys.executable, "-m", "offboard", "--config", str(config),
+                       "apply", "--yes"]  # fmt: skip
+            if IMPORTTIME:  # the import times land in the run's log (copied next to it)
+                command[1:1] = ["-X", "importtime"]
+            if PROFILE:  # wall-clock profile of the whole process (pip install pyinstrument)
+                command[1:1] = ["-m", "pyinstrument", "-r", "text", "-o", PROFILE]
+        else:
+            command = [sys.executable, str(NAIVE), kc_url, REALM, CLIENT_ID, CLIENT_SECRET,
+                       at_url, ORG_ID, ORG_KEY]  # fmt: skip
+        recorded(kc_url, clear=True)
+        recorded(at_url, clear=True)
+        figures = measured(command, scratch / f"{tool}.log")
+        if IMPORTTIME and tool == "offboard":
+            Path(IMPORTTIME).write_bytes((scratch / f"{tool}.log").read_bytes())
+        figures["keycloak_kinds"] = recorded(kc_url)
+        figures["atlassian_kinds"] = recorded(at_url)
+        figures["keycloak_requests"] = sum(figures["keycloak_kinds"].values())
+        figures["atlassian_requests"] = sum(figures["atlassian_kinds"].values())
+        figures["requests"] = figures["keycloak_requests"] + figures["atlassian_requests"]
+        figures.update(judge(world, admins, inactive_accounts(at_url),
+                             deleted_while_paging(kc_url, world)))  # fmt: skip
+    return figures
+
+
+def _split(people: int) -> tuple[list[int], list[int]]:
+    from _harness import leaver_split
+
+    return leaver_split(people, 50)
+
+
+def judge(world: World, admins: list[int], inactive: set[str], shifted: set[int]) -> dict[str, int]:
+    """Wrongful: inactive but not a leaver, or protected. Missed: a leaver still active."""
+    leavers = (set(world.leavers) | shifted) - set(admins)
+    index = {account: n for n, account in enumerate(world.account_ids)}
+    acted = {index[a] for a in inactive if a in index}
+    return {
+        "leavers": len(leavers),
+        "deactivated": len(acted),
+        "wrongful": len(acted - leavers),
+        "missed": len(leavers - acted),
+    }
+
+
+def paired(people: int, repeat: int, shifting: bool = False) -> dict[str, Any]:
+    runs: dict[str, list[dict[str, Any]]] = {"naive": [], "offboard": []}
+    for round_ in range(repeat):
+        for tool in ("naive", "offboard") if round_ % 2 == 0 else ("offboard", "naive"):
+            with tempfile.TemporaryDirectory() as folder:
+                run = one_run(tool, people, Path(folder), shifting)
+            runs[tool].append(run)
+            if run["exit"] not in (0, 6):
+                print("\n".join(run["tail"]))
+            print(f"  {people:>7,} {tool:<9} {_line(run)}", flush=True)
+    row: dict[str, Any] = {
+        "people": people,
+        "repeat": repeat,
+        "shifting_listing": shifting,
+        "load_average": round(os.getloadavg()[0], 1),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    for tool, tool_runs in runs.items():
+        row[tool] = {key: statistics.median(run[key] for run in tool_runs) for key in NUMBERS}
+        row[tool]["runs_wall_s"] = sorted(run["wall_s"] for run in tool_runs)
+        row[tool]["exit"] = [run["exit"] for run in tool_runs]
+        middle = sorted(tool_runs, key=lambda run: run["wall_s"])[(len(tool_runs) - 1) // 2]
+        row[tool]["kinds"] = {"keycloak": middle["keycloak_kinds"],
+                              "atlassian": middle["atlassian_kinds"]}  # fmt: skip
+    row["ratio"] = {key: round(row["offboard"][key] / row["naive"][key], 2)
+                    for key in RATIOS if row["naive"][key]}  # fmt: skip
+    return row
+
+
+NUMBERS = ("wall_s", "cpu_s", "peak_rss_mb", "requests", "atlassian_requests",
+           "keycloak_requests", "leavers", "deactivated", "wrongful", "missed")  # fmt: skip
+RATIOS = ("wall_s", "cpu_s", "peak_rss_mb", "requests", "atlassian_requests")
+
+
+def _line(run: dict[str, Any]) -> str:
+    return (f"{run['wall_s']:6.1f} s wall {run['cpu_s']:6.1f} s CPU {run['peak_rss_mb']:6.0f} MB  "
+            f"{run['requests']:>6,} req ({run['atlassian_requests']:,} Atlassian)  "
+            f"deactivated {run['deactivated']}, wrongful {run['wrongful']}, "
+            f"missed {run['missed']} of {run['leavers']}  exit {run['exit']}\n"
+            f"      {run['keycloak_kinds']} {run['atlassian_kinds']}")  # fmt: skip
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| people | offboard / naive: wall | CPU | peak memory | requests (Atlassian) "
+             "| wrongful: offboard / naive | missed: offboard / naive |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for row in rows:
+        r, o, n = row["ratio"], row["offboard"], row["naive"]
+        lines.append(
+            f"| {row['people']:,} | {r['wall_s']:.2f}× | {r['cpu_s']:.2f}× "
+            f"| {r['peak_rss_mb']:.2f}× | {r['requests']:.2f}× ({r['atlassian_requests']:.2f}×) "
+            f"| {o['wrongful']:g} / {n['wrongful']:g} | {o['missed']:g} / {n['missed']:g} |"
+        )
+    return "\n".join(lines)
+
+
+def save(rows: list[dict[str, Any]]) -> None:
+    kept = json.loads(RESULTS.read_text())["rows"] if RESULTS.exists() else []
+
+    def key(row: dict[str, Any]) -> str:
+        return f"{row['people']}{' shifting' if row.get('shifting_listing') else ''}"
+
+    merged = {key(row): row for row in kept} | {key(row): row for row in rows}
+    machine = {"python": platform.python_version(), "platform": platform.platform(),
+               "cpus": os.cpu_count()}  # fmt: skip
+    RESULTS.write_text(json.dumps({"machine": machine, "rows": sorted(merged.values(), key=key)},
+                                  indent=1, sort_keys=True) + "\n")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,50000")
+    parser.add_argument("--repeat", type=int, default=3, help="paired runs per size (median)")
+    parser.add_argument(
+        "--shifting-listing",
+        action="store_true",
+        help="delete people while they are paged (offboard refuses the plan)",
+    )
+    parser.add_argument("--no-save", action="store_true")
+    options = parser.parse_args()
+    sizes = [int(size) for size in options.sizes.split(",") if size]
+    rows = [paired(size, options.repeat, options.shifting_listing) for size in sizes]
+    print(table(rows))
+    if rows and not options.no_save:
+        save(rows)
+        print(f"saved to {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

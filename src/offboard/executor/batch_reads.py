@@ -1,0 +1,135 @@
+"""Read-backs of many actions answered by one request, with the guarantee of a read by id.
+
+A bulk apply reads back every account it changed. One request per account spends most of
+Atlassian's rate limit on confirmations; a search by up to ten account ids answers ten at
+once. The reader collects the read-backs that concurrent actions ask for:
+
+* a read waits ``settle`` seconds first: Atlassian shows a write only after a lag, and a
+  read sent at once would mostly see the old state and have to be sent again;
+* settled reads go out ten at a time as soon as ten are settled; fewer go out once the
+  oldest of them has waited ``patience`` seconds;
+* when the reader knows how many workers may still ask (``begin``/``finished``, one per
+  account group of an apply) and every one of them is waiting, everything waiting goes out
+  at once: the last reads of a run, or the single read of a one-person plan, never wait.
+
+Nothing is assumed from a batch answer: each account's state is judged by the caller as
+before (and read again, backed off, while the write does not show), and an account the
+answer lacks is read by id, where only a 404 means "not found". A failed batch fails each
+of its reads; each caller's own retry and back-off apply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from offboard.core.accounts import Account, AccountId
+from offboard.ports import AccountDirectory, BatchReadingDirectory
+
+BATCH_MAX = 10
+"""Account ids per batch: the Organizations API's ``accountIds`` filter takes ten."""
+SETTLE_SECONDS = 0.5
+"""How long a read waits after it is asked for (the write's lag) before it may be sent."""
+PATIENCE_SECONDS = 1.0
+"""How long the oldest read of a batch that is not full waits for others to join it."""
+TICK_SECONDS = 0.05
+
+ReadOne = Callable[[AccountId], Awaitable[Account | None]]
+ReadMany = Callable[[Sequence[AccountId]], Awaitable[Mapping[str, Account]]]
+
+
+@dataclass(slots=True)
+class _Waiting:
+    account_id: AccountId
+    answer: asyncio.Future[Account | None]
+    since: float
+
+
+@dataclass
+class BatchReader:
+    """Answers ``read(account_id)`` calls together; ``read_many=None`` reads one by one."""
+
+    read_one: ReadOne
+    read_many: ReadMany | None = None
+    batch_max: int = BATCH_MAX
+    settle: float = SETTLE_SECONDS
+    patience: float = PATIENCE_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    _waiting: list[_Waiting] = field(default_factory=list)
+    _active: int | None = None
+    _timer: asyncio.Task[None] | None = None
+    _running: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @classmethod
+    def for_directory(cls, directory: AccountDirectory, **timing: float) -> BatchReader:
+        many = directory.read_accounts if isinstance(directory, BatchReadingDirectory) else None
+        return cls(directory.read_account, many, **timing)  # type: ignore[arg-type]
+
+    def begin(self, workers: int) -> None:
+        """``workers`` may ask for reads from now on (each says when it is done)."""
+        self._active = workers
+
+    def finished(self) -> None:
+        """One worker will ask for no more reads: those waiting may no longer wait for it."""
+        if self._active is not None:
+            self._active -= 1
+            self._send_if_all_wait()
+
+    async def read(self, account_id: AccountId) -> Account | None:
+        """The account as a fresh read shows it (None: not found by a read by id)."""
+        if self.read_many is None:
+            return await self.read_one(account_id)
+        answer: asyncio.Future[Account | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Waiting(account_id, answer, self.clock()))
+        self._send_if_all_wait()
+        if self._waiting and self._timer is None:
+            self._timer = asyncio.create_task(self._send_when_due())
+        return await answer
+
+    def _send_if_all_wait(self) -> None:
+        if self._active is not None and self._waiting and len(self._waiting) >= self._active:
+            self._send(len(self._waiting))
+
+    def _send(self, count: int) -> None:
+        """The first ``count`` waiting reads, in batches."""
+        taken, self._waiting = self._waiting[:count], self._waiting[count:]
+        for start in range(0, len(taken), self.batch_max):
+            task = asyncio.create_task(self._answer(taken[start : start + self.batch_max]))
+            self._running.add(task)  # a reference, or the task may be collected mid-flight
+            task.add_done_callback(self._running.discard)
+
+    async def _send_when_due(self) -> None:
+        try:
+            while self._waiting:
+                await asyncio.sleep(TICK_SECONDS)
+                now = self.clock()
+                settled = sum(1 for w in self._waiting if now - w.since >= self.settle)
+                if settled and now - self._waiting[0].since >= self.patience:
+                    self._send(settled)
+                elif settled >= self.batch_max:
+                    self._send(settled - settled % self.batch_max)
+        finally:
+            self._timer = None
+
+    async def _answer(self, batch: list[_Waiting]) -> None:
+        assert self.read_many is not None
+        try:
+            found = await self.read_many([w.account_id for w in batch])
+        except Exception as error:  # each caller handles it as a failed read of its own
+            for waiting in batch:
+                if not waiting.answer.done():
+                    waiting.answer.set_exception(error)
+            return
+        for waiting in batch:
+            if waiting.answer.done():
+                continue
+            account = found.get(waiting.account_id)
+            if account is not None:
+                waiting.answer.set_result(account)
+                continue
+            try:  # absent from the search: only a read by id may say "not found"
+                waiting.answer.set_result(await self.read_one(waiting.account_id))
+            except Exception as error:
+                waiting.answer.set_exception(error)
