@@ -215,7 +215,10 @@ class Daemon:
                 failed = _failed("wave", started, self.clock.now(), error)
                 report = dataclasses.replace(failed, unread=dict.fromkeys(people, "failed"))
         hints = {str(i): self._first_seen[i] for i in people if i in self._first_seen}
-        self._record(report, f"wave of {len(people)}", hints)
+        # One person keeps the old scope (their id: a later passing re-check clears their
+        # blocked entry); a larger wave's entry goes once its people are done or released.
+        scope = people[0] if len(people) == 1 else f"wave of {len(people)} from {people[0]}"
+        self._record(report, scope, hints)
         retry = frozenset(IdentityId(i) for i in report.unread)
         for person, why in report.unread.items():
             log.warning("person not read in a wave; retried", identity_id=person, why=why)
