@@ -42,6 +42,8 @@ class Tenant:
     state: AtlassianState
     parts: EmulatorParts
     url: str
+    limit: PerKeyLimit | None = None
+    """The per-key rate limit in front of the emulator, when one was asked for."""
 
     def add_account(self, email: str) -> str:
         """A managed, active account on the verified domain; returns its id."""
@@ -99,10 +101,12 @@ def atlassian_emulator(rate_limit: float | None = None) -> Iterator[Tenant]:
     )  # fmt: skip
     parts = EmulatorParts(state)
     app: Any = create_app(parts=parts)
+    limit = None
     if rate_limit is not None:
-        app = PerKeyLimit(app, RateLimitConfig(capacity=max(1, int(rate_limit)), period_seconds=1))
+        config = RateLimitConfig(capacity=max(1, int(rate_limit)), period_seconds=1)
+        app = limit = PerKeyLimit(app, config)
     with serve_in_thread(app) as url:
-        yield Tenant(state, parts, url)
+        yield Tenant(state, parts, url, limit)
 
 
 def daemon_settings(
