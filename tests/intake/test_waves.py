@@ -195,3 +195,45 @@ def test_the_cap_and_concurrency_must_be_positive() -> None:
 
     with pytest.raises(ValueError, match="at least 1"):
         WaveQueues(handler, max_wave=0)
+
+
+async def test_waves_run_in_parallel_within_the_bound() -> None:
+    handler = Handler(hold=0.05)
+    running: list[int] = []
+
+    async def counting(wave: Wave) -> WaveOutcome:
+        running.append(len(handler.in_flight) + 1)
+        return await handler(wave)
+
+    queues = WaveQueues(counting, linger=0.0, max_wave=1, concurrency=3)
+    for n in range(9):
+        queues.submit(event(f"u{n}"))
+    await queues.join()
+    assert max(running) == 3
+    assert sorted(p for wave in handler.waves for p in wave) == [f"u{n}" for n in range(9)]
+
+
+async def test_a_person_keeps_at_most_32_events_and_departures_twice_that() -> None:
+    handler = Handler()
+    seen: list[int] = []
+
+    async def sizes(wave: Wave) -> WaveOutcome:
+        seen.extend(len(events) for events in wave.values())
+        return await handler(wave)
+
+    queues = WaveQueues(sizes, linger=0.05)
+    for n in range(100):
+        queues.submit(event("routine", n))
+        queues.submit(event("leaver", n, kind="admin:USER:DELETE"))
+    await queues.join()
+    assert sorted(seen) == [32, 64]
+
+
+async def test_close_without_drain_cancels_the_waves() -> None:
+    handler = Handler(hold=5.0)
+    queues = WaveQueues(handler, linger=0.0)
+    queues.submit(event("a"))
+    await asyncio.sleep(0.02)
+    await asyncio.wait_for(queues.close(drain=False), 1.0)
+    assert handler.waves == [["a"]]
+    assert queues.active_workers == 0

@@ -6,7 +6,7 @@ took a median of 30 s each). Here one collector takes everyone queued, lingers a
 (``linger``) so the rest of the burst joins, and hands up to ``max_wave`` people to the
 handler as one wave; events that arrive meanwhile form the next wave.
 
-The rules of :mod:`offboard.intake.queues` hold here too:
+The rules of the per-person queues this replaces hold here too:
 
 * one person is never in two waves at once: events for someone in flight wait for the next;
 * departure-like events go first (:func:`~offboard.intake.priorities.event_rank`): a wave is
@@ -31,12 +31,14 @@ import structlog
 
 from offboard.core.identities import IdentityId
 from offboard.intake.priorities import DEPARTURE, ReadLedger, batch_rank, event_rank
-from offboard.intake.queues import MAX_EVENTS_PER_USER
 from offboard.ports import IdentityEvent
 
 log = structlog.get_logger(__name__)
 
 Wave = dict[IdentityId, list[IdentityEvent]]
+MAX_EVENTS_PER_USER = 32
+"""A person's events only matter for their earliest time and kinds: later ones are not kept
+beyond this (departures get twice the room)."""
 
 
 @dataclass(frozen=True, slots=True)
