@@ -17,6 +17,15 @@ started here and stopped at the end.
     .venv/bin/python benchmarks/bench_latency.py --users 50 --poll-interval 2
     .venv/bin/python benchmarks/bench_latency.py --users 50 --webhook
     .venv/bin/python benchmarks/bench_latency.py --users 50 --json benchmarks/results/latency.json
+
+Waves (issue 18): ``--wave N`` disables N people at once and measures each one's latency
+under the running daemon, with Atlassian at its default rate limit (see _wave_latency.py);
+``--emulator`` uses the Keycloak emulator instead of a real server:
+
+    .venv/bin/python benchmarks/bench_latency.py --wave 30 \
+        --json benchmarks/results/latency-wave-30-keycloak.json
+    .venv/bin/python benchmarks/bench_latency.py --wave 300 --emulator \
+        --json benchmarks/results/latency-wave-300.json
 """
 
 from __future__ import annotations
@@ -46,10 +55,12 @@ from tests.e2e.harness import (
 )
 from tests.keycloak.fixture import KeycloakServer, serve_keycloak
 
+from _wave_latency import measure_wave, print_wave
 from offboard.core.journal import Phase, Status
 from offboard.intake.webhooks import sign
 from offboard.service.status import percentile
 from offboard.settings import DaemonSettings
+from offboard.settings.sources import AtlassianSettings
 
 
 def parse() -> argparse.Namespace:
@@ -70,6 +81,15 @@ def parse() -> argparse.Namespace:
         help="also deliver each change as a signed Phase Two webhook, as keycloak-events would",
     )
     parser.add_argument("--json", type=Path, help="also write the latencies to this JSON file")
+    parser.add_argument("--wave", type=int, help="disable this many people at once instead")
+    parser.add_argument("--emulator", action="store_true", help="waves: the Keycloak emulator")
+    default_rate = AtlassianSettings.model_fields["rate_limit_per_second"].default
+    parser.add_argument(
+        "--atlassian-rate",
+        type=float,
+        default=default_rate,
+        help=f"waves: Atlassian requests per second (default: offboard's, {default_rate:g})",
+    )
     return parser.parse_args()
 
 
@@ -192,9 +212,26 @@ def report(
           f"p99 < 10 s: {'met' if p99_ok else 'NOT met'}")  # fmt: skip
 
 
+async def wave(options: argparse.Namespace, server: KeycloakServer | None) -> None:
+    document = await measure_wave(options, server)
+    print_wave(document)
+    if options.json is not None:
+        options.json.parent.mkdir(parents=True, exist_ok=True)
+        options.json.write_text(json.dumps(document, indent=1) + "\n")
+
+
 def main() -> None:
     options = parse()
     started = time.monotonic()
+    if options.wave and options.emulator:
+        asyncio.run(wave(options, None))
+        print(f"(whole benchmark: {time.monotonic() - started:.0f} s)")
+        return
+    if options.wave:
+        with contextlib.contextmanager(serve_keycloak)() as server:
+            asyncio.run(wave(options, server))
+        print(f"(whole benchmark: {time.monotonic() - started:.0f} s)")
+        return
     with contextlib.contextmanager(serve_keycloak)() as server:
         asyncio.run(measure(server, options))
     print(f"(whole benchmark: {time.monotonic() - started:.0f} s)")

@@ -9,7 +9,7 @@ from offboard.core.identities import Lockout
 from offboard.core.links import Link
 from offboard.core.plan import GuardName, Rule
 from offboard.core.planning import candidates_to_confirm
-from offboard.core.policy import ActionKind
+from offboard.core.policy import ActionKind, Thresholds
 from offboard.core.snapshots import SourceSnapshot, TargetSnapshot
 from tests.core.builders import (
     account,
@@ -139,3 +139,32 @@ class TestDeleteAfterForDisabledLeavers:
         after = policy(delete_after=timedelta(days=30))
         assert candidates_to_confirm(back, tgt, links, after) == frozenset()
         assert all(a.kind is not ActionKind.DELETE for a in make_plan(back, tgt, links).actions)
+
+
+def _wave_of_leavers(count: int) -> tuple[SourceSnapshot, TargetSnapshot, list[Link]]:
+    numbers = range(1, count + 1)
+    _, accounts, links = people(*numbers)
+    leavers = [identity(n, disabled=True) for n in numbers]
+    return targeted(*leavers, ids=[iid(n) for n in numbers]), target(*accounts), links
+
+
+def test_a_wave_is_measured_against_every_link_in_the_store_not_only_its_own() -> None:
+    src, tgt, links = _wave_of_leavers(60)
+    loose = policy(thresholds=Thresholds(max_deactivations=1000, max_deactivation_percent=10.0,
+                                         min_population=50))  # fmt: skip
+    alone = make_plan(src, tgt, links, loose)
+    assert [g.name for g in alone.blocked_by] == [GuardName.MAX_DEACTIVATION_PERCENT]
+    among_many = make_plan(src, tgt, links, loose, linked_population=1000)
+    assert not among_many.is_blocked  # 60 of 1,000 linked accounts: 6 %
+    (percent,) = [g for g in among_many.guards if g.name is GuardName.MAX_DEACTIVATION_PERCENT]
+    assert "60 of 1000 linked accounts" in percent.message
+    among_few = make_plan(src, tgt, links, loose, linked_population=300)
+    assert [g.name for g in among_few.blocked_by] == [GuardName.MAX_DEACTIVATION_PERCENT]
+
+
+def test_a_wave_above_max_deactivations_is_blocked_as_a_full_pass_would_be() -> None:
+    src, tgt, links = _wave_of_leavers(30)
+    strict = policy(thresholds=Thresholds(max_deactivations=25, min_population=1000))
+    result = make_plan(src, tgt, links, strict, linked_population=10_000)
+    assert [g.name for g in result.blocked_by] == [GuardName.MAX_DEACTIVATIONS]
+    assert len(result.actions) == 30

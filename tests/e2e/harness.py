@@ -21,8 +21,10 @@ from offboard.cli.run import Assembly, serve
 from offboard.settings import Settings
 from offboard_emulators.atlassian.app import EmulatorParts, create_app
 from offboard_emulators.atlassian.fixture import seed
+from offboard_emulators.atlassian.key_limit import PerKeyLimit
 from offboard_emulators.atlassian.model import Account
 from offboard_emulators.atlassian.state import AtlassianState
+from offboard_emulators.common.ratelimit import RateLimitConfig
 from offboard_emulators.common.server import free_port, serve_in_thread
 
 ORG_ID = "e2e00000-0000-4000-8000-000000000001"
@@ -40,6 +42,8 @@ class Tenant:
     state: AtlassianState
     parts: EmulatorParts
     url: str
+    limit: PerKeyLimit | None = None
+    """The per-key rate limit in front of the emulator, when one was asked for."""
 
     def add_account(self, email: str) -> str:
         """A managed, active account on the verified domain; returns its id."""
@@ -66,8 +70,11 @@ class Tenant:
 
 
 @contextlib.contextmanager
-def atlassian_emulator() -> Iterator[Tenant]:
-    """An org with one verified domain, one directory and an admin key owned by an org admin."""
+def atlassian_emulator(rate_limit: float | None = None) -> Iterator[Tenant]:
+    """An org with one verified domain, one directory and an admin key owned by an org admin.
+
+    ``rate_limit``: requests per second the key may make in all (``PerKeyLimit``), for
+    benchmarks at Atlassian's rate limit; None leaves only the emulator's per-route limits."""
     state = AtlassianState()
     seed(
         state,
@@ -93,8 +100,13 @@ def atlassian_emulator() -> Iterator[Tenant]:
         },
     )  # fmt: skip
     parts = EmulatorParts(state)
-    with serve_in_thread(create_app(parts=parts)) as url:
-        yield Tenant(state, parts, url)
+    app: Any = create_app(parts=parts)
+    limit = None
+    if rate_limit is not None:
+        config = RateLimitConfig(capacity=max(1, int(rate_limit)), period_seconds=1)
+        app = limit = PerKeyLimit(app, config)
+    with serve_in_thread(app) as url:
+        yield Tenant(state, parts, url, limit)
 
 
 def daemon_settings(

@@ -129,6 +129,8 @@ class FakePasses:
     fail: bool = False
     delay: float = 0.0
     full_actions: tuple[ActionReport, ...] = ()
+    waves: list[list[str]] = field(default_factory=list)
+    unreadable: set[str] = field(default_factory=set)
 
     async def full(self) -> PassReport:
         self.fulls += 1
@@ -164,3 +166,14 @@ class FakePasses:
         )
         plan = passing_plan(start)
         return PassReport("recheck", start, self.clock.now(), True, "r", plan, (action,))
+
+    async def wave(self, identity_ids: Sequence[IdentityId]) -> PassReport:
+        """Each person as :meth:`recheck` would, in one report; ``unreadable`` are not read."""
+        self.waves.append(list(identity_ids))
+        start = self.clock.now()
+        read = [i for i in identity_ids if i not in self.unreadable]
+        reports = [await self.recheck(identity_id) for identity_id in read]
+        unread = {i: "read failed (fake)" for i in identity_ids if i in self.unreadable}
+        actions = tuple(action for report in reports for action in report.actions)
+        plan = blocked_plan(start) if self.block else passing_plan(start)
+        return PassReport("wave", start, self.clock.now(), True, "w", plan, actions, unread=unread)

@@ -18,7 +18,7 @@ FAST = DaemonConfig(
     poll_interval=0.02,
     reconcile_interval=60.0,
     lease_ttl=timedelta(seconds=0.3),
-    debounce=0.0,
+    wave_linger=0.0,
     shutdown_grace=2.0,
 )
 

@@ -27,7 +27,9 @@ _SECRET_EXAMPLES = {
 
 
 def format_duration(value: timedelta) -> str:
-    """A timedelta the way the settings accept it back: ``0``, ``90s``, ``15m``, ``2h``, ``7d``."""
+    """A timedelta as the settings accept it back: ``0``, ``0.3s``, ``90s``, ``15m``, ``2h``."""
+    if value.total_seconds() % 1:
+        return f"{value.total_seconds():g}s"  # e.g. the wave linger, 0.3s
     seconds = int(value.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds and seconds % size == 0:

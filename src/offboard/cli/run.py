@@ -105,6 +105,8 @@ def daemon_config(settings: Settings) -> DaemonConfig:
         # The listeners and clients need the rest of the grace to close (see _listeners).
         shutdown_grace=section.shutdown_grace.total_seconds() - _closing_share(settings),
         max_backlog=section.max_backlog,
+        wave_linger=section.wave_linger.total_seconds(),
+        wave_max_people=section.wave_max_people,
     )
 
 

@@ -63,6 +63,9 @@ class PlanContext:
     adopt_backlog: bool = False
     """Day one: link and act on the people who left before offboard was watching (their
     actions carry ``adopted-leaver``). Only ever set by a human (``--adopt-backlog``)."""
+    linked_population: int | None = None
+    """Linked accounts in the whole store, for the percentage guard of a targeted plan of
+    many people (a wave): its own links alone would make any wave 100 % of itself."""
 
 
 def plan(
@@ -90,7 +93,7 @@ def plan(
         actions,
         source,
         target,
-        linked_accounts=len(index.owner_of) + len(matched.pairs),
+        linked_accounts=_population(context, len(index.owner_of) + len(matched.pairs)),
         thresholds=policy.thresholds,
         overrides=context.overrides,
         previous_source_count=context.previous_source_count,
@@ -245,6 +248,13 @@ def _unadopted(pair: NewPair, state: IdentityState) -> Entry:
     status = EntryStatus.BLOCKED if state.verdict is Verdict.BLOCK else EntryStatus.SKIPPED
     reason = entry_reason(rule, subject, detail)
     return Entry(status, rule, reason, pair.identity.id, pair.account.id, pair.account.email)
+
+
+def _population(context: PlanContext, linked_here: int) -> int:
+    """The percentage guard's denominator: the store's links when given, at least this plan's."""
+    if context.linked_population is None:
+        return linked_here
+    return max(context.linked_population, linked_here)
 
 
 def _report_never_linked(decider: Decider, index: Index, matched: MatchOutcome) -> None:

@@ -4,20 +4,16 @@ A flood of events (2,000 signed webhooks for 69 people, or a bulk profile update
 used to delay a real leaver's re-check by half a minute: every event waited its turn. Here:
 
 * :func:`event_rank` puts events that can mean a departure (delete, disable, lockout, group
-  leave) before the rest, and :class:`PrioritySlots` hands out the re-check slots by rank;
+  leave) before the rest: a wave (``intake.waves``) is filled with the most urgent first;
 * :class:`ReadLedger` remembers when each person was last re-read, so an event older than
   that read is already accounted for and its re-check is skipped;
-* the queues bound their backlog and ask for a full reconciliation when it overflows.
+* the wave queue bounds its backlog and asks for a full reconciliation when it overflows.
 """
 
 from __future__ import annotations
 
-import asyncio
-import heapq
-import itertools
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from offboard.core.identities import IdentityId
@@ -56,51 +52,6 @@ def event_rank(event: IdentityEvent) -> int:
 def batch_rank(events: Iterable[IdentityEvent]) -> int:
     """A batch goes as early as its most urgent event."""
     return min((event_rank(event) for event in events), default=ROUTINE)
-
-
-class PrioritySlots:
-    """A semaphore whose waiters are served lowest rank first, then in arrival order."""
-
-    def __init__(self, size: int) -> None:
-        if size < 1:
-            raise ValueError("size must be at least 1")
-        self._free = size
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._order = itertools.count()
-
-    @property
-    def waiting(self) -> int:
-        return sum(1 for _, _, future in self._waiters if not future.done())
-
-    @asynccontextmanager
-    async def slot(self, rank: int) -> AsyncIterator[None]:
-        """Hold one slot for the block; ``rank`` decides the place in the line."""
-        await self._acquire(rank)
-        try:
-            yield
-        finally:
-            self._release()
-
-    async def _acquire(self, rank: int) -> None:
-        if self._free > 0 and not self._waiters:
-            self._free -= 1
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, (rank, next(self._order), future))
-        try:
-            await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                self._release()  # granted just as we were cancelled: pass it on
-            raise
-
-    def _release(self) -> None:
-        while self._waiters:
-            _, _, future = heapq.heappop(self._waiters)
-            if not future.done():
-                future.set_result(None)
-                return
-        self._free += 1
 
 
 class ReadLedger:

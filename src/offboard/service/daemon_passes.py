@@ -10,6 +10,8 @@ spend vendor calls and worker slots that a leaver's re-check needs.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,6 +22,7 @@ from offboard.ports import AccountDirectory, Clock, FenceLostError, IdentitySour
 from offboard.service.leasing import Lease
 from offboard.service.passes import PassReport, action_reports
 from offboard.service.reconciling import RunReport, recheck_identity, reconcile
+from offboard.service.waves import recheck_wave
 
 _UNFINISHED = frozenset({"failed", "incomplete"})
 
@@ -80,6 +83,43 @@ class ReconcilingPasses:
             preflight=self.preflight(),
         )
         return self.to_pass(report, "recheck")
+
+    async def wave(self, identity_ids: Sequence[IdentityId]) -> PassReport:
+        """One targeted plan for everyone in the wave (``service.waves``)."""
+        wanted = list(identity_ids)
+        if not self.policy.adopt_unlinked:
+            # As for one person: only linked people can be deprovisioned or given back.
+            linked = {link.identity_id for link in self.store.links(identity_ids=wanted)}
+            wanted = [identity_id for identity_id in wanted if identity_id in linked]
+        now = self.clock.now()
+        skipped = {"skipped_unlinked": len(identity_ids) - len(wanted)}
+        if not wanted:
+            return PassReport("wave", now, now, complete=True, counts=skipped)
+        done = await recheck_wave(
+            wanted,
+            source=self.source,
+            directory=self.directory,
+            store=self.store,
+            policy=self.policy,
+            clock=self.clock,
+            apply=True,
+            concurrency=self.concurrency,
+            preflight=self.preflight(),
+        )
+        if done.run is None:
+            finished = self.clock.now()
+            return PassReport(
+                "wave",
+                now,
+                finished,
+                complete=False,
+                unread={str(k): v for k, v in done.unread.items()},
+            )
+        report = self.to_pass(done.run, "wave")
+        counts = {**report.counts, **skipped, "people": len(wanted)}
+        return dataclasses.replace(
+            report, unread={str(k): v for k, v in done.unread.items()}, counts=counts
+        )
 
     def _linked(self, identity_id: IdentityId) -> bool:
         return bool(self.store.links(identity_ids=[identity_id]))

@@ -1,8 +1,9 @@
 """What the daemon needs from a reconciliation pass, and what it learns from one.
 
 The daemon runs two kinds of pass: a full reconciliation (the authority) and a targeted
-re-check of one identity (for speed). Both are carried out by ``offboard.service.reconciling``;
-this module states the narrow interface the daemon drives (:class:`Passes`) and turns a run's
+re-check of one identity, or of a wave of people whose events arrived together (for speed).
+Both are carried out by ``offboard.service.reconciling`` (waves by ``service.waves``); this
+module states the narrow interface the daemon drives (:class:`Passes`) and turns a run's
 journal records into :class:`ActionReport` lines for metrics and the status page.
 """
 
@@ -47,7 +48,7 @@ class PassReport:
     """The result of one pass, as the daemon reports it."""
 
     kind: str
-    """``full`` or ``recheck``."""
+    """``full``, ``recheck`` or ``wave``."""
     started_at: datetime
     finished_at: datetime
     complete: bool
@@ -57,6 +58,8 @@ class PassReport:
     actions: tuple[ActionReport, ...] = ()
     problems: tuple[str, ...] = ()
     counts: dict[str, int] = field(default_factory=dict)
+    unread: dict[str, str] = field(default_factory=dict)
+    """A wave's people who could not be read (person → why): left out of its plan, retried."""
 
     @property
     def duration(self) -> float:
@@ -76,6 +79,10 @@ class Passes(Protocol):
 
     async def recheck(self, identity_id: IdentityId) -> PassReport:
         """Confirm one identity by a fresh read, plan for it with the same guards, apply."""
+        ...
+
+    async def wave(self, identity_ids: Sequence[IdentityId]) -> PassReport:
+        """Re-check many people at once: fresh reads, ONE targeted plan, the same guards."""
         ...
 
 

@@ -9,8 +9,9 @@ stops the deprovisioning pass, which runs first.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import structlog
 
@@ -50,6 +51,20 @@ class ProvisioningPasses:
             lambda: self.provisioning.recheck_plan(identity_id, self.clock, store=self.store),
             "recheck",
         )
+
+    async def wave(self, identity_ids: Sequence[IdentityId]) -> PassReport:
+        """The wave's deprovisioning plan, then each person's provisioning re-check (people
+        not read in the wave are retried by the daemon, so they are not provisioned now)."""
+        report = await self.inner.wave(identity_ids)
+        for identity_id in identity_ids:
+            if identity_id in report.unread:
+                continue
+            report = await self._then(
+                report,
+                partial(self.provisioning.recheck_plan, identity_id, self.clock, store=self.store),
+                "recheck",
+            )
+        return report
 
     async def _then(
         self, report: PassReport, planning: Callable[[], Awaitable[Plan]], kind: str

@@ -113,6 +113,7 @@ async def _plan_from(
     clock: Clock,
     overrides: frozenset[GuardName],
     adopt_backlog: bool = False,
+    population: int | None = None,
 ) -> PlanResult:
     links = _links_for(first_source, target, store)
     candidates = candidates_to_confirm(first_source, target, links, policy)
@@ -123,7 +124,9 @@ async def _plan_from(
         # An incomplete side already blocks acting: confirming would only wait out retries.
         confirmed = _unconfirmed(first_source, len(candidates))
     baseline = previous_source_count(store) if confirmed.kind is SnapshotKind.FULL else None
-    context = PlanContext(clock.now(), overrides, baseline, adopt_backlog=adopt_backlog)
+    context = PlanContext(
+        clock.now(), overrides, baseline, adopt_backlog=adopt_backlog, linked_population=population
+    )
     made = plan(confirmed, target, links, policy, context)
     # After planning: never its own baseline, and only a plan the count-drop guard let
     # through moves it (a refused read, even a read-only `plan`, must not lift the guard).

@@ -3,10 +3,11 @@
 Three root tasks run side by side until ``stop`` is set:
 
 * the lease loop takes and renews the leader lease; only the leader acts;
-* the poller reads Keycloak admin events and queues a re-check per user;
+* the poller reads Keycloak admin events and queues them per person; people whose events
+  arrive together are re-checked together, as one wave (``intake.waves``);
 * the reconciler runs a full pass when it becomes leader and then every interval.
 
-Webhooks feed the same per-user queues through :meth:`Daemon.submit`. On shutdown the daemon
+Webhooks feed the same queues through :meth:`Daemon.submit`. On shutdown the daemon
 stops intake, lets the passes in flight finish (each action is journaled before and after, so
 one cut short by the grace timeout is settled at the next start), and releases the lease.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,7 +24,7 @@ import structlog
 
 from offboard.core.identities import IdentityId
 from offboard.intake.polling import Cursors, EventPoller, EventSource
-from offboard.intake.queues import UserQueues
+from offboard.intake.waves import Wave, WaveOutcome, WaveQueues
 from offboard.ports import Clock, IdentityEvent, OffboardError
 from offboard.service.gate import PassGate
 from offboard.service.leasing import Lease
@@ -42,8 +43,11 @@ class DaemonConfig:
     poll_interval: float = 2.0
     reconcile_interval: float = 900.0
     lease_ttl: timedelta = timedelta(seconds=30)
-    debounce: float = 0.2
-    concurrency: int = 8
+    wave_linger: float = 0.3
+    """After an event, how long to wait for the rest of its burst before planning the wave."""
+    wave_max_people: int = 500
+    concurrency: int = 4
+    """Waves handled at once (one person is never in two at once)."""
     shutdown_grace: float = 20.0
     max_backlog: int = 5000
 
@@ -79,9 +83,10 @@ class Daemon:
         self.lease = lease
         self.config = config
         self._leader_gained = asyncio.Event()
-        self.queues = UserQueues(
-            self._recheck,
-            debounce=config.debounce,
+        self.queues = WaveQueues(
+            self._wave,
+            linger=config.wave_linger,
+            max_wave=config.wave_max_people,
             concurrency=config.concurrency,
             max_backlog=config.max_backlog,
             on_overflow=self._leader_gained.set,  # wakes the reconciler: a full pass now
@@ -199,28 +204,41 @@ class Daemon:
         self._record(report, "full", {})
         return report
 
-    async def _recheck(self, identity_id: IdentityId, events: Sequence[IdentityEvent]) -> bool:
-        """Re-check one person; True when read and planned unblocked (older events are covered)."""
-        earliest = min(event.occurred_at for event in events)
-        seen = self._first_seen.setdefault(identity_id, earliest)
-        self._first_seen[identity_id] = min(seen, earliest)
+    async def _wave(self, wave: Wave) -> WaveOutcome:
+        """Re-check everyone of a wave in one targeted plan. Settled: read and planned
+        unblocked (their older events are covered); retry: could not be read."""
+        people = list(wave)
+        for identity_id, events in wave.items():
+            earliest = min(event.occurred_at for event in events)
+            seen = self._first_seen.setdefault(identity_id, earliest)
+            self._first_seen[identity_id] = min(seen, earliest)
         if not self.lease.held:
-            return False  # a standby never acts; the leader's own intake covers the event
+            return WaveOutcome()  # a standby never acts; the leader's own intake covers them
         await self._pause(self.config.reconcile_interval, self._first_full)
         if self._stopping.is_set() and not self._first_full.is_set():
-            return False  # stopped before any full pass: the next start judges it
+            return WaveOutcome()  # stopped before any full pass: the next start judges it
         async with self._gate.shared():
             started = self.clock.now()
             try:
-                report = await self.passes.recheck(identity_id)
+                report = await self.passes.wave(people)
             except Exception as error:
-                log.warning("recheck failed", identity_id=identity_id, error=_describe(error))
-                report = _failed("recheck", started, self.clock.now(), error)
-        self._record(report, identity_id, {identity_id: self._first_seen[identity_id]})
-        settled = report.complete and not report.blocked_guards
-        if settled:
+                log.warning("wave failed", people=len(people), error=_describe(error))
+                failed = _failed("wave", started, self.clock.now(), error)
+                report = dataclasses.replace(failed, unread=dict.fromkeys(people, "failed"))
+        hints = {str(i): self._first_seen[i] for i in people if i in self._first_seen}
+        # One person keeps the old scope (their id: a later passing re-check clears their
+        # blocked entry); a larger wave's entry goes once its people are done or released.
+        scope = people[0] if len(people) == 1 else f"wave of {len(people)} from {people[0]}"
+        self._record(report, scope, hints)
+        retry = frozenset(IdentityId(i) for i in report.unread)
+        for person, why in report.unread.items():
+            log.warning("person not read in a wave; retried", identity_id=person, why=why)
+        if not report.complete or report.blocked_guards:
+            return WaveOutcome(retry=retry)
+        settled = frozenset(people) - retry
+        for identity_id in settled:
             self._first_seen.pop(identity_id, None)
-        return settled
+        return WaveOutcome(settled=settled, retry=retry)
 
     def _record(self, report: PassReport, scope: str, hints: dict[str, datetime]) -> None:
         self.status.record_pass(report, scope)

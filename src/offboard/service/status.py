@@ -60,7 +60,7 @@ class BlockedPlan:
     """A plan a guard refused; shown until a later plan for the same scope passes."""
 
     scope: str
-    """``full`` or the identity id of a re-check."""
+    """``full``, the identity id of a one-person re-check, or ``wave of N from <id>``."""
     at: datetime
     guards: tuple[str, ...]
     messages: tuple[str, ...]

@@ -83,6 +83,11 @@ class DaemonSettings(Section):
     max_backlog: int = Field(default=5000, ge=1, le=1_000_000)
     """People with queued re-checks; beyond it events are dropped and a full reconciliation
     runs instead (departures get twice the room)."""
+    wave_linger: Duration = timedelta(milliseconds=300)
+    """Events that arrive together are planned together, as one wave: after the first event,
+    the daemon waits this long for the rest of a burst before it plans (0s to 10s)."""
+    wave_max_people: int = Field(default=500, ge=1, le=10_000)
+    """At most this many people in one wave; a larger burst is planned in several waves."""
     shutdown_grace: Duration = timedelta(seconds=20)
     """On SIGTERM, how long work in flight may take before it is cut short (an action cut
     short is settled at the next start); the process exits within about this time."""
@@ -101,6 +106,8 @@ class DaemonSettings(Section):
         for key in ("poll_interval", "reconcile_interval", "lease_ttl"):
             if getattr(self, key) <= timedelta(0):
                 raise ValueError(f"{key}: must be longer than zero (got {getattr(self, key)})")
+        if not timedelta(0) <= self.wave_linger <= timedelta(seconds=10):
+            raise ValueError("wave_linger: must be between 0s and 10s")
         if self.reconfirm_after < timedelta(0):
             raise ValueError("reconfirm_after: must not be negative")
         for key in ("header_timeout", "keep_alive_timeout"):

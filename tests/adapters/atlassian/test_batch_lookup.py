@@ -1,0 +1,44 @@
+"""The wave's Atlassian lookup: many emails in one v2 search per hundred addresses."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from offboard_emulators.atlassian import create_app
+from offboard_emulators.atlassian.app import EmulatorParts
+from offboard_emulators.atlassian.fixture import generate_accounts
+from tests.adapters.atlassian.test_against_emulator import ORG, SEARCH, directory, parts
+
+__all__ = ["parts"]  # the fixture, used by name
+
+
+async def test_250_emails_take_three_searches_and_find_every_account(
+    parts: EmulatorParts,
+) -> None:
+    ids = generate_accounts(parts.state, ORG, 250, domain="example.com", directory_id="dir-main")
+    with parts.state.lock:
+        emails = [parts.state.account(account_id).email for account_id in ids]
+    asked = [*emails, "nobody@example.com"]
+    async with directory(httpx.ASGITransport(create_app(parts=parts))) as adapter:
+        found = await adapter.find_by_emails(asked)
+    assert sorted(account.id for account in found) == sorted(ids)
+    searches = [e for e in parts.log.entries() if e.method == "POST" and e.path == SEARCH]
+    assert len(searches) == 3  # 100 + 100 + 51 addresses
+
+
+async def test_each_search_names_at_most_a_hundred_exact_addresses(parts: EmulatorParts) -> None:
+    sent: list[list[str]] = []
+    app = create_app(parts=parts)
+
+    async def recording(request: httpx.Request) -> httpx.Response:
+        if request.url.path == SEARCH:
+            sent.append(json.loads(request.content)["emails"])
+        return await httpx.ASGITransport(app).handle_async_request(request)
+
+    emails = [f"person{n}@example.com" for n in range(150)]
+    async with directory(httpx.MockTransport(recording)) as adapter:
+        assert await adapter.find_by_emails(emails) == []
+    assert [len(chunk) for chunk in sent] == [100, 50]
+    assert [address for chunk in sent for address in chunk] == emails
