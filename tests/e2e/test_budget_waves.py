@@ -84,7 +84,8 @@ async def test_a_wave_of_30_deactivates_exactly_the_budget_and_holds_the_rest_ac
             f"{people.state.realm.users[u].username}@example.test" for u in hold.people
         }
         page = (await fetch("GET", daemon.url + "/", headers=console_headers(settings))).text
-        assert f"Hold #{hold.id} on deprovisioning: 20 waiting" in page  # the console's words
+        assert f"Hold #{hold.id} on deprovisioning: 20 waiting" in page
+        assert page.count("data-testid='waiting'") == 20  # everyone waiting, by name
         metrics = (await fetch("GET", daemon.url + "/metrics")).text
         assert "offboard_hold_active 1.0" in metrics
         assert "offboard_hold_waiting 20.0" in metrics

@@ -52,6 +52,13 @@ async def test_filters_and_pages(console: Console) -> None:
         assert set(ROWS.findall(second)).isdisjoint(ROWS.findall(everything))
         assert "http-equiv='refresh'" in everything  # the newest page refreshes itself...
         assert "http-equiv='refresh'" not in second  # ...an older one stays where it is
+        runs = re.findall(r"<tr data-testid='run'>.*?</tr>", everything, re.S)
+        assert runs
+        run_link = re.search(r"href='/history\?run_id=([0-9a-f]+)'>apply<", everything)
+        assert run_link is not None
+        of_run = (await client.get("/history", params={"run_id": run_link.group(1)})).text
+        assert ROWS.findall(of_run)
+        assert "<h2>Recent runs</h2>" in of_run
         links = (await client.get("/history", params={"rule": "matched-by-email"})).text
         assert ROWS.findall(links)
         assert all("matched-by-email" in row for row in ROWS.findall(links))

@@ -4,7 +4,7 @@ function, re-planning the person from fresh reads; refused when nothing failed."
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -91,3 +91,22 @@ def test_offboard_retry_is_the_same_act_on_the_command_line(
     assert linked.account_status(email) == "inactive"
     _, journal = linked.run(runner, "journal", "list", "--format", "jsonl")
     assert "by bo: back" in journal
+
+
+async def test_while_another_process_leads_the_retry_is_journaled_and_left_to_it(
+    failed_key: str, console: Console
+) -> None:
+    email = f"{person(14)}@{DOMAIN}"
+    now = datetime.now(UTC)
+    assert console.store.acquire_lease("daemon", "daemon-1", timedelta(hours=1), now)
+    try:
+        async with console.client(ADA) as client:
+            form = {"csrf_token": TOKEN, "action_key": failed_key, "reason": "try again"}
+            response = await client.post("/act/retry", data=form)
+            outcome = (await client.get(response.headers["location"])).text
+    finally:
+        console.store.release_lease("daemon", "daemon-1")
+    assert "journaled; the leading daemon re-plans this person" in outcome, outcome
+    assert console.world.account_status(email) == "active"  # nothing sent from here
+    (note,) = [r for r in console.store.journal() if r.kind == "retry"]
+    assert "by the leading daemon" in note.detail

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 import structlog
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from offboard.ports import OffboardError
@@ -73,10 +73,13 @@ async def read_form(request: Request) -> dict[str, str] | None:
     if declared and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
         return None
     body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return None
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM_BYTES:
+                return None
+    except (RuntimeError, ClientDisconnect):  # consumed before, or the client went away
+        return None
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
-from offboard.server.console.attention import Attention, Person, gather
+from offboard.server.console.attention import gather
 from offboard.server.console.backend import ConsoleBackend
+from offboard.server.console.items import Attention, Person
 from offboard.server.console.layout import esc, hidden, page, person, table
 from offboard.server.console_user import CSRF_FIELD, ConsoleUser
 from offboard.service.status import DaemonStatus

@@ -24,6 +24,7 @@ from offboard.server.console_user import ConsoleUser
 
 EXPORT_MAX = 100_000
 PAGE = 50
+RUNS_SHOWN = 20
 FIELDS = ("seq", "at", "run_id", "phase", "status", "kind", "rule", "identity_id",
           "account_id", "email", "reason", "detail", "http_status", "action_key")  # fmt: skip
 _FILTERS = ("person", "rule", "status", "phase", "run_id")
@@ -59,10 +60,31 @@ async def render(
     headers = ("At", "Who", "Action", "Step", "Outcome", "Rule", "Why")
     body = _filters(query) + table(headers, rows, row_testid="history-row", raw=True,
                                    empty="Nothing in the journal matches.")  # fmt: skip
+    if query.before is None and backend.sides is not None:
+        body += "<h2>Recent runs</h2>" + await _runs(backend)
     if len(records) == query.limit and records[-1].seq is not None:
         body += f"<p><a data-testid='next-page' href='/history?{_link(query, records[-1].seq)}'>"
         body += "Older records</a></p>"
     return page("History", body, user, refresh=query.before is None)
+
+
+async def _runs(backend: ConsoleBackend) -> str:
+    """The latest runs, each linking to its journal records."""
+    assert backend.sides is not None
+    runs = await asyncio.to_thread(backend.sides.store.runs, RUNS_SHOWN)
+    rows = [
+        (esc(run.started_at.isoformat(timespec="seconds")),
+         f"<a href='/history?{esc(urlencode({'run_id': run.id}))}'>{esc(run.kind)}</a>",
+         esc(run.status), esc(_summary(run.summary)))
+        for run in runs
+    ]  # fmt: skip
+    return table(("Started", "Run", "Status", "Summary"), rows, row_testid="run", raw=True,
+                 empty="No run yet.")  # fmt: skip
+
+
+def _summary(summary: Mapping[str, object]) -> str:
+    text = ", ".join(f"{key}: {value}" for key, value in summary.items())
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 def _filters(query: JournalQuery) -> str:
