@@ -112,7 +112,8 @@ def test_logout_ends_the_session_and_the_old_cookie_no_longer_works(
     assert len(kept) == 1
     assert kept[0]["httpOnly"]
     assert kept[0]["sameSite"] == "Lax"
-    page.goto(rig.url + "/auth/logout")
+    page.get_by_test_id("logout").click()  # the link every page's header carries
+    page.wait_for_url(rig.url + "/auth/logout")
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(rig.url + "/auth/logged-out")
     page.goto(rig.url + "/")

@@ -84,7 +84,7 @@ def _nav(user: ConsoleUser | None) -> str:
         role = "operator" if user.can_act else "viewer"
         who = (
             f"<p class='muted' data-testid='who'>{esc(user.name or user.username)} "
-            f"({esc(role)})</p>"
+            f"({esc(role)}) <a href='/auth/logout' data-testid='logout'>Log out</a></p>"
         )
     return links + who
 
