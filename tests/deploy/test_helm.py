@@ -18,6 +18,7 @@ from offboard.server.app import create_app
 from offboard.server.metrics import Metrics
 from offboard.server.webhook import WebhookReceiver
 from offboard.service.status import DaemonStatus
+from offboard.settings.loading import Settings
 from offboard.settings.runtime import DaemonSettings
 from tests.deploy.tools import ROOT, missing, script
 from tests.service.fakes import FakeClock
@@ -104,6 +105,50 @@ def test_secrets_are_only_referenced(helm: str) -> None:
                 assert "secret" not in env["value"].lower() or env["name"].endswith("_FILE")
             else:
                 assert env["valueFrom"]["secretKeyRef"]["name"] == "offboard-credentials"
+
+
+OPTIONAL_SECRETS = {
+    "consoleClientSecretKey": ("console", "client_secret_file"),
+    "consoleSessionSecretKey": ("console", "session_secret_file"),
+    "smtpPasswordKey": ("notifications.email.smtp", "password_file"),
+    "slackWebhookUrlKey": ("notifications.slack", "url_file"),
+    "notifyWebhookUrlKey": ("notifications.webhook", "url_file"),
+    "notifyWebhookSigningKeyKey": ("notifications.webhook", "signing_key_file"),
+}
+
+
+def test_console_and_notification_secrets_are_mounted_files_the_settings_read(
+    helm: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    keys = [f"secrets.{name}=k-{name}" for name in OPTIONAL_SECRETS]
+    daemon = kinds(render(helm, *[a for k in keys for a in ("--set", k)]), "Deployment")[0]
+    spec = daemon["spec"]["template"]["spec"]
+    items = {i["key"]: i["path"] for v in spec["volumes"] if v["name"] == "secrets"
+             for i in v["secret"]["items"]}  # fmt: skip
+    env = {e["name"]: e["value"] for e in spec["containers"][0]["env"] if "value" in e}
+    mounted: dict[str, Path] = {}
+    for name in OPTIONAL_SECRETS:
+        path = items[f"k-{name}"]  # the Secret's key is mounted ...
+        variable = next(n for n, v in env.items() if v == f"/etc/offboard/secrets/{path}")
+        mounted[name] = tmp_path / path
+        mounted[name].write_text("https://hooks.example.test/T0/" + "x" * 40)  # URL or secret
+        monkeypatch.setenv(variable, str(mounted[name]))  # ... where a real setting reads it
+    settings = Settings(
+        keycloak={"base_url": "http://127.0.0.1:1", "realm": "r", "client_id": "c",
+                  "client_secret": "x"},
+        atlassian={"org_id": "o", "api_key": "k"},
+    )  # fmt: skip
+    for name, (section, field) in OPTIONAL_SECRETS.items():
+        node: Any = settings
+        for part in section.split("."):
+            node = getattr(node, part)
+        assert getattr(node, field) == mounted[name], name
+
+
+def test_optional_secrets_are_not_mounted_unless_named(helm: str) -> None:
+    spec = kinds(render(helm), "Deployment")[0]["spec"]["template"]["spec"]
+    names = {e["name"] for e in spec["containers"][0]["env"]}
+    assert not [n for n in names if n.startswith(("OFFBOARD_CONSOLE", "OFFBOARD_NOTIFICATIONS"))]
 
 
 def test_two_replicas_with_probes_on_the_paths_the_daemon_serves(helm: str) -> None:

@@ -59,6 +59,17 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 {{- end -}}
 
+{{/* Optional secrets: the values key naming the Secret's key, the file it is mounted as and
+the setting that reads it. One table, so the environment and the volume never disagree. */}}
+{{- define "offboard.optionalSecretFiles" -}}
+consoleClientSecretKey: {file: console-client-secret, env: OFFBOARD_CONSOLE__CLIENT_SECRET_FILE}
+consoleSessionSecretKey: {file: console-session-secret, env: OFFBOARD_CONSOLE__SESSION_SECRET_FILE}
+smtpPasswordKey: {file: smtp-password, env: OFFBOARD_NOTIFICATIONS__EMAIL__SMTP__PASSWORD_FILE}
+slackWebhookUrlKey: {file: slack-webhook-url, env: OFFBOARD_NOTIFICATIONS__SLACK__URL_FILE}
+notifyWebhookUrlKey: {file: notify-webhook-url, env: OFFBOARD_NOTIFICATIONS__WEBHOOK__URL_FILE}
+notifyWebhookSigningKeyKey: {file: notify-webhook-signing-key, env: OFFBOARD_NOTIFICATIONS__WEBHOOK__SIGNING_KEY_FILE}
+{{- end -}}
+
 {{/* Environment shared by the daemon and the migration Job: secrets as files, the store URL. */}}
 {{- define "offboard.env" -}}
 - name: OFFBOARD_CONFIG
@@ -74,6 +85,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- if .Values.secrets.scimApiKeyKey }}
 - name: OFFBOARD_ATLASSIAN__SCIM_API_KEY_FILE
   value: /etc/offboard/secrets/scim-api-key
+{{- end }}
+{{- range $key, $target := include "offboard.optionalSecretFiles" . | fromYaml }}
+{{- if index $.Values.secrets $key }}
+- name: {{ $target.env }}
+  value: /etc/offboard/secrets/{{ $target.file }}
+{{- end }}
 {{- end }}
 - name: OFFBOARD_STORE__AUTO_MIGRATE
   {{- /* One SQLite pod at a time (Recreate): no old replica can run beside an upgrade. */}}
@@ -110,6 +127,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
       {{- if .Values.secrets.scimApiKeyKey }}
       - key: {{ .Values.secrets.scimApiKeyKey }}
         path: scim-api-key
+      {{- end }}
+      {{- range $key, $target := include "offboard.optionalSecretFiles" . | fromYaml }}
+      {{- with index $.Values.secrets $key }}
+      - key: {{ . }}
+        path: {{ $target.file }}
+      {{- end }}
       {{- end }}
 {{- end -}}
 
