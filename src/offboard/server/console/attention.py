@@ -16,7 +16,7 @@ from offboard.core.plan import Entry
 from offboard.server.console.backend import ConsoleBackend
 from offboard.server.console.blocked import LatestPlan
 from offboard.server.console.health import failed_actions, orphans, replica
-from offboard.server.console.items import Attention, Person
+from offboard.server.console.items import Attention, Person, moment
 from offboard.service.status import DaemonStatus
 
 SHOWN = 50
@@ -56,7 +56,7 @@ def _holds(status: DaemonStatus) -> list[Attention]:
             Attention(
                 "hold",
                 f"Hold #{hold.id} on {hold.category}: {len(people)} waiting",
-                f"{hold.message} (put by {', '.join(hold.guards)} at {hold.since.isoformat()})",
+                f"{hold.message} (put by {', '.join(hold.guards)} at {moment(hold.since)})",
                 "Check that these people really left, then release the hold with a reason "
                 + ("(or `offboard hold release --reason ...`); they are re-planned from fresh "
                    "reads." if deprovisioning else f"(or `offboard hold release --category "

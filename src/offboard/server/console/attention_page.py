@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from offboard.server.console.attention import gather
 from offboard.server.console.backend import ConsoleBackend
-from offboard.server.console.items import Attention, Person
+from offboard.server.console.items import Attention, Person, moment
 from offboard.server.console.layout import esc, hidden, page, person, table
 from offboard.server.console_user import CSRF_FIELD, ConsoleUser
 from offboard.service.status import DaemonStatus
@@ -58,7 +58,7 @@ def _summary(status: DaemonStatus, not_ready: Sequence[str]) -> str:
     ready = ("<span class='ok'>ready</span>" if not not_ready else
              "<span class='bad'>not ready: " + esc("; ".join(not_ready)) + "</span>")  # fmt: skip
     lag = "n/a" if status.last_event_lag is None else f"{status.last_event_lag:.1f} s"
-    return (f"<p>Role: <b>{role}</b>. {ready}. Started {esc(status.started_at.isoformat())}. "
+    return (f"<p>Role: <b>{role}</b>. {ready}. Started {esc(moment(status.started_at))}. "
             f"Event lag: {esc(lag)}.</p>")  # fmt: skip
 
 
@@ -134,7 +134,7 @@ def _latency(status: DaemonStatus) -> str:
 
 def _passes(status: DaemonStatus) -> str:
     rows = [
-        (p.kind, p.started_at.isoformat(), f"{p.duration:.2f} s",
+        (p.kind, moment(p.started_at), f"{p.duration:.2f} s",
          "complete" if p.complete else "incomplete", ", ".join(p.blocked_guards) or "-",
          str(len(p.actions)), "; ".join(p.problems))
         for p in status.passes
@@ -145,7 +145,7 @@ def _passes(status: DaemonStatus) -> str:
 
 def _actions(status: DaemonStatus) -> str:
     rows = [
-        (a.at.isoformat(), a.kind, a.email or a.identity_id or "", a.account_id or "",
+        (moment(a.at), a.kind, a.email or a.identity_id or "", a.account_id or "",
          a.outcome, a.detail)
         for a in list(status.actions)[:20]
     ]  # fmt: skip

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from offboard.core.history import JournalQuery
 from offboard.server.console.backend import ConsoleBackend
-from offboard.server.console.items import Attention, Person
+from offboard.server.console.items import Attention, Person, moment
 from offboard.service.status import DaemonStatus
 
 SHOWN = 50
@@ -78,7 +78,7 @@ def replica(status: DaemonStatus, limits: Mapping[str, timedelta]) -> list[Atten
     vendor_limit = limits.get("vendor", timedelta(minutes=5))
     cursor_old = status.last_poll is None or now - status.last_poll > vendor_limit
     if status.leader and now - status.started_at > vendor_limit and cursor_old:
-        last = status.last_poll.isoformat() if status.last_poll else "never"
+        last = moment(status.last_poll) if status.last_poll else "never"
         found.append(
             Attention(
                 "event-cursor",
@@ -110,6 +110,6 @@ def orphans(backend: ConsoleBackend) -> list[Attention]:
     if not isinstance(count, int) or count <= 0:
         return []
     return [Attention("orphans", f"{count} Atlassian accounts nobody owns",
-                      f"licence check of {taken_at.isoformat()}",
+                      f"licence check of {moment(taken_at)}",
                       "See /licences, or `offboard report licences`, and decide who they "
                       "belong to.")]  # fmt: skip

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from offboard.core.history import MAX_PAGE, JournalQuery
 from offboard.core.journal import JournalRecord
 from offboard.server.console.backend import ConsoleBackend, JournalSearch
+from offboard.server.console.items import moment
 from offboard.server.console.layout import esc, page, person, table
 from offboard.server.console_user import ConsoleUser
 
@@ -54,7 +55,7 @@ async def render(
         named = names.get(r.identity_id or "")
         who = person(named.name if named else "", r.email or (named.email if named else None),
                      r.identity_id, r.account_id)  # fmt: skip
-        rows.append((esc(r.at.isoformat(timespec="seconds")), who, esc(r.kind),
+        rows.append((esc(moment(r.at)), who, esc(r.kind),
                      esc(r.phase.value), esc(r.status.value), esc(r.rule),
                      esc(r.detail or r.reason)))  # fmt: skip
     headers = ("At", "Who", "Action", "Step", "Outcome", "Rule", "Why")

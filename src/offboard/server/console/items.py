@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from offboard.core.holds import Hold
+
+
+def moment(at: datetime) -> str:
+    """A time as people read it on the page (UTC, to the second); JSON keeps ISO 8601."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @dataclass(frozen=True, slots=True)

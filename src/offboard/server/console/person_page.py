@@ -15,6 +15,7 @@ from offboard.core.links import Link
 from offboard.ports import Store
 from offboard.server.console.acts import MAX_FIELD
 from offboard.server.console.backend import ConsoleBackend
+from offboard.server.console.items import moment
 from offboard.server.console.layout import esc, hidden, page, table
 from offboard.server.console_user import CSRF_FIELD, ConsoleUser
 from offboard.service.links_admin import list_links, state_of
@@ -46,7 +47,7 @@ async def render(wanted: str, backend: ConsoleBackend, user: ConsoleUser | None,
     parts += ["<h2>Links</h2>", _links_table(links, acting, csrf)]
     if acting:
         parts += ["<h2>Pair by hand</h2>", _set_form(ids[0] if ids else "", csrf)]
-    rows = [(r.at.isoformat(timespec="seconds"), r.kind, r.phase.value, r.status.value,
+    rows = [(moment(r.at), r.kind, r.phase.value, r.status.value,
              r.rule, r.detail or r.reason) for r in records]  # fmt: skip
     parts += [
         "<h2>Latest history</h2>",
