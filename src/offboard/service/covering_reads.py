@@ -17,10 +17,11 @@ same deprovisioning decisions (docs/concepts/decision-rules.md, "Covering reads"
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
+
+import structlog
 
 from offboard.core.accounts import Account, AccountId
 from offboard.core.covering import SEARCH_IDS, Needs, accounts_needed, walk_requests
@@ -30,7 +31,7 @@ from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
 from offboard.ports import AuthenticationError, OffboardError, Progress, Store
 from offboard.service.pipeline_snapshots import ATLASSIAN
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 WALK, TARGETED, AUTO = "walk", "targeted", "auto"
 
@@ -122,7 +123,7 @@ async def widened(
     more = accounts_needed(confirmed, links, policy) - asked
     if not more.account_ids and not more.emails:
         return target
-    log.info("the confirmed identities need %d more accounts", len(more.account_ids))
+    log.info("confirmed identities need more accounts", accounts=len(more.account_ids))
     extra = await read_covering(directory, more, target.taken_at)
     accounts = {account.id: account for account in target.accounts}
     accounts.update((account.id, account) for account in extra.accounts)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import structlog
 
 from offboard.core.covering import accounts_needed
 from offboard.core.holds import SOURCE_ANOMALY_CURSOR
@@ -48,7 +49,7 @@ SideProgress = Callable[[str], Progress | None]
 """Gives the progress callback for one side (``keycloak`` or ``atlassian``), or None."""
 Widen = Callable[[SourceSnapshot, TargetSnapshot], Awaitable[TargetSnapshot]]
 """Reads what the confirmed identities need beyond a covering Atlassian read."""
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,7 @@ async def _covering_plan(
     links = store.links()
     needs = accounts_needed(first_source, links, policy)
     targeted, why = choose(directory.directory_read, needs, store)
-    log.info("Atlassian read: %s", why)
+    log.info("atlassian read", choice=why)
     if not targeted:
         target = await directory.snapshot(progress=on("atlassian"))
         result = await _plan_from(
