@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -11,6 +13,7 @@ from offboard.core.identities import Identity, IdentityId, Lockout
 from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.core.plan import Action
 from offboard.core.policy import ActionKind
+from offboard.core.snapshots import SourceSnapshot
 from offboard.executor import apply_plan, recover
 from offboard.executor.preflight import Preflight
 from offboard.ports import Fence, FenceLostError, OperationResult
@@ -114,6 +117,15 @@ class Keycloak:
     async def read_identity(self, identity_id: IdentityId) -> Identity | None:
         self.reads.append(identity_id)
         return self.people[identity_id]
+
+    async def confirm(
+        self, snapshot: SourceSnapshot, candidates: Iterable[IdentityId]
+    ) -> SourceSnapshot:
+        """A batch: each person read by id, as the source's confirmation reads them."""
+        read = {i: await self.read_identity(i) for i in candidates}
+        found = tuple(p for p in read.values() if p is not None)
+        gone = frozenset(i for i, p in read.items() if p is None)
+        return dataclasses.replace(snapshot, identities=found, deleted=gone)
 
 
 def _person(n: int, *, enabled: bool, lockout: Lockout = Lockout.NONE) -> Identity:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import httpx
@@ -30,7 +31,7 @@ from offboard.adapters.http import (
 from offboard.core.accounts import Account, AccountId, ScimLink
 from offboard.core.plan import Action
 from offboard.core.policy import ActionKind
-from offboard.core.snapshots import TargetSnapshot
+from offboard.core.snapshots import SnapshotKind, TargetSnapshot
 from offboard.ports import CheckResult, OffboardError, OperationResult, PermanentError, Progress
 
 if TYPE_CHECKING:  # scim2-models takes about half a second to import: only when configured
@@ -59,7 +60,10 @@ class AtlassianDirectory:
         retry: RetryPolicy | None = None,
         max_pause: float = DEFAULT_MAX_PAUSE,
         on_pause: PauseHook | None = None,
+        directory_read: str = "auto",
     ) -> None:
+        self.directory_read = directory_read
+        """How a full run reads the directory: ``auto``, ``walk`` or ``targeted``."""
         self.limiter = RateLimiter(rate_per_second, burst, max_pause=max_pause, on_pause=on_pause)
         self.breaker = CircuitBreaker("Atlassian")
         self._clients = [
@@ -113,6 +117,22 @@ class AtlassianDirectory:
         self._remember(links)
         accounts = tuple(_with_link(a, links) for a in snapshot.accounts)
         return replace(snapshot, accounts=accounts)
+
+    async def org_facts(self) -> TargetSnapshot:
+        """The org without its accounts: verified domains (read now), key owner, ids."""
+        taken_at = datetime.now(UTC)
+        directory_id = await self.org.directory_id()
+        domains = await self.org.verified_domains()
+        return TargetSnapshot(
+            accounts=(),
+            taken_at=taken_at,
+            complete=True,
+            verified_domains=domains,
+            key_owner_account_id=self.org.key_owner_account_id,
+            kind=SnapshotKind.COVERING,
+            org_id=self.org.org_id,
+            directory_id=directory_id,
+        )
 
     async def find_by_email(self, email: str) -> Sequence[Account]:
         accounts = await self.org.find_by_email(email)

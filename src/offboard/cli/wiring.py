@@ -105,6 +105,7 @@ def build_directory(
         transport=transport,
         max_pause=at.max_rate_limit_pause.total_seconds(),
         on_pause=on_pause,
+        directory_read=at.directory_read,
     )
 
 

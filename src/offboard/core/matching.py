@@ -68,10 +68,11 @@ def considered_links(index: Index, source: SourceSnapshot) -> list[Link]:
 
 
 def can_match(source: SourceSnapshot, target: TargetSnapshot) -> bool:
-    """Uniqueness can only be judged on whole, complete reads of both sides."""
+    """Uniqueness can only be judged on whole, complete reads of both sides (a covering
+    Atlassian read searched every unlinked identity's email: whole for those)."""
     return (
         source.kind is SnapshotKind.FULL
-        and target.kind is SnapshotKind.FULL
+        and target.kind in (SnapshotKind.FULL, SnapshotKind.COVERING)
         and source.complete
         and target.complete
     )

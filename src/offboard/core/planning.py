@@ -14,6 +14,7 @@ from datetime import datetime
 
 from offboard.core.accounts import AccountStatus, Membership
 from offboard.core.confirming import candidates_to_confirm
+from offboard.core.covering import covered_links
 from offboard.core.decisions import Decider, Settings
 from offboard.core.fingerprint import compute_fingerprint
 from offboard.core.guards import evaluate_guards
@@ -51,6 +52,8 @@ from offboard.core.verdicts import (
 
 __all__ = ["PlanContext", "candidates_to_confirm", "plan"]
 
+_WHOLE = (SnapshotKind.FULL, SnapshotKind.COVERING)
+
 
 @dataclass(frozen=True, slots=True)
 class PlanContext:
@@ -78,7 +81,7 @@ def plan(
     """Decide what to do. Deterministic: the same inputs in any order give the same plan."""
     index = build_index(source, target, links)
     decider = Decider(_settings(source, target, policy, context))
-    considered = considered_links(index, source)
+    considered = covered_links(considered_links(index, source), target)
     _decide_links(decider, index, source, policy, considered)
     matched = MatchOutcome()
     if can_match(source, target):
@@ -129,7 +132,8 @@ def _settings(
         domains=in_scope_domains(policy.domains, target.verified_domains),
         protected_emails=frozenset(email for email in protected if email is not None),
         key_owner=target.key_owner_account_id,
-        target_is_whole=target.kind is SnapshotKind.FULL and target.complete,
+        # A covering read asked for every account it lets the planner decide: whole for those.
+        target_is_whole=target.kind in _WHOLE and target.complete,
     )
 
 

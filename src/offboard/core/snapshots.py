@@ -15,6 +15,9 @@ class SnapshotKind(StrEnum):
     """Every identity (or account) in scope was listed."""
     TARGETED = "targeted"
     """Only some identities were read, e.g. for an event-driven re-check."""
+    COVERING = "covering"
+    """Atlassian only, beside a FULL Keycloak read: every account that read's decisions need
+    (see ``core.covering``), read fresh, and nothing else."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +56,6 @@ class TargetSnapshot:
     problems: tuple[str, ...] = ()
     org_id: str = ""
     directory_id: str = ""
+    asked_accounts: frozenset[str] = frozenset()
+    """For COVERING snapshots: the linked accounts asked for. Each was answered or read by
+    id, so one of them missing from ``accounts`` is gone; links to others are not decided."""

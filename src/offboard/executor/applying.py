@@ -233,6 +233,7 @@ async def apply_plan(
     links_saved = _save_links(plan, sender)
     to_send = [action for action in plan.actions if action.kind not in LINK_KINDS]
     done = settled_keys(store, plan.fingerprint, plan.created_at)
+    preflight.expect(action for action in to_send if action.key not in done)
     outcomes: dict[str, Outcome] = {}
     limit = asyncio.Semaphore(max(1, concurrency))
     lost: list[FenceLostError] = []

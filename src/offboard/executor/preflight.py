@@ -7,17 +7,22 @@ the plan was made:
   under (``Store.fence_holds``). A leader paused past its lease (SIGSTOP, a frozen VM) wakes
   up to find it replaced and sends nothing more; the store refuses its journal writes too.
 * **the person** — when the plan is older than ``reconfirm_after``, the person is read again
-  by id in Keycloak and the action is skipped (and journaled why) if they came back.
+  by id in Keycloak and the action is skipped (and journaled why) if they came back; the
+  people due next are read in the same batch (``executor.rereads``), each read used only
+  while it is younger than ``reconfirm_after``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from offboard.core.identities import IdentityId
 from offboard.core.plan import Action
 from offboard.core.reconfirming import needs_reconfirming, reason_to_skip
+from offboard.executor.rereads import Rereads
 from offboard.ports import Clock, Fence, FenceLostError, IdentitySource, Store
 
 
@@ -31,6 +36,14 @@ class Preflight:
     """Where a stale plan's people are read again; None disables re-confirmation."""
     reconfirm_after: timedelta | None = None
     """Plans older than this re-read each person before acting on them."""
+    rereads: Rereads = field(default_factory=Rereads, compare=False)
+    """Those re-reads, in batches sharing Keycloak's pauses (``executor.rereads``)."""
+
+    def expect(self, actions: Iterable[Action]) -> None:
+        """The actions about to be sent, in order: a stale plan's people are read ahead."""
+        if self.source is None or self.reconfirm_after is None:
+            return
+        self.rereads.expect(IdentityId(a.identity_id) for a in actions if needs_reconfirming(a))
 
     async def ensure_fence(self, store: Store, clock: Clock) -> None:
         """Raise ``FenceLostError`` unless the lease is still ours, unexpired, same token."""
@@ -50,7 +63,7 @@ class Preflight:
             return None
         if not needs_reconfirming(action) or now - planned_at <= self.reconfirm_after:
             return None
-        fresh = await self.source.read_identity(action.identity_id)
+        fresh = await self.rereads.fresh(self.source, action.identity_id, self.reconfirm_after)
         reason = reason_to_skip(action, fresh)
         if reason is None:
             return None

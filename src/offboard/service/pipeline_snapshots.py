@@ -5,7 +5,8 @@ the source-health guard compares with: an incomplete full walk is recorded as ki
 ``partial`` and a complete one the guard refused as ``unaccepted`` (visible in history, never
 a baseline; a journaled override or a released hold accepts it), and a targeted re-read as
 ``targeted``. The org facts a targeted re-check cannot read (the
-verified domains, the key owner) are remembered from the last complete full Atlassian read.
+verified domains, the key owner) are remembered from the last complete full (or covering)
+Atlassian read.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def record_snapshots(
     """
     store.record_snapshot(source_summary(source, accepted))
     store.record_snapshot(target_summary(target))
-    if target.kind is SnapshotKind.FULL and target.complete:
+    if target.kind in (SnapshotKind.FULL, SnapshotKind.COVERING) and target.complete:
         facts = {
             "verified_domains": sorted(target.verified_domains),
             "key_owner_account_id": target.key_owner_account_id,

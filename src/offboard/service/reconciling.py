@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import structlog
+
+from offboard.core.covering import accounts_needed
 from offboard.core.holds import SOURCE_ANOMALY_CURSOR
 from offboard.core.identities import IdentityId
 from offboard.core.links import Link
@@ -26,6 +29,13 @@ from offboard.executor import ApplyReport, Outcome, PlanBlockedError, apply_plan
 from offboard.executor.preflight import NO_PREFLIGHT, Preflight
 from offboard.executor.sending import describe
 from offboard.ports import AccountDirectory, Clock, IdentitySource, Progress, Store
+from offboard.service.covering_reads import (
+    WALK,
+    CoveringDirectory,
+    choose,
+    read_covering,
+    widened,
+)
 from offboard.service.pipeline_snapshots import (
     previous_source_count,
     record_snapshots,
@@ -37,6 +47,9 @@ from offboard.service.pipeline_snapshots import (
 
 SideProgress = Callable[[str], Progress | None]
 """Gives the progress callback for one side (``keycloak`` or ``atlassian``), or None."""
+Widen = Callable[[SourceSnapshot, TargetSnapshot], Awaitable[TargetSnapshot]]
+"""Reads what the confirmed identities need beyond a covering Atlassian read."""
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +59,8 @@ class PlanResult:
     plan: Plan
     source: SourceSnapshot
     target: TargetSnapshot
+    atlassian_read: str = ""
+    """Which Atlassian read a full run chose, and why (kept in the run's summary)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +102,10 @@ async def build_plan(
 
     ``adopt_backlog``: a human asked to adopt the day-one backlog (see ``core.day_one``)."""
     on = progress or (lambda _side: None)
+    if isinstance(directory, CoveringDirectory) and directory.directory_read != WALK:
+        return await _covering_plan(
+            source, directory, store, policy, clock, overrides, on, adopt_backlog
+        )
     reads = (
         asyncio.ensure_future(source.snapshot(progress=on("keycloak"))),
         asyncio.ensure_future(directory.snapshot(progress=on("atlassian"))),
@@ -104,6 +123,40 @@ async def build_plan(
     )
 
 
+async def _covering_plan(
+    source: IdentitySource,
+    directory: CoveringDirectory,
+    store: Store,
+    policy: Policy,
+    clock: Clock,
+    overrides: frozenset[GuardName],
+    on: SideProgress,
+    adopt_backlog: bool,
+) -> PlanResult:
+    """Keycloak first; then the cheaper Atlassian read of the two (``covering_reads``)."""
+    first_source = await source.snapshot(progress=on("keycloak"))
+    links = store.links()
+    needs = accounts_needed(first_source, links, policy)
+    targeted, why = choose(directory.directory_read, needs, store)
+    log.info("atlassian read", choice=why)
+    if not targeted:
+        target = await directory.snapshot(progress=on("atlassian"))
+        result = await _plan_from(
+            first_source, target, source, store, policy, clock, overrides, adopt_backlog
+        )
+        return dataclasses.replace(result, atlassian_read=why)
+
+    async def widen(confirmed: SourceSnapshot, target: TargetSnapshot) -> TargetSnapshot:
+        return await widened(directory, target, needs, confirmed, links, policy)
+
+    target = await read_covering(directory, needs, clock.now())
+    result = await _plan_from(
+        first_source, target, source, store, policy, clock, overrides, adopt_backlog,
+        widen=widen,
+    )  # fmt: skip
+    return dataclasses.replace(result, atlassian_read=why)
+
+
 async def _plan_from(
     first_source: SourceSnapshot,
     target: TargetSnapshot,
@@ -114,6 +167,7 @@ async def _plan_from(
     overrides: frozenset[GuardName],
     adopt_backlog: bool = False,
     population: int | None = None,
+    widen: Widen | None = None,
 ) -> PlanResult:
     links = _links_for(first_source, target, store)
     candidates = candidates_to_confirm(first_source, target, links, policy)
@@ -123,6 +177,8 @@ async def _plan_from(
     elif candidates:
         # An incomplete side already blocks acting: confirming would only wait out retries.
         confirmed = _unconfirmed(first_source, len(candidates))
+    if widen is not None:
+        target = await widen(confirmed, target)
     baseline = previous_source_count(store) if confirmed.kind is SnapshotKind.FULL else None
     context = PlanContext(
         clock.now(), overrides, baseline, adopt_backlog=adopt_backlog, linked_population=population
@@ -321,6 +377,8 @@ async def _finish(
     status = _status(made, apply, applied)
     problems = result.source.problems + result.target.problems
     summary = _summary(made, applied, recovered, problems)
+    if result.atlassian_read:
+        summary["atlassian_read"] = result.atlassian_read
     finished = run.clock.now()
     store.finish_run(run.run_id, finished, status, summary)
     return RunReport(

@@ -86,6 +86,10 @@ class AtlassianSettings(Section):
     """A file holding the organization API key."""
     key_owner_account_id: str | None = None
     """The account owning the API key: never acted on (else learned from Atlassian's refusal)."""
+    directory_read: Literal["auto", "walk", "targeted"] = "auto"
+    """How a full run reads Atlassian: ``walk`` the whole directory, or ``targeted`` searches
+    for only the accounts its plan needs (by id and by email); ``auto``: the cheaper, in
+    requests. Both give the same deprovisioning decisions; the licence check always walks."""
     api_key_expires_on: date | None = None
     """The org API key's expiry date (shown at creation): warnings 30, 14 and 7 days ahead."""
     scim_directory_id: str | None = None

@@ -1,0 +1,110 @@
+"""A stale plan's people are read again in batches, each read used only while it is fresh."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from offboard.core.identities import Identity, IdentityId
+from offboard.core.snapshots import SourceSnapshot
+from offboard.executor import apply_plan
+from offboard.executor.preflight import Preflight
+from offboard.executor.rereads import Rereads
+from offboard.store import SqlStore
+from tests.executor.fakes import T0, FakeClock, FakeDirectory, account, action, plan_of
+
+WINDOW = timedelta(seconds=5)
+
+
+@dataclass
+class BatchKeycloak:
+    """Reads by id and batch confirmations, counted; ``delay`` per person read."""
+
+    people: dict[str, Identity | None]
+    delay: float = 0.0
+    reads: list[str] = field(default_factory=list)
+    batches: list[list[str]] = field(default_factory=list)
+
+    async def read_identity(self, identity_id: IdentityId) -> Identity | None:
+        self.reads.append(identity_id)
+        await asyncio.sleep(self.delay)
+        return self.people[identity_id]
+
+    async def confirm(
+        self, snapshot: SourceSnapshot, candidates: Iterable[IdentityId]
+    ) -> SourceSnapshot:
+        batch = list(candidates)
+        self.batches.append(batch)
+        await asyncio.sleep(self.delay * len(batch))
+        found = [p for i in batch if (p := self.people[i]) is not None]
+        gone = frozenset(i for i in batch if self.people[i] is None)
+        return dataclasses.replace(snapshot, identities=tuple(found), deleted=gone)
+
+
+def _person(n: int, enabled: bool = False) -> Identity:
+    return Identity(IdentityId(f"id-{n}"), f"user{n}", f"user{n}@example.com", enabled,
+                    disable_confirmed=not enabled)  # fmt: skip
+
+
+async def test_a_stale_plan_of_twenty_is_read_in_batches_not_one_by_one(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    people: dict[str, Identity | None] = {f"id-{n}": _person(n) for n in range(1, 21)}
+    people["id-7"] = _person(7, enabled=True)  # came back: skipped
+    people["id-9"] = None  # deleted: still gone
+    keycloak = BatchKeycloak(people)
+    directory = FakeDirectory({f"acc-{n}": account(n) for n in range(1, 21)})
+    clock.at = T0 + timedelta(seconds=30)  # the plan is stale
+    report = await apply_plan(
+        plan_of(*(action(n) for n in range(1, 21))),
+        directory=directory, store=store, clock=clock, run_id="r1",
+        preflight=Preflight(None, keycloak, WINDOW),  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert keycloak.reads == [], "nobody needed a read alone"
+    assert sorted(i for batch in keycloak.batches for i in batch) == sorted(people)
+    assert len(keycloak.batches) == 2  # ten, then as many as the window holds
+    assert report.counts["skipped"] == 1
+    assert action(7).key not in directory.sent
+    assert action(9).key in directory.sent
+
+
+async def test_a_read_older_than_the_window_is_never_used() -> None:
+    keycloak = BatchKeycloak({"id-1": _person(1), "id-2": _person(2, enabled=True)})
+    rereads = Rereads()
+    rereads.expect([IdentityId("id-1"), IdentityId("id-2")])
+    tiny = timedelta(milliseconds=50)
+    assert await rereads.fresh(keycloak, IdentityId("id-1"), tiny) == _person(1)
+    assert keycloak.batches == [["id-1", "id-2"]]
+    await asyncio.sleep(0.1)  # id-2's read from that batch is now too old ...
+    fresh = await rereads.fresh(keycloak, IdentityId("id-2"), tiny)
+    assert fresh == _person(2, enabled=True)
+    assert keycloak.batches[-1] == ["id-2"], "... so it is read again"
+
+
+async def test_a_slow_keycloak_makes_the_batches_smaller() -> None:
+    people: dict[str, Identity | None] = {f"id-{n}": _person(n) for n in range(1, 41)}
+    keycloak = BatchKeycloak(people, delay=0.01)
+    rereads = Rereads()
+    rereads.expect(IdentityId(i) for i in people)
+    await rereads.fresh(keycloak, IdentityId("id-1"), timedelta(milliseconds=100))
+    # 10 people took 0.1 s: a quarter of a 0.1 s window holds about two or three of them.
+    assert 1 <= rereads.size <= 3
+
+
+async def test_a_person_the_batch_could_not_read_is_read_alone() -> None:
+    keycloak = BatchKeycloak({"id-1": _person(1), "id-2": _person(2)})
+
+    async def half(snapshot: SourceSnapshot, candidates: Iterable[IdentityId]) -> SourceSnapshot:
+        keycloak.batches.append(list(candidates))
+        return dataclasses.replace(snapshot, identities=(_person(2),), problems=("id-1 failed",))
+
+    keycloak.confirm = half  # type: ignore[method-assign]
+    rereads = Rereads()
+    rereads.expect([IdentityId("id-1"), IdentityId("id-2")])
+    assert await rereads.fresh(keycloak, IdentityId("id-1"), WINDOW) == _person(1)
+    assert keycloak.reads == ["id-1"]
+    assert await rereads.fresh(keycloak, IdentityId("id-2"), WINDOW) == _person(2)
+    assert keycloak.reads == ["id-1"]
