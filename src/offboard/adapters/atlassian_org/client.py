@@ -230,6 +230,7 @@ class OrgAdapter:
         wanted = set(ids)
         merged = merge_directories([to_account(user, self._verified) for user in users])
         return {account.id: account for account in merged if account.id in wanted}
+
     async def find_by_emails(self, emails: list[str]) -> list[Account]:
         """Accounts holding any of ``emails``: one v2 ``emails`` search per 100 addresses
         (every page followed), the fresh read a wave of leavers needs at one request per
