@@ -98,20 +98,21 @@ async def test_without_batch_reads_each_account_is_read_by_id() -> None:
     assert got is not None
 
 
-async def test_reads_go_out_at_once_when_every_worker_waits() -> None:
+async def test_reads_go_out_once_settled_when_every_worker_waits() -> None:
     directory = world(2)
-    reader = BatchReader.for_directory(directory, settle=3600)  # waiting would hang the test
+    reader = BatchReader.for_directory(directory, settle=0.2, patience=3600)
     reader.begin(2)
-    got = await asyncio.wait_for(
-        asyncio.gather(reader.read(AccountId("acc-0")), reader.read(AccountId("acc-1"))), 5
-    )
+    reads = asyncio.gather(reader.read(AccountId("acc-0")), reader.read(AccountId("acc-1")))
+    await asyncio.sleep(0.1)
+    assert directory.batches == []  # not settled: a read now would see the old state
+    got = await asyncio.wait_for(reads, 5)  # no patience to wait out: nobody else may come
     assert all(a is not None for a in got)
     assert directory.batches == [["acc-0", "acc-1"]]
 
 
 async def test_a_finished_worker_releases_the_others() -> None:
     directory = world(1)
-    reader = BatchReader.for_directory(directory, settle=3600)
+    reader = BatchReader.for_directory(directory, settle=0.05, patience=3600)
     reader.begin(2)
     waiting = asyncio.create_task(reader.read(AccountId("acc-0")))
     await asyncio.sleep(0)
@@ -177,9 +178,10 @@ async def test_small_plans_do_not_wait_for_a_batch(
     directory = world(n)
     plan = plan_of(*(action(i) for i in range(n)))
     report = await asyncio.wait_for(
-        apply_plan(plan, directory=directory, store=store, clock=clock, run_id="r1"), 0.4
-    )  # well under the half-second settle: every worker waiting sends the batch at once
+        apply_plan(plan, directory=directory, store=store, clock=clock, run_id="r1"), 5
+    )  # the settle, not the patience: every worker waiting sends the batch once settled
     assert all(o.readback is Status.VERIFIED for o in report.outcomes)
+    assert len(directory.batches) == 1
 
 
 async def test_a_read_waits_for_the_write_to_settle_then_goes_with_a_full_batch() -> None:

@@ -9,8 +9,11 @@ once. The reader collects the read-backs that concurrent actions ask for:
 * settled reads go out ten at a time as soon as ten are settled; fewer go out once the
   oldest of them has waited ``patience`` seconds;
 * when the reader knows how many workers may still ask (``begin``/``finished``, one per
-  account group of an apply) and every one of them is waiting, everything waiting goes out
-  at once: the last reads of a run, or the single read of a one-person plan, never wait.
+  account group of an apply) and every one of them is waiting, all go out together as soon
+  as the newest has settled: the last reads of a run, or the single read of a one-person
+  plan, wait for no company, only for the write to settle (a read sent sooner mostly sees
+  the old state and is sent again, a wave's last reads two or three times: slower and
+  dearer than waiting).
 
 Nothing is assumed from a batch answer: each account's state is judged by the caller as
 before (and read again, backed off, while the write does not show), and an account the
@@ -88,8 +91,18 @@ class BatchReader:
             self._timer = asyncio.create_task(self._send_when_due())
         return await answer
 
+    def _all_wait(self) -> bool:
+        return (
+            self._active is not None and bool(self._waiting) and len(self._waiting) >= self._active
+        )
+
+    def _settled(self) -> int:
+        """How many of the waiting reads (oldest first) have waited ``settle`` seconds."""
+        now = self.clock()
+        return sum(1 for w in self._waiting if now - w.since >= self.settle)
+
     def _send_if_all_wait(self) -> None:
-        if self._active is not None and self._waiting and len(self._waiting) >= self._active:
+        if self._all_wait() and self.clock() - self._waiting[-1].since >= self.settle:
             self._send(len(self._waiting))
 
     def _send(self, count: int) -> None:
@@ -104,9 +117,11 @@ class BatchReader:
         try:
             while self._waiting:
                 await asyncio.sleep(TICK_SECONDS)
-                now = self.clock()
-                settled = sum(1 for w in self._waiting if now - w.since >= self.settle)
-                if settled and now - self._waiting[0].since >= self.patience:
+                self._send_if_all_wait()
+                if not self._waiting:
+                    break
+                settled = self._settled()
+                if settled and self.clock() - self._waiting[0].since >= self.patience:
                     self._send(settled)
                 elif settled >= self.batch_max:
                     self._send(settled - settled % self.batch_max)

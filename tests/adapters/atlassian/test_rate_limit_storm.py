@@ -100,7 +100,7 @@ async def test_a_429_storm_completes_with_no_failed_action() -> None:
     with stamina.set_testing(False):
         failures, refused, _elapsed = await _run(500, server_rate=60, client_rate=120)
     assert failures == 0
-    assert refused <= 5  # paced by the headers: not a storm of 429s
+    assert refused <= 10  # paced by the headers: 2 % at most, not a storm of 429s
 
 
 @pytest.mark.slow

@@ -47,7 +47,7 @@ async def test_a_burst_at_the_documented_rate_meets_no_429(workers: int) -> None
     assert statuses.count(200) == 60
     assert refused == 0
     assert limiter.pauses == 0  # no 429 pause: the headers paced it
-    assert limiter.paced > 0  # and pacing did happen: the client's bucket alone would not
+    assert limiter.held_back > 0  # the server's budget did hold the client's bucket back
 
 
 async def test_each_of_several_limits_is_obeyed() -> None:
@@ -61,11 +61,14 @@ async def test_each_of_several_limits_is_obeyed() -> None:
     # Per path and per key, joined by commas as repeated headers are: the key's is low.
     limiter.observe(
         {"x-ratelimit-limit": "1000, 10", "x-ratelimit-remaining": "993, 1",
-         "x-ratelimit-reset": "2099-01-01T00:00:00Z", "retry-after": "2"},
+         "x-ratelimit-reset": "2099-01-01T00:00:00Z, 2099-01-01T00:00:00Z"},
         ticket=ticket,
     )  # fmt: skip
-    await limiter.acquire()
-    assert clock[0] == pytest.approx(1.0, abs=0.01)  # 2 s shared by the one left and the next
+    await limiter.acquire()  # the one left
+    assert clock[0] == 0
+    await limiter.acquire()  # then a token's time at our own rate
+    assert clock[0] == pytest.approx(1 / RATE)
+    assert limiter.pauses == 0
 
 
 async def test_a_single_request_is_not_delayed() -> None:
@@ -84,7 +87,7 @@ async def test_a_single_request_is_not_delayed() -> None:
     assert slept == []
 
 
-async def test_a_low_budget_is_spread_until_the_reset_and_counts_requests_in_flight() -> None:
+async def test_the_budget_counts_the_requests_sent_after_the_answer() -> None:
     clock = [0.0]
 
     async def sleep(seconds: float) -> None:
@@ -92,15 +95,26 @@ async def test_a_low_budget_is_spread_until_the_reset_and_counts_requests_in_fli
 
     limiter = RateLimiter(RATE, burst=10, clock=lambda: clock[0], sleep=sleep)
     first, *_ = [await limiter.acquire() for _ in range(3)]  # three in flight
-    # The first one's answer says 3 left: the two sent after it spend from those 3 too,
-    # and 1 is at most 20 % of the limit: it and the next share the 3 s to the reset.
-    limiter.observe(
-        {"x-ratelimit-limit": "10", "x-ratelimit-remaining": "3", "retry-after": "3"},
-        ticket=first,
-    )
+    # The first one's answer says 3 left: the two sent after it spend from those 3 too.
+    limiter.observe({"x-ratelimit-limit": "10", "x-ratelimit-remaining": "3"}, ticket=first)
     await limiter.acquire()
-    assert clock[0] == pytest.approx(1.5)
-    assert limiter.pauses == 0
+    assert clock[0] == 0
+    await limiter.acquire()
+    assert clock[0] == pytest.approx(1 / RATE)
+    assert limiter.held_back == 1
+
+
+async def test_nothing_left_and_a_wait_asked_for_is_obeyed() -> None:
+    clock = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    limiter = RateLimiter(RATE, burst=10, clock=lambda: clock[0], sleep=sleep)
+    ticket = await limiter.acquire()
+    limiter.observe({"x-ratelimit-remaining": "0", "retry-after": "2"}, 200, ticket)
+    await limiter.acquire()
+    assert clock[0] == pytest.approx(2)
 
 
 async def test_a_transport_error_is_no_longer_in_flight() -> None:
