@@ -198,3 +198,59 @@ async def test_a_read_waits_for_the_write_to_settle_then_goes_with_a_full_batch(
     reader.finished()
     await asyncio.wait_for(asyncio.gather(*reads[10:]), 5)
     assert directory.batches[1] == ["acc-10", "acc-11", "acc-12"]
+
+
+@dataclass
+class EmailDirectory(BatchingDirectory):
+    """Also finds accounts by email; ``moved`` maps an email to another account's."""
+
+    email_searches: list[list[str]] = field(default_factory=list)
+    moved: dict[str, str] = field(default_factory=dict)
+
+    async def find_by_emails(self, emails: list[str]) -> list[Account]:
+        self.email_searches.append(list(emails))
+        by_email = {acc.email: acc for acc in self.accounts.values()}
+        found = [by_email.get(self.moved.get(e, e)) for e in emails]
+        return [acc for acc in found if acc is not None]
+
+
+async def test_reads_with_an_email_go_a_hundred_a_search_matched_by_account_id() -> None:
+    accounts = {f"acc-{i}": account(i) for i in range(150)}
+    directory = EmailDirectory(accounts)  # type: ignore[arg-type]
+    directory.moved["user7@example.com"] = "user8@example.com"  # a stranger answers for 7
+    reader = BatchReader.for_directory(directory, settle=0.05)
+    reader.begin(150)
+    reads = [reader.read(AccountId(f"acc-{i}"), f"user{i}@example.com") for i in range(150)]
+    got = await asyncio.wait_for(asyncio.gather(*reads), 5)
+    assert [a.id if a else None for a in got] == [f"acc-{i}" for i in range(150)]
+    assert [len(s) for s in directory.email_searches] == [100, 50]
+    assert directory.batches == []  # no search by ids
+    assert directory.by_id == ["acc-7"]  # only the one the answer lacked, read by id
+
+
+async def test_a_read_without_an_email_still_goes_by_account_id() -> None:
+    directory = EmailDirectory({"acc-0": account(0), "acc-1": account(1)})  # type: ignore[arg-type]
+    reader = BatchReader.for_directory(directory, settle=0.05)
+    reader.begin(2)
+    got = await asyncio.wait_for(
+        asyncio.gather(reader.read(AccountId("acc-0"), "user0@example.com"),
+                       reader.read(AccountId("acc-1"))), 5,
+    )  # fmt: skip
+    assert all(a is not None for a in got)
+    assert directory.email_searches == [["user0@example.com"]]
+    assert directory.batches == [["acc-1"]]
+
+
+async def test_apply_reads_back_by_email_and_verifies_each(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    directory = EmailDirectory({f"acc-{i}": account(i) for i in range(25)})  # type: ignore[arg-type]
+    plan = plan_of(*(action(i) for i in range(25)))
+    report = await asyncio.wait_for(
+        apply_plan(plan, directory=directory, store=store, clock=clock, run_id="r1"), 10
+    )
+    assert all(o.readback is Status.VERIFIED for o in report.outcomes)
+    assert sum(len(s) for s in directory.email_searches) == 25
+    assert len(directory.email_searches) <= 2
+    assert directory.batches == []
+    assert directory.by_id == []
