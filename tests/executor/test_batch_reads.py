@@ -254,3 +254,22 @@ async def test_apply_reads_back_by_email_and_verifies_each(
     assert len(directory.email_searches) <= 2
     assert directory.batches == []
     assert directory.by_id == []
+
+
+async def test_applies_running_at_once_share_their_read_backs(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """Concurrent waves of the daemon: one search confirms people of both."""
+    directory = EmailDirectory({f"acc-{i}": account(i) for i in range(20)})  # type: ignore[arg-type]
+    first = plan_of(*(action(i) for i in range(10)))
+    second = plan_of(*(action(i) for i in range(10, 20)))
+    reports = await asyncio.wait_for(
+        asyncio.gather(
+            apply_plan(first, directory=directory, store=store, clock=clock, run_id="r1"),
+            apply_plan(second, directory=directory, store=store, clock=clock, run_id="r2"),
+        ),
+        10,
+    )
+    assert all(o.readback is Status.VERIFIED for r in reports for o in r.outcomes)
+    assert sorted(len(s) for s in directory.email_searches) == [20]  # both plans, one search
+    assert BatchReader.shared(directory) is BatchReader.shared(directory)
