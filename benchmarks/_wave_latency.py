@@ -137,7 +137,8 @@ async def measure_wave(options: argparse.Namespace, server: Any | None) -> dict[
             wall = time.monotonic() - started
             await asyncio.sleep(1)  # let the last waves record their figures
             store = daemon.assembly.daemon.passes.store
-            confirmed = _confirmed(store.journal())
+            journal = list(store.journal())
+            confirmed = _confirmed(journal)
             sizes = list(daemon.assembly.daemon.queues.sizes)
             sent = world.tenant.parts.log.entries()[before:]
             requests = len(sent)
@@ -160,6 +161,7 @@ async def measure_wave(options: argparse.Namespace, server: Any | None) -> dict[
         "goal_p99_s": round(goal, 1),
         "p99_ratio_to_goal": round(p99 / goal, 2),
         "wave_sizes": sizes,
+        "phases_s": _phases(journal, changed),
         "wall_s": round(wall, 1),
         "poll_interval_s": options.poll_interval,
         "webhook": False,
@@ -184,6 +186,33 @@ def _kinds(sent: list[Any]) -> dict[str, int]:
     return dict(sorted(kinds.items(), key=lambda item: -item[1]))
 
 
+def _phases(records: list[Any], changed: dict[str, datetime]) -> dict[str, dict[str, float]]:
+    """Where each person's time went, from the journal: the change to the intent (the event
+    read, the wave planned, a sending slot), the intent to the outcome (the disable, with
+    any wait for the rate limit), the outcome to the verified read-back (the settle, the
+    wait for company, the search). p50 and p99 of each, in seconds."""
+    first: dict[tuple[str, Phase], datetime] = {}
+    for record in records:  # the wave's records: not the start-up reconciliation's links
+        if record.identity_id in changed and record.at >= changed[record.identity_id]:
+            first.setdefault((record.identity_id, record.phase), record.at)
+    steps = {"change to intent": (None, Phase.INTENT),
+             "intent to outcome": (Phase.INTENT, Phase.OUTCOME),
+             "outcome to read-back": (Phase.OUTCOME, Phase.READBACK)}  # fmt: skip
+    phases = {}
+    for name, (start, end) in steps.items():
+        spans = [
+            (
+                first[(who, end)] - (changed[who] if start is None else first[(who, start)])
+            ).total_seconds()
+            for who in changed
+            if (who, end) in first and (start is None or (who, start) in first)
+        ]
+        if spans:
+            phases[name] = {"p50": round(percentile(spans, 0.5) or 0, 2),
+                            "p99": round(percentile(spans, 0.99) or 0, 2)}  # fmt: skip
+    return phases
+
+
 def _confirmed(records: Any) -> dict[str, datetime]:
     return {
         record.identity_id: record.at
@@ -202,6 +231,8 @@ def print_wave(document: dict[str, Any]) -> None:
           f"{document['api_minimum_requests']:,} = {document['api_minimum_s']} s at the rate); "
           f"lifecycle/disable calls: {document['lifecycle_disable_calls']}; "
           f"answered 429 by the rate limit: {document['atlassian_429']}")  # fmt: skip
+    for name, cut in document.get("phases_s", {}).items():
+        print(f"  {name}: p50 {cut['p50']:.1f} s, p99 {cut['p99']:.1f} s")
     cells = ", ".join(f"{name} {percentile(values, q):.1f} s"
                       for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)))  # fmt: skip
     print(f"Keycloak change -> verified deactivation: {cells}, max {max(values):.1f} s")

@@ -295,23 +295,42 @@ per 100 people, divided by the rate; the goal is p99 within that minimum + 5 s."
 
 WAVE_FINDINGS = """\
 What the figures say. Each wave is planned once (the "waves planned" column: a burst the
-poller reads in one go is one wave; a real Keycloak's 30 Admin API calls in a row may span
-several polls, and 3,000 people are cut into waves of `daemon.wave_max_people`, 500; on the
-real Keycloak, whose realm other tests share, the column also counts waves of people named
-by older events, and, once, a second wave for 20 people whose events came again). Planning
-costs a second or two (the Keycloak reads and confirming rounds are not rate-limited; the
-Atlassian lookups are one email search per 100 people), so the wave is bound by the
-Atlassian rate: the p99 is the time to send what the wave sends, at 10 per second. It sends
-two to three requests per person where the minimum needs one: the `lifecycle/disable`, and
-the read-back of each account by id that confirms it, often twice, because Atlassian (and
-the emulator, 0.3 s) shows a write only after a short lag, so a read-back right after the
-write may still see the account active. The read-backs are the whole gap to the goal:
-batched read-backs (a search by ids or emails after the lag, goals 1–3 of issue 18, done on
-another branch) bring a wave to about one request per person, within reach of
-minimum + 5 s. Where 429s show, the client's 10 per second met the emulator's bucket of 10
-per second with no margin: each 429 pauses every Atlassian call for its `Retry-After` (1 s).
-Before waves, 30 people disabled at once waited a median of about 30 s each (one re-check
-per person, each with its own reads and pauses)."""
+poller reads in one go is one wave; 3,000 people are cut into waves of
+`daemon.wave_max_people`, 500, planned and sent side by side; on the real Keycloak, whose
+realm other tests share, the column also counts a wave of people named by older events).
+No run met a 429: the client keeps within the `X-RateLimit-Remaining` each answer reports
+(less the requests sent after it), so the rate is the only limit. A wave sends 1.05 to 1.07
+requests per person where the minimum needs 1.01: the `lifecycle/disable`, one email
+search per 100 people for the lookups, and the read-backs, which share one Organizations
+search by up to 100 emails among every action waiting for one (all waves of the daemon
+together), once each write has had half a second to show.
+
+- **30 on the real Keycloak: met, twice** (p99 4.1 s and 4.2 s against 8.1 s; 32 requests:
+  30 disables, 1 lookup, 1 read-back search). Before this work: 76 and 90 requests (a
+  read-back by id per person, often twice) and p99 / goal 1.35 and 1.43.
+- **300: met** (p99 34.0 s against 35.3 s; 315 requests: 300 disables, 3 lookups, 12
+  read-back searches). Before: 903 requests, p99 / goal 2.60.
+- **3,000: not met, by 8 %** (p99 333 s against 308 s; before: 6,683 requests, 430 × 429,
+  p99 / goal 2.36). The sending alone takes 320 s at 10 per second: 3,205 requests, 175
+  above the minimum (123 read-back searches, 52 read-backs by id of accounts an email
+  answer lacked), 17.5 s; the rest is planning and the last read-backs' settle (the
+  journal's phases above: a person's time is almost all spent waiting for the rate before
+  the intent, then 3–4 s in the limiter's queue and about 4 s to the read-back). The read-back
+  of an account is not dropped to close that gap: a search by 100 emails is the cheapest
+  read with the guarantee of a read by id, so the goal is within reach only if the read-backs
+  of a wave of 3,000 went 100 to a search every time (30 instead of 123) and the 52 reads by
+  id were avoided (not done: why those answers lacked 52 accounts is open).
+
+Where the time went before, and what changed it, measured on the 3,000 wave at each step:
+the client could not read the rate-limit headers at all (the emulator, like a gateway with
+a limit per key and one per path, repeats them, which HTTP joins as `993, 3`), so it ran at
+exactly the server's 10 per second and met 430 × 429, each pausing every call for 1 s;
+pacing from the headers removed them (0 × 429) but a wave of 300 still sent only 6.8
+requests a second, as a wave kept 4 actions in flight, each also writing and syncing its
+journal records (now 10); and each of the six concurrent waves of 3,000 gathered its
+read-backs alone, about two accounts per search (4,536 requests, p99 466 s), until they
+shared one reader. Before waves, 30 people disabled at once waited a median of about 30 s
+each (one re-check per person, each with its own reads and pauses)."""
 
 
 def wave_section(waves: list[tuple[str, dict[str, Any]]]) -> list[str]:
@@ -338,8 +357,14 @@ def wave_section(waves: list[tuple[str, dict[str, Any]]]) -> list[str]:
         )
     kinds = [f"{label}: " + ", ".join(f"`{_short(k)}` × {n:,}" for k, n in
              run.get("atlassian_request_kinds", {}).items()) for label, run in waves]  # fmt: skip
-    return [*lines, "", "Atlassian requests by kind:", "", *(f"- {k}" for k in kinds), "",
-            WAVE_FINDINGS]  # fmt: skip
+    phases = [f"{label}: " + "; ".join(f"{name} p50 {cut['p50']:g} s, p99 {cut['p99']:g} s"
+              for name, cut in run["phases_s"].items())
+              for label, run in waves if run.get("phases_s")]  # fmt: skip
+    where = ["", "Where each person's time went (from the journal: the change to the action's "
+             "intent, the intent to its outcome, the outcome to the verified read-back):", "",
+             *(f"- {p}" for p in phases)] if phases else []  # fmt: skip
+    return [*lines, "", "Atlassian requests by kind:", "", *(f"- {k}" for k in kinds), *where,
+            "", WAVE_FINDINGS]  # fmt: skip
 
 
 def _short(kind: str) -> str:

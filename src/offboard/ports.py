@@ -177,6 +177,16 @@ class BatchReadingDirectory(Protocol):
 
 
 @runtime_checkable
+class EmailReadingDirectory(Protocol):
+    """A directory that finds the accounts of many emails in one request (a hundred)."""
+
+    async def find_by_emails(self, emails: list[str]) -> Sequence[Account]:
+        """Every account holding one of ``emails``. An account absent from the answer is
+        NOT proof of anything: the caller reads it by id."""
+        ...
+
+
+@runtime_checkable
 class VerifyingDirectory(Protocol):
     """A directory that reads back provisioning writes, whose targets are not accounts."""
 

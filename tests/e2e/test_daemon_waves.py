@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from offboard.core.journal import Phase, Status
 from offboard.store import open_store
 from offboard_emulators.common.faults import FaultConfig
 from offboard_emulators.common.server import serve_in_thread
@@ -96,3 +97,45 @@ async def test_one_person_whose_read_fails_is_retried_and_the_others_go_on(
     assert all(size == 1 for size in sizes[1:])
     assert people.disable_requests(wave) == 10
     assert people.inactive(people.ids[10:]) == []
+
+
+async def test_a_wave_of_30_reads_back_in_batches_not_one_account_at_a_time(
+    world: tuple[str, EmulatedPeople], tmp_path: Path
+) -> None:
+    """Requests by kind (issue 18): a disable per person, the read-backs as searches (by up
+    to a hundred emails, or ten account ids), the lookups as one email search per hundred
+    people; a read by id only for an account a search answer lacked (none here)."""
+    url, people = world
+    people.add(30)
+    store = tmp_path / "state.db"
+    settings = settings_for(url, people.tenant, store, budget={"hour_max_actions": 100})
+    log = people.tenant.parts.log
+    async with running_daemon(settings) as daemon:
+        await eventually(lambda: daemon.reconciled, within=30)
+        before = len(log.entries())
+        people.disable(people.ids)
+        await eventually(lambda: len(verified(store)) == 30, within=60)
+        sizes = daemon.assembly.daemon.queues.sizes  # type: ignore[attr-defined]
+        sent = log.entries()[before:]
+    disables = [e for e in sent if e.path.endswith("/manage/lifecycle/disable")]
+    searches = [e for e in sent if e.method == "POST" and e.path.endswith("/users/search")]
+    by_id = [e for e in sent if e.method == "GET" and "/users/" in e.path]
+    assert len(disables) == 30
+    lookups = sum(-(-size // 100) for size in sizes)  # one email search per 100 of a wave
+    readbacks = len(searches) - lookups
+    assert 1 <= readbacks <= 3 + len(sizes)  # never one a person; a partial one per wave
+    assert by_id == []
+    assert len(sent) == len(disables) + len(searches)
+
+
+def verified(store: Path) -> set[str]:
+    """Who has a verified read-back in the journal."""
+    opened = open_store(store)
+    try:
+        return {
+            r.identity_id
+            for r in opened.journal()
+            if r.phase is Phase.READBACK and r.status is Status.VERIFIED
+        }
+    finally:
+        opened.close()

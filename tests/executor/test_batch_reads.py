@@ -98,20 +98,21 @@ async def test_without_batch_reads_each_account_is_read_by_id() -> None:
     assert got is not None
 
 
-async def test_reads_go_out_at_once_when_every_worker_waits() -> None:
+async def test_reads_go_out_once_settled_when_every_worker_waits() -> None:
     directory = world(2)
-    reader = BatchReader.for_directory(directory, settle=3600)  # waiting would hang the test
+    reader = BatchReader.for_directory(directory, settle=0.2, patience=3600)
     reader.begin(2)
-    got = await asyncio.wait_for(
-        asyncio.gather(reader.read(AccountId("acc-0")), reader.read(AccountId("acc-1"))), 5
-    )
+    reads = asyncio.gather(reader.read(AccountId("acc-0")), reader.read(AccountId("acc-1")))
+    await asyncio.sleep(0.1)
+    assert directory.batches == []  # not settled: a read now would see the old state
+    got = await asyncio.wait_for(reads, 5)  # no patience to wait out: nobody else may come
     assert all(a is not None for a in got)
     assert directory.batches == [["acc-0", "acc-1"]]
 
 
 async def test_a_finished_worker_releases_the_others() -> None:
     directory = world(1)
-    reader = BatchReader.for_directory(directory, settle=3600)
+    reader = BatchReader.for_directory(directory, settle=0.05, patience=3600)
     reader.begin(2)
     waiting = asyncio.create_task(reader.read(AccountId("acc-0")))
     await asyncio.sleep(0)
@@ -177,9 +178,10 @@ async def test_small_plans_do_not_wait_for_a_batch(
     directory = world(n)
     plan = plan_of(*(action(i) for i in range(n)))
     report = await asyncio.wait_for(
-        apply_plan(plan, directory=directory, store=store, clock=clock, run_id="r1"), 0.4
-    )  # well under the half-second settle: every worker waiting sends the batch at once
+        apply_plan(plan, directory=directory, store=store, clock=clock, run_id="r1"), 5
+    )  # the settle, not the patience: every worker waiting sends the batch once settled
     assert all(o.readback is Status.VERIFIED for o in report.outcomes)
+    assert len(directory.batches) == 1
 
 
 async def test_a_read_waits_for_the_write_to_settle_then_goes_with_a_full_batch() -> None:
@@ -196,3 +198,78 @@ async def test_a_read_waits_for_the_write_to_settle_then_goes_with_a_full_batch(
     reader.finished()
     await asyncio.wait_for(asyncio.gather(*reads[10:]), 5)
     assert directory.batches[1] == ["acc-10", "acc-11", "acc-12"]
+
+
+@dataclass
+class EmailDirectory(BatchingDirectory):
+    """Also finds accounts by email; ``moved`` maps an email to another account's."""
+
+    email_searches: list[list[str]] = field(default_factory=list)
+    moved: dict[str, str] = field(default_factory=dict)
+
+    async def find_by_emails(self, emails: list[str]) -> list[Account]:
+        self.email_searches.append(list(emails))
+        by_email = {acc.email: acc for acc in self.accounts.values()}
+        found = [by_email.get(self.moved.get(e, e)) for e in emails]
+        return [acc for acc in found if acc is not None]
+
+
+async def test_reads_with_an_email_go_a_hundred_a_search_matched_by_account_id() -> None:
+    accounts = {f"acc-{i}": account(i) for i in range(150)}
+    directory = EmailDirectory(accounts)  # type: ignore[arg-type]
+    directory.moved["user7@example.com"] = "user8@example.com"  # a stranger answers for 7
+    reader = BatchReader.for_directory(directory, settle=0.05)
+    reader.begin(150)
+    reads = [reader.read(AccountId(f"acc-{i}"), f"user{i}@example.com") for i in range(150)]
+    got = await asyncio.wait_for(asyncio.gather(*reads), 5)
+    assert [a.id if a else None for a in got] == [f"acc-{i}" for i in range(150)]
+    assert [len(s) for s in directory.email_searches] == [100, 50]
+    assert directory.batches == []  # no search by ids
+    assert directory.by_id == ["acc-7"]  # only the one the answer lacked, read by id
+
+
+async def test_a_read_without_an_email_still_goes_by_account_id() -> None:
+    directory = EmailDirectory({"acc-0": account(0), "acc-1": account(1)})  # type: ignore[arg-type]
+    reader = BatchReader.for_directory(directory, settle=0.05)
+    reader.begin(2)
+    got = await asyncio.wait_for(
+        asyncio.gather(reader.read(AccountId("acc-0"), "user0@example.com"),
+                       reader.read(AccountId("acc-1"))), 5,
+    )  # fmt: skip
+    assert all(a is not None for a in got)
+    assert directory.email_searches == [["user0@example.com"]]
+    assert directory.batches == [["acc-1"]]
+
+
+async def test_apply_reads_back_by_email_and_verifies_each(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    directory = EmailDirectory({f"acc-{i}": account(i) for i in range(25)})  # type: ignore[arg-type]
+    plan = plan_of(*(action(i) for i in range(25)))
+    report = await asyncio.wait_for(
+        apply_plan(plan, directory=directory, store=store, clock=clock, run_id="r1"), 10
+    )
+    assert all(o.readback is Status.VERIFIED for o in report.outcomes)
+    assert sum(len(s) for s in directory.email_searches) == 25
+    assert len(directory.email_searches) <= 2
+    assert directory.batches == []
+    assert directory.by_id == []
+
+
+async def test_applies_running_at_once_share_their_read_backs(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """Concurrent waves of the daemon: one search confirms people of both."""
+    directory = EmailDirectory({f"acc-{i}": account(i) for i in range(20)})  # type: ignore[arg-type]
+    first = plan_of(*(action(i) for i in range(10)))
+    second = plan_of(*(action(i) for i in range(10, 20)))
+    reports = await asyncio.wait_for(
+        asyncio.gather(
+            apply_plan(first, directory=directory, store=store, clock=clock, run_id="r1"),
+            apply_plan(second, directory=directory, store=store, clock=clock, run_id="r2"),
+        ),
+        10,
+    )
+    assert all(o.readback is Status.VERIFIED for r in reports for o in r.outcomes)
+    assert sorted(len(s) for s in directory.email_searches) == [20]  # both plans, one search
+    assert BatchReader.shared(directory) is BatchReader.shared(directory)

@@ -228,7 +228,7 @@ async def apply_plan(
         {key_of(link): link for link in store.links(identity_ids=_identities_in(plan))},
         readback=ReadBackPolicy(sleep=retry.sleep),
         preflight=preflight,
-        reader=(reader := BatchReader.for_directory(directory)),
+        reader=(reader := BatchReader.shared(directory)),
     )
     links_saved = _save_links(plan, sender)
     to_send = [action for action in plan.actions if action.kind not in LINK_KINDS]

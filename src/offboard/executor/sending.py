@@ -212,7 +212,7 @@ class ActionSender:
             try:
                 if self.reader is None:
                     return await self.directory.read_account(action.account_id)
-                return await self.reader.read(action.account_id)
+                return await self.reader.read(action.account_id, action.email)
             except TemporaryError as error:
                 if attempt >= self.retry.attempts:
                     raise
