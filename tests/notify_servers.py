@@ -39,10 +39,19 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
 
 
 class Inbox:
-    """What the SMTP server accepted."""
+    """What the SMTP server accepted; it refuses any ``nobody@`` address, as a real server
+    refuses an unknown mailbox."""
 
     def __init__(self) -> None:
         self.envelopes: list[Envelope] = []
+
+    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: Any, session: Any, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        if address.startswith("nobody@"):
+            return "550 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:  # noqa: N802
         self.envelopes.append(envelope)

@@ -3,85 +3,30 @@ verified certificate, login, refusals; and the file outbox."""
 
 from __future__ import annotations
 
-import socket
-import ssl
-import subprocess
 from collections.abc import Iterator
 from email import message_from_bytes
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 from pydantic import SecretStr
 
 from offboard.adapters.mail import OutboxNotifier, SmtpNotifier
 from offboard.ports import AuthenticationError, Message, PermanentError, TemporaryError
+from tests.notify_servers import SMTP_PASSWORD, SMTP_USER, Inbox, make_certificate, smtp_server
 
-USER, PASSWORD = "offboard", "s3cret-smtp-password"
+USER, PASSWORD = SMTP_USER, SMTP_PASSWORD
 MESSAGE = Message(("ina@acme.example",), "Inactive", "Hello", cc=("boss@acme.example",))
-
-
-class Inbox:
-    """The server side: keeps what it accepted; refuses one address."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-
-    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
-        self, server: Any, session: Any, envelope: Envelope, address: str, options: Any
-    ) -> str:
-        if address.startswith("nobody@"):
-            return "550 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:  # noqa: N802
-        self.envelopes.append(envelope)
-        return "250 accepted"
-
-
-def _authenticate(
-    server: Any, session: Any, envelope: Any, mechanism: str, data: Any
-) -> AuthResult:
-    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
-        USER.encode(),
-        PASSWORD.encode(),
-    )
-    return AuthResult(success=ok, handled=False)
 
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
+    return make_certificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
 def server(certificate: tuple[Path, Path]) -> Iterator[tuple[Inbox, int]]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*map(str, certificate))
-    inbox = Inbox()
-    with socket.socket() as probe:  # a free port: the controller cannot take port 0
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(
-        inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
-        authenticator=_authenticate, auth_required=True,
-    )  # fmt: skip
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+    with smtp_server(certificate) as running:
+        yield running
 
 
 def notifier(port: int, cert: Path, password: str = PASSWORD) -> SmtpNotifier:
