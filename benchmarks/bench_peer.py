@@ -78,6 +78,8 @@ TIME = "/usr/bin/time"
 PROFILE = os.environ.get("BENCH_PEER_PROFILE", "")
 """A file for a pyinstrument profile of the offboard runs (wall-clock, async-aware)."""
 IMPORTTIME = os.environ.get("BENCH_PEER_IMPORTTIME", "")
+CPROFILE = os.environ.get("BENCH_PEER_CPROFILE", "")
+"""A file for a cProfile (pstats) of the offboard runs: where the CPU goes, flat."""
 """A file to copy the ``-X importtime`` log of the offboard runs to."""
 
 
@@ -250,6 +252,8 @@ def one_run(tool: str, people: int, scratch: Path, shifting: bool) -> dict[str, 
                 command[1:1] = ["-X", "importtime"]
             if PROFILE:  # wall-clock profile of the whole process (pip install pyinstrument)
                 command[1:1] = ["-m", "pyinstrument", "-r", "text", "-o", PROFILE]
+            if CPROFILE:  # deterministic CPU profile (pstats file), for a flat view
+                command[1:1] = ["-m", "cProfile", "-o", CPROFILE]
         else:
             command = [sys.executable, str(NAIVE), kc_url, REALM, CLIENT_ID, CLIENT_SECRET,
                        at_url, ORG_ID, ORG_KEY]  # fmt: skip
