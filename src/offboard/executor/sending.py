@@ -7,7 +7,6 @@ same moment share one durable commit.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from offboard.core.links import Link
 from offboard.core.plan import Action
 from offboard.core.policy import PROVISIONING_KINDS
 from offboard.executor.batch_reads import BatchReader
+from offboard.executor.group_commit import GroupCommitter
 from offboard.executor.linking import LinkKey, link_after_success
 from offboard.executor.outcomes import Outcome
 from offboard.executor.preflight import NO_PREFLIGHT, Preflight
@@ -59,6 +59,10 @@ class ActionSender:
     preflight: Preflight = NO_PREFLIGHT
     reader: BatchReader | None = None
     """Read-backs through batch reads; None reads each account by id."""
+    _committer: GroupCommitter = dataclasses.field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._committer = GroupCommitter(self.store, self.preflight.fence)
 
     def record(
         self,
@@ -81,10 +85,10 @@ class ActionSender:
         )
 
     async def journal(self, *records: JournalRecord, links: Sequence[Link] = ()) -> None:
-        """Records (and links) in one durable commit, in a worker thread: a durable commit
+        """Records (and links) durable together, in a commit shared with the other actions'
+        records of the moment (``group_commit``), made in a worker thread: a durable commit
         waits for the disk, and the event loop must not."""
-        fence = self.preflight.fence
-        await asyncio.to_thread(self.store.append_all, records, links, fence=fence)
+        await self._committer.write(records, links)
 
     async def run(self, action: Action) -> Outcome:
         """The whole life of one action; never raises for a vendor error.
@@ -129,7 +133,8 @@ class ActionSender:
         attempt = 0
         while True:
             attempt += 1
-            await self.preflight.ensure_fence(self.store, self.clock)  # at the moment of sending
+            if attempt > 1:  # the first attempt follows the intent, committed under the fence
+                await self.preflight.ensure_fence(self.store, self.clock)
             try:
                 result = await self.directory.execute(action)
             except TemporaryError as error:

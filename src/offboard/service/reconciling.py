@@ -142,8 +142,9 @@ async def _covering_plan(
     if not targeted:
         target = await directory.snapshot(progress=on("atlassian"))
         result = await _plan_from(
-            first_source, target, source, store, policy, clock, overrides, adopt_backlog
-        )
+            first_source, target, source, store, policy, clock, overrides, adopt_backlog,
+            known_links=links,
+        )  # fmt: skip
         return dataclasses.replace(result, atlassian_read=why)
 
     async def widen(confirmed: SourceSnapshot, target: TargetSnapshot) -> TargetSnapshot:
@@ -152,7 +153,7 @@ async def _covering_plan(
     target = await read_covering(directory, needs, clock.now())
     result = await _plan_from(
         first_source, target, source, store, policy, clock, overrides, adopt_backlog,
-        widen=widen,
+        widen=widen, known_links=links,
     )  # fmt: skip
     return dataclasses.replace(result, atlassian_read=why)
 
@@ -168,8 +169,11 @@ async def _plan_from(
     adopt_backlog: bool = False,
     population: int | None = None,
     widen: Widen | None = None,
+    known_links: list[Link] | None = None,
 ) -> PlanResult:
-    links = _links_for(first_source, target, store)
+    """``known_links``: every link, when the caller has just read them (a full read of a big
+    table is not worth making twice)."""
+    links = known_links if known_links is not None else _links_for(first_source, target, store)
     candidates = candidates_to_confirm(first_source, target, links, policy)
     confirmed = first_source
     if candidates and first_source.complete and target.complete:

@@ -21,6 +21,7 @@ from offboard.store.errors import StoreLocationError
 from offboard.store.migrating import check_current
 from offboard.store.paths import create_private_file, shown, sqlite_path
 from offboard.store.schema import metadata, store_meta
+from offboard.store.serial_writer import SerialWriterConnection
 
 BUSY_TIMEOUT_MS = 30_000
 OURS = frozenset(metadata.tables) | {"alembic_version"}
@@ -47,7 +48,9 @@ def engine_for(url: URL, location: str | Path, *, read_only: bool) -> Engine:
         return engine.execution_options(postgresql_readonly=True) if read_only else engine
     if not read_only:
         create_private_file(path)
-        engine = create_engine(url)
+        # The process's writers queue on a lock, not in SQLite's sleeping busy handler.
+        writers = {"factory": SerialWriterConnection, "timeout": BUSY_TIMEOUT_MS / 1000}
+        engine = create_engine(url, connect_args=writers)
         event.listen(engine, "connect", _tune_sqlite)
         return engine
     if not path.is_file():

@@ -30,6 +30,9 @@ Sleep = Callable[[float], Awaitable[None]]
 DEFAULT_REREAD_DELAY = 0.2
 """Seconds between confirming rounds: long enough to leave a concurrent read behind."""
 DEFAULT_CONFIRM_READS = 3
+FIRST_READS_AT_ONCE = 4
+"""Users in their first read at once: their reads by id still take turns (the lock), while
+their groups and brute-force state are read beside them."""
 PAGE_WEIGHT = 4
 """A page of disabled users replaces reads by id only when it spares at least this many:
 a page is heavier for the server than one read, and a few reads by id are cheap anyway."""
@@ -98,15 +101,7 @@ class Confirmer:
         failures: dict[IdentityId, OffboardError] = {}
         # For a batch, one realm read can spare a brute-force read per user.
         lockouts = len(identity_ids) < 2 or await self._realm_locks_users_out()
-        for index, identity_id in enumerate(identity_ids):
-            try:
-                fresh[identity_id] = await self._first_read(identity_id, lockouts)
-            except UnreachableError as error:
-                # Keycloak is known down: every further read would fail the same way.
-                failures.update(dict.fromkeys(identity_ids[index:], error))
-                break
-            except OffboardError as error:
-                failures[identity_id] = error
+        await self._first_reads(identity_ids, lockouts, fresh, failures)
         pending = [i for i, identity in fresh.items() if identity and _may_be_disabled(identity)]
         listing_pages = await self._disabled.pages_needed() if len(pending) > 1 else None
         for _ in range(self._confirm_reads):
@@ -125,6 +120,42 @@ class Confirmer:
             assert identity is not None  # pending holds only users read as present
             fresh[identity_id] = dataclasses.replace(identity, disable_confirmed=True)
         return fresh, failures
+
+    async def _first_reads(
+        self,
+        identity_ids: list[IdentityId],
+        lockouts: bool,
+        fresh: dict[IdentityId, Identity | None],
+        failures: dict[IdentityId, OffboardError],
+    ) -> None:
+        """Each user read once, in ``fresh`` in the order asked.
+
+        The reads of users stay one at a time (the lock); a user's groups and brute-force
+        state are read while the next user is: they are other endpoints, and a spurious
+        answer there only makes a user a candidate for the confirming rounds (which run
+        after all of these, alone) or shows a lockout, which holds the action back.
+        """
+        slots = asyncio.Semaphore(FIRST_READS_AT_ONCE)
+        down: list[UnreachableError] = []
+        read: dict[IdentityId, Identity | None] = {}
+
+        async def first_read(identity_id: IdentityId) -> None:
+            async with slots:
+                if down:  # Keycloak is known down: every further read would fail the same way
+                    failures[identity_id] = down[0]
+                    return
+                try:
+                    read[identity_id] = await self._first_read(identity_id, lockouts)
+                except UnreachableError as error:
+                    down.append(error)
+                    failures[identity_id] = error
+                except OffboardError as error:
+                    failures[identity_id] = error
+
+        async with asyncio.TaskGroup() as group:
+            for identity_id in identity_ids:
+                group.create_task(first_read(identity_id))
+        fresh.update((i, read[i]) for i in identity_ids if i in read)
 
     async def _confirming_round(
         self,

@@ -1,0 +1,114 @@
+"""Journal writes that arrive together share one durable commit, and nothing is less durable."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from offboard.core.journal import JournalRecord, Phase, Status
+from offboard.core.links import Link
+from offboard.executor.group_commit import GroupCommitter
+from offboard.ports import Fence, FenceLostError
+from offboard.store import SqlStore
+from tests.executor.fakes import FakeClock
+
+HOUR = timedelta(hours=1)
+
+
+def record(n: int) -> JournalRecord:
+    return JournalRecord(
+        at=datetime(2026, 12, 1, tzinfo=UTC),
+        run_id="r1",
+        action_key=f"deactivate:id-{n}",
+        phase=Phase.INTENT,
+        status=Status.PENDING,
+        fingerprint="fp-1",
+    )
+
+
+class GatedStore:
+    """Commits in a worker thread as the real store does, each held until the test allows."""
+
+    def __init__(self) -> None:
+        self.commits: list[list[str]] = []
+        self.gate = threading.Event()
+        self.fail_with: Exception | None = None
+
+    def append_all(
+        self,
+        records: Sequence[JournalRecord],
+        links: Iterable[Link] = (),
+        *,
+        fence: Fence | None = None,
+    ) -> None:
+        assert self.gate.wait(5)
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.commits.append([r.action_key for r in records])
+
+
+async def test_writes_queued_behind_a_commit_share_the_next_one_in_order() -> None:
+    store = GatedStore()
+    committer = GroupCommitter(store)  # type: ignore[arg-type]
+    first = asyncio.create_task(committer.write([record(0)]))
+    await asyncio.sleep(0.05)  # the first commit is under way, held at the gate
+    rest = [asyncio.create_task(committer.write([record(n)])) for n in range(1, 6)]
+    await asyncio.sleep(0.05)
+    assert not any(task.done() for task in (first, *rest))  # nobody returns before its commit
+    store.gate.set()
+    await asyncio.gather(first, *rest)
+    assert store.commits == [
+        ["deactivate:id-0"],
+        [f"deactivate:id-{n}" for n in range(1, 6)],
+    ]
+
+
+async def test_a_failed_commit_fails_every_writer_it_held() -> None:
+    store = GatedStore()
+    committer = GroupCommitter(store)  # type: ignore[arg-type]
+    store.fail_with = FenceLostError("lease lost")
+    store.gate.set()
+    results = await asyncio.gather(
+        *(committer.write([record(n)]) for n in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(result, FenceLostError) for result in results)
+    store.fail_with = None
+    await committer.write([record(9)])  # the committer goes on for later writes
+    assert store.commits == [["deactivate:id-9"]]
+
+
+async def test_a_commit_holds_at_most_max_records() -> None:
+    store = GatedStore()
+    committer = GroupCommitter(store, max_records=2)  # type: ignore[arg-type]
+    tasks = [asyncio.create_task(committer.write([record(n)])) for n in range(5)]
+    await asyncio.sleep(0)
+    store.gate.set()
+    await asyncio.gather(*tasks)
+    assert [len(commit) for commit in store.commits] == [2, 2, 1]
+
+
+async def test_a_replaced_leader_records_nothing_through_a_shared_commit(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    assert store.acquire_lease("daemon", "paused", HOUR, clock.now())
+    token = store.lease_token("daemon", "paused", clock.now())
+    assert token is not None
+    old = Fence("daemon", "paused", token)
+    clock.at += 2 * HOUR
+    assert store.acquire_lease("daemon", "successor", HOUR, clock.now())
+    committer = GroupCommitter(store, old)
+    results = await asyncio.gather(
+        *(committer.write([record(n)]) for n in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(result, FenceLostError) for result in results)
+    assert list(store.journal()) == []
+
+
+async def test_concurrent_writers_all_land_in_the_real_store(store: SqlStore) -> None:
+    committer = GroupCommitter(store)
+    await asyncio.gather(*(committer.write([record(n)]) for n in range(80)))
+    assert sorted(r.action_key for r in store.journal()) == sorted(
+        f"deactivate:id-{n}" for n in range(80)
+    )
