@@ -58,7 +58,7 @@ class SerialWriterConnection(sqlite3.Connection):
         return SerialWriterCursor(self)
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
-        return self.cursor().execute(sql, parameters)
+        return SerialWriterCursor(self).execute(sql, parameters)
 
     def commit(self) -> None:
         try:
