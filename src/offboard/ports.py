@@ -300,6 +300,11 @@ class Store(Protocol):
         """
         ...
 
+    def reserve_budgets(self, requests: Sequence[BudgetRequest]) -> list[BudgetVerdict]:
+        """``reserve_budget`` of each request in turn, all in one transaction: the same
+        verdicts, one commit."""
+        ...
+
     def hold_plan(
         self,
         category: str,

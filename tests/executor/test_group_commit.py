@@ -79,9 +79,9 @@ async def test_a_failed_commit_fails_every_writer_it_held() -> None:
     assert store.commits == [["deactivate:id-9"]]
 
 
-async def test_a_commit_holds_at_most_max_records() -> None:
+async def test_a_commit_holds_at_most_max_writes() -> None:
     store = GatedStore()
-    committer = GroupCommitter(store, max_records=2)  # type: ignore[arg-type]
+    committer = GroupCommitter(store, max_writes=2)  # type: ignore[arg-type]
     tasks = [asyncio.create_task(committer.write([record(n)])) for n in range(5)]
     await asyncio.sleep(0)
     store.gate.set()

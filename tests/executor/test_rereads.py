@@ -108,3 +108,70 @@ async def test_a_person_the_batch_could_not_read_is_read_alone() -> None:
     assert keycloak.reads == ["id-1"]
     assert await rereads.fresh(keycloak, IdentityId("id-2"), WINDOW) == _person(2)
     assert keycloak.reads == ["id-1"]
+
+
+async def test_the_next_batch_is_read_while_the_last_of_this_one_is_acted_on() -> None:
+    people: dict[str, Identity | None] = {f"id-{n}": _person(n) for n in range(1, 31)}
+    keycloak = BatchKeycloak(people)
+    rereads = Rereads()
+    rereads.expect(IdentityId(i) for i in people)
+    for n in range(1, 7):  # six of the first ten acted on: four fresh reads left
+        await rereads.fresh(keycloak, IdentityId(f"id-{n}"), WINDOW)
+    await asyncio.sleep(0.01)  # the read ahead runs in the background
+    assert len(keycloak.batches) == 2
+    assert keycloak.batches[1][0] == "id-11", "the read ahead starts after those already read"
+    for n in range(7, 12):
+        await rereads.fresh(keycloak, IdentityId(f"id-{n}"), WINDOW)
+    assert keycloak.reads == [], "nobody waited for a read of their own"
+    await rereads.close()
+
+
+async def test_a_read_ahead_still_running_when_the_apply_ends_is_stopped() -> None:
+    people: dict[str, Identity | None] = {f"id-{n}": _person(n) for n in range(1, 41)}
+    keycloak = BatchKeycloak(people, delay=0.5)
+    rereads = Rereads(size=2)
+    rereads.expect(IdentityId(i) for i in people)
+    await rereads.fresh(keycloak, IdentityId("id-1"), timedelta(seconds=60))
+    await asyncio.sleep(0)
+    assert rereads.ahead is not None
+    assert not rereads.ahead.done()
+    await rereads.close()
+    assert rereads.ahead.cancelled()
+
+
+async def test_batches_are_no_larger_than_the_people_acted_on_in_half_the_window() -> None:
+    people: dict[str, Identity | None] = {f"id-{n}": _person(n) for n in range(1, 101)}
+    keycloak = BatchKeycloak(people)
+    rereads = Rereads()
+    rereads.expect(IdentityId(i) for i in people)
+    window = timedelta(seconds=1)
+    for n in range(1, 26):  # acted on at about 50 a second
+        await rereads.fresh(keycloak, IdentityId(f"id-{n}"), window)
+        await asyncio.sleep(0.02)
+    await rereads.close()
+    # Reading is instant, so only the pace of use bounds the batches read ahead once it is
+    # known: about 50 a second x half the window.
+    sizes = [len(batch) for batch in keycloak.batches]
+    assert sizes[0] == 10
+    assert all(size <= 30 for size in sizes[2:]), sizes
+
+
+async def test_reads_growing_old_are_renewed_with_the_next_batch_not_each_alone() -> None:
+    people: dict[str, Identity | None] = {f"id-{n}": _person(n) for n in range(1, 31)}
+    keycloak = BatchKeycloak(people)
+    rereads = Rereads()
+    rereads.expect(IdentityId(i) for i in people)
+    window = timedelta(milliseconds=200)
+    await rereads.fresh(keycloak, IdentityId("id-1"), window)  # id-1 .. id-10, then ahead
+    await asyncio.sleep(0.12)  # sending is slow: every read left is past half the window
+    for n in range(2, 6):
+        await rereads.fresh(keycloak, IdentityId(f"id-{n}"), window)
+    await asyncio.sleep(0.1)  # and now expired
+    batches = len(keycloak.batches)
+    await rereads.fresh(keycloak, IdentityId("id-6"), window)
+    assert set(keycloak.batches[batches]) == {f"id-{n}" for n in range(6, 31)}
+    for n in range(7, 31):
+        await rereads.fresh(keycloak, IdentityId(f"id-{n}"), window)
+    await rereads.close()
+    assert keycloak.reads == [], "nobody was read alone"
+    assert len(keycloak.batches) == batches + 1

@@ -57,6 +57,43 @@ def test_fifty_concurrent_reservations_against_ten_slots_grant_exactly_ten(
     assert usage[0].left == 0
 
 
+def test_a_batch_of_reservations_gets_the_verdicts_of_one_at_a_time(store_url: str) -> None:
+    """Twelve in one transaction against ten slots: ten granted, the eleventh puts the hold,
+    the twelfth joins it, exactly as twelve transactions in a row would."""
+    store = open_store(store_url)
+    try:
+        verdicts = store.reserve_budgets([request(n) for n in range(12)])
+        hold = store.active_hold(CATEGORY)
+    finally:
+        store.close()
+    assert [v.granted for v in verdicts] == [True] * 10 + [False, False]
+    assert verdicts[10].new_hold
+    assert not verdicts[11].new_hold
+    assert verdicts[10].hold_id == verdicts[11].hold_id
+    assert hold is not None
+    assert {w.identity_id for w in hold.waiting} == {"id-10", "id-11"}
+
+
+def test_concurrent_batches_and_single_reservations_still_grant_exactly_ten(
+    store_url: str,
+) -> None:
+    stores = [open_store(store_url) for _ in range(5)]
+    start = Barrier(10)
+
+    def ask(n: int) -> int:
+        start.wait()
+        batch = [request(10 * n + k) for k in range(5)]
+        return sum(v.granted for v in stores[n % 5].reserve_budgets(batch))
+
+    try:
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            granted = sum(pool.map(ask, range(10)))
+    finally:
+        for opened in stores:
+            opened.close()
+    assert granted == 10
+
+
 def test_the_window_slides_and_a_hold_stops_everything_until_released(store: SqlStore) -> None:
     for n in range(10):
         assert store.reserve_budget(request(n)).granted

@@ -261,9 +261,12 @@ async def apply_plan(
 
     groups = _by_account(to_send)
     reader.begin(len(groups))
-    async with asyncio.TaskGroup() as group:
-        for actions in groups:
-            group.create_task(run_group(actions))
+    try:
+        async with asyncio.TaskGroup() as group:
+            for actions in groups:
+                group.create_task(run_group(actions))
+    finally:
+        await preflight.close()
     if lost:
         raise lost[0]
     ordered = tuple(outcomes[action.key] for action in to_send)

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
 from offboard.core.budget import Budget, BudgetCategory, WindowLimit
-from offboard.core.holds import BudgetRequest, Waiting, category_of, slots_of
+from offboard.core.holds import BudgetRequest, BudgetVerdict, Waiting, category_of, slots_of
 from offboard.core.journal import Phase, Status
 from offboard.core.plan import Action, GuardName, Plan
+from offboard.executor.coalescing import Coalescer
 from offboard.executor.outcomes import Outcome
 from offboard.executor.records import action_record, note_record
 from offboard.ports import Clock, Store
@@ -43,6 +44,11 @@ class BudgetGate:
     paused: str = ""
     """Why deprovisioning may not go on at all now (a source anomaly), or empty; it pauses
     deprovisioning only."""
+    _reservations: Coalescer[BudgetRequest, BudgetVerdict] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # The reservations of concurrent actions share a transaction (``coalescing``).
+        self._reservations = Coalescer(self.store.reserve_budgets)
 
     @classmethod
     def open(
@@ -80,7 +86,7 @@ class BudgetGate:
             self.approved,
             slots_of(action),
         )
-        verdict = await asyncio.to_thread(self.store.reserve_budget, request)
+        verdict = await self._reservations.submit(request)
         if verdict.granted:
             return None
         if verdict.new_hold:

@@ -45,6 +45,10 @@ class Preflight:
             return
         self.rereads.expect(IdentityId(a.identity_id) for a in actions if needs_reconfirming(a))
 
+    async def close(self) -> None:
+        """The apply is over: no read ahead may outlive it."""
+        await self.rereads.close()
+
     async def ensure_fence(self, store: Store, clock: Clock) -> None:
         """Raise ``FenceLostError`` unless the lease is still ours, unexpired, same token."""
         if self.fence is None:

@@ -48,27 +48,19 @@ class BudgetTables:
     def reserve_budget(self, request: BudgetRequest) -> BudgetVerdict:
         """Spend the request's slots, or refuse them and put (or join) the hold; atomic
         across processes."""
-        self._ensure_lock_row(request.category)
+        return self.reserve_budgets([request])[0]
+
+    def reserve_budgets(self, requests: Sequence[BudgetRequest]) -> list[BudgetVerdict]:
+        """``reserve_budget`` of each request in turn, in one transaction: the same verdicts
+        as one transaction each (a request counts the slots the earlier ones spent, and
+        joins a hold an earlier one put), with one lock and one commit for all."""
+        categories = sorted({request.category for request in requests})
+        for category in categories:
+            self._ensure_lock_row(category)
         with self.engine.begin() as connection:
-            _lock(connection, request.category)
-            hold = _active_hold_id(connection, request.category)
-            if request.approved or _released_for(connection, request):
-                _spend(connection, request, approved=True)
-                return BudgetVerdict(True)
-            if hold is not None:
-                _add_waiting(connection, hold, [request.waiting])
-                guard = budget_guard(request.category)
-                return BudgetVerdict(False, hold, f"{guard}: a hold is active (#{hold})")
-            for limit in request.limits:
-                used = _used(connection, request.category, limit, request.at)
-                if used + request.slots > limit.limit:
-                    message = window_full_message(limit, used, request.category)
-                    guards = (budget_guard(request.category),)
-                    hold = _put_hold(connection, request.category, guards, message, request.at)
-                    _add_waiting(connection, hold, [request.waiting])
-                    return BudgetVerdict(False, hold, message, new_hold=True)
-            _spend(connection, request, approved=False)
-            return BudgetVerdict(True)
+            for category in categories:  # always in the same order: no lock cycle
+                _lock(connection, category)
+            return [_reserve(connection, request) for request in requests]
 
     def hold_plan(
         self,
@@ -135,6 +127,28 @@ class BudgetTables:
                 connection.execute(insert(budget_locks).values(category=category, reservations=0))
         except IntegrityError:
             pass  # another process inserted it a moment before us
+
+
+def _reserve(connection: Connection, request: BudgetRequest) -> BudgetVerdict:
+    """One reservation, under the category's lock taken by the caller's transaction."""
+    hold = _active_hold_id(connection, request.category)
+    if request.approved or _released_for(connection, request):
+        _spend(connection, request, approved=True)
+        return BudgetVerdict(True)
+    if hold is not None:
+        _add_waiting(connection, hold, [request.waiting])
+        guard = budget_guard(request.category)
+        return BudgetVerdict(False, hold, f"{guard}: a hold is active (#{hold})")
+    for limit in request.limits:
+        used = _used(connection, request.category, limit, request.at)
+        if used + request.slots > limit.limit:
+            message = window_full_message(limit, used, request.category)
+            guards = (budget_guard(request.category),)
+            hold = _put_hold(connection, request.category, guards, message, request.at)
+            _add_waiting(connection, hold, [request.waiting])
+            return BudgetVerdict(False, hold, message, new_hold=True)
+    _spend(connection, request, approved=False)
+    return BudgetVerdict(True)
 
 
 def _released_for(connection: Connection, request: BudgetRequest) -> bool:
