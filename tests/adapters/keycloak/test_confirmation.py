@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -359,3 +360,37 @@ async def test_an_unreadable_realm_counts_as_protected(
 
     assert len(fake.paths("attack-detection")) == 3
     assert all(i.disable_confirmed for i in confirmed.identities)
+
+
+async def test_reads_of_users_take_turns_while_lockout_checks_run_beside_them(
+    fake: FakeKeycloak,
+) -> None:
+    """Keycloak issue 40689: overlapping reads of users return spurious ``enabled:false``.
+    Only those reads must take turns; a user's brute-force state is another endpoint."""
+    fake.users = [{**user(n), "enabled": False} for n in range(12)]
+    in_flight = {"users": 0, "brute-force": 0}
+    peak = {"users": 0, "brute-force": 0, "both": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        kind = "brute-force" if "attack-detection" in path else "users"
+        by_id = kind == "brute-force" or path.rstrip("/").split("/")[-2] == "users"
+        if by_id:
+            in_flight[kind] += 1
+            peak[kind] = max(peak[kind], in_flight[kind])
+            peak["both"] = max(peak["both"], sum(in_flight.values()))
+            await asyncio.sleep(0.006 if kind == "brute-force" else 0.002)
+            in_flight[kind] -= 1
+        return fake.handle(request)
+
+    async def no_pause(_seconds: float) -> None:
+        return None
+
+    async with make_source(fake, sleep=no_pause) as source:
+        snapshot = await source.snapshot()
+        source.reader._client._transport = httpx.MockTransport(handler)
+        await source.confirm(snapshot, [i.id for i in snapshot.identities])
+
+    assert peak["users"] == 1, "two reads of users overlapped"
+    assert peak["brute-force"] > 1
+    assert peak["both"] > 1
