@@ -31,7 +31,7 @@ from offboard.executor.preflight import NO_PREFLIGHT, Preflight
 from offboard.executor.readback import ReadBackPolicy
 from offboard.executor.records import action_record, note_record
 from offboard.executor.retrying import RetryPolicy
-from offboard.executor.sending import ActionSender
+from offboard.executor.sending import ActionSender, Sent
 from offboard.ports import (
     AccountDirectory,
     Clock,
@@ -251,7 +251,10 @@ async def apply_plan(
                     if lost:
                         return  # the lease is gone: this process sends nothing more
                     sent = await _run_one(action, sender, plan, done, gate)
-                # Outside the slot: the next sends go on while read-backs wait for a batch.
+                # Outside the slot (it bounds the requests in flight): the next sends go on
+                # while this outcome is committed and its read-back waits for a batch.
+                if isinstance(sent, Sent):
+                    sent = await sender.record_outcome(sent)
                 outcomes[action.key] = await sender.confirm(sent)
             except FenceLostError as error:
                 lost.append(error)
@@ -275,7 +278,7 @@ async def apply_plan(
 
 async def _run_one(
     action: Action, sender: ActionSender, plan: Plan, done: set[str], gate: BudgetGate
-) -> Outcome:
+) -> Outcome | Sent:
     """Send one action unless an earlier run did it, a fresh read says it is not wanted, or
     the budget has no slot left (then it is held).
 
@@ -290,7 +293,7 @@ async def _run_one(
         await sender.journal(sender.record(action, Phase.OUTCOME, Status.SKIPPED, detail=skip))
         return Outcome(action, Status.SKIPPED, skip)
     held = await gate.reserve(action)
-    return held or await sender.send(action)
+    return held or await sender.request(action)
 
 
 def _identities_in(plan: Plan) -> set[str]:

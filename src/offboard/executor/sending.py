@@ -44,6 +44,14 @@ def describe(error: BaseException) -> str:
     return f"unexpected {type(error).__name__}"
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """An action whose requests are done, its outcome not yet journaled."""
+
+    outcome: Outcome
+    last_attempt: JournalRecord
+
+
 @dataclass
 class ActionSender:
     """Sends the actions of one apply; holds what every step needs."""
@@ -101,12 +109,21 @@ class ActionSender:
 
     async def send(self, action: Action) -> Outcome:
         """The intent, the attempts and the outcome (two commits); no read-back yet."""
+        return await self.record_outcome(await self.request(action))
+
+    async def request(self, action: Action) -> Sent:
+        """The intent (committed before anything is sent) and the attempts; the outcome is
+        not recorded yet (``record_outcome``): an apply records it after freeing the slot."""
         await self.journal(self.record(action, Phase.INTENT, Status.PENDING))
-        outcome, last_attempt = await self._send(action)
+        return Sent(*await self._send(action))
+
+    async def record_outcome(self, sent: Sent) -> Outcome:
+        """The last attempt and the outcome, in one commit."""
+        outcome = sent.outcome
         await self.journal(
-            last_attempt,
+            sent.last_attempt,
             self.record(
-                action,
+                outcome.action,
                 Phase.OUTCOME,
                 outcome.status,
                 http_status=outcome.http_status,
