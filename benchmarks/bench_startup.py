@@ -9,8 +9,7 @@ on fresh emulators (``_harness``: ``--people`` people, every 50th a leaver) and 
 everyone linked, as ``bench_peer.py`` runs it: the sum of the import times (every import of
 the run, not only those before the first request), the time from the process's start to
 the first request an emulator answered, the wall time and the peak RSS (GNU ``time``).
-Import details of one run: ``BENCH_PEER_IMPORTTIME=... bench_peer.py`` and
-``import_total.py``.
+Import details: ``BENCH_STARTUP_LOGS=folder`` keeps the logs, for ``import_total.py``.
 
     .venv/bin/python benchmarks/bench_startup.py --runs 9 --real-runs 3
 """
@@ -18,6 +17,7 @@ Import details of one run: ``BENCH_PEER_IMPORTTIME=... bench_peer.py`` and
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -47,6 +47,8 @@ REAL: list[tuple[str, list[str]]] = [
     ("offboard apply --yes", ["apply", "--yes"]),
     ("offboard run (start)", ["run"]),
 ]
+KEEP_LOGS = os.environ.get("BENCH_STARTUP_LOGS", "")
+"""A folder to keep each real command's ``-X importtime`` log in (``import_total.py``)."""
 DAEMON_GRACE_S = 3.0
 """How long the daemon runs after its first request before it is stopped (its start's
 imports are then done; a reconciliation may still be running, and is cut short)."""
@@ -96,6 +98,8 @@ def real_run(arguments: list[str], people: int) -> dict[str, Any]:
         else:
             figures = measured(command, scratch / "run.log")
         log = (scratch / "run.log").read_text(errors="replace")
+        if KEEP_LOGS:  # the last run's log of each command, for import_total.py
+            Path(KEEP_LOGS, "-".join(arguments) + ".log").write_text(log)
         figures["imports_s"] = import_seconds(log)
         first = first_request(emu.keycloak_url, emu.atlassian_url)
         figures["first_request_s"] = first.timestamp() - started if first else float("nan")
