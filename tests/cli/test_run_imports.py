@@ -30,6 +30,11 @@ NOT_FOR_A_RUN = (
     "offboard.service.licence_pass",  # the licence check's own commands and the daemon
     "offboard.adapters.mail",
     "smtplib",
+    "offboard.core.inactivity",  # the licence check's inactivity marks
+    "rich.traceback",  # structlog's coloured tracebacks (offboard formats its own)
+    "rich.pretty",
+    "pygments",
+    "rich.progress",  # bars only on a terminal
 )
 
 
