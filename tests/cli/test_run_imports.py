@@ -76,3 +76,37 @@ def test_a_real_run_imports_only_what_it_uses(
     assert heavy == [], output
     if args != ("plan",):  # the run did its work: the leaver's account is deactivated
         assert linked.account_status(f"{leaver}@{DOMAIN}") == "inactive"
+
+
+def test_the_daemon_command_imports_provisioning_only_when_it_provisions() -> None:
+    probe = (
+        "import sys\n"
+        "from offboard.cli.lazy import load_command\n"
+        "assert load_command('run') is not None\n"
+        "print(sorted(m for m in ('scim2_models', 'offboard.adapters.atlassian_scim',"
+        " 'offboard.service.provisioning_passes') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_structlog_comes_without_rich_extras_and_httpx_without_its_cli() -> None:
+    probe = (
+        "import sys\n"
+        "from offboard.cli import lean\n"
+        "lean.skip_httpx_cli()\n"
+        "lean.import_structlog()\n"
+        "import httpx, structlog\n"
+        "print(sorted(m for m in ('httpx._main', 'pygments', 'rich.traceback', 'rich.pretty')"
+        " if sys.modules.get(m) is not None), callable(httpx.main))\n"
+        "import rich.traceback\n"  # hidden from structlog only: rich's modules still import
+        "print(rich.traceback.Traceback.__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[] True", "Traceback"]

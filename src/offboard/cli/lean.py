@@ -13,8 +13,9 @@ installed (issue 18: a real run's imports):
   import of it fails, and httpx then defines a stub ``main`` instead.
 
 Together about 0.1 s of every command that reads a vendor (``benchmarks/bench_startup.py``).
-The logging setup calls both before a command runs (``offboard.cli.logs``); called after
-those libraries were imported, they change nothing.
+The root group calls both before it imports a command's module (``offboard.cli.lazy``), and
+the logging setup again (``offboard.cli.logs``); called after those libraries were
+imported, they change nothing.
 """
 
 from __future__ import annotations
@@ -44,3 +45,11 @@ def skip_httpx_cli() -> None:
     """Leave httpx's command-line client out of any later ``import httpx``."""
     if "httpx" not in sys.modules:
         sys.modules.setdefault(_HTTPX_CLI, None)  # type: ignore[arg-type]
+
+
+def before_command() -> None:
+    """Both, before a command's module is imported (it may import httpx or structlog at its
+    top); not for a command's help, which imports neither."""
+    skip_httpx_cli()
+    if not any(arg in ("--help", "-h") for arg in sys.argv[1:]):
+        import_structlog()
