@@ -9,6 +9,7 @@ on fresh emulators (``_harness``: ``--people`` people, every 50th a leaver) and 
 everyone linked, as ``bench_peer.py`` runs it: the sum of the import times (every import of
 the run, not only those before the first request), the time from the process's start to
 the first request an emulator answered, the wall time and the peak RSS (GNU ``time``).
+offboard's bytecode is compiled first, as an installed package's is.
 Import details: ``BENCH_STARTUP_LOGS=folder`` keeps the logs, for ``import_total.py``.
 
     .venv/bin/python benchmarks/bench_startup.py --runs 9 --real-runs 3
@@ -32,7 +33,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _harness import emulators, seed_links
-from bench_peer import CONTROL, config_file, free_port, measured
+from bench_peer import CONTROL, compiled_like_an_install, config_file, free_port, measured
 
 COMMANDS: list[tuple[str, list[str]]] = [
     ("python -c pass (floor)", ["-c", "pass"]),
@@ -128,6 +129,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=1000, help="people in the emulators")
     parser.add_argument("--only-real", action="store_true", help="skip the help commands")
     options = parser.parse_args()
+    compiled_like_an_install()
     if not options.only_real:
         help_commands(options.runs)
     if options.real_runs < 1:
