@@ -78,13 +78,14 @@ def test_a_real_run_imports_only_what_it_uses(
         assert linked.account_status(f"{leaver}@{DOMAIN}") == "inactive"
 
 
-def test_the_daemon_command_imports_provisioning_only_when_it_provisions() -> None:
+def test_the_daemon_command_imports_provisioning_and_token_checks_only_when_used() -> None:
     probe = (
         "import sys\n"
         "from offboard.cli.lazy import load_command\n"
         "assert load_command('run') is not None\n"
         "print(sorted(m for m in ('scim2_models', 'offboard.adapters.atlassian_scim',"
-        " 'offboard.service.provisioning_passes') if m in sys.modules))\n"
+        " 'offboard.service.provisioning_passes', 'joserfc', 'cryptography')"
+        " if m in sys.modules))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
