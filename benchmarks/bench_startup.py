@@ -13,6 +13,9 @@ offboard's bytecode is compiled first, as an installed package's is.
 Import details: ``BENCH_STARTUP_LOGS=folder`` keeps the logs, for ``import_total.py``.
 
     .venv/bin/python benchmarks/bench_startup.py --runs 9 --real-runs 3
+
+``--against SRC`` runs another offboard's ``src`` folder too, alternately first with this
+one, for a before/after pair measured under the same load.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +55,7 @@ REAL: list[tuple[str, list[str]]] = [
 ]
 KEEP_LOGS = os.environ.get("BENCH_STARTUP_LOGS", "")
 """A folder to keep each real command's ``-X importtime`` log in (``import_total.py``)."""
+SHOWN = ("imports_s", "first_request_s", "wall_s", "peak_rss_mb", "modules")
 DAEMON_GRACE_S = 3.0
 """How long the daemon runs after its first request before it is stopped (its start's
 imports are then done; a reconciliation may still be running, and is cut short)."""
@@ -73,6 +79,11 @@ def import_seconds(log: str) -> float:
     )
 
 
+def import_count(log: str) -> int:
+    """How many modules a ``-X importtime`` log imported (steady, unlike their times)."""
+    return sum(1 for line in log.splitlines() if line.startswith("import time:")) - 1
+
+
 def first_request(*urls: str) -> datetime | None:
     """When the first request an emulator answered was answered (its own log's clock)."""
     stamps = []
@@ -82,9 +93,11 @@ def first_request(*urls: str) -> datetime | None:
     return datetime.fromisoformat(min(stamps)) if stamps else None
 
 
-def real_run(arguments: list[str], people: int) -> dict[str, Any]:
-    """One real command on fresh emulators: import seconds, first request, wall, peak RSS."""
-    with tempfile.TemporaryDirectory() as folder, emulators(people, 50, Path(folder)) as emu:
+def real_run(arguments: list[str], people: int, source: str = "") -> dict[str, Any]:
+    """One real command on fresh emulators: import seconds, first request, wall, peak RSS;
+    the offboard of the ``source`` folder instead of this one when given."""
+    with tempfile.TemporaryDirectory() as folder, emulators(people, 50, Path(folder)) as emu, \
+         _offboard_from(source):  # fmt: skip
         scratch = Path(folder)
         config = config_file(scratch, emu.keycloak_url, emu.atlassian_url)
         if arguments == ["run"]:
@@ -102,9 +115,27 @@ def real_run(arguments: list[str], people: int) -> dict[str, Any]:
         if KEEP_LOGS:  # the last run's log of each command, for import_total.py
             Path(KEEP_LOGS, "-".join(arguments) + ".log").write_text(log)
         figures["imports_s"] = import_seconds(log)
+        figures["modules"] = import_count(log)
         first = first_request(emu.keycloak_url, emu.atlassian_url)
         figures["first_request_s"] = first.timestamp() - started if first else float("nan")
     return figures
+
+
+@contextmanager
+def _offboard_from(source: str) -> Iterator[None]:
+    """Children import offboard from ``source`` (a ``src`` folder) while inside."""
+    if not source:
+        yield
+        return
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = source
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = before
 
 
 def _daemon(command: list[str], log: Path, *urls: str) -> dict[str, Any]:
@@ -128,21 +159,36 @@ def main() -> None:
     parser.add_argument("--real-runs", type=int, default=3, help="runs per real command")
     parser.add_argument("--people", type=int, default=1000, help="people in the emulators")
     parser.add_argument("--only-real", action="store_true", help="skip the help commands")
+    parser.add_argument(
+        "--against",
+        default="",
+        metavar="SRC",
+        help="also run the offboard of this src folder, alternately first (a before/after "
+        "pair: git archive BASE src | tar -x -C /tmp/base; --against /tmp/base/src)",
+    )
     options = parser.parse_args()
     compiled_like_an_install()
+    if options.against:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", options.against], check=True)
     if not options.only_real:
         help_commands(options.runs)
     if options.real_runs < 1:
         return
-    print(f"\n{'real command':<24} {'imports':>8} {'1st req':>8} {'wall':>7} {'peak RSS':>9}"
-          f"   (median of {options.real_runs}, {options.people:,} people)")  # fmt: skip
+    header = ("real command", "imports", "1st req", "wall", "peak RSS", "modules")
+    print(f"\n{header[0]:<22}" + "".join(f"{h:>10}" for h in header[1:]),
+          f"  (median of {options.real_runs}, {options.people:,} people)")  # fmt: skip
+    sources = ["", options.against] if options.against else [""]
     for name, arguments in REAL:
-        runs = [real_run(arguments, options.people) for _ in range(options.real_runs)]
-        median = {key: statistics.median(run[key] for run in runs) for key in runs[0]
-                  if key in ("imports_s", "first_request_s", "wall_s", "peak_rss_mb")}  # fmt: skip
-        print(f"{name:<24} {median['imports_s']:>7.3f}s {median['first_request_s']:>7.2f}s "
-              f"{median['wall_s']:>6.2f}s {median['peak_rss_mb']:>6.0f} MB",
-              flush=True)  # fmt: skip
+        runs: dict[str, list[dict[str, Any]]] = {source: [] for source in sources}
+        for n in range(options.real_runs):
+            for source in sources if n % 2 == 0 else sources[::-1]:
+                runs[source].append(real_run(arguments, options.people, source))
+        for source, done in runs.items():
+            row = [statistics.median(run[key] for run in done) for key in SHOWN]
+            cells = [f"{row[0]:.3f}s", f"{row[1]:.2f}s", f"{row[2]:.2f}s", f"{row[3]:.0f} MB",
+                     f"{row[4]:.0f}"]  # fmt: skip
+            label = f"{name} ({source})" if source else name
+            print(f"{label:<22}" + "".join(f"{c:>10}" for c in cells), flush=True)
 
 
 def help_commands(runs: int) -> None:
