@@ -175,7 +175,7 @@ def main() -> None:
     if options.real_runs < 1:
         return
     header = ("real command", "imports", "1st req", "wall", "peak RSS", "modules")
-    print(f"\n{header[0]:<22}" + "".join(f"{h:>10}" for h in header[1:]),
+    print(f"\n{header[0]:<32}" + "".join(f"{h:>10}" for h in header[1:]),
           f"  (median of {options.real_runs}, {options.people:,} people)")  # fmt: skip
     sources = ["", options.against] if options.against else [""]
     for name, arguments in REAL:
@@ -187,8 +187,8 @@ def main() -> None:
             row = [statistics.median(run[key] for run in done) for key in SHOWN]
             cells = [f"{row[0]:.3f}s", f"{row[1]:.2f}s", f"{row[2]:.2f}s", f"{row[3]:.0f} MB",
                      f"{row[4]:.0f}"]  # fmt: skip
-            label = f"{name} ({source})" if source else name
-            print(f"{label:<22}" + "".join(f"{c:>10}" for c in cells), flush=True)
+            label = f"{name} (against)" if source else name
+            print(f"{label:<32}" + "".join(f"{c:>10}" for c in cells), flush=True)
 
 
 def help_commands(runs: int) -> None:
