@@ -83,6 +83,20 @@ CPROFILE = os.environ.get("BENCH_PEER_CPROFILE", "")
 """A file to copy the ``-X importtime`` log of the offboard runs to."""
 
 
+def compiled_like_an_install() -> None:
+    """Write offboard's bytecode caches, as ``pip install`` does for an installed package.
+
+    An editable checkout run with ``PYTHONDONTWRITEBYTECODE`` (as in CI and these sessions)
+    otherwise compiles every offboard module from source at each start: about 0.1 s that
+    no installed offboard pays, while the script's libraries come compiled."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("offboard")
+    assert spec is not None
+    for folder in spec.submodule_search_locations or []:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", folder], check=True)
+
+
 def hazards(world: World) -> dict[str, list[int]]:
     people = len(world.identity_ids)
     leavers = set(world.leavers)
@@ -372,6 +386,7 @@ def main() -> None:
     parser.add_argument("--no-save", action="store_true")
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",") if size]
+    compiled_like_an_install()
     rows = [paired(size, options.repeat, options.shifting_listing) for size in sizes]
     print(table(rows))
     if rows and not options.no_save:

@@ -17,18 +17,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from offboard.core.accounts import Account, AccountId
 from offboard.core.budget import WindowLimit
 from offboard.core.holds import BudgetRequest, BudgetVerdict, Hold, Waiting, WindowUsage
 from offboard.core.identities import Identity, IdentityId
-from offboard.core.inactivity import InactivityMark
 from offboard.core.journal import JournalRecord, RunRecord, SnapshotSummary
-from offboard.core.licences import AccountUsage
 from offboard.core.links import Link
 from offboard.core.plan import Action
 from offboard.core.snapshots import SourceSnapshot, TargetSnapshot
+
+if TYPE_CHECKING:  # the licence check's types: a deprovisioning run does not import them
+    from offboard.core.inactivity import InactivityMark
+    from offboard.core.licences import AccountUsage
 
 
 class OffboardError(Exception):

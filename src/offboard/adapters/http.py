@@ -18,7 +18,6 @@ from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 import httpx
-import stamina
 import structlog
 from pydantic import SecretStr
 
@@ -205,6 +204,8 @@ async def with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy | N
         return await call()
     except TemporaryError as error:
         first_failure: TemporaryError | None = error
+
+    import stamina  # here: a run whose requests all succeed first time never imports it
 
     async def again() -> T:
         nonlocal first_failure

@@ -2,12 +2,20 @@
 
 The attribute docstrings of :mod:`offboard.settings` are the single source: `config init`
 writes them as TOML comments and `config reference` as the Markdown of
-docs/reference/configuration.md (a test fails when that file is out of date).
+docs/reference/configuration.md (a test fails when that file is out of date). They are read
+here from the source, not by pydantic when the models are built (``use_attribute_docstrings``
+parses each model's source: about half of the settings' import time, paid by every command).
 """
 
 from __future__ import annotations
 
+import ast
+import copy
+import functools
+import inspect
+import itertools
 import json
+import textwrap
 import types
 import typing
 from datetime import timedelta
@@ -72,12 +80,54 @@ def sections(model: type[BaseModel], prefix: str = "") -> list[tuple[str, type[B
     return found
 
 
+def attribute_docs(model: type[BaseModel]) -> dict[str, str]:
+    """Each field's docstring (the string after its annotation), the model's own first and
+    then its bases', as pydantic's ``use_attribute_docstrings`` would read them."""
+    found: dict[str, str] = {}
+    for cls in reversed(model.__mro__):
+        if isinstance(cls, type) and issubclass(cls, BaseModel) and cls is not BaseModel:
+            found.update(_class_attribute_docs(cls))
+    return found
+
+
+@functools.cache
+def _class_attribute_docs(cls: type[BaseModel]) -> dict[str, str]:
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError):
+        return {}
+    tree = ast.parse(source).body[0]
+    docs: dict[str, str] = {}
+    body = tree.body if isinstance(tree, ast.ClassDef) else []
+    for before, node in itertools.pairwise(body):
+        if (
+            isinstance(before, ast.AnnAssign)
+            and isinstance(before.target, ast.Name)
+            and isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            docs[before.target.id] = inspect.cleandoc(node.value.value)
+    return docs
+
+
 def _leaves(model: type[BaseModel]) -> list[tuple[str, FieldInfo]]:
+    """The model's own keys (not its tables), each with its description from its docstring."""
+    docs = attribute_docs(model)
     return [
-        (name, info)
+        (name, _described(info, docs.get(name)))
         for name, info in model.model_fields.items()
         if not (isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel))
     ]
+
+
+def _described(info: FieldInfo, doc: str | None) -> FieldInfo:
+    """``info`` with its docstring as its description, unless a Field() gave one."""
+    if info.description is not None or doc is None:
+        return info
+    described = copy.copy(info)
+    described.description = doc
+    return described
 
 
 def _default(info: FieldInfo) -> Any:

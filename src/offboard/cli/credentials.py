@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import TYPE_CHECKING
 
 import structlog
 
 from offboard.core.credentials import WARN_DAYS, expiry_notice
 from offboard.ports import CheckResult
-from offboard.server.metrics import Metrics
-from offboard.service.status import DaemonStatus
-from offboard.settings import Settings
+
+if TYPE_CHECKING:  # the daemon's side only: a one-shot command imports neither
+    from offboard.server.metrics import Metrics
+    from offboard.service.status import DaemonStatus
+    from offboard.settings import Settings
 
 log = structlog.get_logger(__name__)
 

@@ -13,11 +13,10 @@ from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from offboard.cli.errors import FailedError, RefusedError, UnreachableError, stderr
 from offboard.cli.exit_codes import ExitCode
@@ -41,6 +40,9 @@ from offboard.service.overriding import apply_in_run as apply_in_own_run
 from offboard.service.reconciling import PlanResult, SideProgress, build_plan
 from offboard.store import SqlStore
 
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
 T = TypeVar("T")
 _CREDENTIALS = re.compile(r"credentials|HTTP 40[13]|expired|unauthori[sz]ed", re.I)
 """A snapshot problem saying the vendor answered and refused, rather than did not answer."""
@@ -61,7 +63,29 @@ class Wired:
     """Actions of a plan older than this re-read their person first (``daemon.reconfirm_after``)."""
 
 
-def _bars(console: Console) -> Progress:
+class _NoBars:
+    """What the bars are when the console is no terminal (a pipe, a log, a cron job): nothing
+    drawn, and rich's progress module (imported only for a terminal) not imported."""
+
+    def __enter__(self) -> _NoBars:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+    def add_task(self, _description: str, total: float | None = None) -> TaskID:
+        del total
+        return cast("TaskID", 0)
+
+    def update(self, _task: TaskID, **_fields: float | None) -> None:
+        return None
+
+
+def _bars(console: Console) -> Progress | _NoBars:
+    if not console.is_terminal:
+        return _NoBars()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description:<22}"),
         BarColumn(),
@@ -69,7 +93,6 @@ def _bars(console: Console) -> Progress:
         TimeElapsedColumn(),
         console=console,
         transient=True,
-        disable=not console.is_terminal,
     )
 
 

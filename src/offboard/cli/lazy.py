@@ -15,6 +15,7 @@ from typing import NamedTuple
 import typer
 from typer._click import Command, Context, HelpFormatter
 
+from offboard.cli import lean
 from offboard.cli.group import OffboardGroup
 
 
@@ -118,6 +119,7 @@ class LazyGroup(OffboardGroup):
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is None:
+            lean.before_command()
             command = load_command(cmd_name)
             if command is not None:
                 self.add_command(command, cmd_name)

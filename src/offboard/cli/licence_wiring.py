@@ -9,10 +9,9 @@ from offboard.adapters.atlassian_org.usage import UsageReader
 from offboard.adapters.mail import SmtpNotifier
 from offboard.core.inactivity import InactivityPolicy
 from offboard.core.licences import ReportOptions
-from offboard.core.plan import Plan
 from offboard.core.policy import ActionKind
 from offboard.executor.preflight import Preflight
-from offboard.ports import AccountDirectory, Clock, IdentitySource, Notifier, OffboardError, Store
+from offboard.ports import Clock, IdentitySource, Notifier, Store
 from offboard.service.leasing import Lease
 from offboard.service.licence_pass import LicenceConfig, LicencePassResult, licence_pass
 from offboard.service.licence_schedule import DailyLicenceCheck
@@ -93,28 +92,3 @@ def daily_check(
         )
 
     return DailyLicenceCheck(check, last_check, at, clock)
-
-
-async def leaver_token_counts(directory: AccountDirectory, plan: Plan) -> dict[str, int]:
-    """API tokens held by each account the plan deprovisions (read only), by email or id."""
-    if not isinstance(directory, AtlassianDirectory):
-        return {}
-    usage = UsageReader(directory.org)
-    counts: dict[str, int] = {}
-    for action in plan.deprovisioning:
-        try:
-            held = len(await usage.api_tokens(action.account_id))
-        except OffboardError:
-            continue  # an unmanaged account's tokens cannot be listed
-        if held:
-            counts[action.email or action.account_id] = held
-    return counts
-
-
-def token_lines(counts: dict[str, int]) -> list[str]:
-    """One line per leaver holding API tokens (revoked by the licence pass)."""
-    return [
-        f"{who} holds {held} API token{'s' if held != 1 else ''}: revoked by the licence pass "
-        "once deprovisioned (licences.revoke_leaver_tokens)"
-        for who, held in sorted(counts.items())
-    ]

@@ -7,7 +7,11 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any
 
-import structlog
+from offboard.cli import lean
+
+lean.skip_httpx_cli()  # before any module imports httpx or structlog: see offboard.cli.lean
+lean.import_structlog()
+import structlog  # noqa: E402  (imported by the line above: this only names it)
 
 _SECRET_WORDS = ("secret", "password", "token", "api_key", "authorization")
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}

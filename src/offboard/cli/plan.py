@@ -5,25 +5,18 @@ from __future__ import annotations
 import asyncio
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from offboard.cli.errors import FailedError
 from offboard.cli.exit_codes import ExitCode
-from offboard.cli.files import write_private
-from offboard.cli.fitting import output_console
-from offboard.cli.flows import Wired, raise_if_unreadable, side_bars
-from offboard.cli.licence_wiring import leaver_token_counts, token_lines
 from offboard.cli.plan_options import AdoptOption, ShowLinksOption
-from offboard.cli.render import guard_lines, plan_table
-from offboard.cli.state import state_of
-from offboard.cli.wiring import connect
-from offboard.core.day_one import day_one_lines
-from offboard.core.plan import Plan
-from offboard.core.rendering import plan_to_json, render_markdown, render_text
-from offboard.service.reconciling import reconcile
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from offboard.cli.flows import Wired
+    from offboard.core.plan import Plan
 
 
 class PlanFormat(StrEnum):
@@ -52,6 +45,10 @@ def show_plan(
 
     Every format carries the day-one lines (the backlog and the command that adopts it,
     the link bookkeeping counted)."""
+    from offboard.cli.render import guard_lines, plan_table
+    from offboard.core.day_one import day_one_lines
+    from offboard.core.rendering import plan_to_json, render_markdown, render_text
+
     if fmt is PlanFormat.JSON:
         typer.echo(plan_to_json(plan), nl=False)
     elif fmt is PlanFormat.MARKDOWN:
@@ -72,6 +69,10 @@ def show_plan(
 
 def save_plan(plan: Plan, out: Path) -> None:
     """Write the plan document (0600) for review and a later `offboard apply FILE`."""
+    from offboard.cli.errors import FailedError
+    from offboard.cli.files import write_private
+    from offboard.core.rendering import plan_to_json
+
     try:
         write_private(out, plan_to_json(plan))
     except OSError as exc:
@@ -80,6 +81,9 @@ def save_plan(plan: Plan, out: Path) -> None:
 
 async def plan_once(wired: Wired, console: Console, *, adopt_backlog: bool = False) -> Plan:
     """A fresh plan in a run of its own, kept in the store with its document."""
+    from offboard.cli.flows import raise_if_unreadable, side_bars
+    from offboard.service.reconciling import reconcile
+
     with side_bars(console) as progress:
         report = await reconcile(
             source=wired.source,
@@ -131,6 +135,12 @@ def plan(
     Examples: offboard plan; offboard plan --out plan.json; offboard plan --format markdown;
     offboard plan --adopt-backlog --out day-one.json
     """
+    # Imported here, not at the top: `offboard plan --help` must not pay for them.
+    from offboard.cli.fitting import output_console
+    from offboard.cli.leaver_tokens import leaver_token_counts, token_lines
+    from offboard.cli.state import state_of
+    from offboard.cli.wiring import connect
+
     settings = state_of(ctx).settings()
     console = output_console(stderr=fmt is not PlanFormat.TABLE)
 

@@ -23,7 +23,6 @@ from offboard.cli.credentials import watch_credentials
 from offboard.cli.licence_wiring import daily_check
 from offboard.cli.listening import ensure_can_listen
 from offboard.cli.notify_wiring import build_notifications, known_kinds
-from offboard.cli.provision import provisioning_of
 from offboard.cli.state import state_of
 from offboard.cli.wiring import (
     build_directory,
@@ -54,7 +53,6 @@ from offboard.service.leasing import LeaderCursors, Lease
 from offboard.service.notifying import Counters
 from offboard.service.operator import Sides
 from offboard.service.passes import Passes
-from offboard.service.provisioning_passes import ProvisioningPasses
 from offboard.service.running import Daemon, DaemonConfig
 from offboard.service.status import DaemonStatus
 from offboard.settings import ConfigError, Settings
@@ -165,6 +163,10 @@ async def assemble(
         reconfirm_after=settings.daemon.reconfirm_after,
     )
     if settings.provisioning.enabled and directory.scim is not None:
+        # Here, not at the top: provisioning brings SCIM's models (about 0.5 s to import).
+        from offboard.cli.provision import provisioning_of
+        from offboard.service.provisioning_passes import ProvisioningPasses
+
         provisioning = provisioning_of(settings, source, directory)
         passes = ProvisioningPasses(passes, provisioning, store, clock, lease)
     held_store = store  # the hold and budget live in the store every replica shares

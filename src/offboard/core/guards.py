@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from offboard.core.plan import Action, GuardName, GuardResult
 from offboard.core.policy import ActionKind, Thresholds
-from offboard.core.provisioning_model import Directory
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
+
+if TYPE_CHECKING:  # provisioning's: a deprovisioning plan does not import it
+    from offboard.core.provisioning_model import Directory
 
 
 def evaluate_guards(

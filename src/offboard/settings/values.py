@@ -97,4 +97,4 @@ def read_secret(inline: SecretStr | None, file: Path | None, key: str) -> Secret
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 
-from offboard.core.inactivity import InactivityMark
 from offboard.store.schema import inactivity_marks, licence_reports
+
+if TYPE_CHECKING:  # imported by marks() itself: a deprovisioning run never reads them
+    from offboard.core.inactivity import InactivityMark
 
 
 def record(engine: Engine, taken_at: datetime, summary: dict[str, object]) -> None:
@@ -35,6 +38,8 @@ def latest(engine: Engine, limit: int) -> list[tuple[datetime, dict[str, object]
 
 
 def marks(engine: Engine) -> list[InactivityMark]:
+    from offboard.core.inactivity import InactivityMark
+
     with engine.connect() as connection:
         return [
             InactivityMark(r.account_id, r.identity_id, r.warned_at, r.removed_at, r.removal_kind)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     and_,
@@ -28,7 +29,6 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
 
 from offboard.core.history import JournalQuery
-from offboard.core.inactivity import InactivityMark
 from offboard.core.journal import JournalRecord, Phase, RunRecord, SnapshotSummary
 from offboard.core.links import Link
 from offboard.ports import Fence, FenceLostError
@@ -39,6 +39,9 @@ from offboard.store.migrating import migrate
 from offboard.store.opening import check_store, engine_for
 from offboard.store.paths import database_url
 from offboard.store.schema import cursors, journal, leases, links, plans, runs, snapshots
+
+if TYPE_CHECKING:  # the licence check's: a deprovisioning run does not import it
+    from offboard.core.inactivity import InactivityMark
 
 # Constant statements executed with parameters are compiled once, not once per row.
 _APPEND = insert(journal)

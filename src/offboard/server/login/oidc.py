@@ -16,19 +16,18 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import httpx
 from authlib.oauth2.auth import ClientAuth
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
-from joserfc.jws import extract_compact
 
 from offboard.ports import OffboardError
+
+if TYPE_CHECKING:  # joserfc (with cryptography, about 0.1 s) comes with the first login
+    from joserfc.jwk import KeySet
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]
 LEEWAY_S = 30
@@ -149,6 +148,9 @@ class OidcClient:
 
     async def _verified(self, token: str, *, nonce: str | None) -> dict[str, Any]:
         """The token's claims once its signature, issuer, audience, times (and nonce) hold."""
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
         try:
             decoded = jwt.decode(token, await self._key_set(token), algorithms=ALGORITHMS)
             expected: dict[str, Any] = {
@@ -174,6 +176,9 @@ class OidcClient:
     async def _key_set(self, token: str) -> KeySet:
         """The realm's keys; fetched again once when a token names a key not yet seen
         (Keycloak rotates its keys)."""
+        from joserfc.jwk import KeySet
+        from joserfc.jws import extract_compact
+
         kid = extract_compact(token.encode()).headers().get("kid")
         async with self._lock:
             known = self._keys is not None and any(k.kid == kid for k in self._keys.keys)

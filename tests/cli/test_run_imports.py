@@ -1,0 +1,113 @@
+"""A real `plan` and `apply --yes` import only what they use (issue 18: start-up imports).
+
+Each command runs in a fresh interpreter against the emulators on loopback, then lists which
+of the modules a one-shot run does not need were imported anyway. Absence, not timing: the
+figures come from ``benchmarks/bench_startup.py``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from offboard.cli.demo import DOMAIN, person
+from offboard.cli.exit_codes import ExitCode
+from tests.cli.test_run_commands import World, linked, world  # noqa: F401  (fixtures)
+
+NOT_FOR_A_RUN = (
+    "alembic",  # only when the store's schema is not current
+    "sqlalchemy.orm",  # the store speaks SQLAlchemy Core
+    "offboard_emulators",
+    "offboard.server",  # the daemon's listeners and metrics
+    "prometheus_client",
+    "uvicorn",
+    "starlette",
+    "scim2_models",  # only with a SCIM key
+    "offboard.adapters.scim",
+    "offboard.service.licence_pass",  # the licence check's own commands and the daemon
+    "offboard.adapters.mail",
+    "smtplib",
+    "offboard.core.inactivity",  # the licence check's inactivity marks
+    "rich.traceback",  # structlog's coloured tracebacks (offboard formats its own)
+    "rich.pretty",
+    "pygments",
+    "rich.progress",  # bars only on a terminal
+)
+
+
+def _imported_by(served: World, *args: str) -> tuple[int, list[str], str]:
+    """Run `offboard --config … ARGS` in a new interpreter: exit code, the modules of
+    ``NOT_FOR_A_RUN`` it imported, its output."""
+    probe = (
+        "import runpy, sys\n"
+        f"sys.argv = ['offboard', '--config', {str(served.config)!r}, *{list(args)!r}]\n"
+        "code = 0\n"
+        "try:\n    runpy.run_module('offboard', run_name='__main__')\n"
+        "except SystemExit as exit:\n    code = exit.code or 0\n"
+        f"heavy = sorted(m for m in {NOT_FOR_A_RUN!r} if m in sys.modules)\n"
+        "print('IMPORTED', code, ','.join(heavy), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("IMPORTED "), done.stderr
+    _, code, heavy = [*last.split(" "), ""][:3]
+    return int(code), [m for m in heavy.split(",") if m], done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("args", [("plan",), ("apply", "--yes")])
+def test_a_real_run_imports_only_what_it_uses(
+    linked: World,  # noqa: F811
+    runner: CliRunner,
+    args: tuple[str, ...],
+) -> None:
+    config = linked.config.read_text(encoding="utf-8")
+    no_scim = [line for line in config.splitlines() if not line.startswith("scim_")]
+    linked.config.write_text("\n".join(no_scim) + "\n", encoding="utf-8")  # as bench_peer's
+    leaver = person(10)
+    linked.disable(leaver)
+    code, heavy, output = _imported_by(linked, *args)
+    expected = ExitCode.CHANGES if args == ("plan",) else ExitCode.OK
+    assert code == expected, output
+    assert heavy == [], output
+    if args != ("plan",):  # the run did its work: the leaver's account is deactivated
+        assert linked.account_status(f"{leaver}@{DOMAIN}") == "inactive"
+
+
+def test_the_daemon_command_imports_provisioning_and_token_checks_only_when_used() -> None:
+    probe = (
+        "import sys\n"
+        "from offboard.cli.lazy import load_command\n"
+        "assert load_command('run') is not None\n"
+        "print(sorted(m for m in ('scim2_models', 'offboard.adapters.atlassian_scim',"
+        " 'offboard.service.provisioning_passes', 'joserfc', 'cryptography')"
+        " if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_structlog_comes_without_rich_extras_and_httpx_without_its_cli() -> None:
+    probe = (
+        "import sys\n"
+        "from offboard.cli import lean\n"
+        "lean.skip_httpx_cli()\n"
+        "lean.import_structlog()\n"
+        "import httpx, structlog\n"
+        "print(sorted(m for m in ('httpx._main', 'pygments', 'rich.traceback', 'rich.pretty')"
+        " if sys.modules.get(m) is not None), callable(httpx.main))\n"
+        "import rich.traceback\n"  # hidden from structlog only: rich's modules still import
+        "print(rich.traceback.Traceback.__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[] True", "Traceback"]
