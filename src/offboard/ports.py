@@ -302,9 +302,12 @@ class Store(Protocol):
         """
         ...
 
-    def reserve_budgets(self, requests: Sequence[BudgetRequest]) -> list[BudgetVerdict]:
+    def reserve_budgets(
+        self, requests: Sequence[BudgetRequest], *, fence: Fence | None = None
+    ) -> list[BudgetVerdict]:
         """``reserve_budget`` of each request in turn, all in one transaction: the same
-        verdicts, one commit."""
+        verdicts, one commit. Under a ``fence``, raises ``FenceLostError`` and spends
+        nothing once the lease was taken over."""
         ...
 
     def hold_plan(

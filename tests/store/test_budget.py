@@ -14,7 +14,7 @@ import pytest
 
 from offboard.core.budget import Budget, BudgetWindow, WindowLimit
 from offboard.core.holds import BudgetRequest, Waiting
-from offboard.ports import NoHoldError
+from offboard.ports import Fence, FenceLostError, NoHoldError
 from offboard.store import SqlStore, open_store
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -72,6 +72,18 @@ def test_a_batch_of_reservations_gets_the_verdicts_of_one_at_a_time(store_url: s
     assert verdicts[10].hold_id == verdicts[11].hold_id
     assert hold is not None
     assert {w.identity_id for w in hold.waiting} == {"id-10", "id-11"}
+
+
+def test_a_replaced_leader_spends_no_slot(store: SqlStore) -> None:
+    hour = timedelta(hours=1)
+    assert store.acquire_lease("daemon", "paused", hour, T0)
+    token = store.lease_token("daemon", "paused", T0)
+    assert token is not None
+    old = Fence("daemon", "paused", token)
+    assert store.acquire_lease("daemon", "successor", hour, T0 + 2 * hour)
+    with pytest.raises(FenceLostError):
+        store.reserve_budgets([request(1)], fence=old)
+    assert store.budget_usage(CATEGORY, [HOUR], T0)[0].used == 0
 
 
 def test_concurrent_batches_and_single_reservations_still_grant_exactly_ten(

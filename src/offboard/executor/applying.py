@@ -215,8 +215,9 @@ async def apply_plan(
         **(budgets or {}),
     }
     gate = BudgetGate.open(
-        store, clock, run_id, plan.fingerprint, every_budget, approved=approved, paused=paused
-    )
+        store, clock, run_id, plan.fingerprint, every_budget,
+        approved=approved, paused=paused, fence=preflight.fence,
+    )  # fmt: skip
     retry = retry or RetryPolicy()
     sender = ActionSender(
         directory,
@@ -282,16 +283,19 @@ async def _run_one(
     """Send one action unless an earlier run did it, a fresh read says it is not wanted, or
     the budget has no slot left (then it is held).
 
-    The order matters: the fence first (a replaced leader spends no slot), then the fresh
-    read (a person re-enabled meanwhile spends none either), then the slot, then the send.
+    The order matters: the fresh read first (a person re-enabled meanwhile spends no slot),
+    then the lease (ours, unexpired, same token: a leader whose lease ran out spends no slot
+    and sends nothing, even before anyone took over), then the slot, then the send. Every
+    write on the way also holds the fence (the reservation, a skip's record, the intent
+    committed just before the request): a take-over stops each of them.
     """
     if action.key in done:
         return Outcome(action, Status.VERIFIED, "done by an earlier run")
-    await sender.preflight.ensure_fence(sender.store, sender.clock)
     skip = await sender.preflight.reason_to_skip(action, plan.created_at, sender.clock.now())
     if skip is not None:
         await sender.journal(sender.record(action, Phase.OUTCOME, Status.SKIPPED, detail=skip))
         return Outcome(action, Status.SKIPPED, skip)
+    await sender.preflight.ensure_fence(sender.store, sender.clock)
     held = await gate.reserve(action)
     return held or await sender.request(action)
 

@@ -25,7 +25,7 @@ from offboard.core.plan import Action, GuardName, Plan
 from offboard.executor.coalescing import Coalescer
 from offboard.executor.outcomes import Outcome
 from offboard.executor.records import action_record, note_record
-from offboard.ports import Clock, Store
+from offboard.ports import Clock, Fence, Store
 
 log = structlog.get_logger(__name__)
 
@@ -44,11 +44,17 @@ class BudgetGate:
     paused: str = ""
     """Why deprovisioning may not go on at all now (a source anomaly), or empty; it pauses
     deprovisioning only."""
+    fence: Fence | None = None
+    """The lease the apply acts under: a reservation holds it, so a replaced leader spends
+    no slot (``FenceLostError``)."""
     _reservations: Coalescer[BudgetRequest, BudgetVerdict] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # The reservations of concurrent actions share a transaction (``coalescing``).
-        self._reservations = Coalescer(self.store.reserve_budgets)
+        self._reservations = Coalescer(self._reserve_all)
+
+    def _reserve_all(self, requests: list[BudgetRequest]) -> list[BudgetVerdict]:
+        return self.store.reserve_budgets(requests, fence=self.fence)
 
     @classmethod
     def open(
@@ -61,12 +67,13 @@ class BudgetGate:
         *,
         approved: bool = False,
         paused: str = "",
+        fence: Fence | None = None,
     ) -> BudgetGate:
         """The gate with each category's window limits for today's number of linked
         accounts (read once; absolute windows ignore it)."""
         linked = store.link_count()
         limits = {name: budget.limits(linked) for name, budget in budgets.items()}
-        return cls(store, clock, run_id, fingerprint, limits, approved, paused)
+        return cls(store, clock, run_id, fingerprint, limits, approved, paused, fence)
 
     async def reserve(self, action: Action) -> Outcome | None:
         """None when the action may be sent now; its ``held`` outcome (journaled) when not."""

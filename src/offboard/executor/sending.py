@@ -150,7 +150,9 @@ class ActionSender:
         attempt = 0
         while True:
             attempt += 1
-            if attempt > 1:  # the first attempt follows the intent, committed under the fence
+            # The first attempt comes milliseconds after the lease was checked (``_run_one``)
+            # and the intent committed under the fence; a retry comes after a pause.
+            if attempt > 1:
                 await self.preflight.ensure_fence(self.store, self.clock)
             try:
                 result = await self.directory.execute(action)

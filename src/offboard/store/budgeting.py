@@ -36,7 +36,8 @@ from offboard.core.holds import (
     budget_guard,
     window_full_message,
 )
-from offboard.ports import NoHoldError
+from offboard.ports import Fence, NoHoldError
+from offboard.store.fencing import hold_fence
 from offboard.store.schema import budget_locks, budget_spend, hold_waiting, holds, links
 
 
@@ -50,14 +51,18 @@ class BudgetTables:
         across processes."""
         return self.reserve_budgets([request])[0]
 
-    def reserve_budgets(self, requests: Sequence[BudgetRequest]) -> list[BudgetVerdict]:
+    def reserve_budgets(
+        self, requests: Sequence[BudgetRequest], *, fence: Fence | None = None
+    ) -> list[BudgetVerdict]:
         """``reserve_budget`` of each request in turn, in one transaction: the same verdicts
         as one transaction each (a request counts the slots the earlier ones spent, and
-        joins a hold an earlier one put), with one lock and one commit for all."""
+        joins a hold an earlier one put), with one lock and one commit for all. Under a
+        ``fence``, a replaced leader spends nothing (``FenceLostError``)."""
         categories = sorted({request.category for request in requests})
         for category in categories:
             self._ensure_lock_row(category)
         with self.engine.begin() as connection:
+            hold_fence(connection, fence)
             for category in categories:  # always in the same order: no lock cycle
                 _lock(connection, category)
             return [_reserve(connection, request) for request in requests]

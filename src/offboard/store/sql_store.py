@@ -25,16 +25,17 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
 
 from offboard.core.history import JournalQuery
 from offboard.core.journal import JournalRecord, Phase, RunRecord, SnapshotSummary
 from offboard.core.links import Link
-from offboard.ports import Fence, FenceLostError
+from offboard.ports import Fence
 from offboard.store import journal_search, licence_history, rows
 from offboard.store.budgeting import BudgetTables
 from offboard.store.errors import StoreUnreadableError
+from offboard.store.fencing import hold_fence
 from offboard.store.migrating import migrate
 from offboard.store.opening import check_store, engine_for
 from offboard.store.paths import database_url
@@ -228,7 +229,7 @@ class SqlStore(BudgetTables):
 
     def append(self, record: JournalRecord, *, fence: Fence | None = None) -> int:
         with self.engine.begin() as connection:
-            _hold_fence(connection, fence)
+            hold_fence(connection, fence)
             result = connection.execute(_APPEND, rows.journal_values(record))
             key = result.inserted_primary_key
         assert key is not None
@@ -242,7 +243,7 @@ class SqlStore(BudgetTables):
         fence: Fence | None = None,
     ) -> None:
         with self.engine.begin() as connection:
-            _hold_fence(connection, fence)
+            hold_fence(connection, fence)
             if records:
                 connection.execute(_APPEND, [rows.journal_values(record) for record in records])
             for link in links:
@@ -351,28 +352,6 @@ class SqlStore(BudgetTables):
 
     def fence_holds(self, fence: Fence, now: datetime) -> bool:
         return self.lease_token(fence.name, fence.holder, now) == fence.token
-
-
-def _hold_fence(connection: Connection, fence: Fence | None) -> None:
-    """Refuse the transaction unless the fence's holder and token are still the lease's.
-
-    A no-op UPDATE rather than a SELECT: it locks the lease row (PostgreSQL) or takes the
-    write lock (SQLite) until commit, so no take-over can slip between check and write.
-    Expiry is not judged here (the writer's clock is not the store's): only a take-over,
-    which bumps the token, makes a fence stale.
-    """
-    if fence is None:
-        return
-    mine = and_(
-        leases.c.name == fence.name,
-        leases.c.holder == fence.holder,
-        leases.c.token == fence.token,
-    )
-    if connection.execute(update(leases).where(mine).values(token=leases.c.token)).rowcount != 1:
-        raise FenceLostError(
-            f"lease {fence.name!r} is no longer held by {fence.holder} with token {fence.token}:"
-            " another process has taken over, so this one records and sends nothing more"
-        )
 
 
 def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
