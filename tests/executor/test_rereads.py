@@ -127,16 +127,34 @@ async def test_the_next_batch_is_read_while_the_last_of_this_one_is_acted_on() -
 
 
 async def test_a_read_ahead_still_running_when_the_apply_ends_is_stopped() -> None:
-    people: dict[str, Identity | None] = {f"id-{n}": _person(n) for n in range(1, 41)}
-    keycloak = BatchKeycloak(people, delay=0.5)
+    people: dict[str, Identity | None] = {f"id-{n}": _person(n) for n in range(1, 201)}
+    keycloak = BatchKeycloak(people)
+    asked: set[str] = set()
+    never = asyncio.Event()
+    plain = keycloak.confirm
+
+    async def hangs_when_ahead(
+        snapshot: SourceSnapshot, candidates: Iterable[IdentityId]
+    ) -> SourceSnapshot:
+        batch = list(candidates)
+        if batch[0] not in asked:  # a read ahead: nobody asked for its first person yet
+            await never.wait()
+        return await plain(snapshot, batch)
+
+    keycloak.confirm = hangs_when_ahead  # type: ignore[method-assign]
     rereads = Rereads(size=2)
     rereads.expect(IdentityId(i) for i in people)
-    await rereads.fresh(keycloak, IdentityId("id-1"), timedelta(seconds=60))
-    await asyncio.sleep(0)
-    assert rereads.ahead is not None
-    assert not rereads.ahead.done()
+    for n in range(1, 100):
+        asked.add(f"id-{n}")
+        await rereads.fresh(keycloak, IdentityId(f"id-{n}"), timedelta(seconds=60))
+        await asyncio.sleep(0)
+        if rereads.ahead is not None:
+            break
+    ahead = rereads.ahead
+    assert ahead is not None
+    assert not ahead.done()
     await rereads.close()
-    assert rereads.ahead.cancelled()
+    assert ahead.cancelled()
 
 
 async def test_batches_are_no_larger_than_the_people_acted_on_in_half_the_window() -> None:
@@ -162,16 +180,60 @@ async def test_reads_growing_old_are_renewed_with_the_next_batch_not_each_alone(
     rereads = Rereads()
     rereads.expect(IdentityId(i) for i in people)
     window = timedelta(milliseconds=200)
-    await rereads.fresh(keycloak, IdentityId("id-1"), window)  # id-1 .. id-10, then ahead
+    await rereads.fresh(keycloak, IdentityId("id-1"), window)  # id-1 .. id-10
     await asyncio.sleep(0.12)  # sending is slow: every read left is past half the window
     for n in range(2, 6):
         await rereads.fresh(keycloak, IdentityId(f"id-{n}"), window)
-    await asyncio.sleep(0.1)  # and now expired
-    batches = len(keycloak.batches)
-    await rereads.fresh(keycloak, IdentityId("id-6"), window)
-    assert set(keycloak.batches[batches]) == {f"id-{n}" for n in range(6, 31)}
-    for n in range(7, 31):
+    await asyncio.sleep(0.1)  # and those not renewed meanwhile have expired
+    for n in range(6, 31):
         await rereads.fresh(keycloak, IdentityId(f"id-{n}"), window)
     await rereads.close()
     assert keycloak.reads == [], "nobody was read alone"
-    assert len(keycloak.batches) == batches + 1
+    assert len(keycloak.batches) <= 6
+
+
+@dataclass
+class PausingKeycloak(BatchKeycloak):
+    """Confirming rounds pause ``pause`` seconds per batch, whatever its size (as Keycloak's
+    rounds do); reads themselves are quick."""
+
+    pause: float = 0.0
+
+    async def confirm(
+        self, snapshot: SourceSnapshot, candidates: Iterable[IdentityId]
+    ) -> SourceSnapshot:
+        await asyncio.sleep(self.pause)
+        return await super().confirm(snapshot, candidates)
+
+
+async def test_a_batch_of_one_grows_again_when_its_time_is_the_rounds_pauses() -> None:
+    """After one slow batch, batches of one paid the rounds' fixed pauses per person and
+    stayed at one: a wave of 300 sent 1.6 deactivations a second (issue 18)."""
+    people: dict[str, Identity | None] = {f"id-{n}": _person(n) for n in range(1, 41)}
+    keycloak = PausingKeycloak(people, pause=0.03)  # a quarter of 0.2 s holds the pauses
+    rereads = Rereads(size=1)
+    rereads.expect(IdentityId(i) for i in people)
+    window = timedelta(milliseconds=200)
+    await rereads.fresh(keycloak, IdentityId("id-1"), window)
+    await rereads.fresh(keycloak, IdentityId("id-2"), window)
+    assert [len(batch) for batch in keycloak.batches] == [1, 2]
+    assert rereads.size == 4
+
+
+async def test_reads_ahead_that_went_stale_are_read_again_together_not_alone() -> None:
+    """The sends fell behind a batch's read-ahead: those people are read again with the next
+    batch (from the person due on), never one by one (issue 18: each alone, behind the
+    lock, held a 300-person wave to 1.6 deactivations a second)."""
+    people: dict[str, Identity | None] = {f"id-{n}": _person(n) for n in range(1, 31)}
+    keycloak = BatchKeycloak(people)
+    rereads = Rereads()
+    rereads.expect(IdentityId(i) for i in people)
+    window = timedelta(milliseconds=100)
+    await rereads.fresh(keycloak, IdentityId("id-1"), window)
+    await asyncio.sleep(0.15)  # id-2 .. id-10 were read ahead, and are stale now
+    for n in range(2, 8):
+        await rereads.fresh(keycloak, IdentityId(f"id-{n}"), window)
+    assert keycloak.batches[0] == [f"id-{n}" for n in range(1, 11)]
+    assert keycloak.batches[1][:9] == [f"id-{n}" for n in range(2, 11)]
+    assert len(keycloak.batches) == 2
+    assert keycloak.reads == []

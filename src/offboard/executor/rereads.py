@@ -6,19 +6,26 @@ confirming rounds 0.2 s apart. Here the first person due and the next ones of th
 read together through ``IdentitySource.confirm`` (the same reads, the rounds' pauses shared),
 and each read is used only while it is younger than ``reconfirm_after``, counted from the
 moment its batch *started*: the guarantee is unchanged (nobody is acted on from a read older
-than the window). A read that went stale before its action came, or a person the batch could
-not read, is read again alone, as before.
+than the window). A person the batch could not read is read again alone, as before.
+
+A batch takes, from the person due on, those not yet acted on whose read is missing or past
+half the window: a read that grew old before its person's turn is renewed with the next
+batch, not alone. (Reading only from past the furthest point read was a trap: after one
+batch ran ahead of the sends, every later person's read went stale and each was read alone,
+the rounds' pauses paid per person behind the lock: a 300-person wave sent 1.6
+deactivations a second, not 10.)
 
 The batch is sized from the last one: it doubles while a batch is read within a quarter of
-the window (leaving the rest of it for sending their actions), and shrinks to what a quarter
+the window (a batch pays its rounds' pauses whatever its size), and shrinks to what a quarter
 holds at the pace seen when a batch was slower. It is also no larger than the people acted
-on in half the window at the pace seen so far (at Atlassian's 10 requests a second, fifty
-people take five seconds to send: a larger batch would go stale before its last person).
+on in half the window at the pace of sending since the last batch came in (at Atlassian's
+10 requests a second, fifty people take five seconds: a larger batch would go stale).
 
-The next batch is read ahead: when fewer than half a batch of fresh reads is left, its
-reads start in the background, so that Keycloak's reads and confirming pauses overlap the
-sending instead of stopping it. At most one batch is read at a time (Keycloak's reads by id
-take turns anyway); a read-ahead that fails leaves its people to be read when they are due.
+Once that pace is known, the next batch is read ahead: when fewer than half a batch of fresh
+reads is left, its reads start in the background, so that Keycloak's reads and confirming
+pauses overlap the sending instead of stopping it. One batch is read at a time (Keycloak's
+reads by id take turns anyway); a read ahead that fails leaves its people to be read when
+they are due, and one still under way when the apply ends is stopped (``close``).
 """
 
 from __future__ import annotations
@@ -40,7 +47,8 @@ READING_SHARE = 0.25
 AGING_SHARE = 0.5
 """A read older than this part of the window is renewed with the next batch read."""
 MIN_PACE_SAMPLE = 5
-"""People acted on since a batch came in before their pace bounds the next batch."""
+"""People acted on since a batch came in before their pace bounds the next batch (and
+before a batch is read ahead)."""
 USING_SHARE = 0.5
 """The part of the window in which a batch's people are acted on, at the pace seen so far:
 the next batch is read while the last half of this one is sent, and must still be fresh
@@ -54,7 +62,8 @@ class Rereads:
     upcoming: list[IdentityId] = field(default_factory=list)
     """The people of the plan's actions, in the order they will be sent."""
     order: dict[IdentityId, int] = field(default_factory=dict)
-    position: int = 0
+    used: set[IdentityId] = field(default_factory=set)
+    """People whose read was handed out (their action is sent or being sent)."""
     size: int = FIRST_BATCH
     reads: dict[IdentityId, tuple[float, Identity | None]] = field(default_factory=dict)
     """Person → (monotonic time its batch started, what it read; None: a confirmed 404)."""
@@ -65,14 +74,14 @@ class Rereads:
     read_bound: int = MAX_BATCH
     """The batch size the last batch's reading time allows (``_by_reading``)."""
     ready_at: float | None = None
-    """When the last batch's reads came in: the pace of use is measured from then."""
+    """When the last batch's reads came in: the pace of sending is measured from then."""
     served_since_ready: int = 0
 
     def expect(self, identity_ids: Iterable[IdentityId]) -> None:
         """The people about to be acted on, in order (read ahead of their actions)."""
         self.upcoming = list(dict.fromkeys(identity_ids))
         self.order = {identity_id: n for n, identity_id in enumerate(self.upcoming)}
-        self.position = 0
+        self.used = set()
 
     async def fresh(
         self, source: IdentitySource, identity_id: IdentityId, window: timedelta
@@ -85,7 +94,8 @@ class Rereads:
             if not self._young(identity_id, limit):
                 await self._read_batch(source, identity_id, limit)
             hit = self.reads.pop(identity_id, None)
-        self._count_served()
+            self.used.add(identity_id)
+        self.served_since_ready += 1
         self._read_ahead_if_due(source, limit)
         if hit is not None and time.monotonic() - hit[0] <= limit:
             return hit[1]
@@ -97,15 +107,12 @@ class Rereads:
             self.ahead.cancel()
             await asyncio.gather(self.ahead, return_exceptions=True)
 
-    def _count_served(self) -> None:
-        self.served_since_ready += 1
-
     def _read_ahead_if_due(self, source: IdentitySource, limit: float) -> None:
-        """Start reading the next batch once fewer than half a batch of fresh reads is left,
-        so that Keycloak's reads and pauses run while the actions already read are sent."""
+        """Start reading the next batch once the pace of sending is known and fewer than half
+        a batch of fresh reads is left."""
         if self.ahead is not None and not self.ahead.done():
             return
-        if self.position >= len(self.upcoming):
+        if self.served_since_ready < MIN_PACE_SAMPLE:
             return
         now = time.monotonic()
         ready = sum(1 for started, _ in self.reads.values() if now - started <= limit)
@@ -116,12 +123,8 @@ class Rereads:
     async def _read_ahead(self, source: IdentitySource, limit: float) -> None:
         assert self.lock is not None  # made by the first fresh()
         async with self.lock:
-            while self.position < len(self.upcoming):
-                first = self.upcoming[self.position]
-                if not self._young(first, limit):
-                    break
-                self.position += 1
-            else:
+            first = next((i for i in self.upcoming if self._due(i, limit)), None)
+            if first is None:
                 return
             try:
                 await self._read_batch(source, first, limit)
@@ -131,6 +134,13 @@ class Rereads:
     def _young(self, identity_id: IdentityId, limit: float) -> bool:
         hit = self.reads.get(identity_id)
         return hit is not None and time.monotonic() - hit[0] <= limit
+
+    def _due(self, identity_id: IdentityId, limit: float) -> bool:
+        """Not yet acted on, and with no read or one past ``AGING_SHARE`` of the window."""
+        if identity_id in self.used:
+            return False
+        hit = self.reads.get(identity_id)
+        return hit is None or time.monotonic() - hit[0] > limit * AGING_SHARE
 
     async def _read_batch(self, source: IdentitySource, first: IdentityId, limit: float) -> None:
         self.size = max(1, min(MAX_BATCH, self.read_bound, self._by_use(limit)))
@@ -164,13 +174,13 @@ class Rereads:
         budget = limit * READING_SHARE
         if took <= budget:
             return 2 * max(people, self.size // 2)
-        return int(people * budget / took)
+        return max(1, int(people * budget / took))
 
     def _by_use(self, limit: float) -> int:
         """As many people as are acted on in ``USING_SHARE`` of the window, at the pace
         since the last batch came in (while reads were at hand, so the pace of sending, not
         of reading): a batch read ahead must not go stale before its actions come. Until a
-        few were acted on, at most twice the last batch."""
+        few were acted on, at most twice the last batch (the first batch: ``size``)."""
         if self.ready_at is None:
             return self.size
         if self.served_since_ready < MIN_PACE_SAMPLE:
@@ -179,24 +189,11 @@ class Rereads:
         return int(self.served_since_ready / elapsed * limit * USING_SHARE)
 
     def _next_batch(self, first: IdentityId, limit: float) -> list[IdentityId]:
-        batch = [first, *self._aging(first, limit)[: self.size - 1]]
-        # Read ahead from the person due now: those before them are done or being done.
-        self.position = max(self.position, self.order.get(first, -1) + 1)
-        while len(batch) < self.size and self.position < len(self.upcoming):
-            candidate = self.upcoming[self.position]
-            self.position += 1
-            if candidate != first and not self._young(candidate, limit):
+        """``first``, then the people due after them in the plan's order, up to ``size``."""
+        batch = [first]
+        for candidate in self.upcoming[self.order.get(first, -1) + 1 :]:
+            if len(batch) >= self.size:
+                break
+            if self._due(candidate, limit):
                 batch.append(candidate)
         return batch
-
-    def _aging(self, first: IdentityId, limit: float) -> list[IdentityId]:
-        """People read before but not yet acted on whose reads are past ``AGING_SHARE`` of
-        the window, in the plan's order: read again with this batch, not each alone (and
-        each with its own confirming pauses) when their reads expire."""
-        now = time.monotonic()
-        aging = [
-            identity_id
-            for identity_id, (started, _) in self.reads.items()
-            if identity_id != first and now - started > limit * AGING_SHARE
-        ]
-        return sorted(aging, key=lambda identity_id: self.order.get(identity_id, len(self.order)))
