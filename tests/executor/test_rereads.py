@@ -108,3 +108,50 @@ async def test_a_person_the_batch_could_not_read_is_read_alone() -> None:
     assert keycloak.reads == ["id-1"]
     assert await rereads.fresh(keycloak, IdentityId("id-2"), WINDOW) == _person(2)
     assert keycloak.reads == ["id-1"]
+
+
+@dataclass
+class PausingKeycloak(BatchKeycloak):
+    """Confirming rounds pause ``pause`` seconds per batch, whatever its size (as Keycloak's
+    rounds do); reads themselves are quick."""
+
+    pause: float = 0.0
+
+    async def confirm(
+        self, snapshot: SourceSnapshot, candidates: Iterable[IdentityId]
+    ) -> SourceSnapshot:
+        await asyncio.sleep(self.pause)
+        return await super().confirm(snapshot, candidates)
+
+
+async def test_a_batch_of_one_grows_again_when_its_time_is_the_rounds_pauses() -> None:
+    """After one slow batch, batches of one paid the rounds' fixed pauses per person and
+    stayed at one: a wave of 300 sent 1.6 deactivations a second (issue 18)."""
+    people: dict[str, Identity | None] = {f"id-{n}": _person(n) for n in range(1, 41)}
+    keycloak = PausingKeycloak(people, pause=0.03)  # a quarter of 0.2 s holds the pauses
+    rereads = Rereads(size=1)
+    rereads.expect(IdentityId(i) for i in people)
+    window = timedelta(milliseconds=200)
+    await rereads.fresh(keycloak, IdentityId("id-1"), window)
+    await rereads.fresh(keycloak, IdentityId("id-2"), window)
+    assert [len(batch) for batch in keycloak.batches] == [1, 2]
+    assert rereads.size == 4
+
+
+async def test_reads_ahead_that_went_stale_are_read_again_together_not_alone() -> None:
+    """The sends fell behind a batch's read-ahead: those people are read again with the next
+    batch (from the person due on), never one by one (issue 18: each alone, behind the
+    lock, held a 300-person wave to 1.6 deactivations a second)."""
+    people: dict[str, Identity | None] = {f"id-{n}": _person(n) for n in range(1, 31)}
+    keycloak = BatchKeycloak(people)
+    rereads = Rereads()
+    rereads.expect(IdentityId(i) for i in people)
+    window = timedelta(milliseconds=100)
+    await rereads.fresh(keycloak, IdentityId("id-1"), window)
+    await asyncio.sleep(0.15)  # id-2 .. id-10 were read ahead, and are stale now
+    for n in range(2, 8):
+        await rereads.fresh(keycloak, IdentityId(f"id-{n}"), window)
+    assert keycloak.batches[0] == [f"id-{n}" for n in range(1, 11)]
+    assert keycloak.batches[1][:9] == [f"id-{n}" for n in range(2, 11)]
+    assert len(keycloak.batches) == 2
+    assert keycloak.reads == []

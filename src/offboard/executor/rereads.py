@@ -9,9 +9,18 @@ moment its batch *started*: the guarantee is unchanged (nobody is acted on from 
 than the window). A read that went stale before its action came, or a person the batch could
 not read, is read again alone, as before.
 
-The batch is sized from the last one: as many people as Keycloak confirmed in a quarter of
-the window, leaving the rest of it for sending their actions; it shrinks when a batch was
-slow and grows when it was quick.
+A batch reads ahead from the person due now, skipping those already acted on and those
+whose read is still young; a read ahead that went stale before its person's turn is thus
+read again with the next batch, not alone. (Reading ahead only from past the furthest
+point read was a trap: after one batch ran ahead of the sends, every later person's read
+was stale and nobody new was left ahead, so each was read alone, the rounds' pauses paid
+per person behind the lock: a 300-person wave sent 1.6 deactivations a second, not 10.)
+
+The batch is sized from the last one: its reads take at most a quarter of the window,
+leaving the rest for sending their actions (a batch that took longer shrinks the next in
+proportion, one that took less may double it, as a batch pays its rounds' pauses whatever
+its size), and it holds no more than the people served since the last batch and ten more:
+reads the sends cannot use while they are young are not made.
 """
 
 from __future__ import annotations
@@ -39,7 +48,10 @@ class Rereads:
     upcoming: list[IdentityId] = field(default_factory=list)
     """The people of the plan's actions, in the order they will be sent."""
     order: dict[IdentityId, int] = field(default_factory=dict)
-    position: int = 0
+    used: set[IdentityId] = field(default_factory=set)
+    """People whose read was handed out (their action is sent or being sent)."""
+    served: int = 0
+    """Reads handed out young since the last batch (how many a batch's life can use)."""
     size: int = FIRST_BATCH
     reads: dict[IdentityId, tuple[float, Identity | None]] = field(default_factory=dict)
     """Person → (monotonic time its batch started, what it read; None: a confirmed 404)."""
@@ -50,7 +62,7 @@ class Rereads:
         """The people about to be acted on, in order (read ahead of their actions)."""
         self.upcoming = list(dict.fromkeys(identity_ids))
         self.order = {identity_id: n for n, identity_id in enumerate(self.upcoming)}
-        self.position = 0
+        self.used = set()
 
     async def fresh(
         self, source: IdentitySource, identity_id: IdentityId, window: timedelta
@@ -63,7 +75,9 @@ class Rereads:
             if not self._young(identity_id, limit):
                 await self._read_batch(source, identity_id, limit)
             hit = self.reads.pop(identity_id, None)
+            self.used.add(identity_id)
         if hit is not None and time.monotonic() - hit[0] <= limit:
+            self.served += 1
             return hit[1]
         return await source.read_identity(identity_id)  # alone: raises as it always did
 
@@ -88,16 +102,24 @@ class Rereads:
             self.reads[identity.id] = (started, identity)
         for identity_id in read.deleted:
             self.reads[identity_id] = (started, None)
-        per_person = max(took / len(batch), 1e-4)
-        self.size = max(1, min(MAX_BATCH, int(limit * READING_SHARE / per_person)))
+        usable = self.served + FIRST_BATCH
+        self.size = min(_next_size(len(batch), took, limit * READING_SHARE), usable)
+        self.served = 0
 
     def _next_batch(self, first: IdentityId, limit: float) -> list[IdentityId]:
         batch = [first]
-        # Read ahead from the person due now: those before them are done or being done.
-        self.position = max(self.position, self.order.get(first, -1) + 1)
-        while len(batch) < self.size and self.position < len(self.upcoming):
-            candidate = self.upcoming[self.position]
-            self.position += 1
-            if candidate != first and not self._young(candidate, limit):
+        # Read ahead from the person due now: those not yet served whose read is not young.
+        for candidate in self.upcoming[self.order.get(first, -1) + 1 :]:
+            if len(batch) >= self.size:
+                break
+            if candidate not in self.used and not self._young(candidate, limit):
                 batch.append(candidate)
         return batch
+
+
+def _next_size(size: int, took: float, budget: float) -> int:
+    """The next batch's size after ``size`` people took ``took`` seconds (see the module
+    docstring): shrunk in proportion when over ``budget``, else doubled."""
+    if took > budget:
+        return max(1, min(MAX_BATCH, int(size * budget / took)))
+    return min(MAX_BATCH, size * 2)
