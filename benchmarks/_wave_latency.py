@@ -135,8 +135,13 @@ async def measure_wave(options: argparse.Namespace, server: Any | None) -> dict[
                 step=0.5,
             )
             wall = time.monotonic() - started
-            await asyncio.sleep(1)  # let the last waves record their figures
             store = daemon.assembly.daemon.passes.store
+            # An account may show inactive before its read-back is journaled (a disable whose
+            # answer was lost is retried after a pause): wait for every verified read-back.
+            await eventually(
+                lambda: set(accounts) <= set(_confirmed(store.journal())), within=60, step=1
+            )
+            await asyncio.sleep(1)  # let the last waves record their figures
             journal = list(store.journal())
             confirmed = _confirmed(journal)
             sizes = list(daemon.assembly.daemon.queues.sizes)

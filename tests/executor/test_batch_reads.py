@@ -11,7 +11,7 @@ import pytest
 from offboard.core.accounts import Account, AccountId, AccountStatus
 from offboard.core.journal import Phase, Status
 from offboard.executor import apply_plan
-from offboard.executor.batch_reads import BatchReader
+from offboard.executor.batch_reads import EMAIL_PATIENCE_SECONDS, BatchReader
 from offboard.executor.retrying import RetryPolicy
 from offboard.ports import TemporaryError
 from offboard.store import SqlStore
@@ -273,3 +273,69 @@ async def test_applies_running_at_once_share_their_read_backs(
     assert all(o.readback is Status.VERIFIED for r in reports for o in r.outcomes)
     assert sorted(len(s) for s in directory.email_searches) == [20]  # both plans, one search
     assert BatchReader.shared(directory) is BatchReader.shared(directory)
+
+
+@dataclass
+class VirtualClock:
+    """The reader's clock, moved by the test: paced sends simulated without waiting them."""
+
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _paced_reads(reader: BatchReader, count: int, per_second: float) -> list[Account | None]:
+    """``count`` workers, each asking one read-back as sends paced at ``per_second`` finish
+    and then done (as each account's group of an apply)."""
+    clock = reader.clock
+    assert isinstance(clock, VirtualClock)
+
+    async def worker(i: int) -> Account | None:
+        try:
+            return await reader.read(AccountId(f"acc-{i}"), f"user{i}@example.com")
+        finally:
+            reader.finished()
+
+    reader.begin(count)
+    workers = []
+    for i in range(count):
+        workers.append(asyncio.create_task(worker(i)))
+        await asyncio.sleep(0)  # the read is asked for now
+        clock.now += 1 / per_second
+        if i % 10 == 9:
+            await asyncio.sleep(0.06)  # a tick of the reader's timer
+    clock.now += 1.0  # the last write settles; every worker is waiting
+    return await asyncio.wait_for(asyncio.gather(*workers), 5)
+
+
+async def test_read_backs_of_paced_sends_fill_their_email_searches() -> None:
+    """At Atlassian's 10 requests a second a hundred read-backs take ten seconds to gather:
+    the searches wait for them, a hundred each, and the tail goes once every worker waits
+    (the 3,000-person wave sent 123 searches of about 30 with a 3-second patience)."""
+    directory = EmailDirectory({f"acc-{i}": account(i) for i in range(250)})  # type: ignore[arg-type]
+    reader = BatchReader.for_directory(directory, clock=VirtualClock())  # type: ignore[arg-type]
+    got = await _paced_reads(reader, 250, per_second=10)
+    assert [a.id if a else None for a in got] == [f"acc-{i}" for i in range(250)]
+    assert [len(search) for search in directory.email_searches] == [100, 100, 50]
+    assert directory.by_id == []
+
+
+async def test_a_read_back_waits_for_company_no_longer_than_the_patience() -> None:
+    """A trickle of reads (other workers still sending slowly) is not held back for good."""
+    directory = EmailDirectory({f"acc-{i}": account(i) for i in range(5)})  # type: ignore[arg-type]
+    clock = VirtualClock()
+    reader = BatchReader.for_directory(directory, clock=clock)  # type: ignore[arg-type]
+    reader.begin(50)  # forty-five workers have not asked yet
+    reads = [
+        asyncio.create_task(reader.read(AccountId(f"acc-{i}"), f"user{i}@example.com"))
+        for i in range(5)
+    ]
+    await asyncio.sleep(0)  # the reads are asked for now
+    clock.now += EMAIL_PATIENCE_SECONDS - 1
+    await asyncio.sleep(0.12)
+    assert directory.email_searches == []
+    clock.now += 1
+    got = await asyncio.wait_for(asyncio.gather(*reads), 5)
+    assert all(a is not None for a in got)
+    assert [len(search) for search in directory.email_searches] == [5]

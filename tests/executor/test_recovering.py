@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from offboard.core.accounts import Account
 from offboard.core.journal import Phase, Status
+from offboard.core.plan import Action
 from offboard.executor import apply_plan, recover
 from offboard.executor.readback import ReadBackPolicy
 from offboard.executor.records import action_record
+from offboard.ports import OperationResult
 from offboard.store import SqlStore
 from tests.executor.fakes import FakeClock, FakeDirectory, account, action, plan_of, wanted
 
@@ -91,3 +96,68 @@ async def test_recovery_waits_for_a_write_that_does_not_show_yet(
     )
     assert [o.status for o in outcomes] == [Status.VERIFIED]
     assert slept == [0.25, 0.5]
+
+
+async def test_an_apply_in_flight_in_this_process_is_not_taken_for_a_crash(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """Waves run side by side in the daemon: a wave starting while another one sends must
+    not read the other's accounts by id nor journal RECOVERED for actions still in flight
+    (a 3,000-person wave spent 52 reads by id that way, issue 18)."""
+    sending, release = asyncio.Event(), asyncio.Event()
+
+    class Slow(FakeDirectory):
+        reads = 0
+
+        async def execute(self, action: Action) -> OperationResult:
+            sending.set()
+            await release.wait()
+            return await super().execute(action)
+
+        async def read_account(self, account_id: str) -> Account | None:
+            self.reads += 1
+            return await super().read_account(account_id)
+
+    directory = Slow({"acc-1": account(1)})
+    applying = asyncio.create_task(
+        apply_plan(plan_of(action(1)), directory=directory, store=store, clock=clock, run_id="r1")
+    )
+    await sending.wait()  # the intent is journaled; the send waits
+    assert len(store.unfinished()) == 1
+
+    assert await recover(directory=directory, store=store, clock=clock) == []
+    assert directory.reads == 0
+
+    release.set()
+    report = await applying
+    assert report.all_done
+    assert not [r for r in store.journal() if r.phase is Phase.RECOVERED]
+
+
+async def test_a_run_of_this_process_that_ended_unsettled_is_recovered(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """Only runs in flight are left alone: once an apply ended (here: cancelled mid-send),
+    its unfinished intents are recovered as after a crash."""
+
+    sending = asyncio.Event()
+
+    class Stuck(FakeDirectory):
+        async def execute(self, action: Action) -> OperationResult:
+            sending.set()
+            await asyncio.Event().wait()
+            raise AssertionError("never sent")
+
+    directory = Stuck({"acc-1": account(1)})
+    applying = asyncio.create_task(
+        apply_plan(plan_of(action(1)), directory=directory, store=store, clock=clock, run_id="r1")
+    )
+    await sending.wait()
+    applying.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await applying
+
+    outcomes = await recover(
+        directory=directory, store=store, clock=clock, patience=ReadBackPolicy(attempts=1)
+    )
+    assert [(o.key, o.status) for o in outcomes] == [(action(1).key, Status.PENDING)]

@@ -237,3 +237,25 @@ async def test_close_without_drain_cancels_the_waves() -> None:
     await asyncio.wait_for(queues.close(drain=False), 1.0)
     assert handler.waves == [["a"]]
     assert queues.active_workers == 0
+
+
+async def test_a_burst_starts_with_a_small_wave_then_doubles_up_to_the_cap() -> None:
+    """The first wave is planned quickly and starts the sends; the next ones, planned while
+    it sends, grow with the people in flight up to ``max_wave`` (issue 18)."""
+    handler = Handler(hold=0.2)
+    queues = WaveQueues(handler, linger=0.05, max_wave=100, first_wave=10, concurrency=4)
+    for n in range(300):
+        queues.submit(event(f"p{n}", n))
+    await queues.join()
+    assert queues.sizes[:4] == [10, 20, 60, 100]
+    assert sum(queues.sizes) == 300
+    assert max(queues.sizes) == 100
+
+
+async def test_a_burst_below_the_first_wave_is_one_wave() -> None:
+    handler = Handler()
+    queues = WaveQueues(handler, linger=0.05, first_wave=50)
+    for n in range(30):
+        queues.submit(event(f"p{n}", n))
+    await queues.join()
+    assert queues.sizes == [30]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -16,14 +18,19 @@ from offboard.cli.demo import DOMAIN, build_emulators, demo_settings
 from offboard.cli.demo_provisioning import add_teams_and_joiner, move_joiner
 from offboard.cli.provision import provisioning_of
 from offboard.cli.wiring import connect
+from offboard.core.accounts import Account
 from offboard.core.guards import ProvisioningThresholds
 from offboard.core.identities import IdentityId
+from offboard.core.provisioning_model import People, Person, SelectedGroup
+from offboard.ports import SystemClock
 from offboard.service.passes import PassReport
 from offboard.service.provisioning_passes import ProvisioningPasses
+from offboard.service.provisioning_waves import merge_people
 from offboard.store import open_store
 from offboard_emulators.atlassian import create_app as atlassian_app
 from offboard_emulators.keycloak.app import create_app as keycloak_app
 from offboard_emulators.keycloak.emulator import EmulatorState
+from offboard_emulators.keycloak.model import User
 
 
 class Leavers:
@@ -39,6 +46,10 @@ class Leavers:
     async def recheck(self, identity_id: IdentityId) -> PassReport:
         self.calls.append(f"recheck {identity_id}")
         return _report("recheck")
+
+    async def wave(self, identity_ids: Sequence[IdentityId]) -> PassReport:
+        self.calls.append(f"wave of {len(identity_ids)}")
+        return _report("wave")
 
 
 def _report(kind: str) -> PassReport:
@@ -101,3 +112,71 @@ async def test_a_blocked_provisioning_plan_is_reported_not_raised(
     assert not report.complete
     assert any("max-creates" in problem for problem in report.problems)
     assert report.counts["provisioning_actions"] == 0
+
+
+def _add_joiner(keycloak: EmulatorState, name: str, *paths: str) -> str:
+    realm = keycloak.realm
+    user = realm.add_user(
+        User(str(uuid.uuid4()), name, realm.now_ms(), email=f"{name}@{DOMAIN}",
+             first_name=name.title(), last_name="Joiner")
+    )  # fmt: skip
+    for path in paths:
+        group = realm.group_by_path(path)
+        assert group is not None
+        realm.set_membership(user.id, group.id, member=True)
+    realm._listing = None  # the emulator caches its sorted listing
+    return user.id
+
+
+async def test_a_wave_is_provisioned_in_one_plan_with_its_lookups_batched(
+    world: tuple[EmulatorState, ProvisioningPasses, Leavers, str],
+) -> None:
+    """Joiners and movers of a wave: one provisioning run for all, their Atlassian accounts
+    found in one search, not one run and one lookup per person (issue 18)."""
+    keycloak, passes, leavers, joiner = world
+    assert (await passes.full()).complete
+    move_joiner(keycloak, joiner)
+    new = [_add_joiner(keycloak, f"wave-joiner-{n}", "/staff", "/teams/design") for n in range(3)]
+    directory = passes.provisioning.directory
+    lookups: list[str] = []
+    by_email, by_emails = directory.find_by_email, directory.find_by_emails
+
+    async def one(email: str) -> Sequence[Account]:
+        lookups.append("one")
+        return await by_email(email)
+
+    async def many(emails: list[str]) -> Sequence[Account]:
+        lookups.append(f"{len(emails)} emails")
+        return await by_emails(emails)
+
+    directory.find_by_email, directory.find_by_emails = one, many  # type: ignore[method-assign]
+    wave = [IdentityId(joiner), *map(IdentityId, new)]
+    report = await passes.wave(wave)
+
+    assert report.complete, report.problems
+    assert leavers.calls[-1] == "wave of 4"
+    assert lookups == ["4 emails"]
+    runs = [r for r in passes.store.runs() if r.kind.startswith("provision-")]
+    assert [r.kind for r in runs].count("provision-wave") == 1
+    assert report.counts["provisioning_actions"] >= 4  # three users created, memberships
+    for person in wave:  # each re-checked alone afterwards: nothing left to do
+        again = await passes.recheck(person)
+        assert again.counts["provisioning_actions"] == 0, person
+
+
+def test_a_person_of_the_wave_whose_read_failed_is_left_out_and_said() -> None:
+    """A failed read speaks for nobody (no SCIM user of theirs is read or planned) and
+    blocks nobody else; its problem is reported."""
+    now = datetime.now(UTC)
+    ann = Person(IdentityId("id-ann"), "ann", "ann@example.com", "Ann", "A", True, frozenset())
+    read = People((ann,), (SelectedGroup("g1", "/teams/a", "a"),), now, True, targeted=True)
+    failed = People((), (), now, False, ("user id-bob: 503",), targeted=True)
+    clock = SystemClock()
+    merged, ok, problems = merge_people([IdentityId("id-ann"), IdentityId("id-bob")],
+                                        [read, failed], clock)  # fmt: skip
+    assert ok == ["id-ann"]
+    assert merged.people == (ann,)
+    assert merged.complete
+    assert merged.targeted
+    assert [g.id for g in merged.groups] == ["g1"]
+    assert problems == ("user id-bob: 503",)

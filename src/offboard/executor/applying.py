@@ -23,6 +23,7 @@ from offboard.core.holds import SOURCE_ANOMALY_CURSOR
 from offboard.core.journal import Phase, SnapshotSummary, Status
 from offboard.core.plan import Action, GuardName, Plan
 from offboard.core.policy import LINK_KINDS
+from offboard.executor import live_runs
 from offboard.executor.batch_reads import BatchReader
 from offboard.executor.budgeting import BudgetGate, hold_blocked_plan
 from offboard.executor.linking import key_of, planned_links
@@ -266,9 +267,10 @@ async def apply_plan(
     groups = _by_account(to_send)
     reader.begin(len(groups))
     try:
-        async with asyncio.TaskGroup() as group:
-            for actions in groups:
-                group.create_task(run_group(actions))
+        with live_runs.applying(run_id):  # its intents are in flight, not a crash's: see there
+            async with asyncio.TaskGroup() as group:
+                for actions in groups:
+                    group.create_task(run_group(actions))
     finally:
         await preflight.close()
     if lost:

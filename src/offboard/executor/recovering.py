@@ -9,6 +9,7 @@ from offboard.core.links import Link
 from offboard.core.plan import Action, Rule
 from offboard.core.policy import PROVISIONING_KINDS, ActionKind
 from offboard.executor.linking import key_of, link_after_success
+from offboard.executor.live_runs import is_live
 from offboard.executor.outcomes import Outcome
 from offboard.executor.readback import ReadBackPolicy, target_state_holds
 from offboard.executor.records import action_record
@@ -47,9 +48,10 @@ async def recover(
     ``pending``: it still does not after ``patience``, and the next apply of the plan
     sends the action again. An account that cannot be read now stays unfinished, for the
     next recovery. With a ``fence``, a replaced leader's records are refused
-    (``FenceLostError``).
+    (``FenceLostError``). Intents of runs this process is applying now are in flight, not
+    crashed, and are left to their run (``live_runs``).
     """
-    unfinished = store.unfinished()
+    unfinished = [intent for intent in store.unfinished() if not is_live(intent.run_id)]
     involved = {intent.identity_id for intent in unfinished if intent.identity_id}
     links = {key_of(link): link for link in store.links(identity_ids=involved)} if involved else {}
     outcomes: list[Outcome] = []

@@ -8,6 +8,10 @@ handler as one wave; events that arrive meanwhile form the next wave.
 
 The rules of the per-person queues this replaces hold here too:
 
+* the first wave of a burst is small (``first_wave`` people when no wave is in flight), and
+  each later one at most twice the people already in flight, up to ``max_wave``: the
+  Atlassian rate limit, not planning, bounds a large wave, and a 500-person first plan kept
+  the limit idle for seconds while the next ones, planned meanwhile, found it busy anyway;
 * one person is never in two waves at once: events for someone in flight wait for the next;
 * departure-like events go first (:func:`~offboard.intake.priorities.event_rank`): a wave is
   filled with the most urgent people, then in arrival order;
@@ -36,6 +40,9 @@ from offboard.ports import IdentityEvent
 log = structlog.get_logger(__name__)
 
 Wave = dict[IdentityId, list[IdentityEvent]]
+FIRST_WAVE = 50
+"""People in a wave handed on while none is in flight: planned in about a second, so the
+first deactivations go out while the rest of the burst is planned."""
 MAX_EVENTS_PER_USER = 32
 """A person's events only matter for their earliest time and kinds: later ones are not kept
 beyond this (departures get twice the room)."""
@@ -62,6 +69,7 @@ class WaveQueues:
         *,
         linger: float = 0.3,
         max_wave: int = 500,
+        first_wave: int = FIRST_WAVE,
         concurrency: int = 4,
         max_backlog: int = 5000,
         retry_delay: float = 2.0,
@@ -74,6 +82,7 @@ class WaveQueues:
         self._handler = handler
         self._linger = linger
         self._max_wave = max_wave
+        self._first_wave = max(1, first_wave)
         self._free = asyncio.Semaphore(concurrency)
         self._max_backlog = max_backlog
         self._retry_delay = retry_delay
@@ -153,7 +162,7 @@ class WaveQueues:
                 continue
             # Let the rest of the burst arrive: up to ``linger``, or until the wave is full.
             deadline = loop.time() + self._linger
-            while not self._closed and len(self._ready()) < self._max_wave:
+            while not self._closed and len(self._ready()) < self._wave_limit():
                 left = deadline - loop.time()
                 if left <= 0:
                     break
@@ -165,17 +174,24 @@ class WaveQueues:
             if not wave:
                 self._free.release()
                 continue
+            self._in_flight.update(wave)  # now: the next wave's limit counts these people
             task = asyncio.create_task(self._run(wave), name=f"wave:{len(wave)}")
             self._waves.add(task)
             task.add_done_callback(self._waves.discard)
+
+    def _wave_limit(self) -> int:
+        """How many people the next wave may take: ``first_wave`` while none is in flight,
+        else twice those in flight, never more than ``max_wave``."""
+        return min(self._max_wave, max(self._first_wave, 2 * len(self._in_flight)))
 
     def _take(self) -> Wave:
         """The most urgent ready people first, then in arrival order; covered ones skipped."""
         ready = self._ready()
         ranked = sorted(ready, key=lambda key: batch_rank(self._pending[key]))  # stable sort
+        limit = self._wave_limit()
         wave: Wave = {}
         for key in ranked:
-            if len(wave) >= self._max_wave:
+            if len(wave) >= limit:
                 break
             events = self._pending.pop(key)
             if self.ledger.covered(key, events):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import structlog
 
@@ -23,6 +22,7 @@ from offboard.ports import Clock, OffboardError, Store
 from offboard.service.leasing import Lease
 from offboard.service.passes import Passes, PassReport, action_reports
 from offboard.service.provisioning import Provisioning
+from offboard.service.provisioning_waves import wave_plan
 
 log = structlog.get_logger(__name__)
 
@@ -53,18 +53,24 @@ class ProvisioningPasses:
         )
 
     async def wave(self, identity_ids: Sequence[IdentityId]) -> PassReport:
-        """The wave's deprovisioning plan, then each person's provisioning re-check (people
-        not read in the wave are retried by the daemon, so they are not provisioned now)."""
+        """The wave's deprovisioning plan, then one provisioning plan for the wave, read
+        together (``provisioning_waves``). People not read in the wave are retried by the
+        daemon, so they are not provisioned now."""
         report = await self.inner.wave(identity_ids)
-        for identity_id in identity_ids:
-            if identity_id in report.unread:
-                continue
-            report = await self._then(
-                report,
-                partial(self.provisioning.recheck_plan, identity_id, self.clock, store=self.store),
-                "recheck",
-            )
-        return report
+        wanted = [identity_id for identity_id in identity_ids if identity_id not in report.unread]
+        if not wanted:
+            return report
+        left_out: tuple[str, ...] = ()
+
+        async def planning() -> Plan:
+            nonlocal left_out
+            plan, left_out = await wave_plan(self.provisioning, wanted, self.clock, self.store)
+            return plan
+
+        report = await self._then(report, planning, "wave")
+        if not left_out:
+            return report
+        return dataclasses.replace(report, complete=False, problems=(*report.problems, *left_out))
 
     async def _then(
         self, report: PassReport, planning: Callable[[], Awaitable[Plan]], kind: str
