@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-import structlog
 import typer
 
 from offboard.cli.state import state_of
@@ -35,9 +34,6 @@ if TYPE_CHECKING:
     from offboard.service.running import Daemon, DaemonConfig
     from offboard.service.status import DaemonStatus
     from offboard.settings import Settings
-
-
-log = structlog.get_logger(__name__)
 
 
 def register(app: typer.Typer) -> None:
@@ -285,7 +281,11 @@ async def serve(
     Shutdown stays within ``daemon.shutdown_grace``: the daemon gets most of it, the
     listeners and the adapters' clients the rest.
     """
+    import structlog
+
     from offboard.server.listeners import AcceptErrorFilter, raise_open_file_limit
+
+    log = structlog.get_logger(__name__)
 
     stop = stop or asyncio.Event()
     AcceptErrorFilter.install(asyncio.get_running_loop())
