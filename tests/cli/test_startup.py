@@ -83,3 +83,70 @@ def test_an_eagerly_registered_command_is_listed_and_runs(runner: CliRunner) -> 
     assert "Say hello (registered the eager way)." in listed.output
     assert "cutoff" in listed.output
     assert runner.invoke(root, ["hello"]).output == "hello\n"
+
+
+# A command's `--help` needs its options, not what it runs with (issue 18: start-up).
+NOT_FOR_HELP = (
+    "sqlalchemy",
+    "httpx",
+    "offboard.store",
+    "offboard.adapters",
+    "offboard.server",
+    "offboard_emulators",
+)
+
+
+def _every_help_invocation() -> list[list[str]]:
+    """Each command of ``COMMANDS``, and each sub-command of a group, as `--help` argv."""
+    argvs: list[list[str]] = []
+    for name in COMMANDS:
+        command = load_command(name)
+        argvs.append([name, "--help"])
+        if isinstance(command, typer.core.TyperGroup):
+            argvs += [[name, sub, "--help"] for sub in command.list_commands(None)]  # type: ignore[arg-type]
+    return argvs
+
+
+def test_every_commands_help_imports_nothing_it_runs_with() -> None:
+    """Each `--help` in a fresh interpreter (run side by side): none of ``NOT_FOR_HELP``."""
+    argvs = _every_help_invocation()
+    probes = {
+        " ".join(argv): subprocess.Popen(
+            [sys.executable, "-c", _help_probe(argv)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for argv in argvs
+    }
+    imported = {}
+    for shown, probe in probes.items():
+        _, err = probe.communicate(timeout=120)
+        last = err.strip().splitlines()[-1] if err.strip() else ""
+        assert last.startswith("IMPORTED "), f"{shown}: {err}"
+        _, code, heavy = [*last.split(" "), ""][:3]
+        if code != "0" or heavy:
+            imported[shown] = f"exit {code}, imported {heavy}"
+    assert len(argvs) > len(COMMANDS)  # the groups' sub-commands were probed too
+    assert imported == {}
+
+
+def _help_probe(argv: list[str]) -> str:
+    return (
+        "import runpy, sys\n"
+        f"sys.argv = ['offboard', *{argv!r}]\n"
+        "code = 0\n"
+        "try:\n    runpy.run_module('offboard', run_name='__main__')\n"
+        "except SystemExit as exit:\n    code = exit.code or 0\n"
+        f"heavy = sorted({{m.split('.')[0] if m.startswith(('sqlalchemy', 'httpx')) else m "
+        f"for m, mod in sys.modules.items() if mod and m.startswith({NOT_FOR_HELP!r})}})\n"
+        "print('IMPORTED', code, ','.join(heavy), file=sys.stderr)\n"
+    )
+
+
+def test_links_state_choices_are_the_services_link_states() -> None:
+    """`links list --state` declares its choices in the CLI, to keep `--help` light."""
+    from offboard.cli.links import StateChoice
+    from offboard.service.links_admin import LinkState
+
+    assert [c.value for c in StateChoice] == [s.value for s in LinkState]

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import BaseModel, SecretStr
-from rich.console import Console
 
-from offboard.cli.config_docs import example_toml, reference_markdown, sections, toml_value
 from offboard.cli.errors import FailedError, stderr
 from offboard.cli.state import state_of
-from offboard.cli.wiring import run_checks
-from offboard.settings import Settings, config_path
+
+if TYPE_CHECKING:
+    from offboard.settings import Settings
+
 
 REDACTED = "**********"
 
@@ -34,6 +33,9 @@ def init(
 
     Example: offboard --config /etc/offboard/offboard.toml config init
     """
+    from offboard.cli.config_docs import example_toml
+    from offboard.settings import config_path
+
     path = config_path(state_of(ctx).config)
     if path.exists() and not force:
         raise FailedError(f"{path} exists; pass --force to overwrite it")
@@ -60,6 +62,8 @@ def reference() -> None:
 
     Example: offboard config reference > docs/reference/configuration.md
     """
+    from offboard.cli.config_docs import reference_markdown
+
     typer.echo(reference_markdown(), nl=False)
 
 
@@ -90,6 +94,10 @@ def check(
 
     Example: offboard --config /etc/offboard/offboard.toml config check
     """
+    from rich.console import Console
+
+    from offboard.cli.wiring import run_checks
+
     settings = state_of(ctx).settings()
     results = asyncio.run(run_checks(settings, deep=deep))
     out = Console(highlight=False, soft_wrap=True)
@@ -110,6 +118,11 @@ def check(
 
 def effective_toml(settings: Settings) -> str:
     """The settings as TOML, every secret replaced by asterisks."""
+    from pydantic import BaseModel, SecretStr
+
+    from offboard.cli.config_docs import sections, toml_value
+    from offboard.settings import Settings
+
     lines: list[str] = []
     for name, _section in sections(Settings):
         values = _values_at(settings, name)

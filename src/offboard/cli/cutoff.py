@@ -7,32 +7,23 @@ other face.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from offboard.cli.actor import ActorOption, ReasonOption, actor_name
 from offboard.cli.apply import OverrideOption, YesOption, check_guards, report_exit_code
 from offboard.cli.errors import RefusedError
-from offboard.cli.fitting import output_console
-from offboard.cli.flows import Wired, acting, run_applying
 from offboard.cli.plan import PlanFormat, show_plan
-from offboard.cli.prompts import confirm, require_confirmation_channel
-from offboard.cli.render import apply_table
 from offboard.cli.state import state_of
-from offboard.cli.wiring import connect
 from offboard.core.plan import GuardName
 from offboard.core.reasons import realm_name
-from offboard.executor import ApplyReport
-from offboard.service.operator import (
-    Act,
-    OperatorRefusedError,
-    Prepared,
-    Sides,
-    carry_out,
-    prepare_cutoff,
-    prepare_lift,
-)
+
+if TYPE_CHECKING:
+    from offboard.cli.flows import Wired
+    from offboard.executor import ApplyReport
+    from offboard.service.operator import Act, Prepared, Sides
+
 
 cutoff_app = typer.Typer(
     help="Cut one person off now, whatever Keycloak says; lift such a cut-off by hand.",
@@ -42,7 +33,7 @@ cutoff_app = typer.Typer(
 PersonArgument = Annotated[
     str, typer.Argument(help="The person's email (their Atlassian account) or Keycloak user id.")
 ]
-Prepare = Callable[[str, Act, Sides], Awaitable[Prepared]]
+Prepare = Callable[[str, "Act", "Sides"], Awaitable["Prepared"]]
 
 
 @cutoff_app.command("now")
@@ -64,6 +55,8 @@ def now(
 
     Example: offboard cutoff now ada@example.com --reason "left today, HR ticket 4411"
     """
+    from offboard.service.operator import prepare_cutoff
+
     _act(ctx, person, reason, actor, yes, override_guard, prepare_cutoff, "Cut off")
 
 
@@ -79,12 +72,21 @@ def lift(
 
     Example: offboard cutoff lift ada@example.com --reason "cut off by mistake"
     """
+    from offboard.service.operator import prepare_lift
+
     _act(ctx, person, reason, actor, yes, None, prepare_lift, "Give back access of")
 
 
 def _act(ctx: typer.Context, person: str, reason: str, actor: str | None, yes: bool,
          override_guard: list[GuardName] | None, prepare: Prepare,
          verb: str) -> None:  # fmt: skip
+    from offboard.cli.fitting import output_console
+    from offboard.cli.flows import acting, run_applying
+    from offboard.cli.prompts import confirm, require_confirmation_channel
+    from offboard.cli.render import apply_table
+    from offboard.cli.wiring import connect
+    from offboard.service.operator import Act, OperatorRefusedError, carry_out
+
     settings = state_of(ctx).settings()
     require_confirmation_channel(yes)
     try:
@@ -116,10 +118,14 @@ def _act(ctx: typer.Context, person: str, reason: str, actor: str | None, yes: b
 
 
 def _sides(wired: Wired, realm: str) -> Sides:
+    from offboard.service.operator import Sides
+
     return Sides(wired.source, wired.directory, wired.store, wired.clock, wired.policy, realm)
 
 
 async def _refusing(work: Awaitable[Prepared]) -> Prepared:
+    from offboard.service.operator import OperatorRefusedError
+
     try:
         return await work
     except OperatorRefusedError as exc:

@@ -19,33 +19,22 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from email import message_from_bytes
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
-from rich.console import Console
-from rich.rule import Rule as Heading
 
-from offboard.adapters.mail import OutboxNotifier
-from offboard.cli.demo_provisioning import provisioning_days
-from offboard.cli.flows import Wired, apply_in_run, fresh_plan
-from offboard.cli.journal import journal_table
-from offboard.cli.licence_wiring import licence_config
-from offboard.cli.render import apply_table, explain_cases, guard_lines, plan_table
-from offboard.cli.report import show, usage_of
-from offboard.cli.wiring import connect
 from offboard.core.plan import Action, Rule
 from offboard.core.policy import ActionKind
-from offboard.service.licence_pass import licence_pass
-from offboard.settings import Settings
-from offboard.store import open_store
-from offboard_emulators.atlassian import AtlassianState, generate_accounts, seed
-from offboard_emulators.atlassian import create_app as atlassian_app
-from offboard_emulators.atlassian.usage import add_token
-from offboard_emulators.keycloak.app import create_app as keycloak_app
-from offboard_emulators.keycloak.emulator import EmulatorState
-from offboard_emulators.keycloak.login import LoginFailures
-from offboard_emulators.keycloak.seed import add_bulk_users
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from offboard.adapters.mail import OutboxNotifier
+    from offboard.cli.flows import Wired
+    from offboard.settings import Settings
+    from offboard_emulators.atlassian import AtlassianState
+    from offboard_emulators.keycloak.emulator import EmulatorState
+
 
 REALM, DOMAIN, ORG, DIRECTORY, SCIM = "acme", "acme.example", "acme-org", "acme-dir", "acme-scim"
 # Listed in policy.domains but not verified by the org: its accounts are unmanaged.
@@ -124,6 +113,10 @@ def atlassian_fixture() -> dict[str, Any]:
 
 def build_emulators(people: int = PEOPLE) -> tuple[EmulatorState, AtlassianState]:
     """Both emulators seeded with the same organisation (``people`` plus the named cases)."""
+    from offboard_emulators.atlassian import AtlassianState, generate_accounts, seed
+    from offboard_emulators.keycloak.emulator import EmulatorState
+    from offboard_emulators.keycloak.seed import add_bulk_users
+
     keycloak = EmulatorState.from_seed_json(keycloak_seed())
     realm = keycloak.realm
     add_bulk_users(realm, people, prefix="person", domain=DOMAIN)
@@ -148,6 +141,8 @@ INACTIVE, TOKEN_HOLDER = 16, 10
 
 def _seed_use(atlassian: AtlassianState) -> None:
     """Months of silence for one person, two API tokens for a leaver-to-be (when seeded)."""
+    from offboard_emulators.atlassian.usage import add_token
+
     idle = atlassian.clock() - timedelta(days=120)
     quiet = atlassian.account_by_email(f"{person(INACTIVE)}@{DOMAIN}")
     holder = atlassian.account_by_email(f"{person(TOKEN_HOLDER)}@{DOMAIN}")
@@ -162,6 +157,8 @@ def _seed_use(atlassian: AtlassianState) -> None:
 
 def demo_settings(base_url: str = "http://127.0.0.1", keycloak_url: str | None = None) -> Settings:
     """The configuration that points offboard at the emulators (no environment read)."""
+    from offboard.settings import Settings
+
     return Settings.from_values({
         "keycloak": {"base_url": keycloak_url or base_url, "realm": REALM,
                      "client_id": "offboard", "client_secret": CLIENT_SECRET,
@@ -184,6 +181,8 @@ class DayTwo:
 
 def change_keycloak(keycloak: EmulatorState) -> DayTwo:
     """Every kind of case the planner must get right, made in the Keycloak emulator."""
+    from offboard_emulators.keycloak.login import LoginFailures
+
     realm, story = keycloak.realm, DayTwo()
 
     def user(username: str) -> Any:
@@ -259,6 +258,15 @@ def action_words(action: Action) -> str:
 
 async def run_demo(console: Console, people: int = PEOPLE) -> Wired:
     """Day 1 (link), day 2 (changes), plan, apply, read-back, journal."""
+    import httpx
+
+    from offboard.adapters.mail import OutboxNotifier
+    from offboard.cli.demo_provisioning import provisioning_days
+    from offboard.cli.wiring import connect
+    from offboard.store import open_store
+    from offboard_emulators.atlassian import create_app as atlassian_app
+    from offboard_emulators.keycloak.app import create_app as keycloak_app
+
     keycloak, atlassian = build_emulators(people)
     transports = {
         "keycloak_transport": httpx.ASGITransport(app=keycloak_app(keycloak)),
@@ -280,6 +288,11 @@ async def run_demo(console: Console, people: int = PEOPLE) -> Wired:
 
 
 async def _day_one(wired: Wired, console: Console, people: int) -> None:
+    from rich.rule import Rule as Heading
+
+    from offboard.cli.flows import apply_in_run, fresh_plan
+    from offboard.cli.render import explain_cases
+
     console.print(Heading(f"Day 1: {people + len(NAMED)} people in Keycloak and Atlassian"))
     console.print(
         f"offboard looks after the direct members of the Keycloak group {STAFF}, and acts on "
@@ -297,6 +310,12 @@ async def _day_one(wired: Wired, console: Console, people: int) -> None:
 
 
 async def _day_two(wired: Wired, console: Console, story: DayTwo) -> None:
+    from rich.rule import Rule as Heading
+
+    from offboard.cli.flows import apply_in_run, fresh_plan
+    from offboard.cli.journal import journal_table
+    from offboard.cli.render import apply_table, explain_cases, guard_lines, plan_table
+
     console.print(Heading("Day 2: what changed in Keycloak"))
     for line in story.changes:
         console.print(f"  • {line}", markup=False)
@@ -321,6 +340,13 @@ async def _day_two(wired: Wired, console: Console, story: DayTwo) -> None:
 
 
 async def _day_three(wired: Wired, console: Console, outbox: OutboxNotifier) -> None:
+    from rich.rule import Rule as Heading
+
+    from offboard.cli.licence_wiring import licence_config
+    from offboard.cli.render import apply_table, plan_table
+    from offboard.cli.report import show, usage_of
+    from offboard.service.licence_pass import licence_pass
+
     console.print(Heading("Day 3: the daily licence check"))
     settings = demo_settings()
     result = await licence_pass(
@@ -357,6 +383,8 @@ def demo(
 
     Example: offboard demo
     """
+    from rich.console import Console
+
     asyncio.run(run_demo(Console(), people))
 
 

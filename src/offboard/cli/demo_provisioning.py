@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.rule import Rule as Heading
-
-from offboard.adapters.atlassian import AtlassianDirectory
-from offboard.adapters.keycloak import KeycloakSource
-from offboard.cli.flows import Wired
-from offboard.cli.provision import provisioning_of
-from offboard.cli.render import apply_table, guard_lines
 from offboard.core.identities import IdentityId
 from offboard.core.plan import EntryStatus, Plan
 from offboard.core.provisioning import attribute, members_of
-from offboard.service.provisioning import Provisioning
-from offboard.settings import Settings
-from offboard_emulators.keycloak.emulator import EmulatorState
-from offboard_emulators.keycloak.model import Group, User
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from offboard.cli.flows import Wired
+    from offboard.service.provisioning import Provisioning
+    from offboard.settings import Settings
+    from offboard_emulators.keycloak.emulator import EmulatorState
+
 
 TEAMS = "/teams"
 JOINER = "nora.new"
@@ -33,6 +31,8 @@ JOINER = "nora.new"
 
 def add_teams_and_joiner(keycloak: EmulatorState, domain: str, staff: str) -> str:
     """/teams/jira-devs and /teams/design, and a new person in /staff and jira-devs."""
+    from offboard_emulators.keycloak.model import Group, User
+
     realm = keycloak.realm
     teams = realm.add_group(Group(str(uuid.uuid4()), TEAMS.strip("/")))
     for name in ("jira-devs", "design"):
@@ -75,6 +75,12 @@ async def provisioning_days(
     keycloak: EmulatorState, wired: Wired, settings: Settings, console: Console, domain: str
 ) -> bool:
     """Days 3 and 4; True when every SCIM write was done and read back."""
+    from rich.rule import Rule as Heading
+
+    from offboard.adapters.atlassian import AtlassianDirectory
+    from offboard.adapters.keycloak import KeycloakSource
+    from offboard.cli.provision import provisioning_of
+
     source, directory = wired.source, wired.directory
     assert isinstance(source, KeycloakSource)
     assert isinstance(directory, AtlassianDirectory)
@@ -103,6 +109,8 @@ async def provisioning_days(
 async def _plan_and_apply(
     provisioning: Provisioning, wired: Wired, console: Console, person: IdentityId | None
 ) -> bool:
+    from offboard.cli.render import apply_table, guard_lines
+
     if person is None:
         plan = await provisioning.plan(wired.clock, store=wired.store)
     else:

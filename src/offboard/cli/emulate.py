@@ -15,28 +15,16 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from offboard.cli.config_docs import toml_value
-from offboard.cli.demo import (
-    DOMAIN,
-    PARTNER,
-    PEOPLE,
-    STAFF,
-    atlassian_fixture,
-    build_emulators,
-    keycloak_seed,
-    person,
-)
-from offboard.cli.emulate_leave import hint
+from offboard.cli.demo import PEOPLE
 from offboard.cli.errors import FailedError
-from offboard_emulators.atlassian import AtlassianState, seed
-from offboard_emulators.atlassian import create_app as atlassian_app
-from offboard_emulators.common.server import serve_in_thread
-from offboard_emulators.keycloak.app import create_app as keycloak_app
-from offboard_emulators.keycloak.emulator import EmulatorState
+
+if TYPE_CHECKING:
+    from offboard_emulators.atlassian import AtlassianState
+    from offboard_emulators.keycloak.emulator import EmulatorState
 
 
 class Which(StrEnum):
@@ -47,6 +35,8 @@ class Which(StrEnum):
 
 def load_seeds(which: Which, seed_file: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(Keycloak realm, Atlassian fixture): from the file, else the demo organisation's."""
+    from offboard.cli.demo import atlassian_fixture, keycloak_seed
+
     if seed_file is None:
         return keycloak_seed(), atlassian_fixture()
     try:
@@ -66,6 +56,10 @@ def load_seeds(which: Which, seed_file: Path | None) -> tuple[dict[str, Any], di
 def _states(
     seeds: tuple[dict[str, Any], dict[str, Any]], demo: bool, people: int
 ) -> tuple[EmulatorState, AtlassianState]:
+    from offboard.cli.demo import build_emulators
+    from offboard_emulators.atlassian import AtlassianState, seed
+    from offboard_emulators.keycloak.emulator import EmulatorState
+
     if demo:
         return build_emulators(people)
     keycloak = EmulatorState.from_seed_json(seeds[0] or {"realm": "offboard-test"})
@@ -89,6 +83,10 @@ def serving(
     which: Which, port: int, seed_file: Path | None = None, people: int = PEOPLE
 ) -> Iterator[Served]:
     """Serve the chosen emulators on loopback until the context exits."""
+    from offboard_emulators.atlassian import create_app as atlassian_app
+    from offboard_emulators.common.server import serve_in_thread
+    from offboard_emulators.keycloak.app import create_app as keycloak_app
+
     seeds = load_seeds(which, seed_file)
     keycloak, atlassian = _states(seeds, seed_file is None, people)
     urls: dict[str, str] = {}
@@ -111,6 +109,9 @@ def ready_config(
     ``demo``: the seeds are the demo organisation's, so the demo's scope group and listed
     domains are written too, and a plan against them reads like ``offboard demo``'s.
     """
+    from offboard.cli.config_docs import toml_value
+    from offboard.cli.demo import DOMAIN, PARTNER, STAFF
+
     realm, fixture = seeds
     lines = ["# offboard configuration for the local emulators (emulator keys, not secrets)"]
     if "keycloak" in urls:
@@ -133,6 +134,8 @@ def ready_config(
 
 
 def _atlassian_keys(org: dict[str, Any]) -> list[str]:
+    from offboard.cli.config_docs import toml_value
+
     lines = []
     keys = org.get("api_keys") or [{}]
     lines.append(f"api_key = {toml_value(keys[0].get('secret', ''))}")
@@ -163,6 +166,9 @@ def emulate(
 
     Example: offboard emulate both --port 8180 > offboard.toml
     """
+    from offboard.cli.demo import DOMAIN, person
+    from offboard.cli.emulate_leave import hint
+
     seeds = load_seeds(which, seed_file)
     with serving(which, port, seed_file) as served:
         typer.echo(ready_config(served.urls, seeds, demo=seed_file is None), nl=False)

@@ -7,15 +7,17 @@ Then `offboard plan`, `apply` or the daemon can be watched doing the main job.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
-import httpx
 import typer
 
-from offboard.cli.demo import ADMIN_CLIENT, ADMIN_SECRET
 from offboard.cli.errors import FailedError, stderr
 from offboard.cli.state import state_of
+
+if TYPE_CHECKING:
+    import httpx
+
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -34,6 +36,8 @@ def emulate_leave(
 
     Example: offboard --config offboard.toml emulate-leave person-000003@acme.example
     """
+    import httpx
+
     settings = state_of(ctx).settings()
     base, realm = settings.keycloak.base_url, settings.keycloak.realm
     if urlsplit(base).hostname not in _LOOPBACK:
@@ -58,6 +62,8 @@ def emulate_leave(
 
 
 def _token(client: httpx.Client, realm: str) -> str:
+    from offboard.cli.demo import ADMIN_CLIENT, ADMIN_SECRET
+
     form = {"grant_type": "client_credentials", "client_id": ADMIN_CLIENT,
             "client_secret": ADMIN_SECRET}  # fmt: skip
     answer = client.post(f"/realms/{realm}/protocol/openid-connect/token", data=form)
@@ -71,6 +77,8 @@ def _token(client: httpx.Client, realm: str) -> str:
 
 def hint(email: str) -> str:
     """What `offboard emulate` prints (on stderr) beside the configuration."""
+    from offboard.cli.demo import ADMIN_CLIENT, ADMIN_SECRET
+
     return (
         "To watch offboard do its job, make someone leave, then run `offboard plan`, "
         "`offboard apply` or `offboard run`:\n"

@@ -8,30 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from offboard.cli.errors import RefusedError
 from offboard.cli.exit_codes import ExitCode
-from offboard.cli.flows import confirm, operator, require_confirmation_channel
 from offboard.cli.state import state_of
-from offboard.cli.wiring import connect, open_configured_store
 from offboard.core.budget import BudgetCategory
 from offboard.core.holds import Hold
-from offboard.executor.preflight import Preflight
 from offboard.ports import NoHoldError, SystemClock
-from offboard.service.acting import LeaderBusyError, acting_lease
-from offboard.service.holds import (
-    GuardState,
-    ReleaseReport,
-    guard_state,
-    release_category,
-    release_hold,
-)
-from offboard.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from offboard.service.holds import GuardState, ReleaseReport
+    from offboard.settings import Settings
+
 
 hold_app = typer.Typer(
     help="Show or release the holds that stop deprovisioning or provisioning (budget or "
@@ -72,6 +66,8 @@ def state_lines(state: GuardState) -> list[str]:
 
 
 def waiting_table(hold: Hold) -> Table:
+    from rich.table import Table
+
     title = f"waiting on {hold.category} hold #{hold.id}"
     table = Table(title=title, title_justify="left")
     for column in ("since", "action", "email", "identity", "account"):
@@ -95,6 +91,11 @@ def show(ctx: typer.Context) -> None:
 
     Exit code 0 when no hold is active, 3 when any category is held.
     """
+    from rich.console import Console
+
+    from offboard.cli.wiring import open_configured_store
+    from offboard.service.holds import guard_state
+
     settings = state_of(ctx).settings()
     store = open_configured_store(settings)
     try:
@@ -133,6 +134,14 @@ def release(
     Examples: offboard hold release --reason "HR confirmed the 30 leavers of the sales team";
     offboard hold release --category provisioning-creates --reason "first sync of sales"
     """
+    from rich.console import Console
+
+    from offboard.cli.flows import confirm, operator, require_confirmation_channel
+    from offboard.cli.wiring import connect
+    from offboard.executor.preflight import Preflight
+    from offboard.service.acting import LeaderBusyError, acting_lease
+    from offboard.service.holds import release_hold
+
     settings = state_of(ctx).settings()
     require_confirmation_channel(yes)
     if not reason.strip():
@@ -202,6 +211,10 @@ def _release_other(
     settings: Settings, category: str, who: str, reason: str, yes: bool, console: Console
 ) -> None:
     """Release a provisioning hold: the store alone (the next pass re-plans)."""
+    from offboard.cli.flows import confirm
+    from offboard.cli.wiring import open_configured_store
+    from offboard.service.holds import release_category
+
     store = open_configured_store(settings)
     try:
         held = store.active_hold(category)

@@ -12,23 +12,22 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
-from rich.text import Text
 
 from offboard.cli.errors import FailedError
 from offboard.cli.files import write_private
-from offboard.cli.fitting import fitted_table, output_console
 from offboard.cli.run_words import summary_words
 from offboard.cli.state import state_of
-from offboard.cli.wiring import open_configured_store
 from offboard.core.journal import JournalRecord, Phase, RunRecord, Status
 from offboard.core.printable import csv_cell, json_safe, printable
-from offboard.settings import parse_duration
-from offboard.store import SqlStore
+
+if TYPE_CHECKING:
+    from rich.console import Console, Group, RenderableType
+
+    from offboard.store import SqlStore
+
 
 journal_app = typer.Typer(
     help="Read the journal: every intent, attempt, outcome and read-back.",
@@ -76,6 +75,8 @@ SinceOption = Annotated[
 
 def parse_since(text: str | None, now: datetime) -> datetime | None:
     """``2h``/``7d`` back from now, or an ISO 8601 date or time (UTC when no zone is given)."""
+    from offboard.settings import parse_duration
+
     if text is None:
         return None
     try:
@@ -96,6 +97,8 @@ def parse_since(text: str | None, now: datetime) -> datetime | None:
 @contextmanager
 def _open(ctx: typer.Context, override: str | None) -> Iterator[SqlStore]:
     """The store, read-only: the journal commands never create, migrate or write one."""
+    from offboard.cli.wiring import open_configured_store
+
     settings = None if override is not None else state_of(ctx).settings()
     store = open_configured_store(settings, override, read_only=True)
     try:
@@ -160,6 +163,8 @@ def journal_table(records: list[JournalRecord], width: int = 80) -> RenderableTy
 
     ``--format jsonl|csv`` always has every field in full.
     """
+    from rich.table import Table
+
     if width < WIDE_TERMINAL:
         return _journal_lines(records)
     table = Table(show_lines=False, title=f"{len(records)} journal records")
@@ -182,6 +187,9 @@ def journal_table(records: list[JournalRecord], width: int = 80) -> RenderableTy
 
 def _journal_lines(records: list[JournalRecord]) -> Group:
     """``seq time phase status kind who: detail``, one record a line, for narrow terminals."""
+    from rich.console import Group
+    from rich.text import Text
+
     lines = [Text(f"{len(records)} journal records", style="bold")]
     for r in records:
         head = f"{r.seq or '':>5} {r.at.astimezone(UTC):%H:%M:%S} {r.phase.value:<9} "
@@ -220,6 +228,8 @@ def list_records(
 
     Examples: offboard journal list --since 1d; offboard journal list --user ada@example.com
     """
+    from offboard.cli.fitting import output_console
+
     with _open(ctx, store) as opened:
         moment = parse_since(since, datetime.now(UTC))
         records = select_records(opened, run=run, user=user, since=moment)
@@ -237,6 +247,8 @@ def show(
 
     Example: offboard journal show 3f2a9c1e
     """
+    from offboard.cli.fitting import output_console
+
     with _open(ctx, store) as opened:
         matches = [r for r in opened.runs(limit=10_000) if r.id.startswith(run)]
         if len(matches) != 1:
@@ -269,6 +281,8 @@ def runs(
 
     Example: offboard journal runs --limit 5
     """
+    from offboard.cli.fitting import fitted_table, output_console
+
     with _open(ctx, store) as opened:
         found = opened.runs(limit=limit)
     if fmt is RunsFormat.JSON:

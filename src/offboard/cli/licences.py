@@ -7,25 +7,22 @@ plan of licence steps, each with its rule and reason, applied under the guards.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from offboard.cli.apply import OverrideOption, YesOption
 from offboard.cli.exit_codes import ExitCode
-from offboard.cli.flows import acting
-from offboard.cli.licence_wiring import build_notifier, licence_config
 from offboard.cli.plan import plan_exit_code
-from offboard.cli.render import apply_table, guard_lines, plan_table
-from offboard.cli.report import show, usage_of
 from offboard.cli.state import state_of
-from offboard.cli.wiring import connect
 from offboard.core.plan import GuardName
 from offboard.core.plan_json import plan_to_json
-from offboard.executor.preflight import NO_PREFLIGHT, Preflight
-from offboard.service.licence_pass import LicencePassResult, licence_pass
-from offboard.settings import Settings
+
+if TYPE_CHECKING:
+    from offboard.executor.preflight import Preflight
+    from offboard.service.licence_pass import LicencePassResult
+    from offboard.settings import Settings
+
 
 licences_app = typer.Typer(
     help="The licence steps: inactivity warnings and removals, leavers' API tokens.",
@@ -37,6 +34,13 @@ licences_app = typer.Typer(
 async def run_pass(
     settings: Settings, *, apply: bool, overrides: frozenset[GuardName] = frozenset()
 ) -> LicencePassResult:
+    from offboard.cli.flows import acting
+    from offboard.cli.licence_wiring import build_notifier, licence_config
+    from offboard.cli.report import usage_of
+    from offboard.cli.wiring import connect
+    from offboard.executor.preflight import NO_PREFLIGHT
+    from offboard.service.licence_pass import licence_pass
+
     async with connect(settings) as wired:
 
         async def run(preflight: Preflight) -> LicencePassResult:
@@ -68,6 +72,11 @@ def plan(
     The report's figures are kept in the history. Exit code 0: nothing to do; 2: steps
     planned; 3: a guard blocked the plan. Example: offboard licences plan
     """
+    from rich.console import Console
+
+    from offboard.cli.render import guard_lines, plan_table
+    from offboard.cli.report import show
+
     result = asyncio.run(run_pass(state_of(ctx).settings(), apply=False))
     console = Console()
     if as_json:
@@ -87,6 +96,10 @@ def apply(
 
     Example: offboard licences apply --yes
     """
+    from rich.console import Console
+
+    from offboard.cli.render import apply_table, plan_table
+
     settings = state_of(ctx).settings()
     console = Console()
     if not yes and not typer.confirm("Apply the licence steps now?"):

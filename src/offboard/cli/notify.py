@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AsyncExitStack
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from offboard.cli.errors import RefusedError
 from offboard.cli.exit_codes import ExitCode
-from offboard.cli.notify_wiring import build_channels
 from offboard.cli.state import state_of
 from offboard.core.notifications import Condition, Kind, render
 from offboard.ports import OffboardError, SystemClock
-from offboard.settings import Settings
+
+if TYPE_CHECKING:
+    from offboard.settings import Settings
+
 
 notify_app = typer.Typer(
     help="Check the notification channels: send a test message to each.",
@@ -50,6 +51,8 @@ def send_test(
 
     Example: offboard notify test --channel slack
     """
+    from rich.console import Console
+
     settings = state_of(ctx).settings()
     results = asyncio.run(_send_tests(settings, channel))
     console = Console()
@@ -61,6 +64,8 @@ def send_test(
 
 async def _send_tests(settings: Settings, only: str | None) -> dict[str, str]:
     """Channel name → "" when sent, else what went wrong."""
+    from offboard.cli.notify_wiring import build_channels
+
     async with AsyncExitStack() as stack:
         channels = build_channels(settings, stack, SystemClock())
         if only is not None:

@@ -12,31 +12,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from offboard.adapters.atlassian import AtlassianDirectory
-from offboard.adapters.atlassian_scim.provisioning import ScimProvisioner
-from offboard.adapters.keycloak import KeycloakSource
-from offboard.adapters.keycloak.people import PeopleReader
 from offboard.cli.apply import OverrideOption, YesOption, check_guards, read_plan_file
 from offboard.cli.errors import RefusedError
 from offboard.cli.exit_codes import ExitCode
-from offboard.cli.flows import check_saved_plan, confirm, require_confirmation_channel, run_applying
 from offboard.cli.plan import PlanFormat, plan_exit_code, save_plan, show_plan
-from offboard.cli.render import apply_table
 from offboard.cli.state import state_of
-from offboard.cli.wiring import build_directory, build_source, open_configured_store
 from offboard.core.plan import GuardName, Plan
 from offboard.core.rendering import plan_to_json
-from offboard.executor import ApplyReport
-from offboard.executor.preflight import Preflight
 from offboard.ports import SystemClock
-from offboard.service.acting import LeaderBusyError, acting_lease
-from offboard.service.provisioning import Provisioning
-from offboard.settings import Settings, parse_duration
+
+if TYPE_CHECKING:
+    from offboard.adapters.atlassian import AtlassianDirectory
+    from offboard.adapters.keycloak import KeycloakSource
+    from offboard.executor import ApplyReport
+    from offboard.service.provisioning import Provisioning
+    from offboard.settings import Settings
+
 
 provision_app = typer.Typer(
     help="Joiners and movers: create users and push selected groups to Atlassian by SCIM.",
@@ -47,6 +42,8 @@ provision_app = typer.Typer(
 @asynccontextmanager
 async def provisioning(settings: Settings) -> AsyncIterator[Provisioning]:
     """The provisioning wiring of ``[provisioning]``; refused when it is off or has no key."""
+    from offboard.cli.wiring import build_directory, build_source
+
     if not settings.provisioning.enabled:
         raise RefusedError("provisioning is off: set provisioning.enabled = true")
     at = settings.atlassian
@@ -63,6 +60,10 @@ def provisioning_of(
     settings: Settings, source: KeycloakSource, directory: AtlassianDirectory
 ) -> Provisioning:
     """Provisioning over adapters already built (by this command or by the daemon)."""
+    from offboard.adapters.atlassian_scim.provisioning import ScimProvisioner
+    from offboard.adapters.keycloak.people import PeopleReader
+    from offboard.service.provisioning import Provisioning
+
     if directory.scim is None:
         raise RefusedError("provisioning needs the SCIM directory id and key")
     chosen = settings.provisioning
@@ -95,6 +96,10 @@ def plan(
 
     Examples: offboard provision plan; offboard provision plan --out provision.json
     """
+    from rich.console import Console
+
+    from offboard.cli.wiring import open_configured_store
+
     settings = state_of(ctx).settings()
 
     async def go() -> Plan:
@@ -136,6 +141,17 @@ def apply(
 
     Examples: offboard provision apply --yes; offboard provision apply provision.json
     """
+    from rich.console import Console
+
+    from offboard.cli.flows import (
+        check_saved_plan,
+        confirm,
+        require_confirmation_channel,
+        run_applying,
+    )
+    from offboard.cli.render import apply_table
+    from offboard.settings import parse_duration
+
     settings = state_of(ctx).settings()
     require_confirmation_channel(yes)
     age = parse_duration(max_age)
@@ -178,6 +194,8 @@ def apply(
 
 
 async def _fresh_plan(prov: Provisioning, settings: Settings, clock: SystemClock) -> Plan:
+    from offboard.cli.wiring import open_configured_store
+
     store = open_configured_store(settings)
     try:
         return await prov.plan(clock, store=store)
@@ -188,6 +206,10 @@ async def _fresh_plan(prov: Provisioning, settings: Settings, clock: SystemClock
 async def _apply_in_run(
     prov: Provisioning, plan: Plan, settings: Settings, overrides: frozenset[GuardName]
 ) -> list[ApplyReport]:
+    from offboard.cli.wiring import open_configured_store
+    from offboard.executor.preflight import Preflight
+    from offboard.service.acting import LeaderBusyError, acting_lease
+
     clock, store = SystemClock(), open_configured_store(settings)
     try:
         run_id = store.start_run("provision", clock.now())

@@ -7,19 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from offboard.adapters.atlassian import AtlassianDirectory
-from offboard.adapters.atlassian_org.usage import UsageReader
 from offboard.cli.errors import FailedError
-from offboard.cli.flows import Wired
-from offboard.cli.licence_wiring import licence_config
 from offboard.cli.state import state_of
-from offboard.cli.wiring import connect, open_configured_store
 from offboard.core.licence_rendering import (
     PRODUCT_HEADER,
     product_rows,
@@ -30,7 +23,13 @@ from offboard.core.licence_rendering import (
 )
 from offboard.core.licences import HISTOGRAM_BUCKETS, NEVER, LicenceReport, ReportOptions
 from offboard.ports import AccountDirectory, UsageDirectory
-from offboard.service.licence_check import run_licence_check
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from offboard.cli.flows import Wired
+
 
 report_app = typer.Typer(
     help="Reports: seats held by leavers, inactive people, orphans and unlinked SCIM records.",
@@ -48,6 +47,9 @@ class ReportFormat(StrEnum):
 
 def usage_of(directory: AccountDirectory) -> UsageDirectory:
     """The use-and-billing reads of the Atlassian adapter (same org, key and limiter)."""
+    from offboard.adapters.atlassian import AtlassianDirectory
+    from offboard.adapters.atlassian_org.usage import UsageReader
+
     if not isinstance(directory, AtlassianDirectory):
         raise FailedError("the licence report needs the Atlassian Organizations API adapter")
     return UsageReader(directory.org)
@@ -57,6 +59,8 @@ async def licence_report(
     wired: Wired, options: ReportOptions, *, record: bool = False
 ) -> LicenceReport:
     """One check over a wired set of adapters; kept in the history when ``record``."""
+    from offboard.service.licence_check import run_licence_check
+
     return await run_licence_check(
         wired.source,
         wired.directory,
@@ -72,6 +76,8 @@ TREND_CHECKS = 90
 
 
 def report_table(report: LicenceReport) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"Seats by product (inactive: {report.options.inactive_days}+ days)")
     for column in PRODUCT_HEADER:
         table.add_column(column, justify="left" if column == "product" else "right")
@@ -121,6 +127,11 @@ def licences(
     come from [licences] prices. Examples: offboard report licences; offboard report
     licences --format html --out seats.html; offboard report licences --inactive-days 60
     """
+    from rich.console import Console
+
+    from offboard.cli.licence_wiring import licence_config
+    from offboard.cli.wiring import connect
+
     settings = state_of(ctx).settings()
 
     async def go() -> tuple[LicenceReport, list[tuple[datetime, int]]]:
@@ -149,6 +160,11 @@ def history(
     limit: Annotated[int, typer.Option(min=1, help="How many checks, newest first.")] = 30,
 ) -> None:
     """The trend: reclaimable seats and monthly cost of the last checks."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from offboard.cli.wiring import open_configured_store
+
     store = open_configured_store(state_of(ctx).settings())
     try:
         rows = store.licence_reports(limit)

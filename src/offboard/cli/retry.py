@@ -6,22 +6,18 @@ console.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from offboard.cli.actor import ActorOption, ReasonOption, actor_name
 from offboard.cli.errors import RefusedError
 from offboard.cli.exit_codes import ExitCode
-from offboard.cli.fitting import output_console
-from offboard.cli.flows import run_applying
 from offboard.cli.state import state_of
-from offboard.cli.wiring import connect
 from offboard.core.reasons import realm_name
-from offboard.executor.preflight import Preflight
-from offboard.service.acting import LeaderBusyError, acting_lease
-from offboard.service.operator import Act, OperatorRefusedError, Sides
-from offboard.service.retrying import RetryReport, retry_action
+
+if TYPE_CHECKING:
+    from offboard.service.retrying import RetryReport
 
 
 def retry(
@@ -47,6 +43,14 @@ def retry(
 
     Example: offboard retry deactivate:1b2c…:5b10a2… --reason "Atlassian was down at 02:00"
     """
+    from offboard.cli.fitting import output_console
+    from offboard.cli.flows import run_applying
+    from offboard.cli.wiring import connect
+    from offboard.executor.preflight import Preflight
+    from offboard.service.acting import LeaderBusyError, acting_lease
+    from offboard.service.operator import Act, OperatorRefusedError, Sides
+    from offboard.service.retrying import retry_action
+
     settings = state_of(ctx).settings()
     try:
         act = Act(actor_name(actor), reason)

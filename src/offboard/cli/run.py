@@ -13,53 +13,27 @@ from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-import structlog
 import typer
-from starlette.applications import Starlette
 
-from offboard.adapters.http import PauseHook
-from offboard.cli.credentials import watch_credentials
-from offboard.cli.licence_wiring import daily_check
-from offboard.cli.listening import ensure_can_listen
-from offboard.cli.notify_wiring import build_notifications, known_kinds
 from offboard.cli.state import state_of
-from offboard.cli.wiring import (
-    build_directory,
-    build_source,
-    open_configured_store,
-    verifying_transport,
-)
 from offboard.core.reasons import realm_name
-from offboard.intake.webhooks import ReplayFilter, ReplayMemory
 from offboard.ports import Store, SystemClock
-from offboard.server.app import create_app, create_webhook_app
-from offboard.server.console import ConsoleBackend
-from offboard.server.console.acting import Leadership
-from offboard.server.listeners import (
-    AcceptErrorFilter,
-    Limits,
-    Listener,
-    ReloadingTLS,
-    listener,
-    raise_open_file_limit,
-)
-from offboard.server.login import ConsoleLogin, build_login
-from offboard.server.metrics import MeteredTransport, Metrics, PrometheusTelemetry
-from offboard.server.webhook import WebhookReceiver
-from offboard.service.daemon_passes import ReconcilingPasses
-from offboard.service.holds import guard_state
-from offboard.service.leasing import LeaderCursors, Lease
-from offboard.service.notifying import Counters
-from offboard.service.operator import Sides
-from offboard.service.passes import Passes
-from offboard.service.running import Daemon, DaemonConfig
-from offboard.service.status import DaemonStatus
-from offboard.settings import ConfigError, Settings
-from offboard.store import SqlStore
-from offboard.store.deliveries import StoredDeliveries
 
-log = structlog.get_logger(__name__)
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from offboard.adapters.http import PauseHook
+    from offboard.intake.webhooks import ReplayMemory
+    from offboard.server.listeners import Listener
+    from offboard.server.login import ConsoleLogin
+    from offboard.server.metrics import Metrics
+    from offboard.service.notifying import Counters
+    from offboard.service.passes import Passes
+    from offboard.service.running import Daemon, DaemonConfig
+    from offboard.service.status import DaemonStatus
+    from offboard.settings import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -75,6 +49,8 @@ def run(ctx: typer.Context) -> None:
 
     Example: offboard --config /etc/offboard/offboard.toml run
     """
+    from offboard.cli.listening import ensure_can_listen
+
     settings = state_of(ctx).settings()
     ensure_can_listen(settings.daemon.listen_host, settings.daemon.listen_port)
     asyncio.run(serve(settings, install_signals=True))
@@ -95,6 +71,8 @@ class Assembly:
 
 def daemon_config(settings: Settings) -> DaemonConfig:
     """The daemon's timing, from the ``daemon`` section."""
+    from offboard.service.running import DaemonConfig
+
     section = settings.daemon
     return DaemonConfig(
         poll_interval=section.poll_interval.total_seconds(),
@@ -128,6 +106,28 @@ async def assemble(
     store: Store | None = None,
 ) -> Assembly:
     """Build adapters, store, daemon and app; ``stack`` closes what needs closing."""
+    from offboard.cli.credentials import watch_credentials
+    from offboard.cli.licence_wiring import daily_check
+    from offboard.cli.notify_wiring import build_notifications
+    from offboard.cli.wiring import (
+        build_directory,
+        build_source,
+        open_configured_store,
+        verifying_transport,
+    )
+    from offboard.server.app import create_app, create_webhook_app
+    from offboard.server.console import ConsoleBackend
+    from offboard.server.console.acting import Leadership
+    from offboard.server.metrics import MeteredTransport, Metrics, PrometheusTelemetry
+    from offboard.server.webhook import WebhookReceiver
+    from offboard.service.daemon_passes import ReconcilingPasses
+    from offboard.service.holds import guard_state
+    from offboard.service.leasing import LeaderCursors, Lease
+    from offboard.service.operator import Sides
+    from offboard.service.running import Daemon
+    from offboard.service.status import DaemonStatus
+    from offboard.store import SqlStore
+
     clock = clock or SystemClock()
     metrics = Metrics()
     status = DaemonStatus(clock, PrometheusTelemetry(metrics))
@@ -216,6 +216,11 @@ async def assemble(
 def _console_login(settings: Settings, store: Store) -> ConsoleLogin | None:
     """The console's login when ``[console]`` is configured; sessions live in the store so
     every replica shares them and a logout revokes them everywhere."""
+    from offboard.cli.wiring import verifying_transport
+    from offboard.server.login import build_login
+    from offboard.settings import ConfigError
+    from offboard.store import SqlStore
+
     if not settings.console.enabled:
         return None
     if not isinstance(store, SqlStore):
@@ -226,6 +231,10 @@ def _console_login(settings: Settings, store: Store) -> ConsoleLogin | None:
 
 def _replay_memory(store: Store, window: timedelta, clock: SystemClock) -> ReplayMemory:
     """Delivery ids in the store when it is ours (they survive a restart), else in memory."""
+    from offboard.intake.webhooks import ReplayFilter
+    from offboard.store import SqlStore
+    from offboard.store.deliveries import StoredDeliveries
+
     if isinstance(store, SqlStore):
         # A delivery dated up to one window ahead may be replayed up to two windows later.
         return StoredDeliveries(store.engine, 2 * window + timedelta(minutes=1), clock.now)
@@ -234,6 +243,9 @@ def _replay_memory(store: Store, window: timedelta, clock: SystemClock) -> Repla
 
 def _notification_counters(metrics: Metrics) -> Counters:
     """Deliveries counted per channel and kind; every kind starts at 0 for each channel."""
+    from offboard.cli.notify_wiring import known_kinds
+    from offboard.service.notifying import Counters
+
     for channel in ("email", "slack", "webhook"):
         for kind in known_kinds():
             metrics.notifications_sent.labels(channel, kind)
@@ -269,6 +281,12 @@ async def serve(
     Shutdown stays within ``daemon.shutdown_grace``: the daemon gets most of it, the
     listeners and the adapters' clients the rest.
     """
+    import structlog
+
+    from offboard.server.listeners import AcceptErrorFilter, raise_open_file_limit
+
+    log = structlog.get_logger(__name__)
+
     stop = stop or asyncio.Event()
     AcceptErrorFilter.install(asyncio.get_running_loop())
     before, after = raise_open_file_limit()
@@ -292,6 +310,8 @@ def _listeners(
     settings: Settings, assembly: Assembly
 ) -> tuple[list[Listener], list[asyncio.Task[None]]]:
     """The operations listener, and the webhook listener when webhooks are configured."""
+    from offboard.server.listeners import Limits, ReloadingTLS, listener
+
     section = settings.daemon
     limits = Limits(
         header_timeout=section.header_timeout.total_seconds(),

@@ -10,17 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.engine import Engine
 
 from offboard.cli.exit_codes import ExitCode
 from offboard.cli.state import state_of
-from offboard.cli.wiring import store_location
-from offboard.store import store_engine
-from offboard.store.backup import Copied, backup, restore
-from offboard.store.migrating import MigrationState, migrate, migration_state
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from offboard.store.backup import Copied
+    from offboard.store.migrating import MigrationState
+
 
 store_app = typer.Typer(
     help="Migrate, back up and restore the state store (SQLite file or PostgreSQL).",
@@ -40,6 +42,9 @@ StoreOption = Annotated[
 
 @contextmanager
 def _engine(ctx: typer.Context, override: str | None) -> Iterator[Engine]:
+    from offboard.cli.wiring import store_location
+    from offboard.store import store_engine
+
     location = override or store_location(state_of(ctx).settings())
     engine = store_engine(location)
     try:
@@ -75,6 +80,8 @@ def migrate_command(
 
     Example: offboard store migrate --check && echo "nothing to migrate"
     """
+    from offboard.store.migrating import migrate, migration_state
+
     with _engine(ctx, store) as engine:
         before = migration_state(engine)
         if check:
@@ -103,6 +110,8 @@ def backup_command(
 
     Example: offboard store backup /var/backups/offboard-$(date +%F).sqlite3
     """
+    from offboard.store.backup import backup
+
     with _engine(ctx, store) as engine:
         copied = backup(engine, file)
     typer.echo(f"backed up {_summary(copied)} to {file}")
@@ -121,6 +130,8 @@ def restore_command(
 
     Example: offboard store restore /var/backups/offboard-2026-12-01.sqlite3
     """
+    from offboard.store.backup import restore
+
     with _engine(ctx, store) as engine:
         copied = restore(engine, file)
     typer.echo(f"restored {_summary(copied)} from {file}")

@@ -8,30 +8,24 @@ refuses when the rules decide otherwise.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from offboard.cli.apply import OverrideOption, YesOption, print_held, report_exit_code
 from offboard.cli.errors import FailedError, RefusedError
-from offboard.cli.fitting import output_console
-from offboard.cli.flows import (
-    Wired,
-    apply_in_run,
-    run_applying,
-    stop_if_blocked,
-)
 from offboard.cli.plan import PlanFormat, show_plan
-from offboard.cli.prompts import confirm, require_confirmation_channel
-from offboard.cli.render import apply_table
 from offboard.cli.state import state_of
-from offboard.cli.wiring import connect
 from offboard.core.identities import IdentityId, normalise_email
 from offboard.core.plan import EntryStatus, GuardName, Plan
 from offboard.core.policy import DEPROVISIONING_KINDS, LINK_KINDS, REPROVISIONING_KINDS, ActionKind
-from offboard.executor import ApplyReport
-from offboard.service.reconciling import recheck_identity, source_pause
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from offboard.cli.flows import Wired
+    from offboard.executor import ApplyReport
+
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 UserArgument = Annotated[str, typer.Argument(help="The person's email or Keycloak user id.")]
@@ -94,6 +88,10 @@ async def one_person(
 
     The re-check plans without the overrides, so the executor journals each guard lifted.
     """
+    from offboard.cli.flows import apply_in_run, stop_if_blocked
+    from offboard.cli.prompts import confirm
+    from offboard.service.reconciling import recheck_identity, source_pause
+
     identity_id = await resolve_identity(wired, user)
     checked = await recheck_identity(
         identity_id,
@@ -122,6 +120,12 @@ async def one_person(
 
 def _run(ctx: typer.Context, user: str, command: str, wanted: frozenset[ActionKind],
          overrides: list[GuardName] | None, yes: bool) -> None:  # fmt: skip
+    from offboard.cli.fitting import output_console
+    from offboard.cli.flows import run_applying
+    from offboard.cli.prompts import require_confirmation_channel
+    from offboard.cli.render import apply_table
+    from offboard.cli.wiring import connect
+
     settings = state_of(ctx).settings()
     require_confirmation_channel(yes)
     console = output_console()
