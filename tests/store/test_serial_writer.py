@@ -84,10 +84,16 @@ def test_a_rolled_back_or_closed_writer_gives_the_lock_back(tmp_path: Path) -> N
     first.close()
 
 
-def test_a_writer_held_too_long_is_an_error_not_a_hang(tmp_path: Path) -> None:
-    path = _table(tmp_path)
+def _holding_a_write(path: Path) -> sqlite3.Connection:
+    """A connection with a write open (the lock held), and no commit yet."""
     holder = sqlite3.connect(path, factory=SerialWriterConnection, check_same_thread=False)
     holder.execute("INSERT INTO t VALUES ('a')")
+    return holder
+
+
+def test_a_writer_held_too_long_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    path = _table(tmp_path)
+    holder = _holding_a_write(path)
     waiter = sqlite3.connect(path, factory=SerialWriterConnection, timeout=0.2)
     with pytest.raises(sqlite3.OperationalError, match="another writer in this process"):
         waiter.execute("INSERT INTO t VALUES ('b')")
@@ -97,8 +103,7 @@ def test_a_writer_held_too_long_is_an_error_not_a_hang(tmp_path: Path) -> None:
 
 def test_reads_do_not_take_the_lock(tmp_path: Path) -> None:
     path = _table(tmp_path)
-    holder = sqlite3.connect(path, factory=SerialWriterConnection, check_same_thread=False)
-    holder.execute("INSERT INTO t VALUES ('a')")
+    holder = _holding_a_write(path)
     reader = sqlite3.connect(path, factory=SerialWriterConnection, timeout=0.2)
     assert reader.execute("SELECT count(*) FROM t").fetchone() == (0,)  # WAL: the old state
     holder.commit()

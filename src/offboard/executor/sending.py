@@ -98,22 +98,14 @@ class ActionSender:
         waits for the disk, and the event loop must not."""
         await self._committer.write(records, links)
 
-    async def run(self, action: Action) -> Outcome:
-        """The whole life of one action; never raises for a vendor error.
-
-        Three commits: the intent before any request; the last attempt with the outcome
-        once the vendor answered; the read-back with the link that remembers the success.
-        Raises ``FenceLostError`` when the lease is lost: nothing more is sent or recorded.
-        """
-        return await self.confirm(await self.send(action))
-
-    async def send(self, action: Action) -> Outcome:
-        """The intent, the attempts and the outcome (two commits); no read-back yet."""
-        return await self.record_outcome(await self.request(action))
-
     async def request(self, action: Action) -> Sent:
         """The intent (committed before anything is sent) and the attempts; the outcome is
-        not recorded yet (``record_outcome``): an apply records it after freeing the slot."""
+        not recorded yet (``record_outcome``): an apply records it after freeing the slot.
+
+        An action's life is three commits: this intent; the last attempt with the outcome
+        (``record_outcome``); the read-back with the link that remembers the success
+        (``confirm``). Each raises ``FenceLostError`` once the lease is lost: nothing more
+        is sent or recorded."""
         await self.journal(self.record(action, Phase.INTENT, Status.PENDING))
         return Sent(*await self._send(action))
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -105,25 +106,22 @@ class SerialWriterCursor(sqlite3.Cursor):
     connection: SerialWriterConnection
 
     def execute(self, sql: str, parameters: Any = (), /) -> SerialWriterCursor:
-        self._before(sql)
-        try:
+        with self._turn(sql):
             super().execute(sql, parameters)
-        except BaseException:
-            self.connection._after()
-            raise
-        self.connection._after()
         return self
 
     def executemany(self, sql: str, seq_of_parameters: Iterable[Any], /) -> SerialWriterCursor:
-        self._before(sql)
-        try:
+        with self._turn(sql):
             super().executemany(sql, seq_of_parameters)
-        except BaseException:
-            self.connection._after()
-            raise
-        self.connection._after()
         return self
 
-    def _before(self, sql: str) -> None:
+    @contextmanager
+    def _turn(self, sql: str) -> Iterator[None]:
+        """The writer lock before a write; after any statement, the lock given back if no
+        transaction is left open (an autocommit write, or a failed first write)."""
         if is_write(sql):
             self.connection._begin_writing()
+        try:
+            yield
+        finally:
+            self.connection._after()
