@@ -67,7 +67,6 @@ class Rereads:
     size: int = FIRST_BATCH
     reads: dict[IdentityId, tuple[float, Identity | None]] = field(default_factory=dict)
     """Person → (monotonic time its batch started, what it read; None: a confirmed 404)."""
-    batches: int = 0
     lock: asyncio.Lock | None = None
     ahead: asyncio.Task[None] | None = None
     """The read of the next batch, started while the current one is being acted on."""
@@ -155,7 +154,6 @@ class Rereads:
         )
         read = await source.confirm(probe, batch)
         took = time.monotonic() - started
-        self.batches += 1
         for identity in read.identities:
             self.reads[identity.id] = (started, identity)
         for identity_id in read.deleted:
