@@ -98,6 +98,11 @@ class ActionSender:
         waits for the disk, and the event loop must not."""
         await self._committer.write(records, links)
 
+    async def run(self, action: Action) -> Outcome:
+        """The whole life of one action (never raises for a vendor error): ``request``,
+        ``record_outcome``, ``confirm``."""
+        return await self.confirm(await self.record_outcome(await self.request(action)))
+
     async def request(self, action: Action) -> Sent:
         """The intent (committed before anything is sent) and the attempts; the outcome is
         not recorded yet (``record_outcome``): an apply records it after freeing the slot.
