@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from offboard.core.accounts import Account, AccountId
 from offboard.core.budget import WindowLimit
-from offboard.core.holds import BudgetRequest, BudgetVerdict, Hold, Waiting, WindowUsage
+from offboard.core.holds import (
+    Admission,
+    BudgetRequest,
+    BudgetVerdict,
+    Hold,
+    Waiting,
+    WindowUsage,
+)
 from offboard.core.identities import Identity, IdentityId
 from offboard.core.journal import JournalRecord, RunRecord, SnapshotSummary
 from offboard.core.links import Link
@@ -308,6 +315,21 @@ class Store(Protocol):
         """``reserve_budget`` of each request in turn, all in one transaction: the same
         verdicts, one commit. Under a ``fence``, raises ``FenceLostError`` and spends
         nothing once the lease was taken over."""
+        ...
+
+    def admit(
+        self,
+        admissions: Sequence[Admission],
+        *,
+        fence: Fence | None = None,
+        now: datetime | None = None,
+    ) -> list[BudgetVerdict]:
+        """What lets actions through to their requests, all in one transaction: each
+        admission's slot as by ``reserve_budgets`` (granted when it asks none) and, when
+        granted, its intent appended to the journal, so that a slot spent and an intent
+        written are one durable step. Under a ``fence`` (whose lease must also run past
+        ``now``, when given), raises ``FenceLostError`` and writes nothing once the lease
+        is lost or ran out."""
         ...
 
     def hold_plan(

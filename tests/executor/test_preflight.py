@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from offboard.core.budget import DEFAULT_BUDGET
 from offboard.core.identities import Identity, IdentityId, Lockout
 from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.core.plan import Action
@@ -78,7 +79,7 @@ async def test_an_expired_lease_stops_the_apply_before_any_request(
     fence = _lead(store, "slow", clock)
     clock.at += 2 * HOUR  # nobody took over, but the lease ran out: not ours to act on
     directory = FakeDirectory({"acc-1": account(1)})
-    with pytest.raises(FenceLostError, match="not sending"):
+    with pytest.raises(FenceLostError, match="the lease ran out"):
         await apply_plan(
             plan_of(action(1)),
             directory=directory,
@@ -88,6 +89,11 @@ async def test_an_expired_lease_stops_the_apply_before_any_request(
             preflight=Preflight(fence),
         )
     assert directory.sent == []
+    # Checked in the admission's transaction: no slot spent, no intent written.
+    assert store.journal() == []
+    assert (
+        store.budget_usage("deprovisioning", [DEFAULT_BUDGET.limits(0)[0]], clock.at)[0].used == 0
+    )
 
 
 async def test_the_live_leader_applies_normally_under_its_fence(

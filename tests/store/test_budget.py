@@ -6,14 +6,18 @@ replicas would) and let 50 threads ask for a slot at once.
 
 from __future__ import annotations
 
+import dataclasses
+import random
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from threading import Barrier
 
 import pytest
 
 from offboard.core.budget import Budget, BudgetWindow, WindowLimit
-from offboard.core.holds import BudgetRequest, Waiting
+from offboard.core.holds import Admission, BudgetRequest, Waiting
+from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.ports import Fence, FenceLostError, NoHoldError
 from offboard.store import SqlStore, open_store
 
@@ -178,3 +182,104 @@ def test_people_of_a_released_hold_are_approved_whichever_path_sends_them(
         store.reserve_budget(request(n, later))
     assert store.budget_usage(CATEGORY, [HOUR], later)[0].used == 10  # 10 was approved
     assert store.active_hold(CATEGORY) is None
+
+
+def intent(n: int) -> JournalRecord:
+    return JournalRecord(
+        at=T0,
+        run_id="run",
+        action_key=f"deactivate:id-{n}:acc-{n}",
+        phase=Phase.INTENT,
+        status=Status.PENDING,
+        fingerprint="plan",
+    )
+
+
+def test_an_admission_journals_the_intent_of_each_granted_slot_only(store: SqlStore) -> None:
+    """Ten slots: the ten granted intents are journaled with their slots, the eleventh is
+    held and journals none; an admission that asks no slot is let through with its intent."""
+    admissions = [Admission(request(n), intent(n)) for n in range(11)]
+    verdicts = store.admit([*admissions, Admission(None, intent(99))])
+    assert [v.granted for v in verdicts] == [True] * 10 + [False, True]
+    assert [r.action_key for r in store.journal()] == [
+        intent(n).action_key for n in [*range(10), 99]
+    ]
+    assert store.budget_usage(CATEGORY, [HOUR], T0)[0].used == 10
+
+
+@pytest.mark.parametrize("successor", [True, False], ids=["taken over", "ran out"])
+def test_a_lost_or_expired_lease_admits_nothing(store: SqlStore, successor: bool) -> None:
+    hour = timedelta(hours=1)
+    assert store.acquire_lease("daemon", "paused", hour, T0)
+    token = store.lease_token("daemon", "paused", T0)
+    assert token is not None
+    fence = Fence("daemon", "paused", token)
+    if successor:
+        assert store.acquire_lease("daemon", "successor", hour, T0 + 2 * hour)
+    # Without ``now`` only a take-over is seen; with it, a lease past its end is too.
+    with pytest.raises(FenceLostError):
+        store.admit([Admission(request(1), intent(1))], fence=fence, now=T0 + 2 * hour)
+    assert store.journal() == []
+    assert store.budget_usage(CATEGORY, [HOUR], T0)[0].used == 0
+    if not successor:
+        assert store.admit([Admission(request(1), intent(1))], fence=fence)[0].granted
+
+
+DAY = WindowLimit("day", timedelta(days=1), 24, "24 actions")
+
+
+def _history(store: SqlStore) -> None:
+    """Slots spent over the last day, a hold a human released half an hour ago (people 3
+    and 4 waited on it), and an approved slot since, which does not count."""
+    both = (HOUR, DAY)
+    for n in range(6):
+        store.reserve_budget(dataclasses.replace(request(n, T0 - timedelta(hours=5)), limits=both))
+    two_hours_ago = T0 - timedelta(hours=2)
+    for n in range(6, 18):  # the eleventh puts a hold, the twelfth joins it
+        store.reserve_budget(dataclasses.replace(request(n, two_hours_ago), limits=both))
+    store.release_hold(CATEGORY, "ada", "reviewed", T0 - timedelta(minutes=30))
+    store.reserve_budget(request(16, T0 - timedelta(minutes=20), approved=True))
+    for n in range(18, 21):
+        store.reserve_budget(
+            dataclasses.replace(request(n, T0 - timedelta(minutes=10)), limits=both)
+        )
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_batch_gets_exactly_the_verdicts_of_one_transaction_each(
+    tmp_path: Path, seed: int
+) -> None:
+    """Random batches (times a few seconds apart at window edges, two windows, multi-slot,
+    approved, people a released hold let through) on two stores with the same history:
+    in one transaction, then one request per transaction. Verdicts and what is left in the
+    store are the same."""
+    chance = random.Random(seed)
+    start = T0 + timedelta(minutes=chance.choice([0, 10, 30]))
+    batch = [
+        BudgetRequest(
+            CATEGORY,
+            request(n).waiting,
+            "run",
+            start + timedelta(seconds=chance.randint(0, 3)),
+            (HOUR, DAY) if chance.random() < 0.8 else (DAY,),
+            chance.random() < 0.1,
+            chance.choice([1, 1, 1, 2, 3]),
+        )
+        for n in chance.sample(range(40), 14)
+    ]
+    stores = [open_store(tmp_path / name / "offboard.sqlite3") for name in ("batch", "one")]
+    try:
+        for store in stores:
+            _history(store)
+        together = stores[0].reserve_budgets(batch)
+        apart = [stores[1].reserve_budget(one) for one in batch]
+        left = [
+            (s.budget_usage(CATEGORY, [HOUR, DAY], start), s.active_hold(CATEGORY)) for s in stores
+        ]
+    finally:
+        for store in stores:
+            store.close()
+    assert together == apart
+    assert left[0] == left[1]
+    assert any(v.granted for v in together)
+    assert not all(v.granted for v in together)

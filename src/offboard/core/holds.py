@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from offboard.core.budget import BudgetCategory, WindowLimit
+from offboard.core.journal import JournalRecord
 from offboard.core.plan import Action, GuardName
 from offboard.core.policy import ActionKind
 
@@ -120,6 +121,15 @@ class BudgetRequest:
     no hold stops it, and the slot does not count in the windows."""
     slots: int = 1
     """How many slots the action spends, all or none (``slots_of``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """One action let through to its request: the slot it spends (None when it spends no
+    budget) and its intent, journaled in the same transaction only if the slot is granted."""
+
+    request: BudgetRequest | None
+    intent: JournalRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -286,10 +286,10 @@ async def _run_one(
     the budget has no slot left (then it is held).
 
     The order matters: the fresh read first (a person re-enabled meanwhile spends no slot),
-    then the lease (ours, unexpired, same token: a leader whose lease ran out spends no slot
-    and sends nothing, even before anyone took over), then the slot, then the send. Every
-    write on the way also holds the fence (the reservation, a skip's record, the intent
-    committed just before the request): a take-over stops each of them.
+    then one transaction that holds the fence with the lease unexpired (a leader whose lease
+    ran out, or was taken over, spends no slot and sends nothing), spends the slot and
+    commits the intent (``BudgetGate.admit``), then the send. A skip's record holds the
+    fence too: a take-over stops every write.
     """
     if action.key in done:
         return Outcome(action, Status.VERIFIED, "done by an earlier run")
@@ -297,9 +297,8 @@ async def _run_one(
     if skip is not None:
         await sender.journal(sender.record(action, Phase.OUTCOME, Status.SKIPPED, detail=skip))
         return Outcome(action, Status.SKIPPED, skip)
-    await sender.preflight.ensure_fence(sender.store, sender.clock)
-    held = await gate.reserve(action)
-    return held or await sender.request(action)
+    held = await gate.admit(action, sender.intent(action))
+    return held or await sender.send(action)
 
 
 def _identities_in(plan: Plan) -> set[str]:

@@ -1,13 +1,16 @@
 """The budget gate of one apply: a slot reserved in the store just before each request.
 
-``apply_plan`` asks the gate before every action it would send. Actions that spend no budget
-(reactivations, SCIM member additions) pass untouched. An action of a budget category
-(deprovisioning, or provisioning creates, updates, membership removals: ``category_of``) is
-sent only when the store granted its slots in that category's windows; otherwise it is not
-sent, its outcome is journaled as ``held`` and it waits on that category's hold, and the
-first refusal journals the hold's note once. A plan a guard refused is turned
-into a hold here too (the blast-radius guards), so that the re-checks of the same people
-cannot leak through.
+``apply_plan`` asks the gate before every action it would send, with the action's intent:
+the lease (holder, token, unexpired), the slot and the intent are one transaction, shared
+with the other actions of the moment (``coalescing``), so that an action pays one durable
+commit, not three store round trips, before its request. Actions that spend no budget
+(reactivations, SCIM member additions) ask no slot; their intent is journaled the same way.
+An action of a budget category (deprovisioning, or provisioning creates, updates, membership
+removals: ``category_of``) is sent only when the store granted its slots in that category's
+windows; otherwise it is not sent, its outcome is journaled as ``held`` and it waits on that
+category's hold, and the first refusal journals the hold's note once. A plan a guard refused
+is turned into a hold here too (the blast-radius guards), so that the re-checks of the same
+people cannot leak through.
 """
 
 from __future__ import annotations
@@ -15,12 +18,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 import structlog
 
 from offboard.core.budget import Budget, BudgetCategory, WindowLimit
-from offboard.core.holds import BudgetRequest, BudgetVerdict, Waiting, category_of, slots_of
-from offboard.core.journal import Phase, Status
+from offboard.core.holds import (
+    Admission,
+    BudgetRequest,
+    BudgetVerdict,
+    Waiting,
+    category_of,
+    slots_of,
+)
+from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.core.plan import Action, GuardName, Plan
 from offboard.executor.coalescing import Coalescer
 from offboard.executor.outcomes import Outcome
@@ -45,16 +56,19 @@ class BudgetGate:
     """Why deprovisioning may not go on at all now (a source anomaly), or empty; it pauses
     deprovisioning only."""
     fence: Fence | None = None
-    """The lease the apply acts under: a reservation holds it, so a replaced leader spends
-    no slot (``FenceLostError``)."""
-    _reservations: Coalescer[BudgetRequest, BudgetVerdict] = field(init=False, repr=False)
+    """The lease the apply acts under: an admission holds it (and checks that it has not
+    run out), so a replaced or expired leader spends no slot and writes no intent
+    (``FenceLostError``)."""
+    _admissions: Coalescer[Admission, BudgetVerdict] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        # The reservations of concurrent actions share a transaction (``coalescing``).
-        self._reservations = Coalescer(self._reserve_all)
+        # The admissions of concurrent actions share a transaction (``coalescing``).
+        self._admissions = Coalescer(self._admit_all)
 
-    def _reserve_all(self, requests: list[BudgetRequest]) -> list[BudgetVerdict]:
-        return self.store.reserve_budgets(requests, fence=self.fence)
+    def _admit_all(self, admissions: list[Admission]) -> list[BudgetVerdict]:
+        # The clock is read here, in the batch's thread: the lease is judged at the last
+        # moment before the commit that lets the requests go.
+        return self.store.admit(admissions, fence=self.fence, now=self.clock.now())
 
     @classmethod
     def open(
@@ -75,30 +89,31 @@ class BudgetGate:
         limits = {name: budget.limits(linked) for name, budget in budgets.items()}
         return cls(store, clock, run_id, fingerprint, limits, approved, paused, fence)
 
-    async def reserve(self, action: Action) -> Outcome | None:
-        """None when the action may be sent now; its ``held`` outcome (journaled) when not."""
+    async def admit(self, action: Action, intent: JournalRecord) -> Outcome | None:
+        """None when the action may be sent now (its slot spent and ``intent`` durable, in
+        one commit); its ``held`` outcome (journaled) when not, and then no intent."""
         category = category_of(action)
-        if category is None:
-            return None
         now = self.clock.now()
         deprovisioning = category is BudgetCategory.DEPROVISIONING
         if self.paused and deprovisioning and not self.approved:
             return await self._held(action, self.paused)
-        request = BudgetRequest(
-            category.value,
-            Waiting.of(action, now),
-            self.run_id,
-            now,
-            self.limits.get(category.value, ()),
-            self.approved,
-            slots_of(action),
-        )
-        verdict = await self._reservations.submit(request)
-        if verdict.granted:
+        request = None
+        if category is not None:
+            request = BudgetRequest(
+                category.value,
+                Waiting.of(action, now),
+                self.run_id,
+                now,
+                self.limits.get(category.value, ()),
+                self.approved,
+                slots_of(action),
+            )
+        verdict = await self._admissions.submit(Admission(request, intent))
+        if verdict.granted or category is None:
             return None
         if verdict.new_hold:
             log.warning(f"{category.value} held", hold=verdict.hold_id, why=verdict.detail)
-            self.store.append(
+            self.store.append(  # fenced: the hold was put under the fence a moment ago
                 note_record(
                     at=now,
                     run_id=self.run_id,
@@ -106,7 +121,8 @@ class BudgetGate:
                     key=f"hold:{verdict.hold_id}",
                     detail=f"hold put: {verdict.detail}",
                     rule=category.value,
-                )
+                ),
+                fence=self.fence,
             )
         return await self._held(action, verdict.detail)
 
@@ -121,7 +137,7 @@ class BudgetGate:
             status=Status.HELD,
             detail=detail,
         )
-        await asyncio.to_thread(self.store.append, record)
+        await asyncio.to_thread(partial(self.store.append, record, fence=self.fence))
         return Outcome(action, Status.HELD, detail)
 
 

@@ -111,7 +111,16 @@ class ActionSender:
         (``record_outcome``); the read-back with the link that remembers the success
         (``confirm``). Each raises ``FenceLostError`` once the lease is lost: nothing more
         is sent or recorded."""
-        await self.journal(self.record(action, Phase.INTENT, Status.PENDING))
+        await self.journal(self.intent(action))
+        return await self.send(action)
+
+    def intent(self, action: Action) -> JournalRecord:
+        """The record that must be durable before anything is sent for ``action``."""
+        return self.record(action, Phase.INTENT, Status.PENDING)
+
+    async def send(self, action: Action) -> Sent:
+        """The attempts of an action whose intent is already durable (an apply commits it
+        with the action's budget slot: ``BudgetGate.admit``)."""
         return Sent(*await self._send(action))
 
     async def record_outcome(self, sent: Sent) -> Outcome:
@@ -147,8 +156,8 @@ class ActionSender:
         attempt = 0
         while True:
             attempt += 1
-            # The first attempt comes milliseconds after the lease was checked (``_run_one``)
-            # and the intent committed under the fence; a retry comes after a pause.
+            # The first attempt comes milliseconds after the intent was committed under the
+            # fence, lease unexpired (``BudgetGate.admit``); a retry comes after a pause.
             if attempt > 1:
                 await self.preflight.ensure_fence(self.store, self.clock)
             try:

@@ -28,17 +28,25 @@ from sqlalchemy.exc import IntegrityError
 
 from offboard.core.budget import WindowLimit
 from offboard.core.holds import (
+    Admission,
     BudgetRequest,
     BudgetVerdict,
     Hold,
     Waiting,
     WindowUsage,
-    budget_guard,
-    window_full_message,
 )
 from offboard.ports import Fence, NoHoldError
+from offboard.store import rows
 from offboard.store.fencing import hold_fence
-from offboard.store.schema import budget_locks, budget_spend, hold_waiting, holds, links
+from offboard.store.reserving import (
+    Reservations,
+    active_hold_id,
+    add_waiting,
+    count_spent,
+    lock_category,
+    put_hold,
+)
+from offboard.store.schema import budget_locks, hold_waiting, holds, journal, links
 
 
 class BudgetTables:
@@ -64,8 +72,42 @@ class BudgetTables:
         with self.engine.begin() as connection:
             hold_fence(connection, fence)
             for category in categories:  # always in the same order: no lock cycle
-                _lock(connection, category)
-            return [_reserve(connection, request) for request in requests]
+                lock_category(connection, category)
+            reservations = Reservations(connection, requests)
+            return [reservations.reserve(request) for request in requests]
+
+    def admit(
+        self,
+        admissions: Sequence[Admission],
+        *,
+        fence: Fence | None = None,
+        now: datetime | None = None,
+    ) -> list[BudgetVerdict]:
+        """Each admission in turn, in one transaction: its slot reserved as by
+        ``reserve_budgets`` (one with no request is granted) and, if granted, its intent
+        journaled. Under a ``fence`` (unexpired at ``now``, when given), raises
+        ``FenceLostError`` and writes nothing once the lease is lost."""
+        categories = sorted({a.request.category for a in admissions if a.request is not None})
+        for category in categories:
+            self._ensure_lock_row(category)
+        with self.engine.begin() as connection:
+            hold_fence(connection, fence, unexpired_at=now)
+            for category in categories:  # always in the same order: no lock cycle
+                lock_category(connection, category)
+            asked = [a.request for a in admissions if a.request is not None]
+            reservations = Reservations(connection, asked)
+            verdicts = [
+                BudgetVerdict(True) if a.request is None else reservations.reserve(a.request)
+                for a in admissions
+            ]
+            intents = [
+                rows.journal_values(a.intent)
+                for a, verdict in zip(admissions, verdicts, strict=True)
+                if verdict.granted
+            ]
+            if intents:
+                connection.execute(insert(journal), intents)
+        return verdicts
 
     def hold_plan(
         self,
@@ -78,25 +120,25 @@ class BudgetTables:
         """Put a hold for a blocked plan, or join the active one: ``(hold id, new)``."""
         self._ensure_lock_row(category)
         with self.engine.begin() as connection:
-            _lock(connection, category)
-            hold = _active_hold_id(connection, category)
+            lock_category(connection, category)
+            hold = active_hold_id(connection, category)
             new = hold is None
             if hold is None:
-                hold = _put_hold(connection, category, guards, message, at)
-            _add_waiting(connection, hold, waiting)
+                hold = put_hold(connection, category, guards, message, at)
+            add_waiting(connection, hold, waiting)
             return hold, new
 
     def active_hold(self, category: str) -> Hold | None:
         with self.engine.connect() as connection:
-            hold = _active_hold_id(connection, category)
+            hold = active_hold_id(connection, category)
             return _read_hold(connection, hold) if hold is not None else None
 
     def release_hold(self, category: str, by: str, reason: str, at: datetime) -> Hold:
         """Release the active hold; raises ``NoHoldError`` when there is none."""
         self._ensure_lock_row(category)
         with self.engine.begin() as connection:
-            _lock(connection, category)
-            hold = _active_hold_id(connection, category)
+            lock_category(connection, category)
+            hold = active_hold_id(connection, category)
             if hold is None:
                 raise NoHoldError(f"no {category} hold is active")
             values = {"released_at": at, "released_by": by, "release_reason": reason}
@@ -109,7 +151,10 @@ class BudgetTables:
         with self.engine.connect() as connection:
             return [
                 WindowUsage(
-                    limit.name, limit.length, _used(connection, category, limit, now), limit.limit
+                    limit.name,
+                    limit.length,
+                    count_spent(connection, category, now - limit.length),
+                    limit.limit,
                 )
                 for limit in limits
             ]
@@ -132,133 +177,6 @@ class BudgetTables:
                 connection.execute(insert(budget_locks).values(category=category, reservations=0))
         except IntegrityError:
             pass  # another process inserted it a moment before us
-
-
-def _reserve(connection: Connection, request: BudgetRequest) -> BudgetVerdict:
-    """One reservation, under the category's lock taken by the caller's transaction."""
-    hold = _active_hold_id(connection, request.category)
-    if request.approved or _released_for(connection, request):
-        _spend(connection, request, approved=True)
-        return BudgetVerdict(True)
-    if hold is not None:
-        _add_waiting(connection, hold, [request.waiting])
-        guard = budget_guard(request.category)
-        return BudgetVerdict(False, hold, f"{guard}: a hold is active (#{hold})")
-    for limit in request.limits:
-        used = _used(connection, request.category, limit, request.at)
-        if used + request.slots > limit.limit:
-            message = window_full_message(limit, used, request.category)
-            guards = (budget_guard(request.category),)
-            hold = _put_hold(connection, request.category, guards, message, request.at)
-            _add_waiting(connection, hold, [request.waiting])
-            return BudgetVerdict(False, hold, message, new_hold=True)
-    _spend(connection, request, approved=False)
-    return BudgetVerdict(True)
-
-
-def _released_for(connection: Connection, request: BudgetRequest) -> bool:
-    """The action waited on a hold a human released within the longest window: it is
-    approved, whichever path (the release, or a daemon re-check racing it) sends it."""
-    if not request.limits:
-        return False
-    since = request.at - max(limit.length for limit in request.limits)
-    query = (
-        select(holds.c.id)
-        .join(hold_waiting, hold_waiting.c.hold_id == holds.c.id)
-        .where(
-            holds.c.category == request.category,
-            holds.c.released_at.is_not(None),
-            holds.c.released_at >= since,
-            hold_waiting.c.action_key == request.waiting.action_key,
-        )
-        .limit(1)
-    )
-    return connection.scalar(query) is not None
-
-
-def _lock(connection: Connection, category: str) -> None:
-    connection.execute(
-        update(budget_locks)
-        .where(budget_locks.c.category == category)
-        .values(reservations=budget_locks.c.reservations + 1)
-    )
-
-
-def _active_hold_id(connection: Connection, category: str) -> int | None:
-    query = (
-        select(holds.c.id)
-        .where(holds.c.category == category, holds.c.released_at.is_(None))
-        .order_by(holds.c.id)
-        .limit(1)
-    )
-    found = connection.scalar(query)
-    return int(found) if found is not None else None
-
-
-def _used(connection: Connection, category: str, limit: WindowLimit, now: datetime) -> int:
-    start = now - limit.length
-    query = select(func.count()).where(
-        budget_spend.c.category == category,
-        budget_spend.c.approved.is_(False),
-        budget_spend.c.at > start,
-    )
-    released = _last_release_at(connection, category)
-    if released is not None:
-        query = query.where(budget_spend.c.at > released)
-    return int(connection.scalar(query) or 0)
-
-
-def _last_release_at(connection: Connection, category: str) -> datetime | None:
-    # Read through the table type so that SQLite's naive text comes back aware.
-    query = (
-        select(holds.c.released_at)
-        .where(holds.c.category == category, holds.c.released_at.is_not(None))
-        .order_by(holds.c.released_at.desc())
-        .limit(1)
-    )
-    return connection.scalar(query)
-
-
-def _spend(connection: Connection, request: BudgetRequest, *, approved: bool) -> None:
-    row = {
-        "category": request.category,
-        "at": request.at,
-        "action_key": request.waiting.action_key,
-        "run_id": request.run_id,
-        "identity_id": request.waiting.identity_id,
-        "approved": approved,
-    }
-    connection.execute(insert(budget_spend), [row] * max(1, request.slots))
-
-
-def _put_hold(
-    connection: Connection, category: str, guards: Sequence[str], message: str, at: datetime
-) -> int:
-    result = connection.execute(
-        insert(holds).values(category=category, guards=",".join(guards), message=message, since=at)
-    )
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
-
-
-def _add_waiting(connection: Connection, hold: int, waiting: Sequence[Waiting]) -> None:
-    """Everyone waiting, once each: a person held again keeps the time they first waited."""
-    for item in waiting:
-        where = (hold_waiting.c.hold_id == hold) & (hold_waiting.c.action_key == item.action_key)
-        if connection.scalar(select(hold_waiting.c.hold_id).where(where)) is not None:
-            continue
-        connection.execute(
-            insert(hold_waiting).values(
-                hold_id=hold,
-                action_key=item.action_key,
-                kind=item.kind,
-                identity_id=item.identity_id,
-                account_id=item.account_id,
-                email=item.email,
-                since=item.since,
-            )
-        )
 
 
 def _read_hold(connection: Connection, hold: int) -> Hold:

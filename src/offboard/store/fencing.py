@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import and_, update
 from sqlalchemy.engine import Connection
 
@@ -9,13 +11,17 @@ from offboard.ports import Fence, FenceLostError
 from offboard.store.schema import leases
 
 
-def hold_fence(connection: Connection, fence: Fence | None) -> None:
-    """Refuse the transaction unless the fence's holder and token are still the lease's.
+def hold_fence(
+    connection: Connection, fence: Fence | None, *, unexpired_at: datetime | None = None
+) -> None:
+    """Refuse the transaction unless the fence's holder and token are still the lease's
+    (and, given ``unexpired_at``, the lease runs past that moment of the writer's clock).
 
     A no-op UPDATE rather than a SELECT: it locks the lease row (PostgreSQL) or takes the
     write lock (SQLite) until commit, so no take-over can slip between check and write.
-    Expiry is not judged here (the writer's clock is not the store's): only a take-over,
-    which bumps the token, makes a fence stale.
+    Without ``unexpired_at`` only a take-over, which bumps the token, makes a fence stale;
+    with it, a lease that ran out before anyone took over does too (as ``fence_holds``):
+    what is about to be sent is checked so, the records of what was sent are not.
     """
     if fence is None:
         return
@@ -24,8 +30,11 @@ def hold_fence(connection: Connection, fence: Fence | None) -> None:
         leases.c.holder == fence.holder,
         leases.c.token == fence.token,
     )
+    if unexpired_at is not None:
+        mine = and_(mine, leases.c.expires_at > unexpired_at)
     if connection.execute(update(leases).where(mine).values(token=leases.c.token)).rowcount != 1:
+        why = "another process has taken over" + (" or the lease ran out" if unexpired_at else "")
         raise FenceLostError(
             f"lease {fence.name!r} is no longer held by {fence.holder} with token {fence.token}:"
-            " another process has taken over, so this one records and sends nothing more"
+            f" {why}, so this one records and sends nothing more"
         )
