@@ -239,6 +239,8 @@ def _history(store: SqlStore) -> None:
         store.reserve_budget(dataclasses.replace(request(n, two_hours_ago), limits=both))
     store.release_hold(CATEGORY, "ada", "reviewed", T0 - timedelta(minutes=30))
     store.reserve_budget(request(16, T0 - timedelta(minutes=20), approved=True))
+    # One slot two seconds after those: exactly an hour before some requests of a batch.
+    store.reserve_budget(request(21, T0 - timedelta(minutes=10) + timedelta(seconds=2)))
     for n in range(18, 21):
         store.reserve_budget(
             dataclasses.replace(request(n, T0 - timedelta(minutes=10)), limits=both)
@@ -254,7 +256,8 @@ def test_a_batch_gets_exactly_the_verdicts_of_one_transaction_each(
     in one transaction, then one request per transaction. Verdicts and what is left in the
     store are the same."""
     chance = random.Random(seed)
-    start = T0 + timedelta(minutes=chance.choice([0, 10, 30]))
+    # At 50 minutes, the history's last slots are exactly an hour before some requests.
+    start = T0 + timedelta(minutes=[0, 10, 30, 50][seed % 4])
     batch = [
         BudgetRequest(
             CATEGORY,
@@ -283,3 +286,20 @@ def test_a_batch_gets_exactly_the_verdicts_of_one_transaction_each(
     assert left[0] == left[1]
     assert any(v.granted for v in together)
     assert not all(v.granted for v in together)
+
+
+def test_a_slot_spent_exactly_one_window_before_a_request_is_out_of_its_window(
+    store: SqlStore,
+) -> None:
+    """In one batch a second apart: nine slots spent at T0 + 1 s count for the first request
+    (its hour starts at T0) and are out for the second (its hour starts at T0 + 1 s, and a
+    window holds what was spent after its start)."""
+    for n in range(9):
+        assert store.reserve_budget(request(n, T0 + timedelta(seconds=1))).granted
+    hour_later = T0 + timedelta(hours=1)
+    batch = [
+        request(10, hour_later),
+        *(request(n, hour_later + timedelta(seconds=1)) for n in (11, 12)),
+    ]
+    assert [v.granted for v in store.reserve_budgets(batch)] == [True, True, True]
+    assert store.budget_usage(CATEGORY, [HOUR], hour_later + timedelta(seconds=1))[0].used == 3

@@ -17,9 +17,9 @@ from bisect import bisect_right, insort
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from offboard.core.holds import BudgetRequest, BudgetVerdict, Waiting, budget_guard
@@ -49,7 +49,7 @@ class Reservations:
             guard = budget_guard(request.category)
             return BudgetVerdict(False, state.hold, f"{guard}: a hold is active (#{state.hold})")
         for limit in request.limits:
-            used = state.used_since(request.at - limit.length)
+            used = state.used(request, limit.length)
             if used + request.slots > limit.limit:
                 message = full_message(limit, used, request.category)
                 guards = (budget_guard(request.category),)
@@ -66,40 +66,42 @@ class _CategoryState:
     """What the category's reservations read, for the requests of one transaction."""
 
     hold: int | None
-    spends: list[datetime]
-    """When each counted slot since the earliest window start of the batch was spent, in
-    order (approved slots and slots before the last release do not count)."""
-    releases: dict[str, list[datetime]] = field(default_factory=dict)
+    windows: dict[timedelta, _Window]
+    """The slots spent in each window length the batch asks about."""
+    releases: dict[str, list[datetime]]
     """For each action key waiting on a released hold, when those holds were released."""
+    batch: list[datetime] = field(default_factory=list)
+    """When each slot this batch spent was, in order (each counts in every window)."""
 
     @classmethod
     def read(
         cls, connection: Connection, category: str, requests: list[BudgetRequest]
     ) -> _CategoryState:
         hold = active_hold_id(connection, category)
-        lengths = [limit.length for request in requests for limit in request.limits]
+        lengths = {limit.length for request in requests for limit in request.limits}
         if not lengths:  # no window: nothing to count, and no release approves anything
-            return cls(hold, [])
-        since = min(request.at for request in requests) - max(lengths)
-        counted = [
-            budget_spend.c.category == category,
-            budget_spend.c.approved.is_(False),
-            budget_spend.c.at > since,
-        ]
+            return cls(hold, {}, {})
+        counted = [budget_spend.c.category == category, budget_spend.c.approved.is_(False)]
         released = last_release_at(connection, category)
         if released is not None:
             counted.append(budget_spend.c.at > released)
-        spends = sorted(connection.scalars(select(budget_spend.c.at).where(*counted)))
-        return cls(hold, spends, _releases(connection, category, since, requests))
+        first = min(request.at for request in requests)
+        last = max(request.at for request in requests)
+        windows = {
+            length: _Window.read(connection, counted, first - length, last - length)
+            for length in lengths
+        }
+        return cls(hold, windows, _releases(connection, category, first - max(lengths), requests))
 
-    def used_since(self, start: datetime) -> int:
-        """Slots counted in a window that starts at ``start`` (a slot spent at the very start
-        is out, as ``at > start`` in SQL)."""
-        return len(self.spends) - bisect_right(self.spends, start)
+    def used(self, request: BudgetRequest, length: timedelta) -> int:
+        """Slots counted in the window of ``length`` that ends at the request."""
+        start = request.at - length
+        earlier = self.windows[length].used_since(start)
+        return earlier + len(self.batch) - bisect_right(self.batch, start)
 
     def spent(self, request: BudgetRequest) -> None:
         for _ in range(max(1, request.slots)):
-            insort(self.spends, request.at)
+            insort(self.batch, request.at)
 
     def approves(self, request: BudgetRequest) -> bool:
         """The action waited on a hold a human released within the longest window: it is
@@ -108,6 +110,37 @@ class _CategoryState:
             return False
         since = request.at - max(limit.length for limit in request.limits)
         return any(at >= since for at in self.releases.get(request.waiting.action_key, ()))
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The slots spent before the batch in windows of one length whose starts lie between
+    ``since`` and ``until`` (the batch's requests are milliseconds apart): a count from
+    ``since`` on, and the few slots spent between the two, which later starts leave out."""
+
+    since: datetime
+    after_since: int
+    edge: list[datetime]
+    """Slots spent after ``since`` and no later than ``until``, in order."""
+
+    @classmethod
+    def read(
+        cls,
+        connection: Connection,
+        counted: list[ColumnElement[bool]],
+        since: datetime,
+        until: datetime,
+    ) -> _Window:
+        after = budget_spend.c.at > since
+        count = connection.scalar(select(func.count()).where(*counted, after))
+        query = select(budget_spend.c.at).where(*counted, after, budget_spend.c.at <= until)
+        return cls(since, int(count or 0), sorted(connection.scalars(query)))
+
+    def used_since(self, start: datetime) -> int:
+        """Slots counted in a window that starts at ``start`` (a slot spent at the very start
+        is out, as ``at > start`` in SQL), for ``since <= start``."""
+        assert start >= self.since, "a window starting before the batch's first"
+        return self.after_since - bisect_right(self.edge, start)
 
 
 def _releases(
