@@ -8,11 +8,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from offboard.core.budget import Budget, BudgetWindow
 from offboard.core.identities import Identity, IdentityId
+from offboard.core.plan import Action
 from offboard.core.snapshots import SourceSnapshot
 from offboard.executor import apply_plan
 from offboard.executor.preflight import Preflight
 from offboard.executor.rereads import Rereads
+from offboard.ports import OperationResult
 from offboard.store import SqlStore
 from tests.executor.fakes import T0, FakeClock, FakeDirectory, account, action, plan_of
 
@@ -237,3 +240,48 @@ async def test_reads_ahead_that_went_stale_are_read_again_together_not_alone() -
     assert keycloak.batches[1][:9] == [f"id-{n}" for n in range(2, 11)]
     assert len(keycloak.batches) == 2
     assert keycloak.reads == []
+
+
+@dataclass
+class SlowSends(FakeDirectory):
+    """Each write takes a tenth of a second of the apply's clock."""
+
+    clock: FakeClock | None = None
+
+    async def execute(self, one: Action) -> OperationResult:
+        assert self.clock is not None
+        self.clock.at += timedelta(seconds=0.1)
+        return await super().execute(one)
+
+
+async def test_the_first_batch_is_read_before_the_plan_goes_stale(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """Sixty actions a tenth of a second apart under a 5 s window, the plan 1 s old: about
+    forty go from the plan's own read. The people after them are read while the plan is
+    still fresh, starting with the first one the plan will be stale for, so that nobody
+    waits for a read of their own and no read is made for someone sent before."""
+    people: dict[str, Identity | None] = {f"id-{n}": _person(n) for n in range(1, 61)}
+    keycloak = BatchKeycloak(people)
+    started_after: list[int] = []
+    plain = keycloak.confirm
+
+    async def noting(snapshot: SourceSnapshot, candidates: Iterable[IdentityId]) -> SourceSnapshot:
+        started_after.append(len(directory.sent))
+        return await plain(snapshot, candidates)
+
+    keycloak.confirm = noting  # type: ignore[method-assign]
+    directory = SlowSends({f"acc-{n}": account(n) for n in range(1, 61)}, clock=clock)
+    plan = plan_of(*(action(n) for n in range(1, 61)))
+    clock.at = plan.created_at + timedelta(seconds=1)
+    report = await apply_plan(
+        plan, directory=directory, store=store, clock=clock, run_id="r1",
+        preflight=Preflight(None, keycloak, WINDOW),  # type: ignore[arg-type]
+        budget=Budget((BudgetWindow("hour", timedelta(hours=1), 100),)),
+    )  # fmt: skip
+    assert report.all_done
+    assert keycloak.reads == [], "nobody waited for a read of their own"
+    stale_from = next(n for n in range(1, 61) if n > 40)  # 1 s + 40 x 0.1 s = the window
+    first = keycloak.batches[0]
+    assert started_after[0] < 40, "the first batch was read while the plan was fresh"
+    assert int(first[0].removeprefix("id-")) in range(stale_from - 4, stale_from + 1)

@@ -65,7 +65,12 @@ class Preflight:
         """Why a stale plan's action must not be sent now, from a fresh read; None to send."""
         if self.source is None or self.reconfirm_after is None:
             return None
-        if not needs_reconfirming(action) or now - planned_at <= self.reconfirm_after:
+        if not needs_reconfirming(action):
+            return None
+        if now - planned_at <= self.reconfirm_after:
+            stale_at = planned_at + self.reconfirm_after
+            identity_id = IdentityId(action.identity_id)
+            self.rereads.while_fresh(self.source, identity_id, now, stale_at, self.reconfirm_after)
             return None
         fresh = await self.rereads.fresh(self.source, action.identity_id, self.reconfirm_after)
         reason = reason_to_skip(action, fresh)

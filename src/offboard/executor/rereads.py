@@ -26,6 +26,13 @@ reads is left, its reads start in the background, so that Keycloak's reads and c
 pauses overlap the sending instead of stopping it. One batch is read at a time (Keycloak's
 reads by id take turns anyway); a read ahead that fails leaves its people to be read when
 they are due, and one still under way when the apply ends is stopped (``close``).
+
+The first batch is read ahead too: while the plan is still fresh, its actions need no read,
+but a long apply outlives the window, and the action that finds it stale would wait for a
+whole batch (confirming rounds included) while every send behind it stops. So once the plan
+has less time left than a batch may take to read (``READING_SHARE`` of the window), the
+people who will come after it goes stale, at the pace of sending so far, are read in the
+background (``while_fresh``).
 """
 
 from __future__ import annotations
@@ -75,6 +82,10 @@ class Rereads:
     ready_at: float | None = None
     """When the last batch's reads came in: the pace of sending is measured from then."""
     served_since_ready: int = 0
+    fresh_since: datetime | None = None
+    """When the first action went without a read (the plan still fresh), on the apply's
+    clock: the pace of sending before the plan goes stale is measured from then."""
+    served_fresh: int = 0
 
     def expect(self, identity_ids: Iterable[IdentityId]) -> None:
         """The people about to be acted on, in order (read ahead of their actions)."""
@@ -100,6 +111,35 @@ class Rereads:
             return hit[1]
         return await source.read_identity(identity_id)  # alone: raises as it always did
 
+    def while_fresh(
+        self,
+        source: IdentitySource,
+        identity_id: IdentityId,
+        now: datetime,
+        stale_at: datetime,
+        window: timedelta,
+    ) -> None:
+        """``identity_id`` is acted on from the plan's own read (fresh until ``stale_at``):
+        start reading the people due once the plan is stale, when that is near."""
+        if self.fresh_since is None:
+            self.fresh_since = now
+            self.ready_at = time.monotonic()  # the pace of sending, for the batch's size
+        self.used.add(identity_id)
+        self.served_fresh += 1
+        self.served_since_ready += 1
+        limit = window.total_seconds()
+        left = (stale_at - now).total_seconds()
+        if left > limit * READING_SHARE or self.served_fresh < MIN_PACE_SAMPLE:
+            return
+        if self.ahead is not None and not self.ahead.done():
+            return
+        elapsed = max((now - self.fresh_since).total_seconds(), 1e-3)
+        sent_before_stale = int(self.served_fresh / elapsed * left)
+        after = self.upcoming[self.order.get(identity_id, -1) + 1 + sent_before_stale :]
+        first = next((i for i in after if self._due(i, limit)), None)
+        if first is not None:
+            self.ahead = asyncio.create_task(self._read_ahead(source, limit, first))
+
     async def close(self) -> None:
         """Stop a read ahead still under way (the apply is over)."""
         if self.ahead is not None and not self.ahead.done():
@@ -119,10 +159,14 @@ class Rereads:
             return
         self.ahead = asyncio.create_task(self._read_ahead(source, limit))
 
-    async def _read_ahead(self, source: IdentitySource, limit: float) -> None:
-        assert self.lock is not None  # made by the first fresh()
+    async def _read_ahead(
+        self, source: IdentitySource, limit: float, first: IdentityId | None = None
+    ) -> None:
+        if self.lock is None:
+            self.lock = asyncio.Lock()
         async with self.lock:
-            first = next((i for i in self.upcoming if self._due(i, limit)), None)
+            if first is None:
+                first = next((i for i in self.upcoming if self._due(i, limit)), None)
             if first is None:
                 return
             try:
