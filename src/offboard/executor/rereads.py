@@ -31,8 +31,8 @@ The first batch is read ahead too: while the plan is still fresh, its actions ne
 but a long apply outlives the window, and the action that finds it stale would wait for a
 whole batch (confirming rounds included) while every send behind it stops. So once the plan
 has less time left than a batch may take to read (``READING_SHARE`` of the window), the
-people who will come after it goes stale, at the pace of sending so far, are read in the
-background (``while_fresh``).
+people who will come after it goes stale, at the pace of sending so far (aiming short:
+``WARM_AIM``), are read in the background (``while_fresh``).
 """
 
 from __future__ import annotations
@@ -60,6 +60,13 @@ USING_SHARE = 0.5
 """The part of the window in which a batch's people are acted on, at the pace seen so far:
 the next batch is read while the last half of this one is sent, and must still be fresh
 when its own last person comes."""
+
+WARM_AIM = 0.5
+"""The first batch, read while the plan is fresh, starts this part of the way to the person
+the plan is expected to go stale for: sending slows down while the batch is read (the reads
+share Keycloak and the machine), and a batch that starts too far ahead leaves the people
+before it to a batch of their own, while every send waits. A few people read for nothing
+cost less."""
 
 
 @dataclass(slots=True)
@@ -134,7 +141,7 @@ class Rereads:
         if self.ahead is not None and not self.ahead.done():
             return
         elapsed = max((now - self.fresh_since).total_seconds(), 1e-3)
-        sent_before_stale = int(self.served_fresh / elapsed * left)
+        sent_before_stale = int(self.served_fresh / elapsed * left * WARM_AIM)
         after = self.upcoming[self.order.get(identity_id, -1) + 1 + sent_before_stale :]
         first = next((i for i in after if self._due(i, limit)), None)
         if first is not None:
