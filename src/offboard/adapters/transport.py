@@ -30,10 +30,11 @@ import httpx
 KEEPALIVE_EXPIRY = 4.0
 """Seconds an idle connection is kept for reuse: under the shortest keep-alive of the servers
 we call. uvicorn (the emulators, many self-hosted fronts) closes an idle connection after 5 s,
-httpx's own default: a request that left at that moment on a connection the server was just
-closing was answered by a ``ReadError`` (retried, but a wasted round). Keycloak (Quarkus, 30
-min idle) and Atlassian's edge (a minute or more) keep theirs longer, so this costs them at
-most a new connection after 4 s of silence."""
+httpx's own default: with both sides giving up on the same connection at the same moment, a
+request could leave on it just as the server closed it, before the pool could see the close,
+and meet a ``ReadError`` (retried, but a wasted round). Expiring first leaves no such moment.
+Keycloak (Quarkus, 30 min idle) and Atlassian's edge (a minute or more) keep theirs longer,
+so this costs them at most a new connection after 4 s of silence."""
 POOL_LIMITS = httpx.Limits(
     max_connections=100, max_keepalive_connections=8, keepalive_expiry=KEEPALIVE_EXPIRY
 )
