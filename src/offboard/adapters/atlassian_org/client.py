@@ -246,7 +246,7 @@ class OrgAdapter:
                             cursor=cursor, emails=chunk),
                     f"find accounts by email ({len(chunk)} addresses)",
                 )  # fmt: skip
-                page = DirectoryUserPage.model_validate(response.json())
+                page = DirectoryUserPage.model_validate_json(response.content)
                 found.extend(to_account(user, self._verified) for user in page.data)
                 previous, cursor = cursor, rq.next_cursor(page.links.next)
                 if cursor is None:

@@ -1,15 +1,18 @@
 """Request builders for the Organizations (v1/v2) and User management APIs.
 
 Each builder returns a fresh ``httpx.Request`` so that a retry never re-sends a consumed
-one. Paths are relative to the client's base URL (``https://api.atlassian.com``).
+one. Paths are relative to the client's base URL (``https://api.atlassian.com``), joined to it
+before httpx sees them (:func:`offboard.adapters.http.absolute`): it then parses each URL once.
 """
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
+from offboard.adapters.http import absolute
 from offboard.ports import PermanentError
 
 SEARCH_LIMIT = 100
@@ -17,6 +20,10 @@ SEARCH_LIMIT = 100
 SNAPSHOT_EXPAND = ("platformRoles",)
 ACCOUNT_IDS_MAX = 10
 """The most ``accountIds`` one v2 user query takes (``accountIdsParam``: maxItems 10)."""
+
+
+def _request(client: httpx.AsyncClient, method: str, path: str, **options: Any) -> httpx.Request:
+    return client.build_request(method, absolute(client, path), **options)
 
 
 def _seg(value: str) -> str:
@@ -47,19 +54,19 @@ def next_cursor(link: str | None) -> str | None:
 
 def list_orgs(client: httpx.AsyncClient, cursor: str | None = None) -> httpx.Request:
     params = {"cursor": cursor} if cursor else None
-    return client.build_request("GET", "/admin/v1/orgs", params=params)
+    return _request(client, "GET", "/admin/v1/orgs", params=params)
 
 
 def list_domains(client: httpx.AsyncClient, org_id: str, cursor: str | None) -> httpx.Request:
     params = {"cursor": cursor} if cursor else None
-    return client.build_request("GET", f"/admin/v1/orgs/{_seg(org_id)}/domains", params=params)
+    return _request(client, "GET", f"/admin/v1/orgs/{_seg(org_id)}/domains", params=params)
 
 
 def list_directories(client: httpx.AsyncClient, org_id: str, cursor: str | None) -> httpx.Request:
     params: dict[str, str | int] = {"limit": 100}
     if cursor:
         params["cursor"] = cursor
-    return client.build_request("GET", f"/admin/v2/orgs/{_seg(org_id)}/directories", params=params)
+    return _request(client, "GET", f"/admin/v2/orgs/{_seg(org_id)}/directories", params=params)
 
 
 def _users(org_id: str, directory_id: str) -> str:
@@ -81,13 +88,13 @@ def search_users(
         body["cursor"] = cursor
     if emails is not None:
         body["emails"] = emails
-    return client.build_request("POST", f"{_users(org_id, directory_id)}/search", json=body)
+    return _request(client, "POST", f"{_users(org_id, directory_id)}/search", json=body)
 
 
 def user_details(
     client: httpx.AsyncClient, org_id: str, directory_id: str, account_id: str
 ) -> httpx.Request:
-    return client.build_request("GET", f"{_users(org_id, directory_id)}/{_seg(account_id)}")
+    return _request(client, "GET", f"{_users(org_id, directory_id)}/{_seg(account_id)}")
 
 
 EMPTY_JSON: dict[str, object] = {}
@@ -101,12 +108,12 @@ def membership_action(
 ) -> httpx.Request:
     """v2 ``suspend`` or ``restore`` (no documented body: an empty JSON object)."""
     path = f"{_users(org_id, directory_id)}/{_seg(account_id)}/{verb}"
-    return client.build_request("POST", path, json=EMPTY_JSON)
+    return _request(client, "POST", path, json=EMPTY_JSON)
 
 
 def permissions(client: httpx.AsyncClient, account_id: str, privilege: str) -> httpx.Request:
-    return client.build_request(
-        "GET", f"/users/{_seg(account_id)}/manage", params={"privileges": privilege}
+    return _request(
+        client, "GET", f"/users/{_seg(account_id)}/manage", params={"privileges": privilege}
     )
 
 
@@ -116,4 +123,4 @@ def lifecycle(
     """``disable`` (with the message shown to the user), ``enable`` or ``delete``."""
     path = f"/users/{_seg(account_id)}/manage/lifecycle/{verb}"
     body = {"message": message} if verb == "disable" and message else EMPTY_JSON
-    return client.build_request("POST", path, json=body)
+    return _request(client, "POST", path, json=body)

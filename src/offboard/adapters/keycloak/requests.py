@@ -65,7 +65,9 @@ class AdminReader:
 
     async def _send(self, url: str, query: httpx.QueryParams, path: str) -> bytes:
         self.requests_sent += 1
-        request = self._client.build_request("GET", url, params=query)
+        # No params when there are none: httpx re-parses the whole URL to merge even an
+        # empty query (about 90 µs a request).
+        request = self._client.build_request("GET", url, params=query or None)
         response = await send(
             self._client, request, f"Keycloak GET {path or '(realm)'}", refine_403=_access_denied
         )
