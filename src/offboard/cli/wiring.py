@@ -49,11 +49,14 @@ def keycloak_scope(settings: KeycloakSettings) -> KeycloakScope:
 
 
 def verifying_transport(ca_bundle: Path | None = None) -> httpx.AsyncHTTPTransport:
-    """A transport that verifies TLS; a private CA bundle is trusted on top of the system's."""
+    """A transport that verifies TLS; a private CA bundle is trusted on top of the system's.
+    The clients' own pool (``adapters.transport``): the daemon's metered clients too."""
+    from offboard.adapters.transport import pooled_transport  # httpcore: only when called
+
     context = ssl.create_default_context()
     if ca_bundle is not None:
         context.load_verify_locations(cafile=str(ca_bundle))
-    return httpx.AsyncHTTPTransport(verify=context)
+    return pooled_transport(context)
 
 
 def build_source(
