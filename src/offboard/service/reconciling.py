@@ -148,7 +148,7 @@ async def _covering_plan(
         return dataclasses.replace(result, atlassian_read=why)
 
     async def widen(confirmed: SourceSnapshot, target: TargetSnapshot) -> TargetSnapshot:
-        return await widened(directory, target, needs, confirmed, links, policy)
+        return await widened(directory, target, needs, (first_source, confirmed), links, policy)
 
     target = await read_covering(directory, needs, clock.now())
     result = await _plan_from(
