@@ -62,6 +62,30 @@ def test_links_can_be_read_for_some_identities_or_accounts_only(store: SqlStore)
     assert len(store.links()) == len(every)
 
 
+def test_every_field_of_a_link_comes_back_in_its_place(store: SqlStore) -> None:
+    """Links are read by column position: each field, set apart from its neighbours, must
+    come back where it was (both flags at once, and each flag alone)."""
+    both = _link(
+        1,
+        email=None,
+        deactivated_by_offboard=True,
+        deactivated_at=T0 + timedelta(days=1),
+        deactivation_kind="suspend",
+        leaving_since=T0 + timedelta(days=2),
+        linked_by_hand=True,
+        cut_off_by_hand=True,
+    )
+    by_hand, cut_off = _link(2, linked_by_hand=True), _link(3, cut_off_by_hand=True)
+    store.upsert_links([both, by_hand, cut_off])
+    assert store.links() == [both, by_hand, cut_off]
+    assert store.links(account_ids=["acc-3"], identity_ids=["id-2"]) == [by_hand, cut_off]
+    assert all(type(flag) is bool for link in store.links() for flag in _flags(link))
+
+
+def _flags(link: Link) -> tuple[bool, ...]:
+    return (link.deactivated_by_offboard, link.linked_by_hand, link.cut_off_by_hand)
+
+
 def test_datetimes_come_back_aware_utc(store: SqlStore) -> None:
     other_zone = datetime(2026, 3, 1, 11, 0, tzinfo=timezone(timedelta(hours=2)))
     store.upsert_links([_link(1, linked_at=other_zone)])
