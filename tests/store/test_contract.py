@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -14,6 +14,8 @@ from offboard.core.journal import JournalRecord, Phase, SnapshotSummary, Status
 from offboard.core.links import Link
 from offboard.ports import Store
 from offboard.store import SqlStore
+from offboard.store.rows import LINK_COLUMNS
+from offboard.store.schema import links
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -80,6 +82,12 @@ def test_every_field_of_a_link_comes_back_in_its_place(store: SqlStore) -> None:
     assert store.links() == [both, by_hand, cut_off]
     assert store.links(account_ids=["acc-3"], identity_ids=["id-2"]) == [by_hand, cut_off]
     assert all(type(flag) is bool for link in store.links() for flag in _flags(link))
+
+
+def test_links_are_selected_in_the_order_of_their_fields() -> None:
+    """Every column of the table, in ``Link``'s field order (the read takes them by position)."""
+    assert tuple(field.name for field in fields(Link)) == LINK_COLUMNS
+    assert set(LINK_COLUMNS) == set(links.c.keys())
 
 
 def _flags(link: Link) -> tuple[bool, ...]:

@@ -126,7 +126,7 @@ class SqlStore(BudgetTables):
         identity_ids: Iterable[str] | None = None,
         account_ids: Iterable[str] | None = None,
     ) -> list[Link]:
-        columns = [links.c[name] for name in rows.LINK_COLUMNS]
+        columns = rows.link_columns()
         if identity_ids is None and account_ids is None:
             query = select(*columns).order_by(links.c.identity_id, links.c.account_id)
             with self.engine.connect() as connection:
