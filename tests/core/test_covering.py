@@ -12,20 +12,27 @@ asked ids that exist, and every account holding one of the asked emails.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from offboard.core.covering import (
     Needs,
     accounts_needed,
+    changed_identities,
     covered_links,
+    needs_after_confirming,
     walk_requests,
 )
+from offboard.core.identities import Identity, IdentityId, Lockout, normalise_email
+from offboard.core.links import Link
 from offboard.core.plan import Entry, Plan, Rule
 from offboard.core.planning import PlanContext, candidates_to_confirm, plan
 from offboard.core.policy import Policy
-from offboard.core.snapshots import SnapshotKind, TargetSnapshot
-from tests.core.builders import NOW, account, aid, identity, link
+from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
+from offboard.core.verdicts import Verdict, classify, match_key
+from tests.core.builders import NOW, account, aid, identity, iid, link
 from tests.core.builders import source as make_source
 from tests.core.builders import target as make_target
 from tests.core.test_properties import World, worlds
@@ -124,3 +131,154 @@ def test_a_shared_account_is_read_even_between_fine_people() -> None:
     walked, covered = _plan(world, world.target), _plan(world, covering(world))
     assert [e.rule for e in walked.entries] == [Rule.AMBIGUOUS_IDENTITIES] * 2
     assert covered.entries == walked.entries
+
+
+# The covering computation, as first written (one pass per link over an owners map, the
+# email key of every identity compared): the faster one must name exactly the same needs.
+
+
+def _reference_needs(source: SourceSnapshot, links: Sequence[Link], policy: Policy) -> Needs:
+    identities = {identity.id: identity for identity in source.identities}
+    owners: dict[str, set[str]] = {}
+    for one in links:
+        owners.setdefault(one.account_id, set()).add(one.identity_id)
+
+    def plainly_fine(person: Identity | None, one: Link) -> bool:
+        if person is None or one.identity_id in source.deleted:
+            return False
+        if one.leaving_since is not None or one.deactivated_by_offboard:
+            return False
+        key, _ = match_key(person, policy.match_attribute)
+        if key is not None and key != one.email and key != normalise_email(one.email):
+            return False
+        return classify(person, False, policy).verdict is Verdict.FINE
+
+    wanted = {
+        one.account_id
+        for one in links
+        if len(owners[one.account_id]) > 1 or not plainly_fine(identities.get(one.identity_id), one)
+    }
+    linked = {one.identity_id for one in links}
+    keys = set()
+    for person in source.identities:
+        if person.id in linked or person.service_account_client_id is not None:
+            continue
+        key, _ = match_key(person, policy.match_attribute)
+        if key is not None:
+            keys.add(key)
+    return Needs(frozenset(wanted), frozenset(keys))
+
+
+ATTRIBUTE = "workEmail"
+ATTRIBUTE_VALUES = st.sampled_from([None, "user1@acme.test", "USER2@acme.test", "not an address"])
+
+
+@st.composite
+def attributed_worlds(draw: st.DrawFn) -> World:
+    """Worlds where some policies match by a Keycloak attribute, and some identities hold it."""
+    world = draw(worlds())
+    if not draw(st.booleans()):
+        return world
+    people = tuple(
+        dataclasses.replace(person, attributes={ATTRIBUTE: (value,)} if value else {})
+        for person in world.source.identities
+        for value in [draw(ATTRIBUTE_VALUES)]
+    )
+    source = dataclasses.replace(world.source, identities=people)
+    policy = dataclasses.replace(world.policy, match_attribute=ATTRIBUTE)
+    return dataclasses.replace(world, source=source, policy=policy)
+
+
+@st.composite
+def confirmations(draw: st.DrawFn, listed: SourceSnapshot) -> SourceSnapshot:
+    """What Keycloak's confirmation could make of ``listed``: some identities re-read (the
+    same, an equal copy, changed), gone (404: deleted) or dropped, the others the very same
+    objects."""
+    kept: list[Identity] = []
+    deleted = set(listed.deleted)
+    emails = [person.email for person in listed.identities]  # someone else's, after a move
+    for person in listed.identities:
+        fate = draw(st.integers(0, 6))
+        if fate == 0:
+            deleted.add(person.id)
+        elif fate == 6:  # no longer shown, not confirmed deleted either
+            continue
+        elif fate == 1:
+            kept.append(dataclasses.replace(person))
+        elif fate == 2:
+            kept.append(
+                dataclasses.replace(
+                    person,
+                    enabled=draw(st.booleans()),
+                    disable_confirmed=draw(st.booleans()),
+                    lockout=draw(st.sampled_from(list(Lockout))),
+                    email=draw(st.sampled_from([*emails, "moved@acme.test", None])),
+                )
+            )
+        else:
+            kept.append(person)
+    if draw(st.booleans()):
+        deleted.discard(draw(st.sampled_from([iid(1), iid(2), iid(3)])))
+    if draw(st.booleans()):  # an identity the listing did not show, read back as present
+        kept.append(identity(draw(st.integers(1, 12)), email="late@acme.test"))
+    return dataclasses.replace(listed, identities=tuple(kept), deleted=frozenset(deleted))
+
+
+@settings(max_examples=300, deadline=None)
+@given(attributed_worlds())
+def test_the_needs_are_those_of_the_first_covering_computation(world: World) -> None:
+    assert accounts_needed(world.source, world.links, world.policy) == _reference_needs(
+        world.source, world.links, world.policy
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(attributed_worlds(), st.data())
+def test_after_confirming_only_the_changed_identities_are_looked_at_again(
+    world: World, data: st.DataObject
+) -> None:
+    """Covering computed once (and again only for what the confirmation changed) names the
+    same extra reads as computing it again over everyone."""
+    listed = world.source
+    confirmed = data.draw(confirmations(listed))
+    asked = accounts_needed(listed, world.links, world.policy)
+    again = accounts_needed(confirmed, world.links, world.policy) - asked
+    assert needs_after_confirming(listed, confirmed, world.links, world.policy, asked) == again
+
+
+def test_unchanged_identities_are_not_looked_at_again() -> None:
+    one, two, three = identity(1), identity(2), identity(3)
+    listed = make_source(one, two, three, deleted=frozenset({iid(4)}))
+    confirmed = make_source(
+        one, dataclasses.replace(two, enabled=False), deleted=frozenset({iid(3), iid(4)})
+    )
+    assert changed_identities(listed, confirmed) == {iid(2), iid(3)}
+    assert changed_identities(listed, listed) == frozenset()
+    links = [link(1), link(2), link(3)]
+    asked = accounts_needed(listed, links, POLICY)
+    more = needs_after_confirming(listed, confirmed, links, POLICY, asked)
+    assert more == Needs(frozenset({aid(2), aid(3)}), frozenset())
+
+
+def test_a_changed_identity_needs_nothing_already_asked() -> None:
+    """Its account shared with someone unchanged was asked for already: not asked twice."""
+    one, two = identity(1), identity(2)
+    shared = [link(1), link(2, account_id=aid(1))]
+    listed = make_source(one, two)
+    asked = accounts_needed(listed, shared, POLICY)
+    confirmed = make_source(one, dataclasses.replace(two, enabled=False))
+    assert needs_after_confirming(listed, confirmed, shared, POLICY, asked) == Needs(
+        frozenset(), frozenset()
+    )
+    assert IdentityId("kc-0002") in changed_identities(listed, confirmed)
+
+
+def test_an_address_asked_for_someone_else_is_not_asked_again() -> None:
+    """An unlinked person moved to an address another unlinked person holds: already asked."""
+    one, two = identity(1), identity(2)
+    listed = make_source(one, two)
+    asked = accounts_needed(listed, [], POLICY)
+    confirmed = make_source(one, dataclasses.replace(two, email=one.email))
+    assert needs_after_confirming(listed, confirmed, [], POLICY, asked) == Needs(
+        frozenset(), frozenset()
+    )

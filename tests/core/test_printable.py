@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 
 import pytest
 from hypothesis import given
@@ -35,6 +36,23 @@ def test_json_safe_keeps_the_value_and_escapes_every_control() -> None:
     safe = json_safe(text)
     assert json.loads(safe) == json.loads(text)
     assert printable(safe.replace("\n", "")) == safe.replace("\n", "")
+
+
+def _escaped_one_by_one(text: str) -> str:
+    """json_safe as first written: every character looked at."""
+    return "".join(
+        f"\\u{ord(c):04x}" if c not in "\n\r\t" and unicodedata.category(c) in INVISIBLE else c
+        for c in text
+    )
+
+
+INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
+
+
+@given(st.text(st.characters(codec="utf-8")) | st.text(alphabet="ab \n\r\t\u202e\x9b\u2028é"))
+def test_json_safe_escapes_as_a_look_at_each_character_does(text: str) -> None:
+    """The fast path (nothing to escape but kept layout) changes no answer."""
+    assert json_safe(text) == _escaped_one_by_one(text)
 
 
 @pytest.mark.parametrize(

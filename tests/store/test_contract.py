@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -14,6 +14,8 @@ from offboard.core.journal import JournalRecord, Phase, SnapshotSummary, Status
 from offboard.core.links import Link
 from offboard.ports import Store
 from offboard.store import SqlStore
+from offboard.store.rows import LINK_COLUMNS
+from offboard.store.schema import links
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -60,6 +62,36 @@ def test_links_can_be_read_for_some_identities_or_accounts_only(store: SqlStore)
     assert store.links(identity_ids=["nobody"]) == []
     assert store.links(identity_ids=[]) == []
     assert len(store.links()) == len(every)
+
+
+def test_every_field_of_a_link_comes_back_in_its_place(store: SqlStore) -> None:
+    """Links are read by column position: each field, set apart from its neighbours, must
+    come back where it was (both flags at once, and each flag alone)."""
+    both = _link(
+        1,
+        email=None,
+        deactivated_by_offboard=True,
+        deactivated_at=T0 + timedelta(days=1),
+        deactivation_kind="suspend",
+        leaving_since=T0 + timedelta(days=2),
+        linked_by_hand=True,
+        cut_off_by_hand=True,
+    )
+    by_hand, cut_off = _link(2, linked_by_hand=True), _link(3, cut_off_by_hand=True)
+    store.upsert_links([both, by_hand, cut_off])
+    assert store.links() == [both, by_hand, cut_off]
+    assert store.links(account_ids=["acc-3"], identity_ids=["id-2"]) == [by_hand, cut_off]
+    assert all(type(flag) is bool for link in store.links() for flag in _flags(link))
+
+
+def test_links_are_selected_in_the_order_of_their_fields() -> None:
+    """Every column of the table, in ``Link``'s field order (the read takes them by position)."""
+    assert tuple(field.name for field in fields(Link)) == LINK_COLUMNS
+    assert set(LINK_COLUMNS) == set(links.c.keys())
+
+
+def _flags(link: Link) -> tuple[bool, ...]:
+    return (link.deactivated_by_offboard, link.linked_by_hand, link.cut_off_by_hand)
 
 
 def test_datetimes_come_back_aware_utc(store: SqlStore) -> None:

@@ -23,7 +23,7 @@ deprovisioning decisions, and the licence check keeps its own full walk for them
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 
 from offboard.core.accounts import AccountId
@@ -60,33 +60,93 @@ class Needs:
         return _pages(len(self.account_ids), SEARCH_IDS) + _pages(len(self.emails), SEARCH_EMAILS)
 
 
-def accounts_needed(source: SourceSnapshot, links: Sequence[Link], policy: Policy) -> Needs:
-    """The accounts (by id) and emails the decisions of ``source`` need (module docstring)."""
-    identities = {identity.id: identity for identity in source.identities}
-    owners: dict[AccountId, set[IdentityId]] = {}
-    for link in links:
-        owners.setdefault(link.account_id, set()).add(link.identity_id)
+def accounts_needed(
+    source: SourceSnapshot,
+    links: Sequence[Link],
+    policy: Policy,
+    *,
+    only: Set[IdentityId] | None = None,
+) -> Needs:
+    """The accounts (by id) and emails the decisions of ``source`` need (module docstring).
+
+    ``only``: what the links and identities with these ids alone need (an account shared
+    with anyone still counts as shared); ``needs_after_confirming`` uses it.
+    """
+    shared = _shared_accounts(links)
+    linked = {link.identity_id for link in links}
+    listed: Iterable[Identity] = source.identities
+    if only is not None:
+        links = [link for link in links if link.identity_id in only]
+        listed = [identity for identity in source.identities if identity.id in only]
+    identities = {identity.id: identity for identity in listed}
+    deleted = source.deleted
     wanted = {
         link.account_id
         for link in links
-        if len(owners[link.account_id]) > 1
-        or not _plainly_fine(identities.get(link.identity_id), link, source, policy)
+        if link.account_id in shared
+        or not _plainly_fine(identities.get(link.identity_id), link, deleted, policy)
     }
-    linked = {link.identity_id for link in links}
-    return Needs(frozenset(wanted), frozenset(_unlinked_keys(source.identities, linked, policy)))
+    return Needs(frozenset(wanted), frozenset(_unlinked_keys(listed, linked, policy)))
+
+
+def needs_after_confirming(
+    listed: SourceSnapshot,
+    confirmed: SourceSnapshot,
+    links: Sequence[Link],
+    policy: Policy,
+    asked: Needs,
+) -> Needs:
+    """``accounts_needed(confirmed, ...) - asked``, where ``asked`` is what ``listed`` needed.
+
+    Keycloak's confirmation re-reads a few hundred of the listed identities; everyone else is
+    the same object in both snapshots, so what they need was asked already. Only the
+    identities that changed (re-read, gone, or deleted) are looked at again: a few passes
+    over the links instead of a second covering computation (a property test holds the
+    two equal).
+    """
+    changed = changed_identities(listed, confirmed)
+    if not changed:
+        return Needs(frozenset(), frozenset())
+    return accounts_needed(confirmed, links, policy, only=changed) - asked
+
+
+def changed_identities(before: SourceSnapshot, after: SourceSnapshot) -> frozenset[IdentityId]:
+    """Ids whose identity is not the very same object in both snapshots, or whose deletion
+    changed. An equal copy counts as changed: that only costs a closer look."""
+    old = {identity.id: identity for identity in before.identities}
+    changed = {
+        identity.id for identity in after.identities if old.pop(identity.id, None) is not identity
+    }
+    changed.update(old)  # listed before, not after
+    changed.update(before.deleted ^ after.deleted)
+    return frozenset(changed)
+
+
+def _shared_accounts(links: Iterable[Link]) -> set[AccountId]:
+    """Accounts linked to more than one identity (the planner blocks them as ambiguous)."""
+    first_owner: dict[AccountId, IdentityId] = {}
+    shared: set[AccountId] = set()
+    for link in links:
+        if first_owner.setdefault(link.account_id, link.identity_id) != link.identity_id:
+            shared.add(link.account_id)
+    return shared
 
 
 def _plainly_fine(
-    identity: Identity | None, link: Link, source: SourceSnapshot, policy: Policy
+    identity: Identity | None, link: Link, deleted: Set[IdentityId], policy: Policy
 ) -> bool:
-    if identity is None or link.identity_id in source.deleted:
+    if identity is None or link.identity_id in deleted:
         return False
     if link.leaving_since is not None or link.deactivated_by_offboard:
         return False
+    if classify(identity, False, policy).verdict is not Verdict.FINE:
+        return False
+    # The same email as the link's stands for the same key (or for none): no email change.
+    if policy.match_attribute is None and identity.email == link.email:
+        return True
     key, _ = match_key(identity, policy.match_attribute)
-    if key is not None and key != link.email and key != normalise_email(link.email):
-        return False  # an email change: the planner relinks
-    return classify(identity, False, policy).verdict is Verdict.FINE
+    # A different key is an email change: the planner relinks.
+    return key is None or key == link.email or key == normalise_email(link.email)
 
 
 def _unlinked_keys(

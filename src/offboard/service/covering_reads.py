@@ -24,7 +24,7 @@ from typing import Protocol, runtime_checkable
 import structlog
 
 from offboard.core.accounts import Account, AccountId
-from offboard.core.covering import SEARCH_IDS, Needs, accounts_needed, walk_requests
+from offboard.core.covering import SEARCH_IDS, Needs, needs_after_confirming, walk_requests
 from offboard.core.links import Link
 from offboard.core.policy import Policy
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
@@ -115,12 +115,16 @@ async def widened(
     directory: CoveringDirectory,
     target: TargetSnapshot,
     asked: Needs,
-    confirmed: SourceSnapshot,
+    snapshots: tuple[SourceSnapshot, SourceSnapshot],
     links: Sequence[Link],
     policy: Policy,
 ) -> TargetSnapshot:
-    """The covering read plus what the confirmed identities need beyond it (usually none)."""
-    more = accounts_needed(confirmed, links, policy) - asked
+    """The covering read plus what the confirmed identities need beyond it (usually none).
+
+    ``snapshots``: Keycloak as listed (what ``asked`` was computed from) and as confirmed;
+    only the identities the confirmation changed are looked at again."""
+    listed, confirmed = snapshots
+    more = needs_after_confirming(listed, confirmed, links, policy, asked)
     if not more.account_ids and not more.emails:
         return target
     log.info("confirmed identities need more accounts", accounts=len(more.account_ids))

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement, DateTime, type_coerce
 from sqlalchemy.engine import RowMapping
 
 from offboard.core.accounts import AccountId
 from offboard.core.identities import IdentityId
 from offboard.core.journal import JournalRecord, Phase, RunRecord, SnapshotSummary, Status
 from offboard.core.links import Link
+from offboard.store.schema import UtcDateTime, links
 
 
 def link_values(link: Link) -> dict[str, Any]:
@@ -26,6 +30,69 @@ def link_values(link: Link) -> dict[str, Any]:
         "cut_off_by_hand": link.cut_off_by_hand,
         "linked_by_hand": link.linked_by_hand,
     }
+
+
+LINK_COLUMNS = (
+    "identity_id",
+    "account_id",
+    "email",
+    "linked_at",
+    "deactivated_by_offboard",
+    "deactivated_at",
+    "deactivation_kind",
+    "leaving_since",
+    "linked_by_hand",
+    "cut_off_by_hand",
+)
+"""The links table's columns in ``Link``'s field order, as ``links_from`` takes them."""
+
+
+def link_columns() -> list[ColumnElement[Any]]:
+    """``LINK_COLUMNS`` to select; the datetimes as the backend's own ``DateTime`` reads them
+    (``links_from`` makes them aware UTC as ``UtcDateTime`` does, but without two Python
+    calls for each of 150,000 cells, most of them empty, in a read of 50,000 links)."""
+    return [
+        type_coerce(column, DateTime(timezone=True))
+        if isinstance(column.type, UtcDateTime)
+        else column
+        for column in (links.c[name] for name in LINK_COLUMNS)
+    ]
+
+
+def links_from(selected: Iterable[Sequence[Any]]) -> list[Link]:
+    """Links from rows of ``link_columns()``, taken by position. The flags are NOT NULL
+    booleans, read back as bools."""
+    return [
+        Link(
+            identity_id,
+            account_id,
+            email,
+            _utc(linked_at),
+            deactivated_by_offboard,
+            None if deactivated_at is None else _utc(deactivated_at),
+            deactivation_kind,
+            None if leaving_since is None else _utc(leaving_since),
+            linked_by_hand,
+            cut_off_by_hand,
+        )
+        for (
+            identity_id,
+            account_id,
+            email,
+            linked_at,
+            deactivated_by_offboard,
+            deactivated_at,
+            deactivation_kind,
+            leaving_since,
+            linked_by_hand,
+            cut_off_by_hand,
+        ) in selected
+    ]
+
+
+def _utc(value: datetime) -> datetime:
+    """What ``UtcDateTime`` makes of a stored datetime: aware, in UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def link_from(row: RowMapping) -> Link:

@@ -126,10 +126,11 @@ class SqlStore(BudgetTables):
         identity_ids: Iterable[str] | None = None,
         account_ids: Iterable[str] | None = None,
     ) -> list[Link]:
+        columns = rows.link_columns()
         if identity_ids is None and account_ids is None:
-            query = select(links).order_by(links.c.identity_id, links.c.account_id)
+            query = select(*columns).order_by(links.c.identity_id, links.c.account_id)
             with self.engine.connect() as connection:
-                return [rows.link_from(row._mapping) for row in connection.execute(query)]
+                return rows.links_from(connection.execute(query).all())
         found: dict[tuple[str, str], Link] = {}
         with self.engine.connect() as connection:
             for column, wanted in (
@@ -137,8 +138,8 @@ class SqlStore(BudgetTables):
                 (links.c.account_id, account_ids),
             ):
                 for chunk in _chunks(sorted(set(wanted or ()))):
-                    for row in connection.execute(select(links).where(column.in_(chunk))):
-                        link = rows.link_from(row._mapping)
+                    answer = connection.execute(select(*columns).where(column.in_(chunk)))
+                    for link in rows.links_from(answer.all()):
                         found[(link.identity_id, link.account_id)] = link
         return [found[key] for key in sorted(found)]
 

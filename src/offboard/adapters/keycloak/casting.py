@@ -30,9 +30,11 @@ def identity_from_listing(
     ``vouched`` holds attribute values the server's own ``q=`` filter guarantees: a brief
     representation carries no attributes, yet the planner re-checks the attribute scope.
     """
-    attributes = dict(_attributes(user))
-    for name, value in (vouched or {}).items():
-        attributes[name] = (*attributes.get(name, ()), value)
+    attributes = _attributes(user)
+    if vouched:
+        attributes = dict(attributes)
+        for name, value in vouched.items():
+            attributes[name] = (*attributes.get(name, ()), value)
     return Identity(
         id=IdentityId(user.id),
         username=user.username,
@@ -43,7 +45,7 @@ def identity_from_listing(
         service_account_client_id=user.serviceAccountClientId,
         groups=frozenset(groups) or NO_GROUPS,
         attributes=attributes,
-        display_name=" ".join(n for n in (user.firstName, user.lastName) if n).strip(),
+        display_name=_display_name(user.firstName, user.lastName),
     )
 
 
@@ -75,6 +77,13 @@ def _attributes(user: UserRep) -> Mapping[str, tuple[str, ...]]:
     if not user.attributes:
         return NO_ATTRIBUTES  # brief listings carry none: share one empty mapping
     return {name: tuple(values) for name, values in user.attributes.items()}
+
+
+def _display_name(first: str | None, last: str | None) -> str:
+    """First and last name, either alone, or empty (a brief listing of 50,000 has them all)."""
+    if first and last:
+        return f"{first} {last}".strip()
+    return (first or last or "").strip()
 
 
 def _from_millis(millis: int | None) -> datetime | None:
