@@ -10,8 +10,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, DateTime, type_coerce
 from sqlalchemy.engine import RowMapping
 
-from offboard.core.accounts import AccountId
-from offboard.core.identities import IdentityId
 from offboard.core.journal import JournalRecord, Phase, RunRecord, SnapshotSummary, Status
 from offboard.core.links import Link
 from offboard.store.schema import UtcDateTime, links
@@ -93,21 +91,6 @@ def links_from(selected: Iterable[Sequence[Any]]) -> list[Link]:
 def _utc(value: datetime) -> datetime:
     """What ``UtcDateTime`` makes of a stored datetime: aware, in UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def link_from(row: RowMapping) -> Link:
-    return Link(
-        identity_id=IdentityId(row["identity_id"]),
-        account_id=AccountId(row["account_id"]),
-        email=row["email"],
-        linked_at=row["linked_at"],
-        deactivated_by_offboard=bool(row["deactivated_by_offboard"]),
-        deactivated_at=row["deactivated_at"],
-        deactivation_kind=row["deactivation_kind"],
-        leaving_since=row["leaving_since"],
-        cut_off_by_hand=bool(row["cut_off_by_hand"]),
-        linked_by_hand=bool(row["linked_by_hand"]),
-    )
 
 
 def snapshot_values(summary: SnapshotSummary) -> dict[str, Any]:
