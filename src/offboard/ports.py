@@ -323,13 +323,16 @@ class Store(Protocol):
         *,
         fence: Fence | None = None,
         now: datetime | None = None,
+        records: Sequence[JournalRecord] = (),
+        links: Iterable[Link] = (),
     ) -> list[BudgetVerdict]:
         """What lets actions through to their requests, all in one transaction: each
         admission's slot as by ``reserve_budgets`` (granted when it asks none) and, when
         granted, its intent appended to the journal, so that a slot spent and an intent
-        written are one durable step. Under a ``fence`` (whose lease must also run past
-        ``now``, when given), raises ``FenceLostError`` and writes nothing once the lease
-        is lost or ran out."""
+        written are one durable step; ``records`` and ``links`` as by ``append_all``, in
+        the same commit (an apply's other journal writes of the moment). Under a ``fence``
+        (whose lease must also run past ``now``, when given), raises ``FenceLostError``
+        and writes nothing once the lease is lost or ran out."""
         ...
 
     def hold_plan(

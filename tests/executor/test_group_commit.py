@@ -6,7 +6,9 @@ import asyncio
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from offboard.core.holds import Admission, BudgetVerdict
 from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.core.links import Link
 from offboard.executor.group_commit import GroupCommitter
@@ -112,3 +114,53 @@ async def test_concurrent_writers_all_land_in_the_real_store(store: SqlStore) ->
     assert sorted(r.action_key for r in store.journal()) == sorted(
         f"deactivate:id-{n}" for n in range(80)
     )
+
+
+async def test_admissions_and_journal_writes_queued_together_share_one_commit(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """An action waiting to be let through waits for one commit, not for the other
+    actions' outcome commits and then its own: both kinds go in the next commit."""
+    commits: list[str] = []
+    admit, append_all = store.admit, store.append_all
+
+    def counting_admit(*args: Any, **kwargs: Any) -> list[BudgetVerdict]:
+        commits.append(f"admit with {len(kwargs['records'])} records")
+        return admit(*args, **kwargs)
+
+    def counting_append(*args: Any, **kwargs: Any) -> None:
+        commits.append("append")
+        append_all(*args, **kwargs)
+
+    store.admit = counting_admit  # type: ignore[method-assign]
+    store.append_all = counting_append  # type: ignore[method-assign]
+    committer = GroupCommitter(store, clock=clock)
+    verdicts = await asyncio.gather(
+        committer.write([record(1)]),
+        committer.admit(Admission(None, record(2))),
+        committer.write([record(3)]),
+        committer.admit(Admission(None, record(4))),
+    )
+    assert verdicts[1] == verdicts[3] == BudgetVerdict(True)
+    assert commits == ["admit with 2 records"]
+    assert sorted(r.action_key for r in store.journal()) == [
+        f"deactivate:id-{n}" for n in range(1, 5)
+    ]
+
+
+async def test_a_commit_with_an_admission_checks_the_lease_has_not_run_out(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """The records queued with it are refused too: a leader whose lease ran out stops."""
+    assert store.acquire_lease("daemon", "slow", HOUR, clock.now())
+    token = store.lease_token("daemon", "slow", clock.now())
+    assert token is not None
+    committer = GroupCommitter(store, Fence("daemon", "slow", token), clock)
+    clock.at += 2 * HOUR  # nobody took over, but the lease ran out
+    results = await asyncio.gather(
+        committer.write([record(1)]),
+        committer.admit(Admission(None, record(2))),
+        return_exceptions=True,
+    )
+    assert all(isinstance(result, FenceLostError) for result in results)
+    assert list(store.journal()) == []

@@ -26,6 +26,7 @@ from offboard.core.policy import LINK_KINDS
 from offboard.executor import live_runs
 from offboard.executor.batch_reads import BatchReader
 from offboard.executor.budgeting import BudgetGate, hold_blocked_plan
+from offboard.executor.group_commit import GroupCommitter
 from offboard.executor.linking import key_of, planned_links
 from offboard.executor.outcomes import ApplyReport, Outcome
 from offboard.executor.preflight import NO_PREFLIGHT, Preflight
@@ -215,9 +216,11 @@ async def apply_plan(
         BudgetCategory.DEPROVISIONING.value: budget,
         **(budgets or {}),
     }
+    # One writer queue for the apply: admissions and journal writes share its commits.
+    committer = GroupCommitter(store, preflight.fence, clock)
     gate = BudgetGate.open(
         store, clock, run_id, plan.fingerprint, every_budget,
-        approved=approved, paused=paused, fence=preflight.fence,
+        approved=approved, paused=paused, fence=preflight.fence, committer=committer,
     )  # fmt: skip
     retry = retry or RetryPolicy()
     sender = ActionSender(
@@ -231,6 +234,7 @@ async def apply_plan(
         readback=ReadBackPolicy(sleep=retry.sleep),
         preflight=preflight,
         reader=(reader := BatchReader.shared(directory)),
+        committer=committer,
     )
     links_saved = _save_links(plan, sender)
     to_send = [action for action in plan.actions if action.kind not in LINK_KINDS]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
 import structlog
@@ -26,14 +26,13 @@ from offboard.core.budget import Budget, BudgetCategory, WindowLimit
 from offboard.core.holds import (
     Admission,
     BudgetRequest,
-    BudgetVerdict,
     Waiting,
     category_of,
     slots_of,
 )
 from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.core.plan import Action, GuardName, Plan
-from offboard.executor.coalescing import Coalescer
+from offboard.executor.group_commit import GroupCommitter
 from offboard.executor.outcomes import Outcome
 from offboard.executor.records import action_record, note_record
 from offboard.ports import Clock, Fence, Store
@@ -59,16 +58,13 @@ class BudgetGate:
     """The lease the apply acts under: an admission holds it (and checks that it has not
     run out), so a replaced or expired leader spends no slot and writes no intent
     (``FenceLostError``)."""
-    _admissions: Coalescer[Admission, BudgetVerdict] = field(init=False, repr=False)
+    committer: GroupCommitter | None = None
+    """The apply's writer queue: the admissions of concurrent actions share a transaction
+    with each other and with the apply's other journal writes (``group_commit``)."""
 
     def __post_init__(self) -> None:
-        # The admissions of concurrent actions share a transaction (``coalescing``).
-        self._admissions = Coalescer(self._admit_all)
-
-    def _admit_all(self, admissions: list[Admission]) -> list[BudgetVerdict]:
-        # The clock is read here, in the batch's thread: the lease is judged at the last
-        # moment before the commit that lets the requests go.
-        return self.store.admit(admissions, fence=self.fence, now=self.clock.now())
+        if self.committer is None:
+            self.committer = GroupCommitter(self.store, self.fence, self.clock)
 
     @classmethod
     def open(
@@ -82,12 +78,13 @@ class BudgetGate:
         approved: bool = False,
         paused: str = "",
         fence: Fence | None = None,
+        committer: GroupCommitter | None = None,
     ) -> BudgetGate:
         """The gate with each category's window limits for today's number of linked
         accounts (read once; absolute windows ignore it)."""
         linked = store.link_count()
         limits = {name: budget.limits(linked) for name, budget in budgets.items()}
-        return cls(store, clock, run_id, fingerprint, limits, approved, paused, fence)
+        return cls(store, clock, run_id, fingerprint, limits, approved, paused, fence, committer)
 
     async def admit(self, action: Action, intent: JournalRecord) -> Outcome | None:
         """None when the action may be sent now (its slot spent and ``intent`` durable, in
@@ -108,7 +105,8 @@ class BudgetGate:
                 self.approved,
                 slots_of(action),
             )
-        verdict = await self._admissions.submit(Admission(request, intent))
+        assert self.committer is not None  # made in __post_init__
+        verdict = await self.committer.admit(Admission(request, intent))
         if verdict.granted or category is None:
             return None
         if verdict.new_hold:

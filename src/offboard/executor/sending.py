@@ -67,10 +67,12 @@ class ActionSender:
     preflight: Preflight = NO_PREFLIGHT
     reader: BatchReader | None = None
     """Read-backs through batch reads; None reads each account by id."""
-    _committer: GroupCommitter = dataclasses.field(init=False, repr=False)
+    committer: GroupCommitter | None = None
+    """The apply's writer queue (``group_commit``); None: one of this sender's own."""
 
     def __post_init__(self) -> None:
-        self._committer = GroupCommitter(self.store, self.preflight.fence)
+        if self.committer is None:
+            self.committer = GroupCommitter(self.store, self.preflight.fence, self.clock)
 
     def record(
         self,
@@ -96,7 +98,8 @@ class ActionSender:
         """Records (and links) durable together, in a commit shared with the other actions'
         records of the moment (``group_commit``), made in a worker thread: a durable commit
         waits for the disk, and the event loop must not."""
-        await self._committer.write(records, links)
+        assert self.committer is not None  # made in __post_init__
+        await self.committer.write(records, links)
 
     async def run(self, action: Action) -> Outcome:
         """The whole life of one action (never raises for a vendor error): ``request``,

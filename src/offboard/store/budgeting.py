@@ -19,7 +19,7 @@ sends it (a daemon re-check may race the release's own re-plan).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import exists, func, insert, select, update
@@ -35,9 +35,11 @@ from offboard.core.holds import (
     Waiting,
     WindowUsage,
 )
+from offboard.core.journal import JournalRecord
+from offboard.core.links import Link
 from offboard.ports import Fence, NoHoldError
-from offboard.store import rows
 from offboard.store.fencing import hold_fence
+from offboard.store.journal_writes import append_records, upsert_links
 from offboard.store.reserving import (
     Reservations,
     active_hold_id,
@@ -46,7 +48,7 @@ from offboard.store.reserving import (
     lock_category,
     put_hold,
 )
-from offboard.store.schema import budget_locks, hold_waiting, holds, journal, links
+from offboard.store.schema import budget_locks, hold_waiting, holds, links
 
 
 class BudgetTables:
@@ -82,11 +84,14 @@ class BudgetTables:
         *,
         fence: Fence | None = None,
         now: datetime | None = None,
+        records: Sequence[JournalRecord] = (),
+        links: Iterable[Link] = (),
     ) -> list[BudgetVerdict]:
         """Each admission in turn, in one transaction: its slot reserved as by
         ``reserve_budgets`` (one with no request is granted) and, if granted, its intent
-        journaled. Under a ``fence`` (unexpired at ``now``, when given), raises
-        ``FenceLostError`` and writes nothing once the lease is lost."""
+        journaled; ``records`` and ``links`` are written in it too, as by ``append_all``.
+        Under a ``fence`` (unexpired at ``now``, when given), raises ``FenceLostError`` and
+        writes nothing once the lease is lost."""
         categories = sorted({a.request.category for a in admissions if a.request is not None})
         for category in categories:
             self._ensure_lock_row(category)
@@ -101,12 +106,10 @@ class BudgetTables:
                 for a in admissions
             ]
             intents = [
-                rows.journal_values(a.intent)
-                for a, verdict in zip(admissions, verdicts, strict=True)
-                if verdict.granted
+                a.intent for a, verdict in zip(admissions, verdicts, strict=True) if verdict.granted
             ]
-            if intents:
-                connection.execute(insert(journal), intents)
+            append_records(connection, [*intents, *records])
+            upsert_links(connection, links)
         return verdicts
 
     def hold_plan(

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     and_,
-    bindparam,
     case,
     exists,
     insert,
@@ -36,6 +35,7 @@ from offboard.store import journal_search, licence_history, rows
 from offboard.store.budgeting import BudgetTables
 from offboard.store.errors import StoreUnreadableError
 from offboard.store.fencing import hold_fence
+from offboard.store.journal_writes import APPEND, LINK_KEY, append_records, upsert_links
 from offboard.store.migrating import migrate
 from offboard.store.opening import check_store, engine_for
 from offboard.store.paths import database_url
@@ -44,15 +44,6 @@ from offboard.store.schema import cursors, journal, leases, links, plans, runs, 
 if TYPE_CHECKING:  # the licence check's: a deprovisioning run does not import it
     from offboard.core.inactivity import InactivityMark
 
-# Constant statements executed with parameters are compiled once, not once per row.
-_APPEND = insert(journal)
-_LINK_KEY = and_(
-    links.c.identity_id == bindparam("key_identity"),
-    links.c.account_id == bindparam("key_account"),
-)
-_LINK_EXISTS = select(links.c.identity_id).where(_LINK_KEY)
-_LINK_INSERT = insert(links)
-_LINK_UPDATE = update(links).where(_LINK_KEY)
 _RELEASED = datetime(1970, 1, 1, tzinfo=UTC)
 """A released lease keeps its row (and its token, which must never go back) but expires."""
 
@@ -151,11 +142,10 @@ class SqlStore(BudgetTables):
     ) -> None:
         """Forget (identity, account) pairings and journal why, in one transaction."""
         with self.engine.begin() as connection:
-            if records:
-                connection.execute(_APPEND, [rows.journal_values(record) for record in records])
+            append_records(connection, records)
             for identity_id, account_id in keys:
                 key = {"key_identity": identity_id, "key_account": account_id}
-                connection.execute(links.delete().where(_LINK_KEY), key)
+                connection.execute(links.delete().where(LINK_KEY), key)
 
     # snapshot summaries
 
@@ -231,7 +221,7 @@ class SqlStore(BudgetTables):
     def append(self, record: JournalRecord, *, fence: Fence | None = None) -> int:
         with self.engine.begin() as connection:
             hold_fence(connection, fence)
-            result = connection.execute(_APPEND, rows.journal_values(record))
+            result = connection.execute(APPEND, rows.journal_values(record))
             key = result.inserted_primary_key
         assert key is not None
         return int(key[0])
@@ -245,15 +235,8 @@ class SqlStore(BudgetTables):
     ) -> None:
         with self.engine.begin() as connection:
             hold_fence(connection, fence)
-            if records:
-                connection.execute(_APPEND, [rows.journal_values(record) for record in records])
-            for link in links:
-                key = {"key_identity": link.identity_id, "key_account": link.account_id}
-                values = rows.link_values(link)
-                if connection.scalar(_LINK_EXISTS, key) is None:
-                    connection.execute(_LINK_INSERT, values)
-                else:
-                    connection.execute(_LINK_UPDATE, {**values, **key})
+            append_records(connection, records)
+            upsert_links(connection, links)
 
     def journal(
         self,
