@@ -14,12 +14,14 @@ from pathlib import Path
 from threading import Barrier
 
 import pytest
+from sqlalchemy import select
 
 from offboard.core.budget import Budget, BudgetWindow, WindowLimit
 from offboard.core.holds import Admission, BudgetRequest, Waiting
 from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.ports import Fence, FenceLostError, NoHoldError
 from offboard.store import SqlStore, open_store
+from offboard.store.schema import budget_locks
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 HOUR = WindowLimit("hour", timedelta(hours=1), 10, "10 actions")
@@ -303,3 +305,16 @@ def test_a_slot_spent_exactly_one_window_before_a_request_is_out_of_its_window(
     ]
     assert [v.granted for v in store.reserve_budgets(batch)] == [True, True, True]
     assert store.budget_usage(CATEGORY, [HOUR], hour_later + timedelta(seconds=1))[0].used == 3
+
+
+def test_a_lock_row_gone_after_it_was_seen_is_put_back_by_the_next_reservation(
+    store: SqlStore,
+) -> None:
+    assert store.reserve_budget(request(1)).granted
+    assert CATEGORY in store.lock_rows_seen  # not looked up again
+    with store.engine.begin() as connection:
+        connection.execute(budget_locks.delete())
+    assert store.reserve_budget(request(2)).granted
+    with store.engine.connect() as connection:
+        assert connection.scalar(select(budget_locks.c.reservations)) == 1
+    assert store.budget_usage(CATEGORY, [HOUR], T0)[0].used == 2

@@ -55,6 +55,8 @@ class BudgetTables:
     """The budget and hold part of ``SqlStore`` (it provides ``engine``)."""
 
     engine: Engine
+    lock_rows_seen: set[str]
+    """Categories whose lock row is known to exist (``_ensure_lock_row``)."""
 
     def reserve_budget(self, request: BudgetRequest) -> BudgetVerdict:
         """Spend the request's slots, or refuse them and put (or join) the hold; atomic
@@ -168,7 +170,16 @@ class BudgetTables:
             return int(connection.scalar(select(func.count()).select_from(links)) or 0)
 
     def _ensure_lock_row(self, category: str) -> None:
-        """The lock row exists before any reservation; a race to insert it is harmless."""
+        """The lock row exists before any reservation; a race to insert it is harmless.
+
+        Looked up once per category and store: lock rows are never deleted (and should one
+        go missing all the same, ``lock_category`` puts it back in its transaction)."""
+        if category in self.lock_rows_seen:
+            return
+        self._insert_lock_row(category)
+        self.lock_rows_seen.add(category)
+
+    def _insert_lock_row(self, category: str) -> None:
         with self.engine.connect() as connection:
             found = connection.scalar(
                 select(budget_locks.c.category).where(budget_locks.c.category == category)

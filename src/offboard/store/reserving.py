@@ -171,12 +171,18 @@ def _by_category(requests: Sequence[BudgetRequest]) -> dict[str, list[BudgetRequ
 
 
 def lock_category(connection: Connection, category: str) -> None:
-    """Take the category's lock row: reservations and holds of one category take turns."""
-    connection.execute(
+    """Take the category's lock row: reservations and holds of one category take turns.
+
+    A row that went missing after the store saw it (``lock_rows_seen``) is put back here,
+    in the transaction: the insert holds the same lock. A race with another inserter fails
+    the transaction loudly rather than reserving unlocked."""
+    taken = connection.execute(
         update(budget_locks)
         .where(budget_locks.c.category == category)
         .values(reservations=budget_locks.c.reservations + 1)
     )
+    if taken.rowcount != 1:
+        connection.execute(insert(budget_locks).values(category=category, reservations=1))
 
 
 def active_hold_id(connection: Connection, category: str) -> int | None:

@@ -105,6 +105,7 @@ class SqlStore(BudgetTables):
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.lock_rows_seen = set()
 
     def close(self) -> None:
         self.engine.dispose()
