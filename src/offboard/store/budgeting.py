@@ -41,12 +41,12 @@ from offboard.ports import Fence, NoHoldError
 from offboard.store.fencing import hold_fence
 from offboard.store.journal_writes import append_records, upsert_links
 from offboard.store.reserving import (
-    Reservations,
     active_hold_id,
     add_waiting,
     count_spent,
     lock_category,
     put_hold,
+    reserve_all,
 )
 from offboard.store.schema import budget_locks, hold_waiting, holds, links
 
@@ -70,15 +70,10 @@ class BudgetTables:
         as one transaction each (a request counts the slots the earlier ones spent, and
         joins a hold an earlier one put), with one lock and one commit for all. Under a
         ``fence``, a replaced leader spends nothing (``FenceLostError``)."""
-        categories = sorted({request.category for request in requests})
-        for category in categories:
-            self._ensure_lock_row(category)
+        self._ensure_lock_rows(requests)
         with self.engine.begin() as connection:
             hold_fence(connection, fence)
-            for category in categories:  # always in the same order: no lock cycle
-                lock_category(connection, category)
-            reservations = Reservations(connection, requests)
-            return [reservations.reserve(request) for request in requests]
+            return reserve_all(connection, requests)
 
     def admit(
         self,
@@ -94,19 +89,11 @@ class BudgetTables:
         journaled; ``records`` and ``links`` are written in it too, as by ``append_all``.
         Under a ``fence`` (unexpired at ``now``, when given), raises ``FenceLostError`` and
         writes nothing once the lease is lost."""
-        categories = sorted({a.request.category for a in admissions if a.request is not None})
-        for category in categories:
-            self._ensure_lock_row(category)
+        asked = [admission.request for admission in admissions]
+        self._ensure_lock_rows(asked)
         with self.engine.begin() as connection:
             hold_fence(connection, fence, unexpired_at=now)
-            for category in categories:  # always in the same order: no lock cycle
-                lock_category(connection, category)
-            asked = [a.request for a in admissions if a.request is not None]
-            reservations = Reservations(connection, asked)
-            verdicts = [
-                BudgetVerdict(True) if a.request is None else reservations.reserve(a.request)
-                for a in admissions
-            ]
+            verdicts = reserve_all(connection, asked)
             intents = [
                 a.intent for a, verdict in zip(admissions, verdicts, strict=True) if verdict.granted
             ]
@@ -168,6 +155,10 @@ class BudgetTables:
         """Linked pairs: the population the budget percentages are taken of."""
         with self.engine.connect() as connection:
             return int(connection.scalar(select(func.count()).select_from(links)) or 0)
+
+    def _ensure_lock_rows(self, requests: Iterable[BudgetRequest | None]) -> None:
+        for category in sorted({r.category for r in requests if r is not None}):
+            self._ensure_lock_row(category)
 
     def _ensure_lock_row(self, category: str) -> None:
         """The lock row exists before any reservation; a race to insert it is harmless.

@@ -27,6 +27,18 @@ from offboard.core.holds import window_full_message as full_message
 from offboard.store.schema import budget_locks, budget_spend, hold_waiting, holds
 
 
+def reserve_all(
+    connection: Connection, requests: Sequence[BudgetRequest | None]
+) -> list[BudgetVerdict]:
+    """Each request's verdict in turn, under its categories' locks taken here (always in the
+    same order: no lock cycle); a None request asks no slot and is granted."""
+    asked = [request for request in requests if request is not None]
+    for category in sorted({request.category for request in asked}):
+        lock_category(connection, category)
+    reservations = Reservations(connection, asked)
+    return [BudgetVerdict(True) if r is None else reservations.reserve(r) for r in requests]
+
+
 class Reservations:
     """Grants or holds the requests of one transaction, in order, under the caller's locks."""
 
