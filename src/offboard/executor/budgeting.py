@@ -2,7 +2,7 @@
 
 ``apply_plan`` asks the gate before every action it would send, with the action's intent:
 the lease (holder, token, unexpired), the slot and the intent are one transaction, shared
-with the other actions of the moment (``coalescing``), so that an action pays one durable
+with the other actions of the moment (``group_commit``), so that an action pays one durable
 commit, not three store round trips, before its request. Actions that spend no budget
 (reactivations, SCIM member additions) ask no slot; their intent is journaled the same way.
 An action of a budget category (deprovisioning, or provisioning creates, updates, membership
@@ -15,10 +15,8 @@ people cannot leak through.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import structlog
 
@@ -109,22 +107,23 @@ class BudgetGate:
         verdict = await self.committer.admit(Admission(request, intent))
         if verdict.granted or category is None:
             return None
+        notes = []
         if verdict.new_hold:
             log.warning(f"{category.value} held", hold=verdict.hold_id, why=verdict.detail)
-            self.store.append(  # fenced: the hold was put under the fence a moment ago
-                note_record(
-                    at=now,
-                    run_id=self.run_id,
-                    fingerprint=self.fingerprint,
-                    key=f"hold:{verdict.hold_id}",
-                    detail=f"hold put: {verdict.detail}",
-                    rule=category.value,
-                ),
-                fence=self.fence,
+            note = note_record(
+                at=now,
+                run_id=self.run_id,
+                fingerprint=self.fingerprint,
+                key=f"hold:{verdict.hold_id}",
+                detail=f"hold put: {verdict.detail}",
+                rule=category.value,
             )
-        return await self._held(action, verdict.detail)
+            notes.append(note)
+        return await self._held(action, verdict.detail, notes)
 
-    async def _held(self, action: Action, why: str) -> Outcome:
+    async def _held(self, action: Action, why: str, notes: Sequence[JournalRecord] = ()) -> Outcome:
+        """The action's ``held`` outcome (after ``notes``), through the apply's writer queue:
+        fenced, and committed with the other writes of the moment."""
         detail = f"held, not sent: {why}"
         record = action_record(
             action,
@@ -135,7 +134,8 @@ class BudgetGate:
             status=Status.HELD,
             detail=detail,
         )
-        await asyncio.to_thread(partial(self.store.append, record, fence=self.fence))
+        assert self.committer is not None  # made in __post_init__
+        await self.committer.write([*notes, record])
         return Outcome(action, Status.HELD, detail)
 
 
