@@ -30,6 +30,14 @@ def record(n: int) -> JournalRecord:
     )
 
 
+def _lead(store: SqlStore, holder: str, clock: FakeClock) -> Fence:
+    """``holder`` takes the daemon lease for an hour: its fence."""
+    assert store.acquire_lease("daemon", holder, HOUR, clock.now())
+    token = store.lease_token("daemon", holder, clock.now())
+    assert token is not None
+    return Fence("daemon", holder, token)
+
+
 class GatedStore:
     """Commits in a worker thread as the real store does, each held until the test allows."""
 
@@ -94,10 +102,7 @@ async def test_a_commit_holds_at_most_max_writes() -> None:
 async def test_a_replaced_leader_records_nothing_through_a_shared_commit(
     store: SqlStore, clock: FakeClock
 ) -> None:
-    assert store.acquire_lease("daemon", "paused", HOUR, clock.now())
-    token = store.lease_token("daemon", "paused", clock.now())
-    assert token is not None
-    old = Fence("daemon", "paused", token)
+    old = _lead(store, "paused", clock)
     clock.at += 2 * HOUR
     assert store.acquire_lease("daemon", "successor", HOUR, clock.now())
     committer = GroupCommitter(store, old)
@@ -152,10 +157,7 @@ async def test_a_commit_with_an_admission_checks_the_lease_has_not_run_out(
     store: SqlStore, clock: FakeClock
 ) -> None:
     """The records queued with it are refused too: a leader whose lease ran out stops."""
-    assert store.acquire_lease("daemon", "slow", HOUR, clock.now())
-    token = store.lease_token("daemon", "slow", clock.now())
-    assert token is not None
-    committer = GroupCommitter(store, Fence("daemon", "slow", token), clock)
+    committer = GroupCommitter(store, _lead(store, "slow", clock), clock)
     clock.at += 2 * HOUR  # nobody took over, but the lease ran out
     results = await asyncio.gather(
         committer.write([record(1)]),

@@ -93,10 +93,7 @@ class _CategoryState:
         lengths = {limit.length for request in requests for limit in request.limits}
         if not lengths:  # no window: nothing to count, and no release approves anything
             return cls(hold, {}, {})
-        counted = [budget_spend.c.category == category, budget_spend.c.approved.is_(False)]
-        released = last_release_at(connection, category)
-        if released is not None:
-            counted.append(budget_spend.c.at > released)
+        counted = _counted(connection, category)
         first = min(request.at for request in requests)
         last = max(request.at for request in requests)
         windows = {
@@ -220,16 +217,19 @@ def last_release_at(connection: Connection, category: str) -> datetime | None:
 
 
 def count_spent(connection: Connection, category: str, start: datetime) -> int:
-    """Slots counted in the window that starts at ``start`` (see ``_CategoryState``)."""
-    query = select(func.count()).where(
-        budget_spend.c.category == category,
-        budget_spend.c.approved.is_(False),
-        budget_spend.c.at > start,
-    )
+    """Slots counted in the window that starts at ``start``."""
+    query = select(func.count()).where(*_counted(connection, category), budget_spend.c.at > start)
+    return int(connection.scalar(query) or 0)
+
+
+def _counted(connection: Connection, category: str) -> list[ColumnElement[bool]]:
+    """Which spent slots count in the category's windows: not approved, and spent after the
+    last release of a hold (a release starts the windows afresh)."""
+    counted = [budget_spend.c.category == category, budget_spend.c.approved.is_(False)]
     released = last_release_at(connection, category)
     if released is not None:
-        query = query.where(budget_spend.c.at > released)
-    return int(connection.scalar(query) or 0)
+        counted.append(budget_spend.c.at > released)
+    return counted
 
 
 def spend(connection: Connection, request: BudgetRequest, *, approved: bool) -> None:
