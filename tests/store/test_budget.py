@@ -14,7 +14,7 @@ from pathlib import Path
 from threading import Barrier
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from offboard.core.budget import Budget, BudgetWindow, WindowLimit
 from offboard.core.holds import Admission, BudgetRequest, Waiting
@@ -186,6 +186,21 @@ def test_people_of_a_released_hold_are_approved_whichever_path_sends_them(
     assert store.active_hold(CATEGORY) is None
 
 
+def test_a_release_older_than_the_longest_window_approves_no_one(store: SqlStore) -> None:
+    """Whoever waited on a hold released longer ago than the longest window spends a slot
+    that counts, like anyone else (the batch does not even look such releases up)."""
+    for n in range(11):
+        store.reserve_budget(request(n))
+    store.release_hold(CATEGORY, "ada", "reviewed", T0 + timedelta(minutes=1))
+    within = T0 + timedelta(minutes=59)
+    assert store.reserve_budget(request(10, within)).granted  # approved: not counted
+    assert store.budget_usage(CATEGORY, [HOUR], within)[0].used == 0
+    later = T0 + timedelta(hours=3)
+    waited_too = dataclasses.replace(request(10, later), run_id="run-again")
+    assert store.reserve_budget(waited_too).granted
+    assert store.budget_usage(CATEGORY, [HOUR], later)[0].used == 1  # counted this time
+
+
 def intent(n: int) -> JournalRecord:
     return JournalRecord(
         at=T0,
@@ -207,6 +222,40 @@ def test_an_admission_journals_the_intent_of_each_granted_slot_only(store: SqlSt
         intent(n).action_key for n in [*range(10), 99]
     ]
     assert store.budget_usage(CATEGORY, [HOUR], T0)[0].used == 10
+
+
+def test_a_batch_of_admissions_makes_the_same_few_statements_whatever_its_size(
+    store: SqlStore,
+) -> None:
+    """Fenced, two windows, an old release: one statement each for the fence, the lock,
+    the hold and last release, the window counts, the window edges, the spent slots and
+    the intents. The apply's one writer runs a batch for every few actions it sends."""
+    later = T0 + timedelta(days=2)
+    assert store.acquire_lease("daemon", "me", timedelta(hours=1), later)
+    fence = Fence("daemon", "me", store.lease_token("daemon", "me", later))
+    for n in range(100, 111):
+        store.reserve_budget(request(n))
+    store.release_hold(CATEGORY, "ada", "an old hold", T0)
+    hour = WindowLimit("hour", timedelta(hours=1), 1000, "1000 actions")
+    day = WindowLimit("day", timedelta(days=1), 1000, "1000 actions")
+    statements: list[str] = []
+
+    def count(*event_args: object) -> None:
+        statements.append(str(event_args[2]))
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    made = []
+    for size in (2, 20):
+        statements.clear()
+        at = later + timedelta(minutes=size)
+        batch = [
+            Admission(dataclasses.replace(request(n, at), limits=(hour, day)), intent(n))
+            for n in range(size)
+        ]
+        verdicts = store.admit(batch, fence=fence, now=at)
+        assert all(v.granted for v in verdicts)
+        made.append(len(statements))
+    assert made == [7, 7], statements
 
 
 @pytest.mark.parametrize("successor", [True, False], ids=["taken over", "ran out"])

@@ -51,6 +51,32 @@ def test_links_are_inserted_then_updated_in_place(store: SqlStore) -> None:
     assert store.links() == [deactivated, _link(2)]
 
 
+def test_one_upsert_inserts_new_pairs_and_updates_known_ones_across_chunks(
+    store: SqlStore,
+) -> None:
+    """Links are looked up 500 people at a time and written in bulk: known pairs past the
+    first chunk are updated in place, not inserted twice, and new ones beside them added."""
+    known = [_link(n) for n in range(1, 1203)]
+    store.upsert_links(known)
+    changed = [_link(n, email=f"changed{n}@example.com") for n in range(1, 1203, 2)]
+    # A second account for a known person is a new pair, not an update of the first.
+    beside = Link(IdentityId("id-600"), AccountId("acc-600-b"), "second@example.com", T0)
+    store.upsert_links([*changed, beside, _link(5000)])
+    saved = {(link.identity_id, link.account_id): link for link in store.links()}
+    assert len(saved) == len(known) + 2
+    for link in [*changed, beside, _link(5000)]:
+        assert saved[(link.identity_id, link.account_id)] == link
+    assert saved[(IdentityId("id-1200"), AccountId("acc-1200"))] == _link(1200)
+
+
+def test_a_pair_given_twice_in_one_upsert_ends_with_its_last_values(store: SqlStore) -> None:
+    first, last = _link(1, email="first@example.com"), _link(1, email="last@example.com")
+    store.upsert_links([first, last])
+    assert store.links() == [last]
+    store.upsert_links([_link(1, email="again@example.com"), last])
+    assert store.links() == [last]
+
+
 def test_links_can_be_read_for_some_identities_or_accounts_only(store: SqlStore) -> None:
     every = [_link(n) for n in range(1, 1203)]  # more than one IN chunk
     store.upsert_links(every)

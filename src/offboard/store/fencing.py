@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, update
+from sqlalchemy import and_, bindparam, update
 from sqlalchemy.engine import Connection
 
 from offboard.ports import Fence, FenceLostError
@@ -25,16 +25,27 @@ def hold_fence(
     """
     if fence is None:
         return
-    mine = and_(
-        leases.c.name == fence.name,
-        leases.c.holder == fence.holder,
-        leases.c.token == fence.token,
-    )
+    values = {"fence_name": fence.name, "fence_holder": fence.holder, "fence_token": fence.token}
     if unexpired_at is not None:
-        mine = and_(mine, leases.c.expires_at > unexpired_at)
-    if connection.execute(update(leases).where(mine).values(token=leases.c.token)).rowcount != 1:
+        values["unexpired_at"] = unexpired_at
+    statement = _HOLD_UNEXPIRED if unexpired_at is not None else _HOLD
+    if connection.execute(statement, values).rowcount != 1:
         why = "another process has taken over" + (" or the lease ran out" if unexpired_at else "")
         raise FenceLostError(
             f"lease {fence.name!r} is no longer held by {fence.holder} with token {fence.token}:"
             f" {why}, so this one records and sends nothing more"
         )
+
+
+# Built once (every admission's transaction runs one); the values are bound parameters.
+_MINE = and_(
+    leases.c.name == bindparam("fence_name"),
+    leases.c.holder == bindparam("fence_holder"),
+    leases.c.token == bindparam("fence_token"),
+)
+_HOLD = update(leases).where(_MINE).values(token=leases.c.token)
+_HOLD_UNEXPIRED = (
+    update(leases)
+    .where(_MINE, leases.c.expires_at > bindparam("unexpired_at"))
+    .values(token=leases.c.token)
+)
