@@ -166,6 +166,11 @@ def _reference_needs(source: SourceSnapshot, links: Sequence[Link], policy: Poli
         key, _ = match_key(person, policy.match_attribute)
         if key is not None:
             keys.add(key)
+            # And the address as Keycloak wrote it: attribute first, as ``match_key`` reads.
+            for raw in (person.attribute(policy.match_attribute or ""), person.email):
+                if raw is not None and raw.strip().lower() == key:
+                    keys.add(raw.strip())
+                    break
     return Needs(frozenset(wanted), frozenset(keys))
 
 
@@ -282,3 +287,19 @@ def test_an_address_asked_for_someone_else_is_not_asked_again() -> None:
     assert needs_after_confirming(listed, confirmed, [], POLICY, asked) == Needs(
         frozenset(), frozenset()
     )
+
+
+def test_an_unlinked_address_is_asked_as_keycloak_spells_it_and_in_lower_case() -> None:
+    """The v2 ``emails`` filter is exact and Atlassian does not say whether case counts: an
+    account made by SAML sign-in keeps Keycloak's spelling, so both spellings are asked."""
+    mixed = dataclasses.replace(identity(1), email=" Ada.Lovelace@Example.COM ")
+    lower = dataclasses.replace(identity(2), email="grace@example.com")
+    by_attribute = dataclasses.replace(
+        identity(3), email="other@example.com", attributes={"workEmail": ("Alan@Example.com",)}
+    )
+    needs = accounts_needed(make_source(mixed, lower), [], POLICY)
+    assert needs.emails == {"ada.lovelace@example.com", "Ada.Lovelace@Example.COM", lower.email}
+    assert needs.requests == 1
+    attribute_policy = dataclasses.replace(POLICY, match_attribute="workEmail")
+    asked = accounts_needed(make_source(by_attribute), [], attribute_policy)
+    assert asked.emails == {"alan@example.com", "Alan@Example.com"}

@@ -210,3 +210,19 @@ async def test_auto_journals_its_choice_and_a_run_applies_the_targeted_plan(
     assert str(second.summary["atlassian_read"]).startswith("targeted")
     assert tenant.status(ids["bob"]) == "inactive"
     assert tenant.status(ids["frank"]) == "active"
+
+
+async def test_a_new_person_spelled_in_capitals_is_found_when_the_filter_matches_case(
+    world: tuple[tuple[str, EmulatorState], Tenant, dict[str, str]], store: SqlStore
+) -> None:
+    """SAML sign-in made June's account with Keycloak's spelling. Should Atlassian's exact
+    ``emails`` filter match case too, the lower-case address alone would not find it."""
+    keycloak, tenant, _ = world
+    spelled = f"June.Park@{DOMAIN}"
+    _add_user(keycloak[1], "june", spelled)
+    june = tenant.add_account(spelled)
+    with tenant.state.lock:
+        tenant.state.realism.emails_filter_ignores_case = False
+    targeted = await _plan(keycloak, tenant, store, "targeted")
+    assert targeted.target.kind is SnapshotKind.COVERING
+    assert (ActionKind.LINK, june) in {(a.kind, a.account_id) for a in targeted.plan.actions}

@@ -6,12 +6,13 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from offboard.core.identities import IdentityId
+from offboard.core.accounts import Account, AccountId
+from offboard.core.identities import Identity, IdentityId
 from offboard.core.journal import Phase, Status
 from offboard.core.policy import Policy
 from offboard.core.snapshots import SourceSnapshot
 from offboard.service.reconciling import reconcile
-from offboard.service.waves import recheck_wave
+from offboard.service.waves import recheck_wave, wave_accounts
 from offboard.store import SqlStore
 from tests.executor.fakes import FakeClock, FakeDirectory
 from tests.service.test_reconciling import FakeSource, person, store, world
@@ -72,3 +73,21 @@ async def test_waves_plan_one_at_a_time_and_each_is_applied(
         if r.phase is Phase.READBACK and r.status is Status.VERIFIED
     }
     assert verified == {"id-0", "id-1", "id-2", "id-3"}
+
+
+async def test_a_wave_asks_each_address_as_spelled_and_in_lower_case() -> None:
+    """The v2 ``emails`` filter is exact and Atlassian does not say whether case counts."""
+    asked: list[list[str]] = []
+
+    class Recording:
+        async def find_by_emails(self, emails: list[str]) -> list[Account]:
+            asked.append(emails)
+            return []
+
+        async def read_account(self, account_id: AccountId) -> Account | None:
+            return None
+
+    june = Identity(IdentityId("kc-june"), "june", " June.Park@Example.com", enabled=False)
+    read = SourceSnapshot((june,), FakeClock().now(), True)
+    await wave_accounts(Recording(), [], read)  # type: ignore[arg-type]
+    assert asked == [["June.Park@Example.com", "june.park@example.com"]]

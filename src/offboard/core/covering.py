@@ -8,10 +8,10 @@ names everything else:
 * the linked account of every link that is not plainly fine (a leaver, a deleted or absent
   identity, one out of scope or locked, a shared account, an email change, a link in its
   grace period or one offboard deactivated), read by account id, ten per search;
-* every email an unlinked identity stands for (its match key), searched a hundred at a time,
-  so that new links still form and day-one and left-before-watching entries still appear:
-  the search returns every account holding the address, which is what the uniqueness of a
-  match is judged on.
+* every email an unlinked identity stands for (its match key, and the address as Keycloak
+  spells it when its case differs), searched a hundred at a time, so that new links still
+  form and day-one and left-before-watching entries still appear: the search returns every
+  account holding the address, which is what the uniqueness of a match is judged on.
 
 The planner then decides only the links whose account was asked (``covered_links``); an
 account asked and found neither in an answer nor by a read by id is gone, as it is when a
@@ -159,7 +159,21 @@ def _unlinked_keys(
         key, _ = match_key(identity, policy.match_attribute)
         if key is not None:
             keys.add(key)
+            keys.add(_as_spelled(identity, policy.match_attribute, key))
     return keys
+
+
+def _as_spelled(identity: Identity, attribute: str | None, key: str) -> str:
+    """The address behind ``key`` as Keycloak spells it (the key when only blanks differ).
+
+    The v2 ``emails`` filter is an exact match, and Atlassian does not say whether case
+    counts: an account created by SAML sign-in keeps the spelling Keycloak sent. Asking for
+    both spellings finds it either way; the answers are matched without case, as always."""
+    raw = identity.attribute(attribute) if attribute is not None else None
+    if normalise_email(raw) is None:
+        raw = identity.email
+    spelled = (raw or "").strip()
+    return spelled if spelled.lower() == key else key
 
 
 def covered_links(links: Sequence[Link], target: TargetSnapshot) -> list[Link]:

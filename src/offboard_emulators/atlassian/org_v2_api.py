@@ -134,8 +134,13 @@ def _source_order(
 ) -> Sequence[str]:
     """The ids to scan: exact emails via the index, else the directory or org order."""
     if filters.get("emails") is not None:
-        found = (state.by_email.get(str(e).lower()) for e in filters["emails"])
-        ids = [account_id for account_id in found if account_id is not None]
+        addresses = [str(e) for e in filters["emails"]]
+        found = (state.by_email.get(e.lower()) for e in addresses)
+        # Each account once, however many spellings of its address were asked.
+        ids = list(dict.fromkeys(account_id for account_id in found if account_id is not None))
+        if not state.realism.emails_filter_ignores_case:
+            exact = set(addresses)
+            ids = [i for i in ids if state.accounts[i].email in exact]
         return per_membership(state, org, ids) if directory_id == "-" else ids
     if filters.get("accountIds") is not None:
         # The ids themselves, as the emails are (unknown ids match nothing), not a full scan.

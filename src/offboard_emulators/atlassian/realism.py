@@ -32,6 +32,9 @@ class Realism:
     """Directory ``-`` lists an account held in several directories once per directory."""
     v1_users_retired: bool = True
     """The v1 org user endpoints answer as retired (after 2026-06-30)."""
+    emails_filter_ignores_case: bool = True
+    """The v2 search's ``emails`` filter matches an address whatever its case. Atlassian
+    documents the filter as exact and says nothing of case: False makes case count too."""
 
 
 def wants_json_but_lacks_it(method: str, content_type: str | None, realism: Realism) -> bool:

@@ -63,6 +63,19 @@ async def test_search_by_exact_email_with_expand(client: httpx.AsyncClient) -> N
     assert plain["data"] == []
 
 
+async def test_the_emails_filter_can_be_made_to_match_case_too(
+    client: httpx.AsyncClient, tenant: AtlassianState
+) -> None:
+    """Atlassian documents the filter as exact without a word on case: the switch lets
+    tests hold offboard to the stricter reading."""
+    stored = tenant.accounts[LEAVER].email
+    search = f"{DIRS}/-/users/search"
+    tenant.realism.emails_filter_ignores_case = False
+    for spelling, found in ((stored.upper(), []), (stored, [LEAVER])):
+        page = (await client.post(search, json={"emails": [spelling]}, headers=ORG_KEY)).json()
+        assert [u["accountId"] for u in page["data"]] == found
+
+
 async def test_search_term_with_emails_is_400_and_default_limit_is_50(
     client: httpx.AsyncClient, tenant: AtlassianState
 ) -> None:
