@@ -159,6 +159,22 @@ async def test_scim_deactivation_and_lookup_by_email(atlassian: AtlassianDirecto
     assert not account.has_access
 
 
+async def test_one_lookup_finds_an_address_spelled_in_capitals_when_case_counts(
+    parts: EmulatorParts, atlassian: AtlassianDirectory
+) -> None:
+    """The address is typed as Keycloak shows it; the account holds that spelling (SAML
+    sign-in made it) or the lower-case one. One search asks both."""
+    parts.state.realism.emails_filter_ignores_case = False
+    account = parts.state.accounts[SYNCED]
+    for held in ("Synced@Example.com", "synced@example.com"):
+        account.email = held
+        parts.log.clear()
+        found = await atlassian.find_by_email("Synced@Example.com")
+        assert [a.id for a in found] == [SYNCED], held
+        searches = [e for e in parts.log.entries() if e.path.endswith("/users/search")]
+        assert len(searches) == 1
+
+
 async def test_self_check_passes_with_the_admin_key(atlassian: AtlassianDirectory) -> None:
     results = await atlassian.self_check()
     assert all(r.ok for r in results), [r for r in results if not r.ok]

@@ -222,11 +222,16 @@ async def test_suspend_and_restore_are_idempotent(script: Script, org: OrgAdapte
     assert (await org.execute(_action(ActionKind.RESTORE))).changed
 
 
-async def test_find_by_email_sends_the_exact_address(script: Script, org: OrgAdapter) -> None:
+async def test_find_by_email_sends_the_address_as_typed_and_in_lower_case(
+    script: Script, org: OrgAdapter
+) -> None:
     script.on("POST", SEARCH, ok(sample("atlassian-org-v2-users-search-page-2.json")))
     found = await org.find_by_email("Guest@Example.org")
     assert [a.id for a in found] == ["5b10ac8d82e05b22cc7d4ef6"]
-    assert json.loads(script.calls("POST", SEARCH)[0].content)["emails"] == ["Guest@Example.org"]
+    asked = json.loads(script.calls("POST", SEARCH)[0].content)["emails"]
+    assert asked == ["Guest@Example.org", "guest@example.org"]
+    await org.find_by_email("guest@example.org")
+    assert json.loads(script.calls("POST", SEARCH)[1].content)["emails"] == ["guest@example.org"]
 
 
 async def test_a_temporary_error_that_persists_is_raised(script: Script, org: OrgAdapter) -> None:

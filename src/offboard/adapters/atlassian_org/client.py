@@ -194,10 +194,12 @@ class OrgAdapter:
                 )
 
     async def find_by_email(self, email: str) -> list[Account]:
-        """Accounts whose email is exactly ``email`` (v2 search ``emails``)."""
+        """Accounts whose email is ``email`` as given or in lower case (one v2 search
+        ``emails``: the filter is exact, and Atlassian does not say whether case counts)."""
         directory_id = await self.directory_id()
+        spellings = list(dict.fromkeys([email, email.lower()]))
         response = await self.call(
-            lambda: rq.search_users(self.client, self.org_id, directory_id, emails=[email]),
+            lambda: rq.search_users(self.client, self.org_id, directory_id, emails=spellings),
             "find account by email",
         )
         page = DirectoryUserPage.model_validate_json(response.content)
