@@ -7,6 +7,7 @@ figures come from ``benchmarks/bench_startup.py``.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -50,6 +51,8 @@ def _imported_by(served: World, *args: str) -> tuple[int, list[str], int, str]:
         "except SystemExit as exit:\n    code = exit.code or 0\n"
         f"heavy = sorted(m for m in {NOT_FOR_A_RUN!r} if m in sys.modules)\n"
         "from offboard.adapters import trust\n"
+        "from pydantic.plugin import _loader\n"  # the distributions' metadata were not read
+        "assert _loader._plugins is None, 'pydantic searched for plugins'\n"
         "print('IMPORTED', code, len(trust._built), ','.join(heavy), file=sys.stderr)\n"
     )
     done = subprocess.run(
@@ -114,3 +117,23 @@ def test_structlog_comes_without_rich_extras_and_httpx_without_its_cli() -> None
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["[] True", "Traceback"]
+
+
+@pytest.mark.parametrize(("preset", "expected"), [(None, "__all__"), ("none", "none")])
+def test_pydantic_plugins_are_not_searched_unless_the_environment_says(
+    preset: str | None, expected: str
+) -> None:
+    probe = (
+        "import os\n"
+        "from offboard.cli import lean\n"
+        "lean.skip_pydantic_plugins()\n"
+        "print(os.environ['PYDANTIC_DISABLE_PLUGINS'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if preset is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = preset
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == expected
