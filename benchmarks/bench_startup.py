@@ -15,7 +15,9 @@ Import details: ``BENCH_STARTUP_LOGS=folder`` keeps the logs, for ``import_total
     .venv/bin/python benchmarks/bench_startup.py --runs 9 --real-runs 3
 
 ``--against SRC`` runs another offboard's ``src`` folder too, alternately first with this
-one, for a before/after pair measured under the same load.
+one, for a before/after pair measured under the same load. ``--plain`` runs the real
+commands without ``-X importtime`` (which slows every import): the first request's time as
+a user meets it, and no import figures.
 """
 
 from __future__ import annotations
@@ -93,7 +95,9 @@ def first_request(*urls: str) -> datetime | None:
     return datetime.fromisoformat(min(stamps)) if stamps else None
 
 
-def real_run(arguments: list[str], people: int, source: str = "") -> dict[str, Any]:
+def real_run(
+    arguments: list[str], people: int, source: str = "", importtime: bool = True
+) -> dict[str, Any]:
     """One real command on fresh emulators: import seconds, first request, wall, peak RSS;
     the offboard of the ``source`` folder instead of this one when given."""
     with tempfile.TemporaryDirectory() as folder, emulators(people, 50, Path(folder)) as emu, \
@@ -104,7 +108,8 @@ def real_run(arguments: list[str], people: int, source: str = "") -> dict[str, A
             with config.open("a") as text:
                 text.write(f"\n[daemon]\nlisten_port = {free_port()}\n")
         seed_links(scratch / "state.db", emu.world)
-        command = [sys.executable, "-X", "importtime", "-m", "offboard", "--config", str(config),
+        timing = ["-X", "importtime"] if importtime else []
+        command = [sys.executable, *timing, "-m", "offboard", "--config", str(config),
                    *arguments]  # fmt: skip
         started = time.time()
         if arguments == ["run"]:
@@ -114,8 +119,8 @@ def real_run(arguments: list[str], people: int, source: str = "") -> dict[str, A
         log = (scratch / "run.log").read_text(errors="replace")
         if KEEP_LOGS:  # the last run's log of each command, for import_total.py
             Path(KEEP_LOGS, "-".join(arguments) + ".log").write_text(log)
-        figures["imports_s"] = import_seconds(log)
-        figures["modules"] = import_count(log)
+        figures["imports_s"] = import_seconds(log) if importtime else float("nan")
+        figures["modules"] = import_count(log) if importtime else float("nan")
         first = first_request(emu.keycloak_url, emu.atlassian_url)
         figures["first_request_s"] = first.timestamp() - started if first else float("nan")
     return figures
@@ -166,6 +171,10 @@ def main() -> None:
         help="also run the offboard of this src folder, alternately first (a before/after "
         "pair: git archive BASE src | tar -x -C /tmp/base; --against /tmp/base/src)",
     )
+    parser.add_argument("--plain", action="store_true", help="real commands without -X importtime")
+    parser.add_argument(
+        "--commands", default="", help="only these real commands (comma-separated: plan,apply,run)"
+    )
     options = parser.parse_args()
     compiled_like_an_install()
     if options.against:
@@ -178,11 +187,15 @@ def main() -> None:
     print(f"\n{header[0]:<32}" + "".join(f"{h:>10}" for h in header[1:]),
           f"  (median of {options.real_runs}, {options.people:,} people)")  # fmt: skip
     sources = ["", options.against] if options.against else [""]
+    chosen = [c for c in options.commands.split(",") if c]
     for name, arguments in REAL:
+        if chosen and arguments[0] not in chosen:
+            continue
         runs: dict[str, list[dict[str, Any]]] = {source: [] for source in sources}
         for n in range(options.real_runs):
             for source in sources if n % 2 == 0 else sources[::-1]:
-                runs[source].append(real_run(arguments, options.people, source))
+                run = real_run(arguments, options.people, source, importtime=not options.plain)
+                runs[source].append(run)
         for source, done in runs.items():
             row = [statistics.median(run[key] for run in done) for key in SHOWN]
             cells = [f"{row[0]:.3f}s", f"{row[1]:.2f}s", f"{row[2]:.2f}s", f"{row[3]:.0f} MB",

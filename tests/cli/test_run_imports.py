@@ -7,6 +7,7 @@ figures come from ``benchmarks/bench_startup.py``.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -35,12 +36,13 @@ NOT_FOR_A_RUN = (
     "rich.pretty",
     "pygments",
     "rich.progress",  # bars only on a terminal
+    "offboard.core.provisioning_model",  # provisioning's people and records (SCIM)
 )
 
 
-def _imported_by(served: World, *args: str) -> tuple[int, list[str], str]:
+def _imported_by(served: World, *args: str) -> tuple[int, list[str], int, str]:
     """Run `offboard --config … ARGS` in a new interpreter: exit code, the modules of
-    ``NOT_FOR_A_RUN`` it imported, its output."""
+    ``NOT_FOR_A_RUN`` it imported, how many TLS contexts it built, its output."""
     probe = (
         "import runpy, sys\n"
         f"sys.argv = ['offboard', '--config', {str(served.config)!r}, *{list(args)!r}]\n"
@@ -48,15 +50,18 @@ def _imported_by(served: World, *args: str) -> tuple[int, list[str], str]:
         "try:\n    runpy.run_module('offboard', run_name='__main__')\n"
         "except SystemExit as exit:\n    code = exit.code or 0\n"
         f"heavy = sorted(m for m in {NOT_FOR_A_RUN!r} if m in sys.modules)\n"
-        "print('IMPORTED', code, ','.join(heavy), file=sys.stderr)\n"
+        "from offboard.adapters import trust\n"
+        "from pydantic.plugin import _loader\n"  # the distributions' metadata were not read
+        "assert _loader._plugins is None, 'pydantic searched for plugins'\n"
+        "print('IMPORTED', code, len(trust._built), ','.join(heavy), file=sys.stderr)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
     )
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("IMPORTED "), done.stderr
-    _, code, heavy = [*last.split(" "), ""][:3]
-    return int(code), [m for m in heavy.split(",") if m], done.stdout + done.stderr
+    _, code, contexts, heavy = [*last.split(" "), ""][:4]
+    return int(code), [m for m in heavy.split(",") if m], int(contexts), done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("args", [("plan",), ("apply", "--yes")])
@@ -70,10 +75,11 @@ def test_a_real_run_imports_only_what_it_uses(
     linked.config.write_text("\n".join(no_scim) + "\n", encoding="utf-8")  # as bench_peer's
     leaver = person(10)
     linked.disable(leaver)
-    code, heavy, output = _imported_by(linked, *args)
+    code, heavy, contexts, output = _imported_by(linked, *args)
     expected = ExitCode.CHANGES if args == ("plan",) else ExitCode.OK
     assert code == expected, output
     assert heavy == [], output
+    assert contexts == 0, output  # plain http to the emulators: no CA bundle read
     if args != ("plan",):  # the run did its work: the leaver's account is deactivated
         assert linked.account_status(f"{leaver}@{DOMAIN}") == "inactive"
 
@@ -111,3 +117,23 @@ def test_structlog_comes_without_rich_extras_and_httpx_without_its_cli() -> None
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["[] True", "Traceback"]
+
+
+@pytest.mark.parametrize(("preset", "expected"), [(None, "__all__"), ("none", "none")])
+def test_pydantic_plugins_are_not_searched_unless_the_environment_says(
+    preset: str | None, expected: str
+) -> None:
+    probe = (
+        "import os\n"
+        "from offboard.cli import lean\n"
+        "lean.skip_pydantic_plugins()\n"
+        "print(os.environ['PYDANTIC_DISABLE_PLUGINS'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if preset is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = preset
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == expected

@@ -11,8 +11,9 @@ every request (``benchmarks/bench_http_overhead.py`` measures them):
   the socket, looked up once, answers the same question with one ``poll`` (under 1 µs).
 
 The ``timeout`` parameters are httpcore's interface (hence ``noqa: ASYNC109``).
-Everything else is httpcore's: TLS (verified with the context httpx builds), timeouts, the
-error mapping, reads and writes.
+Everything else is httpcore's: TLS (verified with the context httpx builds, shared by every
+client and built at the first ``https`` connection: ``adapters.trust``), timeouts, the error
+mapping, reads and writes.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ import contextlib
 import select
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpcore
 import httpx
+
+from offboard.adapters.trust import default_trust
 
 KEEPALIVE_EXPIRY = 4.0
 """Seconds an idle connection is kept for reuse: under the shortest keep-alive of the servers
@@ -146,19 +149,41 @@ class _Backend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+class _Pool(httpcore.AsyncConnectionPool):
+    """httpcore's pool, its TLS context asked for at its first ``https`` connection: a client
+    that only ever speaks plain ``http`` (the emulators, tests) never loads a CA bundle."""
+
+    def __init__(self, trust: Callable[[], ssl.SSLContext], **options: Any) -> None:
+        super().__init__(ssl_context=None, **options)
+        self._trust = trust
+
+    def create_connection(self, origin: httpcore.Origin) -> httpcore.AsyncConnectionInterface:
+        if self._ssl_context is None and origin.scheme == b"https":
+            # Never left unset for https: httpcore would fall back to a context of its own.
+            self._ssl_context = self._trust()
+        return super().create_connection(origin)
+
+
 class PooledTransport(httpx.AsyncHTTPTransport):
     """``httpx.AsyncHTTPTransport`` (no proxy, HTTP/1.1) on the pool described above.
 
     httpx builds its pool in ``__init__`` with no way to name the network backend, so this
     builds the same pool itself; the rest of the class (request and answer mapping, errors,
-    closing) is httpx's, which keeps the pool in ``_pool``.
+    closing) is httpx's, which keeps the pool in ``_pool``. TLS: a context given is used as
+    is; ``verify=True`` is httpx's default trust, built once per process (``adapters.trust``)
+    and only when a connection first needs it.
     """
 
     def __init__(
         self, verify: ssl.SSLContext | bool = True, limits: httpx.Limits = POOL_LIMITS
     ) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify),
+        if verify is True:
+            trust: Callable[[], ssl.SSLContext] = default_trust
+        else:
+            context = httpx.create_ssl_context(verify=verify)
+            trust = lambda: context  # noqa: E731
+        self._pool = _Pool(
+            trust,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

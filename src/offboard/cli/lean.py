@@ -13,6 +13,14 @@ installed (issue 18: a real run's imports):
   import of it fails, and httpx then defines a stub ``main`` instead.
 
 Together about 0.1 s of every command that reads a vendor (``benchmarks/bench_startup.py``).
+
+And one search no command needs: pydantic looks for plugins (the ``pydantic`` entry-point
+group) by reading the metadata of every installed distribution, the first time it builds a
+model's validator: 10 to 40 ms, more with every package installed beside offboard. offboard
+uses no pydantic plugin, and a plugin would see every value validated, the secrets of the
+settings among them, so ``main`` turns that search off with pydantic's own switch
+(``PYDANTIC_DISABLE_PLUGINS=__all__``) unless the variable is already set: an operator who
+wants a plugin sets it, for example to ``none``.
 The root group calls both before it imports a command's module (``offboard.cli.lazy``), and
 the logging setup again (``offboard.cli.logs``); called after those libraries were
 imported, they change nothing.
@@ -21,10 +29,12 @@ imported, they change nothing.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 _STRUCTLOG_RICH_EXTRAS = ("rich.traceback", "rich.pretty")
 _HTTPX_CLI = "httpx._main"
+_PYDANTIC_PLUGINS = "PYDANTIC_DISABLE_PLUGINS"
 
 
 def import_structlog() -> None:
@@ -53,3 +63,8 @@ def before_command() -> None:
     skip_httpx_cli()
     if not any(arg in ("--help", "-h") for arg in sys.argv[1:]):
         import_structlog()
+
+
+def skip_pydantic_plugins() -> None:
+    """No search for pydantic plugins, unless the environment already says what to load."""
+    os.environ.setdefault(_PYDANTIC_PLUGINS, "__all__")

@@ -120,4 +120,7 @@ def _asks_for_help(ctx: typer.Context) -> bool:
 
 def main() -> None:
     """Console-script entry point."""
+    from offboard.cli import lean
+
+    lean.skip_pydantic_plugins()  # before typer's options build the first validator
     app(prog_name="offboard")

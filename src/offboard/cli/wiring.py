@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -50,13 +49,12 @@ def keycloak_scope(settings: KeycloakSettings) -> KeycloakScope:
 
 def verifying_transport(ca_bundle: Path | None = None) -> httpx.AsyncHTTPTransport:
     """A transport that verifies TLS; a private CA bundle is trusted on top of the system's.
-    The clients' own pool (``adapters.transport``): the daemon's metered clients too."""
+    The clients' own pool (``adapters.transport``): the daemon's metered clients too. One
+    context per bundle, shared by every client of the process (``adapters.trust``)."""
     from offboard.adapters.transport import pooled_transport  # httpcore: only when called
+    from offboard.adapters.trust import system_trust
 
-    context = ssl.create_default_context()
-    if ca_bundle is not None:
-        context.load_verify_locations(cafile=str(ca_bundle))
-    return pooled_transport(context)
+    return pooled_transport(system_trust(ca_bundle))
 
 
 def build_source(

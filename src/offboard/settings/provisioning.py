@@ -11,7 +11,6 @@ from offboard.core.budget import (
     absolute_budget,
 )
 from offboard.core.guards import ProvisioningThresholds
-from offboard.core.provisioning_model import PROFILE_ATTRIBUTES
 from offboard.settings.values import Section
 
 
@@ -89,6 +88,10 @@ class ProvisioningSettings(Section):
         for path in (*self.groups, *self.group_prefixes):
             if not path.startswith("/") or not path.strip("/"):
                 raise ValueError(f"groups: {path!r} is not a group path like /team/devs")
+        if not self.attributes:  # the provisioning model only for a configuration that maps some
+            return self
+        from offboard.core.provisioning_model import PROFILE_ATTRIBUTES
+
         unknown = sorted(set(self.attributes) - PROFILE_ATTRIBUTES)
         if unknown:
             allowed = ", ".join(sorted(PROFILE_ATTRIBUTES))
