@@ -196,11 +196,20 @@ class Confirmer:
         return identity_from_read(user, lockout=lockout, disable_confirmed=False, groups=groups)
 
     async def _read_user(self, identity_id: IdentityId) -> UserRep | None:
+        """One read by id, taking its turn for the exchange with Keycloak only.
+
+        The request is built before the turn comes and the answer parsed after it is passed
+        on. Right after, this task steps aside once so that the next user's read leaves
+        before this user's parsing and lockout check: the turns are the critical path.
+        """
+        prepared = self._reader.prepare(f"users/{identity_id}")
         try:
             async with self._one_read_at_a_time:
-                return await self._reader.read(f"users/{identity_id}", USER)
+                body = await self._reader.exchange(prepared)
         except NotFoundError:
             return None
+        await asyncio.sleep(0)
+        return self._reader.parse(prepared.path, body, USER)
 
     async def _realm_locks_users_out(self) -> bool:
         """Whether the realm has brute-force protection on; unreadable counts as on.

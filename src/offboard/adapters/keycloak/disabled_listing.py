@@ -52,9 +52,11 @@ class DisabledListing:
         # One page more than the count asked for: a few users disabled since then fit in it.
         for page in range(pages + 1):
             window = {"first": page * self._page_size, "max": self._page_size}
+            prepared = self._reader.prepare("users", {**query, **window})
             try:
-                async with lock:
-                    users = await self._reader.read("users", USERS, {**query, **window})
+                async with lock:  # the exchange only: the page is parsed after the turn
+                    body = await self._reader.exchange(prepared)
+                users = self._reader.parse(prepared.path, body, USERS)
             except OffboardError:
                 return frozenset(seen), False
             seen.update(IdentityId(user.id) for user in users if not user.enabled)
