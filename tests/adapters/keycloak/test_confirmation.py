@@ -314,6 +314,26 @@ async def test_a_failed_page_of_the_disabled_listing_hands_over_to_reads_by_id(
     assert len(first_pages) == 1  # after a failed page, the later rounds read by id
 
 
+async def test_the_disabled_listing_is_counted_during_the_first_pause_not_before_it(
+    fake: FakeKeycloak,
+) -> None:
+    fake.users = [user(n, enabled=False) for n in range(25)]
+    seen_while_pausing: list[list[str]] = []
+
+    async def sleep(_seconds: float) -> None:
+        before = len(fake.requests)
+        await asyncio.sleep(0.01)
+        seen_while_pausing.append(fake.paths()[before:])
+
+    async with make_source(fake, sleep=sleep, page_size=10) as source:
+        await _confirm_all(fake, source)
+
+    assert seen_while_pausing[0] == ["users/count"]  # the first pause, with the count beside it
+    assert seen_while_pausing[1:] == [[], []]  # the other pauses: nothing at all
+    counted = [r for r in fake.requests if r.url.path.endswith("/users/count")]
+    assert [r.url.params["enabled"] for r in counted] == ["false"]
+
+
 async def test_one_pending_user_is_read_by_id_without_counting_the_disabled(
     fake: FakeKeycloak, source: KeycloakSource
 ) -> None:

@@ -103,11 +103,18 @@ class Confirmer:
         lockouts = len(identity_ids) < 2 or await self._realm_locks_users_out()
         await self._first_reads(identity_ids, lockouts, fresh, failures)
         pending = [i for i, identity in fresh.items() if identity and _may_be_disabled(identity)]
-        listing_pages = await self._disabled.pages_needed() if len(pending) > 1 else None
-        for _ in range(self._confirm_reads):
+        listing_pages: int | None = None
+        for round_ in range(self._confirm_reads):
             if not pending:
                 break
-            await self._sleep(self._reread_delay)
+            if round_ == 0 and len(pending) > 1:
+                # The size of the disabled listing is read during the first pause, which is
+                # paid anyway: it is no read of a user, and takes no turn.
+                _, listing_pages = await asyncio.gather(
+                    self._sleep(self._reread_delay), self._disabled.pages_needed()
+                )
+            else:
+                await self._sleep(self._reread_delay)
             listed: frozenset[IdentityId] = frozenset()
             if listing_pages is not None and listing_pages * PAGE_WEIGHT <= len(pending):
                 listed, whole = await self._disabled.disabled_now(
