@@ -99,9 +99,16 @@ class Confirmer:
         """Read each user once, then re-read the apparently disabled ones in rounds."""
         fresh: dict[IdentityId, Identity | None] = {}
         failures: dict[IdentityId, OffboardError] = {}
-        # For a batch, one realm read can spare a brute-force read per user.
-        lockouts = len(identity_ids) < 2 or await self._realm_locks_users_out()
-        await self._first_reads(identity_ids, lockouts, fresh, failures)
+        # For a batch, one realm read can spare a brute-force read per user. It is read beside
+        # the first reads, which need its answer only once their user is read.
+        realm = None
+        if len(identity_ids) > 1:
+            realm = asyncio.create_task(self._realm_locks_users_out())
+        try:
+            await self._first_reads(identity_ids, realm, fresh, failures)
+        finally:
+            if realm is not None:
+                realm.cancel()  # done by now, unless the first reads themselves failed
         pending = [i for i, identity in fresh.items() if identity and _may_be_disabled(identity)]
         listing_pages: int | None = None
         for round_ in range(self._confirm_reads):
@@ -131,7 +138,7 @@ class Confirmer:
     async def _first_reads(
         self,
         identity_ids: list[IdentityId],
-        lockouts: bool,
+        realm: asyncio.Task[bool] | None,
         fresh: dict[IdentityId, Identity | None],
         failures: dict[IdentityId, OffboardError],
     ) -> None:
@@ -152,7 +159,7 @@ class Confirmer:
                     failures[identity_id] = down[0]
                     return
                 try:
-                    read[identity_id] = await self._first_read(identity_id, lockouts)
+                    read[identity_id] = await self._first_read(identity_id, realm)
                 except UnreachableError as error:
                     down.append(error)
                     failures[identity_id] = error
@@ -191,12 +198,19 @@ class Confirmer:
                 still.append(identity_id)
         return still
 
-    async def _first_read(self, identity_id: IdentityId, lockouts: bool) -> Identity | None:
-        """One fresh read with groups and lockout; never confirms a disable by itself."""
+    async def _first_read(
+        self, identity_id: IdentityId, realm: asyncio.Task[bool] | None
+    ) -> Identity | None:
+        """One fresh read with groups and lockout; never confirms a disable by itself.
+
+        ``realm`` tells whether the realm locks users out (None: take it that it does).
+        """
         user = await self._read_user(identity_id)
         if user is None:
             return None
         groups = await self._scoped_groups(identity_id)
+        # Shielded: one reader cancelled must not cancel the realm read the others wait on.
+        lockouts = realm is None or await asyncio.shield(realm)
         # Checked for enabled users too: Keycloak 26.7.3 shows a temporarily locked user as
         # enabled (older 26.x showed it as disabled), and the lockout is worth knowing either way.
         lockout = await self._lockout(user, lockouts)
