@@ -2,9 +2,13 @@
 
 Reads by id never overlap, even across concurrent callers (the daemon re-checks several
 users at once): concurrent reads have returned spurious ``enabled: false`` (Keycloak issue
-40689). A disable is confirmed only when ``confirm_reads`` further fresh reads, in rounds a
-pause apart, all still say ``enabled: false`` and brute force does not explain it. With a
-share p of spurious reads, a stayer is taken for a leaver with p to the power of the reads.
+40689). They take turns: a turn covers the whole exchange with Keycloak, from the request
+sent to its answer read in full, retries included; the request is built before the turn and
+the answer parsed after it, and the next user's read leaves before this user's lockout
+check (the turns are the critical path). A disable is confirmed only when
+``confirm_reads`` further fresh reads, in rounds a pause apart, all still say
+``enabled: false`` and brute force does not explain it. With a share p of spurious reads,
+a stayer is taken for a leaver with p to the power of the reads.
 The pause is paid once per round, not once per user, so a thousand leavers cost seconds.
 When the listing of disabled users takes fewer requests than the pending reads, a round
 reads that listing instead (see ``disabled_listing``).

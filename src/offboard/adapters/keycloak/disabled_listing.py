@@ -6,7 +6,8 @@ all of them in a page or a few. A user confirmed this way must be both in that l
 shown there as ``enabled: false``. Anyone the listing leaves out (deleted, enabled again,
 or skipped by a page that failed or shifted) is read by id as before, so the listing can
 only save requests, never decide a case by its absence. After a page fails, the remaining
-rounds read by id.
+rounds read by id. Its pages take the same turns as reads by id (exchange only, parsed
+after); its size is counted during the first round's pause, beside it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """Reads against the Admin REST API, through the shared rules of ``offboard.adapters.http``.
 
 What is Keycloak-specific here: a 403 means a missing role (``AccessDeniedError``), never a
-missing user, and list-valued query parameters repeat their key.
+missing user, and list-valued query parameters repeat their key. A read comes in three
+steps for callers that must not overlap exchanges with the server (``confirmation``):
+``prepare`` builds the request, ``exchange`` sends it until it succeeds or fails for good,
+``parse`` validates the body; only ``exchange`` needs to be inside their turn.
 """
 
 from __future__ import annotations
