@@ -16,7 +16,7 @@ from offboard.core.identities import IdentityId, Lockout
 from offboard.core.snapshots import SourceSnapshot
 from offboard.ports import TemporaryError
 from tests.adapters.keycloak.conftest import make_source
-from tests.adapters.keycloak.fake import FakeKeycloak, user
+from tests.adapters.keycloak.fake import ADMIN, FakeKeycloak, user
 
 ALICE = user(1)
 ALICE_ID = IdentityId(ALICE["id"])
@@ -314,6 +314,26 @@ async def test_a_failed_page_of_the_disabled_listing_hands_over_to_reads_by_id(
     assert len(first_pages) == 1  # after a failed page, the later rounds read by id
 
 
+async def test_the_disabled_listing_is_counted_during_the_first_pause_not_before_it(
+    fake: FakeKeycloak,
+) -> None:
+    fake.users = [user(n, enabled=False) for n in range(25)]
+    seen_while_pausing: list[list[str]] = []
+
+    async def sleep(_seconds: float) -> None:
+        before = len(fake.requests)
+        await asyncio.sleep(0.01)
+        seen_while_pausing.append(fake.paths()[before:])
+
+    async with make_source(fake, sleep=sleep, page_size=10) as source:
+        await _confirm_all(fake, source)
+
+    assert seen_while_pausing[0] == ["users/count"]  # the first pause, with the count beside it
+    assert seen_while_pausing[1:] == [[], []]  # the other pauses: nothing at all
+    counted = [r for r in fake.requests if r.url.path.endswith("/users/count")]
+    assert [r.url.params["enabled"] for r in counted] == ["false"]
+
+
 async def test_one_pending_user_is_read_by_id_without_counting_the_disabled(
     fake: FakeKeycloak, source: KeycloakSource
 ) -> None:
@@ -336,6 +356,30 @@ async def test_a_realm_without_brute_force_protection_spares_the_lockout_checks(
 
     assert len(fake.paths("attack-detection")) == checks
     assert all(i.disable_confirmed and i.lockout is Lockout.NONE for i in confirmed.identities)
+
+
+async def test_the_realm_is_read_beside_the_first_reads_of_users(fake: FakeKeycloak) -> None:
+    fake.users = [user(n, enabled=False) for n in range(4)]
+    fake.brute_force_protected = False
+    events: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix(ADMIN.rstrip("/"))
+        events.append(f"sent {path}")
+        if path == "":
+            await asyncio.sleep(0.02)  # a slow realm read: the users need not wait for it
+            events.append("realm answered")
+        return fake.handle(request)
+
+    async with make_source(fake) as source:
+        snapshot = await source.snapshot()
+        source.reader._client._transport = httpx.MockTransport(handler)
+        confirmed = await source.confirm(snapshot, [i.id for i in snapshot.identities])
+
+    first_user = next(i for i, e in enumerate(events) if e.startswith("sent /users/"))
+    assert events.index("sent ") < first_user < events.index("realm answered")
+    assert not fake.paths("attack-detection")  # its answer still spared the lockout checks
+    assert all(i.disable_confirmed for i in confirmed.identities)
 
 
 async def test_a_single_read_checks_the_lockout_without_reading_the_realm(

@@ -2,9 +2,13 @@
 
 Reads by id never overlap, even across concurrent callers (the daemon re-checks several
 users at once): concurrent reads have returned spurious ``enabled: false`` (Keycloak issue
-40689). A disable is confirmed only when ``confirm_reads`` further fresh reads, in rounds a
-pause apart, all still say ``enabled: false`` and brute force does not explain it. With a
-share p of spurious reads, a stayer is taken for a leaver with p to the power of the reads.
+40689). They take turns: a turn covers the whole exchange with Keycloak, from the request
+sent to its answer read in full, retries included; the request is built before the turn and
+the answer parsed after it, and the next user's read leaves before this user's lockout
+check (the turns are the critical path). A disable is confirmed only when
+``confirm_reads`` further fresh reads, in rounds a pause apart, all still say
+``enabled: false`` and brute force does not explain it. With a share p of spurious reads,
+a stayer is taken for a leaver with p to the power of the reads.
 The pause is paid once per round, not once per user, so a thousand leavers cost seconds.
 When the listing of disabled users takes fewer requests than the pending reads, a round
 reads that listing instead (see ``disabled_listing``).
@@ -99,15 +103,29 @@ class Confirmer:
         """Read each user once, then re-read the apparently disabled ones in rounds."""
         fresh: dict[IdentityId, Identity | None] = {}
         failures: dict[IdentityId, OffboardError] = {}
-        # For a batch, one realm read can spare a brute-force read per user.
-        lockouts = len(identity_ids) < 2 or await self._realm_locks_users_out()
-        await self._first_reads(identity_ids, lockouts, fresh, failures)
+        # For a batch, one realm read can spare a brute-force read per user. It is read beside
+        # the first reads, which need its answer only once their user is read.
+        realm = None
+        if len(identity_ids) > 1:
+            realm = asyncio.create_task(self._realm_locks_users_out())
+        try:
+            await self._first_reads(identity_ids, realm, fresh, failures)
+        finally:
+            if realm is not None:
+                realm.cancel()  # done by now, unless the first reads themselves failed
         pending = [i for i, identity in fresh.items() if identity and _may_be_disabled(identity)]
-        listing_pages = await self._disabled.pages_needed() if len(pending) > 1 else None
-        for _ in range(self._confirm_reads):
+        listing_pages: int | None = None
+        for round_ in range(self._confirm_reads):
             if not pending:
                 break
-            await self._sleep(self._reread_delay)
+            if round_ == 0 and len(pending) > 1:
+                # The size of the disabled listing is read during the first pause, which is
+                # paid anyway: it is no read of a user, and takes no turn.
+                _, listing_pages = await asyncio.gather(
+                    self._sleep(self._reread_delay), self._disabled.pages_needed()
+                )
+            else:
+                await self._sleep(self._reread_delay)
             listed: frozenset[IdentityId] = frozenset()
             if listing_pages is not None and listing_pages * PAGE_WEIGHT <= len(pending):
                 listed, whole = await self._disabled.disabled_now(
@@ -124,7 +142,7 @@ class Confirmer:
     async def _first_reads(
         self,
         identity_ids: list[IdentityId],
-        lockouts: bool,
+        realm: asyncio.Task[bool] | None,
         fresh: dict[IdentityId, Identity | None],
         failures: dict[IdentityId, OffboardError],
     ) -> None:
@@ -145,7 +163,7 @@ class Confirmer:
                     failures[identity_id] = down[0]
                     return
                 try:
-                    read[identity_id] = await self._first_read(identity_id, lockouts)
+                    read[identity_id] = await self._first_read(identity_id, realm)
                 except UnreachableError as error:
                     down.append(error)
                     failures[identity_id] = error
@@ -184,23 +202,39 @@ class Confirmer:
                 still.append(identity_id)
         return still
 
-    async def _first_read(self, identity_id: IdentityId, lockouts: bool) -> Identity | None:
-        """One fresh read with groups and lockout; never confirms a disable by itself."""
+    async def _first_read(
+        self, identity_id: IdentityId, realm: asyncio.Task[bool] | None
+    ) -> Identity | None:
+        """One fresh read with groups and lockout; never confirms a disable by itself.
+
+        ``realm`` tells whether the realm locks users out (None: take it that it does).
+        """
         user = await self._read_user(identity_id)
         if user is None:
             return None
         groups = await self._scoped_groups(identity_id)
+        # Shielded: one reader cancelled must not cancel the realm read the others wait on.
+        lockouts = realm is None or await asyncio.shield(realm)
         # Checked for enabled users too: Keycloak 26.7.3 shows a temporarily locked user as
         # enabled (older 26.x showed it as disabled), and the lockout is worth knowing either way.
         lockout = await self._lockout(user, lockouts)
         return identity_from_read(user, lockout=lockout, disable_confirmed=False, groups=groups)
 
     async def _read_user(self, identity_id: IdentityId) -> UserRep | None:
+        """One read by id, taking its turn for the exchange with Keycloak only.
+
+        The request is built before the turn comes and the answer parsed after it is passed
+        on. Right after, this task steps aside once so that the next user's read leaves
+        before this user's parsing and lockout check: the turns are the critical path.
+        """
+        prepared = self._reader.prepare(f"users/{identity_id}")
         try:
             async with self._one_read_at_a_time:
-                return await self._reader.read(f"users/{identity_id}", USER)
+                body = await self._reader.exchange(prepared)
         except NotFoundError:
             return None
+        await asyncio.sleep(0)
+        return self._reader.parse(prepared.path, body, USER)
 
     async def _realm_locks_users_out(self) -> bool:
         """Whether the realm has brute-force protection on; unreadable counts as on.

@@ -6,7 +6,8 @@ all of them in a page or a few. A user confirmed this way must be both in that l
 shown there as ``enabled: false``. Anyone the listing leaves out (deleted, enabled again,
 or skipped by a page that failed or shifted) is read by id as before, so the listing can
 only save requests, never decide a case by its absence. After a page fails, the remaining
-rounds read by id.
+rounds read by id. Its pages take the same turns as reads by id (exchange only, parsed
+after); its size is counted during the first round's pause, beside it.
 """
 
 from __future__ import annotations
@@ -52,9 +53,11 @@ class DisabledListing:
         # One page more than the count asked for: a few users disabled since then fit in it.
         for page in range(pages + 1):
             window = {"first": page * self._page_size, "max": self._page_size}
+            prepared = self._reader.prepare("users", {**query, **window})
             try:
-                async with lock:
-                    users = await self._reader.read("users", USERS, {**query, **window})
+                async with lock:  # the exchange only: the page is parsed after the turn
+                    body = await self._reader.exchange(prepared)
+                users = self._reader.parse(prepared.path, body, USERS)
             except OffboardError:
                 return frozenset(seen), False
             seen.update(IdentityId(user.id) for user in users if not user.enabled)

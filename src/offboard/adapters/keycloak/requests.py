@@ -1,12 +1,16 @@
 """Reads against the Admin REST API, through the shared rules of ``offboard.adapters.http``.
 
 What is Keycloak-specific here: a 403 means a missing role (``AccessDeniedError``), never a
-missing user, and list-valued query parameters repeat their key.
+missing user, and list-valued query parameters repeat their key. A read comes in three
+steps for callers that must not overlap exchanges with the server (``confirmation``):
+``prepare`` builds the request, ``exchange`` sends it until it succeeds or fails for good,
+``parse`` validates the body; only ``exchange`` needs to be inside their turn.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TypeAlias, TypeVar
 
 import httpx
@@ -48,7 +52,32 @@ class AdminReader:
 
     async def read(self, path: str, shape: TypeAdapter[T], params: Query | None = None) -> T:
         """``get`` and parse; a body that does not fit ``shape`` is a ``PermanentError``."""
-        body = await self.get(path, params)
+        return self.parse(path, await self.get(path, params), shape)
+
+    async def get(self, path: str, params: Query | None = None) -> bytes:
+        """The body of a 2xx answer to ``GET realm_url/path``; raises the ports' errors."""
+        return await self.exchange(self.prepare(path, params))
+
+    def prepare(self, path: str, params: Query | None = None) -> PreparedGet:
+        """A GET built and ready to send: build it before waiting for a turn to send it."""
+        url = f"{self.realm_url}/{path}" if path else self.realm_url
+        # No params when there are none: httpx re-parses the whole URL to merge even an
+        # empty query (about 90 µs a request).
+        query = encode_query(params) if params else None
+        return PreparedGet(path, self._client.build_request("GET", url, params=query))
+
+    async def exchange(self, prepared: PreparedGet) -> bytes:
+        """Send a prepared GET until it succeeds or fails for good; the whole answer's body.
+
+        Everything between the request leaving and its answer read in full happens in here,
+        retries included: a caller that must not overlap two exchanges holds its lock
+        around this call only, and parses the body after letting go.
+        """
+        return await with_retries(lambda: self._send(prepared), self._policy)
+
+    @staticmethod
+    def parse(path: str, body: bytes, shape: TypeAdapter[T]) -> T:
+        """The body read as ``shape``; one that does not fit is a ``PermanentError``."""
         try:
             return shape.validate_json(body)
         except ValidationError as error:
@@ -57,21 +86,25 @@ class AdminReader:
                 f"({error.error_count()} problems, first: {_first_problem(error)})"
             ) from None
 
-    async def get(self, path: str, params: Query | None = None) -> bytes:
-        """The body of a 2xx answer to ``GET realm_url/path``; raises the ports' errors."""
-        url = f"{self.realm_url}/{path}" if path else self.realm_url
-        query = encode_query(params)
-        return await with_retries(lambda: self._send(url, query, path), self._policy)
-
-    async def _send(self, url: str, query: httpx.QueryParams, path: str) -> bytes:
+    async def _send(self, prepared: PreparedGet) -> bytes:
         self.requests_sent += 1
-        # No params when there are none: httpx re-parses the whole URL to merge even an
-        # empty query (about 90 µs a request).
-        request = self._client.build_request("GET", url, params=query or None)
+        # A retry sends the same request again: auth signs it afresh each time.
         response = await send(
-            self._client, request, f"Keycloak GET {path or '(realm)'}", refine_403=_access_denied
+            self._client, prepared.request, prepared.what, refine_403=_access_denied
         )
         return response.content
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedGet:
+    """A built GET of the Admin API and the words that name it in errors."""
+
+    path: str
+    request: httpx.Request
+
+    @property
+    def what(self) -> str:
+        return f"Keycloak GET {self.path or '(realm)'}"
 
 
 def _first_problem(error: ValidationError) -> str:

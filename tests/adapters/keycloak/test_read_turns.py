@@ -1,0 +1,147 @@
+"""Reads of users take turns for the whole exchange with Keycloak, and only for that.
+
+Keycloak issue 40689: overlapping reads of users have returned spurious ``enabled: false``.
+A read builds its request before its turn and parses the answer after it, so these tests
+watch the wire: a turn opens when a user's request (or a page of the disabled listing)
+reaches the server and closes only when its whole answer has been read, retries included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import httpx
+from pydantic import SecretStr
+
+from offboard.adapters.keycloak import KeycloakSource
+from offboard.core.identities import IdentityId
+from tests.adapters.keycloak.fake import ADMIN, BASE, REALM, SECRET, FakeKeycloak, user
+
+
+def admin_path(request: httpx.Request) -> str:
+    return request.url.path.removeprefix(ADMIN.rstrip("/")).lstrip("/")
+
+
+def takes_a_turn(request: httpx.Request) -> bool:
+    """A read of one user by id, or a page of the listing of disabled users."""
+    path = admin_path(request)
+    by_id = path.startswith("users/") and path.count("/") == 1 and path != "users/count"
+    return by_id or (path == "users" and "enabled" in request.url.params)
+
+
+class _SlowBody(httpx.AsyncByteStream):
+    """An answer's body that arrives a little late; ``read`` runs once it is all read."""
+
+    def __init__(self, content: bytes, read: Callable[[], None], delay: float) -> None:
+        self._content, self._read, self._delay = content, read, delay
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        await asyncio.sleep(self._delay)
+        yield self._content
+        self._read()
+
+
+@dataclass
+class WireWatch(httpx.AsyncBaseTransport):
+    """The fake Keycloak behind a transport that records turns as the server sees them."""
+
+    fake: FakeKeycloak
+    open_turn: str | None = None
+    overlaps: list[tuple[str, str]] = field(default_factory=list)
+    """(turn open, request that arrived during it): must stay empty."""
+    sent: list[str] = field(default_factory=list)
+    """Admin paths in the order their requests reached the server."""
+    in_flight: int = 0
+    peak_beside_a_turn: int = 0
+    """Most other requests in flight as a turn opened or during one: the test does overlap."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0)
+        path = admin_path(request)
+        self.sent.append(path)
+        turn = takes_a_turn(request)
+        key = f"{path}?{request.url.query.decode()}"
+        if turn:
+            if self.open_turn is not None and self.open_turn != key:
+                self.overlaps.append((self.open_turn, key))
+            self.open_turn = key
+        else:
+            self.in_flight += 1
+            if self.open_turn is not None:
+                self.peak_beside_a_turn = max(self.peak_beside_a_turn, self.in_flight)
+        answer = self.fake.handle(request)
+        await asyncio.sleep(0.001)
+        return httpx.Response(
+            answer.status_code,
+            headers=answer.headers,
+            stream=_SlowBody(
+                answer.content,
+                lambda: self._answered(turn, key, answer.status_code),
+                0.002 if turn else 0.004,
+            ),
+        )
+
+    def _answered(self, turn: bool, key: str, status: int) -> None:
+        """The whole answer was read: the turn closes (unless a 503 is to be retried)."""
+        if not turn:
+            self.in_flight -= 1
+        elif status != 503 and self.open_turn == key:
+            self.open_turn = None
+
+
+def watched_source(fake: FakeKeycloak, watch: WireWatch) -> KeycloakSource:
+    async def no_pause(_seconds: float) -> None:
+        return None
+
+    return KeycloakSource(
+        BASE, REALM, "offboard", SecretStr(SECRET), transport=watch, page_size=5, sleep=no_pause
+    )
+
+
+async def test_no_two_reads_of_users_overlap_on_the_wire_across_callers_and_retries(
+    fake: FakeKeycloak,
+) -> None:
+    fake.users = [user(n, enabled=n % 3 != 0) for n in range(24)]
+    disabled = [IdentityId(u["id"]) for u in fake.users if not u["enabled"]]
+    gone = IdentityId(user(99)["id"])
+    for retried in disabled[:4]:
+        fake.failing[f"users/{retried}?first="] = 1  # first answer 503: the read is retried
+    watch = WireWatch(fake)
+
+    async with watched_source(fake, watch) as source:
+        snapshot = await source.snapshot()
+        confirmed, *alone = await asyncio.gather(
+            source.confirm(snapshot, [*disabled, gone]),
+            source.read_identity(disabled[5]),
+            source.read_identity(IdentityId(fake.users[1]["id"])),
+        )
+
+    assert watch.overlaps == []
+    assert all(fake.failing[key] == 0 for key in fake.failing), "every 503 was retried"
+    assert watch.peak_beside_a_turn >= 1, "lockout checks ran beside the turns"
+    listing_rounds = [r for r in fake.requests if admin_path(r) == "users" and takes_a_turn(r)]
+    assert listing_rounds, "a confirming round read the listing of disabled users"
+    assert gone in confirmed.deleted
+    assert {i.id for i in confirmed.identities if i.disable_confirmed} == set(disabled)
+    assert all(identity is not None for identity in alone)
+
+
+async def test_a_turn_is_passed_on_before_the_lockout_check_of_the_user_just_read(
+    fake: FakeKeycloak,
+) -> None:
+    """The reads of users are the critical path: the next one leaves first."""
+    fake.users = [user(n, enabled=False) for n in range(8)]
+    ids = [IdentityId(u["id"]) for u in fake.users]
+    watch = WireWatch(fake)
+
+    async with watched_source(fake, watch) as source:
+        await source.confirm(await source.snapshot(), ids)
+
+    order = watch.sent
+    for this, following in itertools.pairwise(ids):
+        assert order.index(f"users/{following}") < order.index(
+            f"attack-detection/brute-force/users/{this}"
+        )
