@@ -15,8 +15,8 @@ time (SQLAlchemy's building and binding more than SQLite's work), and at 50,000 
 apply's commits were the slowest step. So a batch reads the hold and the last release in one
 statement, every window in two (the counts, then the slots at the windows' edges), asks for
 the releases that approve only when a release is recent enough to, and inserts the slots it
-spent together at the end: six statements for a batch of any size, against eleven for two
-requests before.
+spent together at the end: five statements after the lock for a batch of any size, against
+eleven for two requests before.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class Reservations:
         state = self._states[request.category]
         connection = self._connection
         if request.approved or state.approves(request):
-            self._spent.extend(spent_rows(request, approved=True))
+            self._spent.extend(_spent_rows(request, approved=True))
             return BudgetVerdict(True)
         if state.hold is not None:
             add_waiting(connection, state.hold, [request.waiting])
@@ -91,7 +91,7 @@ class Reservations:
                 state.hold = put_hold(connection, request.category, guards, message, request.at)
                 add_waiting(connection, state.hold, [request.waiting])
                 return BudgetVerdict(False, state.hold, message, new_hold=True)
-        self._spent.extend(spent_rows(request, approved=False))
+        self._spent.extend(_spent_rows(request, approved=False))
         state.spent(request)
         return BudgetVerdict(True)
 
@@ -224,14 +224,17 @@ def lock_category(connection: Connection, category: str) -> None:
 
 
 def active_hold_id(connection: Connection, category: str) -> int | None:
-    query = (
+    found = connection.scalar(_active_hold(category))
+    return int(found) if found is not None else None
+
+
+def _active_hold(category: str | BindParameter[str]) -> Select[int]:
+    return (
         select(holds.c.id)
         .where(holds.c.category == category, holds.c.released_at.is_(None))
         .order_by(holds.c.id)
         .limit(1)
     )
-    found = connection.scalar(query)
-    return int(found) if found is not None else None
 
 
 def last_release_at(connection: Connection, category: str) -> datetime | None:
@@ -268,14 +271,10 @@ _LOCK = (
 
 @cache
 def _hold_state_query() -> Select[int | None, datetime | None]:
-    active = (
-        select(holds.c.id)
-        .where(holds.c.category == bindparam("category"), holds.c.released_at.is_(None))
-        .order_by(holds.c.id)
-        .limit(1)
+    category: BindParameter[str] = bindparam("category")
+    return select(
+        _active_hold(category).scalar_subquery(), _last_release(category).scalar_subquery()
     )
-    last = _last_release(bindparam("category"))
-    return select(active.scalar_subquery(), last.scalar_subquery())
 
 
 @cache
@@ -283,9 +282,8 @@ def _window_queries(windows: int, after_release: bool) -> tuple[Select[Any], Sel
     """``_Window.read_all``'s two statements for ``windows`` lengths, with parameters
     ``category``, ``released`` (with ``after_release``), ``earliest``, ``since_N``, ``until_N``."""
     at = budget_spend.c.at
-    counted = [budget_spend.c.category == bindparam("category"), budget_spend.c.approved.is_(False)]
-    if after_release:
-        counted.append(at > bindparam("released"))
+    released: BindParameter[datetime] | None = bindparam("released") if after_release else None
+    counted = _counted_after(bindparam("category"), released)
     since: list[BindParameter[datetime]] = [bindparam(f"since_{n}") for n in range(windows)]
     until: list[BindParameter[datetime]] = [bindparam(f"until_{n}") for n in range(windows)]
     counts = [func.coalesce(func.sum(case((at > start, 1), else_=0)), 0) for start in since]
@@ -304,16 +302,19 @@ def _counted(connection: Connection, category: str) -> list[ColumnElement[bool]]
     return _counted_after(category, last_release_at(connection, category))
 
 
-def _counted_after(category: str, released: datetime | None) -> list[ColumnElement[bool]]:
+def _counted_after(
+    category: str | BindParameter[str], released: datetime | BindParameter[datetime] | None
+) -> list[ColumnElement[bool]]:
     """Which spent slots count in the category's windows: not approved, and spent after the
-    last release of a hold (``released``: a release starts the windows afresh)."""
+    last release of a hold (``released``: a release starts the windows afresh). Values or
+    bound parameters (the batch's statements, built once)."""
     counted = [budget_spend.c.category == category, budget_spend.c.approved.is_(False)]
     if released is not None:
         counted.append(budget_spend.c.at > released)
     return counted
 
 
-def spent_rows(request: BudgetRequest, *, approved: bool) -> list[dict[str, object]]:
+def _spent_rows(request: BudgetRequest, *, approved: bool) -> list[dict[str, object]]:
     """The ``budget_spend`` rows of the request's slots (all or none are inserted)."""
     row: dict[str, object] = {
         "category": request.category,
