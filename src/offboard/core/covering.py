@@ -166,9 +166,9 @@ def _unlinked_keys(
 def _as_spelled(identity: Identity, attribute: str | None, key: str) -> str:
     """The address behind ``key`` as Keycloak spells it (the key when only blanks differ).
 
-    The v2 ``emails`` filter is an exact match, and Atlassian does not say whether case
-    counts: an account created by SAML sign-in keeps the spelling Keycloak sent. Asking for
-    both spellings finds it either way; the answers are matched without case, as always."""
+    A directory whose email search is exact may hold an account in Keycloak's spelling
+    (one made by SAML sign-in) or in lower case: both are asked, and the answers are
+    matched without case, as always."""
     raw = identity.attribute(attribute) if attribute is not None else None
     if normalise_email(raw) is None:
         raw = identity.email

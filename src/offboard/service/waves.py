@@ -163,10 +163,8 @@ async def wave_accounts(
 ) -> tuple[Account, ...]:
     """The accounts of the wave's emails (batched) and every linked account, read fresh."""
     emails = {i.email for i in read.identities} | {link.email for link in links}
-    # Each address as spelled and in lower case: the v2 ``emails`` filter is exact, and
-    # Atlassian does not say whether case counts (``core.covering._as_spelled``).
-    spelled = {e.strip() for e in emails if e and e.strip()}
-    wanted = sorted(spelled | {e.lower() for e in spelled})
+    # As spelled: the directory also asks the lower case (``core.covering._as_spelled``).
+    wanted = sorted({e.strip() for e in emails if e and e.strip()})
     found: dict[str, Account] = {}
     for account in await _by_emails(directory, wanted):
         found.setdefault(account.id, account)

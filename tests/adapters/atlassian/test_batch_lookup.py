@@ -42,3 +42,33 @@ async def test_each_search_names_at_most_a_hundred_exact_addresses(parts: Emulat
         assert await adapter.find_by_emails(emails) == []
     assert [len(chunk) for chunk in sent] == [100, 50]
     assert [address for chunk in sent for address in chunk] == emails
+
+
+async def test_an_address_with_capitals_is_asked_as_given_and_in_lower_case(
+    parts: EmulatorParts,
+) -> None:
+    """The v2 ``emails`` filter is exact and Atlassian does not say whether case counts:
+    with the emulator matching case too, an account in either spelling is found."""
+    ids = generate_accounts(parts.state, ORG, 2, domain="example.com", directory_id="dir-main")
+    with parts.state.lock:
+        parts.state.realism.emails_filter_ignores_case = False
+        capitals, lower = (parts.state.account(account_id) for account_id in ids)
+        del parts.state.by_email[capitals.email.lower()]
+        capitals.email = "June.Park@example.com"  # as SAML sign-in sent it
+        parts.state.by_email[capitals.email.lower()] = capitals.account_id
+    asked = ["June.Park@example.com", lower.email.upper(), "already@example.com"]
+    sent: list[list[str]] = []
+    app = create_app(parts=parts)
+
+    async def recording(request: httpx.Request) -> httpx.Response:
+        if request.url.path == SEARCH:
+            sent.append(json.loads(request.content)["emails"])
+        return await httpx.ASGITransport(app).handle_async_request(request)
+
+    async with directory(httpx.MockTransport(recording)) as adapter:
+        found = await adapter.find_by_emails(asked)
+    assert sorted(account.id for account in found) == sorted(ids)
+    assert sent == [
+        ["June.Park@example.com", "june.park@example.com", asked[1], lower.email,
+         "already@example.com"],
+    ]  # fmt: skip

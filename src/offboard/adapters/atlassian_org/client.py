@@ -194,10 +194,10 @@ class OrgAdapter:
                 )
 
     async def find_by_email(self, email: str) -> list[Account]:
-        """Accounts whose email is ``email`` as given or in lower case (one v2 search
-        ``emails``: the filter is exact, and Atlassian does not say whether case counts)."""
+        """Accounts whose email is ``email``, as given or in lower case (one v2 search:
+        ``spellings``)."""
         directory_id = await self.directory_id()
-        spellings = list(dict.fromkeys([email, email.lower()]))
+        spellings = rq.spellings([email])
         response = await self.call(
             lambda: rq.search_users(self.client, self.org_id, directory_id, emails=spellings),
             "find account by email",
@@ -234,13 +234,14 @@ class OrgAdapter:
         return {account.id: account for account in merged if account.id in wanted}
 
     async def find_by_emails(self, emails: list[str]) -> list[Account]:
-        """Accounts holding any of ``emails``: one v2 ``emails`` search per 100 addresses
-        (every page followed), the fresh read a wave of leavers needs at one request per
-        hundred people instead of one each."""
+        """Accounts holding any of ``emails``, each as given or in lower case (``spellings``):
+        one v2 ``emails`` search per 100 addresses (every page followed), the fresh read a
+        wave of leavers needs at one request per hundred people instead of one each."""
         directory_id = await self.directory_id()
         found: list[Account] = []
-        for start in range(0, len(emails), rq.SEARCH_LIMIT):
-            chunk = emails[start : start + rq.SEARCH_LIMIT]
+        asked = rq.spellings(emails)
+        for start in range(0, len(asked), rq.SEARCH_LIMIT):
+            chunk = asked[start : start + rq.SEARCH_LIMIT]
             cursor: str | None = None
             while True:
                 response = await self.call(

@@ -22,6 +22,14 @@ ACCOUNT_IDS_MAX = 10
 """The most ``accountIds`` one v2 user query takes (``accountIdsParam``: maxItems 10)."""
 
 
+def spellings(emails: list[str]) -> list[str]:
+    """Each address as given and in lower case, once each, in order. The v2 ``emails``
+    filter is an exact match and Atlassian does not say whether case counts: an account
+    that SAML sign-in made keeps the spelling the identity provider sent, another the lower
+    case. Asking both finds it either way; callers match the answers without case."""
+    return list(dict.fromkeys(form for email in emails for form in (email, email.lower())))
+
+
 def _request(client: httpx.AsyncClient, method: str, path: str, **options: Any) -> httpx.Request:
     return client.build_request(method, absolute(client, path), **options)
 
