@@ -77,6 +77,14 @@ class EmulatedPeople:
             if with_events:
                 realm.record_admin_event(auth, "UPDATE", f"users/{user_id}", {"enabled": False})
 
+    def delete(self, user_ids: list[str]) -> None:
+        """Deleted as an admin would: one admin event per person."""
+        realm = self.state.realm
+        auth = AuthDetails(realm.settings.id, "admin-cli", "admin")
+        for user_id in user_ids:
+            realm.remove_user(user_id)
+            realm.record_admin_event(auth, "DELETE", f"users/{user_id}", None)
+
     def inactive(self, user_ids: list[str] | None = None) -> list[str]:
         """Who of ``user_ids`` (default: everyone) has an inactive account now."""
         chosen = self.ids if user_ids is None else user_ids

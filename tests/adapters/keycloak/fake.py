@@ -123,7 +123,10 @@ class FakeKeycloak:
         pool = self.users if "username" not in params else self.service_accounts
         pool = self._enabled_filter(pool, params)
         first, size = int(params.get("first", 0)), int(params.get("max", 100))
-        return httpx.Response(200, json=pool[first : first + size])
+        page = pool[first : first + size]
+        if params.get("briefRepresentation") == "true":  # like Keycloak: no attributes
+            page = [{k: v for k, v in u.items() if k != "attributes"} for u in page]
+        return httpx.Response(200, json=page)
 
     @staticmethod
     def _enabled_filter(

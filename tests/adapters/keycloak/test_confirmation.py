@@ -11,6 +11,7 @@ import pytest
 
 from offboard.adapters.keycloak import AccessDeniedError, KeycloakScope, KeycloakSource
 from offboard.adapters.keycloak.casting import identity_from_listing
+from offboard.adapters.keycloak.disabled_listing import DisabledListing
 from offboard.adapters.keycloak.wire import UserRep
 from offboard.core.identities import IdentityId, Lockout
 from offboard.core.snapshots import SourceSnapshot
@@ -196,7 +197,13 @@ async def test_confirm_replaces_removes_and_adds(
     assert ALICE_ID in by_id
     assert confirmed.complete
     reads = fake.paths("users/")
-    assert reads.count(f"users/{ids[0]}") == 4  # duplicates read once, then 3 confirming reads
+    # Four users against one disabled: each read, duplicates once, is the listing of disabled
+    # users (in full first), and only those it leaves out are read by id.
+    assert reads.count(f"users/{ids[0]}") == 0
+    assert [r.url.params["briefRepresentation"] for r in _listings(fake)] == [
+        "false", "true", "true", "true"
+    ]  # fmt: skip
+    assert sorted(reads) == sorted(["users/count", *(f"users/{i}" for i in ids[1:])])
 
 
 async def test_confirm_records_a_failed_read_and_leaves_the_identity_alone(
@@ -278,10 +285,65 @@ async def test_many_disabled_users_are_confirmed_by_the_listing_of_disabled_user
 
     disabled = {i.id for i in confirmed.identities if i.disable_confirmed}
     assert disabled == {IdentityId(user(n)["id"]) for n in range(25)}
-    listings = [r for r in fake.requests if r.url.path.endswith("/users")]
+    listings = _listings(fake)
     assert {r.url.params["enabled"] for r in listings} == {"false"}
-    assert len(listings) == 3 * 3  # three rounds of three pages of 10, not 75 reads by id
-    assert all(fake.paths("users/").count(f"users/{i}") == 1 for i in disabled)
+    # The first read and three rounds, each three pages of 10: not 100 reads by id.
+    assert len(listings) == 4 * 3
+    brief = [r.url.params["briefRepresentation"] for r in listings]
+    assert brief == ["false"] * 3 + ["true"] * 9  # the first read needs the attributes
+    assert not [i for i in disabled if f"users/{i}" in fake.paths("users/")]
+
+
+async def test_a_permanent_lockout_shows_in_the_listing_of_disabled_users(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    reason = {"disabledReason": ["permanentLockout"]}
+    fake.users = [user(n, enabled=False) for n in range(24)]
+    fake.users.append(user(24, enabled=False, attributes=reason))
+
+    confirmed = await _confirm_all(fake, source)
+
+    locked = next(i for i in confirmed.identities if i.username == "user24")
+    assert locked.lockout is Lockout.PERMANENT
+    assert locked.disable_confirmed
+    assert f"users/{locked.id}" not in fake.paths("users/")  # seen in the listing, in full
+    others = [i for i in confirmed.identities if i.id != locked.id]
+    assert all(i.lockout is Lockout.NONE and i.disable_confirmed for i in others)
+
+
+@pytest.mark.parametrize(("disabled", "listed"), [(50, True), (51, False)])
+async def test_the_listing_is_read_only_when_it_holds_few_users_per_read_it_spares(
+    fake: FakeKeycloak, source: KeycloakSource, disabled: int, listed: bool
+) -> None:
+    fake.users = [user(n, enabled=False) for n in range(disabled)]
+    asked = [IdentityId(u["id"]) for u in fake.users[:5]]  # 5 reads: at most 50 users
+
+    confirmed = await source.confirm(await source.snapshot(), asked)
+
+    assert all(i.disable_confirmed for i in confirmed.identities if i.id in asked)
+    walks = [r for r in _listings(fake) if r.url.params.get("enabled") == "false"
+             and r.url.params["first"] == "0"]  # fmt: skip
+    by_id = [p for p in fake.paths("users/") if p != "users/count"]
+    assert len(walks) == (4 if listed else 0)
+    assert len(by_id) == (0 if listed else 5 * 4)
+
+
+async def test_the_listing_keeps_only_the_users_asked_about(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    """Full representations can be large: a walk keeps the batch's users, not the realm's."""
+    fake.users = [user(n, enabled=False) for n in range(30)] + [user(30)]
+    listing = DisabledListing(source.reader, KeycloakScope(), page_size=10)
+    wanted = {IdentityId(fake.users[n]["id"]) for n in (3, 17, 29, 30)}  # 30 is enabled
+
+    users, whole = await listing.disabled_users(30, asyncio.Lock(), wanted)
+
+    assert whole
+    assert set(users) == wanted - {IdentityId(fake.users[30]["id"])}
+
+
+def _listings(fake: FakeKeycloak) -> list[httpx.Request]:
+    return [r for r in fake.requests if r.url.path.endswith("/users")]
 
 
 async def test_a_user_the_disabled_listing_leaves_out_is_read_by_id(
@@ -314,7 +376,7 @@ async def test_a_failed_page_of_the_disabled_listing_hands_over_to_reads_by_id(
     assert len(first_pages) == 1  # after a failed page, the later rounds read by id
 
 
-async def test_the_disabled_listing_is_counted_during_the_first_pause_not_before_it(
+async def test_the_disabled_listing_is_counted_once_before_the_first_reads(
     fake: FakeKeycloak,
 ) -> None:
     fake.users = [user(n, enabled=False) for n in range(25)]
@@ -328,10 +390,11 @@ async def test_the_disabled_listing_is_counted_during_the_first_pause_not_before
     async with make_source(fake, sleep=sleep, page_size=10) as source:
         await _confirm_all(fake, source)
 
-    assert seen_while_pausing[0] == ["users/count"]  # the first pause, with the count beside it
-    assert seen_while_pausing[1:] == [[], []]  # the other pauses: nothing at all
+    assert seen_while_pausing == [[], [], []]  # the pauses: nothing at all
     counted = [r for r in fake.requests if r.url.path.endswith("/users/count")]
     assert [r.url.params["enabled"] for r in counted] == ["false"]
+    paths = fake.paths()
+    assert paths.index("users/count") < paths.index("users")  # the walk's size known first
 
 
 async def test_one_pending_user_is_read_by_id_without_counting_the_disabled(
@@ -359,7 +422,7 @@ async def test_a_realm_without_brute_force_protection_spares_the_lockout_checks(
 
 
 async def test_the_realm_is_read_beside_the_first_reads_of_users(fake: FakeKeycloak) -> None:
-    fake.users = [user(n, enabled=False) for n in range(4)]
+    fake.users = [user(n, enabled=False) for n in range(3)]  # too few for the listing
     fake.brute_force_protected = False
     events: list[str] = []
 
@@ -412,6 +475,9 @@ async def test_reads_of_users_take_turns_while_lockout_checks_run_beside_them(
     """Keycloak issue 40689: overlapping reads of users return spurious ``enabled:false``.
     Only those reads must take turns; a user's brute-force state is another endpoint."""
     fake.users = [{**user(n), "enabled": False} for n in range(12)]
+    asked = [IdentityId(u["id"]) for u in fake.users]
+    # Read by id: a listing of 212 disabled users would cost more than 12 reads by id.
+    fake.users += [{**user(n), "enabled": False} for n in range(100, 300)]
     in_flight = {"users": 0, "brute-force": 0}
     peak = {"users": 0, "brute-force": 0, "both": 0}
 
@@ -433,7 +499,7 @@ async def test_reads_of_users_take_turns_while_lockout_checks_run_beside_them(
     async with make_source(fake, sleep=no_pause) as source:
         snapshot = await source.snapshot()
         source.reader._client._transport = httpx.MockTransport(handler)
-        await source.confirm(snapshot, [i.id for i in snapshot.identities])
+        await source.confirm(snapshot, asked)
 
     assert peak["users"] == 1, "two reads of users overlapped"
     assert peak["brute-force"] > 1

@@ -256,3 +256,39 @@ async def test_permanent_lockout_is_a_confirmed_disable_marked_permanent(
     assert [e.kind for e in events if e.identity_id == listed.id] == [
         "user:USER_DISABLED_BY_PERMANENT_LOCKOUT"
     ]
+
+
+async def test_the_listing_of_disabled_users_shows_a_permanent_lockout_to_a_batch(
+    keycloak_server: KeycloakServer,
+) -> None:
+    """A batch's first read is the listing of disabled users, in full: its attributes must
+    show a permanent lockout as a read by id does."""
+    settings = {"bruteForceProtected": True, "permanentLockout": True, "failureFactor": 2}
+    mallory = {
+        "username": "mallory",
+        "enabled": True,
+        "email": "mallory@example.test",
+        "credentials": [{"type": "password", "value": "right-password-1"}],
+    }
+    leavers = [
+        {"username": f"leaver{n}", "enabled": False, "email": f"leaver{n}@example.test"}
+        for n in range(5)
+    ]
+    with throwaway_realm(keycloak_server, settings, [mallory, *leavers]) as (name, secret):
+        token_url = f"{keycloak_server.base_url}/realms/{name}/protocol/openid-connect/token"
+        wrong = {"grant_type": "password", "client_id": "login", "username": "mallory"}
+        async with httpx.AsyncClient() as http:
+            for _ in range(3):
+                await http.post(token_url, data={**wrong, "password": "wrong-on-purpose"})
+        source = KeycloakSource(keycloak_server.base_url, name, "offboard", SecretStr(secret))
+        async with source:
+            snapshot = await source.snapshot()
+            humans = [i.id for i in snapshot.identities if not i.is_service_account]
+            confirmed = await source.confirm(snapshot, humans)
+
+    by_name = {i.username: i for i in confirmed.identities}
+    assert by_name["mallory"].lockout is Lockout.PERMANENT
+    assert by_name["mallory"].disable_confirmed
+    for n in range(5):
+        assert by_name[f"leaver{n}"].disable_confirmed
+        assert by_name[f"leaver{n}"].lockout is Lockout.NONE

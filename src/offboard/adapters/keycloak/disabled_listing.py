@@ -1,22 +1,26 @@
-"""One confirming round for many users at once: the listing of disabled users.
+"""Many users read at once: the listing of disabled users.
 
-Re-reading a thousand disabled leavers one by one costs a thousand requests per round.
+Re-reading a thousand disabled leavers one by one costs a thousand requests per read.
 ``GET users?enabled=false`` filters on the stored flag and answers the same question for
-all of them in a page or a few. A user confirmed this way must be both in that listing and
+all of them in a page or a few; neither a lockout nor a wrong read under load (Keycloak
+issue 40689) puts a stayer in it. A user read this way must be both in that listing and
 shown there as ``enabled: false``. Anyone the listing leaves out (deleted, enabled again,
 or skipped by a page that failed or shifted) is read by id as before, so the listing can
 only save requests, never decide a case by its absence. After a page fails, the remaining
-rounds read by id. Its pages take the same turns as reads by id (exchange only, parsed
-after); its size is counted during the first round's pause, beside it.
+reads go by id. Its pages take the same turns as reads by id (exchange only, parsed after).
+
+The first read of a batch takes the full representations (attributes show a permanent
+lockout); the confirming rounds only need the ids, and take the brief ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Container
 
 from offboard.adapters.keycloak.requests import AdminReader, Query, QueryValue
 from offboard.adapters.keycloak.scope import KeycloakScope
-from offboard.adapters.keycloak.wire import COUNT, USERS
+from offboard.adapters.keycloak.wire import COUNT, USERS, UserRep
 from offboard.core.identities import IdentityId
 from offboard.ports import OffboardError
 
@@ -32,26 +36,38 @@ class DisabledListing:
         self._query: Query = query
         self._page_size = page_size
 
-    async def pages_needed(self) -> int | None:
-        """Requests one walk will take, from ``users/count``; None when it cannot be read."""
+    async def count(self) -> int | None:
+        """How many users the listing holds, from ``users/count``; None when unreadable."""
         try:
-            count = await self._reader.read("users/count", COUNT, self._query)
+            return await self._reader.read("users/count", COUNT, self._query)
         except OffboardError:
             return None
-        return count // self._page_size + 1
 
     async def disabled_now(
-        self, pages: int, lock: asyncio.Lock
+        self, count: int, lock: asyncio.Lock, wanted: Container[IdentityId]
     ) -> tuple[frozenset[IdentityId], bool]:
-        """Ids the listing shows disabled now, and whether every page could be read.
+        """Which of ``wanted`` the listing shows disabled now, and whether every page could
+        be read."""
+        users, whole = await self._walk(count, lock, wanted, brief=True)
+        return frozenset(users), whole
 
-        Pages are read one at a time under ``lock``, and the walk stops at the first page
-        that fails (after its retries): a server that slow is better asked by id, not paged.
-        """
-        seen: set[IdentityId] = set()
-        query: Query = {**self._query, "briefRepresentation": True}
-        # One page more than the count asked for: a few users disabled since then fit in it.
-        for page in range(pages + 1):
+    async def disabled_users(
+        self, count: int, lock: asyncio.Lock, wanted: Container[IdentityId]
+    ) -> tuple[dict[IdentityId, UserRep], bool]:
+        """Those of ``wanted`` the listing shows disabled now, in full, and whether every
+        page could be read."""
+        return await self._walk(count, lock, wanted, brief=False)
+
+    async def _walk(
+        self, count: int, lock: asyncio.Lock, wanted: Container[IdentityId], *, brief: bool
+    ) -> tuple[dict[IdentityId, UserRep], bool]:
+        """Pages read one at a time under ``lock``; the walk stops at the first page that
+        fails (after its retries): a server that slow is better asked by id, not paged.
+        Only the ``wanted`` users are kept: full representations can be large."""
+        seen: dict[IdentityId, UserRep] = {}
+        query: Query = {**self._query, "briefRepresentation": brief}
+        # One page more than the count asks for: a few users disabled since then fit in it.
+        for page in range(count // self._page_size + 2):
             window = {"first": page * self._page_size, "max": self._page_size}
             prepared = self._reader.prepare("users", {**query, **window})
             try:
@@ -59,8 +75,10 @@ class DisabledListing:
                     body = await self._reader.exchange(prepared)
                 users = self._reader.parse(prepared.path, body, USERS)
             except OffboardError:
-                return frozenset(seen), False
-            seen.update(IdentityId(user.id) for user in users if not user.enabled)
+                return seen, False
+            for user in users:
+                if not user.enabled and (user_id := IdentityId(user.id)) in wanted:
+                    seen[user_id] = user
             if len(users) < self._page_size:
                 break
-        return frozenset(seen), True
+        return seen, True
