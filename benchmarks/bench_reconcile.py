@@ -7,8 +7,8 @@ deleted in Keycloak), everyone linked in a fresh SQLite store before the run (th
 linking run is excluded from the timing). Requests are counted per vendor and kind by a
 counting transport, and compared with the minimum (pages at the largest allowed page size,
 one call per action and one per read-back) and with the minimum the design asks for (plus
-one read by id per leaver, a brute-force check per disable, and three confirming rounds that
-each read the listing of disabled users).
+one read by id per deleted leaver, and for the disabled ones a fresh read and three
+confirming rounds that each read the listing of disabled users).
 
 Rows are merged into ``benchmarks/results/reconcile.json`` (keyed by target and size).
 
@@ -50,6 +50,7 @@ from _harness import (
     seed_links,
 )
 from _measured import run_measured
+from offboard.adapters.keycloak.confirmation import USERS_PER_READ
 
 RESULTS = Path(__file__).parent / "results" / "reconcile.json"
 KEYCLOAK_MAX_PAGE = 1000  # the largest keycloak.page_size the settings allow
@@ -90,10 +91,14 @@ def minimums(figures: dict[str, Any], people: int, world: World) -> dict[str, An
     kc_pages = math.ceil(figures["listed"] / KEYCLOAK_MAX_PAGE)
     at_pages = math.ceil(figures["accounts"] / ATLASSIAN_MAX_PAGE)
     strict = kc_pages + at_pages + 2 * leavers
-    # Safety's own requests: a read by id per leaver, a brute-force check per disabled one,
-    # and three confirming rounds, each the cheaper of the disabled listing or a read each.
-    rounds = min(disabled, math.ceil(disabled / KEYCLOAK_MAX_PAGE)) if disabled else 0
-    design = strict + leavers + disabled + CONFIRM_READS * rounds
+    # Safety's own requests: a read by id per deleted leaver (a 404 is the proof); per
+    # disabled one a fresh read and three confirming rounds, each the listing of disabled
+    # users when it spares enough reads (the fresh read's full pages show a permanent
+    # lockout), else a read by id each, the fresh one with a brute-force check.
+    pages = math.ceil(disabled / KEYCLOAK_MAX_PAGE)
+    first = pages if 0 < disabled <= USERS_PER_READ * leavers else 2 * disabled
+    # The rounds' pending users are the disabled ones themselves: the listing always pays.
+    design = strict + (leavers - disabled) + first + CONFIRM_READS * pages
     made = sum(figures["keycloak_requests"].values()) + sum(figures["atlassian_requests"].values())
     return {
         "minimum": strict,

@@ -411,13 +411,14 @@ def _as_shipped(row: dict[str, Any]) -> bool:
 
 KIND_NOTE = """\
 Why the ratio to the minimum is above 1.1: with 2 % leavers, the leavers, not the pages,
-make most of the requests, and offboard checks each one before acting. Per leaver Keycloak
-gets a read by id (a deleted one answers 404, the only proof of a deletion Keycloak gives),
-and per disabled leaver a brute-force status read (a lockout is not a departure); the
-minimum counts neither. Neither has a bulk form in the Admin API. The three confirming
-rounds read the listing of disabled users (one page per 1000 of them) instead of reading
-each leaver again. Per action Atlassian gets 2 requests, the minimum: `lifecycle/disable`
-(a refusal answers 403 with its reason, a repeat changes nothing) and the read-back. The
+make most of the requests, and offboard checks each one before acting. Per deleted leaver
+Keycloak gets a read by id (its 404 is the only proof of a deletion Keycloak gives, and has
+no bulk form); the minimum does not count it. The disabled leavers' fresh read and three
+confirming rounds each read the listing of disabled users (one page per 1000 of them, the
+fresh read's in full: a permanent lockout shows in the attributes, and no temporary one is
+in that listing) instead of reading each leaver by id with a brute-force check. Per action
+Atlassian gets 2 requests, the minimum: `lifecycle/disable` (a refusal answers 403 with its
+reason, a repeat changes nothing) and the read-back. The
 walks themselves are at the minimum: one page per 1000 Keycloak users (the page asks for
 one user more, which also tells where the listing ends, so there is no empty last page),
 one per 100 Atlassian accounts, plus the token, a few `users/count`, the service-account
