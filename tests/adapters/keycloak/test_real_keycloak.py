@@ -220,28 +220,34 @@ async def test_self_check_warns_when_admin_events_are_off(
     assert "adminEventsEnabled=true" in results["admin events"].fix
 
 
+PERMANENT_LOCKOUT = {"bruteForceProtected": True, "permanentLockout": True, "failureFactor": 2}
+MALLORY = {
+    "username": "mallory",
+    "enabled": True,
+    "email": "mallory@example.test",
+    "credentials": [{"type": "password", "value": "right-password-1"}],
+}
+
+
+async def lock_mallory_out(server: KeycloakServer, realm: str) -> None:
+    """Three wrong passwords: with ``PERMANENT_LOCKOUT``, Keycloak disables her for good."""
+    token_url = f"{server.base_url}/realms/{realm}/protocol/openid-connect/token"
+    wrong = {"grant_type": "password", "client_id": "login", "username": "mallory"}
+    async with httpx.AsyncClient() as http:
+        for _ in range(3):
+            await http.post(token_url, data={**wrong, "password": "wrong-on-purpose"})
+
+
 async def test_permanent_lockout_is_a_confirmed_disable_marked_permanent(
     keycloak_server: KeycloakServer,
 ) -> None:
     settings = {
-        "bruteForceProtected": True,
-        "permanentLockout": True,
-        "failureFactor": 2,
+        **PERMANENT_LOCKOUT,
         "eventsEnabled": True,
         "enabledEventTypes": ["USER_DISABLED_BY_PERMANENT_LOCKOUT"],
     }
-    mallory = {
-        "username": "mallory",
-        "enabled": True,
-        "email": "mallory@example.test",
-        "credentials": [{"type": "password", "value": "right-password-1"}],
-    }
-    with throwaway_realm(keycloak_server, settings, [mallory]) as (name, secret):
-        token_url = f"{keycloak_server.base_url}/realms/{name}/protocol/openid-connect/token"
-        wrong = {"grant_type": "password", "client_id": "login", "username": "mallory"}
-        async with httpx.AsyncClient() as http:
-            for _ in range(3):
-                await http.post(token_url, data={**wrong, "password": "wrong-on-purpose"})
+    with throwaway_realm(keycloak_server, settings, [MALLORY]) as (name, secret):
+        await lock_mallory_out(keycloak_server, name)
         source = KeycloakSource(keycloak_server.base_url, name, "offboard", SecretStr(secret))
         async with source:
             snapshot = await source.snapshot()
@@ -263,23 +269,13 @@ async def test_the_listing_of_disabled_users_shows_a_permanent_lockout_to_a_batc
 ) -> None:
     """A batch's first read is the listing of disabled users, in full: its attributes must
     show a permanent lockout as a read by id does."""
-    settings = {"bruteForceProtected": True, "permanentLockout": True, "failureFactor": 2}
-    mallory = {
-        "username": "mallory",
-        "enabled": True,
-        "email": "mallory@example.test",
-        "credentials": [{"type": "password", "value": "right-password-1"}],
-    }
     leavers = [
         {"username": f"leaver{n}", "enabled": False, "email": f"leaver{n}@example.test"}
         for n in range(5)
     ]
-    with throwaway_realm(keycloak_server, settings, [mallory, *leavers]) as (name, secret):
-        token_url = f"{keycloak_server.base_url}/realms/{name}/protocol/openid-connect/token"
-        wrong = {"grant_type": "password", "client_id": "login", "username": "mallory"}
-        async with httpx.AsyncClient() as http:
-            for _ in range(3):
-                await http.post(token_url, data={**wrong, "password": "wrong-on-purpose"})
+    users = [MALLORY, *leavers]
+    with throwaway_realm(keycloak_server, PERMANENT_LOCKOUT, users) as (name, secret):
+        await lock_mallory_out(keycloak_server, name)
         source = KeycloakSource(keycloak_server.base_url, name, "offboard", SecretStr(secret))
         async with source:
             snapshot = await source.snapshot()
