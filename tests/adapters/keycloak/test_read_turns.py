@@ -148,3 +148,60 @@ async def test_a_turn_is_passed_on_before_the_lockout_check_of_the_user_just_rea
         assert order.index(f"users/{following}") < order.index(
             f"attack-detection/brute-force/users/{this}"
         )
+
+
+@dataclass
+class LockoutChecksWatch(httpx.AsyncBaseTransport):
+    """Notes each confirming read by id (a user's second read by id or later) that reached
+    the server while a brute-force or group read was still in flight."""
+
+    fake: FakeKeycloak
+    seen: set[str] = field(default_factory=set)
+    beside: int = 0
+    overlapped: list[str] = field(default_factory=list)
+    confirming: int = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = admin_path(request)
+        params = request.url.params
+        if path == "users" and "enabled" in params and params["briefRepresentation"] == "true":
+            # The rounds' walks fail: their users are read by id instead.
+            return httpx.Response(403, json={"error": "HTTP 403 Forbidden"})
+        other = path.startswith("attack-detection/") or path.endswith("/groups")
+        if takes_a_turn(request) and path != "users":
+            if path in self.seen:
+                self.confirming += 1
+                if self.beside:
+                    self.overlapped.append(path)
+            self.seen.add(path)
+        self.beside += other
+        try:
+            await asyncio.sleep(0.02 if other else 0.001)  # lockout checks are the slow ones
+            return self.fake.handle(request)
+        finally:
+            self.beside -= other
+
+
+async def test_confirming_reads_by_id_wait_for_every_first_read_of_the_batch(
+    fake: FakeKeycloak,
+) -> None:
+    """The listed users' rounds start while the others are read by id; a confirming read by
+    id (here: after a page of the listing failed) still waits for the batch's first reads,
+    lockout checks included, so nothing of the batch overlaps it."""
+    listed = [user(n, enabled=False) for n in range(12)]
+    spurious = [user(n) for n in range(20, 26)]  # stored enabled, read by id as disabled once
+    fake.users = listed + spurious
+    for one in spurious:
+        fake.reads[one["id"]] = [{**one, "enabled": False}, one]
+    watch = LockoutChecksWatch(fake)
+    ids = [IdentityId(u["id"]) for u in fake.users]
+
+    async with watched_source(fake, watch) as source:  # type: ignore[arg-type]
+        snapshot = await source.snapshot()
+        confirmed = await source.confirm(snapshot, ids)
+
+    assert watch.confirming >= len(listed) + len(spurious)
+    assert watch.overlapped == []
+    by_id = {i.id: i for i in confirmed.identities}
+    assert all(by_id[IdentityId(u["id"])].disable_confirmed for u in listed)
+    assert not any(by_id[IdentityId(u["id"])].disable_confirmed for u in spurious)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 
 from offboard.adapters.circuit import UnreachableError
 from offboard.adapters.keycloak.casting import identity_from_read, is_permanently_locked
@@ -32,6 +32,8 @@ from offboard.core.snapshots import SourceSnapshot
 from offboard.ports import NotFoundError, OffboardError
 
 Sleep = Callable[[float], Awaitable[None]]
+Listed = Mapping[IdentityId, UserRep]
+"""Users as the listing of disabled users showed them, in full."""
 DEFAULT_REREAD_DELAY = 0.2
 """Seconds between confirming rounds: long enough to leave a concurrent read behind."""
 DEFAULT_CONFIRM_READS = 3
@@ -104,7 +106,14 @@ class Confirmer:
     async def _read_and_confirm(
         self, identity_ids: list[IdentityId]
     ) -> tuple[dict[IdentityId, Identity | None], dict[IdentityId, OffboardError]]:
-        """Read each user once, then re-read the apparently disabled ones in rounds."""
+        """Read each user once, then re-read the apparently disabled ones in rounds.
+
+        The users the listing of disabled users showed start their rounds at once, while the
+        others are read by id: the rounds' pauses pass during those reads (a deletion's 404
+        needs no rounds), and every read of a user still takes its turn. A confirming read
+        by id still waits for every first read to be done, with the lockout and group reads
+        beside them: none of the batch's reads overlaps it. The listing needs no such wait:
+        it filters on the stored flag, which no concurrent read can make a stayer's."""
         fresh: dict[IdentityId, Identity | None] = {}
         failures: dict[IdentityId, OffboardError] = {}
         # For a batch, one realm read can spare a brute-force read per user. It is read beside
@@ -118,28 +127,57 @@ class Confirmer:
                 count = await self._disabled.count()  # no read of a user: no turn
             listing = _Listing(self._disabled, self._one_read_at_a_time, count)
             listed = await listing.users(identity_ids)
-            await self._first_reads(identity_ids, realm, listed, fresh, failures)
+            in_listing = [i for i in identity_ids if i in listed]
+            by_id = [i for i in identity_ids if i not in listed]
+
+            first_reads_left = [2]
+            all_read = asyncio.Event()
+
+            async def read_and_confirm(ids: list[IdentityId], found: Listed) -> None:
+                await self._first_reads(ids, realm, found, fresh, failures)
+                first_reads_left[0] -= 1
+                if not first_reads_left[0]:
+                    all_read.set()
+                await self._confirming_rounds(ids, listing, all_read, fresh, failures)
+
+            async with asyncio.TaskGroup() as group:
+                group.create_task(read_and_confirm(in_listing, listed))
+                group.create_task(read_and_confirm(by_id, {}))
         finally:
             if realm is not None:
                 realm.cancel()  # done by now, unless the first reads themselves failed
-        pending = [i for i, identity in fresh.items() if identity and _may_be_disabled(identity)]
+        in_order = {i: fresh[i] for i in identity_ids if i in fresh}  # as asked, duplicates once
+        return in_order, failures
+
+    async def _confirming_rounds(
+        self,
+        identity_ids: list[IdentityId],
+        listing: _Listing,
+        all_read: asyncio.Event,
+        fresh: dict[IdentityId, Identity | None],
+        failures: dict[IdentityId, OffboardError],
+    ) -> None:
+        """The rounds, a pause apart, that the apparently disabled of these users must pass;
+        ``all_read`` is set once the batch's first reads are all done."""
+        pending = [i for i in identity_ids if (read := fresh.get(i)) and _may_be_disabled(read)]
         for _ in range(self._confirm_reads):
             if not pending:
                 break
             await self._sleep(self._reread_delay)
             still_listed = await listing.ids(pending)
+            if any(i not in still_listed for i in pending):
+                await all_read.wait()  # reads by id: nothing may overlap them
             pending = await self._confirming_round(pending, still_listed, fresh, failures)
         for identity_id in pending:
             identity = fresh[identity_id]
             assert identity is not None  # pending holds only users read as present
             fresh[identity_id] = dataclasses.replace(identity, disable_confirmed=True)
-        return fresh, failures
 
     async def _first_reads(
         self,
         identity_ids: list[IdentityId],
         realm: asyncio.Task[bool] | None,
-        listed: dict[IdentityId, UserRep],
+        listed: Listed,
         fresh: dict[IdentityId, Identity | None],
         failures: dict[IdentityId, OffboardError],
     ) -> None:
