@@ -55,6 +55,8 @@ from offboard.adapters.keycloak.confirmation import USERS_PER_READ
 RESULTS = Path(__file__).parent / "results" / "reconcile.json"
 KEYCLOAK_MAX_PAGE = 1000  # the largest keycloak.page_size the settings allow
 ATLASSIAN_MAX_PAGE = 100  # v2 users/search: limit 1..100
+ATLASSIAN_IDS_PER_SEARCH = 10  # v2 users/search: accountIds takes ten
+ATLASSIAN_EMAILS_PER_SEARCH = 100  # v2 users/search: emails takes a hundred
 
 
 def check_outcome(atlassian_url: str, world: World, sample: int = 300) -> dict[str, int]:
@@ -89,8 +91,12 @@ def minimums(figures: dict[str, Any], people: int, world: World) -> dict[str, An
     """Strict minimum and design minimum of requests, and the ratios to both."""
     leavers, disabled = len(world.leavers), len(world.disabled)
     kc_pages = math.ceil(figures["listed"] / KEYCLOAK_MAX_PAGE)
-    at_pages = math.ceil(figures["accounts"] / ATLASSIAN_MAX_PAGE)
-    strict = kc_pages + at_pages + 2 * leavers
+    # Atlassian: the leavers' accounts found by the cheaper of a walk of the directory (one
+    # account per person) and searches by ten account ids (everyone is linked), a
+    # lifecycle/disable each, and the read-backs by a hundred emails per search.
+    walk = math.ceil(people / ATLASSIAN_MAX_PAGE)
+    found = min(walk, math.ceil(leavers / ATLASSIAN_IDS_PER_SEARCH))
+    strict = kc_pages + found + leavers + math.ceil(leavers / ATLASSIAN_EMAILS_PER_SEARCH)
     # Safety's own requests: a read by id per deleted leaver (a 404 is the proof); per
     # disabled one a fresh read and three confirming rounds, each the listing of disabled
     # users when it spares enough reads (the fresh read's full pages show a permanent

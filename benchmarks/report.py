@@ -416,13 +416,14 @@ Keycloak gets a read by id (its 404 is the only proof of a deletion Keycloak giv
 no bulk form); the minimum does not count it. The disabled leavers' fresh read and three
 confirming rounds each read the listing of disabled users (one page per 1000 of them, the
 fresh read's in full: a permanent lockout shows in the attributes, and no temporary one is
-in that listing) instead of reading each leaver by id with a brute-force check. Per action
-Atlassian gets 2 requests, the minimum: `lifecycle/disable` (a refusal answers 403 with its
-reason, a repeat changes nothing) and the read-back. The
-walks themselves are at the minimum: one page per 1000 Keycloak users (the page asks for
-one user more, which also tells where the listing ends, so there is no empty last page),
-one per 100 Atlassian accounts, plus the token, a few `users/count`, the service-account
-listing and the domains."""
+in that listing) instead of reading each leaver by id with a brute-force check. Atlassian
+gets what the minimum counts: the leavers' linked accounts by searches of ten account ids
+(cheaper than walking the directory at 2 % leavers), a `lifecycle/disable` per action (a
+refusal answers 403 with its reason, a repeat changes nothing) and the read-backs by
+searches of up to a hundred emails. The Keycloak walk is at the minimum: one page per 1000
+users (the page asks for one user more, which also tells where the listing ends, so there
+is no empty last page), plus the token, a few `users/count`, the service-account listing,
+the realm and the org's domains."""
 
 
 def goals(rows: list[dict[str, Any]]) -> list[str]:
