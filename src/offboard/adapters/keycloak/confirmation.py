@@ -10,9 +10,9 @@ check (the turns are the critical path). A disable is confirmed only when
 ``enabled: false`` and brute force does not explain it. With a share p of spurious reads,
 a stayer is taken for a leaver with p to the power of the reads.
 The pause is paid once per round, not once per user, so a thousand leavers cost seconds.
-When the listing of disabled users takes fewer requests than the pending reads, the first
-read and each round read that listing instead (see ``disabled_listing``): it is counted
-once, before the first reads.
+When the listing of disabled users holds few enough users per read it spares
+(``USERS_PER_READ``), the first read and each round read that listing instead (see
+``disabled_listing``); it is counted once, before the first reads.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ class Confirmer:
             in_listing = [i for i in identity_ids if i in listed]
             by_id = [i for i in identity_ids if i not in listed]
 
-            first_reads_left = [2]
+            first_reads_left = [2]  # the two groups' first reads, each done once
             all_read = asyncio.Event()
 
             async def read_and_confirm(ids: list[IdentityId], found: Listed) -> None:
@@ -186,9 +186,9 @@ class Confirmer:
 
         The reads of users stay one at a time (the lock); a user's groups and brute-force
         state are read while the next user is: they are other endpoints, and a spurious
-        answer there only makes a user a candidate for the confirming rounds (which run
-        after all of these, alone) or shows a lockout, which holds the action back. A listed
-        user needs no brute-force read (``_stored_lockout``).
+        answer there only makes a user a candidate for the confirming rounds (whose reads
+        by id wait for all of these) or shows a lockout, which holds the action back. A
+        listed user needs no brute-force read (``_stored_lockout``).
         """
         slots = asyncio.Semaphore(FIRST_READS_AT_ONCE)
         down: list[UnreachableError] = []
