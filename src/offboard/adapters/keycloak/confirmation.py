@@ -42,8 +42,9 @@ FIRST_READS_AT_ONCE = 4
 their groups and brute-force state are read beside them."""
 USERS_PER_READ = 10
 """The listing of disabled users replaces reads by id only when it holds at most this many
-users per read it spares: on Keycloak 26.7.3 a page of 1,000 disabled users took 136 ms
-(brief) or 168 ms (full), a read by id 2.8 ms and a brute-force read 2.5 ms."""
+users per read it spares: on Keycloak 26.7.3 a full page of 1,000 disabled users cost as
+much as 12 to 17 of them per read by id (114 to 168 ms against 1.5 to 2.8 ms; a brute-force
+read about as much again), ``benchmarks/bench_disabled_listing.py``."""
 LISTING_MIN_READS = 4
 """Fewer reads than this are cheap anyway: not even the listing's size is read for them."""
 
