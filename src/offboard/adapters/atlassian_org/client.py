@@ -194,16 +194,8 @@ class OrgAdapter:
                 )
 
     async def find_by_email(self, email: str) -> list[Account]:
-        """Accounts whose email is ``email``, as given or in lower case (one v2 search:
-        ``spellings``)."""
-        directory_id = await self.directory_id()
-        spellings = rq.spellings([email])
-        response = await self.call(
-            lambda: rq.search_users(self.client, self.org_id, directory_id, emails=spellings),
-            "find account by email",
-        )
-        page = DirectoryUserPage.model_validate_json(response.content)
-        return merge_directories([to_account(user, self._verified) for user in page.data])
+        """Accounts whose email is ``email``, as given or in lower case (``find_by_emails``)."""
+        return await self.find_by_emails([email])
 
     async def read_accounts(
         self, account_ids: Sequence[AccountId], *, limit: int = rq.SEARCH_LIMIT
