@@ -31,7 +31,7 @@ from offboard.core.identities import Identity, IdentityId, normalise_email
 from offboard.core.links import Link
 from offboard.core.policy import Policy
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
-from offboard.core.verdicts import Verdict, classify, match_key
+from offboard.core.verdicts import Verdict, classify, match_key, match_value
 
 SEARCH_EMAILS = 100
 """Addresses per v2 ``emails`` search."""
@@ -169,10 +169,8 @@ def _as_spelled(identity: Identity, attribute: str | None, key: str) -> str:
     A directory whose email search is exact may hold an account in Keycloak's spelling
     (one made by SAML sign-in) or in lower case: both are asked, and the answers are
     matched without case, as always."""
-    raw = identity.attribute(attribute) if attribute is not None else None
-    if normalise_email(raw) is None:
-        raw = identity.email
-    spelled = (raw or "").strip()
+    value, _ = match_value(identity, attribute)
+    spelled = (value or "").strip()
     return spelled if spelled.lower() == key else key
 
 

@@ -96,12 +96,19 @@ def match_key(identity: Identity, attribute: str | None) -> tuple[str | None, Ru
     A value that is not an email address (``is_address``) stands for nothing: it is never
     matched, and an email change to it is not followed.
     """
+    value, rule = match_value(identity, attribute)
+    key = normalise_email(value)
+    return (key if key is not None and is_address(key) else None), rule
+
+
+def match_value(identity: Identity, attribute: str | None) -> tuple[str | None, Rule]:
+    """What ``match_key`` is made from, as Keycloak spells it: the match attribute's value
+    when it has one that is not blank, else the email."""
     if attribute is not None:
-        value = normalise_email(identity.attribute(attribute))
-        if value is not None:
-            return (value if is_address(value) else None), Rule.MATCHED_BY_ATTRIBUTE
-    email = identity.normalised_email
-    return (email if email is not None and is_address(email) else None), Rule.MATCHED_BY_EMAIL
+        value = identity.attribute(attribute)
+        if normalise_email(value) is not None:
+            return value, Rule.MATCHED_BY_ATTRIBUTE
+    return identity.email, Rule.MATCHED_BY_EMAIL
 
 
 def in_scope_domains(policy_domains: Set[str], verified: Set[str]) -> frozenset[str]:

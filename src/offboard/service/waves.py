@@ -163,7 +163,7 @@ async def wave_accounts(
 ) -> tuple[Account, ...]:
     """The accounts of the wave's emails (batched) and every linked account, read fresh."""
     emails = {i.email for i in read.identities} | {link.email for link in links}
-    # As spelled: the directory also asks the lower case (``core.covering._as_spelled``).
+    # As spelled: the directory asks each address in lower case too (``find_by_emails``).
     wanted = sorted({e.strip() for e in emails if e and e.strip()})
     found: dict[str, Account] = {}
     for account in await _by_emails(directory, wanted):
