@@ -336,7 +336,7 @@ async def test_the_listing_keeps_only_the_users_asked_about(
     listing = DisabledListing(source.reader, KeycloakScope(), page_size=10)
     wanted = {IdentityId(fake.users[n]["id"]) for n in (3, 17, 29, 30)}  # 30 is enabled
 
-    users, whole = await listing.disabled_users(30, asyncio.Lock(), wanted)
+    users, whole = await listing.walk(30, asyncio.Lock(), wanted, brief=False)
 
     assert whole
     assert set(users) == wanted - {IdentityId(fake.users[30]["id"])}

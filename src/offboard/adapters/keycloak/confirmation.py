@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Container, Iterable, Mapping
 
 from offboard.adapters.circuit import UnreachableError
 from offboard.adapters.keycloak.casting import identity_from_read, is_permanently_locked
@@ -127,7 +127,7 @@ class Confirmer:
             if len(identity_ids) >= LISTING_MIN_READS:
                 count = await self._disabled.count()  # no read of a user: no turn
             listing = _Listing(self._disabled, self._one_read_at_a_time, count)
-            listed = await listing.users(identity_ids)
+            listed = await listing.read(identity_ids, brief=False)  # attributes: lockout
             in_listing = [i for i in identity_ids if i in listed]
             by_id = [i for i in identity_ids if i not in listed]
 
@@ -165,7 +165,7 @@ class Confirmer:
             if not pending:
                 break
             await self._sleep(self._reread_delay)
-            still_listed = await listing.ids(pending)
+            still_listed = await listing.read(pending, brief=True)
             if any(i not in still_listed for i in pending):
                 await all_read.wait()  # reads by id: nothing may overlap them
             pending = await self._confirming_round(pending, still_listed, fresh, failures)
@@ -217,7 +217,7 @@ class Confirmer:
     async def _confirming_round(
         self,
         pending: list[IdentityId],
-        listed: frozenset[IdentityId],
+        listed: Container[IdentityId],
         fresh: dict[IdentityId, Identity | None],
         failures: dict[IdentityId, OffboardError],
     ) -> list[IdentityId]:
@@ -333,23 +333,16 @@ class _Listing:
     count: int | None
     """Users in the listing when the batch began; None once it is known to be of no use."""
 
-    async def users(self, wanted: Collection[IdentityId]) -> dict[IdentityId, UserRep]:
-        """Those of ``wanted`` the listing shows disabled, in full, when reading it spares
-        reading them by id; else none."""
+    async def read(
+        self, wanted: Collection[IdentityId], *, brief: bool
+    ) -> dict[IdentityId, UserRep]:
+        """Those of ``wanted`` the listing shows disabled (brief or in full), when reading it
+        spares reading them by id; else none."""
         if self.count is None or not self._worth(len(wanted)):
             return {}
-        users, whole = await self.disabled.disabled_users(self.count, self.lock, set(wanted))
+        users, whole = await self.disabled.walk(self.count, self.lock, set(wanted), brief=brief)
         self.count = self.count if whole else None
         return users
-
-    async def ids(self, wanted: Collection[IdentityId]) -> frozenset[IdentityId]:
-        """Those of ``wanted`` the listing shows disabled, when reading it spares reading
-        them by id; else none."""
-        if self.count is None or not self._worth(len(wanted)):
-            return frozenset()
-        ids, whole = await self.disabled.disabled_now(self.count, self.lock, set(wanted))
-        self.count = self.count if whole else None
-        return ids
 
     def _worth(self, reads: int) -> bool:
         # An empty listing spares nothing: everyone would still be read by id.

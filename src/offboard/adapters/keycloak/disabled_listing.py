@@ -43,27 +43,14 @@ class DisabledListing:
         except OffboardError:
             return None
 
-    async def disabled_now(
-        self, count: int, lock: asyncio.Lock, wanted: Container[IdentityId]
-    ) -> tuple[frozenset[IdentityId], bool]:
-        """Which of ``wanted`` the listing shows disabled now, and whether every page could
-        be read."""
-        users, whole = await self._walk(count, lock, wanted, brief=True)
-        return frozenset(users), whole
-
-    async def disabled_users(
-        self, count: int, lock: asyncio.Lock, wanted: Container[IdentityId]
-    ) -> tuple[dict[IdentityId, UserRep], bool]:
-        """Those of ``wanted`` the listing shows disabled now, in full, and whether every
-        page could be read."""
-        return await self._walk(count, lock, wanted, brief=False)
-
-    async def _walk(
+    async def walk(
         self, count: int, lock: asyncio.Lock, wanted: Container[IdentityId], *, brief: bool
     ) -> tuple[dict[IdentityId, UserRep], bool]:
-        """Pages read one at a time under ``lock``; the walk stops at the first page that
-        fails (after its retries): a server that slow is better asked by id, not paged.
-        Only the ``wanted`` users are kept: full representations can be large."""
+        """Those of ``wanted`` the listing shows disabled now (brief or in full), and whether
+        every page could be read. Pages are read one at a time under ``lock``; the walk stops
+        at the first page that fails (after its retries): a server that slow is better asked
+        by id, not paged. Only the ``wanted`` users are kept: full representations can be
+        large."""
         seen: dict[IdentityId, UserRep] = {}
         query: Query = {**self._query, "briefRepresentation": brief}
         # One page more than the count asks for: a few users disabled since then fit in it.
