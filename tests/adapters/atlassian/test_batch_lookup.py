@@ -14,6 +14,19 @@ from tests.adapters.atlassian.test_against_emulator import ORG, SEARCH, director
 __all__ = ["parts"]  # the fixture, used by name
 
 
+def recording_searches(parts: EmulatorParts) -> tuple[httpx.MockTransport, list[list[str]]]:
+    """A transport to the emulator that notes the ``emails`` of each v2 search it passes on."""
+    sent: list[list[str]] = []
+    app = create_app(parts=parts)
+
+    async def recording(request: httpx.Request) -> httpx.Response:
+        if request.url.path == SEARCH:
+            sent.append(json.loads(request.content)["emails"])
+        return await httpx.ASGITransport(app).handle_async_request(request)
+
+    return httpx.MockTransport(recording), sent
+
+
 async def test_250_emails_take_three_searches_and_find_every_account(
     parts: EmulatorParts,
 ) -> None:
@@ -29,16 +42,9 @@ async def test_250_emails_take_three_searches_and_find_every_account(
 
 
 async def test_each_search_names_at_most_a_hundred_exact_addresses(parts: EmulatorParts) -> None:
-    sent: list[list[str]] = []
-    app = create_app(parts=parts)
-
-    async def recording(request: httpx.Request) -> httpx.Response:
-        if request.url.path == SEARCH:
-            sent.append(json.loads(request.content)["emails"])
-        return await httpx.ASGITransport(app).handle_async_request(request)
-
+    transport, sent = recording_searches(parts)
     emails = [f"person{n}@example.com" for n in range(150)]
-    async with directory(httpx.MockTransport(recording)) as adapter:
+    async with directory(transport) as adapter:
         assert await adapter.find_by_emails(emails) == []
     assert [len(chunk) for chunk in sent] == [100, 50]
     assert [address for chunk in sent for address in chunk] == emails
@@ -57,15 +63,8 @@ async def test_an_address_with_capitals_is_asked_as_given_and_in_lower_case(
         capitals.email = "June.Park@example.com"  # as SAML sign-in sent it
         parts.state.by_email[capitals.email.lower()] = capitals.account_id
     asked = ["June.Park@example.com", lower.email.upper(), "already@example.com"]
-    sent: list[list[str]] = []
-    app = create_app(parts=parts)
-
-    async def recording(request: httpx.Request) -> httpx.Response:
-        if request.url.path == SEARCH:
-            sent.append(json.loads(request.content)["emails"])
-        return await httpx.ASGITransport(app).handle_async_request(request)
-
-    async with directory(httpx.MockTransport(recording)) as adapter:
+    transport, sent = recording_searches(parts)
+    async with directory(transport) as adapter:
         found = await adapter.find_by_emails(asked)
     assert sorted(account.id for account in found) == sorted(ids)
     assert sent == [
