@@ -33,6 +33,28 @@ def test_a_leaver_made_by_the_printed_command_is_deactivated_by_plan_and_apply(
     assert linked.keycloak_user(person(6)).enabled  # type: ignore[attr-defined]
 
 
+def test_a_leaver_offboard_never_saw_is_explained_with_what_to_run_first(
+    world: World, runner: CliRunner
+) -> None:
+    """On a store that has not linked them, their leave is day-one backlog: reported, not
+    acted on. emulate-leave says so, and how to see the main job instead."""
+    email = f"{person(6)}@{DOMAIN}"
+    code, output = world.run(runner, "emulate-leave", email)
+    assert code == ExitCode.OK, output
+    assert "offboard has not linked" in output
+    assert "offboard apply --yes" in output
+    assert "--adopt-backlog" in output
+    code, output = world.run(runner, "emulate-leave", email, "--back")
+    assert code == ExitCode.OK, output
+    assert "offboard has not linked" not in output  # enabling someone again needs no note
+
+
+def test_a_linked_leaver_gets_no_note(linked: World, runner: CliRunner) -> None:
+    code, output = linked.run(runner, "emulate-leave", f"{person(7)}@{DOMAIN}")
+    assert code == ExitCode.OK, output
+    assert "offboard has not linked" not in output
+
+
 def test_emulate_leave_refuses_a_real_keycloak(config_file: object, runner: CliRunner) -> None:
     from offboard.cli.main import app
 
@@ -60,4 +82,6 @@ def test_emulate_prints_how_to_make_someone_leave() -> None:
             process.communicate(timeout=30)
     text = "".join(lines)
     assert "emulate-leave person-000003@acme.example" in text
+    first, leave = text.index("apply --yes"), text.index("emulate-leave person-000003")
+    assert first < leave  # links first: a leave offboard never saw is only reported
     assert "emulator-admin-secret" in text

@@ -18,6 +18,8 @@ from offboard.cli.state import state_of
 if TYPE_CHECKING:
     import httpx
 
+    from offboard.settings import Settings
+
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -59,6 +61,33 @@ def emulate_leave(
     done = "deleted" if delete else ("enabled again" if back else "disabled")
     stderr.print(f"{email} ({user_id}) {done} in realm {realm}; now try `offboard plan`",
                  markup=False)  # fmt: skip
+    if not back and not _linked(settings, user_id):
+        stderr.print(UNSEEN_LEAVER, markup=False)
+
+
+UNSEEN_LEAVER = (
+    "note: offboard has not linked this person to an Atlassian account yet (no run has seen "
+    "them), so their leave counts as day-one backlog: left before offboard was watching, "
+    "reported for a human and not acted on. To watch the main job, let offboard see everyone "
+    "first: `offboard emulate-leave EMAIL --back`, `offboard apply --yes` (it records links "
+    "only; nothing changes in Atlassian), then leave again. Or act on the backlog now with "
+    "`offboard apply --adopt-backlog`."
+)
+
+
+def _linked(settings: Settings, user_id: str) -> bool:
+    """Whether the configured store links this Keycloak user (no store yet: not linked)."""
+    from offboard.cli.wiring import open_configured_store
+    from offboard.ports import OffboardError
+
+    try:
+        store = open_configured_store(settings, read_only=True)
+    except OffboardError:
+        return False
+    try:
+        return bool(store.links(identity_ids=[user_id]))
+    finally:
+        store.close()
 
 
 def _token(client: httpx.Client, realm: str) -> str:
@@ -80,8 +109,10 @@ def hint(email: str) -> str:
     from offboard.cli.demo import ADMIN_CLIENT, ADMIN_SECRET
 
     return (
-        "To watch offboard do its job, make someone leave, then run `offboard plan`, "
+        "To watch offboard do its job, let it see everyone once (it records who is who; "
+        "nothing changes in Atlassian), make someone leave, then run `offboard plan`, "
         "`offboard apply` or `offboard run`:\n"
+        "  offboard --config offboard.toml apply --yes\n"
         f"  offboard --config offboard.toml emulate-leave {email}\n"
         "  (--back enables them again, --delete deletes them; or call the Keycloak admin API "
         f"as client {ADMIN_CLIENT!r} with secret {ADMIN_SECRET!r}, emulator-only)"
