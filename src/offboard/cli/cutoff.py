@@ -21,7 +21,7 @@ from offboard.core.reasons import realm_name
 
 if TYPE_CHECKING:
     from offboard.cli.flows import Wired
-    from offboard.executor import ApplyReport
+    from offboard.core.operator_requests import OperatorRequest
     from offboard.service.operator import Act, Prepared, Sides
 
 
@@ -34,6 +34,15 @@ PersonArgument = Annotated[
     str, typer.Argument(help="The person's email (their Atlassian account) or Keycloak user id.")
 ]
 Prepare = Callable[[str, "Act", "Sides"], Awaitable["Prepared"]]
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        min=0,
+        metavar="SECONDS",
+        help="While a daemon leads, how long to wait for it to carry the act out.",
+    ),
+]
 
 
 @cutoff_app.command("now")
@@ -44,6 +53,7 @@ def now(
     actor: ActorOption = None,
     yes: YesOption = False,
     override_guard: OverrideOption = None,
+    wait: WaitOption = 60.0,
 ) -> None:
     """Deprovision one person now, even while Keycloak still shows them enabled.
 
@@ -53,11 +63,15 @@ def now(
     rule manual-cutoff, with who and why) and reads the account back. The daemon never
     gives such access back by itself: `offboard cutoff lift` does, by hand.
 
+    While an `offboard run` daemon leads, the confirmed act is handed to it (it acts under
+    its own lease, from fresh reads, with the same checks) and this command waits up to
+    --wait seconds for the outcome; `offboard cutoff requests` lists what was handed over.
+
     Example: offboard cutoff now ada@example.com --reason "left today, HR ticket 4411"
     """
     from offboard.service.operator import prepare_cutoff
 
-    _act(ctx, person, reason, actor, yes, override_guard, prepare_cutoff, "Cut off")
+    _act(ctx, person, reason, actor, yes, override_guard, prepare_cutoff, "Cut off", wait)
 
 
 @cutoff_app.command("lift")
@@ -67,25 +81,30 @@ def lift(
     reason: ReasonOption,
     actor: ActorOption = None,
     yes: YesOption = False,
+    wait: WaitOption = 60.0,
 ) -> None:
     """Give back what `offboard cutoff now` took (the person must be enabled in Keycloak).
+
+    While a daemon leads, the act is handed to it, as for `offboard cutoff now`.
 
     Example: offboard cutoff lift ada@example.com --reason "cut off by mistake"
     """
     from offboard.service.operator import prepare_lift
 
-    _act(ctx, person, reason, actor, yes, None, prepare_lift, "Give back access of")
+    _act(ctx, person, reason, actor, yes, None, prepare_lift, "Give back access of", wait)
 
 
 def _act(ctx: typer.Context, person: str, reason: str, actor: str | None, yes: bool,
          override_guard: list[GuardName] | None, prepare: Prepare,
-         verb: str) -> None:  # fmt: skip
+         verb: str, wait: float) -> None:  # fmt: skip
     from offboard.cli.fitting import output_console
-    from offboard.cli.flows import acting, run_applying
+    from offboard.cli.flows import run_applying
+    from offboard.cli.handing import act_or_hand_over, show_request
     from offboard.cli.prompts import confirm, require_confirmation_channel
     from offboard.cli.render import apply_table
     from offboard.cli.wiring import connect
-    from offboard.service.operator import Act, OperatorRefusedError, carry_out
+    from offboard.executor import ApplyReport
+    from offboard.service.operator import Act, OperatorRefusedError
 
     settings = state_of(ctx).settings()
     require_confirmation_channel(yes)
@@ -97,7 +116,7 @@ def _act(ctx: typer.Context, person: str, reason: str, actor: str | None, yes: b
     console = output_console()
     realm = realm_name(f"{settings.keycloak.base_url}/admin/realms/{settings.keycloak.realm}")
 
-    async def go() -> ApplyReport | None:
+    async def go() -> ApplyReport | OperatorRequest:
         async with connect(settings) as wired:
             sides = _sides(wired, realm)
             prepared = await _refusing(prepare(person, act, sides))
@@ -108,13 +127,42 @@ def _act(ctx: typer.Context, person: str, reason: str, actor: str | None, yes: b
                 raise RefusedError(prepared.refusal)
             check_guards(prepared.plan, overrides, console, yes=yes)
             confirm(console, f"{verb} {person}?", yes=yes)
-            async with acting(wired) as preflight:
-                return await carry_out(prepared, act, sides, overrides, preflight)
+            return await act_or_hand_over(
+                wired, sides, person, prepared, act, overrides, console, wait
+            )
 
-    report = run_applying(go(), console)
-    assert report is not None
-    console.print(apply_table(report))
-    raise typer.Exit(report_exit_code(report))
+    done = run_applying(go(), console)
+    if not isinstance(done, ApplyReport):
+        raise typer.Exit(show_request(done, console))
+    console.print(apply_table(done))
+    raise typer.Exit(report_exit_code(done))
+
+
+@cutoff_app.command("requests")
+def requests(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
+) -> None:
+    """The cut-offs and lifts handed to a leading daemon, and what became of each.
+
+    Example: offboard cutoff requests --limit 5
+    """
+    from offboard.cli.fitting import output_console
+    from offboard.cli.wiring import open_configured_store
+    from offboard.store.operator_requests import StoredRequests
+
+    store = open_configured_store(state_of(ctx).settings(), read_only=True)
+    try:
+        found = StoredRequests(store.engine).recent(limit)
+    finally:
+        store.close()
+    console = output_console()
+    if not found:
+        console.print("no cut-off was handed to a daemon", markup=False)
+    for r in found:
+        when = r.requested_at.strftime("%Y-%m-%d %H:%M:%SZ")
+        console.print(f"#{r.id} {when} {r.kind} {r.person} by {r.actor}: {r.state}"
+                      + (f": {r.outcome}" if r.outcome else ""), markup=False)  # fmt: skip
 
 
 def _sides(wired: Wired, realm: str) -> Sides:

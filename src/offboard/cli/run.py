@@ -29,7 +29,10 @@ if TYPE_CHECKING:
     from offboard.server.listeners import Listener
     from offboard.server.login import ConsoleLogin
     from offboard.server.metrics import Metrics
+    from offboard.service.leasing import Lease
     from offboard.service.notifying import Counters
+    from offboard.service.operator import Sides
+    from offboard.service.operator_requests import HandedActs
     from offboard.service.passes import Passes
     from offboard.service.running import Daemon, DaemonConfig
     from offboard.service.status import DaemonStatus
@@ -95,6 +98,20 @@ def readiness_limits(settings: Settings) -> dict[str, timedelta]:
         "reconcile": 2 * interval + timedelta(minutes=5),
         "vendor": max(timedelta(minutes=5), 3 * settings.daemon.poll_interval),
     }
+
+
+def _handed_acts(
+    store: Store, sides: Sides, lease: Lease, reconfirm_after: timedelta | None
+) -> HandedActs | None:
+    """The leader's loop over operator acts the command line queued (only a store of ours
+    keeps the queue)."""
+    from offboard.service.operator_requests import HandedActs
+    from offboard.store import SqlStore
+    from offboard.store.operator_requests import StoredRequests
+
+    if not isinstance(store, SqlStore):
+        return None
+    return HandedActs(StoredRequests(store.engine), sides, lease, reconfirm_after)
 
 
 async def assemble(
@@ -177,7 +194,11 @@ async def assemble(
     told = build_notifications(
         settings, stack, status, store, clock, limits, _notification_counters(metrics)
     )
-    daemon = Daemon(passes, source, cursors, clock, status, lease, config, daily, told)
+    sides = Sides(
+        source, directory, store, clock, policy, realm_name(f"/realms/{settings.keycloak.realm}")
+    )
+    handed = _handed_acts(store, sides, lease, settings.daemon.reconfirm_after)
+    daemon = Daemon(passes, source, cursors, clock, status, lease, config, daily, told, handed)
     window = settings.daemon.webhook_window
     receiver = WebhookReceiver(
         _secret_bytes(settings),
@@ -189,14 +210,7 @@ async def assemble(
     )
     history = store.licence_reports if isinstance(store, SqlStore) else None
     console = ConsoleBackend(
-        Sides(
-            source,
-            directory,
-            store,
-            clock,
-            policy,
-            realm_name(f"/realms/{settings.keycloak.realm}"),
-        ),
+        sides,
         lease_ttl=settings.daemon.lease_ttl,
         reconfirm_after=settings.daemon.reconfirm_after,
         search=store.search_journal if isinstance(store, SqlStore) else None,

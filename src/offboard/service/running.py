@@ -30,6 +30,7 @@ from offboard.service.gate import PassGate
 from offboard.service.leasing import Lease
 from offboard.service.licence_schedule import DailyLicenceCheck
 from offboard.service.notifying import Notifications
+from offboard.service.operator_requests import HandedActs
 from offboard.service.passes import Passes, PassReport
 from offboard.service.status import STORE, DaemonStatus
 
@@ -74,10 +75,13 @@ class Daemon:
         config: DaemonConfig = DaemonConfig(),
         daily: DailyLicenceCheck | None = None,
         notifications: Notifications | None = None,
+        handed: HandedActs | None = None,
     ) -> None:
         self.passes = passes
         self.daily = daily
         self.notifications = notifications
+        self.handed = handed
+        """Operator acts the command line handed to the leader (``offboard cutoff``)."""
         self.clock = clock
         self.status = status
         self.lease = lease
@@ -130,6 +134,9 @@ class Daemon:
         if self.notifications is not None:
             told = self.notifications.run(self._stopping, lambda: self.lease.held)
             roots.append(asyncio.create_task(told, name="notifications"))
+        if self.handed is not None:
+            handed = self.handed.run(self._stopping, self._gate)
+            roots.append(asyncio.create_task(handed, name="operator-requests"))
         try:
             await stop.wait()
         finally:

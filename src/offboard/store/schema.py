@@ -23,7 +23,7 @@ from sqlalchemy import (
     false,
 )
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 """Bumped with every migration; a store with a higher number was written by a newer offboard."""
 
 
@@ -259,3 +259,22 @@ console_sessions = Table(
     Column("expires_at", UtcDateTime(), nullable=False),
     Index("ix_console_sessions_expires_at", "expires_at"),
 )
+
+operator_requests = Table(
+    "operator_requests",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("person", String(320), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("reason", Text(), nullable=False),
+    Column("overrides", String(400), nullable=False),
+    Column("requested_at", UtcDateTime(), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("outcome", Text(), nullable=False),
+    Column("taken_at", UtcDateTime()),
+    Column("finished_at", UtcDateTime()),
+    Index("ix_operator_requests_state", "state", "id"),
+)
+"""Operator acts asked for by hand while a daemon leads (``core.operator_requests``): the
+leader takes the oldest queued one, carries it out and writes its outcome."""
