@@ -142,3 +142,13 @@ async def test_group_scope_lists_the_group_members(emulator: Target) -> None:
     assert all(i.groups == {"/staff"} for i in snapshot.identities)
     assert reread is not None
     assert reread.groups == {"/staff"}
+
+
+@pytest.mark.parametrize("hostile", ["\x1b", "../clients", "a/b", "x?max=1", "id#frag", " "])
+async def test_an_id_that_is_no_path_segment_reads_as_no_such_user(
+    emulator: Target, hostile: str
+) -> None:
+    """An id from a form or a file is one path segment, escaped: never a malformed URL (a
+    crash), never another endpoint (``../clients`` would read the realm's clients)."""
+    async with source_for(emulator) as source:
+        assert await source.read_identity(IdentityId(hostile)) is None

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Collection, Container, Iterable
 from offboard.adapters.circuit import UnreachableError
 from offboard.adapters.keycloak.casting import identity_from_read, is_permanently_locked
 from offboard.adapters.keycloak.disabled_listing import DisabledListing
-from offboard.adapters.keycloak.requests import AdminReader
+from offboard.adapters.keycloak.requests import AdminReader, seg
 from offboard.adapters.keycloak.scope import KeycloakScope
 from offboard.adapters.keycloak.wire import BRUTE_FORCE, GROUPS, REALM, USER, UserRep
 from offboard.core.identities import Identity, IdentityId, Lockout
@@ -275,7 +275,7 @@ class Confirmer:
         on. Right after, this task steps aside once so that the next user's read leaves
         before this user's parsing and lockout check: the turns are the critical path.
         """
-        prepared = self._reader.prepare(f"users/{identity_id}")
+        prepared = self._reader.prepare(f"users/{seg(identity_id)}")
         try:
             async with self._one_read_at_a_time:
                 body = await self._reader.exchange(prepared)
@@ -306,7 +306,7 @@ class Confirmer:
             return Lockout.NONE
         try:
             status = await self._reader.read(
-                f"attack-detection/brute-force/users/{user.id}", BRUTE_FORCE
+                f"attack-detection/brute-force/users/{seg(user.id)}", BRUTE_FORCE
             )
         except OffboardError:
             return Lockout.UNKNOWN
@@ -318,7 +318,7 @@ class Confirmer:
             return frozenset()
         wanted = {"/" + path.strip("/") for path in self._scope.group_paths}
         groups = await self._reader.read(
-            f"users/{identity_id}/groups", GROUPS, {"briefRepresentation": True, "max": 1000}
+            f"users/{seg(identity_id)}/groups", GROUPS, {"briefRepresentation": True, "max": 1000}
         )
         return frozenset(group.path for group in groups if group.path in wanted)
 

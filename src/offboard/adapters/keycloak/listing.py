@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from offboard.adapters.keycloak.casting import identity_from_listing
 from offboard.adapters.keycloak.paging import walk_pages
-from offboard.adapters.keycloak.requests import AdminReader, Query
+from offboard.adapters.keycloak.requests import AdminReader, Query, seg
 from offboard.adapters.keycloak.scope import KeycloakScope
 from offboard.adapters.keycloak.wire import COUNT, GROUP, USERS
 from offboard.core.identities import Identity, IdentityId
@@ -96,7 +96,7 @@ class UserLister:
         except OffboardError as error:
             listing.problems.append(f"group {path!r} could not be resolved: {error}")
             return
-        members_path = f"groups/{group.id}/members"
+        members_path = f"groups/{seg(group.id)}/members"
         await self._walk(
             members_path,
             {"briefRepresentation": True},

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 
 from offboard.adapters.keycloak.listing import SERVICE_ACCOUNT_PREFIX
 from offboard.adapters.keycloak.paging import walk_pages
-from offboard.adapters.keycloak.requests import AdminReader, Query
+from offboard.adapters.keycloak.requests import AdminReader, Query, seg
 from offboard.adapters.keycloak.scope import KeycloakScope
 from offboard.adapters.keycloak.wire import GROUP, GroupRep, UserRep
 from offboard.core.identities import IdentityId
@@ -62,7 +62,7 @@ class PeopleReader:
         groups = await self.selected_groups(paths, prefixes)
         people = await self._scope_people()
         for group in groups:
-            for user in await self._members(f"groups/{group.id}/members", group.path):
+            for user in await self._members(f"groups/{seg(group.id)}/members", group.path):
                 person = people.get(IdentityId(user.id))
                 if person is not None:
                     people[person.id] = replace(person, groups=person.groups | {group.path})
@@ -104,7 +104,7 @@ class PeopleReader:
             parent = pending.pop()
             try:
                 children = await self.reader.read(
-                    f"groups/{parent.id}/children", CHILDREN, {"first": 0, "max": 1000}
+                    f"groups/{seg(parent.id)}/children", CHILDREN, {"first": 0, "max": 1000}
                 )
             except OffboardError as error:
                 self.problems.append(f"subgroups of {parent.path} could not be read: {error}")
@@ -123,7 +123,7 @@ class PeopleReader:
             for path in self.scope.group_paths:
                 group = await self._by_path(path)
                 if group is not None:
-                    members = f"groups/{group.id}/members"
+                    members = f"groups/{seg(group.id)}/members"
                     users += await self._members(members, path, brief=not self.attributes)
         else:
             query: Query = {"q": self.scope.query} if self.scope.query else {}
@@ -178,14 +178,16 @@ class PersonReader:
         """The person (absent when deleted or out of scope) and the selected groups that
         concern them: theirs, and those of ``pushed_group_ids`` still selected."""
         try:
-            user = await self.reader.read(f"users/{identity_id}", NAMED_USER)
+            user = await self.reader.read(f"users/{seg(identity_id)}", NAMED_USER)
         except NotFoundError:
             return People((), (), now, True, targeted=True)
         except OffboardError as error:
             return People((), (), now, False, (f"user {identity_id}: {error}",), targeted=True)
         try:
-            reps = await self.reader.read(f"users/{identity_id}/groups", CHILDREN, {"max": 1000})
-            pushed = [await self.reader.read(f"groups/{g}", GROUP) for g in pushed_group_ids]
+            reps = await self.reader.read(
+                f"users/{seg(identity_id)}/groups", CHILDREN, {"max": 1000}
+            )
+            pushed = [await self.reader.read(f"groups/{seg(g)}", GROUP) for g in pushed_group_ids]
         except OffboardError as error:
             problem = f"groups of {identity_id}: {error}"
             return People((), (), now, False, (problem,), targeted=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -25,6 +26,12 @@ Query: TypeAlias = Mapping[str, QueryValue]
 
 READ_RETRIES = RetryPolicy(attempts=4, timeout=120.0, wait_initial=0.2, wait_max=10.0)
 """Reads are cheap to repeat; a page that still fails after these marks the walk incomplete."""
+
+
+def seg(value: str) -> str:
+    """``value`` as one path segment, escaped: an id from a form, a file or an event is never
+    a malformed URL, nor a path to another endpoint (``../clients``)."""
+    return quote(value, safe="")
 
 
 class AccessDeniedError(PermanentError):
