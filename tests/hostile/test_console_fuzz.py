@@ -28,10 +28,10 @@ pytestmark = pytest.mark.slow
 PAGES = ["/", "/status.json", "/history", "/history.csv", "/history.json", "/person",
          "/act/outcome/x", "/licences"]  # fmt: skip
 ACTS = ["/act/release-hold", "/act/link-set", "/act/link-remove", "/act/resolve", "/act/retry",
-        "/act/override"]  # fmt: skip
+        "/act/override", "/act/cutoff", "/act/cutoff-lift"]  # fmt: skip
 FIELDS = ["reason", "hold_id", "category", "identity_id", "account_id", "email", "action_key",
           "fingerprint", "guards", "csrf_token", "person", "rule", "status", "phase", "before",
-          "run_id", "id"]  # fmt: skip
+          "run_id", "id", "confirm"]  # fmt: skip
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
 odd = st.one_of(
     text,
@@ -111,6 +111,8 @@ def not_happy(path: str, form: dict[str, str], unchanged: Unchanged) -> dict[str
     assert hold is not None
     if path == "/act/release-hold" and form.get("hold_id", "").strip() == str(hold.id):
         form["hold_id"] = str(hold.id + 1)
+    if path in ("/act/cutoff", "/act/cutoff-lift"):
+        form["person"] = "not-" + form.get("person", "")  # nobody: refused before any write
     if path == "/act/override":
         form["fingerprint"] = "not-" + form.get("fingerprint", "")
         form.pop("guards", None)  # refused before any plan is made: fast

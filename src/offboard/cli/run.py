@@ -144,6 +144,7 @@ async def assemble(
     from offboard.service.running import Daemon
     from offboard.service.status import DaemonStatus
     from offboard.store import SqlStore
+    from offboard.store.operator_requests import StoredRequests
 
     clock = clock or SystemClock()
     metrics = Metrics()
@@ -218,6 +219,7 @@ async def assemble(
         licences=history,
         nudge=daemon.submit,
         leadership=Leadership(lease, daemon.gate),
+        requests=StoredRequests(store.engine) if isinstance(store, SqlStore) else None,
     )
     app = create_app(
         status, metrics, readiness_limits=limits, licences=history,

@@ -43,6 +43,21 @@ TICK = 1.0
 (plus a full pass in progress, which holds the gate)."""
 
 
+class RequestQueue(Protocol):
+    """Where an act is left for the leader (``store.operator_requests.StoredRequests``)."""
+
+    def queue(
+        self,
+        kind: RequestKind,
+        person: str,
+        *,
+        actor: str,
+        reason: str,
+        overrides: tuple[str, ...],
+        at: datetime,
+    ) -> OperatorRequest: ...
+
+
 class RequestBook(Protocol):
     """What the leader needs of the store's requests (``store.operator_requests``)."""
 
@@ -129,7 +144,7 @@ class HandedActs:
             return RequestState.BLOCKED, f"{error}; lift it with --override-guard NAME"
         except Exception as error:
             return RequestState.FAILED, f"{type(error).__name__}: {error}"
-        return _settled(report)
+        return settled(report)
 
 
 def _guards(names: tuple[str, ...]) -> frozenset[GuardName]:
@@ -140,7 +155,7 @@ def _guards(names: tuple[str, ...]) -> frozenset[GuardName]:
     return frozenset(known[n] for n in names)
 
 
-def _settled(report: ApplyReport) -> tuple[RequestState, str]:
+def settled(report: ApplyReport) -> tuple[RequestState, str]:
     """The request's state and a line for people, from the act's report."""
     words = "; ".join(
         f"{o.action.kind} of account {o.action.account_id}: {o.status}"

@@ -19,6 +19,7 @@ from offboard.server.console.acting import Leadership, acting
 from offboard.server.console.blocked import BlockedReader, PlanReader
 from offboard.server.console.names import NameBook
 from offboard.service.operator import Sides
+from offboard.service.operator_requests import RequestQueue
 
 History = list[tuple[datetime, dict[str, object]]]
 JournalSearch = Callable[[JournalQuery], list[JournalRecord]]
@@ -41,6 +42,8 @@ class ConsoleBackend:
     plans: PlanReader | None = None
     """The store's ``plan_document``: the blocked people of the last full plan."""
     names: NameBook | None = field(default=None)
+    requests: RequestQueue | None = None
+    """Where an act is handed to the leader when another replica leads (``cutoff``)."""
     _blocked: BlockedReader | None = field(default=None, repr=False)
 
     def acting(self) -> AbstractAsyncContextManager[Preflight]:

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from offboard.core.budget import BudgetCategory
 from offboard.core.holds import DEPROVISIONING
 from offboard.core.identities import IdentityId
+from offboard.core.operator_requests import RequestKind
 from offboard.core.plan import GuardName
+from offboard.executor.applying import PlanBlockedError
 from offboard.ports import IdentityEvent, NoHoldError
 from offboard.server.console.acts import Form
 from offboard.server.console.backend import ConsoleBackend
 from offboard.service.acting import LeaderBusyError
 from offboard.service.holds import release_category, release_hold
 from offboard.service.links_admin import remove_link, resolve_identity, set_link
-from offboard.service.operator import Act, OperatorRefusedError, Sides
+from offboard.service.operator import (
+    Act,
+    OperatorRefusedError,
+    Prepared,
+    Sides,
+    carry_out,
+    prepare_cutoff,
+    prepare_lift,
+)
+from offboard.service.operator_requests import settled
 from offboard.service.overriding import approve_override
 from offboard.service.retrying import retry_action
 
@@ -136,6 +147,55 @@ async def override(form: Form, act: Act, sides: Sides, backend: ConsoleBackend) 
         raise OperatorRefusedError(f"{error}; nothing was applied") from None
     counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts.items()) if n)
     return f"Override approved for plan {report.fingerprint[:12]}: {counts or 'nothing sent'}."
+
+
+async def cutoff(form: Form, act: Act, sides: Sides, backend: ConsoleBackend) -> str:
+    """Cut one person off now, whatever Keycloak says (``prepare_cutoff``/``carry_out``)."""
+    if form.get("confirm") != "yes":
+        raise OperatorRefusedError("tick the box that names the person to confirm the cut-off")
+    return await _one_person(RequestKind.CUTOFF, prepare_cutoff, form, act, sides, backend)
+
+
+async def cutoff_lift(form: Form, act: Act, sides: Sides, backend: ConsoleBackend) -> str:
+    """Give back what a cut-off took (``prepare_lift``/``carry_out``)."""
+    return await _one_person(RequestKind.CUTOFF_LIFT, prepare_lift, form, act, sides, backend)
+
+
+async def _one_person(
+    kind: RequestKind,
+    prepare: Callable[[str, Act, Sides], Awaitable[Prepared]],
+    form: Form,
+    act: Act,
+    sides: Sides,
+    backend: ConsoleBackend,
+) -> str:
+    """A one-person act as the CLI's ``cutoff`` does it: checked on fresh reads, carried out
+    under this daemon's lease, or handed to the replica that leads."""
+    person = _needed(form, "person")
+    prepared = await prepare(person, act, sides)
+    if prepared.refusal is not None:
+        raise OperatorRefusedError(prepared.refusal)
+    try:
+        async with backend.acting() as preflight:
+            report = await carry_out(prepared, act, sides, preflight=preflight)
+    except LeaderBusyError as error:
+        if backend.requests is None:
+            raise OperatorRefusedError(f"{error}; nothing was done") from None
+        request = await asyncio.to_thread(
+            backend.requests.queue, kind, person, actor=act.actor, reason=act.reason,
+            overrides=(), at=sides.clock.now(),
+        )  # fmt: skip
+        return (
+            f"{kind} of {person} handed to the leading daemon as request #{request.id}: it "
+            "acts within seconds; `offboard cutoff requests` shows the outcome."
+        )
+    except PlanBlockedError as error:
+        raise OperatorRefusedError(
+            f"{error}. Lift the guard from the command line: `offboard {kind.replace('-', ' ')} "
+            f"{person} --override-guard NAME`"
+        ) from None
+    state, words = settled(report)
+    return f"{kind} of {person}: {state}; {words}"
 
 
 def _needed(form: Form, name: str) -> str:

@@ -1,7 +1,8 @@
 """``/person?id=``: one person by Keycloak id, account id or email: names, ids, links, history.
 
-An operator also gets the link forms here: remove a pairing, or pair by hand (the same
-``set_link``/``remove_link`` the CLI's ``offboard links`` calls).
+An operator also gets the forms here: remove a pairing, or pair by hand (the same
+``set_link``/``remove_link`` the CLI's ``offboard links`` calls), cut the person off now or
+lift such a cut-off (``offboard cutoff``'s service functions).
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ async def render(wanted: str, backend: ConsoleBackend, user: ConsoleUser | None,
     parts += ["<h2>Links</h2>", _links_table(links, acting, csrf)]
     if acting:
         parts += ["<h2>Pair by hand</h2>", _set_form(ids[0] if ids else "", csrf)]
+        parts += ["<h2>Cut off now</h2>", _cutoff_form(wanted, csrf)]
+        if any(link.cut_off_by_hand for link in links):
+            parts += ["<h2>Lift the cut-off</h2>", _lift_form(wanted, csrf)]
     rows = [(moment(r.at), r.kind, r.phase.value, r.status.value,
              r.rule, r.detail or r.reason) for r in records]  # fmt: skip
     parts += [
@@ -97,6 +101,28 @@ def _set_form(identity_id: str, csrf: str) -> str:
         "<label>Atlassian account id <input type='text' name='account_id' required></label>"
         "<label>Reason <textarea name='reason' rows='2' required></textarea></label>"
         "<button type='submit'>Set link</button></form>"
+    )
+
+
+def _cutoff_form(person: str, csrf: str) -> str:
+    return (
+        "<form method='post' action='/act/cutoff' data-testid='cutoff'>"
+        f"{hidden(CSRF_FIELD, csrf)}{hidden('person', person)}"
+        "<p class='muted'>Deprovisions their account now, whatever Keycloak says; "
+        "protections and guards still hold, and only a lift gives it back.</p>"
+        "<label>Reason <textarea name='reason' rows='2' required></textarea></label>"
+        "<label><input type='checkbox' name='confirm' value='yes' required> "
+        f"Cut off {esc(person)}</label>"
+        "<button type='submit'>Cut off now</button></form>"
+    )
+
+
+def _lift_form(person: str, csrf: str) -> str:
+    return (
+        "<form method='post' action='/act/cutoff-lift' data-testid='cutoff-lift'>"
+        f"{hidden(CSRF_FIELD, csrf)}{hidden('person', person)}"
+        "<label>Reason <textarea name='reason' rows='2' required></textarea></label>"
+        "<button type='submit'>Give the access back</button></form>"
     )
 
 

@@ -23,6 +23,8 @@ ACTS = {
     "/act/resolve": performers.resolve,
     "/act/retry": performers.retry,
     "/act/override": performers.override,
+    "/act/cutoff": performers.cutoff,
+    "/act/cutoff-lift": performers.cutoff_lift,
 }
 
 
