@@ -111,3 +111,19 @@ def test_adoption_is_an_explicit_decision_under_the_guards_journaled_as_adoption
     code, output = day_one.run(runner, "plan")
     assert code == ExitCode.OK, output
     assert "Day one" not in output, "the backlog is gone once adopted"
+
+
+def test_a_saved_plan_that_adopts_the_backlog_is_applied_as_saved(
+    day_one: World, runner: CliRunner, tmp_path: object
+) -> None:
+    """The human decided when planning (`plan --adopt-backlog --out`): applying that file
+    plans afresh with the same decision, rather than refusing it as a changed world."""
+    code, output = day_one.run(runner, "apply", "--yes")  # links only
+    assert code == ExitCode.OK, output
+    saved = f"{tmp_path}/adopt.json"
+    code, output = day_one.run(runner, "plan", "--adopt-backlog", "--out", saved)
+    assert code == ExitCode.CHANGES, output
+    code, output = day_one.run(runner, "apply", saved, "--yes")
+    assert code == ExitCode.OK, output
+    assert "adopts the day-one backlog" in output
+    assert all(day_one.account_status(f"{person(n)}@{DOMAIN}") == "inactive" for n in GONE)

@@ -15,7 +15,7 @@ import typer
 
 from offboard.cli.exit_codes import ExitCode
 from offboard.cli.plan_options import AdoptOption, ShowLinksOption
-from offboard.core.plan import GuardName, Plan
+from offboard.core.plan import GuardName, Plan, Rule
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -75,6 +75,11 @@ def check_guards(
         console.print(f"overriding guard {guard.name} for this run (journaled)", markup=False)
 
 
+def adopts_backlog(plan: Plan) -> bool:
+    """Whether a plan acts on the day-one backlog (rule ``adopted-leaver``)."""
+    return any(action.rule is Rule.ADOPTED_LEAVER for action in plan.actions)
+
+
 def report_exit_code(report: ApplyReport) -> ExitCode:
     """0 when every action is done and read back, 3 when some are held, 6 otherwise."""
     if report.held:
@@ -111,6 +116,12 @@ async def apply_flow(
     from offboard.cli.summaries import show_plan_summary
 
     if saved is not None:
+        if not adopt_backlog and adopts_backlog(saved):
+            # The human decided when planning (`plan --adopt-backlog --out`); the file is
+            # sealed, and the fresh plan must still decide exactly the same.
+            console.print("the saved plan adopts the day-one backlog (planned with "
+                          "--adopt-backlog): so does the fresh plan", markup=False)  # fmt: skip
+            adopt_backlog = True
         fresh = (await fresh_plan(wired, console, adopt_backlog=adopt_backlog)).plan
         check_saved_plan(saved, fresh, wired.clock.now(), max_age)
         # The same decisions (same fingerprint), with the reasons and times of fresh reads:
@@ -165,8 +176,9 @@ def apply(
     A plan with only bookkeeping (grace-period marks) is saved without asking.
 
     Day one: --adopt-backlog also links and acts on the people who left before offboard was
-    watching (journaled with rule adopted-leaver), under the same guards. It acts under the
-    leader lease: refused (exit 5) while an `offboard run` daemon leads.
+    watching (journaled with rule adopted-leaver), under the same guards; a PLAN_FILE made
+    with `plan --adopt-backlog` carries that decision. It acts under the leader lease:
+    refused (exit 5) while an `offboard run` daemon leads.
 
     Examples: offboard apply plan.json; offboard apply --yes --override-guard max-deactivations;
     offboard apply --adopt-backlog
