@@ -47,7 +47,7 @@ def keycloak_scope(settings: KeycloakSettings) -> KeycloakScope:
     return KeycloakScope(group_paths=tuple(sorted(scope.groups)), attributes=attributes)
 
 
-def verifying_transport(ca_bundle: Path | None = None) -> httpx.AsyncHTTPTransport:
+def verifying_transport(ca_bundle: Path | None = None) -> httpx.AsyncBaseTransport:
     """A transport that verifies TLS; a private CA bundle is trusted on top of the system's.
     The clients' own pool (``adapters.transport``): the daemon's metered clients too. One
     context per bundle, shared by every client of the process (``adapters.trust``)."""
