@@ -103,14 +103,14 @@ class ProxyEnvironment:
 
     def route(self, url: httpx.URL) -> Route:
         """How a request to ``url`` is sent."""
-        scheme = url.scheme
-        proxy = self.proxies.get(scheme)
-        if proxy is None:
-            return Route(None, f"no {scheme}_proxy or all_proxy set")
         host = url.host.lower().rstrip(".")
         address = _address(host)
         if host == "localhost" or (address is not None and address.is_loopback):
             return Route(None, "loopback is never proxied")
+        scheme = url.scheme
+        proxy = self.proxies.get(scheme)
+        if proxy is None:
+            return Route(None, f"no {scheme}_proxy or all_proxy set")
         if self.everything_direct:
             return Route(None, "no_proxy is *")
         port = url.port or _PORTS.get(scheme, 0)

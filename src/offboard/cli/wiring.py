@@ -143,7 +143,11 @@ async def connect(
 async def run_checks(settings: Settings, *, deep: bool = False) -> list[CheckResult]:
     """Every self-check: Keycloak, Atlassian, then the store; ``deep`` adds every read the
     adapters use and what it shows about offboard's assumptions (read-only)."""
-    results: list[CheckResult] = []
+    from offboard.cli.proxy_checks import route_checks
+
+    results: list[CheckResult] = route_checks(settings)
+    if not all(result.ok for result in results):
+        return results  # an unusable proxy variable: every client would be refused
     async with build_source(settings) as source:
         results.extend(await _guarded("keycloak", source.self_check))
         if deep:
