@@ -7,7 +7,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from offboard.adapters.proxies import ProxyEnvironment, ProxySettingError, proxy_environment
+from offboard.adapters.proxies import (
+    ProxyEnvironment,
+    ProxyRouting,
+    ProxySettingError,
+    proxy_environment,
+)
 
 CORP = "http://proxy.corp:3128"
 
@@ -140,3 +145,18 @@ def test_credentials_never_show_in_reprs_or_routes() -> None:
         assert "hunter2" not in shown
         assert "svc" not in shown
     assert route.proxy.shown == "proxy.corp:3128"
+
+
+def test_the_routing_transport_keeps_a_bounded_decision_per_origin() -> None:
+    environment = proxy_environment({"HTTPS_PROXY": CORP, "NO_PROXY": ".corp.example"})
+    answer = httpx.MockTransport(lambda r: httpx.Response(200))
+    routing = ProxyRouting(answer, environment, lambda proxy: answer)
+    for n in range(600):
+        direct = routing.proxy_for(httpx.URL(f"https://h{n}.corp.example/"))
+        proxied = routing.proxy_for(httpx.URL(f"https://h{n}.example/x?{n}"))
+        assert direct is None
+        assert proxied is not None
+        assert proxied.shown == "proxy.corp:3128"
+        assert len(routing._routes) <= 256
+    assert routing.proxy_for(httpx.URL("https://h1.corp.example:8443/")) is None
+    assert routing._routes[("https", "h1.corp.example", 8443)] is None
