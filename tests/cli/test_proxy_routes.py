@@ -21,13 +21,13 @@ from offboard.core.notifications import Condition, Kind, Text
 from offboard.ports import SystemClock
 from offboard.server.metrics import MeteredTransport, Metrics
 from offboard.settings.loading import load_settings
-from tests.adapters.test_proxied_transport import no_proxy_variables, serving
+from tests.adapters.test_proxied_transport import serving
 from tests.adapters.test_transport import http_server
 from tests.cli.test_run_commands import World, world
 from tests.notify_servers import make_certificate
 from tests.proxy_server import running_proxy
 
-__all__ = ["no_proxy_variables", "world"]  # fixtures used below
+__all__ = ["world"]  # fixtures used below
 
 SECRET = "hunter2-secret"
 
