@@ -52,6 +52,7 @@ def test_every_exit_code_is_documented(code: ExitCode) -> None:
     assert f"| {code.value} | `{code.name}` |" in document
 
 
+@pytest.mark.locked  # typer and rich lay the help out differently from release to release
 def test_the_help_blocks_in_the_reference_are_current() -> None:
     """docs/reference/cli.md shows each command's real --help (scripts/cli-reference)."""
     script = DOCS.parents[1] / "scripts" / "cli-reference"

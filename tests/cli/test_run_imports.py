@@ -18,6 +18,8 @@ from offboard.cli.demo import DOMAIN, person
 from offboard.cli.exit_codes import ExitCode
 from tests.cli.test_run_commands import World, linked, world  # noqa: F401  (fixtures)
 
+pytestmark = pytest.mark.locked  # other releases of rich and structlog import other modules
+
 NOT_FOR_A_RUN = (
     "alembic",  # only when the store's schema is not current
     "sqlalchemy.orm",  # the store speaks SQLAlchemy Core
