@@ -26,13 +26,17 @@ from offboard_emulators.common.server import serve_in_thread
 SMTP_USER, SMTP_PASSWORD = "offboard-notify", "smtp-pass-7f3c9e1d-secret"
 
 
-def make_certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (the client trusts it as its CA bundle)."""
-    cert, key = folder / "cert.pem", folder / "key.pem"
+def make_certificate(folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A self-signed certificate for ``host``, an IP address or a DNS name (the client trusts
+    it as its CA bundle). Files named after the host: several can share a folder."""
+    named = host != "127.0.0.1"
+    cert = folder / (f"{host}.pem" if named else "cert.pem")
+    key = folder / (f"{host}-key.pem" if named else "key.pem")
+    kind = "IP" if host.replace(".", "").isdigit() or ":" in host else "DNS"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-         "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
+         "-out", str(cert), "-days", "1", "-subj", f"/CN={host}",
+         "-addext", f"subjectAltName={kind}:{host}"],
         check=True, capture_output=True,
     )  # fmt: skip
     return cert, key

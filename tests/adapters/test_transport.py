@@ -96,6 +96,7 @@ async def http_server(tls: ssl.SSLContext | None = None) -> AsyncIterator[Server
 def pool_of(client: httpx.AsyncClient) -> PooledTransport:
     transport = client._transport
     inner = getattr(transport, "_inner", transport)  # under the circuit breaker
+    inner = getattr(inner, "direct", inner)  # behind the proxy routing (adapters.proxies)
     assert isinstance(inner, PooledTransport)
     return inner
 

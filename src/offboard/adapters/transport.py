@@ -28,6 +28,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from offboard.adapters.proxies import Proxy, ProxyRouting, proxy_environment
 from offboard.adapters.trust import default_trust
 
 KEEPALIVE_EXPIRY = 4.0
@@ -182,6 +183,7 @@ class PooledTransport(httpx.AsyncHTTPTransport):
         else:
             context = httpx.create_ssl_context(verify=verify)
             trust = lambda: context  # noqa: E731
+        self.trust = trust
         self._pool = _Pool(
             trust,
             max_connections=limits.max_connections,
@@ -197,6 +199,28 @@ class PooledTransport(httpx.AsyncHTTPTransport):
         return self._pool
 
 
-def pooled_transport(verify: ssl.SSLContext | bool = True) -> httpx.AsyncHTTPTransport:
-    """The network transport of our clients: TLS verified, the pool of :data:`POOL_LIMITS`."""
-    return PooledTransport(verify)
+def pooled_transport(verify: ssl.SSLContext | bool = True) -> httpx.AsyncBaseTransport:
+    """The network transport of our clients: TLS verified, the pool of :data:`POOL_LIMITS`.
+
+    With proxy variables set (``HTTPS_PROXY``, ``NO_PROXY``...: ``adapters.proxies``), the
+    pool is wrapped to send the requests they name through the proxy; without any, it is the
+    pool itself, at no cost per request. ProxySettingError when a proxy variable is unusable.
+    """
+    direct = PooledTransport(verify)
+    environment = proxy_environment()
+    if not environment:
+        return direct
+    return ProxyRouting(direct, environment, lambda proxy: proxied_transport(proxy, direct.trust))
+
+
+def proxied_transport(
+    proxy: Proxy, trust: Callable[[], ssl.SSLContext]
+) -> httpx.AsyncHTTPTransport:
+    """httpx's transport through ``proxy`` (HTTP CONNECT for ``https`` targets), verifying the
+    servers with the same context as the direct pool, end to end through the tunnel; an
+    ``https://`` proxy is verified with it too."""
+    context = trust()
+    to_proxy = context if proxy.url.startswith("https://") else None  # httpcore: https only
+    return httpx.AsyncHTTPTransport(
+        verify=context, limits=POOL_LIMITS, proxy=httpx.Proxy(proxy.url, ssl_context=to_proxy)
+    )

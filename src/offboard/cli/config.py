@@ -80,11 +80,13 @@ def check(
 ) -> None:
     """Probe Keycloak, Atlassian and the store; one OK/FAIL line per check, with the fix.
 
-    Checks reachability and credentials on both sides, the Keycloak service account's
-    roles and the realm's admin-events settings, the Atlassian key's type and scope, the
-    org and its verified domains, the SCIM directory key if set, and that the store opens
-    at a supported version. Exits 1 when any check fails. WARN lines need attention
-    (the API key's owner unknown, a key expiring within 30 days) but do not fail.
+    First says how each side is reached: directly, or through the proxy that HTTPS_PROXY
+    names (host:port only; NO_PROXY and loopback go direct). Then checks reachability and
+    credentials on both sides, the Keycloak service account's roles and the realm's
+    admin-events settings, the Atlassian key's type and scope, the org and its verified
+    domains, the SCIM directory key if set, and that the store opens at a supported version.
+    Exits 1 when any check fails. WARN lines need attention (the API key's owner unknown, a
+    key expiring within 30 days) but do not fail.
 
     --deep also runs every read the adapters use against the configured tenant, read-only,
     and reports what each answer shows about offboard's assumptions (cursor form, roles on

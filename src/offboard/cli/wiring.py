@@ -47,7 +47,7 @@ def keycloak_scope(settings: KeycloakSettings) -> KeycloakScope:
     return KeycloakScope(group_paths=tuple(sorted(scope.groups)), attributes=attributes)
 
 
-def verifying_transport(ca_bundle: Path | None = None) -> httpx.AsyncHTTPTransport:
+def verifying_transport(ca_bundle: Path | None = None) -> httpx.AsyncBaseTransport:
     """A transport that verifies TLS; a private CA bundle is trusted on top of the system's.
     The clients' own pool (``adapters.transport``): the daemon's metered clients too. One
     context per bundle, shared by every client of the process (``adapters.trust``)."""
@@ -143,7 +143,11 @@ async def connect(
 async def run_checks(settings: Settings, *, deep: bool = False) -> list[CheckResult]:
     """Every self-check: Keycloak, Atlassian, then the store; ``deep`` adds every read the
     adapters use and what it shows about offboard's assumptions (read-only)."""
-    results: list[CheckResult] = []
+    from offboard.cli.proxy_checks import route_checks
+
+    results: list[CheckResult] = route_checks(settings)
+    if not all(result.ok for result in results):
+        return results  # an unusable proxy variable: every client would be refused
     async with build_source(settings) as source:
         results.extend(await _guarded("keycloak", source.self_check))
         if deep:
