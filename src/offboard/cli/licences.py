@@ -98,12 +98,13 @@ def apply(
     """
     from rich.console import Console
 
+    from offboard.cli.prompts import confirm
     from offboard.cli.render import apply_table, plan_table
 
     settings = state_of(ctx).settings()
     console = Console()
-    if not yes and not typer.confirm("Apply the licence steps now?"):
-        raise typer.Exit(ExitCode.REFUSED)
+    # The shared question: no terminal, Ctrl-D or anything but "y" refuse alike (exit 5).
+    confirm(console, "Apply the licence steps now?", yes=yes)
     overrides = frozenset(override_guard or ())
     result = asyncio.run(run_pass(settings, apply=True, overrides=overrides))
     console.print(plan_table(result.plan, include_skipped=False, width=console.width))
