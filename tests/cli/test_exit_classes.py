@@ -97,3 +97,15 @@ def test_a_blocked_apply_says_so_on_stderr(config_file: Path, runner: CliRunner)
     assert ended.value.exit_code == ExitCode.BLOCKED
     assert "blocked: plan 0123456789ab is blocked" in err.getvalue()
     assert out.getvalue() == ""
+
+
+@pytest.mark.parametrize("where", ["offboard.toml/s.sqlite3", "/proc/s.sqlite3"])
+def test_a_store_path_that_cannot_be_created_is_a_store_error(
+    config_file: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    path = config_file.parent / where  # an absolute `where` stays as it is
+    monkeypatch.setenv("OFFBOARD_STORE__PATH", str(path))
+    result = runner.invoke(app, ["--config", str(config_file), "plan"])
+    assert result.exit_code == ExitCode.STORE, result.output
+    assert f"store error: cannot create the store file {path}:" in result.output
+    assert "internal error" not in result.output
