@@ -140,7 +140,11 @@ def test_emulate_on_a_taken_port_says_so_in_one_line(runner: CliRunner, which: s
 
 @pytest.mark.parametrize(
     ("which", "port", "said"),
-    [("both", "70000", "65535"), ("keycloak", "-1", "greater than or equal to 0"), ("both", "65535", "1..65534")],
+    [
+        ("both", "70000", "65535"),
+        ("keycloak", "-1", "greater than or equal to 0"),
+        ("both", "65535", "1..65534"),
+    ],
 )
 def test_emulate_ports_out_of_range_are_usage_errors(
     runner: CliRunner, which: str, port: str, said: str
