@@ -20,7 +20,7 @@ class KeycloakSettings(Section):
     """Keycloak's base URL, e.g. ``https://sso.example.com`` (without ``/admin``); credentials
     in it (``user:password@``) are refused."""
     realm: str = Field(examples=["staff"])
-    """The realm whose users are offboarded."""
+    """The realm whose users are offboarded: its name, not empty and without ``/``."""
     client_id: str = "offboard"
     """Confidential client with a service account (client-credentials grant)."""
     client_secret: SecretStr | None = None
@@ -44,6 +44,9 @@ class KeycloakSettings(Section):
     @model_validator(mode="after")
     def _resolve(self) -> KeycloakSettings:
         object.__setattr__(self, "base_url", secure_url("base_url", self.base_url))
+        if not self.realm.strip() or "/" in self.realm:
+            # It becomes a URL path segment: "" or "a/b" would ask another endpoint.
+            raise ValueError(f"realm: {self.realm!r} is not a realm name (not empty, no '/')")
         secret = read_secret(self.client_secret, self.client_secret_file, "client_secret")
         if secret is None:
             raise ValueError(

@@ -106,7 +106,7 @@ def create_private_file(path: Path) -> None:
 
 
 def _blocking_file(path: Path) -> str:
-    """", where FILE is a file, not a folder" when a file stands where a folder must be."""
+    """ ", where FILE is a file, not a folder" when a file stands where a folder must be."""
     for parent in path.parents:
         if parent.exists():
             return "" if parent.is_dir() else f" ({parent} is a file, not a folder)"
