@@ -130,7 +130,8 @@ def plan(
     Links to record are counted (--show-links lists them). People who left before offboard
     was watching are shown as the day-one backlog, with the command that adopts them.
     Exit code 0: nothing to change in Atlassian (links alone count as nothing); 2: changes
-    planned; 3: a guard blocked the plan.
+    planned; 3: a guard blocked the plan (a `blocked:` line on standard error says which;
+    the plan itself, in any format, is on standard output).
 
     Examples: offboard plan; offboard plan --out plan.json; offboard plan --format markdown;
     offboard plan --adopt-backlog --out day-one.json
@@ -157,7 +158,18 @@ def plan(
     if out is not None:
         save_plan(made, out)
         console.print(f"saved plan {made.fingerprint[:12]} to {out}", markup=False)
+    say_if_blocked(made)
     raise typer.Exit(plan_exit_code(made))
+
+
+def say_if_blocked(plan: Plan) -> None:
+    """The BLOCKED diagnostic on stderr (exit-codes.md), whatever the format: the plan is
+    stdout's (JSON stays JSON), and `offboard plan > plan.txt` still shows why it is 3."""
+    from offboard.cli.errors import stderr
+
+    if plan.is_blocked:
+        guards = "; ".join(guard.message for guard in plan.blocked_by)
+        stderr.print(f"blocked: plan {plan.fingerprint[:12]} is blocked: {guards}", markup=False)
 
 
 def register(app: typer.Typer) -> None:
