@@ -83,7 +83,10 @@ def plan(
         typer.echo(plan_to_json(result.plan), nl=False)
     else:
         show(result.report, console)
-        console.print(plan_table(result.plan, include_skipped=True, width=console.width))
+        table = plan_table(
+            result.plan, width=console.width, reasons_hint="--json, or a wider terminal"
+        )
+        console.print(table)
         console.print(guard_lines(result.plan))
     raise typer.Exit(plan_exit_code(result.plan))
 

@@ -19,7 +19,7 @@ import typer
 from offboard.cli.apply import OverrideOption, YesOption, check_guards, read_plan_file
 from offboard.cli.errors import RefusedError
 from offboard.cli.exit_codes import ExitCode
-from offboard.cli.plan import PlanFormat, plan_exit_code, save_plan, show_plan
+from offboard.cli.plan import MARKDOWN_HINT, PlanFormat, plan_exit_code, save_plan, show_plan
 from offboard.cli.state import state_of
 from offboard.core.plan import GuardName, Plan
 from offboard.core.rendering import plan_to_json
@@ -111,7 +111,7 @@ def plan(
             store.close()
 
     made = asyncio.run(go())
-    show_plan(made, fmt, Console())
+    show_plan(made, fmt, Console(), reasons_hint=MARKDOWN_HINT)
     if out is not None:
         save_plan(made, out)
     raise typer.Exit(plan_exit_code(made))
