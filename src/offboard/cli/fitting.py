@@ -25,7 +25,12 @@ _CELL_PADDING = 3  # rich's default table: one space each side and one border
 
 
 def output_console(**options: Any) -> Console:
-    """The console for a command's output: the terminal's width, or no wrapping in a pipe."""
+    """The console for a command's output: the terminal's width, or no wrapping in a pipe.
+
+    Markup and emoji codes are off: emails, reasons and ids from users and vendors are
+    printed as they are (":x:" or "[/]" in them must not become an emoji or a style)."""
+    options.setdefault("markup", False)
+    options.setdefault("emoji", False)
     stream_is_tty = (sys.stderr if options.get("stderr") else sys.stdout).isatty()
     if not stream_is_tty and "COLUMNS" not in os.environ and "width" not in options:
         options["width"] = PIPE_WIDTH

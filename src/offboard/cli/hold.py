@@ -102,7 +102,7 @@ def show(ctx: typer.Context) -> None:
         state = guard_state(store, settings.policy_model(), SystemClock())
     finally:
         store.close()
-    console = Console()
+    console = Console(markup=False, emoji=False)
     for line in state_lines(state):
         console.print(line, markup=False)
     held = ([state.hold] if state.hold is not None else []) + list(state.other_holds)
@@ -146,7 +146,7 @@ def release(
     require_confirmation_channel(yes)
     if not reason.strip():
         raise RefusedError("say why the hold is released (--reason): the journal keeps it")
-    console = Console()
+    console = Console(markup=False, emoji=False)
     who = by or operator()
     if category is not BudgetCategory.DEPROVISIONING:
         _release_other(settings, category.value, who, reason, yes, console)

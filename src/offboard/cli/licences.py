@@ -78,7 +78,7 @@ def plan(
     from offboard.cli.report import show
 
     result = asyncio.run(run_pass(state_of(ctx).settings(), apply=False))
-    console = Console()
+    console = Console(markup=False, emoji=False)
     if as_json:
         typer.echo(plan_to_json(result.plan), nl=False)
     else:
@@ -105,7 +105,7 @@ def apply(
     from offboard.cli.render import apply_table, plan_table
 
     settings = state_of(ctx).settings()
-    console = Console()
+    console = Console(markup=False, emoji=False)
     # The shared question: no terminal, Ctrl-D or anything but "y" refuse alike (exit 5).
     confirm(console, "Apply the licence steps now?", yes=yes)
     overrides = frozenset(override_guard or ())

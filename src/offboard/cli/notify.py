@@ -55,7 +55,7 @@ def send_test(
 
     settings = state_of(ctx).settings()
     results = asyncio.run(_send_tests(settings, channel))
-    console = Console()
+    console = Console(markup=False, emoji=False)
     for name, problem in results.items():
         console.print(f"{name}: {problem or 'sent'}", markup=False)
     if any(results.values()):

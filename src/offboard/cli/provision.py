@@ -111,7 +111,7 @@ def plan(
             store.close()
 
     made = asyncio.run(go())
-    show_plan(made, fmt, Console(), reasons_hint=MARKDOWN_HINT)
+    show_plan(made, fmt, Console(markup=False, emoji=False), reasons_hint=MARKDOWN_HINT)
     if out is not None:
         save_plan(made, out)
     raise typer.Exit(plan_exit_code(made))
@@ -159,7 +159,7 @@ def apply(
         raise typer.BadParameter(f"{max_age!r} is not a duration", param_hint="--max-age")
     saved = read_plan_file(plan_file) if plan_file is not None else None
     overrides = frozenset(override_guard or ())
-    console = Console()
+    console = Console(markup=False, emoji=False)
 
     async def go() -> list[ApplyReport]:
         async with provisioning(settings) as prov:

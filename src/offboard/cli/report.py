@@ -143,7 +143,7 @@ def licences(
 
     made, trend = asyncio.run(go())
     if fmt is ReportFormat.TABLE and out is None:
-        show(made, Console())
+        show(made, Console(markup=False, emoji=False))
         return
     text = render(made, ReportFormat.JSON if fmt is ReportFormat.TABLE else fmt, trend)
     if out is None:
@@ -181,7 +181,7 @@ def history(
             str(figures.get("reclaimable_seats", "")),
             cost.strip(),
         )
-    Console().print(table)
+    Console(markup=False, emoji=False).print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -20,7 +20,7 @@ class KeycloakSettings(Section):
     """Keycloak's base URL, e.g. ``https://sso.example.com`` (without ``/admin``); credentials
     in it (``user:password@``) are refused."""
     realm: str = Field(examples=["staff"])
-    """The realm whose users are offboarded: its name, not empty and without ``/``."""
+    """The realm whose users are offboarded."""
     client_id: str = "offboard"
     """Confidential client with a service account (client-credentials grant)."""
     client_secret: SecretStr | None = None
