@@ -96,14 +96,14 @@ def check(
 
     Example: offboard --config /etc/offboard/offboard.toml config check
     """
-    from rich.console import Console
     from rich.text import Text
 
+    from offboard.cli.fitting import plain_console
     from offboard.cli.wiring import run_checks
 
     settings = state_of(ctx).settings()
     results = asyncio.run(run_checks(settings, deep=deep))
-    out = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+    out = plain_console(highlight=False, soft_wrap=True)
     for result in results:
         mark, style = ("OK  ", "green") if result.ok else ("FAIL", "red")
         if result.ok and result.warning:

@@ -384,9 +384,9 @@ def demo(
 
     Example: offboard demo
     """
-    from rich.console import Console
+    from offboard.cli.fitting import plain_console
 
-    asyncio.run(run_demo(Console(markup=False, emoji=False), people))
+    asyncio.run(run_demo(plain_console(), people))
 
 
 def register(app: typer.Typer) -> None:

@@ -72,13 +72,12 @@ def plan(
     The report's figures are kept in the history. Exit code 0: nothing to do; 2: steps
     planned; 3: a guard blocked the plan. Example: offboard licences plan
     """
-    from rich.console import Console
-
+    from offboard.cli.fitting import plain_console
     from offboard.cli.render import guard_lines, plan_table
     from offboard.cli.report import show
 
     result = asyncio.run(run_pass(state_of(ctx).settings(), apply=False))
-    console = Console(markup=False, emoji=False)
+    console = plain_console()
     if as_json:
         typer.echo(plan_to_json(result.plan), nl=False)
     else:
@@ -99,13 +98,12 @@ def apply(
 
     Example: offboard licences apply --yes
     """
-    from rich.console import Console
-
+    from offboard.cli.fitting import plain_console
     from offboard.cli.prompts import confirm
     from offboard.cli.render import apply_table, plan_table
 
     settings = state_of(ctx).settings()
-    console = Console(markup=False, emoji=False)
+    console = plain_console()
     # The shared question: no terminal, Ctrl-D or anything but "y" refuse alike (exit 5).
     confirm(console, "Apply the licence steps now?", yes=yes)
     overrides = frozenset(override_guard or ())

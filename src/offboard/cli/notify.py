@@ -62,11 +62,11 @@ def send_test(
 
     Example: offboard notify test --channel slack
     """
-    from rich.console import Console
+    from offboard.cli.fitting import plain_console
 
     settings = state_of(ctx).settings()
     results = asyncio.run(_send_tests(settings, channel.value if channel else None))
-    console = Console(markup=False, emoji=False)
+    console = plain_console()
     for name, problem in results.items():
         console.print(f"{name}: {problem or 'sent'}", markup=False)
     if any(results.values()):

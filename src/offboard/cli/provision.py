@@ -96,8 +96,7 @@ def plan(
 
     Examples: offboard provision plan; offboard provision plan --out provision.json
     """
-    from rich.console import Console
-
+    from offboard.cli.fitting import plain_console
     from offboard.cli.wiring import open_configured_store
 
     settings = state_of(ctx).settings()
@@ -111,7 +110,7 @@ def plan(
             store.close()
 
     made = asyncio.run(go())
-    show_plan(made, fmt, Console(markup=False, emoji=False), reasons_hint=MARKDOWN_HINT)
+    show_plan(made, fmt, plain_console(), reasons_hint=MARKDOWN_HINT)
     if out is not None:
         save_plan(made, out)
     raise typer.Exit(plan_exit_code(made))
@@ -141,8 +140,7 @@ def apply(
 
     Examples: offboard provision apply --yes; offboard provision apply provision.json
     """
-    from rich.console import Console
-
+    from offboard.cli.fitting import plain_console
     from offboard.cli.flows import (
         check_saved_plan,
         confirm,
@@ -159,7 +157,7 @@ def apply(
         raise typer.BadParameter(f"{max_age!r} is not a duration", param_hint="--max-age")
     saved = read_plan_file(plan_file) if plan_file is not None else None
     overrides = frozenset(override_guard or ())
-    console = Console(markup=False, emoji=False)
+    console = plain_console()
 
     async def go() -> list[ApplyReport]:
         async with provisioning(settings) as prov:
