@@ -193,7 +193,11 @@ def counts(plan: Plan) -> str:
 
 
 def _minutes(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
+    """An age as people say it: seconds below a minute ("--max-age 1s" is not "0 min")."""
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
 
 
