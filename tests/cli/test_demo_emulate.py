@@ -21,6 +21,7 @@ from offboard.cli.demo import (
     person,
 )
 from offboard.cli.emulate import Which, ready_config, serving
+from offboard.cli.exit_codes import ExitCode
 from offboard.cli.flows import apply_in_run, fresh_plan
 from offboard.cli.main import app
 from offboard.cli.wiring import connect
@@ -119,3 +120,36 @@ def test_emulate_rejects_a_bad_seed(runner: CliRunner, tmp_path: object) -> None
     result = runner.invoke(app, ["emulate", "both", "--seed", str(seed), "--port", "0"])
     assert result.exit_code == 1
     assert "a seed is a JSON object" in result.output
+
+
+@pytest.mark.parametrize("which", ["both", "atlassian"])
+def test_emulate_on_a_taken_port_says_so_in_one_line(runner: CliRunner, which: str) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["emulate", which, "--port", str(port)])
+    assert result.exit_code == ExitCode.ERROR, result.output
+    assert f"port {port} is in use on 127.0.0.1: stop the other emulator or pass --port" in (
+        result.output
+    )
+    assert "RuntimeError" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("which", "port", "said"),
+    [
+        ("both", "70000", "65535"),
+        ("keycloak", "-1", "greater than or equal to 0"),
+        ("both", "65535", "1..65534"),
+    ],
+)
+def test_emulate_ports_out_of_range_are_usage_errors(
+    runner: CliRunner, which: str, port: str, said: str
+) -> None:
+    result = runner.invoke(app, ["emulate", which, "--port", port])
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "--port" in result.output
+    assert said in result.output

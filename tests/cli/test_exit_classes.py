@@ -14,6 +14,9 @@ from typer.testing import CliRunner
 from offboard.cli.errors import explain
 from offboard.cli.exit_codes import ExitCode
 from offboard.cli.main import app
+from tests.cli.test_run_commands import World, world
+
+__all__ = ["world"]  # a fixture used below
 
 
 def test_a_busy_port_is_one_line_and_not_blocked(
@@ -97,3 +100,26 @@ def test_a_blocked_apply_says_so_on_stderr(config_file: Path, runner: CliRunner)
     assert ended.value.exit_code == ExitCode.BLOCKED
     assert "blocked: plan 0123456789ab is blocked" in err.getvalue()
     assert out.getvalue() == ""
+
+
+@pytest.mark.parametrize("where", ["offboard.toml/s.sqlite3", "/proc/s.sqlite3"])
+def test_a_store_path_that_cannot_be_created_is_a_store_error(
+    config_file: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    path = config_file.parent / where  # an absolute `where` stays as it is
+    monkeypatch.setenv("OFFBOARD_STORE__PATH", str(path))
+    result = runner.invoke(app, ["--config", str(config_file), "plan"])
+    assert result.exit_code == ExitCode.STORE, result.output
+    assert f"store error: cannot create the store file {path}:" in result.output
+    assert "internal error" not in result.output
+
+
+def test_a_realm_keycloak_does_not_have_is_an_error_not_unreachable(
+    world: World, runner: CliRunner
+) -> None:
+    text = world.config.read_text()
+    world.config.write_text(text.replace('realm = "acme"', 'realm = "nope"'))
+    code, output = world.run(runner, "plan")
+    assert code == ExitCode.ERROR, output  # retrying later (exit 7) would never help
+    assert "no such realm there (check keycloak.realm)" in output
+    assert "unreachable" not in output

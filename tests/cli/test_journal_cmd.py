@@ -117,3 +117,49 @@ def test_bad_since_is_a_usage_error(runner: CliRunner, store_file: tuple[Path, s
     result = runner.invoke(app, ["journal", "list", "--store", str(path), "--since", "yesterday"])
     assert result.exit_code == ExitCode.USAGE
     assert "neither a duration (2h, 7d) nor an ISO date" in result.output
+
+
+@pytest.mark.parametrize(
+    "args", [["list", "--limit", "0"], ["list", "--limit", "-3"], ["runs", "--limit", "-1"]]
+)
+def test_a_limit_below_one_is_a_usage_error(
+    runner: CliRunner, store_file: tuple[Path, str], args: list[str]
+) -> None:
+    path, _ = store_file
+    result = runner.invoke(app, ["journal", *args, "--store", str(path)])
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "--limit" in result.output
+    assert "1" in result.output
+
+
+def test_list_limit_one_is_the_newest_record(
+    runner: CliRunner, store_file: tuple[Path, str]
+) -> None:
+    path, _ = store_file
+    result = runner.invoke(
+        app, ["journal", "list", "--store", str(path), "--limit", "1", "--format", "jsonl"]
+    )
+    assert result.exit_code == ExitCode.OK, result.output
+    assert len(result.output.splitlines()) == 1
+
+
+def test_export_offers_only_the_formats_it_writes(
+    runner: CliRunner, store_file: tuple[Path, str]
+) -> None:
+    path, _ = store_file
+    helped = runner.invoke(app, ["journal", "export", "--help"])
+    assert "<jsonl|csv>" in helped.output
+    assert "table" not in helped.output
+    result = runner.invoke(app, ["journal", "export", "--store", str(path), "--format", "table"])
+    assert result.exit_code == ExitCode.USAGE
+    assert "jsonl" in result.output
+
+
+@pytest.mark.parametrize("since", ["yesterday", "15"])
+def test_a_bad_since_names_the_option(
+    runner: CliRunner, store_file: tuple[Path, str], since: str
+) -> None:
+    path, _ = store_file
+    result = runner.invoke(app, ["journal", "list", "--store", str(path), "--since", since])
+    assert result.exit_code == ExitCode.USAGE
+    assert "Invalid value for '--since':" in result.output

@@ -66,9 +66,25 @@ ca_bundle = "{cert}"
         assert secret not in result.output + only.output
 
 
-def test_no_channel_configured_is_refused_with_the_how_to(
+def test_no_channel_configured_is_an_error_with_the_how_to(
     config_file: Path, runner: CliRunner
 ) -> None:
     result = runner.invoke(app, ["--config", str(config_file), "notify", "test"])
-    assert result.exit_code == ExitCode.REFUSED
+    assert result.exit_code == ExitCode.ERROR  # as --help says
+    assert "error: no channel is configured: see [notifications]" in result.output
     assert "docs/howto/notifications.md" in result.output
+    result = runner.invoke(app, ["--config", str(config_file), "notify", "test", "--channel",
+                                 "slack"])  # fmt: skip
+    assert result.exit_code == ExitCode.ERROR
+    assert "error: the slack channel is not configured" in result.output
+
+
+def test_an_unknown_channel_is_a_usage_error_listing_the_names(
+    config_file: Path, runner: CliRunner
+) -> None:
+    result = runner.invoke(app, ["--config", str(config_file), "notify", "test", "--channel",
+                                 "pigeon"])  # fmt: skip
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "pigeon" in result.output
+    for name in ("email", "slack", "webhook"):
+        assert name in result.output

@@ -151,3 +151,20 @@ def test_without_a_terminal_there_is_no_prompt(linked: World, tmp_path: Path) ->
     assert done.returncode == ExitCode.REFUSED
     assert "pass --yes" in done.stderr
     assert "[y/N]" not in done.stdout
+
+
+@pytest.mark.parametrize(
+    "command", [("apply",), ("cutoff", "now", f"{person(10)}@{DOMAIN}", "--reason", "qa")]
+)
+def test_ctrl_d_at_the_question_is_not_confirmed(
+    linked: World, terminal_for: object, command: tuple[str, ...]
+) -> None:
+    email = f"{person(10)}@{DOMAIN}"
+    linked.disable(person(10))
+    term = terminal_for(80, *command)  # type: ignore[operator]
+    term.expect("[y/N]")
+    os.write(term.fd, b"\x04")  # Ctrl-D: end of input
+    assert term.exit_code() == ExitCode.REFUSED, term.seen
+    assert "not confirmed" in term.seen
+    assert "internal error" not in term.seen
+    assert linked.account_status(email) == "active"

@@ -169,7 +169,7 @@ def test_deactivate_one_person(linked: World, runner: CliRunner) -> None:
 
 def test_deactivate_refuses_someone_still_enabled(linked: World, runner: CliRunner) -> None:
     code, output = linked.run(runner, "deactivate", f"{person(15)}@{DOMAIN}", "--yes")
-    assert code == ExitCode.OK, output
+    assert code == ExitCode.REFUSED, output  # `deactivate X --yes && echo done` says no
     assert "nothing to deactivate" in output
     assert "offboard cutoff now" in " ".join(output.split())  # the way, when it is meant
     assert linked.account_status(f"{person(15)}@{DOMAIN}") == "active"
@@ -281,7 +281,7 @@ def test_reactivate_gives_back_what_offboard_took(linked: World, runner: CliRunn
     code, output = linked.run(runner, "deactivate", f"{person(17)}@{DOMAIN}", "--yes")
     assert code == ExitCode.OK, output
     wrong, output = linked.run(runner, "reactivate", f"{person(17)}@{DOMAIN}", "--yes")
-    assert wrong == ExitCode.OK, output
+    assert wrong == ExitCode.REFUSED, output  # still disabled in Keycloak
     assert "nothing to reactivate" in output
     linked.keycloak_user(person(17)).enabled = True  # type: ignore[attr-defined]
     linked.served.keycloak.realm._listing = None

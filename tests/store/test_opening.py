@@ -100,3 +100,21 @@ def test_locations_are_shown_without_passwords(location: str, hidden: str) -> No
 
 def test_a_bare_postgresql_url_means_the_shipped_driver() -> None:
     assert database_url("postgresql://db/offboard").drivername == "postgresql+psycopg"
+
+
+def test_a_file_where_a_folder_must_be_is_a_location_error(tmp_path: Path) -> None:
+    config = tmp_path / "offboard.toml"
+    config.write_text("")
+    for path in (config / "s.sqlite3", config / "deeper" / "s.sqlite3"):
+        with pytest.raises(StoreLocationError) as raised:
+            open_store(path)
+        assert str(path) in str(raised.value)
+        assert "Not a directory" in str(raised.value)
+        assert f"{config} is a file" in str(raised.value)
+
+
+def test_a_folder_that_cannot_hold_files_is_a_location_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreLocationError, match=r"/proc/s\.sqlite3: No such file"):
+        open_store(Path("/proc/s.sqlite3"))  # a virtual file system: no new files
+    with pytest.raises(StoreLocationError, match="it is a folder"):
+        open_store(tmp_path)

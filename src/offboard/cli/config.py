@@ -96,18 +96,19 @@ def check(
 
     Example: offboard --config /etc/offboard/offboard.toml config check
     """
-    from rich.console import Console
+    from rich.text import Text
 
+    from offboard.cli.fitting import plain_console
     from offboard.cli.wiring import run_checks
 
     settings = state_of(ctx).settings()
     results = asyncio.run(run_checks(settings, deep=deep))
-    out = Console(highlight=False, soft_wrap=True)
+    out = plain_console(highlight=False, soft_wrap=True)
     for result in results:
-        mark = "[green]OK  [/green]" if result.ok else "[red]FAIL[/red]"
+        mark, style = ("OK  ", "green") if result.ok else ("FAIL", "red")
         if result.ok and result.warning:
-            mark = "[yellow]WARN[/yellow]"
-        out.print(f"{mark} {result.name}: ", end="")
+            mark, style = "WARN", "yellow"
+        out.print(Text.assemble((mark, style), f" {result.name}: "), end="")
         out.print(result.detail, markup=False)
         if (not result.ok or result.warning) and result.fix:
             out.print("     fix: ", end="")

@@ -281,7 +281,7 @@ async def run_demo(console: Console, people: int = PEOPLE) -> Wired:
                 await _day_two(w, console, story)
                 await _day_three(w, console, OutboxNotifier(Path(folder) / "outbox"))
                 if await provisioning_days(keycloak, w, demo_settings(), console, DOMAIN):
-                    console.print("[bold]every SCIM write done and read back[/bold]")
+                    console.print("every SCIM write done and read back", style="bold")
                 return w
         finally:
             store.close()
@@ -311,6 +311,7 @@ async def _day_one(wired: Wired, console: Console, people: int) -> None:
 
 async def _day_two(wired: Wired, console: Console, story: DayTwo) -> None:
     from rich.rule import Rule as Heading
+    from rich.text import Text
 
     from offboard.cli.flows import apply_in_run, fresh_plan
     from offboard.cli.journal import journal_table
@@ -336,7 +337,7 @@ async def _day_two(wired: Wired, console: Console, story: DayTwo) -> None:
     console.print(Heading("The journal of that run"))
     console.print(journal_table(wired.store.journal(run_id=report.run_id), width=console.width))
     verdict = "every action done and read back" if report.all_done else "some actions not done"
-    console.print(f"[bold]{verdict}[/bold]; nothing outside loopback was contacted.")
+    console.print(Text.assemble((verdict, "bold"), "; nothing outside loopback was contacted."))
 
 
 async def _day_three(wired: Wired, console: Console, outbox: OutboxNotifier) -> None:
@@ -383,9 +384,9 @@ def demo(
 
     Example: offboard demo
     """
-    from rich.console import Console
+    from offboard.cli.fitting import plain_console
 
-    asyncio.run(run_demo(Console(), people))
+    asyncio.run(run_demo(plain_console(), people))
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,8 @@ import typer
 from offboard.cli.demo import PEOPLE
 from offboard.cli.errors import FailedError
 
+LOOPBACK = "127.0.0.1"
+
 if TYPE_CHECKING:
     from offboard_emulators.atlassian import AtlassianState
     from offboard_emulators.keycloak.emulator import EmulatorState
@@ -152,7 +154,13 @@ def _atlassian_keys(org: dict[str, Any]) -> list[str]:
 def emulate(
     which: Annotated[Which, typer.Argument(help="keycloak, atlassian or both.")] = Which.BOTH,
     port: Annotated[
-        int, typer.Option(help="Port (Keycloak's for both; Atlassian gets port+1). 0: any free.")
+        int,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Port (Keycloak's for both; Atlassian gets port+1, so at most 65534). "
+            "0: any free.",
+        ),
     ] = 8180,
     seed_file: Annotated[
         Path | None, typer.Option("--seed", help="Seed JSON (default: the demo organisation).")
@@ -169,6 +177,7 @@ def emulate(
     from offboard.cli.demo import DOMAIN, person
     from offboard.cli.emulate_leave import hint
 
+    _check_ports(which, port)
     seeds = load_seeds(which, seed_file)
     with serving(which, port, seed_file) as served:
         typer.echo(ready_config(served.urls, seeds, demo=seed_file is None), nl=False)
@@ -180,6 +189,38 @@ def emulate(
             threading.Event().wait()
         except KeyboardInterrupt:
             typer.echo("stopped", err=True)
+
+
+def _check_ports(which: Which, port: int) -> None:
+    """A usage error for a port past the range, one line for a port already taken."""
+    if port == 0:
+        return
+    wanted = [port, port + 1] if which is Which.BOTH else [port]
+    if wanted[-1] > 65535:
+        raise typer.BadParameter(
+            f"{port} leaves no port for Atlassian (it gets port+1): pick 1..65534, or 0 for "
+            "any free ports",
+            param_hint="'--port'",
+        )
+    for number in wanted:
+        if not _free(number):
+            raise FailedError(
+                f"port {number} is in use on {LOOPBACK}: stop the other emulator or pass "
+                "--port (0 picks free ports)"
+            )
+
+
+def _free(port: int) -> bool:
+    """Whether the server could bind ``port`` now (same SO_REUSEADDR as uvicorn's)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
 
 
 def register(app: typer.Typer) -> None:

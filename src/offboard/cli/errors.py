@@ -22,7 +22,10 @@ class _Stderr:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(stderr=True, highlight=False, soft_wrap=True)
+            # No markup or emoji codes: messages quote user and vendor text (":x:", "[/]").
+            self._console = Console(
+                stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False
+            )
         self._console.print(*objects, **options)
 
 

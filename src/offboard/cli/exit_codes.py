@@ -38,3 +38,6 @@ class ExitCode(IntEnum):
     """An unexpected internal error (a bug): rerun with --debug and report the traceback."""
     INTERRUPTED = 130
     """Interrupted (Ctrl-C); journaled work is completed by the next run."""
+    OUTPUT_CLOSED = 141
+    """Standard output was closed before everything was written (``| head``): 128 + SIGPIPE,
+    as a shell reports a process its pipe ended. Nothing else is printed."""

@@ -24,12 +24,34 @@ ID_COLUMNS = frozenset({"keycloak id", "account", "run", "id", "fingerprint"})
 _CELL_PADDING = 3  # rich's default table: one space each side and one border
 
 
+class OutputConsole(Console):
+    """A console whose closed output (``offboard plan | head -1``) is an error to handle.
+
+    rich's own reaction is ``SystemExit(1)``, which no handler sees: exit 1 without a word,
+    while a ``typer.echo`` into the same closed pipe raised ``BrokenPipeError``. Raising it
+    here too lets the root group end every format the same way (ExitCode.OUTPUT_CLOSED)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
+def plain_console(**options: Any) -> Console:
+    """A console that prints text as given (no markup, no emoji codes) at rich's width."""
+    return OutputConsole(markup=False, emoji=False, **options)
+
+
 def output_console(**options: Any) -> Console:
-    """The console for a command's output: the terminal's width, or no wrapping in a pipe."""
+    """The console for a command's output: the terminal's width, or no wrapping in a pipe.
+
+    Markup and emoji codes are off: emails, reasons and ids from users and vendors are
+    printed as they are (":x:" or "[/]" in them must not become an emoji or a style)."""
+    options.setdefault("markup", False)
+    options.setdefault("emoji", False)
     stream_is_tty = (sys.stderr if options.get("stderr") else sys.stdout).isatty()
     if not stream_is_tty and "COLUMNS" not in os.environ and "width" not in options:
         options["width"] = PIPE_WIDTH
-    return Console(**options)
+    return OutputConsole(**options)
 
 
 Cell = str | Text

@@ -44,8 +44,11 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
 T = TypeVar("T")
-_CREDENTIALS = re.compile(r"credentials|HTTP 40[13]|expired|unauthori[sz]ed", re.I)
-"""A snapshot problem saying the vendor answered and refused, rather than did not answer."""
+_CREDENTIALS = re.compile(
+    r"credentials|HTTP 4(?!08|29)\d\d|expired|unauthori[sz]ed|no such realm", re.I
+)
+"""A snapshot problem saying the vendor answered and refused (or has no such realm or
+group), rather than did not answer: retrying later will not help, so not exit 7."""
 
 
 @dataclass
@@ -190,7 +193,11 @@ def counts(plan: Plan) -> str:
 
 
 def _minutes(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
+    """An age as people say it: seconds below a minute ("--max-age 1s" is not "0 min")."""
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
 
 

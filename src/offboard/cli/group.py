@@ -57,6 +57,11 @@ class OffboardGroup(TyperGroup):
             raise _usage(exc) from None
         except (typer.Exit, typer.Abort, click_exceptions.ClickException):
             raise
+        except BrokenPipeError:
+            # Whoever read the output stopped (`offboard plan | head -1`): end quietly, in
+            # every format alike, with the shell's code for a process its pipe closed.
+            _detach_stdout()
+            raise typer.Exit(ExitCode.OUTPUT_CLOSED) from None
         except KeyboardInterrupt:
             from offboard.cli.errors import stderr
 
@@ -70,3 +75,15 @@ class OffboardGroup(TyperGroup):
             message, code = explain(exc)
             stderr.print(message, markup=False)
             raise typer.Exit(code) from None
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null, so that the flush at exit does not fail a second time."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (a test runner's buffer): nothing to do
+        pass

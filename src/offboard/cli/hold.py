@@ -91,8 +91,7 @@ def show(ctx: typer.Context) -> None:
 
     Exit code 0 when no hold is active, 3 when any category is held.
     """
-    from rich.console import Console
-
+    from offboard.cli.fitting import plain_console
     from offboard.cli.wiring import open_configured_store
     from offboard.service.holds import guard_state
 
@@ -102,7 +101,7 @@ def show(ctx: typer.Context) -> None:
         state = guard_state(store, settings.policy_model(), SystemClock())
     finally:
         store.close()
-    console = Console()
+    console = plain_console()
     for line in state_lines(state):
         console.print(line, markup=False)
     held = ([state.hold] if state.hold is not None else []) + list(state.other_holds)
@@ -134,8 +133,7 @@ def release(
     Examples: offboard hold release --reason "HR confirmed the 30 leavers of the sales team";
     offboard hold release --category provisioning-creates --reason "first sync of sales"
     """
-    from rich.console import Console
-
+    from offboard.cli.fitting import plain_console
     from offboard.cli.flows import confirm, operator, require_confirmation_channel
     from offboard.cli.wiring import connect
     from offboard.executor.preflight import Preflight
@@ -146,7 +144,7 @@ def release(
     require_confirmation_channel(yes)
     if not reason.strip():
         raise RefusedError("say why the hold is released (--reason): the journal keeps it")
-    console = Console()
+    console = plain_console()
     who = by or operator()
     if category is not BudgetCategory.DEPROVISIONING:
         _release_other(settings, category.value, who, reason, yes, console)

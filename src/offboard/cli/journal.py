@@ -54,6 +54,13 @@ class Format(StrEnum):
     CSV = "csv"
 
 
+class ExportFormat(StrEnum):
+    """What `journal export` writes: files for an auditor, not a table for the screen."""
+
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
 StoreOption = Annotated[
     str | None,
     typer.Option(
@@ -82,14 +89,14 @@ def parse_since(text: str | None, now: datetime) -> datetime | None:
     try:
         duration = parse_duration(text)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--since") from None
+        raise typer.BadParameter(str(exc), param_hint="'--since'") from None
     if isinstance(duration, timedelta):
         return now - duration
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(
-            f"{text!r} is neither a duration (2h, 7d) nor an ISO date"
+            f"{text!r} is neither a duration (2h, 7d) nor an ISO date", param_hint="'--since'"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -220,7 +227,9 @@ def list_records(
     run: RunOption = None,
     user: UserOption = None,
     since: SinceOption = None,
-    limit: Annotated[int, typer.Option(help="Show at most the last N records.")] = 50,
+    limit: Annotated[
+        int, typer.Option(min=1, help="Show at most the last N records (1 or more).")
+    ] = 50,
     fmt: Annotated[Format, typer.Option("--format", help="table, jsonl or csv.")] = Format.TABLE,
     store: StoreOption = None,
 ) -> None:
@@ -233,7 +242,7 @@ def list_records(
     with _open(ctx, store) as opened:
         moment = parse_since(since, datetime.now(UTC))
         records = select_records(opened, run=run, user=user, since=moment)
-        write_records(records[-limit:] if limit > 0 else records, fmt, output_console())
+        write_records(records[-limit:], fmt, output_console())
 
 
 @journal_app.command("show")
@@ -270,7 +279,9 @@ def show(
 @journal_app.command("runs")
 def runs(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 20,
+    limit: Annotated[
+        int, typer.Option(min=1, help="At most this many, newest first (1 or more).")
+    ] = 20,
     store: StoreOption = None,
     fmt: Annotated[
         RunsFormat,
@@ -314,7 +325,9 @@ def _run_dict(run: RunRecord) -> dict[str, object]:
 @journal_app.command("export")
 def export(
     ctx: typer.Context,
-    fmt: Annotated[Format, typer.Option("--format", help="jsonl or csv.")] = Format.JSONL,
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help="jsonl or csv.")
+    ] = ExportFormat.JSONL,
     out: Annotated[Path | None, typer.Option(help="Write to this file, not stdout.")] = None,
     run: RunOption = None,
     user: UserOption = None,
@@ -325,16 +338,15 @@ def export(
 
     Example: offboard journal export --since 30d --format csv --out journal.csv
     """
-    if fmt is Format.TABLE:
-        raise typer.BadParameter("export writes jsonl or csv", param_hint="--format")
+    written = Format(fmt.value)
     with _open(ctx, store) as opened:
         records = select_records(
             opened, run=run, user=user, since=parse_since(since, datetime.now(UTC))
         )
         if out is None:
-            typer.echo(records_text(records, fmt), nl=False)
+            typer.echo(records_text(records, written), nl=False)
             return
-        write_private(out, records_text(records, fmt))
+        write_private(out, records_text(records, written))
         typer.echo(f"wrote {len(records)} records to {out}", err=True)
 
 

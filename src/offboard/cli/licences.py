@@ -72,18 +72,20 @@ def plan(
     The report's figures are kept in the history. Exit code 0: nothing to do; 2: steps
     planned; 3: a guard blocked the plan. Example: offboard licences plan
     """
-    from rich.console import Console
-
+    from offboard.cli.fitting import plain_console
     from offboard.cli.render import guard_lines, plan_table
     from offboard.cli.report import show
 
     result = asyncio.run(run_pass(state_of(ctx).settings(), apply=False))
-    console = Console()
+    console = plain_console()
     if as_json:
         typer.echo(plan_to_json(result.plan), nl=False)
     else:
         show(result.report, console)
-        console.print(plan_table(result.plan, include_skipped=True, width=console.width))
+        table = plan_table(
+            result.plan, width=console.width, reasons_hint="--json, or a wider terminal"
+        )
+        console.print(table)
         console.print(guard_lines(result.plan))
     raise typer.Exit(plan_exit_code(result.plan))
 
@@ -96,14 +98,14 @@ def apply(
 
     Example: offboard licences apply --yes
     """
-    from rich.console import Console
-
+    from offboard.cli.fitting import plain_console
+    from offboard.cli.prompts import confirm
     from offboard.cli.render import apply_table, plan_table
 
     settings = state_of(ctx).settings()
-    console = Console()
-    if not yes and not typer.confirm("Apply the licence steps now?"):
-        raise typer.Exit(ExitCode.REFUSED)
+    console = plain_console()
+    # The shared question: no terminal, Ctrl-D or anything but "y" refuse alike (exit 5).
+    confirm(console, "Apply the licence steps now?", yes=yes)
     overrides = frozenset(override_guard or ())
     result = asyncio.run(run_pass(settings, apply=True, overrides=overrides))
     console.print(plan_table(result.plan, include_skipped=False, width=console.width))

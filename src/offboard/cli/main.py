@@ -36,7 +36,7 @@ Start here:
 
 Exit codes: 0 ok, 1 error, 2 changes planned, 3 blocked by a guard, 4 configuration error,
 5 refused, 6 some actions failed, 7 vendor unreachable, 8 store unusable, 64 usage error,
-70 internal error, 130 interrupted.
+70 internal error, 130 interrupted, 141 output closed (| head).
 """
 
 app = typer.Typer(

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AsyncExitStack
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from offboard.cli.errors import RefusedError
+from offboard.cli.errors import FailedError
 from offboard.cli.exit_codes import ExitCode
 from offboard.cli.state import state_of
 from offboard.core.notifications import Condition, Kind, render
@@ -28,6 +29,15 @@ notify_app = typer.Typer(
     rich_markup_mode=None,
 )
 
+
+class ChannelName(StrEnum):
+    """The channels [notifications] can configure (a typo is a usage error listing them)."""
+
+    EMAIL = "email"
+    SLACK = "slack"
+    WEBHOOK = "webhook"
+
+
 TEST_MESSAGE = Condition(
     Kind.TEST,
     "test",
@@ -41,21 +51,22 @@ TEST_MESSAGE = Condition(
 def send_test(
     ctx: typer.Context,
     channel: Annotated[
-        str | None,
+        ChannelName | None,
         typer.Option(help="Only this channel: email, slack or webhook (default: every one)."),
     ] = None,
 ) -> None:
     """Send a test message to each configured channel and say which got through.
 
-    Exits 1 when a channel failed (the reason is shown, never a URL or a password).
+    Exits 1 when a channel failed (the reason is shown, never a URL or a password) or when
+    no channel (or not the one asked for) is configured.
 
     Example: offboard notify test --channel slack
     """
-    from rich.console import Console
+    from offboard.cli.fitting import plain_console
 
     settings = state_of(ctx).settings()
-    results = asyncio.run(_send_tests(settings, channel))
-    console = Console()
+    results = asyncio.run(_send_tests(settings, channel.value if channel else None))
+    console = plain_console()
     for name, problem in results.items():
         console.print(f"{name}: {problem or 'sent'}", markup=False)
     if any(results.values()):
@@ -71,9 +82,9 @@ async def _send_tests(settings: Settings, only: str | None) -> dict[str, str]:
         if only is not None:
             channels = {n: c for n, c in channels.items() if n == only}
         if not channels:
-            wanted = f"the {only} channel" if only else "no channel"
-            raise RefusedError(
-                f"{wanted} is not configured: see [notifications] in docs/howto/notifications.md"
+            wanted = f"the {only} channel is not" if only else "no channel is"
+            raise FailedError(
+                f"{wanted} configured: see [notifications] in docs/howto/notifications.md"
             )
         text = render(TEST_MESSAGE, settings.notifications.console_url)
         results: dict[str, str] = {}

@@ -26,6 +26,10 @@ class PlanFormat(StrEnum):
     TEXT = "text"
 
 
+MARKDOWN_HINT = "--format markdown, or a wider terminal"
+"""Where a narrow table's reasons are, for the commands that take ``--format markdown``."""
+
+
 def plan_exit_code(plan: Plan) -> ExitCode:
     """0 nothing to change in Atlassian (links only count as nothing), 2 changes, 3 blocked."""
     if plan.is_blocked:
@@ -40,12 +44,13 @@ def show_plan(
     *,
     skipped: bool = True,
     show_links: bool = False,
+    reasons_hint: str = "",
 ) -> None:
     """Print the plan as a rich table (with guard verdicts), Markdown, text or JSON.
 
     Every format carries the day-one lines (the backlog and the command that adopts it,
     the link bookkeeping counted)."""
-    from offboard.cli.render import guard_lines, plan_table
+    from offboard.cli.render import WIDER, guard_lines, plan_table
     from offboard.core.day_one import day_one_lines
     from offboard.core.rendering import plan_to_json, render_markdown, render_text
 
@@ -57,7 +62,11 @@ def show_plan(
         typer.echo(render_text(plan, show_links=show_links), nl=False)
     else:
         table = plan_table(
-            plan, include_skipped=skipped, width=console.width, show_links=show_links
+            plan,
+            include_skipped=skipped,
+            width=console.width,
+            show_links=show_links,
+            reasons_hint=reasons_hint or WIDER,
         )
         console.print(table)
         for line in day_one_lines(plan, show_links=show_links):
@@ -130,7 +139,8 @@ def plan(
     Links to record are counted (--show-links lists them). People who left before offboard
     was watching are shown as the day-one backlog, with the command that adopts them.
     Exit code 0: nothing to change in Atlassian (links alone count as nothing); 2: changes
-    planned; 3: a guard blocked the plan.
+    planned; 3: a guard blocked the plan (a `blocked:` line on standard error says which;
+    the plan itself, in any format, is on standard output).
 
     Examples: offboard plan; offboard plan --out plan.json; offboard plan --format markdown;
     offboard plan --adopt-backlog --out day-one.json
@@ -151,13 +161,25 @@ def plan(
             return made, await leaver_token_counts(wired.directory, made) if tokens else {}
 
     made, tokens = asyncio.run(go())
-    show_plan(made, fmt, output_console(), skipped=skipped, show_links=show_links)
+    show_plan(made, fmt, output_console(), skipped=skipped, show_links=show_links,
+              reasons_hint=MARKDOWN_HINT)  # fmt: skip
     for line in token_lines(tokens):
         console.print(line, markup=False)
     if out is not None:
         save_plan(made, out)
         console.print(f"saved plan {made.fingerprint[:12]} to {out}", markup=False)
+    say_if_blocked(made)
     raise typer.Exit(plan_exit_code(made))
+
+
+def say_if_blocked(plan: Plan) -> None:
+    """The BLOCKED diagnostic on stderr (exit-codes.md), whatever the format: the plan is
+    stdout's (JSON stays JSON), and `offboard plan > plan.txt` still shows why it is 3."""
+    from offboard.cli.errors import stderr
+
+    if plan.is_blocked:
+        guards = "; ".join(guard.message for guard in plan.blocked_by)
+        stderr.print(f"blocked: plan {plan.fingerprint[:12]} is blocked: {guards}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -30,7 +30,7 @@ def confirm(console: Console, question: str, *, yes: bool) -> None:
         return
     require_confirmation_channel(yes)
     # markup=False: rich would take "[y/N]" for a style tag and print nothing of it.
-    answer = console.input(f"{question} [y/N] ", markup=False).strip().lower()
+    answer = _answer(console, f"{question} [y/N] ").strip().lower()
     if answer not in ("y", "yes"):
         raise RefusedError("not confirmed; nothing was applied")
 
@@ -41,10 +41,19 @@ def confirm_overrides(console: Console, guards: Iterable[str], *, yes: bool) -> 
         return
     require_confirmation_channel(yes)
     for name in guards:
-        answer = console.input(
-            f"Lifting guard {name} for this run. Type its name to confirm: ", markup=False
+        answer = _answer(
+            console, f"Lifting guard {name} for this run. Type its name to confirm: "
         ).strip()
         if answer != name:
             raise RefusedError(
                 f"guard {name} not confirmed (its name was not typed); nothing applied"
             )
+
+
+def _answer(console: Console, prompt: str) -> str:
+    """One line typed at ``prompt``; end of input (Ctrl-D) is no answer, hence not "yes"."""
+    try:
+        return console.input(prompt, markup=False)
+    except EOFError:
+        console.print()  # end the prompt's line: the refusal goes on a line of its own
+        return ""

@@ -19,7 +19,7 @@ import typer
 from offboard.cli.apply import OverrideOption, YesOption, check_guards, read_plan_file
 from offboard.cli.errors import RefusedError
 from offboard.cli.exit_codes import ExitCode
-from offboard.cli.plan import PlanFormat, plan_exit_code, save_plan, show_plan
+from offboard.cli.plan import MARKDOWN_HINT, PlanFormat, plan_exit_code, save_plan, show_plan
 from offboard.cli.state import state_of
 from offboard.core.plan import GuardName, Plan
 from offboard.core.rendering import plan_to_json
@@ -96,8 +96,7 @@ def plan(
 
     Examples: offboard provision plan; offboard provision plan --out provision.json
     """
-    from rich.console import Console
-
+    from offboard.cli.fitting import plain_console
     from offboard.cli.wiring import open_configured_store
 
     settings = state_of(ctx).settings()
@@ -111,7 +110,7 @@ def plan(
             store.close()
 
     made = asyncio.run(go())
-    show_plan(made, fmt, Console())
+    show_plan(made, fmt, plain_console(), reasons_hint=MARKDOWN_HINT)
     if out is not None:
         save_plan(made, out)
     raise typer.Exit(plan_exit_code(made))
@@ -141,8 +140,7 @@ def apply(
 
     Examples: offboard provision apply --yes; offboard provision apply provision.json
     """
-    from rich.console import Console
-
+    from offboard.cli.fitting import plain_console
     from offboard.cli.flows import (
         check_saved_plan,
         confirm,
@@ -159,7 +157,7 @@ def apply(
         raise typer.BadParameter(f"{max_age!r} is not a duration", param_hint="--max-age")
     saved = read_plan_file(plan_file) if plan_file is not None else None
     overrides = frozenset(override_guard or ())
-    console = Console()
+    console = plain_console()
 
     async def go() -> list[ApplyReport]:
         async with provisioning(settings) as prov:

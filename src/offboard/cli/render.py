@@ -64,19 +64,29 @@ REASONS_MIN_WIDTH = 160
 """Below this terminal width the reason column wraps a word per line; it is left out then."""
 
 
+WIDER = "a wider terminal"
+"""Where the full reasons are when the command has no option that prints them."""
+
+
 def plan_table(
-    plan: Plan, *, include_skipped: bool = True, width: int = 80, show_links: bool = False
+    plan: Plan,
+    *,
+    include_skipped: bool = True,
+    width: int = 80,
+    show_links: bool = False,
+    reasons_hint: str = WIDER,
 ) -> Table:
     """Every action, then blocked and (optionally) skipped cases, one row each.
 
     The rule names the why; the full reason (Atlassian's deactivation message) is shown only
-    on a terminal wide enough to read it, and is always in ``--format markdown|json``. Link
+    on a terminal wide enough to read it; ``reasons_hint`` says where else (an option of
+    the command showing it: ``plan --format markdown``, ``licences plan --json``). Link
     bookkeeping is counted in the title and listed only with ``show_links``.
     """
     reasons = width >= REASONS_MIN_WIDTH
     title = headline(plan)
     if not reasons:
-        title += " (full reasons: --format markdown, or a wider terminal)"
+        title += f" (full reasons: {reasons_hint})"  # an option this very command takes
     rows: list[dict[str, Text | str]] = [
         {
             "status": Text(row["status"], style=_STYLES.get(row["status"], "")),

@@ -127,8 +127,7 @@ def licences(
     come from [licences] prices. Examples: offboard report licences; offboard report
     licences --format html --out seats.html; offboard report licences --inactive-days 60
     """
-    from rich.console import Console
-
+    from offboard.cli.fitting import plain_console
     from offboard.cli.licence_wiring import licence_config
     from offboard.cli.wiring import connect
 
@@ -143,7 +142,7 @@ def licences(
 
     made, trend = asyncio.run(go())
     if fmt is ReportFormat.TABLE and out is None:
-        show(made, Console())
+        show(made, plain_console())
         return
     text = render(made, ReportFormat.JSON if fmt is ReportFormat.TABLE else fmt, trend)
     if out is None:
@@ -160,9 +159,9 @@ def history(
     limit: Annotated[int, typer.Option(min=1, help="How many checks, newest first.")] = 30,
 ) -> None:
     """The trend: reclaimable seats and monthly cost of the last checks."""
-    from rich.console import Console
     from rich.table import Table
 
+    from offboard.cli.fitting import plain_console
     from offboard.cli.wiring import open_configured_store
 
     store = open_configured_store(state_of(ctx).settings())
@@ -181,7 +180,7 @@ def history(
             str(figures.get("reclaimable_seats", "")),
             cost.strip(),
         )
-    Console().print(table)
+    plain_console().print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ def summary_words(summary: Mapping[str, object]) -> str:
         _listed("problems", summary.get("problems")),
         _recovered(summary.get("recovered")),
         _who(summary),
+        "interrupted" if summary.get("interrupted") else "",
         _text("error", summary.get("error")),
         _text("plan", _short(summary.get("fingerprint"))),
     ]

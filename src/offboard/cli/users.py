@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from offboard.cli.apply import OverrideOption, YesOption, print_held, report_exit_code
-from offboard.cli.errors import FailedError, RefusedError
+from offboard.cli.errors import RefusedError
 from offboard.cli.plan import PlanFormat, show_plan
 from offboard.cli.state import state_of
+from offboard.core.accounts import AccountStatus
 from offboard.core.identities import IdentityId, normalise_email
-from offboard.core.plan import EntryStatus, GuardName, Plan
+from offboard.core.plan import GuardName, Plan, Rule
 from offboard.core.policy import DEPROVISIONING_KINDS, LINK_KINDS, REPROVISIONING_KINDS, ActionKind
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
     from offboard.cli.flows import Wired
     from offboard.executor import ApplyReport
+    from offboard.service.reconciling import PlanResult
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -42,15 +44,24 @@ async def resolve_identity(wired: Wired, user: str) -> IdentityId:
     snapshot = await wired.source.snapshot()
     found = {i.id for i in snapshot.identities if i.normalised_email == email}
     if not found:
-        raise FailedError(f"no Keycloak user in scope has the email {email}; pass the user's id")
+        raise RefusedError(f"no Keycloak user in scope has the email {email}; pass the user's id")
     if len(found) > 1:
         ids = ", ".join(sorted(found))
         raise RefusedError(f"several Keycloak users have the email {email} ({ids}); pass an id")
     return next(iter(found))
 
 
-def check_direction(plan: Plan, wanted: frozenset[ActionKind], command: str) -> str | None:
-    """Refuse when the rules call for something else; say why when they call for nothing."""
+_PROTECTED = frozenset(
+    {Rule.PROTECTED_PRINCIPAL, Rule.PROTECTED_ORG_ADMIN, Rule.PROTECTED_KEY_OWNER}
+)
+"""Rules under which no operator act touches the account: `cutoff now` refuses them too."""
+
+
+def check_direction(
+    plan: Plan, wanted: frozenset[ActionKind], command: str, *, already: bool = False
+) -> str | None:
+    """Refuse when the rules call for something else or for nothing; None when they call
+    for ``command``. ``already``: the account is in the wanted state, which is success."""
     acts = [a for a in plan.actions if a.kind not in LINK_KINDS]
     others = sorted({str(a.kind) for a in acts if a.kind not in wanted})
     if others:
@@ -58,20 +69,32 @@ def check_direction(plan: Plan, wanted: frozenset[ActionKind], command: str) -> 
             f"the rules call for {', '.join(others)} for this person, not {command}; "
             "check their state in Keycloak (offboard follows Keycloak)"
         )
-    if not acts:
-        reasons = "; ".join(f"{e.rule}: {e.reason}" for e in plan.entries) or (
-            "Keycloak shows nothing that calls for it"
+    if acts:
+        return None
+    if already:
+        return f"nothing to {command}: the Atlassian account is already {command}d"
+    reasons = "; ".join(f"{e.rule}: {e.reason}" for e in plan.entries) or (
+        "Keycloak shows nothing that calls for it"
+    )
+    message = f"nothing to {command}: {reasons}"
+    if any(e.rule in _PROTECTED for e in plan.entries):
+        message += ". The account is protected: offboard acts on it in no way (`cutoff now` too)"
+    elif command == "deactivate":
+        message += (
+            ". To remove someone whatever Keycloak says: `offboard cutoff now USER --reason TEXT`"
         )
-        message = f"nothing to {command}: {reasons}"
-        if command == "deactivate":
-            message += (
-                ". To remove someone whatever Keycloak says: "
-                "`offboard cutoff now USER --reason TEXT`"
-            )
-        if any(e.status is EntryStatus.BLOCKED for e in plan.entries):
-            raise RefusedError(message)
-        return message
-    return None
+    # A refusal, not a success: `offboard deactivate X --yes && echo done` must not say done.
+    raise RefusedError(message)
+
+
+def _already(result: PlanResult | None, command: str) -> bool:
+    """Whether the person's accounts (read just now) are all in the state ``command`` wants."""
+    accounts = result.target.accounts if result is not None else ()
+    if command == "reactivate":
+        wanted = {AccountStatus.ACTIVE}
+    else:
+        wanted = {AccountStatus.INACTIVE, AccountStatus.CLOSED}
+    return bool(accounts) and all(account.status in wanted for account in accounts)
 
 
 async def one_person(
@@ -105,7 +128,7 @@ async def one_person(
     assert checked.plan is not None  # a run that returns has planned
     made = checked.plan
     show_plan(made, PlanFormat.TABLE, console)
-    nothing = check_direction(made, wanted, command)
+    nothing = check_direction(made, wanted, command, already=_already(checked.result, command))
     if nothing is not None:
         console.print(nothing, markup=False)
         return None
@@ -155,9 +178,11 @@ def deactivate(
 
     The person must be a leaver in Keycloak (disabled, deleted or out of scope): offboard
     re-reads them by id, applies the same rules, protections and guards as every run,
-    shows what it will do, asks, then journals and reads back. It refuses when the rules
-    say otherwise (e.g. they are still enabled in Keycloak, or locked out only for now).
-    Like apply, it acts under the leader lease: refused (exit 5) while a daemon leads.
+    shows what it will do, asks, then journals and reads back. It refuses (exit 5) when
+    the rules say otherwise or call for nothing (still enabled in Keycloak, locked out only
+    for now, a protected account, an unknown email); an account already deactivated is
+    success (exit 0). Like apply, it acts under the leader lease: refused (exit 5) while a
+    daemon leads.
 
     Examples: offboard deactivate ada@example.com; offboard deactivate 0f8fad5b-... --yes
     """
@@ -173,7 +198,8 @@ def reactivate(
     """Give one returning person their Atlassian access back.
 
     Only what offboard itself took away, and only when policy.reactivate allows it; the
-    person must be enabled and in scope in Keycloak again. Same checks as `deactivate`.
+    person must be enabled and in scope in Keycloak again. Same checks as `deactivate`:
+    refused (exit 5) when the rules call for nothing; an active account is success (exit 0).
 
     Example: offboard reactivate ada@example.com
     """

@@ -209,6 +209,28 @@ async def _guarded(
         return [CheckResult(f"{side} reachable", False, str(exc), f"check {side}.base_url")]
 
 
+def _store_fix(error: OffboardError, location: Path | str | None) -> str:
+    """What to do about a store that would not open, by what went wrong (never a password)."""
+    from offboard.store.errors import StoreLocationError, StoreVersionError
+    from offboard.store.paths import database_url
+
+    if isinstance(error, StoreVersionError):
+        return "upgrade offboard, or point store.path/store.url at a store this version wrote"
+    if not isinstance(error, StoreLocationError):
+        return "restore the store from a backup, or move it aside (the line above says how)"
+    if isinstance(location, str) and "://" in location:
+        try:
+            url = database_url(location)
+            where = f"{url.host or 'localhost'}:{url.port or 5432}"
+        except StoreLocationError:
+            where = "the host and port in store.url"
+        return (
+            f"check that PostgreSQL is running and reachable at {where}, and that the "
+            "database and its user exist (store.url)"
+        )
+    return "check store.path (or --store): a file offboard can create and write"
+
+
 def _store_check(settings: Settings) -> CheckResult:
     location = store_location(settings)
     shown = location if isinstance(location, Path) else shown_location(location)
@@ -217,7 +239,7 @@ def _store_check(settings: Settings) -> CheckResult:
     except StoreMigrationPendingError as exc:
         return CheckResult("store", False, str(exc), "offboard store migrate (after a backup)")
     except OffboardError as exc:
-        return CheckResult("store", False, str(exc), "upgrade offboard or point store elsewhere")
+        return CheckResult("store", False, str(exc), _store_fix(exc, location))
     except Exception as exc:
         detail = f"{shown}: {type(exc).__name__}"
         return CheckResult("store", False, detail, "check store.path or store.url")

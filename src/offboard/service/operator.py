@@ -26,6 +26,7 @@ from offboard.executor.preflight import NO_PREFLIGHT, Preflight
 from offboard.executor.records import note_record
 from offboard.executor.sending import describe
 from offboard.ports import AccountDirectory, Clock, IdentitySource, OffboardError, Store
+from offboard.service.endings import run_ending
 from offboard.service.pipeline_snapshots import targeted_target
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -144,7 +145,7 @@ async def carry_out(
             actor=act.actor,
         )  # fmt: skip
     except BaseException as error:
-        store.finish_run(run_id, clock.now(), "failed", {"error": describe(error)})
+        store.finish_run(run_id, clock.now(), *run_ending(error))
         raise
     status = "applied" if report.all_done else "incomplete"
     summary: dict[str, object] = {"fingerprint": plan.fingerprint, "applied": report.counts,

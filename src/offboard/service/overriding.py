@@ -20,7 +20,7 @@ from offboard.core.plan import GuardName, Plan
 from offboard.core.plan_json import plan_to_json
 from offboard.executor import ApplyReport, PlanBlockedError, apply_plan, recover
 from offboard.executor.preflight import Preflight
-from offboard.executor.sending import describe
+from offboard.service.endings import run_ending
 from offboard.service.operator import Act, OperatorRefusedError, Sides
 from offboard.service.reconciling import build_plan
 
@@ -62,7 +62,7 @@ async def apply_in_run(
         store.finish_run(run_id, clock.now(), "blocked", {"blocked_by": list(error.guards)})
         raise
     except BaseException as error:
-        store.finish_run(run_id, clock.now(), "failed", {"error": describe(error)})
+        store.finish_run(run_id, clock.now(), *run_ending(error))
         raise
     status = "held" if report.held else "applied" if report.all_done else "incomplete"
     log.info("applied", status=status, **report.counts)

@@ -27,7 +27,6 @@ from offboard.core.policy import Policy
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot, TargetSnapshot
 from offboard.executor import ApplyReport, Outcome, PlanBlockedError, apply_plan, recover
 from offboard.executor.preflight import NO_PREFLIGHT, Preflight
-from offboard.executor.sending import describe
 from offboard.ports import AccountDirectory, Clock, IdentitySource, Progress, Store
 from offboard.service.covering_reads import (
     WALK,
@@ -36,6 +35,7 @@ from offboard.service.covering_reads import (
     read_covering,
     widened,
 )
+from offboard.service.endings import run_ending
 from offboard.service.pipeline_snapshots import (
     previous_source_count,
     record_snapshots,
@@ -227,8 +227,7 @@ class _Run:
         return cls(run_id, kind, started, directory, store, clock, policy)
 
     def abandon(self, error: BaseException) -> None:
-        status = "cancelled" if isinstance(error, asyncio.CancelledError) else "failed"
-        self.store.finish_run(self.run_id, self.clock.now(), status, {"error": describe(error)})
+        self.store.finish_run(self.run_id, self.clock.now(), *run_ending(error))
 
 
 async def reconcile(

@@ -44,6 +44,9 @@ class KeycloakSettings(Section):
     @model_validator(mode="after")
     def _resolve(self) -> KeycloakSettings:
         object.__setattr__(self, "base_url", secure_url("base_url", self.base_url))
+        if not self.realm.strip() or "/" in self.realm:
+            # It becomes a URL path segment: "" or "a/b" would ask another endpoint.
+            raise ValueError(f"realm: {self.realm!r} is not a realm name (not empty, no '/')")
         secret = read_secret(self.client_secret, self.client_secret_file, "client_secret")
         if secret is None:
             raise ValueError(

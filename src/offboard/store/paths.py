@@ -79,15 +79,35 @@ def create_private_file(path: Path) -> None:
 
     SQLite gives its -wal and -shm files the mode of the database file, so those follow.
     """
-    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
-    for folder in reversed(missing):
-        folder.mkdir(mode=FOLDER_MODE, exist_ok=True)
-        os.chmod(folder, FOLDER_MODE)  # mkdir's mode is cut by the umask
     try:
+        missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+        for folder in reversed(missing):
+            folder.mkdir(mode=FOLDER_MODE, exist_ok=True)
+            os.chmod(folder, FOLDER_MODE)  # mkdir's mode is cut by the umask
         descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE)
     except FileExistsError:
+        if path.is_dir():
+            raise StoreLocationError(
+                f"cannot create the store file {path}: it is a folder; point store.path or "
+                "--store at a file inside it"
+            ) from None
         return
+    except OSError as error:
+        # A file where a folder should be, a read-only or virtual file system, no permission:
+        # the operator's location is wrong, not offboard (exit 8, never a traceback).
+        raise StoreLocationError(
+            f"cannot create the store file {path}: {error.strerror or error}"
+            f"{_blocking_file(path)}; check store.path or --store"
+        ) from None
     try:
         os.fchmod(descriptor, FILE_MODE)
     finally:
         os.close(descriptor)
+
+
+def _blocking_file(path: Path) -> str:
+    """ ", where FILE is a file, not a folder" when a file stands where a folder must be."""
+    for parent in path.parents:
+        if parent.exists():
+            return "" if parent.is_dir() else f" ({parent} is a file, not a folder)"
+    return ""

@@ -103,3 +103,16 @@ async def test_a_snapshot_without_credentials_raises_rather_than_reporting_empty
 
     assert not snapshot.complete
     assert snapshot.identities == ()
+
+
+async def test_a_404_at_the_token_endpoint_means_no_such_realm() -> None:
+    from offboard.ports import PermanentError
+
+    gone = httpx.MockTransport(lambda request: httpx.Response(404, json={"error": "Not Found"}))
+    auth = ClientCredentialsAuth(TOKEN_URL, "offboard", SecretStr(SECRET))
+    async with httpx.AsyncClient(auth=auth, transport=gone) as client:
+        with pytest.raises(PermanentError, match="no such realm there") as raised:
+            await client.get(f"{BASE}/admin/realms/{REALM}/users/count")
+    assert TOKEN_URL in str(raised.value)
+    assert "keycloak.realm" in str(raised.value)
+    assert SECRET not in str(raised.value)

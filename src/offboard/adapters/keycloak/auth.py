@@ -74,6 +74,13 @@ class ClientCredentialsAuth(httpx.Auth):
                 "accounts are enabled on the client",
                 status=status,
             )
+        if status == httpx.codes.NOT_FOUND:
+            # Keycloak's token endpoint exists in every realm: a 404 means the realm does not.
+            raise PermanentError(
+                f"Keycloak answered HTTP 404 at {self._token_url}: no such realm there "
+                "(check keycloak.realm)",
+                status=status,
+            )
         if status == 429 or status >= 500:
             raise TemporaryError(f"Keycloak token endpoint answered HTTP {status}", status=status)
         if status != 200:
@@ -106,9 +113,4 @@ class ClientCredentialsAuth(httpx.Auth):
                 f"cannot connect to the Keycloak token endpoint {self._token_url}: "
                 f"{type(error).__name__}: {detail}"
             ) from None
-        if response.status_code == httpx.codes.NOT_FOUND:
-            raise PermanentError(
-                f"Keycloak answered HTTP 404 at {self._token_url}: no such realm there",
-                status=404,
-            )
         self._store(self._check_token_response(response))
