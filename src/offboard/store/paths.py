@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from offboard.settings.locations import store_url_problem
 from offboard.store.errors import StoreLocationError
 
 FILE_MODE = 0o600
@@ -52,6 +53,9 @@ def database_url(url_or_path: str | Path) -> URL:
     """A SQLAlchemy URL from either a URL (``postgresql+psycopg://...``) or a file path."""
     text = str(url_or_path)
     if is_url(url_or_path):
+        problem = store_url_problem(text)
+        if problem is not None:
+            raise StoreLocationError(f"{shown(text)}: {problem}")
         try:
             url = make_url(text)
         except (ArgumentError, ValueError):
