@@ -231,6 +231,12 @@ def reference_markdown() -> str:
         "Secrets are read from the environment or from a `*_file` key, never printed: `config",
         "show` redacts them. Every invalid value is reported as `section.key: problem` with",
         "exit code 4. `offboard config init` writes a commented example.",
+        "",
+        "A relative path in the file (`store.path`, every `*_file`, `ca_bundle`,",
+        "`tls_cert_file`, `tls_key_file`) is resolved against the folder of that file, so a",
+        "command run from elsewhere finds the same store and secrets; `~` is expanded. A",
+        "relative path in an `OFFBOARD_*` variable is relative to the working directory.",
+        "`config show` prints the resolved paths.",
     ]
     for name, section in sections(Settings):
         out += ["", f"## `[{name}]`", "", _plain(_doc(section)), ""]

@@ -21,6 +21,7 @@ from pydantic_settings import (
 from offboard.core.policy import ActionKind, Policy, Thresholds
 from offboard.settings.console import ConsoleSettings
 from offboard.settings.licences import LicenceSettings
+from offboard.settings.locations import resolve_relative_paths
 from offboard.settings.notifications import NotificationSettings
 from offboard.settings.policy import PolicySettings
 from offboard.settings.provisioning import ProvisioningSettings
@@ -139,7 +140,8 @@ def load_settings(path: Path | None = None, *, require_file: bool = False) -> Se
     """Read and validate the configuration; raises ConfigError listing every problem.
 
     Without an explicit path a missing default file is fine when the environment holds the
-    whole configuration; ``require_file`` makes it an error anyway.
+    whole configuration; ``require_file`` makes it an error anyway. Relative paths in the file
+    are resolved against its folder; those from ``OFFBOARD_*`` against the working directory.
     """
     source = config_path(path)
     data: dict[str, Any] = {}
@@ -147,7 +149,8 @@ def load_settings(path: Path | None = None, *, require_file: bool = False) -> Se
         name.startswith("OFFBOARD_") and name != CONFIG_ENV for name in os.environ
     )
     if path is not None or require_file or not from_env_only:
-        data = read_toml(source)
+        # Relative paths in the file mean "beside this file", wherever the command runs.
+        data = resolve_relative_paths(Settings, read_toml(source), source.absolute().parent)
     try:
         return Settings(**data)
     except ValidationError as exc:

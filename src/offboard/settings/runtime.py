@@ -16,8 +16,9 @@ class StoreSettings(Section):
     """Where offboard keeps links, runs, plans and the journal."""
 
     path: Path | None = None
-    """A SQLite file; default ``$XDG_STATE_HOME/offboard/offboard.sqlite3``. Created 0600 (its
-    folders 0700) on first use; a file holding another application's tables is refused."""
+    """A SQLite file; default ``$XDG_STATE_HOME/offboard/offboard.sqlite3``. A relative path
+    is beside the configuration file. Created 0600 (its folders 0700) on first use, saying
+    so on stderr; a file holding another application's tables is refused."""
     url: SecretStr | None = None
     """A database URL instead, e.g. ``postgresql+psycopg://offboard@db/offboard``
     (``postgresql://`` means the same driver; ``sqlite:///PATH`` also works). Other backends,

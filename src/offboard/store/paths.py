@@ -71,6 +71,13 @@ def database_url(url_or_path: str | Path) -> URL:
     return URL.create("sqlite+pysqlite", database=str(Path(text).expanduser()))
 
 
+def new_sqlite_file(url_or_path: str | Path) -> Path | None:
+    """The SQLite file that opening this location for writing would create (absolute), or
+    None when it exists already or the store is not a SQLite file."""
+    path = sqlite_path(database_url(url_or_path))
+    return None if path is None or path.exists() else path.absolute()
+
+
 def sqlite_path(url: URL) -> Path | None:
     """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
