@@ -15,10 +15,11 @@ import functools
 import inspect
 import itertools
 import json
+import re
 import textwrap
 import types
 import typing
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,8 @@ def toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, timedelta):
         return json.dumps(format_duration(value))
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()  # TOML's own date, time and date-time literals, unquoted
     if isinstance(value, Path | str):
         return json.dumps(str(value))
     if isinstance(value, list | tuple):
@@ -66,7 +69,9 @@ def toml_value(value: Any) -> str:
 
 
 def _key(key: object) -> str:
-    return str(key.value) if isinstance(key, Enum) else str(key)
+    """A table key, quoted unless bare (``"*"``, the price of every other product)."""
+    text = str(key.value) if isinstance(key, Enum) else str(key)
+    return text if re.fullmatch(r"[A-Za-z0-9_-]+", text) else json.dumps(text)
 
 
 def sections(model: type[BaseModel], prefix: str = "") -> list[tuple[str, type[BaseModel]]]:
@@ -196,6 +201,8 @@ def _type_name(annotation: Any) -> str:
         Path: "path",
         SecretStr: "secret",
         timedelta: "duration",
+        date: "date",
+        time: "time of day",
     }
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return "one of " + ", ".join(f"`{member.value}`" for member in annotation)
