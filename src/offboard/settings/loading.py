@@ -181,10 +181,12 @@ def environment_problems(error: SettingsError) -> list[str]:
 
 
 def describe(error: ValidationError) -> list[str]:
-    """One ``section.key: problem`` line per validation error, never echoing a value."""
+    """One ``section.key: problem`` line per validation error, never echoing a value (a
+    choice's wrong word excepted: choices are never secrets)."""
     lines = []
-    for item in error.errors(include_input=False, include_url=False):
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+    for item in error.errors(include_url=False):
+        loc = [str(part) for part in item["loc"]]
+        where = ".".join(loc) or "(top level)"
         message = item["msg"].removeprefix("Value error, ")
         key = re.match(r"(\w+): ", message)
         if key and item["type"] == "value_error":
@@ -197,5 +199,22 @@ def describe(error: ValidationError) -> list[str]:
             message = f"missing (set it in the file or as {env})"
         elif item["type"] == "extra_forbidden":
             message = "unknown key (check its spelling against `offboard config init`)"
+        elif item["type"] in ("literal_error", "enum"):
+            if loc[-1:] == ["[key]"]:  # a table's key (policy.actions.<class>), not its value
+                where = ".".join(loc[:-2])
+            choices = str(item.get("ctx", {}).get("expected", "")).replace("'", "")
+            message = f"{str(item['input'])[:60]!r} is not accepted: use {choices}"
+        elif item["type"] in _PLAIN:
+            message = _PLAIN[item["type"]]
         lines.append(f"{where}: {message}")
     return lines
+
+
+_PLAIN = {
+    "time_parsing": 'not a time of day: write HH:MM (UTC), e.g. "06:30"',
+    "time_type": 'not a time of day: write HH:MM (UTC), e.g. "06:30"',
+    "date_parsing": "not a date: write YYYY-MM-DD, e.g. 2027-03-01",
+    "date_from_datetime_parsing": "not a date: write YYYY-MM-DD, e.g. 2027-03-01",
+    "date_type": "not a date: write YYYY-MM-DD, e.g. 2027-03-01",
+}
+"""pydantic's wording for a bad time or date, replaced by what to write."""
