@@ -262,7 +262,7 @@ def reference_markdown() -> str:
         out += ["| key | type | default | description |", "| --- | --- | --- | --- |"]
         for key, info in _leaves(section):
             env = f"OFFBOARD_{name.upper().replace('.', '__')}__{key.upper()}"
-            desc = (info.description or "").replace("|", "\\|").replace("``", "`")
+            desc = _plain(info.description).replace("|", "\\|")  # one table row each
             out.append(
                 f"| `{key}` | {_type_name(info.annotation)} | {_default_cell(info)} "
                 f"| {desc} Env: `{env}`. |"
