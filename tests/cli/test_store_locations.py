@@ -170,3 +170,25 @@ def test_opening_the_configured_store_announces_a_new_file_only(
     open_configured_store(settings).close()
     open_configured_store(settings, read_only=True).close()
     assert "created" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///state/s.db", "sqlite:///{folder}/state/s.db"),
+        ("sqlite+pysqlite:///s.db", "sqlite+pysqlite:///{folder}/s.db"),
+        ("sqlite:////abs/s.db", "sqlite:////abs/s.db"),
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+        ("postgresql://u@h/db", "postgresql://u@h/db"),
+    ],
+)
+def test_a_relative_sqlite_store_url_is_beside_the_file_too(
+    config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, expected: str
+) -> None:
+    config_file.write_text(
+        config_file.read_text(encoding="utf-8") + f'\n[store]\nurl = "{url}"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir("/")
+    location = load_settings(config_file).store.location()
+    assert location == expected.format(folder=tmp_path)

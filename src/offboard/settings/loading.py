@@ -22,7 +22,7 @@ from offboard.core.policy import ActionKind, Policy, Thresholds
 from offboard.settings.console import ConsoleSettings
 from offboard.settings.environment import maybe_setting, unknown_variables
 from offboard.settings.licences import LicenceSettings
-from offboard.settings.locations import resolve_relative_paths
+from offboard.settings.locations import resolve_file_locations
 from offboard.settings.notifications import NotificationSettings
 from offboard.settings.policy import PolicySettings
 from offboard.settings.provisioning import ProvisioningSettings
@@ -149,7 +149,7 @@ def load_settings(path: Path | None = None, *, require_file: bool = False) -> Se
     from_env_only = not source.exists() and any(maybe_setting(name) for name in os.environ)
     if path is not None or require_file or not from_env_only:
         # Relative paths in the file mean "beside this file", wherever the command runs.
-        data = resolve_relative_paths(Settings, read_toml(source), source.absolute().parent)
+        data = resolve_file_locations(Settings, read_toml(source), source.absolute().parent)
     unknown = unknown_variables(Settings, os.environ)
     if unknown:
         # Ignored, a typo would leave e.g. a protection list empty without a word.

@@ -77,3 +77,25 @@ def resolve_relative_paths(model: type[BaseModel], data: Any, base: Path) -> Any
         elif (section := _section(field.annotation)) is not None:
             resolved[key] = resolve_relative_paths(section, value, base)
     return resolved
+
+
+def sqlite_url_beside(url: str, base: Path) -> str:
+    """``sqlite:///relative.db`` (three slashes: a relative path) made absolute against
+    ``base`` too; any other URL as it is."""
+    scheme, separator, rest = url.strip().partition(":///")
+    if not separator or scheme.lower() not in ("sqlite", "sqlite+pysqlite"):
+        return url
+    if not rest or rest.startswith((":memory:", "/")):
+        return url
+    path = Path(rest).expanduser()
+    return url if path.is_absolute() else f"{scheme}:///{base / path}"
+
+
+def resolve_file_locations(model: type[BaseModel], data: Any, base: Path) -> Any:
+    """The file's tables with relative paths made absolute against its folder: every path
+    setting, and a SQLite ``store.url``."""
+    resolved = resolve_relative_paths(model, data, base)
+    store = resolved.get("store") if isinstance(resolved, dict) else None
+    if isinstance(store, dict) and isinstance(store.get("url"), str):
+        resolved["store"] = {**store, "url": sqlite_url_beside(store["url"], base)}
+    return resolved
