@@ -1,4 +1,10 @@
-"""The reference docs cover every command and every exit code (sqlite-utils style)."""
+"""The reference docs cover every command and every exit code (sqlite-utils style).
+
+Checked here: docs/reference/cli.md (every command, its current --help; regenerate with
+scripts/cli-reference) and docs/reference/exit-codes.md. docs/reference/configuration.md is
+checked by tests/cli/test_config_cmd.py::test_config_reference_is_up_to_date (regenerate with
+`offboard config reference > docs/reference/configuration.md`).
+"""
 
 from __future__ import annotations
 

@@ -62,6 +62,9 @@ def world(tmp_path: Path) -> Iterator[World]:
         store = tmp_path / "state.sqlite3"
         text = ready_config(served.urls, (keycloak_seed(), atlassian_fixture()))
         config.write_text(text.replace("offboard-emulated.sqlite3", str(store)), encoding="utf-8")
+        # An empty store, as after `offboard store migrate`: commands do not announce a new
+        # one (tests/cli/test_store_locations.py does), so their output is theirs alone.
+        open_store(store).close()
         yield World(served, config, store)
 
 

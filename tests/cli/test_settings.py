@@ -64,10 +64,10 @@ def test_env_only_configuration_needs_no_file(monkeypatch: pytest.MonkeyPatch) -
         ("[store]\npath = 'a.db'\nurl = 'sqlite://'\n", "store.url: set store.path or store.url"),
         ("[keycloak.extra]\nx = 1\n", "keycloak.extra: unknown key"),
         ("[daemon]\nlease_ttl = 0\n", "lease_ttl: must be longer than zero"),
-        ("[daemon]\nlease_ttl = -3\n", "lease_ttl: must be longer than zero"),
+        ("[daemon]\nlease_ttl = -3\n", "lease_ttl: '-3' is negative"),
         ("[daemon]\npoll_interval = '0s'\n", "poll_interval: must be longer than zero"),
-        ("[daemon]\nreconcile_interval = -1\n", "reconcile_interval: must be longer than zero"),
-        ("[daemon]\nreconfirm_after = -1\n", "reconfirm_after: must not be negative"),
+        ("[daemon]\nreconcile_interval = -1\n", "reconcile_interval: '-1' is negative"),
+        ("[daemon]\nreconfirm_after = '-1s'\n", "reconfirm_after: '-1s' is negative"),
     ],
 )
 def test_every_problem_names_its_key(config_file: Path, toml_extra: str, expected: str) -> None:

@@ -42,11 +42,13 @@ StoreOption = Annotated[
 
 @contextmanager
 def _engine(ctx: typer.Context, override: str | None) -> Iterator[Engine]:
-    from offboard.cli.wiring import store_location
-    from offboard.store import store_engine
+    from offboard.cli.wiring import announce_created, store_location
+    from offboard.store import new_sqlite_file, store_engine
 
     location = override or store_location(state_of(ctx).settings())
+    created = new_sqlite_file(location)
     engine = store_engine(location)
+    announce_created(created)
     try:
         yield engine
     finally:

@@ -17,7 +17,13 @@ from offboard.cli.flows import Wired
 from offboard.core.accounts import KEY_OWNER_FACT
 from offboard.ports import CheckResult, Clock, OffboardError, Store, SystemClock
 from offboard.settings import KeycloakSettings, Settings
-from offboard.store import SqlStore, StoreMigrationPendingError, default_state_path, open_store
+from offboard.store import (
+    SqlStore,
+    StoreMigrationPendingError,
+    default_state_path,
+    new_sqlite_file,
+    open_store,
+)
 from offboard.store import shown as shown_location
 
 
@@ -37,7 +43,20 @@ def open_configured_store(
     one is upgraded only with ``store.auto_migrate``. StoreVersionError when a newer offboard
     wrote it, StoreLocationError when it is missing (reading) or foreign."""
     upgrade = settings.store.auto_migrate if settings is not None else False
-    return open_store(store_location(settings, override), read_only=read_only, upgrade=upgrade)
+    location = store_location(settings, override)
+    created = None if read_only else new_sqlite_file(location)
+    store = open_store(location, read_only=read_only, upgrade=upgrade)
+    announce_created(created)
+    return store
+
+
+def announce_created(path: Path | None) -> None:
+    """One line on stderr when a command made a new store file: a wrong store.path (or
+    working directory) shows at once instead of as links, holds and budget gone missing."""
+    if path is not None and path.exists():
+        from offboard.cli.errors import stderr
+
+        stderr.print(f"created a new store at {path}", markup=False)
 
 
 def keycloak_scope(settings: KeycloakSettings) -> KeycloakScope:

@@ -41,7 +41,7 @@ class SmtpSettings(Section):
     """The mail server that sends the inactivity warnings (STARTTLS by default)."""
 
     host: str | None = None
-    """SMTP host; no warning can be sent while unset."""
+    """SMTP host; this server is not used while unset."""
     port: int = Field(default=587, ge=1, le=65535)
     """SMTP port (587 for STARTTLS, 465 for implicit TLS)."""
     security: Literal["starttls", "tls", "none"] = "starttls"
@@ -49,7 +49,8 @@ class SmtpSettings(Section):
     username: str | None = None
     """Login, when the server wants one."""
     password: SecretStr | None = None
-    """Password (from the environment: ``OFFBOARD_LICENCES__SMTP__PASSWORD``)."""
+    """Password; give it in the environment (the variable named on the right) or in
+    ``password_file``, not in the file."""
     password_file: Path | None = None
     """A file holding the password."""
     sender: str = "offboard@localhost"

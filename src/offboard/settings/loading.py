@@ -20,7 +20,9 @@ from pydantic_settings import (
 
 from offboard.core.policy import ActionKind, Policy, Thresholds
 from offboard.settings.console import ConsoleSettings
+from offboard.settings.environment import maybe_setting, unknown_variables
 from offboard.settings.licences import LicenceSettings
+from offboard.settings.locations import resolve_file_locations
 from offboard.settings.notifications import NotificationSettings
 from offboard.settings.policy import PolicySettings
 from offboard.settings.provisioning import ProvisioningSettings
@@ -139,15 +141,19 @@ def load_settings(path: Path | None = None, *, require_file: bool = False) -> Se
     """Read and validate the configuration; raises ConfigError listing every problem.
 
     Without an explicit path a missing default file is fine when the environment holds the
-    whole configuration; ``require_file`` makes it an error anyway.
+    whole configuration; ``require_file`` makes it an error anyway. Relative paths in the file
+    are resolved against its folder; those from ``OFFBOARD_*`` against the working directory.
     """
     source = config_path(path)
     data: dict[str, Any] = {}
-    from_env_only = not source.exists() and any(
-        name.startswith("OFFBOARD_") and name != CONFIG_ENV for name in os.environ
-    )
+    from_env_only = not source.exists() and any(maybe_setting(name) for name in os.environ)
     if path is not None or require_file or not from_env_only:
-        data = read_toml(source)
+        # Relative paths in the file mean "beside this file", wherever the command runs.
+        data = resolve_file_locations(Settings, read_toml(source), source.absolute().parent)
+    unknown = unknown_variables(Settings, os.environ)
+    if unknown:
+        # Ignored, a typo would leave e.g. a protection list empty without a word.
+        raise ConfigError("unknown environment variable:", unknown)
     try:
         return Settings(**data)
     except ValidationError as exc:
@@ -175,10 +181,12 @@ def environment_problems(error: SettingsError) -> list[str]:
 
 
 def describe(error: ValidationError) -> list[str]:
-    """One ``section.key: problem`` line per validation error, never echoing a value."""
+    """One ``section.key: problem`` line per validation error, never echoing a value (a
+    choice's wrong word excepted: choices are never secrets)."""
     lines = []
-    for item in error.errors(include_input=False, include_url=False):
-        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+    for item in error.errors(include_url=False):
+        loc = [str(part) for part in item["loc"]]
+        where = ".".join(loc) or "(top level)"
         message = item["msg"].removeprefix("Value error, ")
         key = re.match(r"(\w+): ", message)
         if key and item["type"] == "value_error":
@@ -191,5 +199,22 @@ def describe(error: ValidationError) -> list[str]:
             message = f"missing (set it in the file or as {env})"
         elif item["type"] == "extra_forbidden":
             message = "unknown key (check its spelling against `offboard config init`)"
+        elif item["type"] in ("literal_error", "enum"):
+            if loc[-1:] == ["[key]"]:  # a table's key (policy.actions.<class>), not its value
+                where = ".".join(loc[:-2])
+            choices = str(item.get("ctx", {}).get("expected", "")).replace("'", "")
+            message = f"{str(item['input'])[:60]!r} is not accepted: use {choices}"
+        elif item["type"] in _PLAIN:
+            message = _PLAIN[item["type"]]
         lines.append(f"{where}: {message}")
     return lines
+
+
+_PLAIN = {
+    "time_parsing": 'not a time of day: write HH:MM (UTC), e.g. "06:30"',
+    "time_type": 'not a time of day: write HH:MM (UTC), e.g. "06:30"',
+    "date_parsing": "not a date: write YYYY-MM-DD, e.g. 2027-03-01",
+    "date_from_datetime_parsing": "not a date: write YYYY-MM-DD, e.g. 2027-03-01",
+    "date_type": "not a date: write YYYY-MM-DD, e.g. 2027-03-01",
+}
+"""pydantic's wording for a bad time or date, replaced by what to write."""

@@ -24,6 +24,11 @@ def _all_kinds() -> list[Kind]:
     return list(NOTIFYING_KINDS)
 
 
+class NotificationSmtpSettings(SmtpSettings):
+    """The mail server that sends the notification emails (STARTTLS by default); while its
+    ``host`` is unset, ``[licences.smtp]`` sends them."""
+
+
 class EmailChannelSettings(Section):
     """Notifications by email, through ``smtp`` (or ``[licences.smtp]`` when its host is unset)."""
 
@@ -31,7 +36,7 @@ class EmailChannelSettings(Section):
     """Recipients; the channel is off while empty."""
     kinds: list[Kind] = Field(default_factory=_all_kinds)
     """Which kinds this channel is told (default: all)."""
-    smtp: SmtpSettings = SmtpSettings()
+    smtp: NotificationSmtpSettings = NotificationSmtpSettings()
     """The mail server (password: ``OFFBOARD_NOTIFICATIONS__EMAIL__SMTP__PASSWORD`` or
     ``password_file``)."""
 

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
+from offboard.settings.locations import store_url_problem
 from offboard.settings.values import Duration, Section, read_secret
 
 
@@ -15,11 +16,14 @@ class StoreSettings(Section):
     """Where offboard keeps links, runs, plans and the journal."""
 
     path: Path | None = None
-    """A SQLite file; default ``$XDG_STATE_HOME/offboard/offboard.sqlite3``. Created 0600 (its
-    folders 0700) on first use; a file holding another application's tables is refused."""
+    """A SQLite file; default ``$XDG_STATE_HOME/offboard/offboard.sqlite3``. A relative path
+    is beside the configuration file. Created 0600 (its folders 0700) on first use, saying
+    so on stderr; a file holding another application's tables is refused."""
     url: SecretStr | None = None
     """A database URL instead, e.g. ``postgresql+psycopg://offboard@db/offboard``
-    (``postgresql://`` means the same driver)."""
+    (``postgresql://`` means the same driver; ``sqlite:///PATH`` also works). Other backends,
+    and a value without ``scheme://``, are refused without showing it (it may hold a
+    password)."""
     auto_migrate: bool = False
     """Upgrade a store from an older offboard when a command opens it. Off by default: an
     upgrade is a step to take on purpose (``offboard store backup``, then ``offboard store
@@ -30,6 +34,9 @@ class StoreSettings(Section):
     def _one_of(self) -> StoreSettings:
         if self.path is not None and self.url is not None:
             raise ValueError("url: set store.path or store.url, not both")
+        problem = store_url_problem(self.url.get_secret_value()) if self.url else None
+        if problem is not None:
+            raise ValueError(f"url: {problem}")
         return self
 
     def location(self) -> Path | str | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, SecretStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, SecretStr, TypeAdapter, ValidationError
 
 from offboard.ports import OffboardError
 
@@ -26,33 +27,73 @@ class ConfigError(OffboardError):
 
 MAX_DURATION = timedelta(days=3650)
 """Ten years: beyond it a duration is a typo (and ``1e30`` seconds overflows a timedelta)."""
+_NUMBER = r"\d+(?:\.\d+)?"
+_SINGLE = re.compile(rf"({_NUMBER}(?:e[+-]?\d+)?)\s*([smhdw]?)", re.I)
+_PART = re.compile(rf"({_NUMBER})\s*([smhdw])", re.I)
+_COMPOUND = re.compile(rf"(?:{_NUMBER}\s*[smhdw]\s*)+", re.I)
+DURATION_HINT = "use a number and a unit (s, m, h, d or w), e.g. 90m, 12h, 7d, or several: 1h30m"
 
 
 def parse_duration(value: object) -> object:
-    """``"30s"``, ``"15m"``, ``"2h"``, ``"7d"``, ``"1w"`` (or ISO 8601) to a timedelta.
+    """``"30s"``, ``"15m"``, ``"2h"``, ``"7d"``, ``"1w"``, or several (``"1h30m"``) to a
+    timedelta; anything else is returned as it is (an ISO date for ``--since``).
 
     A unit is required: ``"15"`` could mean seconds or minutes, so it is refused with the
-    spellings that would be accepted. Zero needs none.
+    spellings that would be accepted. Zero needs none. A negative duration is refused.
     """
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         return value
-    if isinstance(value, int | float | str):
-        text = str(value).strip()
-        match = re.fullmatch(r"(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*([smhdw]?)", text, re.I)
-        if match:
-            number, unit = float(match[1]), match[2].lower()
-            if not unit and number != 0:
-                raise ValueError(
-                    f'{text!r} has no unit: write e.g. "{text}s" or "{text}m" (s, m, h, d or w)'
-                )
-            seconds = number * _UNITS[unit or "s"]
-            if seconds > MAX_DURATION.total_seconds():
-                raise ValueError(f"{text!r} is longer than ten years: a typo?")
-            return timedelta(seconds=seconds)
-    return value
+    text = str(value).strip()
+    if re.fullmatch(r"-\s*\d.*", text):
+        raise ValueError(f"{text!r} is negative: a duration is zero or longer")
+    single, seconds = _SINGLE.fullmatch(text), None
+    if single:
+        number, unit = float(single[1]), single[2].lower()
+        if not unit and number != 0:
+            raise ValueError(
+                f'{text!r} has no unit: write e.g. "{text}s" or "{text}m" (s, m, h, d or w)'
+            )
+        seconds = number * _UNITS[unit or "s"]
+    elif _COMPOUND.fullmatch(text):
+        seconds = sum(float(n) * _UNITS[u.lower()] for n, u in _PART.findall(text))
+    if seconds is None:
+        return value
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{text!r} is longer than ten years: a typo?")
+    return timedelta(seconds=seconds)
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+def setting_duration(value: object) -> object:
+    """A duration setting: :func:`parse_duration`, or ISO 8601 (``P1D``); anything else is
+    refused in offboard's words, not pydantic's."""
+    parsed = parse_duration(value)
+    if isinstance(parsed, timedelta):
+        if parsed < timedelta(0):
+            raise ValueError(f"'{parsed}' is negative: a duration is zero or longer")
+        return parsed
+    text = str(value).strip()
+    if isinstance(value, str) and text[:1] in ("P", "p"):
+        iso = _iso_duration(text.upper())
+        if iso is not None and iso > MAX_DURATION:
+            raise ValueError(f"{text!r} is longer than ten years: a typo?")
+        if iso is not None:
+            return setting_duration(iso)
+    raise ValueError(f"{text!r} is not a duration: {DURATION_HINT}")
+
+
+@functools.cache
+def _iso_adapter() -> TypeAdapter[timedelta]:
+    return TypeAdapter(timedelta)
+
+
+def _iso_duration(text: str) -> timedelta | None:
+    try:
+        return _iso_adapter().validate_python(text)
+    except ValidationError:
+        return None
+
+
+Duration = Annotated[timedelta, BeforeValidator(setting_duration)]
 
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}

@@ -11,7 +11,7 @@ from offboard.store.errors import (
     StoreUnreadableError,
     StoreVersionError,
 )
-from offboard.store.paths import default_state_path, shown
+from offboard.store.paths import default_state_path, new_sqlite_file, shown
 from offboard.store.schema import SCHEMA_VERSION
 from offboard.store.sql_store import SqlStore, open_store, store_engine
 
@@ -24,6 +24,7 @@ __all__ = [
     "StoreUnreadableError",
     "StoreVersionError",
     "default_state_path",
+    "new_sqlite_file",
     "open_store",
     "shown",
     "store_engine",

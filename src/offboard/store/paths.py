@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from offboard.settings.locations import store_url_problem
 from offboard.store.errors import StoreLocationError
 
 FILE_MODE = 0o600
@@ -52,6 +53,9 @@ def database_url(url_or_path: str | Path) -> URL:
     """A SQLAlchemy URL from either a URL (``postgresql+psycopg://...``) or a file path."""
     text = str(url_or_path)
     if is_url(url_or_path):
+        problem = store_url_problem(text)
+        if problem is not None:
+            raise StoreLocationError(f"{shown(text)}: {problem}")
         try:
             url = make_url(text)
         except (ArgumentError, ValueError):
@@ -65,6 +69,13 @@ def database_url(url_or_path: str | Path) -> URL:
                 f"write {scheme}://… for a database, or ./{scheme}:… for a file"
             )
     return URL.create("sqlite+pysqlite", database=str(Path(text).expanduser()))
+
+
+def new_sqlite_file(url_or_path: str | Path) -> Path | None:
+    """The SQLite file that opening this location for writing would create (absolute), or
+    None when it exists already or the store is not a SQLite file."""
+    path = sqlite_path(database_url(url_or_path))
+    return None if path is None or path.exists() else path.absolute()
 
 
 def sqlite_path(url: URL) -> Path | None:
