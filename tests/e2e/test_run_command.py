@@ -110,6 +110,9 @@ def test_offboard_run_serves_and_stops_cleanly_on_sigterm(
             process.communicate()
     assert process.returncode == 0, stderr.decode()[-2000:]
     assert SECRET not in stderr.decode()
+    started = next(line for line in stderr.decode().splitlines() if "daemon started" in line)
+    assert "keycloak.route" in started  # how each side is reached, as config check says
+    assert "loopback is never proxied" in started
     assert ORG_KEY not in stderr.decode()
     store = open_store(tmp_path / "state.db")
     try:

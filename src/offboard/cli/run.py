@@ -313,13 +313,21 @@ async def serve(
         with _signals(stop, enabled=install_signals):
             if on_ready is not None:
                 on_ready(assembly)
-            log.info("daemon started", listeners=_described(settings), open_files=[before, after])
+            log.info("daemon started", listeners=_described(settings), routes=_routes(settings),
+                     open_files=[before, after])  # fmt: skip
             await assembly.daemon.run(stop)
         for server in servers:
             server.should_exit = True
         for watcher in watchers:
             watcher.cancel()
         await asyncio.gather(*http, *watchers, return_exceptions=True)
+
+
+def _routes(settings: Settings) -> dict[str, str]:
+    """How each side is reached, directly or through which proxy (as ``config check`` says)."""
+    from offboard.cli.proxy_checks import route_checks
+
+    return {check.name: check.detail for check in route_checks(settings)}
 
 
 def _listeners(
