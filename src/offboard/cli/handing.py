@@ -17,13 +17,17 @@ from rich.console import Console
 
 from offboard.cli.errors import RefusedError
 from offboard.cli.exit_codes import ExitCode
-from offboard.core.operator_requests import OperatorRequest, RequestKind, RequestState
+from offboard.core.operator_requests import OperatorRequest, RequestState
 from offboard.core.plan import GuardName
+from offboard.executor.preflight import Preflight
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from offboard.cli.flows import Wired
     from offboard.executor import ApplyReport
     from offboard.service.operator import Act, Prepared, Sides
+    from offboard.store.operator_requests import StoredRequests
 
 DEFAULT_WAIT = 60.0
 """Seconds `cutoff` waits for the daemon to carry out what it handed over."""
@@ -47,51 +51,40 @@ async def act_or_hand_over(
     console: Console,
     wait: float,
 ) -> ApplyReport | OperatorRequest:
-    """Carry the act out under the lease, or hand it to the leading daemon and wait."""
-    from offboard.executor.preflight import Preflight
-    from offboard.service.acting import LeaderBusyError, acting_lease
-    from offboard.service.operator import carry_out
-
-    async with contextlib.AsyncExitStack() as stack:
-        try:
-            lease = acting_lease(wired.store, wired.clock, wired.lease_ttl)
-            fence = await stack.enter_async_context(lease)
-        except LeaderBusyError as error:
-            busy = str(error)
-        else:
-            preflight = Preflight(fence, wired.source, wired.reconfirm_after)
-            return await carry_out(prepared, act, sides, overrides, preflight)
-    return await hand_over(wired, person, prepared, act, overrides, console, wait, busy)
-
-
-async def hand_over(
-    wired: Wired,
-    person: str,
-    prepared: Prepared,
-    act: Act,
-    overrides: frozenset[GuardName],
-    console: Console,
-    wait: float,
-    busy: str,
-) -> OperatorRequest:
-    """Queue the act for the leading daemon; its last state after at most ``wait`` seconds."""
-    from offboard.service.leasing import LEASE_NAME
-    from offboard.service.operator_requests import await_outcome
+    """``service.operator_requests.act_or_hand_over`` under this command's own lease; a
+    handed act is then watched for at most ``wait`` seconds."""
+    from offboard.service.acting import LeaderBusyError
+    from offboard.service.operator_requests import act_or_hand_over as act_or_queue
     from offboard.store.operator_requests import StoredRequests
 
     requests = StoredRequests(wired.store.engine)
-    leader = await asyncio.to_thread(requests.leader, LEASE_NAME, wired.clock.now())
-    if leader is None or leader.startswith("cli:"):
-        raise RefusedError(f"{busy}; nothing was applied")
-    request = await asyncio.to_thread(
-        requests.queue, RequestKind(prepared.kind), person, actor=act.actor,
-        reason=act.reason, overrides=tuple(sorted(g.value for g in overrides)),
-        at=wired.clock.now(),
-    )  # fmt: skip
+
+    @contextlib.asynccontextmanager
+    async def own_lease() -> AsyncIterator[Preflight]:
+        from offboard.service.acting import acting_lease
+
+        async with acting_lease(wired.store, wired.clock, wired.lease_ttl) as fence:
+            yield Preflight(fence, wired.source, wired.reconfirm_after)
+
+    try:
+        done = await act_or_queue(prepared, person, act, sides, own_lease, requests, overrides)
+    except LeaderBusyError as error:
+        raise RefusedError(f"{error}; nothing was applied") from None
+    if not isinstance(done, OperatorRequest):
+        return done
+    return await _watch(requests, done, console, wait)
+
+
+async def _watch(
+    requests: StoredRequests, request: OperatorRequest, console: Console, wait: float
+) -> OperatorRequest:
+    """Wait up to ``wait`` seconds for the daemon to finish a handed act; its last state."""
+    from offboard.service.operator_requests import await_outcome
+
     console.print(
-        f"The daemon {leader} leads this store, so it carries the act out: request "
-        f"#{request.id} handed to it. Waiting up to {wait:.0f} s for the outcome (Ctrl-C "
-        "stops the waiting, not the request).",
+        f"A daemon leads this store, so it carries the act out: request #{request.id} handed "
+        f"to it. Waiting up to {wait:.0f} s for the outcome (Ctrl-C stops the waiting, not "
+        "the request).",
         markup=False,
     )
 

@@ -17,6 +17,9 @@ from datetime import timedelta
 from offboard.ports import Clock, Fence, OffboardError
 from offboard.service.leasing import Lease, LeaseStore, default_holder
 
+CLI_HOLDER = "cli:"
+"""How a command-line act's lease holder begins (a daemon's is its host and a random tail)."""
+
 
 class LeaderBusyError(OffboardError):
     """Another process (a daemon, or another apply) holds the lease: this one must not act."""
@@ -25,7 +28,7 @@ class LeaderBusyError(OffboardError):
 @contextlib.asynccontextmanager
 async def acting_lease(store: LeaseStore, clock: Clock, ttl: timedelta) -> AsyncIterator[Fence]:
     """Hold the lease while the body acts, renewing it; yields the fence its writes carry."""
-    lease = Lease(store, clock, holder=f"cli:{default_holder()}", ttl=ttl)
+    lease = Lease(store, clock, holder=f"{CLI_HOLDER}{default_holder()}", ttl=ttl)
     if not await asyncio.to_thread(lease.refresh) or lease.fence is None:
         raise LeaderBusyError(
             "another offboard process (a running daemon, or another apply) holds the leader "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -25,11 +26,13 @@ from offboard.core.plan import GuardName
 from offboard.executor.applying import PlanBlockedError
 from offboard.executor.outcomes import ApplyReport
 from offboard.executor.preflight import Preflight
+from offboard.service.acting import CLI_HOLDER, LeaderBusyError
 from offboard.service.gate import PassGate
-from offboard.service.leasing import Lease
+from offboard.service.leasing import LEASE_NAME, Lease
 from offboard.service.operator import (
     Act,
     OperatorRefusedError,
+    Prepared,
     Sides,
     carry_out,
     prepare_cutoff,
@@ -56,6 +59,8 @@ class RequestQueue(Protocol):
         overrides: tuple[str, ...],
         at: datetime,
     ) -> OperatorRequest: ...
+
+    def leader(self, lease_name: str, now: datetime) -> str | None: ...
 
 
 class RequestBook(Protocol):
@@ -145,6 +150,39 @@ class HandedActs:
         except Exception as error:
             return RequestState.FAILED, f"{type(error).__name__}: {error}"
         return settled(report)
+
+
+async def act_or_hand_over(
+    prepared: Prepared,
+    person: str,
+    act: Act,
+    sides: Sides,
+    acting: Callable[[], AbstractAsyncContextManager[Preflight]],
+    queue: RequestQueue | None,
+    overrides: frozenset[GuardName] = frozenset(),
+) -> ApplyReport | OperatorRequest:
+    """The one way a one-person act (cut-off, lift) is done, from any face: carried out under
+    the lease ``acting`` takes, or, when a daemon leads, queued for it (the request returned).
+    LeaderBusyError when the lease is held by nobody who would take the request (another
+    command-line apply) or there is no queue."""
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            preflight = await stack.enter_async_context(acting())
+        except LeaderBusyError:
+            if queue is None or not await _daemon_leads(queue, sides.clock.now()):
+                raise
+        else:
+            return await carry_out(prepared, act, sides, overrides, preflight)
+    assert queue is not None
+    return await asyncio.to_thread(
+        queue.queue, RequestKind(prepared.kind), person, actor=act.actor, reason=act.reason,
+        overrides=tuple(sorted(g.value for g in overrides)), at=sides.clock.now(),
+    )  # fmt: skip
+
+
+async def _daemon_leads(queue: RequestQueue, now: datetime) -> bool:
+    leader = await asyncio.to_thread(queue.leader, LEASE_NAME, now)
+    return leader is not None and not leader.startswith(CLI_HOLDER)
 
 
 def _guards(names: tuple[str, ...]) -> frozenset[GuardName]:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from offboard.core.budget import BudgetCategory
 from offboard.core.holds import DEPROVISIONING
 from offboard.core.identities import IdentityId
-from offboard.core.operator_requests import RequestKind
+from offboard.core.operator_requests import OperatorRequest, RequestKind
 from offboard.core.plan import GuardName
 from offboard.executor.applying import PlanBlockedError
 from offboard.ports import IdentityEvent, NoHoldError
@@ -23,11 +23,10 @@ from offboard.service.operator import (
     OperatorRefusedError,
     Prepared,
     Sides,
-    carry_out,
     prepare_cutoff,
     prepare_lift,
 )
-from offboard.service.operator_requests import settled
+from offboard.service.operator_requests import act_or_hand_over, settled
 from offboard.service.overriding import approve_override
 from offboard.service.retrying import retry_action
 
@@ -176,25 +175,22 @@ async def _one_person(
     if prepared.refusal is not None:
         raise OperatorRefusedError(prepared.refusal)
     try:
-        async with backend.acting() as preflight:
-            report = await carry_out(prepared, act, sides, preflight=preflight)
-    except LeaderBusyError as error:
-        if backend.requests is None:
-            raise OperatorRefusedError(f"{error}; nothing was done") from None
-        request = await asyncio.to_thread(
-            backend.requests.queue, kind, person, actor=act.actor, reason=act.reason,
-            overrides=(), at=sides.clock.now(),
-        )  # fmt: skip
-        return (
-            f"{kind} of {person} handed to the leading daemon as request #{request.id}: it "
-            "acts within seconds; `offboard cutoff requests` shows the outcome."
+        done = await act_or_hand_over(
+            prepared, person, act, sides, backend.acting, backend.requests
         )
+    except LeaderBusyError as error:
+        raise OperatorRefusedError(f"{error}; nothing was done") from None
     except PlanBlockedError as error:
         raise OperatorRefusedError(
             f"{error}. Lift the guard from the command line: `offboard {kind.replace('-', ' ')} "
             f"{person} --override-guard NAME`"
         ) from None
-    state, words = settled(report)
+    if isinstance(done, OperatorRequest):
+        return (
+            f"{kind} of {person} handed to the leading daemon as request #{done.id}: it "
+            "acts within seconds; `offboard cutoff requests` shows the outcome."
+        )
+    state, words = settled(done)
     return f"{kind} of {person}: {state}; {words}"
 
 
