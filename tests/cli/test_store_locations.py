@@ -129,31 +129,32 @@ def test_relative_paths_from_the_environment_stay_relative_to_the_working_direct
     assert settings.store.path == Path("here.sqlite3")
 
 
-def test_config_show_prints_the_resolved_store_path(
-    runner: CliRunner, config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def relative_store(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The config file with a relative ``store.path``, run from another folder."""
     config_file.write_text(
         config_file.read_text(encoding="utf-8") + '\n[store]\npath = "s.sqlite3"\n',
         encoding="utf-8",
     )
     monkeypatch.chdir("/")
-    result = runner.invoke(app, ["-c", str(config_file), "config", "show"])
+    return config_file
+
+
+def test_config_show_prints_the_resolved_store_path(
+    runner: CliRunner, relative_store: Path, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["-c", str(relative_store), "config", "show"])
     assert result.exit_code == 0, result.output
     assert f'path = "{tmp_path / "s.sqlite3"}"' in result.output
 
 
 def test_a_command_that_creates_a_store_file_says_where_once(
-    runner: CliRunner, config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    runner: CliRunner, relative_store: Path, tmp_path: Path
 ) -> None:
-    config_file.write_text(
-        config_file.read_text(encoding="utf-8") + '\n[store]\npath = "s.sqlite3"\n',
-        encoding="utf-8",
-    )
-    monkeypatch.chdir("/")
-    first = runner.invoke(app, ["-c", str(config_file), "store", "migrate"])
+    first = runner.invoke(app, ["-c", str(relative_store), "store", "migrate"])
     assert first.exit_code == 0, first.output
     assert f"created a new store at {tmp_path / 's.sqlite3'}" in first.output
-    again = runner.invoke(app, ["-c", str(config_file), "store", "migrate"])
+    again = runner.invoke(app, ["-c", str(relative_store), "store", "migrate"])
     assert again.exit_code == 0, again.output
     assert "created a new store" not in again.output
 
