@@ -4,9 +4,7 @@ Without proxy variables ``pooled_transport()`` returns the pool itself, as befor
 cost is reading the variables once per transport built. With them, each request first asks
 ``ProxyEnvironment.route`` which way it goes (the ``no_proxy`` rules, the loopback check);
 this prints that decision's CPU per request for a URL sent through the proxy, one that
-``no_proxy`` sends direct, and a loopback one, next to the transport's construction. The
-routing transport keeps each decision per origin (scheme, host, port), so only the first
-request to an origin pays for it; the others pay a dictionary lookup.
+``no_proxy`` sends direct, and a loopback one, next to the transport's construction.
 
     .venv/bin/python benchmarks/bench_proxy_routing.py --times 100000
 """
@@ -58,15 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(PROXY_VARIABLES)
     rows.append(("pooled_transport(), HTTPS_PROXY + NO_PROXY", per_call(pooled_transport, builds)))
     environment = proxy_environment()
-    routing = pooled_transport()
-    assert isinstance(routing, ProxyRouting)
+    assert isinstance(pooled_transport(), ProxyRouting)
     for case, url in URLS.items():
         route = partial(environment.route, httpx.URL(url))
-        rows.append((f"route decision (first request to the origin): {case}",
-                     per_call(route, args.times)))  # fmt: skip
-        kept = partial(routing.proxy_for, httpx.URL(url))
-        rows.append((f"per request (decision kept per origin): {case}",
-                     per_call(kept, args.times)))  # fmt: skip
+        rows.append((f"route decision, per request: {case}", per_call(route, args.times)))
     print(f"CPU µs per call, median of 3 runs ({args.times} route decisions, {builds} builds)")
     print("| what | CPU µs |\n| --- | --- |")
     for what, micros in rows:

@@ -147,16 +147,21 @@ def test_credentials_never_show_in_reprs_or_routes() -> None:
     assert route.proxy.shown == "proxy.corp:3128"
 
 
-def test_the_routing_transport_keeps_a_bounded_decision_per_origin() -> None:
+async def test_the_routing_transport_sends_each_request_its_own_way() -> None:
     environment = proxy_environment({"HTTPS_PROXY": CORP, "NO_PROXY": ".corp.example"})
-    answer = httpx.MockTransport(lambda r: httpx.Response(200))
-    routing = ProxyRouting(answer, environment, lambda proxy: answer)
-    for n in range(600):
-        direct = routing.proxy_for(httpx.URL(f"https://h{n}.corp.example/"))
-        proxied = routing.proxy_for(httpx.URL(f"https://h{n}.example/x?{n}"))
-        assert direct is None
-        assert proxied is not None
-        assert proxied.shown == "proxy.corp:3128"
-        assert len(routing._routes) <= 256
-    assert routing.proxy_for(httpx.URL("https://h1.corp.example:8443/")) is None
-    assert routing._routes[("https", "h1.corp.example", 8443)] is None
+    seen: list[tuple[str, str]] = []
+
+    def answering(way: str) -> httpx.MockTransport:
+        return httpx.MockTransport(lambda r: seen.append((way, r.url.host)) or httpx.Response(200))
+
+    routing = ProxyRouting(answering("direct"), environment, lambda proxy: answering("proxy"))
+    async with httpx.AsyncClient(transport=routing) as client:
+        for n in range(3):
+            await client.get(f"https://h{n}.corp.example/")
+            await client.get(f"https://h{n}.example/x?{n}")
+        await client.get("https://h1.corp.example:8443/")
+    assert seen == [
+        *[pair for n in range(3) for pair in (("direct", f"h{n}.corp.example"),
+                                              ("proxy", f"h{n}.example"))],
+        ("direct", "h1.corp.example"),
+    ]  # fmt: skip

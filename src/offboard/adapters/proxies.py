@@ -186,10 +186,6 @@ def _address(host: str) -> IpAddress | None:
         return None
 
 
-_ORIGINS_KEPT = 256
-"""Route decisions a transport keeps (one per scheme, host and port it was asked for)."""
-
-
 class ProxyRouting(httpx.AsyncBaseTransport):
     """Sends each request to the ``direct`` transport or through its proxy.
 
@@ -209,22 +205,11 @@ class ProxyRouting(httpx.AsyncBaseTransport):
         self.environment = environment
         self._connect = connect
         self._proxied: dict[Proxy, httpx.AsyncBaseTransport] = {}
-        self._routes: dict[tuple[str, str, int | None], Proxy | None] = {}
-
-    def proxy_for(self, url: httpx.URL) -> Proxy | None:
-        """The proxy of ``url``, decided once per origin: a client calls few, and the
-        decision (the ``no_proxy`` rules) costs about 5 µs against 0.2 µs for the lookup."""
-        origin = (url.scheme, url.host, url.port)
-        try:
-            return self._routes[origin]
-        except KeyError:
-            if len(self._routes) >= _ORIGINS_KEPT:
-                self._routes.clear()
-            proxy = self._routes[origin] = self.environment.route(url).proxy
-            return proxy
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        proxy = self.proxy_for(request.url)
+        # Decided per request: a few µs (benchmarks/bench_proxy_routing.py) of a request's
+        # millisecond, and nothing to keep in step with the environment.
+        proxy = self.environment.route(request.url).proxy
         if proxy is None:
             return await self.direct.handle_async_request(request)
         transport = self._proxied.get(proxy)
