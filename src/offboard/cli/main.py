@@ -120,7 +120,8 @@ def _asks_for_help(ctx: typer.Context) -> bool:
 
 def main() -> None:
     """Console-script entry point."""
-    from offboard.cli import lean
+    from offboard.cli import collector, lean
 
+    collector.pace_for_snapshots()
     lean.skip_pydantic_plugins()  # before typer's options build the first validator
     app(prog_name="offboard")
