@@ -3,13 +3,18 @@ the operator; while another replica leads, the act is handed to it through the s
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from offboard.cli.demo import DOMAIN, person
 from offboard.core.operator_requests import RequestKind, RequestState
+from offboard.server.console.acts import OVERRIDE_FIELD
 from offboard.service.leasing import LEASE_NAME
 from offboard.store.operator_requests import StoredRequests
-from tests.server.console.conftest import ADA, VIC, Console
+from tests.cli.test_run_commands import World
+from tests.server.console.conftest import ADA, VIC, Console, console_of
 from tests.server.console.test_acts import acted
 
 
@@ -65,3 +70,39 @@ async def test_while_another_replica_leads_the_cutoff_is_handed_to_it(console: C
     )  # fmt: skip
     assert queued.actor == "console:ada"
     assert console.world.account_status(email) == "active"  # the leader acts, not this one
+
+
+@pytest.fixture
+async def console_of_one(budget_of_one: World) -> AsyncIterator[Console]:
+    async for made in console_of(budget_of_one):
+        yield made
+
+
+async def test_a_guard_that_blocks_a_cutoff_can_be_lifted_for_that_act(
+    console_of_one: Console,
+) -> None:
+    """The CLI's ``--override-guard`` from the console: a budget of one deactivation an hour
+    blocks the second cut-off until the operator names the guard, journaled with them."""
+    console = console_of_one
+    first, second = (f"{person(n)}@{DOMAIN}" for n in (16, 17))
+    async with console.client(ADA) as client:
+        detail = (await client.get("/person", params={"id": second})).text
+        assert f"name='{OVERRIDE_FIELD}'" in detail
+        done = await acted(client, "/act/cutoff", person=first, reason="left", confirm="yes")
+        assert "data-ok='true'" in done, done
+        blocked = await acted(client, "/act/cutoff", person=second, reason="left",
+                              confirm="yes")  # fmt: skip
+        assert "data-ok='false'" in blocked, blocked
+        assert "deprovisioning-budget" in blocked
+        assert "Blocked by a guard?" in blocked
+        assert console.world.account_status(second) == "active"
+        unknown = await acted(client, "/act/cutoff", person=second, reason="left",
+                              confirm="yes", override_guards="hourly-budget")  # fmt: skip
+        assert "no such guard: hourly-budget" in unknown
+        lifted = await acted(client, "/act/cutoff", person=second, reason="left, checked",
+                             confirm="yes", override_guards="deprovisioning-budget")  # fmt: skip
+    assert "data-ok='true'" in lifted, lifted
+    assert console.world.account_status(second) == "inactive"
+    overridden = [r.detail for r in console.store.journal() if r.rule == "deprovisioning"]
+    assert any("by console:ada" in d and "--override-guard deprovisioning-budget" in d
+               for d in overridden), overridden  # fmt: skip

@@ -31,6 +31,8 @@ log = structlog.get_logger(__name__)
 MAX_FORM_BYTES = 64 * 1024
 MAX_FIELD = 4000
 KEPT_OUTCOMES = 200
+OVERRIDE_FIELD = "override_guards"
+"""The cut-off and lift forms' optional field: guards lifted for that one act."""
 
 Form = Mapping[str, str]
 Perform = Callable[[Form, Act, Sides, ConsoleBackend], Awaitable[str]]

@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from offboard.core.budget import BudgetCategory
 from offboard.core.holds import DEPROVISIONING
 from offboard.core.identities import IdentityId
-from offboard.core.operator_requests import OperatorRequest, RequestKind
+from offboard.core.operator_requests import OperatorRequest, RequestKind, RequestState
 from offboard.core.plan import GuardName
 from offboard.executor.applying import PlanBlockedError
 from offboard.ports import IdentityEvent, NoHoldError
-from offboard.server.console.acts import Form
+from offboard.server.console.acts import OVERRIDE_FIELD, Form
 from offboard.server.console.backend import ConsoleBackend
 from offboard.service.acting import LeaderBusyError
 from offboard.service.holds import release_category, release_hold
@@ -132,12 +132,7 @@ async def retry(form: Form, act: Act, sides: Sides, backend: ConsoleBackend) -> 
 
 async def override(form: Form, act: Act, sides: Sides, backend: ConsoleBackend) -> str:
     """Lift the blocking guards for the plan shown (``approve_override``)."""
-    names = [n.strip() for n in _needed(form, "guards").split(",") if n.strip()]
-    known = {g.value: g for g in GuardName}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise OperatorRefusedError(f"no such guard: {', '.join(unknown)}")
-    guards = frozenset(known[n] for n in names)
+    guards = _guards(_needed(form, "guards"))
     try:
         async with backend.acting() as preflight:
             report = await approve_override(_needed(form, "fingerprint"), guards, act, sides,
@@ -171,27 +166,47 @@ async def _one_person(
     """A one-person act as the CLI's ``cutoff`` does it: checked on fresh reads, carried out
     under this daemon's lease, or handed to the replica that leads."""
     person = _needed(form, "person")
+    overrides = _guards(form.get(OVERRIDE_FIELD, ""))
     prepared = await prepare(person, act, sides)
     if prepared.refusal is not None:
         raise OperatorRefusedError(prepared.refusal)
     try:
         done = await act_or_hand_over(
-            prepared, person, act, sides, backend.acting, backend.requests
+            prepared, person, act, sides, backend.acting, backend.requests, overrides
         )
     except LeaderBusyError as error:
         raise OperatorRefusedError(f"{error}; nothing was done") from None
     except PlanBlockedError as error:
-        raise OperatorRefusedError(
-            f"{error}. Lift the guard from the command line: `offboard {kind.replace('-', ' ')} "
-            f"{person} --override-guard NAME`"
-        ) from None
+        raise OperatorRefusedError(f"{error}. {_lift_hint(person)}") from None
     if isinstance(done, OperatorRequest):
         return (
             f"{kind} of {person} handed to the leading daemon as request #{done.id}: it "
             "acts within seconds; `offboard cutoff requests` shows the outcome."
         )
     state, words = settled(done)
+    if state is RequestState.BLOCKED:  # nothing was sent: not an outcome to show as done
+        raise OperatorRefusedError(f"{kind} of {person} held back, {words}. {_lift_hint(person)}")
     return f"{kind} of {person}: {state}; {words}"
+
+
+def _lift_hint(person: str) -> str:
+    return (
+        f'If it must happen anyway, name the guard under "Blocked by a guard?" in the form '
+        f"on {person}'s page and submit again: the override is journaled with your name and "
+        "reason."
+    )
+
+
+def _guards(text: str) -> frozenset[GuardName]:
+    """Guard names, comma-separated (none when empty); an unknown one is refused."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    known = {g.value: g for g in GuardName}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise OperatorRefusedError(
+            f"no such guard: {', '.join(unknown)} (guards: {', '.join(known)})"
+        )
+    return frozenset(known[n] for n in names)
 
 
 def _needed(form: Form, name: str) -> str:

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from offboard.core.history import JournalQuery
 from offboard.core.links import Link
 from offboard.ports import Store
-from offboard.server.console.acts import MAX_FIELD
+from offboard.server.console.acts import MAX_FIELD, OVERRIDE_FIELD
 from offboard.server.console.backend import ConsoleBackend
 from offboard.server.console.items import moment
 from offboard.server.console.layout import esc, hidden, page, table
@@ -112,7 +112,7 @@ def _cutoff_form(person: str, csrf: str) -> str:
         "protections and guards still hold, and only a lift gives it back.</p>"
         "<label>Reason <textarea name='reason' rows='2' required></textarea></label>"
         "<label><input type='checkbox' name='confirm' value='yes' required> "
-        f"Cut off {esc(person)}</label>"
+        f"Cut off {esc(person)}</label>{_override_field()}"
         "<button type='submit'>Cut off now</button></form>"
     )
 
@@ -122,7 +122,19 @@ def _lift_form(person: str, csrf: str) -> str:
         "<form method='post' action='/act/cutoff-lift' data-testid='cutoff-lift'>"
         f"{hidden(CSRF_FIELD, csrf)}{hidden('person', person)}"
         "<label>Reason <textarea name='reason' rows='2' required></textarea></label>"
-        "<button type='submit'>Give the access back</button></form>"
+        f"{_override_field()}<button type='submit'>Give the access back</button></form>"
+    )
+
+
+def _override_field() -> str:
+    """Guards to lift for this one act, for when a first try was blocked by one."""
+    return (
+        "<details><summary>Blocked by a guard?</summary>"
+        "<p class='muted'>Only when the act was refused by a guard you have checked: the "
+        "override is journaled with your name and reason.</p>"
+        "<label>Guards to lift for this act (comma-separated) "
+        f"<input type='text' name='{OVERRIDE_FIELD}' placeholder='deprovisioning-budget'>"
+        "</label></details>"
     )
 
 
