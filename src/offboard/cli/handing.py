@@ -108,8 +108,9 @@ def show_request(request: OperatorRequest, console: Console) -> ExitCode:
     """Say what became of a handed act; its exit code."""
     if not request.state.finished:
         console.print(
-            f"request #{request.id} is still {request.state}: the daemon carries it out once "
-            "the pass it is running ends. `offboard cutoff requests` shows its outcome.",
+            f"request #{request.id} is still {request.state}: the daemon carries it out "
+            "between two writes of a full pass, or once the re-check or the SCIM "
+            "provisioning it is running ends. `offboard cutoff requests` shows its outcome.",
             markup=False,
         )
         return ExitCode.INCOMPLETE

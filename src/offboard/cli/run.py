@@ -138,6 +138,7 @@ async def assemble(
     from offboard.server.metrics import MeteredTransport, Metrics, PrometheusTelemetry
     from offboard.server.webhook import WebhookReceiver
     from offboard.service.daemon_passes import ReconcilingPasses
+    from offboard.service.gate import PassGate
     from offboard.service.holds import guard_state
     from offboard.service.leasing import LeaderCursors, Lease
     from offboard.service.operator import Sides
@@ -171,6 +172,7 @@ async def assemble(
     config = daemon_config(settings)
     lease = Lease(store, clock, holder=holder, ttl=config.lease_ttl)
     policy = settings.policy_model()
+    gate = PassGate()
     passes: Passes = ReconcilingPasses(
         source,
         directory,
@@ -179,6 +181,7 @@ async def assemble(
         clock,
         lease=lease,
         reconfirm_after=settings.daemon.reconfirm_after,
+        gate=gate,
     )
     if settings.provisioning.enabled and directory.scim is not None:
         # Here, not at the top: provisioning brings SCIM's models (about 0.5 s to import).
@@ -199,7 +202,9 @@ async def assemble(
         source, directory, store, clock, policy, realm_name(f"/realms/{settings.keycloak.realm}")
     )
     handed = _handed_acts(store, sides, lease, settings.daemon.reconfirm_after)
-    daemon = Daemon(passes, source, cursors, clock, status, lease, config, daily, told, handed)
+    daemon = Daemon(
+        passes, source, cursors, clock, status, lease, config, daily, told, handed, gate
+    )
     window = settings.daemon.webhook_window
     receiver = WebhookReceiver(
         _secret_bytes(settings),

@@ -290,10 +290,11 @@ async def _run_one(
     the budget has no slot left (then it is held).
 
     The order matters: the fresh read first (a person re-enabled meanwhile spends no slot),
-    then one transaction that holds the fence with the lease unexpired (a leader whose lease
-    ran out, or was taken over, spends no slot and sends nothing), spends the slot and
-    commits the intent (``BudgetGate.admit``), then the send. A skip's record holds the
-    fence too: a take-over stops every write.
+    then, in the daemon's full pass, room for an operator's act that waits (and a skip of
+    what that act took over), then one transaction that holds the fence with the lease
+    unexpired (a leader whose lease ran out, or was taken over, spends no slot and sends
+    nothing), spends the slot and commits the intent (``BudgetGate.admit``), then the send.
+    A skip's record holds the fence too: a take-over stops every write.
     """
     if action.key in done:
         return Outcome(action, Status.VERIFIED, "done by an earlier run")
@@ -301,8 +302,14 @@ async def _run_one(
     if skip is not None:
         await sender.journal(sender.record(action, Phase.OUTCOME, Status.SKIPPED, detail=skip))
         return Outcome(action, Status.SKIPPED, skip)
-    held = await gate.admit(action, sender.intent(action))
-    return held or await sender.send(action)
+    async with sender.preflight.sending():  # an operator's act in between goes first
+        superseded = sender.preflight.superseded(action)
+        if superseded is not None:
+            record = sender.record(action, Phase.OUTCOME, Status.SKIPPED, detail=superseded)
+            await sender.journal(record)
+            return Outcome(action, Status.SKIPPED, superseded)
+        held = await gate.admit(action, sender.intent(action))
+        return held or await sender.send(action)
 
 
 def _identities_in(plan: Plan) -> set[str]:

@@ -1,7 +1,7 @@
 """What is checked just before each request that changes Atlassian: the fence and the person.
 
 Two checks stand between a plan and a write, both at the moment of sending rather than when
-the plan was made:
+the plan was made (and, in the daemon's full pass, a third: ``sends``, below):
 
 * **the fence** — this process still holds the leader lease with the token it started
   under (``Store.fence_holds``). A leader paused past its lease (SIGSTOP, a frozen VM) wakes
@@ -15,15 +15,32 @@ the plan was made:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from offboard.core.identities import IdentityId
 from offboard.core.plan import Action
 from offboard.core.reconfirming import needs_reconfirming, reason_to_skip
 from offboard.executor.rereads import Rereads
 from offboard.ports import Clock, Fence, FenceLostError, IdentitySource, Store
+
+
+class SendGate(Protocol):
+    """Makes room between a long apply's writes for an operator's act
+    (``service.gate.PassGate``), and names the actions that act superseded."""
+
+    def sending(self) -> AbstractAsyncContextManager[None]:
+        """Held around one write; waits while an operator's act runs."""
+        ...
+
+    def superseded(self, action: Action) -> str | None:
+        """Why ``action`` must not be sent any more (an operator acted on its person or
+        account since the plan was made); None to send it."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +55,17 @@ class Preflight:
     """Plans older than this re-read each person before acting on them."""
     rereads: Rereads = field(default_factory=Rereads, compare=False)
     """Those re-reads, in batches sharing Keycloak's pauses (``executor.rereads``)."""
+    sends: SendGate | None = None
+    """The daemon's gate, for a full pass that lets an operator's act through between its
+    writes; None: the apply's writes go on alone."""
+
+    def sending(self) -> AbstractAsyncContextManager[None]:
+        """Held around each write (``sends``); nothing to wait for without a gate."""
+        return self.sends.sending() if self.sends is not None else contextlib.nullcontext()
+
+    def superseded(self, action: Action) -> str | None:
+        """Why an operator's act during this apply took ``action`` over; None to send it."""
+        return self.sends.superseded(action) if self.sends is not None else None
 
     def expect(self, actions: Iterable[Action]) -> None:
         """The actions about to be sent, in order: a stale plan's people are read ahead."""

@@ -10,6 +10,7 @@ spend vendor calls and worker slots that a leaver's re-check needs.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,8 +18,9 @@ from datetime import timedelta
 
 from offboard.core.identities import IdentityId
 from offboard.core.policy import Policy
-from offboard.executor.preflight import Preflight
+from offboard.executor.preflight import Preflight, SendGate
 from offboard.ports import AccountDirectory, Clock, FenceLostError, IdentitySource, Store
+from offboard.service.gate import PassGate
 from offboard.service.leasing import Lease
 from offboard.service.passes import PassReport, action_reports
 from offboard.service.reconciling import RunReport, recheck_identity, reconcile
@@ -45,28 +47,35 @@ class ReconcilingPasses:
     """The daemon's lease: each pass acts under the fence it holds when the pass starts."""
     reconfirm_after: timedelta = timedelta(seconds=5)
     """Actions of a plan older than this re-read their person first (``executor.preflight``)."""
+    gate: PassGate | None = None
+    """The daemon's gate: a full pass makes room between its writes for an operator's act
+    (``service.gate``); None: it runs alone."""
 
-    def preflight(self) -> Preflight:
+    def preflight(self, sends: SendGate | None = None) -> Preflight:
         """The checks of a pass starting now; refuses to start one without the lease."""
         fence = None
         if self.lease is not None:
             fence = self.lease.fence
             if fence is None:
                 raise FenceLostError("not the leader: this replica does not act")
-        return Preflight(fence, self.source, self.reconfirm_after)
+        return Preflight(fence, self.source, self.reconfirm_after, sends=sends)
 
     async def full(self) -> PassReport:
-        report = await reconcile(
-            source=self.source,
-            directory=self.directory,
-            store=self.store,
-            policy=self.policy,
-            clock=self.clock,
-            apply=True,
-            concurrency=self.concurrency,
-            kind="daemon",
-            preflight=self.preflight(),
-        )
+        """A full reconciliation; an operator's act may run between its writes (re-checks
+        and waves hold the gate shared and never yield: an act waits for them instead)."""
+        gate = self.gate
+        async with gate.yielding() if gate is not None else contextlib.nullcontext():
+            report = await reconcile(
+                source=self.source,
+                directory=self.directory,
+                store=self.store,
+                policy=self.policy,
+                clock=self.clock,
+                apply=True,
+                concurrency=self.concurrency,
+                kind="daemon",
+                preflight=self.preflight(sends=gate),
+            )
         return self.to_pass(report, "full")
 
     async def recheck(self, identity_id: IdentityId) -> PassReport:

@@ -8,6 +8,9 @@ carries it out as the command would have: fresh reads of both sides, the same on
 plan (protected principals, account classes, guards, budget), under its own lease and with
 the pass gate held so no pass acts on the same person at the same moment, journaled with
 the operator's name and reason.
+
+A full pass in progress does not hold the act back: the act runs between two of the pass's
+writes (``PassGate.interlude``), and the pass leaves that person to its next run.
 """
 
 from __future__ import annotations
@@ -42,8 +45,8 @@ from offboard.service.operator import (
 log = structlog.get_logger(__name__)
 
 TICK = 1.0
-"""Seconds between two looks at the queue: a handed act waits at most about this long
-(plus a full pass in progress, which holds the gate)."""
+"""Seconds between two looks at the queue: a handed act waits at most about this long (plus
+the write a full pass has in flight, or a running re-check)."""
 
 
 class RequestQueue(Protocol):
@@ -137,7 +140,8 @@ class HandedActs:
             prepared = await prepare(request.person, act, self.sides)
             if prepared.refusal is not None:
                 return RequestState.REFUSED, prepared.refusal
-            async with gate.exclusive():
+            why = f"operator request #{request.id} ({request.kind.value} by {request.actor})"
+            async with gate.interlude(why, touched(prepared)):
                 fence = self.lease.fence
                 if fence is None:
                     return RequestState.FAILED, "this daemon stopped leading before it acted"
@@ -150,6 +154,16 @@ class HandedActs:
         except Exception as error:
             return RequestState.FAILED, f"{type(error).__name__}: {error}"
         return settled(report)
+
+
+def touched(prepared: Prepared) -> set[str]:
+    """The person and accounts a one-person act changes: what a running pass must leave to
+    the next one (``PassGate.interlude``)."""
+    return {
+        prepared.identity_id,
+        prepared.account.id,
+        *(action.account_id for action in prepared.plan.actions),
+    }
 
 
 async def act_or_hand_over(

@@ -76,6 +76,7 @@ class Daemon:
         daily: DailyLicenceCheck | None = None,
         notifications: Notifications | None = None,
         handed: HandedActs | None = None,
+        gate: PassGate | None = None,
     ) -> None:
         self.passes = passes
         self.daily = daily
@@ -97,7 +98,8 @@ class Daemon:
             now=clock.now,
         )
         self.poller = EventPoller(source, store, self.submit, clock)
-        self._gate = PassGate()
+        self._gate = gate or PassGate()
+        """Shared with the passes (a full pass makes room in it for operator acts)."""
         self._stopping = asyncio.Event()
         self._first_seen: dict[str, datetime] = {}
         self._first_full = asyncio.Event()

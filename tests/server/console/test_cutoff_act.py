@@ -11,6 +11,7 @@ import pytest
 from offboard.cli.demo import DOMAIN, person
 from offboard.core.operator_requests import RequestKind, RequestState
 from offboard.server.console.acts import OVERRIDE_FIELD
+from offboard.service.daemon_passes import ReconcilingPasses
 from offboard.service.leasing import LEASE_NAME
 from offboard.store.operator_requests import StoredRequests
 from tests.cli.test_run_commands import World
@@ -106,3 +107,15 @@ async def test_a_guard_that_blocks_a_cutoff_can_be_lifted_for_that_act(
     overridden = [r.detail for r in console.store.journal() if r.rule == "deprovisioning"]
     assert any("by console:ada" in d and "--override-guard deprovisioning-budget" in d
                for d in overridden), overridden  # fmt: skip
+
+
+async def test_the_daemon_s_full_pass_makes_room_in_the_gate_the_acts_take(
+    console: Console,
+) -> None:
+    """One gate for the daemon, its full pass and its operator acts: the pass yields in the
+    same gate a cut-off takes (``tests/executor/test_interlude.py`` shows the order)."""
+    daemon = console.assembly.daemon
+    passes = daemon.passes
+    assert isinstance(passes, ReconcilingPasses)
+    assert passes.gate is daemon.gate
+    assert daemon.handed is not None

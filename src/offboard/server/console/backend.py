@@ -15,7 +15,7 @@ from offboard.core.history import JournalQuery
 from offboard.core.journal import JournalRecord
 from offboard.executor.preflight import Preflight
 from offboard.ports import IdentityEvent
-from offboard.server.console.acting import Leadership, acting
+from offboard.server.console.acting import Interlude, Leadership, acting
 from offboard.server.console.blocked import BlockedReader, PlanReader
 from offboard.server.console.names import NameBook
 from offboard.service.operator import Sides
@@ -46,10 +46,13 @@ class ConsoleBackend:
     """Where an act is handed to the leader when another replica leads (``cutoff``)."""
     _blocked: BlockedReader | None = field(default=None, repr=False)
 
-    def acting(self) -> AbstractAsyncContextManager[Preflight]:
+    def acting(self, one_person: Interlude | None = None) -> AbstractAsyncContextManager[Preflight]:
         """The lease an act writes under (:func:`offboard.server.console.acting.acting`)."""
         assert self.sides is not None
-        return acting(self.sides, self.leadership, self.lease_ttl, self.reconfirm_after)
+        return acting(
+            self.sides, self.leadership, self.lease_ttl, self.reconfirm_after,
+            one_person=one_person,
+        )  # fmt: skip
 
     def blocked_reader(self) -> BlockedReader:
         if self._blocked is None:

@@ -26,7 +26,7 @@ from offboard.service.operator import (
     prepare_cutoff,
     prepare_lift,
 )
-from offboard.service.operator_requests import act_or_hand_over, settled
+from offboard.service.operator_requests import act_or_hand_over, settled, touched
 from offboard.service.overriding import approve_override
 from offboard.service.retrying import retry_action
 
@@ -171,8 +171,9 @@ async def _one_person(
     if prepared.refusal is not None:
         raise OperatorRefusedError(prepared.refusal)
     try:
+        between_writes = functools.partial(backend.acting, (act.actor, touched(prepared)))
         done = await act_or_hand_over(
-            prepared, person, act, sides, backend.acting, backend.requests, overrides
+            prepared, person, act, sides, between_writes, backend.requests, overrides
         )
     except LeaderBusyError as error:
         raise OperatorRefusedError(f"{error}; nothing was done") from None

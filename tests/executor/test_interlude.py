@@ -1,0 +1,112 @@
+"""An operator's one-person act during a long full pass: it runs between two of the pass's
+writes, not after the pass, and the pass leaves that person to its next run
+(``service.gate.PassGate``, ``Preflight.sends``)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from offboard.core.journal import Phase, Status
+from offboard.core.plan import Action
+from offboard.executor import apply_plan
+from offboard.executor.preflight import Preflight
+from offboard.ports import OperationResult
+from offboard.service.gate import PassGate
+from offboard.store import SqlStore
+from tests.executor.fakes import FakeClock, FakeDirectory, account, action, plan_of
+
+WHY = "operator request #7 (cutoff by alice)"
+
+
+@dataclass
+class OperatorMidPass(FakeDirectory):
+    """During the pass's second write, an operator cuts person 5 off (through the gate)."""
+
+    gate: PassGate = field(default_factory=PassGate)
+    events: list[str] = field(default_factory=list)
+    operator: asyncio.Task[None] | None = None
+
+    async def execute(self, action: Action) -> OperationResult:
+        self.events.append(f"pass sends {action.account_id}")
+        if len(self.sent) == 1:  # the second write is in flight: the operator asks now
+            self.operator = asyncio.create_task(self.cut_off("id-5", "acc-5"))
+            await asyncio.sleep(0.05)  # the act waits for this write to finish
+            assert self.events[-1] == "pass sends acc-2"
+        return await super().execute(action)
+
+    async def cut_off(self, identity_id: str, account_id: str) -> None:
+        async with self.gate.interlude(WHY, {identity_id, account_id}):
+            self.events.append(f"operator acts on {account_id}")
+            await asyncio.sleep(0.01)
+
+
+async def test_an_operator_act_runs_between_two_writes_and_supersedes_its_person(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    directory = OperatorMidPass({f"acc-{n}": account(n) for n in range(1, 8)})
+    gate = directory.gate
+    plan = plan_of(*(action(n) for n in range(1, 8)))
+    run_id = store.start_run("daemon", clock.now())
+    async with gate.exclusive(), gate.yielding():
+        report = await apply_plan(
+            plan, directory=directory, store=store, clock=clock, run_id=run_id, concurrency=1,
+            preflight=Preflight(sends=gate),
+        )  # fmt: skip
+    assert directory.operator is not None
+    await directory.operator
+    assert directory.events[:4] == [
+        "pass sends acc-1",
+        "pass sends acc-2",
+        "operator acts on acc-5",  # before the pass's next write, not after the pass
+        "pass sends acc-3",
+    ]
+    assert "pass sends acc-5" not in directory.events  # left to the next pass
+    skipped = {o.action.account_id: o for o in report.outcomes if o.status == Status.SKIPPED}
+    assert list(skipped) == ["acc-5"]
+    assert WHY in skipped["acc-5"].detail
+    journaled = [r for r in store.journal() if r.phase is Phase.OUTCOME and r.account_id == "acc-5"]
+    assert [r.status for r in journaled] == [Status.SKIPPED]
+    assert "next pass re-plans" in journaled[0].detail
+
+
+async def test_outside_a_pass_that_yields_the_act_waits_for_the_whole_pass() -> None:
+    """A pass that does not make room (the SCIM part of a full pass) keeps the act waiting,
+    and a re-check waits for an act as it waits for a pass."""
+    gate = PassGate()
+    order: list[str] = []
+
+    async def act() -> None:
+        async with gate.interlude(WHY, {"id-1"}):
+            order.append("act")
+
+    async def recheck() -> None:
+        async with gate.shared():
+            order.append("recheck")
+
+    async with gate.exclusive():
+        waiting = asyncio.create_task(act())
+        await asyncio.sleep(0.02)
+        order.append("pass ends")
+    await waiting
+    async with gate.interlude(WHY, {"id-1"}):
+        other = asyncio.create_task(recheck())
+        await asyncio.sleep(0.02)
+        order.append("act alone")
+    await other
+    assert order == ["pass ends", "act", "act alone", "recheck"]
+
+
+async def test_what_an_act_superseded_is_forgotten_when_the_pass_ends() -> None:
+    gate = PassGate()
+    five = action(5)
+    async with gate.exclusive(), gate.yielding():
+        async with gate.interlude(WHY, {"acc-5"}):
+            pass
+        assert gate.superseded(five) is not None
+        assert gate.superseded(action(6)) is None
+    assert gate.superseded(five) is None
+    async with gate.interlude(WHY, {"acc-5"}):  # no pass: nothing to supersede
+        pass
+    async with gate.exclusive(), gate.yielding():
+        assert gate.superseded(five) is None
