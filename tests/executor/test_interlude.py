@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import pytest
+
 from offboard.core.journal import Phase, Status
 from offboard.core.plan import Action
 from offboard.executor import apply_plan
+from offboard.executor.batch_reads import BatchReader
 from offboard.executor.preflight import Preflight
 from offboard.ports import OperationResult
 from offboard.service.gate import PassGate
@@ -110,3 +113,25 @@ async def test_what_an_act_superseded_is_forgotten_when_the_pass_ends() -> None:
         pass
     async with gate.exclusive(), gate.yielding():
         assert gate.superseded(five) is None
+
+
+async def test_a_one_person_act_reads_back_without_the_pass_s_shared_reader(
+    store: SqlStore, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shared reader makes a read-back wait for company from every apply running at once
+    (up to 12 s at Atlassian's rate limit): an operator's act mid-pass measured 12 s with it,
+    1.6 s without (benchmarks/bench_cutoff_during_pass.py)."""
+
+    def shared(directory: object) -> BatchReader:
+        raise AssertionError("the one-person act used the shared reader")
+
+    monkeypatch.setattr(BatchReader, "shared", shared)
+    directory = FakeDirectory({"acc-1": account(1)})
+    run_id = store.start_run("cutoff", clock.now())
+    report = await apply_plan(
+        plan_of(action(1)), directory=directory, store=store, clock=clock, run_id=run_id,
+        shared_reads=False,
+    )  # fmt: skip
+    assert [(o.status, o.readback) for o in report.outcomes] == [
+        (Status.SUCCEEDED, Status.VERIFIED)
+    ]

@@ -197,6 +197,7 @@ async def apply_plan(
     approved: bool = False,
     paused: str = "",
     actor: str = "offboard",
+    shared_reads: bool = True,
 ) -> ApplyReport:
     """Carry out ``plan``; raises ``PlanBlockedError`` when a guard blocks it (not overridden).
 
@@ -207,7 +208,9 @@ async def apply_plan(
     ``DEFAULT_PROVISIONING_BUDGETS``), and its ``deprovisioning`` entry, if any, wins;
     ``approved`` is a human's release of a hold for these people (no budget window applies);
     ``paused`` holds deprovisioning back for a reason (a source anomaly); ``actor`` is who an
-    override releasing a hold is journaled for.
+    override releasing a hold is journaled for. ``shared_reads=False``: read-backs wait for
+    no company from other applies running at once (an operator's one-person act during a
+    long pass; ``executor.batch_reads``).
     """
     overridden = _check_guards(plan, overrides, store, clock, run_id, preflight)
     approved = approved or _release_by_override(plan, overrides, store, clock, run_id, actor)
@@ -233,7 +236,11 @@ async def apply_plan(
         {key_of(link): link for link in store.links(identity_ids=_identities_in(plan))},
         readback=ReadBackPolicy(sleep=retry.sleep),
         preflight=preflight,
-        reader=(reader := BatchReader.shared(directory)),
+        reader=(
+            reader := BatchReader.shared(directory)
+            if shared_reads
+            else BatchReader.for_directory(directory)
+        ),
         committer=committer,
     )
     links_saved = _save_links(plan, sender)

@@ -142,7 +142,7 @@ async def carry_out(
         report = await apply_plan(
             plan, directory=sides.directory, store=store, clock=clock, run_id=run_id,
             overrides=overrides, preflight=preflight, budget=sides.policy.budget,
-            actor=act.actor,
+            actor=act.actor, shared_reads=False,  # its read-back waits for no pass's company
         )  # fmt: skip
     except BaseException as error:
         store.finish_run(run_id, clock.now(), *run_ending(error))
