@@ -27,6 +27,7 @@ from offboard.executor.applying import apply_plan
 from offboard.executor.outcomes import ApplyReport
 from offboard.executor.preflight import NO_PREFLIGHT, Preflight
 from offboard.ports import Clock, OffboardError, Store
+from offboard.service.provisioning_links import link_joiners
 
 FIRST_PHASE = frozenset(
     {ActionKind.SCIM_CREATE_USER, ActionKind.SCIM_UPDATE_USER, ActionKind.SCIM_CREATE_GROUP}
@@ -148,16 +149,20 @@ class Provisioning:
         overrides: frozenset[GuardName] = frozenset(),
         preflight: Preflight = NO_PREFLIGHT,
     ) -> list[ApplyReport]:
-        return await apply_provisioning(
-            plan,
-            ProvisioningTarget(self.provisioner),
-            store=store,
-            clock=clock,
-            run_id=run_id,
-            overrides=overrides,
-            preflight=preflight,
-            budgets=self.budgets,
-        )
+        try:
+            return await apply_provisioning(
+                plan,
+                ProvisioningTarget(self.provisioner),
+                store=store,
+                clock=clock,
+                run_id=run_id,
+                overrides=overrides,
+                preflight=preflight,
+                budgets=self.budgets,
+            )
+        finally:  # also after a failure: the users created before it are linked
+            created, self.provisioner.created_accounts = self.provisioner.created_accounts, {}
+            link_joiners(created, store, clock.now())
 
 
 async def apply_provisioning(
