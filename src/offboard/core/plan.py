@@ -45,6 +45,8 @@ class Rule(StrEnum):
     TEMPORARILY_LOCKED = "temporarily-locked"
     PERMANENTLY_LOCKED = "permanently-locked"
     INACTIVE_EXEMPT = "inactive-exempt"
+    INACTIVE_UNKNOWN = "inactive-unknown"
+    """No use on record and no joining date: how long it went unused is not known."""
     PROTECTED_PRINCIPAL = "protected-principal"
     PROTECTED_ORG_ADMIN = "protected-org-admin"
     PROTECTED_KEY_OWNER = "protected-key-owner"
