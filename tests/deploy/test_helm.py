@@ -111,6 +111,7 @@ OPTIONAL_SECRETS = {
     "consoleClientSecretKey": ("console", "client_secret_file"),
     "consoleSessionSecretKey": ("console", "session_secret_file"),
     "smtpPasswordKey": ("notifications.email.smtp", "password_file"),
+    "licencesSmtpPasswordKey": ("licences.smtp", "password_file"),  # inactivity warnings
     "slackWebhookUrlKey": ("notifications.slack", "url_file"),
     "notifyWebhookUrlKey": ("notifications.webhook", "url_file"),
     "notifyWebhookSigningKeyKey": ("notifications.webhook", "signing_key_file"),
@@ -148,7 +149,8 @@ def test_console_and_notification_secrets_are_mounted_files_the_settings_read(
 def test_optional_secrets_are_not_mounted_unless_named(helm: str) -> None:
     spec = kinds(render(helm), "Deployment")[0]["spec"]["template"]["spec"]
     names = {e["name"] for e in spec["containers"][0]["env"]}
-    assert not [n for n in names if n.startswith(("OFFBOARD_CONSOLE", "OFFBOARD_NOTIFICATIONS"))]
+    optional = ("OFFBOARD_CONSOLE", "OFFBOARD_NOTIFICATIONS", "OFFBOARD_LICENCES")
+    assert not [n for n in names if n.startswith(optional)]
 
 
 def test_two_replicas_with_probes_on_the_paths_the_daemon_serves(helm: str) -> None:
