@@ -170,3 +170,32 @@ async def test_no_report_from_an_incomplete_keycloak_read(
             SystemClock(),
         )  # fmt: skip
     assert store.licence_reports() == []
+
+
+async def test_each_read_of_a_check_reports_its_progress(
+    tenant: AtlassianState,
+    generated: list[Account],
+    store: SqlStore,
+    atlassian: AtlassianDirectory,
+) -> None:
+    """A large org's check reads for minutes: each read says how far it got, apart, so a
+    bar per read can show it (Keycloak, Atlassian's accounts, the use listing, the
+    per-account activity of accounts that listing leaves out)."""
+    seen: dict[str, list[tuple[int, int | None]]] = {}
+
+    def phase(name: str) -> Progress:
+        return lambda done, total: seen.setdefault(name, []).append((done, total))
+
+    source = Keycloak(people(generated, store))
+    report = await run_licence_check(
+        source, atlassian, UsageReader(atlassian.org), store, None, ReportOptions(),
+        SystemClock(), progress=phase,
+    )  # fmt: skip
+    assert {"atlassian", "use", "activity"} <= set(seen)
+    managed = sum(1 for a in tenant.accounts.values() if tenant.claim_status(a) == "managed")
+    assert seen["use"][-1] == (managed, managed)  # meta.total: the bar knows its end
+    done, total = seen["activity"][-1]
+    assert done == total
+    assert total is not None
+    assert total >= 1  # the fixture's unmanaged account with access
+    assert report.lines

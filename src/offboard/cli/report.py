@@ -56,20 +56,30 @@ def usage_of(directory: AccountDirectory) -> UsageDirectory:
 
 
 async def licence_report(
-    wired: Wired, options: ReportOptions, *, record: bool = False
+    wired: Wired,
+    options: ReportOptions,
+    *,
+    record: bool = False,
+    console: Console | None = None,
 ) -> LicenceReport:
-    """One check over a wired set of adapters; kept in the history when ``record``."""
-    from offboard.service.licence_check import run_licence_check
+    """One check over a wired set of adapters; kept in the history when ``record``. While
+    ``console`` (standard error by default) is a terminal, a bar per read shows how far it
+    got: a large org's check takes minutes, and the report itself may go to a pipe."""
+    from offboard.cli.fitting import plain_console
+    from offboard.cli.flows import side_bars
+    from offboard.service.licence_check import PHASES, run_licence_check
 
-    return await run_licence_check(
-        wired.source,
-        wired.directory,
-        usage_of(wired.directory),
-        wired.store,
-        wired.store if record else None,
-        options,
-        wired.clock,
-    )
+    with side_bars(console or plain_console(stderr=True), PHASES) as progress:
+        return await run_licence_check(
+            wired.source,
+            wired.directory,
+            usage_of(wired.directory),
+            wired.store,
+            wired.store if record else None,
+            options,
+            wired.clock,
+            progress=progress,
+        )
 
 
 TREND_CHECKS = 90
