@@ -30,6 +30,16 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 {{- end -}}
 
+{{/* The migration Job's: a hook of its own when the chart creates accounts (the release's
+does not exist yet before install), else the one named. */}}
+{{- define "offboard.migrateServiceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- printf "%s-migrate" (include "offboard.serviceAccountName" .) | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- include "offboard.serviceAccountName" . -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "offboard.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
