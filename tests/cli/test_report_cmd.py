@@ -67,3 +67,33 @@ def test_the_plan_shows_the_tokens_each_leaver_holds(linked: World, runner: CliR
     words = " ".join(output.split())
     assert "person-000010@acme.example holds 2 API tokens: revoked by the licence pass" in words
     assert words.count("API token") == 1  # nobody else's
+
+
+def test_the_seat_table_names_every_product_and_state_in_full_at_80_columns() -> None:
+    """At a terminal's usual width, jira-software and jira-service-desk were both shown as
+    'jira-s…' and the states as 'unlinke…', 'inacti…': which row is which product was lost."""
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from offboard.cli.report import report_table
+    from offboard.core.licences import (
+        AccountUsage,
+        Ownership,
+        ProductUse,
+        ReportOptions,
+        build_report,
+    )
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    products = ("jira-software", "jira-service-desk", "confluence")
+    uses = tuple(ProductUse(p, now) for p in products)
+    usages = [AccountUsage(f"a-{n}", f"{n}@x.example", True, uses) for n in range(3000)]
+    priced = ReportOptions(prices={"*": 5.0})  # 3000 orphans: 15000.00 a product, not '15000.…'
+    report = build_report(usages, [], Ownership.index([], []), priced, now)
+    console = Console(width=80, record=True)
+    console.print(report_table(report))
+    text = " ".join(console.export_text().split())
+    for word in (*products, "unlinked", "SCIM", "inactive", "reclaim-", "monthly", "15000.00"):
+        assert word in text, (word, text)
+    assert "…" not in text

@@ -85,13 +85,35 @@ async def licence_report(
 TREND_CHECKS = 90
 
 
+HEADER_WORDS = {"unlinked_scim": "unlinked\nSCIM", "reclaimable": "reclaim-\nable",
+                "monthly cost": "monthly\ncost"}  # fmt: skip
+"""Two-line headers: with every product name whole, the table fits 80 columns."""
+
+
 def report_table(report: LicenceReport) -> Table:
+    """Seats per product and state. Product names are never cut: jira-software and
+    jira-service-desk would both read 'jira-s…'."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"Seats by product (inactive: {report.options.inactive_days}+ days)")
-    for column in PRODUCT_HEADER:
-        table.add_column(column, justify="left" if column == "product" else "right")
-    for row in product_rows(report):
+    table = Table(
+        title=f"Seats by product (inactive: {report.options.inactive_days}+ days)",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 0),
+        show_edge=False,
+        pad_edge=False,
+    )
+    rows = product_rows(report)
+    for index, column in enumerate(PRODUCT_HEADER):
+        header = HEADER_WORDS.get(column, column)
+        cells = [len(row[index]) for row in rows]  # figures are never cut either
+        table.add_column(
+            header,
+            justify="left" if column == "product" else "right",
+            no_wrap=True,
+            min_width=max([*cells, *(len(line) for line in header.splitlines())]),
+        )
+    for row in rows:
         table.add_row(*row)
     return table
 
