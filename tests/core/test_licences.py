@@ -108,3 +108,17 @@ def test_a_person_recreated_in_keycloak_is_not_a_leavers_seat() -> None:
         usages[:1], [], Ownership.index(people[1:], links[:1]), ReportOptions(), NOW
     )
     assert [line.state for line in gone.lines] == [SeatState.LEAVER]  # nobody has the email
+
+
+def test_a_person_who_left_before_offboard_was_watching_holds_a_leavers_seat() -> None:
+    """Day one: no link yet, and the only Keycloak user with the account's email is disabled.
+    The seat is a leaver's (reclaimable), not an active person's because it was used lately."""
+    usages = [usage("ann", 1, "jira-software"), usage("bob", 1, "jira-software")]
+    people = [
+        Identity(IdentityId("kc-ann"), "ann", "ann@example.com", False),
+        Identity(IdentityId("kc-bob"), "bob", "bob@example.com", True),
+    ]
+    report = build_report(usages, [], Ownership.index(people, []), ReportOptions(), NOW)
+    assert {line.account_id: line.state for line in report.lines} == {
+        "acc-ann": SeatState.LEAVER, "acc-bob": SeatState.ACTIVE,
+    }  # fmt: skip

@@ -5,6 +5,8 @@ access not taken away). Each account gets one state, the first that applies:
 
 * ``leaver``: linked only to Keycloak identities that are disabled, deleted or gone, and
   no enabled identity holds its email (a person re-created in Keycloak keeps the seat);
+  or not linked and only disabled identities have its email (day one: left before offboard
+  was watching);
 * ``unlinked_scim``: provisioned through a SCIM directory, and no Keycloak identity owns it;
 * ``orphan``: no Keycloak identity owns it (no link, no identity with its email);
 * ``inactive``: owned by a current person, but unused for ``inactive_days`` or more
@@ -203,8 +205,10 @@ class Ownership:
             if any(self._current(link) for link in links) or email in self.current_emails:
                 return None
             return SeatState.LEAVER
-        if email in self.email_owners:
+        if email in self.current_emails:
             return None
+        if email in self.email_owners:
+            return SeatState.LEAVER  # only disabled people have it: left before the watch
         if account is not None and account.scim is not None:
             return SeatState.UNLINKED_SCIM
         return SeatState.ORPHAN
