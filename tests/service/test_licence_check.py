@@ -199,3 +199,33 @@ async def test_each_read_of_a_check_reports_its_progress(
     assert total is not None
     assert total >= 1  # the fixture's unmanaged account with access
     assert report.lines
+
+
+async def test_an_account_gone_between_the_reads_has_no_seat_and_no_failure() -> None:
+    """The per-account activity read answers 404 for an account removed from the org after
+    the directory was read: it holds no seat then; the check goes on (a failed check is a
+    day without a report, and the daily pass's steps wait an hour)."""
+    from offboard.core.accounts import Account as Seat
+    from offboard.core.licences import AccountUsage
+    from offboard.core.snapshots import TargetSnapshot
+    from offboard.ports import NotFoundError
+    from offboard.service.licence_check import read_inputs
+
+    class Use:
+        async def usages(self, *, progress: Progress | None = None) -> list[AccountUsage]:
+            return []
+
+        async def last_active(
+            self, account_id: str, *, email: str | None = None, billable: bool = True
+        ) -> AccountUsage:
+            if account_id == "gone":
+                raise NotFoundError("last active dates gone: HTTP 404: ADMIN-404-8", status=404)
+            return AccountUsage(account_id, email, billable)
+
+    class Directory:
+        async def snapshot(self, *, progress: Progress | None = None) -> TargetSnapshot:
+            seats = (Seat(AccountId("gone"), "g@x.example"), Seat(AccountId("here"), "h@x.example"))
+            return TargetSnapshot(seats, T0, True)
+
+    inputs = await read_inputs(Keycloak([]), Directory(), Use())  # type: ignore[arg-type]
+    assert [(u.account_id, u.billable) for u in inputs.usages] == [("gone", False), ("here", True)]

@@ -28,6 +28,7 @@ from offboard.ports import (
     AccountDirectory,
     Clock,
     LicenceHistory,
+    NotFoundError,
     OffboardError,
     Progress,
     Store,
@@ -84,9 +85,12 @@ async def _extra_usages(
     async def one(account: Account) -> AccountUsage:
         nonlocal done
         async with limit:
-            found = await usage.last_active(
-                account.id, email=account.email, billable=account.billable
-            )
+            try:
+                found = await usage.last_active(
+                    account.id, email=account.email, billable=account.billable
+                )
+            except NotFoundError:  # removed from the org since the directory was read
+                found = AccountUsage(account.id, account.email, billable=False)
         done += 1
         if progress is not None:
             progress(done, len(accounts))
