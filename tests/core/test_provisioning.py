@@ -273,3 +273,26 @@ def test_a_linked_person_with_the_same_email_is_told_a_create_would_take_the_acc
     assert entry.rule is Rule.EMAIL_TAKEN
     assert "take it over" in entry.reason
     assert "second account" not in entry.reason
+
+
+def test_a_renamed_keycloak_group_keeps_its_scim_group_and_its_members_follow() -> None:
+    """Atlassian cannot rename a SCIM group. A selected Keycloak group renamed after its
+    sync used to get a second SCIM group under the new name, while the old one kept every
+    member for good: someone who then left the Keycloak group kept the access it grants.
+    The group offboard made (its externalId) still follows Keycloak; the rename is blocked
+    for a human, with what to do."""
+    renamed = SelectedGroup(DEVS.id, "/atl/developers", "developers")
+    people = [person(1, renamed), person(2)]  # 2 left the group
+    result = plan(
+        people, [scim_user(1), scim_user(2)], [group(DEVS, 1, 2), group(OPS)],
+        selected=(renamed, OPS),
+    )  # fmt: skip
+    assert {(a.kind, a.account_id) for a in result.actions} == {
+        (ActionKind.SCIM_REMOVE_MEMBERS, "scim-group:devs")
+    }
+    (removal,) = result.actions
+    assert members_of(removal) == ("kc-2",)
+    (entry,) = result.entries
+    assert (entry.status, entry.rule) == (EntryStatus.BLOCKED, Rule.GROUP_RENAMED)
+    assert "devs" in entry.reason
+    assert "developers" in entry.reason

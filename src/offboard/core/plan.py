@@ -84,6 +84,9 @@ class Rule(StrEnum):
     EMAIL_SHARED = "provision-email-shared"
     GROUP_NAME_TAKEN = "provision-group-name-taken"
     GROUP_NAME_RESERVED = "provision-group-name-reserved"
+    GROUP_RENAMED = "provision-group-renamed"
+    """A selected Keycloak group was renamed after its sync: Atlassian cannot rename a SCIM
+    group, so the old one keeps following Keycloak until a human replaces it."""
 
 
 class GuardName(StrEnum):
