@@ -68,10 +68,6 @@ def test_env_only_configuration_needs_no_file(monkeypatch: pytest.MonkeyPatch) -
         ("[daemon]\npoll_interval = '0s'\n", "poll_interval: must be longer than zero"),
         ("[daemon]\nreconcile_interval = -1\n", "reconcile_interval: '-1' is negative"),
         ("[daemon]\nreconfirm_after = '-1s'\n", "reconfirm_after: '-1s' is negative"),
-        (  # the policy warns before it removes: with no mail server, nothing would ever happen
-            "[licences.inactivity]\nenabled = true\n",
-            "licences.inactivity: enabled needs [licences.smtp] host",
-        ),
     ],
 )
 def test_every_problem_names_its_key(config_file: Path, toml_extra: str, expected: str) -> None:

@@ -84,14 +84,3 @@ class LicenceSettings(Section):
     """The inactivity policy."""
     smtp: SmtpSettings = SmtpSettings()
     """Mail for the inactivity warnings."""
-
-    @model_validator(mode="after")
-    def _warnings_can_be_sent(self) -> LicenceSettings:
-        # Removal follows a warning that was sent: without a mail server every warning fails,
-        # so the policy would do nothing day after day while its plan says "warning sent".
-        if self.inactivity.enabled and self.smtp.host is None:
-            raise ValueError(
-                "inactivity: enabled needs [licences.smtp] host, the mail server that sends "
-                "the warnings (nothing is removed before a warning was sent)"
-            )
-        return self
