@@ -97,3 +97,42 @@ def test_the_seat_table_names_every_product_and_state_in_full_at_80_columns() ->
     for word in (*products, "unlinked", "SCIM", "inactive", "reclaim-", "monthly", "15000.00"):
         assert word in text, (word, text)
     assert "…" not in text
+
+
+def test_the_inactivity_policy_does_not_act_without_a_mail_server(
+    linked: World, runner: CliRunner
+) -> None:
+    """Removal waits for a warning that was sent: with no [licences.smtp] host, every warning
+    failed, day after day, while the plan said 'warning sent'. Acting is refused at once,
+    naming the key (the daemon's daily pass likewise refuses to start); a plan still shows
+    the steps."""
+    text = linked.config.read_text(encoding="utf-8")
+    linked.config.write_text(text + "\n[licences.inactivity]\nenabled = true\n", "utf-8")
+    code, output = linked.run(runner, "licences", "plan")
+    assert code in (ExitCode.OK, ExitCode.CHANGES), output
+    code, output = linked.run(runner, "licences", "apply", "--yes")
+    assert code == ExitCode.CONFIG, output
+    assert "[licences.smtp] host" in " ".join(output.split())
+
+
+def test_the_daemon_refuses_a_daily_inactivity_pass_without_a_mail_server(
+    tmp_path: Path,
+) -> None:
+    from datetime import time
+
+    import pytest
+
+    from offboard.cli.demo import demo_settings
+    from offboard.cli.licence_wiring import daily_check
+    from offboard.settings.values import ConfigError
+    from offboard.store import open_store
+
+    demo = demo_settings()  # the inactivity policy on, no [licences.smtp]
+    licences = demo.licences.model_copy(update={"daily_at": time(6, 30)})
+    settings = demo.model_copy(update={"licences": licences})
+    store = open_store(tmp_path / "s.sqlite3")
+    try:
+        with pytest.raises(ConfigError, match=r"\[licences\.smtp\] host"):
+            daily_check(settings, None, None, store, None)  # type: ignore[arg-type]
+    finally:
+        store.close()
