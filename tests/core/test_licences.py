@@ -122,3 +122,19 @@ def test_a_person_who_left_before_offboard_was_watching_holds_a_leavers_seat() -
     assert {line.account_id: line.state for line in report.lines} == {
         "acc-ann": SeatState.LEAVER, "acc-bob": SeatState.ACTIVE,
     }  # fmt: skip
+
+
+def test_a_product_without_a_price_is_said_to_be_unpriced_not_free() -> None:
+    """Prices name jira-software only (no "*"): confluence's reclaimable seats cost nothing
+    in the figures, and the report must say they are unpriced rather than show 0.00."""
+    from offboard.core.licence_rendering import product_rows
+
+    usages = [usage("dan", 400, "jira-software", "confluence")]  # an orphan: reclaimable
+    options = ReportOptions(prices={"jira-software": 10.0})
+    report = build_report(usages, [], Ownership.index([], []), options, NOW)
+    assert report.unpriced_products() == ("confluence",)
+    rows = {row[0]: row[-1] for row in product_rows(report)}
+    assert rows == {"confluence": "unpriced", "jira-software": "10.00"}
+    assert summary(report)["unpriced_products"] == ["confluence"]
+    priced = ReportOptions(prices={"jira-software": 10.0, "*": 1.0})
+    assert build_report(usages, [], Ownership.index([], []), priced, NOW).unpriced_products() == ()

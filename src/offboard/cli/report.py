@@ -135,6 +135,11 @@ def show(report: LicenceReport, console: Console) -> None:
     spread = ", ".join(f"{name}: {report.histogram.get(name, 0)}" for name in buckets)
     console.print(f"accounts by days since last use: {spread}", markup=False)
     cost = f"{report.reclaimable_cost():.2f} {report.options.currency}"
+    unpriced = report.unpriced_products()
+    if unpriced and not report.options.prices:
+        cost = "not priced (set [licences] prices)"
+    elif unpriced:
+        cost += f", without {', '.join(unpriced)} (no price: set [licences] prices)"
     console.print(
         f"reclaimable seats: {report.reclaimable_seats}; monthly cost: {cost}", markup=False
     )

@@ -88,6 +88,10 @@ class ReportOptions:
     def price_of(self, product: str) -> float:
         return float(self.prices.get(product, self.prices.get("*", 0.0)))
 
+    def priced(self, product: str) -> bool:
+        """Whether a price applies (its own or ``*``): an unpriced seat is not a free one."""
+        return product in self.prices or "*" in self.prices
+
 
 @dataclass(frozen=True, slots=True)
 class AccountLine:
@@ -128,6 +132,15 @@ class LicenceReport:
                 for state in RECLAIMABLE
             ),
             2,
+        )
+
+    def unpriced_products(self) -> tuple[str, ...]:
+        """Products with reclaimable seats and no price: their cost is unknown, not zero."""
+        return tuple(
+            product
+            for product, by_state in self.seats.items()
+            if not self.options.priced(product)
+            and any(by_state.get(state.value, 0) for state in RECLAIMABLE)
         )
 
     def accounts_in(self, state: SeatState) -> int:
