@@ -296,3 +296,23 @@ def test_a_renamed_keycloak_group_keeps_its_scim_group_and_its_members_follow() 
     assert (entry.status, entry.rule) == (EntryStatus.BLOCKED, Rule.GROUP_RENAMED)
     assert "devs" in entry.reason
     assert "developers" in entry.reason
+
+
+def test_a_joiner_off_the_verified_domains_is_blocked_not_sent_to_fail() -> None:
+    """Atlassian creates a SCIM user only for an email on a verified domain (else 400
+    invalidValue, every pass, as a failed action). Unknown domains (a targeted read before
+    any full one) are not a reason to block."""
+    people = [person(1, DEVS), person(2, DEVS, email="pat@partner.test")]
+    directory = Directory(
+        (), (group(DEVS), group(OPS)), True, verified_domains=frozenset({"acme.test"})
+    )
+    result = plan_provisioning(
+        People(tuple(people), (DEVS, OPS), NOW, True), directory, thresholds=DEFAULTS
+    )
+    creates = [a.identity_id for a in result.actions if a.kind is ActionKind.SCIM_CREATE_USER]
+    assert creates == ["kc-1"]
+    (entry,) = result.entries
+    assert (entry.rule, entry.identity_id) == (Rule.DOMAIN_UNVERIFIED, "kc-2")
+    assert "partner.test" in entry.reason
+    unknown = plan(people, groups=[group(DEVS), group(OPS)])
+    assert len([a for a in unknown.actions if a.kind is ActionKind.SCIM_CREATE_USER]) == 2

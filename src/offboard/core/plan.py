@@ -82,6 +82,8 @@ class Rule(StrEnum):
     NO_EMAIL = "provision-no-email"
     EMAIL_TAKEN = "provision-email-taken"
     EMAIL_SHARED = "provision-email-shared"
+    DOMAIN_UNVERIFIED = "provision-domain-unverified"
+    """The email's domain is not verified in Atlassian: SCIM cannot create the user."""
     GROUP_NAME_TAKEN = "provision-group-name-taken"
     GROUP_NAME_RESERVED = "provision-group-name-reserved"
     GROUP_RENAMED = "provision-group-renamed"

@@ -152,6 +152,14 @@ def _blocked_joiner(
         reason = f"{email} belongs to several Keycloak users: a human must decide who it is"
         run.block(Rule.EMAIL_SHARED, reason, person)
         return True
+    domains = run.directory.verified_domains
+    if domains is not None and email.rpartition("@")[2] not in domains:
+        reason = (
+            f"{email} is not on a domain verified in Atlassian ({', '.join(sorted(domains))}): "
+            "SCIM creates users only there; verify the domain in Atlassian, or leave them out"
+        )
+        run.block(Rule.DOMAIN_UNVERIFIED, reason, person)
+        return True
     holder = held_by.get(email)
     if holder is not None:
         reason = (
