@@ -91,3 +91,45 @@ def test_creates_beyond_the_budget_are_held_until_released_by_category(
     assert code == ExitCode.OK, output
     code, output = world.run(runner, "provision", "plan")
     assert code == ExitCode.OK, output
+
+
+def test_a_joiner_offboard_provisioned_is_deprovisioned_when_they_leave_before_a_reconcile(
+    world: World, runner: CliRunner, tmp_path: Path
+) -> None:
+    """The SCIM create names the person's Atlassian account: offboard links the two then,
+    so someone who leaves before the next reconciliation is a leaver, not day-one backlog."""
+    code, output = world.run(runner, "apply", "--yes")  # every other person linked
+    assert code == ExitCode.OK, output
+    code, output = world.run(runner, "provision", "apply", "--yes")
+    assert code == ExitCode.OK, output
+    world.disable("nora.new")
+    out = tmp_path / "plan.json"
+    code, output = world.run(runner, "plan", "--out", str(out))
+    document = json.loads(out.read_text(encoding="utf-8"))
+    nora = [a for a in document["actions"] if a["email"] == f"nora.new@{DOMAIN}"]
+    assert [a["kind"] for a in nora] == ["scim_deactivate"], output
+    assert document["summary"]["day_one"]["backlog"] == 0, document["summary"]
+
+
+def test_a_joiner_whose_domain_atlassian_has_not_verified_is_blocked(
+    world: World, runner: CliRunner, tmp_path: Path
+) -> None:
+    """partner.example is in offboard's domains but not verified in the emulated org:
+    SCIM would answer 400 invalidValue to the create, a failed action on every pass."""
+    import uuid
+
+    from offboard_emulators.keycloak.model import User
+
+    realm = world.served.keycloak.realm
+    pia = User(str(uuid.uuid4()), "pia.partner", realm.now_ms(), email="pia@partner.example")
+    realm.add_user(pia)
+    staff = realm.group_by_path("/staff")
+    assert staff is not None
+    realm.set_membership(pia.id, staff.id, member=True)
+    realm._listing = None
+    out = tmp_path / "provision.json"
+    world.run(runner, "provision", "plan", "--out", str(out))
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert "pia@partner.example" not in [a["email"] for a in document["actions"]]
+    (blocked,) = [b for b in document["blocked"] if b["email"] == "pia@partner.example"]
+    assert blocked["rule"] == "provision-domain-unverified", blocked

@@ -67,3 +67,72 @@ def test_the_plan_shows_the_tokens_each_leaver_holds(linked: World, runner: CliR
     words = " ".join(output.split())
     assert "person-000010@acme.example holds 2 API tokens: revoked by the licence pass" in words
     assert words.count("API token") == 1  # nobody else's
+
+
+def test_the_seat_table_names_every_product_and_state_in_full_at_80_columns() -> None:
+    """At a terminal's usual width, jira-software and jira-service-desk were both shown as
+    'jira-s…' and the states as 'unlinke…', 'inacti…': which row is which product was lost."""
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from offboard.cli.report import report_table
+    from offboard.core.licences import (
+        AccountUsage,
+        Ownership,
+        ProductUse,
+        ReportOptions,
+        build_report,
+    )
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    products = ("jira-software", "jira-service-desk", "confluence")
+    uses = tuple(ProductUse(p, now) for p in products)
+    usages = [AccountUsage(f"a-{n}", f"{n}@x.example", True, uses) for n in range(3000)]
+    priced = ReportOptions(prices={"*": 5.0})  # 3000 orphans: 15000.00 a product, not '15000.…'
+    report = build_report(usages, [], Ownership.index([], []), priced, now)
+    console = Console(width=80, record=True)
+    console.print(report_table(report))
+    text = " ".join(console.export_text().split())
+    for word in (*products, "unlinked", "SCIM", "inactive", "reclaim-", "monthly", "15000.00"):
+        assert word in text, (word, text)
+    assert "…" not in text
+
+
+def test_the_inactivity_policy_does_not_act_without_a_mail_server(
+    linked: World, runner: CliRunner
+) -> None:
+    """Removal waits for a warning that was sent: with no [licences.smtp] host, every warning
+    failed, day after day, while the plan said 'warning sent'. Acting is refused at once,
+    naming the key (the daemon's daily pass likewise refuses to start); a plan still shows
+    the steps."""
+    text = linked.config.read_text(encoding="utf-8")
+    linked.config.write_text(text + "\n[licences.inactivity]\nenabled = true\n", "utf-8")
+    code, output = linked.run(runner, "licences", "plan")
+    assert code in (ExitCode.OK, ExitCode.CHANGES), output
+    code, output = linked.run(runner, "licences", "apply", "--yes")
+    assert code == ExitCode.CONFIG, output
+    assert "[licences.smtp] host" in " ".join(output.split())
+
+
+def test_the_daemon_refuses_a_daily_inactivity_pass_without_a_mail_server(
+    tmp_path: Path,
+) -> None:
+    from datetime import time
+
+    import pytest
+
+    from offboard.cli.demo import demo_settings
+    from offboard.cli.licence_wiring import daily_check
+    from offboard.settings.values import ConfigError
+    from offboard.store import open_store
+
+    demo = demo_settings()  # the inactivity policy on, no [licences.smtp]
+    licences = demo.licences.model_copy(update={"daily_at": time(6, 30)})
+    settings = demo.model_copy(update={"licences": licences})
+    store = open_store(tmp_path / "s.sqlite3")
+    try:
+        with pytest.raises(ConfigError, match=r"\[licences\.smtp\] host"):
+            daily_check(settings, None, None, store, None)  # type: ignore[arg-type]
+    finally:
+        store.close()

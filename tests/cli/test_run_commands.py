@@ -347,9 +347,17 @@ def test_config_check_deep_reports_each_assumption(world: World, runner: CliRunn
     assert code == ExitCode.OK, output
     for name in (
         "cursors", "platform_roles", "management_source", "directories",
-        "json_content_type", "v1_retired", "key_owner", "scim_links", "event_queries",
+        "json_content_type", "v1_retired", "licence_reads", "key_owner", "scim_links",
+        "event_queries",
     ):  # fmt: skip
         assert f"assume.{name}:" in output, name
+    # The licence check's v1 reads are probed, not called unused (they were said to be).
+    words = " ".join(output.split())
+    assert (
+        "OK assume.licence_reads: v1 users: access_billable present; last-active-dates: "
+        "added_to_org present [documented]" in words
+    ), words
+    assert "offboard uses only v2" not in words
     assert "[documented]" in output
     assert "[inferred from field reports]" in output
     assert "answers 415 (as assumed)" in output

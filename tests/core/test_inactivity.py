@@ -147,3 +147,17 @@ def test_tokens_only_for_accounts_offboard_deprovisioned() -> None:
 
 def test_the_plan_is_deterministic() -> None:
     assert plan_for(ACCOUNT).fingerprint == plan_for(ACCOUNT).fingerprint
+
+
+def test_no_use_and_no_known_joining_date_is_not_a_guess_at_inactivity() -> None:
+    """Atlassian leaves ``added_to_org`` out for orgs on the original user management
+    experience: an account with no use on record and no joining date may have joined
+    yesterday. No warning, no removal: a skipped entry says why."""
+    unknown = replace(ACCOUNT, added_to_org=None)
+    plan = plan_for(unknown, idle_days=None)
+    assert kinds(plan) == []
+    (entry,) = plan.entries
+    assert entry.rule is Rule.INACTIVE_UNKNOWN
+    assert "no date" in entry.reason
+    warned = InactivityMark("acc-1", "kc-1", warned_at=NOW - timedelta(days=40))
+    assert kinds(plan_for(unknown, idle_days=None, mark=warned)) == []  # no removal either

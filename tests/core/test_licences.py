@@ -81,3 +81,60 @@ def test_never_used_but_new_is_active() -> None:
     report = build_report([usage("new", None, "confluence")], [fresh],
                           Ownership.index([person], [link]), ReportOptions(), NOW)  # fmt: skip
     assert [line.state for line in report.lines] == [SeatState.ACTIVE]
+
+
+def test_a_person_recreated_in_keycloak_is_not_a_leavers_seat() -> None:
+    """The link still names the old Keycloak id (deleted, or gone from the read), but an
+    enabled person with the account's email is there: the seat is theirs, not reclaimable.
+    An account with two links is a leaver's only when no linked person is current."""
+    usages = [usage("ann", 2, "jira-software"), usage("bob", 2, "jira-software")]
+    people = [
+        Identity(IdentityId("kc-ann-new"), "ann", "ann@example.com", True),
+        Identity(IdentityId("kc-bob"), "bob", "bob@example.com", True),
+        Identity(IdentityId("kc-bob-old"), "bob.old", "bob.old@example.com", False),
+    ]
+    links = [
+        Link(IdentityId("kc-ann-old"), AccountId("acc-ann"), "ann@example.com", NOW),
+        Link(IdentityId("kc-bob"), AccountId("acc-bob"), "bob@example.com", NOW),
+        Link(IdentityId("kc-bob-old"), AccountId("acc-bob"), "bob@example.com", NOW),
+    ]
+    for order in (links, links[::-1]):
+        ownership = Ownership.index(people, order, deleted=["kc-ann-old"])
+        report = build_report(usages, [], ownership, ReportOptions(), NOW)
+        assert {line.account_id: line.state for line in report.lines} == {
+            "acc-ann": SeatState.ACTIVE, "acc-bob": SeatState.ACTIVE,
+        }  # fmt: skip
+    gone = build_report(
+        usages[:1], [], Ownership.index(people[1:], links[:1]), ReportOptions(), NOW
+    )
+    assert [line.state for line in gone.lines] == [SeatState.LEAVER]  # nobody has the email
+
+
+def test_a_person_who_left_before_offboard_was_watching_holds_a_leavers_seat() -> None:
+    """Day one: no link yet, and the only Keycloak user with the account's email is disabled.
+    The seat is a leaver's (reclaimable), not an active person's because it was used lately."""
+    usages = [usage("ann", 1, "jira-software"), usage("bob", 1, "jira-software")]
+    people = [
+        Identity(IdentityId("kc-ann"), "ann", "ann@example.com", False),
+        Identity(IdentityId("kc-bob"), "bob", "bob@example.com", True),
+    ]
+    report = build_report(usages, [], Ownership.index(people, []), ReportOptions(), NOW)
+    assert {line.account_id: line.state for line in report.lines} == {
+        "acc-ann": SeatState.LEAVER, "acc-bob": SeatState.ACTIVE,
+    }  # fmt: skip
+
+
+def test_a_product_without_a_price_is_said_to_be_unpriced_not_free() -> None:
+    """Prices name jira-software only (no "*"): confluence's reclaimable seats cost nothing
+    in the figures, and the report must say they are unpriced rather than show 0.00."""
+    from offboard.core.licence_rendering import product_rows
+
+    usages = [usage("dan", 400, "jira-software", "confluence")]  # an orphan: reclaimable
+    options = ReportOptions(prices={"jira-software": 10.0})
+    report = build_report(usages, [], Ownership.index([], []), options, NOW)
+    assert report.unpriced_products() == ("confluence",)
+    rows = {row[0]: row[-1] for row in product_rows(report)}
+    assert rows == {"confluence": "unpriced", "jira-software": "10.00"}
+    assert summary(report)["unpriced_products"] == ["confluence"]
+    priced = ReportOptions(prices={"jira-software": 10.0, "*": 1.0})
+    assert build_report(usages, [], Ownership.index([], []), priced, NOW).unpriced_products() == ()

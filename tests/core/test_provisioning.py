@@ -221,3 +221,98 @@ def test_the_plan_file_round_trips_with_its_attributes() -> None:
     assert fingerprint_of(again) == result.fingerprint
     other = plan([person(1, DEVS, first_name="Other")])
     assert other.fingerprint != result.fingerprint
+
+
+def test_an_email_change_to_an_address_someone_else_holds_is_blocked_not_sent() -> None:
+    """Atlassian keeps userName unique: an update to another record's (or account's) email,
+    or to one several Keycloak users share, would fail (409) or merge two people."""
+    foreign = scim_user(9, scim_id="s-x", external_id="okta-77", user_name="sam@acme.test",
+                        email="sam@acme.test")  # fmt: skip
+    cases = {
+        "sam@acme.test": (Rule.EMAIL_TAKEN, "okta-77"),  # another IdP's SCIM record
+        "free@acme.test": (Rule.EMAIL_TAKEN, "no record in this directory"),  # an account
+        "shared@acme.test": (Rule.EMAIL_SHARED, "several Keycloak users"),
+    }
+    for email, (rule, words) in cases.items():
+        people = [person(1, email=email, last_name="Renamed")]
+        if rule is Rule.EMAIL_SHARED:
+            people.append(person(2, email=email))
+        result = plan(people, [scim_user(1), foreign], [group(DEVS), group(OPS)],
+                      unlinked=frozenset({"free@acme.test"}))  # fmt: skip
+        updates = [a for a in result.actions if a.kind is ActionKind.SCIM_UPDATE_USER]
+        # The rename still goes through; the email stays as it is until a human decides.
+        assert [dict(a.attributes) for a in updates] == [
+            {"scim_id": "s-1", "familyName": "Renamed", "displayName": "First1 Renamed"}
+        ], email
+        entry = next(e for e in result.entries if e.identity_id == "kc-1")
+        assert (entry.status, entry.rule) == (EntryStatus.BLOCKED, rule), email
+        assert words in entry.reason, entry.reason
+        assert email in entry.reason, entry.reason
+
+
+def test_an_email_change_to_an_address_the_persons_own_record_holds_is_sent() -> None:
+    mine = scim_user(1, email="new@acme.test")  # userName still the old address
+    result = plan([person(1, email="new@acme.test")], [mine], [group(DEVS), group(OPS)])
+    (update,) = result.actions
+    assert dict(update.attributes) == {"scim_id": "s-1", "userName": "new@acme.test"}
+    assert result.entries == ()
+
+
+def test_a_linked_person_with_the_same_email_is_told_a_create_would_take_the_account_over() -> None:
+    """Atlassian links a SCIM create to the managed account with its email: no second
+    account is made then, the existing one is taken over (and the reason says so)."""
+    people = [person(1, DEVS)]
+    directory = Directory(
+        (), (group(DEVS), group(OPS)), True, frozenset({"user1@acme.test"}),
+        linked_elsewhere=frozenset({"kc-1"}),
+    )  # fmt: skip
+    result = plan_provisioning(
+        People(tuple(people), (DEVS, OPS), NOW, True), directory, thresholds=DEFAULTS
+    )
+    (entry,) = result.entries
+    assert entry.rule is Rule.EMAIL_TAKEN
+    assert "take it over" in entry.reason
+    assert "second account" not in entry.reason
+
+
+def test_a_renamed_keycloak_group_keeps_its_scim_group_and_its_members_follow() -> None:
+    """Atlassian cannot rename a SCIM group. A selected Keycloak group renamed after its
+    sync used to get a second SCIM group under the new name, while the old one kept every
+    member for good: someone who then left the Keycloak group kept the access it grants.
+    The group offboard made (its externalId) still follows Keycloak; the rename is blocked
+    for a human, with what to do."""
+    renamed = SelectedGroup(DEVS.id, "/atl/developers", "developers")
+    people = [person(1, renamed), person(2)]  # 2 left the group
+    result = plan(
+        people, [scim_user(1), scim_user(2)], [group(DEVS, 1, 2), group(OPS)],
+        selected=(renamed, OPS),
+    )  # fmt: skip
+    assert {(a.kind, a.account_id) for a in result.actions} == {
+        (ActionKind.SCIM_REMOVE_MEMBERS, "scim-group:devs")
+    }
+    (removal,) = result.actions
+    assert members_of(removal) == ("kc-2",)
+    (entry,) = result.entries
+    assert (entry.status, entry.rule) == (EntryStatus.BLOCKED, Rule.GROUP_RENAMED)
+    assert "devs" in entry.reason
+    assert "developers" in entry.reason
+
+
+def test_a_joiner_off_the_verified_domains_is_blocked_not_sent_to_fail() -> None:
+    """Atlassian creates a SCIM user only for an email on a verified domain (else 400
+    invalidValue, every pass, as a failed action). Unknown domains (a targeted read before
+    any full one) are not a reason to block."""
+    people = [person(1, DEVS), person(2, DEVS, email="pat@partner.test")]
+    directory = Directory(
+        (), (group(DEVS), group(OPS)), True, verified_domains=frozenset({"acme.test"})
+    )
+    result = plan_provisioning(
+        People(tuple(people), (DEVS, OPS), NOW, True), directory, thresholds=DEFAULTS
+    )
+    creates = [a.identity_id for a in result.actions if a.kind is ActionKind.SCIM_CREATE_USER]
+    assert creates == ["kc-1"]
+    (entry,) = result.entries
+    assert (entry.rule, entry.identity_id) == (Rule.DOMAIN_UNVERIFIED, "kc-2")
+    assert "partner.test" in entry.reason
+    unknown = plan(people, groups=[group(DEVS), group(OPS)])
+    assert len([a for a in unknown.actions if a.kind is ActionKind.SCIM_CREATE_USER]) == 2

@@ -111,6 +111,7 @@ OPTIONAL_SECRETS = {
     "consoleClientSecretKey": ("console", "client_secret_file"),
     "consoleSessionSecretKey": ("console", "session_secret_file"),
     "smtpPasswordKey": ("notifications.email.smtp", "password_file"),
+    "licencesSmtpPasswordKey": ("licences.smtp", "password_file"),  # inactivity warnings
     "slackWebhookUrlKey": ("notifications.slack", "url_file"),
     "notifyWebhookUrlKey": ("notifications.webhook", "url_file"),
     "notifyWebhookSigningKeyKey": ("notifications.webhook", "signing_key_file"),
@@ -148,7 +149,8 @@ def test_console_and_notification_secrets_are_mounted_files_the_settings_read(
 def test_optional_secrets_are_not_mounted_unless_named(helm: str) -> None:
     spec = kinds(render(helm), "Deployment")[0]["spec"]["template"]["spec"]
     names = {e["name"] for e in spec["containers"][0]["env"]}
-    assert not [n for n in names if n.startswith(("OFFBOARD_CONSOLE", "OFFBOARD_NOTIFICATIONS"))]
+    optional = ("OFFBOARD_CONSOLE", "OFFBOARD_NOTIFICATIONS", "OFFBOARD_LICENCES")
+    assert not [n for n in names if n.startswith(optional)]
 
 
 def test_two_replicas_with_probes_on_the_paths_the_daemon_serves(helm: str) -> None:
@@ -360,3 +362,29 @@ def test_the_network_policy_lets_each_source_reach_its_own_port(helm: str) -> No
     assert _rules(policy) == {"http": [monitoring], "webhook": [keycloak]}
     (default,) = kinds(render(helm), "NetworkPolicy")
     assert _rules(default) == {"http": None, "webhook": None}  # unset: from any pod
+
+
+def test_what_the_migration_job_needs_exists_before_the_release_does(helm: str) -> None:
+    """Pre-install hooks run before any of the release's own objects exist: a Job naming
+    the release's ServiceAccount (or ConfigMap) gets no pod on a first install, and the
+    install times out. Each object the Job names is a hook of lower weight, or the user's."""
+    for values in ([], ["--set", "serviceAccount.name=offboard-runner"]):
+        manifests = render(helm, *values)
+        (job,) = kinds(manifests, "Job")
+        weight = int(job["metadata"]["annotations"]["helm.sh/hook-weight"])
+        hooks = {
+            (m["kind"], m["metadata"]["name"]): m["metadata"].get("annotations") or {}
+            for m in manifests
+        }
+        spec = job["spec"]["template"]["spec"]
+        needed = [("ServiceAccount", spec["serviceAccountName"])]
+        needed += [
+            ("ConfigMap", v["configMap"]["name"]) for v in spec["volumes"] if "configMap" in v
+        ]
+        for kind, name in needed:
+            annotations = hooks[(kind, name)]
+            assert "pre-install" in annotations.get("helm.sh/hook", ""), (kind, name)
+            assert int(annotations["helm.sh/hook-weight"]) < weight, (kind, name)
+    (job,) = kinds(render(helm, "--set", "serviceAccount.create=false",
+                          "--set", "serviceAccount.name=existing"), "Job")  # fmt: skip
+    assert job["spec"]["template"]["spec"]["serviceAccountName"] == "existing"  # the user's

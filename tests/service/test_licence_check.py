@@ -170,3 +170,62 @@ async def test_no_report_from_an_incomplete_keycloak_read(
             SystemClock(),
         )  # fmt: skip
     assert store.licence_reports() == []
+
+
+async def test_each_read_of_a_check_reports_its_progress(
+    tenant: AtlassianState,
+    generated: list[Account],
+    store: SqlStore,
+    atlassian: AtlassianDirectory,
+) -> None:
+    """A large org's check reads for minutes: each read says how far it got, apart, so a
+    bar per read can show it (Keycloak, Atlassian's accounts, the use listing, the
+    per-account activity of accounts that listing leaves out)."""
+    seen: dict[str, list[tuple[int, int | None]]] = {}
+
+    def phase(name: str) -> Progress:
+        return lambda done, total: seen.setdefault(name, []).append((done, total))
+
+    source = Keycloak(people(generated, store))
+    report = await run_licence_check(
+        source, atlassian, UsageReader(atlassian.org), store, None, ReportOptions(),
+        SystemClock(), progress=phase,
+    )  # fmt: skip
+    assert {"atlassian", "use", "activity"} <= set(seen)
+    managed = sum(1 for a in tenant.accounts.values() if tenant.claim_status(a) == "managed")
+    assert seen["use"][-1] == (managed, managed)  # meta.total: the bar knows its end
+    done, total = seen["activity"][-1]
+    assert done == total
+    assert total is not None
+    assert total >= 1  # the fixture's unmanaged account with access
+    assert report.lines
+
+
+async def test_an_account_gone_between_the_reads_has_no_seat_and_no_failure() -> None:
+    """The per-account activity read answers 404 for an account removed from the org after
+    the directory was read: it holds no seat then; the check goes on (a failed check is a
+    day without a report, and the daily pass's steps wait an hour)."""
+    from offboard.core.accounts import Account as Seat
+    from offboard.core.licences import AccountUsage
+    from offboard.core.snapshots import TargetSnapshot
+    from offboard.ports import NotFoundError
+    from offboard.service.licence_check import read_inputs
+
+    class Use:
+        async def usages(self, *, progress: Progress | None = None) -> list[AccountUsage]:
+            return []
+
+        async def last_active(
+            self, account_id: str, *, email: str | None = None, billable: bool = True
+        ) -> AccountUsage:
+            if account_id == "gone":
+                raise NotFoundError("last active dates gone: HTTP 404: ADMIN-404-8", status=404)
+            return AccountUsage(account_id, email, billable)
+
+    class Directory:
+        async def snapshot(self, *, progress: Progress | None = None) -> TargetSnapshot:
+            seats = (Seat(AccountId("gone"), "g@x.example"), Seat(AccountId("here"), "h@x.example"))
+            return TargetSnapshot(seats, T0, True)
+
+    inputs = await read_inputs(Keycloak([]), Directory(), Use())  # type: ignore[arg-type]
+    assert [(u.account_id, u.billable) for u in inputs.usages] == [("gone", False), ("here", True)]

@@ -273,3 +273,22 @@ async def test_off_by_default(
     result = await run(atlassian, store, outbox, clock, config(InactivityPolicy()))
     assert result.plan.actions == ()
     assert outbox.messages() == []
+
+
+async def test_an_account_atlassian_no_longer_knows_holds_no_tokens() -> None:
+    """A deleted account's token list answers 404 for good: it holds no token, and the
+    sweep must not count it unread (else the sweep never completes, and every pass lists
+    the tokens of every account offboard ever deprovisioned). Other failures stay unread."""
+    from offboard.ports import ApiToken, NotFoundError, TemporaryError
+    from offboard.service.licence_pass import token_counts
+
+    class Tokens:
+        async def api_tokens(self, account_id: str) -> list[ApiToken]:
+            if account_id == "deleted":
+                raise NotFoundError("list tokens deleted: HTTP 404: accountNotFound", status=404)
+            if account_id == "flaky":
+                raise TemporaryError("list tokens flaky: HTTP 503", status=503)
+            return [ApiToken("t-1", "CI", None, None)]
+
+    counts, unread = await token_counts(Tokens(), ["deleted", "flaky", "kept"])  # type: ignore[arg-type]
+    assert (counts, unread) == ({"kept": 1}, 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import re
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -100,13 +100,11 @@ def _bars(console: Console) -> Progress | _NoBars:
 
 
 @contextmanager
-def side_bars(console: Console) -> Iterator[SideProgress]:
-    """Progress bars for the two snapshots, one per side."""
+def side_bars(console: Console, labels: Mapping[str, str] | None = None) -> Iterator[SideProgress]:
+    """Progress bars for the two snapshots, one per side (or one per ``labels`` entry)."""
+    labels = labels or {"keycloak": "reading Keycloak", "atlassian": "reading Atlassian"}
     with _bars(console) as bars:
-        tasks = {
-            "keycloak": bars.add_task("reading Keycloak", total=None),
-            "atlassian": bars.add_task("reading Atlassian", total=None),
-        }
+        tasks = {name: bars.add_task(label, total=None) for name, label in labels.items()}
 
         def for_side(side: str) -> Report | None:
             task = tasks.get(side)

@@ -16,6 +16,7 @@ from offboard.service.leasing import Lease
 from offboard.service.licence_pass import LicenceConfig, LicencePassResult, licence_pass
 from offboard.service.licence_schedule import DailyLicenceCheck
 from offboard.settings import Settings
+from offboard.settings.values import ConfigError
 from offboard.store import SqlStore
 
 
@@ -46,10 +47,22 @@ def licence_config(settings: Settings, inactive_days: int | None = None) -> Lice
     )
 
 
-def build_notifier(settings: Settings) -> Notifier | None:
-    """The SMTP notifier of ``[licences.smtp]``, or None when no host is set."""
+NO_MAIL_SERVER = (
+    "licences.inactivity.enabled needs [licences.smtp] host, the mail server that sends the "
+    "warnings: nothing is removed before a warning was sent, so without one the policy "
+    "would never act"
+)
+
+
+def build_notifier(settings: Settings, *, acting: bool = False) -> Notifier | None:
+    """The SMTP notifier of ``[licences.smtp]``, or None when no host is set.
+
+    ``acting`` (an apply, the daemon's daily pass) with the inactivity policy on and no
+    host is a configuration error: each warning would fail, every day, silently."""
     smtp = settings.licences.smtp
     if smtp.host is None:
+        if acting and settings.licences.inactivity.enabled:
+            raise ConfigError(NO_MAIL_SERVER)
         return None
     return SmtpNotifier(
         smtp.host,
@@ -77,7 +90,7 @@ def daily_check(
     if at is None or not isinstance(store, SqlStore):
         return None
     config = licence_config(settings)
-    notifier = build_notifier(settings)
+    notifier = build_notifier(settings, acting=True)
     usage = UsageReader(directory.org)
 
     def last_check() -> datetime | None:

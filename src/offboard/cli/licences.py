@@ -41,6 +41,7 @@ async def run_pass(
     from offboard.executor.preflight import NO_PREFLIGHT
     from offboard.service.licence_pass import licence_pass
 
+    notifier = build_notifier(settings, acting=apply)  # before anything is contacted
     async with connect(settings) as wired:
 
         async def run(preflight: Preflight) -> LicencePassResult:
@@ -49,7 +50,7 @@ async def run_pass(
                 wired.directory,
                 usage_of(wired.directory),
                 wired.store,
-                build_notifier(settings),
+                notifier,
                 wired.clock,
                 licence_config(settings),
                 apply=apply,

@@ -56,32 +56,64 @@ def usage_of(directory: AccountDirectory) -> UsageDirectory:
 
 
 async def licence_report(
-    wired: Wired, options: ReportOptions, *, record: bool = False
+    wired: Wired,
+    options: ReportOptions,
+    *,
+    record: bool = False,
+    console: Console | None = None,
 ) -> LicenceReport:
-    """One check over a wired set of adapters; kept in the history when ``record``."""
-    from offboard.service.licence_check import run_licence_check
+    """One check over a wired set of adapters; kept in the history when ``record``. While
+    ``console`` (standard error by default) is a terminal, a bar per read shows how far it
+    got: a large org's check takes minutes, and the report itself may go to a pipe."""
+    from offboard.cli.fitting import plain_console
+    from offboard.cli.flows import side_bars
+    from offboard.service.licence_check import PHASES, run_licence_check
 
-    return await run_licence_check(
-        wired.source,
-        wired.directory,
-        usage_of(wired.directory),
-        wired.store,
-        wired.store if record else None,
-        options,
-        wired.clock,
-    )
+    with side_bars(console or plain_console(stderr=True), PHASES) as progress:
+        return await run_licence_check(
+            wired.source,
+            wired.directory,
+            usage_of(wired.directory),
+            wired.store,
+            wired.store if record else None,
+            options,
+            wired.clock,
+            progress=progress,
+        )
 
 
 TREND_CHECKS = 90
 
 
+HEADER_WORDS = {"unlinked_scim": "unlinked\nSCIM", "reclaimable": "reclaim-\nable",
+                "monthly cost": "monthly\ncost"}  # fmt: skip
+"""Two-line headers: with every product name whole, the table fits 80 columns."""
+
+
 def report_table(report: LicenceReport) -> Table:
+    """Seats per product and state. Product names are never cut: jira-software and
+    jira-service-desk would both read 'jira-s…'."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"Seats by product (inactive: {report.options.inactive_days}+ days)")
-    for column in PRODUCT_HEADER:
-        table.add_column(column, justify="left" if column == "product" else "right")
-    for row in product_rows(report):
+    table = Table(
+        title=f"Seats by product (inactive: {report.options.inactive_days}+ days)",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 0),
+        show_edge=False,
+        pad_edge=False,
+    )
+    rows = product_rows(report)
+    for index, column in enumerate(PRODUCT_HEADER):
+        header = HEADER_WORDS.get(column, column)
+        cells = [len(row[index]) for row in rows]  # figures are never cut either
+        table.add_column(
+            header,
+            justify="left" if column == "product" else "right",
+            no_wrap=True,
+            min_width=max([*cells, *(len(line) for line in header.splitlines())]),
+        )
+    for row in rows:
         table.add_row(*row)
     return table
 
@@ -103,6 +135,11 @@ def show(report: LicenceReport, console: Console) -> None:
     spread = ", ".join(f"{name}: {report.histogram.get(name, 0)}" for name in buckets)
     console.print(f"accounts by days since last use: {spread}", markup=False)
     cost = f"{report.reclaimable_cost():.2f} {report.options.currency}"
+    unpriced = report.unpriced_products()
+    if unpriced and not report.options.prices:
+        cost = "not priced (set [licences] prices)"
+    elif unpriced:
+        cost += f", without {', '.join(unpriced)} (no price: set [licences] prices)"
     console.print(
         f"reclaimable seats: {report.reclaimable_seats}; monthly cost: {cost}", markup=False
     )

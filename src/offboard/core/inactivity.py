@@ -12,6 +12,8 @@ orphans and unlinked records are the leaver flow's and the reports' business. Fo
 * ``inactive-returned``: access removed for inactivity, and the person is back (used an
   Atlassian product since, or an admin exempted them) → the matching undo;
 * ``inactive-exempt`` (skipped): exempt by Keycloak group, email or account id.
+* ``inactive-unknown`` (skipped): no use on record and no joining date, so no idle time to
+  act on (a guess could warn, then remove, someone who joined yesterday).
 
 ``leaver-tokens``: an account offboard deprovisioned that still holds API tokens gets one
 ``revoke_tokens`` action whose reason says how many. Protected principals are never acted
@@ -149,10 +151,20 @@ class _Planner:
         if not account.has_access:
             return
         last = self.last_use(account)
-        idle = None if last is None else self.now - last
-        if idle is not None and idle < self.rules.warn_after:
+        if last is None:
+            # Never used, and Atlassian gave no joining date (orgs on the original user
+            # management experience): it may have joined yesterday. Not a guess to act on.
+            self.skip(Rule.INACTIVE_UNKNOWN, link, account, "no use on record and no date "
+                      "it joined the org: how long it went unused is unknown")  # fmt: skip
             return
-        days = "never used" if idle is None else f"unused for {idle.days} days"
+        idle = self.now - last
+        if idle < self.rules.warn_after:
+            return
+        days = (
+            f"unused for {idle.days} days"
+            if used is not None
+            else (f"never used since joining {idle.days} days ago")
+        )
         if exempt:
             self.skip(Rule.INACTIVE_EXEMPT, link, account, f"{days}, but exempt from the "
                       "inactivity policy (group, email or account id)")  # fmt: skip

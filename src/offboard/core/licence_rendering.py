@@ -42,6 +42,7 @@ def summary(report: LicenceReport) -> dict[str, object]:
         "seats_by_state": {s.value: report.seats_in(s) for s in SeatState},
         "reclaimable_seats": report.reclaimable_seats,
         "reclaimable_monthly_cost": report.reclaimable_cost(),
+        "unpriced_products": list(report.unpriced_products()),
         "currency": report.options.currency,
         "histogram": dict(report.histogram),
     }
@@ -83,7 +84,8 @@ def product_rows(report: LicenceReport) -> list[tuple[str, ...]]:
         reclaimable = sum(states.get(s.value, 0) for s in RECLAIMABLE)
         cost = reclaimable * report.options.price_of(product)
         counts = tuple(str(states.get(s.value, 0)) for s in SeatState)
-        rows.append((product, *counts, str(reclaimable), f"{cost:.2f}"))
+        priced = report.options.priced(product) or not reclaimable
+        rows.append((product, *counts, str(reclaimable), f"{cost:.2f}" if priced else "unpriced"))
     return rows
 
 

@@ -3,7 +3,10 @@
 A seat is one product an account can use while the org pays for the account (billable,
 access not taken away). Each account gets one state, the first that applies:
 
-* ``leaver``: linked to a Keycloak identity that is disabled, deleted or gone;
+* ``leaver``: linked only to Keycloak identities that are disabled, deleted or gone, and
+  no enabled identity holds its email (a person re-created in Keycloak keeps the seat);
+  or not linked and only disabled identities have its email (day one: left before offboard
+  was watching);
 * ``unlinked_scim``: provisioned through a SCIM directory, and no Keycloak identity owns it;
 * ``orphan``: no Keycloak identity owns it (no link, no identity with its email);
 * ``inactive``: owned by a current person, but unused for ``inactive_days`` or more
@@ -85,6 +88,10 @@ class ReportOptions:
     def price_of(self, product: str) -> float:
         return float(self.prices.get(product, self.prices.get("*", 0.0)))
 
+    def priced(self, product: str) -> bool:
+        """Whether a price applies (its own or ``*``): an unpriced seat is not a free one."""
+        return product in self.prices or "*" in self.prices
+
 
 @dataclass(frozen=True, slots=True)
 class AccountLine:
@@ -127,6 +134,15 @@ class LicenceReport:
             2,
         )
 
+    def unpriced_products(self) -> tuple[str, ...]:
+        """Products with reclaimable seats and no price: their cost is unknown, not zero."""
+        return tuple(
+            product
+            for product, by_state in self.seats.items()
+            if not self.options.priced(product)
+            and any(by_state.get(state.value, 0) for state in RECLAIMABLE)
+        )
+
     def accounts_in(self, state: SeatState) -> int:
         return sum(1 for line in self.lines if line.state is state)
 
@@ -149,9 +165,12 @@ def _bucket(idle_days: int | None) -> str:
 class Ownership:
     """Who owns what on the Keycloak side, indexed once for the whole report."""
 
-    link_of: Mapping[str, Link]
+    links_of: Mapping[str, tuple[Link, ...]]
+    """Account id → every link naming it (a re-created person can leave two)."""
     identity_of: Mapping[str, Identity]
     email_owners: frozenset[str]
+    current_emails: frozenset[str]
+    """Emails of the enabled identities of the read."""
     gone: frozenset[str]
 
     @classmethod
@@ -162,18 +181,47 @@ class Ownership:
         emails = frozenset(
             email for identity in by_id.values() if (email := identity.normalised_email)
         )
-        return cls({link.account_id: link for link in links}, by_id, emails, frozenset(deleted))
+        current = frozenset(
+            email
+            for identity in by_id.values()
+            if identity.enabled and (email := identity.normalised_email)
+        )
+        links_of: dict[str, list[Link]] = {}
+        for link in sorted(links, key=lambda link: (link.account_id, link.identity_id)):
+            links_of.setdefault(link.account_id, []).append(link)
+        return cls(
+            {account: tuple(found) for account, found in links_of.items()},
+            by_id,
+            emails,
+            current,
+            frozenset(deleted),
+        )
+
+    def _current(self, link: Link) -> bool:
+        identity = self.identity_of.get(link.identity_id)
+        return identity is not None and identity.enabled and link.identity_id not in self.gone
+
+    def link_of(self, account_id: str) -> Link | None:
+        """The link that speaks for the account: a current person's first."""
+        links = self.links_of.get(account_id, ())
+        return next((link for link in links if self._current(link)), next(iter(links), None))
 
     def owner_state(self, account: Account | None, usage: AccountUsage) -> SeatState | None:
-        """LEAVER, UNLINKED_SCIM or ORPHAN when ownership decides the state; else None."""
-        link = self.link_of.get(usage.account_id)
-        if link is not None:
-            identity = self.identity_of.get(link.identity_id)
-            if identity is None or not identity.enabled or link.identity_id in self.gone:
-                return SeatState.LEAVER
+        """LEAVER, UNLINKED_SCIM or ORPHAN when ownership decides the state; else None.
+
+        A linked account is a leaver's only when no linked person is current and no enabled
+        person holds its email: a person deleted and created again in Keycloak (the link
+        names the old id) still holds the seat, until a human re-links it."""
+        links = self.links_of.get(usage.account_id, ())
+        email = normalise_email(usage.email)
+        if links:
+            if any(self._current(link) for link in links) or email in self.current_emails:
+                return None
+            return SeatState.LEAVER
+        if email in self.current_emails:
             return None
-        if normalise_email(usage.email) in self.email_owners:
-            return None
+        if email in self.email_owners:
+            return SeatState.LEAVER  # only disabled people have it: left before the watch
         if account is not None and account.scim is not None:
             return SeatState.UNLINKED_SCIM
         return SeatState.ORPHAN
@@ -221,7 +269,7 @@ def build_report(
             continue
         idle = _idle_days(usage, now)
         state = _state(usage, account, ownership, idle, options, now)
-        link = ownership.link_of.get(usage.account_id)
+        link = ownership.link_of(usage.account_id)
         products = tuple(sorted({p.key for p in usage.products}))
         lines.append(
             AccountLine(

@@ -45,6 +45,8 @@ class Rule(StrEnum):
     TEMPORARILY_LOCKED = "temporarily-locked"
     PERMANENTLY_LOCKED = "permanently-locked"
     INACTIVE_EXEMPT = "inactive-exempt"
+    INACTIVE_UNKNOWN = "inactive-unknown"
+    """No use on record and no joining date: how long it went unused is not known."""
     PROTECTED_PRINCIPAL = "protected-principal"
     PROTECTED_ORG_ADMIN = "protected-org-admin"
     PROTECTED_KEY_OWNER = "protected-key-owner"
@@ -80,8 +82,13 @@ class Rule(StrEnum):
     NO_EMAIL = "provision-no-email"
     EMAIL_TAKEN = "provision-email-taken"
     EMAIL_SHARED = "provision-email-shared"
+    DOMAIN_UNVERIFIED = "provision-domain-unverified"
+    """The email's domain is not verified in Atlassian: SCIM cannot create the user."""
     GROUP_NAME_TAKEN = "provision-group-name-taken"
     GROUP_NAME_RESERVED = "provision-group-name-reserved"
+    GROUP_RENAMED = "provision-group-renamed"
+    """A selected Keycloak group was renamed after its sync: Atlassian cannot rename a SCIM
+    group, so the old one keeps following Keycloak until a human replaces it."""
 
 
 class GuardName(StrEnum):

@@ -108,7 +108,8 @@ def _plan_users(run: Planning, ours: dict[str, ScimUserRecord]) -> set[IdentityI
         if existing is not None:
             provisioned.add(person.id)
             if person.enabled and person.normalised_email:
-                _maybe_update(run, person, existing)
+                refused = _email_change_refused(run, person, existing, held_by, sharing)
+                _maybe_update(run, person, existing, keep_email=refused)
             continue
         if not person.enabled:
             continue  # not a joiner; a leaver's SCIM user is deprovisioning's business
@@ -151,6 +152,14 @@ def _blocked_joiner(
         reason = f"{email} belongs to several Keycloak users: a human must decide who it is"
         run.block(Rule.EMAIL_SHARED, reason, person)
         return True
+    domains = run.directory.verified_domains
+    if domains is not None and email.rpartition("@")[2] not in domains:
+        reason = (
+            f"{email} is not on a domain verified in Atlassian ({', '.join(sorted(domains))}): "
+            "SCIM creates users only there; verify the domain in Atlassian, or leave them out"
+        )
+        run.block(Rule.DOMAIN_UNVERIFIED, reason, person)
+        return True
     holder = held_by.get(email)
     if holder is not None:
         reason = (
@@ -159,13 +168,8 @@ def _blocked_joiner(
         )
         run.block(Rule.EMAIL_TAKEN, reason, person, holder.scim_id)
         return True
-    if person.id in run.directory.linked_elsewhere:
-        reason = (
-            f"{person.username} is already linked to an Atlassian account not provisioned by "
-            "SCIM (see offboard's links): creating a SCIM user would make a second account"
-        )
-        run.block(Rule.EMAIL_TAKEN, reason, person)
-        return True
+    # Same email: Atlassian would link the new SCIM user to that account (take it over).
+    # Another email: it would make a second account for a person who has one.
     if email in run.directory.unlinked_emails:
         reason = (
             f"an Atlassian account not provisioned by SCIM already uses {email}: creating the "
@@ -173,11 +177,65 @@ def _blocked_joiner(
         )
         run.block(Rule.EMAIL_TAKEN, reason, person)
         return True
+    if person.id in run.directory.linked_elsewhere:
+        reason = (
+            f"{person.username} is already linked to an Atlassian account not provisioned by "
+            "SCIM (see offboard's links): a SCIM user for their new email would make them a "
+            "second account"
+        )
+        run.block(Rule.EMAIL_TAKEN, reason, person)
+        return True
     return False
 
 
-def _maybe_update(run: Planning, person: Person, user: ScimUserRecord) -> None:
+def _email_change_refused(
+    run: Planning,
+    person: Person,
+    user: ScimUserRecord,
+    held_by: dict[str | None, ScimUserRecord],
+    sharing: set[str],
+) -> bool:
+    """Block a provisioned person's new email when someone else holds it.
+
+    Atlassian keeps ``userName`` unique and an email to one account: the PATCH would fail
+    (409 ``uniqueness``) or, worse, point two people at one address. The rest of the
+    profile is still kept current; the email waits for a human."""
+    email = person.normalised_email
+    mine = {normalise_email(user.user_name), normalise_email(user.email)}
+    if email is None or mine == {email}:
+        return False
+    holder = held_by.get(email)
+    if email in sharing:
+        reason = (
+            f"{person.username}'s new email {email} belongs to several Keycloak users: the "
+            f"SCIM user {user.scim_id} keeps its email until a human decides who it is"
+        )
+        run.block(Rule.EMAIL_SHARED, reason, person, user.scim_id)
+    elif holder is not None and holder.scim_id != user.scim_id:
+        reason = (
+            f"{person.username}'s new email {email} is held by SCIM user {holder.scim_id} "
+            f"(externalId {holder.external_id!r}): SCIM user {user.scim_id} keeps its email "
+            "(Atlassian keeps userName unique); free the address or fix it in Keycloak"
+        )
+        run.block(Rule.EMAIL_TAKEN, reason, person, user.scim_id)
+    elif email in run.directory.unlinked_emails:
+        reason = (
+            f"{person.username}'s new email {email} belongs to an Atlassian account with no "
+            f"record in this directory: SCIM user {user.scim_id} keeps its email; link or "
+            "rename that account in Atlassian first"
+        )
+        run.block(Rule.EMAIL_TAKEN, reason, person, user.scim_id)
+    else:
+        return False
+    return True
+
+
+def _maybe_update(
+    run: Planning, person: Person, user: ScimUserRecord, *, keep_email: bool = False
+) -> None:
     wanted, current = wanted_profile(person), _current_profile(user)
+    if keep_email:
+        wanted = {k: v for k, v in wanted.items() if k not in ("userName", "email")}
     changed = tuple((k, v) for k, v in wanted.items() if v != current.get(k, ""))
     if not changed:
         return

@@ -62,8 +62,11 @@ def plan_groups(
     run: Planning, ours: dict[str, ScimUserRecord], provisioned: set[IdentityId]
 ) -> None:
     by_name: dict[str, list[ScimGroupRecord]] = {}
+    by_marker: dict[str, ScimGroupRecord] = {}
     for found in run.directory.groups:
         by_name.setdefault(found.display_name.lower(), []).append(found)
+        if found.external_id:
+            by_marker.setdefault(found.external_id, found)
     index = _MemberIndex.of(run.people.people, ours, provisioned)
     name_count: dict[str, int] = {}
     for group in run.people.groups:
@@ -72,6 +75,11 @@ def plan_groups(
         records = by_name.get(group.name.lower(), [])
         record = next((r for r in records if r.external_id == group.id), None)
         others = [r for r in records if r.external_id != group.id]
+        renamed = by_marker.get(group.id) if record is None else None
+        if renamed is not None:
+            _block_rename(run, group, renamed)
+            _plan_members(run, group, renamed, index)  # the group that grants the access
+            continue
         if record is None and _blocked_group(run, group, others, name_count):
             continue
         if record is None:
@@ -87,6 +95,17 @@ def plan_groups(
                 )
             )
         _plan_members(run, group, record, index)
+
+
+def _block_rename(run: Planning, group: SelectedGroup, record: ScimGroupRecord) -> None:
+    reason = (
+        f"Keycloak group {group.path} is now named {group.name}, but its SCIM group "
+        f"{record.scim_id} is {record.display_name}: Atlassian cannot rename a SCIM group. "
+        f"{record.display_name} keeps following Keycloak's members; to use the new name, "
+        "delete that SCIM group in Atlassian (its members lose what it grants until the "
+        "next sync creates the new one)"
+    )
+    run.block(Rule.GROUP_RENAMED, reason, target=group_target(group.name))
 
 
 def _blocked_group(
@@ -129,6 +148,7 @@ def _plan_members(
     Linear in the group's members, not in everyone read: 5,000 groups over 100,000 people.
     """
     members = record.members if record is not None else frozenset()
+    name = record.display_name if record is not None else group.name
     to_add = sorted(
         person.id
         for person in index.wanted.get(group.path, ())
@@ -140,8 +160,9 @@ def _plan_members(
         for scim_id in members
         if (person := index.by_scim_id.get(scim_id)) is not None and group.path not in person.groups
     )
-    _member_actions(run, group, ActionKind.SCIM_ADD_MEMBERS, Rule.MOVER_JOINED_GROUP, to_add)
-    _member_actions(run, group, ActionKind.SCIM_REMOVE_MEMBERS, Rule.MOVER_LEFT_GROUP, to_remove)
+    adding, removing = ActionKind.SCIM_ADD_MEMBERS, ActionKind.SCIM_REMOVE_MEMBERS
+    _member_actions(run, group, name, adding, Rule.MOVER_JOINED_GROUP, to_add)
+    _member_actions(run, group, name, removing, Rule.MOVER_LEFT_GROUP, to_remove)
 
 
 @dataclass
@@ -171,8 +192,15 @@ class _MemberIndex:
 
 
 def _member_actions(
-    run: Planning, group: SelectedGroup, kind: ActionKind, rule: Rule, ids: Sequence[str]
+    run: Planning,
+    group: SelectedGroup,
+    name: str,
+    kind: ActionKind,
+    rule: Rule,
+    ids: Sequence[str],
 ) -> None:
+    """Membership changes of the SCIM group called ``name`` (the Keycloak group's, or the
+    name its SCIM group kept after a rename)."""
     verb = "joined" if kind is ActionKind.SCIM_ADD_MEMBERS else "left"
     for n, chunk in enumerate(_chunks(ids, MEMBERS_PER_PATCH)):
         who = "1 person" if len(chunk) == 1 else f"{len(chunk)} people"
@@ -181,12 +209,12 @@ def _member_actions(
             Action(
                 kind,
                 IdentityId(f"{group.marker}#{n}"),
-                group_target(group.name),
+                group_target(name),
                 None,
                 rule,
                 reason,
                 (
-                    ("displayName", group.name),
+                    ("displayName", name),
                     ("externalId", group.id),
                     *(("member", i) for i in chunk),
                 ),

@@ -137,4 +137,7 @@ class Directory:
     linked_elsewhere: frozenset[str] = frozenset()
     """Keycloak ids offboard already links to an Atlassian account with no record in this
     directory (e.g. after an email change): a create would make them a second account."""
+    verified_domains: frozenset[str] | None = None
+    """The org's verified domains (lower case), where Atlassian lets SCIM create users;
+    None when not read (a targeted re-check before any full read): then not checked."""
     problems: tuple[str, ...] = ()

@@ -10,6 +10,7 @@ rate limit (one request per such account and check).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,6 +28,7 @@ from offboard.ports import (
     AccountDirectory,
     Clock,
     LicenceHistory,
+    NotFoundError,
     OffboardError,
     Progress,
     Store,
@@ -38,6 +40,21 @@ class IdentitySnapshots(Protocol):
     """The part of :class:`offboard.ports.IdentitySource` a licence check reads."""
 
     async def snapshot(self, *, progress: Progress | None = None) -> SourceSnapshot: ...
+
+
+PhaseProgress = Callable[[str], Progress | None]
+"""Gives the progress callback of one read of a check (``PHASES``), or None."""
+PHASES = {
+    "keycloak": "reading Keycloak",
+    "atlassian": "reading Atlassian",
+    "use": "reading use data",
+    "activity": "last-active dates",
+}
+"""Each read of a check, and how a progress bar names it."""
+
+
+def _no_progress(_phase: str) -> Progress | None:
+    return None
 
 
 class ReportUnsafeError(OffboardError):
@@ -54,16 +71,30 @@ class LicenceInputs:
 
 
 async def _extra_usages(
-    usage: UsageDirectory, accounts: list[Account], concurrency: int = 4
+    usage: UsageDirectory,
+    accounts: list[Account],
+    concurrency: int = 4,
+    progress: Progress | None = None,
 ) -> list[AccountUsage]:
     """Per-account activity of accounts with access that the managed listing left out."""
     limit = asyncio.Semaphore(concurrency)
+    done = 0
+    if progress is not None:
+        progress(0, len(accounts))
 
     async def one(account: Account) -> AccountUsage:
+        nonlocal done
         async with limit:
-            return await usage.last_active(
-                account.id, email=account.email, billable=account.billable
-            )
+            try:
+                found = await usage.last_active(
+                    account.id, email=account.email, billable=account.billable
+                )
+            except NotFoundError:  # removed from the org since the directory was read
+                found = AccountUsage(account.id, account.email, billable=False)
+        done += 1
+        if progress is not None:
+            progress(done, len(accounts))
+        return found
 
     return list(await asyncio.gather(*(one(a) for a in accounts)))
 
@@ -73,28 +104,29 @@ async def read_inputs(
     directory: AccountDirectory,
     usage: UsageDirectory,
     *,
-    progress: Progress | None = None,
+    progress: PhaseProgress = _no_progress,
     watched: frozenset[str] = frozenset(),
 ) -> LicenceInputs:
     """Both sides and the use data; ``ReportUnsafeError`` unless both reads were whole.
 
     ``watched`` accounts get their use read even without access (to see a person return).
+    ``progress`` gives each read (``PHASES``) its own callback, for a bar each.
     """
-    source_snapshot = await source.snapshot(progress=progress)
-    target = await directory.snapshot(progress=progress)
+    source_snapshot = await source.snapshot(progress=progress("keycloak"))
+    target = await directory.snapshot(progress=progress("atlassian"))
     problems = [*source_snapshot.problems, *target.problems]
     if not (source_snapshot.complete and target.complete):
         raise ReportUnsafeError(
             "no licence report from an incomplete read: " + "; ".join(problems or ["unknown"])
         )
-    usages = await usage.usages(progress=progress)
+    usages = await usage.usages(progress=progress("use"))
     listed = {u.account_id for u in usages}
     missing = [
         a
         for a in target.accounts
         if a.id not in listed and ((a.has_access and a.billable) or a.id in watched)
     ]
-    usages.extend(await _extra_usages(usage, missing))
+    usages.extend(await _extra_usages(usage, missing, progress=progress("activity")))
     return LicenceInputs(source_snapshot, target, tuple(usages))
 
 
@@ -117,7 +149,7 @@ async def run_licence_check(
     options: ReportOptions,
     clock: Clock,
     *,
-    progress: Progress | None = None,
+    progress: PhaseProgress = _no_progress,
 ) -> LicenceReport:
     """Read, report, and keep the figures in the store's history (when given one)."""
     inputs = await read_inputs(source, directory, usage, progress=progress)

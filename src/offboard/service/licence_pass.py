@@ -37,6 +37,7 @@ from offboard.ports import (
     AccountDirectory,
     Clock,
     LicenceHistory,
+    NotFoundError,
     Notifier,
     OffboardError,
     Store,
@@ -104,6 +105,8 @@ async def token_counts(
         async with limit:
             try:
                 return account_id, len(await usage.api_tokens(account_id))
+            except NotFoundError:
+                return account_id, 0  # deleted: no tokens, now or ever (else never swept)
             except OffboardError:
                 return account_id, None
 

@@ -27,6 +27,7 @@ from offboard.executor.applying import apply_plan
 from offboard.executor.outcomes import ApplyReport
 from offboard.executor.preflight import NO_PREFLIGHT, Preflight
 from offboard.ports import Clock, OffboardError, Store
+from offboard.service.provisioning_links import link_joiners
 
 FIRST_PHASE = frozenset(
     {ActionKind.SCIM_CREATE_USER, ActionKind.SCIM_UPDATE_USER, ActionKind.SCIM_CREATE_GROUP}
@@ -45,6 +46,8 @@ class Provisioning:
     thresholds: ProvisioningThresholds
     budgets: Mapping[str, Budget] = field(default_factory=lambda: DEFAULT_PROVISIONING_BUDGETS)
     """The provisioning budgets over time by category (``[provisioning.budget]``)."""
+    verified_domains: frozenset[str] | None = None
+    """The org's verified domains as of the last full read (re-checks reuse them)."""
 
     async def read(self, clock: Clock, store: Store | None = None) -> tuple[People, Directory]:
         """Both sides in full; an unreadable side gives an incomplete view (a guard blocks).
@@ -55,7 +58,9 @@ class Provisioning:
         except OffboardError as error:
             scim = Directory((), (), False, problems=(f"SCIM directory unreadable: {error}",))
         unlinked, without_scim, problems = await self._unlinked_accounts()
-        scim = dataclasses.replace(scim, unlinked_emails=unlinked)
+        scim = dataclasses.replace(
+            scim, unlinked_emails=unlinked, verified_domains=self.verified_domains
+        )
         if problems:
             scim = dataclasses.replace(scim, complete=False, problems=(*scim.problems, *problems))
         if store is not None:
@@ -74,6 +79,8 @@ class Provisioning:
             snapshot = await self.directory.org.snapshot()
         except OffboardError as error:
             return frozenset(), set(), (f"Atlassian accounts unreadable: {error}",)
+        if snapshot.complete:
+            self.verified_domains = snapshot.verified_domains
         linked = self.provisioner.linked_account_ids
         without = [a for a in snapshot.accounts if a.id not in linked]
         emails = {normalise_email(a.email) for a in without}
@@ -103,7 +110,10 @@ class Provisioning:
             unlinked = frozenset(e for e in found if e)
         elsewhere = await self._linked_elsewhere(identity_id, store)
         return people, dataclasses.replace(
-            scim, unlinked_emails=unlinked, linked_elsewhere=elsewhere
+            scim,
+            unlinked_emails=unlinked,
+            linked_elsewhere=elsewhere,
+            verified_domains=self.verified_domains,
         )
 
     async def _linked_elsewhere(
@@ -148,16 +158,20 @@ class Provisioning:
         overrides: frozenset[GuardName] = frozenset(),
         preflight: Preflight = NO_PREFLIGHT,
     ) -> list[ApplyReport]:
-        return await apply_provisioning(
-            plan,
-            ProvisioningTarget(self.provisioner),
-            store=store,
-            clock=clock,
-            run_id=run_id,
-            overrides=overrides,
-            preflight=preflight,
-            budgets=self.budgets,
-        )
+        try:
+            return await apply_provisioning(
+                plan,
+                ProvisioningTarget(self.provisioner),
+                store=store,
+                clock=clock,
+                run_id=run_id,
+                overrides=overrides,
+                preflight=preflight,
+                budgets=self.budgets,
+            )
+        finally:  # also after a failure: the users created before it are linked
+            created, self.provisioner.created_accounts = self.provisioner.created_accounts, {}
+            link_joiners(created, store, clock.now())
 
 
 async def apply_provisioning(

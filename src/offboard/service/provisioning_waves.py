@@ -82,6 +82,7 @@ async def read_wave(
             directory,
             unlinked_emails=frozenset(e for e in unlinked if e and e in theirs),
             linked_elsewhere=frozenset(elsewhere),
+            verified_domains=provisioning.verified_domains,
         ),
         unread,
     )

@@ -154,7 +154,7 @@ def routes(state: AtlassianState) -> list[Route]:
     async def patch_user(request: Request, directory: ScimDirectory, base: str) -> Response:
         body = await scim_body(request)
         user = scim_state.user(directory, request.path_params["userId"])
-        scim_patch.patch_user(state, user, body)
+        scim_patch.patch_user(state, directory, user, body)
         with state.lock:
             scim_state.index_user_name(directory, user)
         return scim_json(scim_views.render_user(directory, user, base))

@@ -13,6 +13,7 @@ from offboard_emulators.atlassian.model import ScimDirectory, ScimGroup, ScimUse
 from offboard_emulators.atlassian.scim_state import (
     ScimProblemError,
     capped,
+    check_user_name,
     member_ids,
     primary_email,
     sync_account,
@@ -82,8 +83,11 @@ def _set(target: dict[str, Any], names: list[str], value: Any, op: str) -> None:
         target[last] = value
 
 
-def patch_user(state: AtlassianState, record: ScimUser, payload: dict[str, Any]) -> ScimUser:
-    """Apply the operations to a user, then sync its linked account."""
+def patch_user(
+    state: AtlassianState, directory: ScimDirectory, record: ScimUser, payload: dict[str, Any]
+) -> ScimUser:
+    """Apply the operations to a user, then sync its linked account. A userName another
+    record holds is refused (409) before anything changes."""
     with state.lock:
         document: dict[str, Any] = {
             **record.attributes,
@@ -103,6 +107,8 @@ def patch_user(state: AtlassianState, record: ScimUser, payload: dict[str, Any])
                     _apply(document, name, value, kind)
                 continue
             _apply(document, str(path), op.get("value"), kind)
+        if document.get("userName"):
+            check_user_name(directory, document["userName"], record.scim_id)
         _apply_user_document(record, document)
         record.last_modified = state.clock()
         sync_account(state, record)

@@ -62,7 +62,8 @@ def sync_account(state: AtlassianState, user: ScimUser) -> None:
     state.changed()
 
 
-def _check_user_name(directory: ScimDirectory, user_name: object, own_id: str | None) -> str:
+def check_user_name(directory: ScimDirectory, user_name: object, own_id: str | None) -> str:
+    """The userName, unless another record holds it (409 ``uniqueness``, on every write)."""
     if not isinstance(user_name, str) or not user_name:
         raise ScimProblemError(400, "userName is required", "invalidValue")
     lowered = user_name.lower()
@@ -113,7 +114,7 @@ def create_user(
     """POST /Users: validate, link or create the account, store the record."""
     with state.lock:
         attributes = _writable(payload)
-        user_name = _check_user_name(directory, payload.get("userName"), None)
+        user_name = check_user_name(directory, payload.get("userName"), None)
         email = primary_email(attributes)
         display = str(attributes.get("displayName") or user_name)
         account = _account_for(state, directory, email, display)
@@ -161,7 +162,7 @@ def replace_user(
     """PUT /Users/{id}: replace every writable attribute."""
     with state.lock:
         record = user(directory, scim_id)
-        record.user_name = _check_user_name(directory, payload.get("userName"), scim_id)
+        record.user_name = check_user_name(directory, payload.get("userName"), scim_id)
         attributes = _writable(payload)
         primary_email(attributes)
         record.attributes = attributes

@@ -20,7 +20,7 @@ from offboard.core.accounts import AccountId
 from offboard.core.identities import IdentityId
 from offboard.core.plan import Action, Rule
 from offboard.core.policy import ActionKind
-from offboard.ports import PermanentError, VerifyingDirectory
+from offboard.ports import ConflictError, PermanentError, VerifyingDirectory
 from offboard_emulators.atlassian import AtlassianState, create_app, load_fixture, seed
 from offboard_emulators.atlassian.app import EmulatorParts
 
@@ -170,3 +170,30 @@ async def test_a_member_without_a_scim_user_is_left_out_and_the_read_back_says_s
     assert "1 without a SCIM user left out" in result.detail
     holds, _ = await provisioner.verify(add)
     assert not holds
+
+
+async def test_scim_refusals_are_said_in_words_with_what_to_do(
+    wired: tuple[ScimProvisioner, Recording],
+) -> None:
+    """A 409 ``uniqueness`` or a 400 ``invalidValue`` names the problem and the fix, not a
+    raw JSON body; a 409 stays a conflict (a create's race is settled on it)."""
+    provisioner, _ = wired
+    await provisioner.execute(act(ActionKind.SCIM_CREATE_USER, PROFILE))
+    other = tuple((k, "ola@example.com" if "@" in v else v) for k, v in PROFILE)
+    await provisioner.execute(act(ActionKind.SCIM_CREATE_USER, other, who="kc-ola"))
+    clash = act(ActionKind.SCIM_UPDATE_USER, (("userName", "nina@example.com"),), who="kc-ola")
+    with pytest.raises(ConflictError) as conflict:
+        await provisioner.execute(clash)
+    words = str(conflict.value)
+    assert "HTTP 409 uniqueness" in words, words
+    assert "already exists" in words, words
+    assert "free that address" in words, words
+    assert "{" not in words, words
+    unverified = tuple((k, "ivy@unverified.test" if "@" in v else v) for k, v in PROFILE)
+    with pytest.raises(PermanentError) as refused:
+        await provisioner.execute(act(ActionKind.SCIM_CREATE_USER, unverified, who="kc-ivy"))
+    words = str(refused.value)
+    assert "HTTP 400 invalidValue" in words, words
+    assert "not verified" in words, words
+    assert "verified in Atlassian" in words, words
+    assert "{" not in words, words

@@ -329,3 +329,24 @@ def test_group_membership_is_capped_per_group() -> None:
             state, directory, {"displayName": "big", "members": [{"value": i} for i in ids]}
         )
     assert refused.value.status == 400
+
+
+async def test_a_patch_to_another_records_user_name_is_a_uniqueness_conflict(
+    client: httpx.AsyncClient,
+) -> None:
+    """userName stays unique on PATCH as on POST and PUT; the record is left unchanged."""
+    created = await client.post(USERS, json=new_user("newbie@example.com"), headers=SCIM_KEY)
+    user_id = created.json()["id"]
+    taken = (await client.get(f"{USERS}/scim-user-sam", headers=SCIM_KEY)).json()["userName"]
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            {"op": "replace", "path": "userName", "value": taken.upper()},
+            {"op": "replace", "path": "displayName", "value": "Changed"},
+        ],
+    }
+    clash = await client.patch(f"{USERS}/{user_id}", json=patch, headers=SCIM_KEY)
+    assert clash.status_code == 409
+    assert clash.json()["scimType"] == "uniqueness"
+    after = (await client.get(f"{USERS}/{user_id}", headers=SCIM_KEY)).json()
+    assert (after["userName"], after["displayName"]) == ("newbie@example.com", "Newbie")

@@ -30,6 +30,16 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 {{- end -}}
 
+{{/* The migration Job's: a hook of its own when the chart creates accounts (the release's
+does not exist yet before install), else the one named. */}}
+{{- define "offboard.migrateServiceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- printf "%s-migrate" (include "offboard.serviceAccountName" .) | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- include "offboard.serviceAccountName" . -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "offboard.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
@@ -65,6 +75,7 @@ the setting that reads it. One table, so the environment and the volume never di
 consoleClientSecretKey: {file: console-client-secret, env: OFFBOARD_CONSOLE__CLIENT_SECRET_FILE}
 consoleSessionSecretKey: {file: console-session-secret, env: OFFBOARD_CONSOLE__SESSION_SECRET_FILE}
 smtpPasswordKey: {file: smtp-password, env: OFFBOARD_NOTIFICATIONS__EMAIL__SMTP__PASSWORD_FILE}
+licencesSmtpPasswordKey: {file: licences-smtp-password, env: OFFBOARD_LICENCES__SMTP__PASSWORD_FILE}
 slackWebhookUrlKey: {file: slack-webhook-url, env: OFFBOARD_NOTIFICATIONS__SLACK__URL_FILE}
 notifyWebhookUrlKey: {file: notify-webhook-url, env: OFFBOARD_NOTIFICATIONS__WEBHOOK__URL_FILE}
 notifyWebhookSigningKeyKey: {file: notify-webhook-signing-key, env: OFFBOARD_NOTIFICATIONS__WEBHOOK__SIGNING_KEY_FILE}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 
 from offboard.adapters.atlassian_org import requests as rq
 from offboard.adapters.atlassian_org.client import EVERY_DIRECTORY, OrgAdapter
@@ -45,6 +46,7 @@ async def deep_checks(org: OrgAdapter) -> list[CheckResult]:
         _directories,
         _media_type,
         _v1_retired,
+        _licence_reads,
         _key_owner,
     )
     results: list[CheckResult] = []
@@ -125,8 +127,37 @@ async def _v1_retired(org: OrgAdapter) -> CheckResult:
     path = f"/admin/v1/orgs/{org.org_id}/users/search"
     response = await org.client.send(org.client.build_request("POST", path, json={"limit": 1}))
     retired = response.status_code in (404, 410)
-    detail = f"v1 users/search answers {response.status_code}; offboard uses only v2"
+    detail = (
+        f"v1 users/search answers {response.status_code}; deprovisioning uses only v2 "
+        "(the licence check's v1 reads: assume.licence_reads)"
+    )
     return _line("v1_retired", True, detail + (" (retired)" if retired else ""), DOCUMENTED)
+
+
+async def _get(org: OrgAdapter, path: str, what: str) -> dict[str, Any]:
+    response = await org.call(lambda: org.client.build_request("GET", path), what)
+    data: dict[str, Any] = response.json()
+    return data
+
+
+async def _licence_reads(org: OrgAdapter) -> CheckResult:
+    """The licence check's two v1 reads: billing and use per managed account, and one
+    account's last-active dates with the day it joined (never-used accounts need it)."""
+    base = f"/admin/v1/orgs/{org.org_id}"
+    users = (await _get(org, f"{base}/users", "list managed accounts")).get("data") or []
+    if not users:
+        return _line("licence_reads", True, "v1 users answers; no managed account", DOCUMENTED)
+    billable = any("access_billable" in user for user in users)
+    account = str(users[0].get("account_id", ""))
+    path = f"{base}/directory/users/{quote(account, safe=':|-_')}/last-active-dates"
+    dates = (await _get(org, path, f"last active dates {account}")).get("data") or {}
+    joined = dates.get("added_to_org") is not None
+    detail = (
+        f"v1 users: access_billable {'present' if billable else 'ABSENT (no seat counted)'}; "
+        f"last-active-dates: added_to_org {'present' if joined else 'absent'}"
+        + ("" if joined else " (never-used accounts are not judged inactive)")
+    )
+    return _line("licence_reads", billable and joined, detail, DOCUMENTED)
 
 
 async def _key_owner(org: OrgAdapter) -> CheckResult:

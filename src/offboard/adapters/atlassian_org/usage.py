@@ -73,7 +73,7 @@ class UsageReader:
             page = OrgUserPage.model_validate(response.json())
             found.extend(_usage(user) for user in page.data)
             if progress is not None:
-                progress(len(found), None)
+                progress(len(found), page.meta.total)
             previous, cursor = cursor, rq.next_cursor(page.links.next)
             if cursor is None or not page.data:
                 return found

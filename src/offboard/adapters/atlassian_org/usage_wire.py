@@ -29,8 +29,14 @@ class OrgUser(Wire):
     product_access: list[ProductModel] = Field(default_factory=list)
 
 
+class PageMeta(Wire):
+    total: int | None = None
+
+
 class OrgUserPage(Wire):
     data: list[OrgUser] = Field(default_factory=list)
+    meta: PageMeta = PageMeta()
+    """``meta.total``: how many users the whole listing holds (a progress bar's end)."""
     links: Links = Links()
 
 

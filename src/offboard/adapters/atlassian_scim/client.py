@@ -17,6 +17,7 @@ import httpx
 from pydantic import ValidationError
 from scim2_models import Error as ScimErrorBody
 
+from offboard.adapters.atlassian_scim.refusals import explained
 from offboard.adapters.atlassian_scim.wire import (
     Failure,
     ScimListResponse,
@@ -92,6 +93,11 @@ class ScimAdapter:
             return await with_retries(attempt, self.retry)
         except AuthenticationError:
             raise AuthenticationError(f"{what}: {AUTH_MESSAGE}", status=401) from None
+        except PermanentError as error:
+            said = explained(error)
+            if said is error:
+                raise
+            raise said from None
 
     def _list(self, params: dict[str, str | int]) -> httpx.Request:
         return self.client.build_request("GET", f"{self._base}/Users", params=params)

@@ -63,6 +63,9 @@ class ScimProvisioner:
         """Atlassian account ids that have a record in this directory (as far as read)."""
         self.group_names: set[str] = set()
         """Lower-case names of every SCIM group seen."""
+        self.created_accounts: dict[str, tuple[str, str | None]] = {}
+        """Keycloak user id → (Atlassian account id, email) of each user this run created:
+        the account the SCIM create linked (``atlassianAccountId``), for offboard's links."""
         self.requests = 0
         self.read_whole = False
         """True after ``read_all``: a record missing from the caches is known to be absent,
@@ -240,6 +243,8 @@ class ScimProvisioner:
             raise
         created = ProvisionedUser.model_validate(answer)
         self.user_ids[action.identity_id] = created.id
+        if (account_id := created.account_id) is not None:
+            self.created_accounts[action.identity_id] = (account_id, action.email)
         return OperationResult(201, True, f"created SCIM user {created.id}")
 
     async def _update_user(self, action: Action) -> OperationResult:
