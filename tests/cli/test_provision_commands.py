@@ -133,3 +133,58 @@ def test_a_joiner_whose_domain_atlassian_has_not_verified_is_blocked(
     assert "pia@partner.example" not in [a["email"] for a in document["actions"]]
     (blocked,) = [b for b in document["blocked"] if b["email"] == "pia@partner.example"]
     assert blocked["rule"] == "provision-domain-unverified", blocked
+
+
+def _in_teams(world: World, username: str, *, account: bool) -> str:
+    """A person in /staff and /teams/jira-devs; with ``account``, a managed Atlassian account
+    of the same email and no SCIM record (someone who was there before SCIM)."""
+    import uuid
+
+    from offboard.cli.demo import DIRECTORY, ORG
+    from offboard_emulators.atlassian.model import Account
+    from offboard_emulators.keycloak.model import User
+
+    email = f"{username}@{DOMAIN}"
+    realm = world.served.keycloak.realm
+    user = realm.add_user(User(str(uuid.uuid4()), username, realm.now_ms(), email=email))
+    for path in ("/staff", "/teams/jira-devs"):
+        group = realm.group_by_path(path)
+        assert group is not None
+        realm.set_membership(user.id, group.id, member=True)
+    realm._listing = None
+    if account:
+        state = world.served.atlassian
+        with state.lock:
+            state.add_account(Account(f"pre-{username}", email, username, username, ORG),
+                              {DIRECTORY: "active"})  # fmt: skip
+    return email
+
+
+def test_an_account_offboard_links_to_the_person_is_brought_under_scim_not_blocked(
+    world: World, runner: CliRunner, tmp_path: Path
+) -> None:
+    """Enabling SCIM on an org whose people already have accounts: a person offboard links
+    to the account of their email gets a SCIM create, which Atlassian links to that account
+    (no second account); one offboard does not link to it stays blocked for a human."""
+    olga = _in_teams(world, "olga.old", account=True)
+    code, output = world.run(runner, "apply", "--yes")  # links olga to her account
+    assert code == ExitCode.OK, output
+    pete = _in_teams(world, "pete.prior", account=True)  # not linked yet: a guess
+    out = tmp_path / "provision.json"
+    world.run(runner, "provision", "plan", "--out", str(out))
+    document = json.loads(out.read_text(encoding="utf-8"))
+    (create,) = [a for a in document["actions"] if a["email"] == olga]
+    assert (create["kind"], create["rule"]) == ("scim_create_user", "provision-existing-account")
+    assert "offboard links them to the Atlassian account" in create["reason"]
+    (blocked,) = [b for b in document["blocked"] if b["email"] == pete]
+    assert blocked["rule"] == "provision-email-taken"
+    assert "take it over" in blocked["reason"]
+    code, output = world.run(runner, "provision", "apply", str(out), "--yes")
+    assert code == ExitCode.OK, output
+    state = world.served.atlassian
+    account = state.account_by_email(olga)
+    assert account is not None
+    assert account.account_id == "pre-olga.old"  # linked, not a second account
+    directory = next(iter(state.orgs.values())).scim_directories["acme-scim"]
+    (record,) = [u for u in directory.users.values() if u.user_name == olga]
+    assert record.account_id == "pre-olga.old"

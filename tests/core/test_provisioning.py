@@ -275,6 +275,25 @@ def test_a_linked_person_with_the_same_email_is_told_a_create_would_take_the_acc
     assert "second account" not in entry.reason
 
 
+def test_a_person_offboard_links_to_the_account_of_their_email_gets_it_under_scim() -> None:
+    """offboard's own link says the account with that email is this person's: the create
+    (which Atlassian links to it) is planned, counted by max-creates, not blocked; the same
+    account vouched for someone else does not count."""
+    people = [person(1, DEVS), person(2, DEVS)]
+    directory = Directory(
+        (), (group(DEVS), group(OPS)), True, frozenset({"user1@acme.test", "user2@acme.test"}),
+        linked_elsewhere=frozenset({"kc-1", "kc-2"}),
+        vouched=frozenset({("kc-1", "user1@acme.test"), ("kc-2", "user1@acme.test")}),
+    )  # fmt: skip
+    result = plan_provisioning(
+        People(tuple(people), (DEVS, OPS), NOW, True), directory, thresholds=DEFAULTS
+    )
+    creates = [a for a in result.actions if a.kind is ActionKind.SCIM_CREATE_USER]
+    assert [(a.identity_id, a.rule) for a in creates] == [("kc-1", Rule.EXISTING_ACCOUNT)]
+    assert "offboard links them to the Atlassian account of user1@acme.test" in creates[0].reason
+    assert [(e.rule, e.identity_id) for e in result.entries] == [(Rule.EMAIL_TAKEN, "kc-2")]
+
+
 def test_a_renamed_keycloak_group_keeps_its_scim_group_and_its_members_follow() -> None:
     """Atlassian cannot rename a SCIM group. A selected Keycloak group renamed after its
     sync used to get a second SCIM group under the new name, while the old one kept every

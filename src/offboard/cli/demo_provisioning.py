@@ -13,7 +13,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from offboard.core.identities import IdentityId
-from offboard.core.plan import EntryStatus, Plan
+from offboard.core.plan import EntryStatus, Plan, Rule
 from offboard.core.provisioning import attribute, members_of
 
 if TYPE_CHECKING:
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 
 TEAMS = "/teams"
+TABLE_AT_MOST = 20
+"""Outcomes of a SCIM apply shown as a table; more are counted (day 3 brings everyone's
+existing account under SCIM at once)."""
 JOINER = "nora.new"
 
 
@@ -58,9 +61,16 @@ def move_joiner(keycloak: EmulatorState, user_id: str) -> None:
 
 
 def describe(plan: Plan) -> list[str]:
-    """Each SCIM write in words, then the blocked cases counted by rule."""
+    """Each SCIM write in words (the existing accounts brought under SCIM counted, with one
+    example), then the blocked cases counted by rule."""
     lines = []
+    existing = [a for a in plan.actions if a.rule is Rule.EXISTING_ACCOUNT]
+    if existing:
+        lines.append(f"{len(existing)} × scim_create_user, rule {Rule.EXISTING_ACCOUNT}, e.g. "
+                     f"{existing[0].email}: {existing[0].reason}")  # fmt: skip
     for action in plan.actions:
+        if action.rule is Rule.EXISTING_ACCOUNT:
+            continue
         target = action.email or attribute(action, "displayName") or action.account_id
         members = members_of(action)
         who = f" ({len(members)} member{'s' * (len(members) != 1)})" if members else ""
@@ -90,8 +100,9 @@ async def provisioning_days(
     console.print(
         f"{JOINER} joins {staff} and {TEAMS}/jira-devs in Keycloak. With provisioning on, "
         f"offboard creates them in Atlassian's SCIM directory and pushes the {TEAMS} groups. "
-        "People who already have an Atlassian account not provisioned by SCIM are blocked "
-        "for a human, never taken over.",
+        "People offboard already links to an Atlassian account with no SCIM record are "
+        "brought under SCIM (Atlassian links each new SCIM user to that account); one it does "
+        "not link is blocked for a human, never taken over on a guess.",
         markup=False,
     )
     joiner = add_teams_and_joiner(keycloak, domain, staff)
@@ -121,6 +132,9 @@ async def _plan_and_apply(
     run_id = wired.store.start_run("demo-provision", wired.clock.now())
     reports = await provisioning.apply(plan, store=wired.store, clock=wired.clock, run_id=run_id)
     for report in reports:
-        if report.outcomes:
+        if len(report.outcomes) > TABLE_AT_MOST:
+            counts = ", ".join(f"{status} {n}" for status, n in sorted(report.counts.items()))
+            console.print(f"  {len(report.outcomes)} SCIM writes: {counts}", markup=False)
+        elif report.outcomes:
             console.print(apply_table(report))
     return all(report.all_done for report in reports)

@@ -74,6 +74,9 @@ class Rule(StrEnum):
     NOT_MANAGEABLE = "not-manageable"
     # Provisioning (core.provisioning): why a SCIM write is planned ...
     JOINER = "provision-joiner"
+    EXISTING_ACCOUNT = "provision-existing-account"
+    """A person offboard links to an account with no SCIM record: their SCIM user is created,
+    and Atlassian links it to that account (brought under SCIM, no second account)."""
     PROFILE_CHANGED = "provision-profile-changed"
     GROUP_SELECTED = "provision-group-selected"
     MOVER_JOINED_GROUP = "provision-joined-group"

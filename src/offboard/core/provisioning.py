@@ -122,12 +122,25 @@ def _plan_users(run: Planning, ours: dict[str, ScimUserRecord]) -> set[IdentityI
                 person.id,
                 user_target(person.id),
                 person.email,
-                Rule.JOINER,
-                f"{person.username} is in the Keycloak scope and has no SCIM user: create it",
+                *_create_rule(run, person),
                 tuple(wanted_profile(person).items()),
             )
         )
     return provisioned
+
+
+def _create_rule(run: Planning, person: Person) -> tuple[Rule, str]:
+    if (person.id, person.normalised_email) in run.directory.vouched:
+        return Rule.EXISTING_ACCOUNT, (
+            f"{person.username} is in the Keycloak scope and has no SCIM user; offboard links "
+            f"them to the Atlassian account of {person.normalised_email}, which has no SCIM "
+            "record: create it, and Atlassian links it to that account (which then follows "
+            "Keycloak)"
+        )
+    return (
+        Rule.JOINER,
+        f"{person.username} is in the Keycloak scope and has no SCIM user: create it",
+    )
 
 
 def _shared_emails(people: Sequence[Person]) -> set[str]:
@@ -168,6 +181,8 @@ def _blocked_joiner(
         )
         run.block(Rule.EMAIL_TAKEN, reason, person, holder.scim_id)
         return True
+    if (person.id, email) in run.directory.vouched:
+        return False  # their own account, by offboard's link: the create brings it under SCIM
     # Same email: Atlassian would link the new SCIM user to that account (take it over).
     # Another email: it would make a second account for a person who has one.
     if email in run.directory.unlinked_emails:

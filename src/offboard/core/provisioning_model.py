@@ -137,6 +137,10 @@ class Directory:
     linked_elsewhere: frozenset[str] = frozenset()
     """Keycloak ids offboard already links to an Atlassian account with no record in this
     directory (e.g. after an email change): a create would make them a second account."""
+    vouched: frozenset[tuple[str, str]] = frozenset()
+    """(Keycloak id, lower-case email) of each account with no record in this directory that
+    offboard links to that person: a create with that email brings *their own* account under
+    SCIM (Atlassian links it), which is no guess, so it is planned rather than blocked."""
     verified_domains: frozenset[str] | None = None
     """The org's verified domains (lower case), where Atlassian lets SCIM create users;
     None when not read (a targeted re-check before any full read): then not checked."""

@@ -9,7 +9,7 @@ exist before a group can hold them.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from offboard.adapters.atlassian import AtlassianDirectory
@@ -19,6 +19,7 @@ from offboard.adapters.keycloak.people import PeopleReader, PersonReader
 from offboard.core.budget import DEFAULT_PROVISIONING_BUDGETS, Budget
 from offboard.core.guards import ProvisioningThresholds
 from offboard.core.identities import IdentityId, normalise_email
+from offboard.core.links import Link
 from offboard.core.plan import GuardName, Plan
 from offboard.core.policy import ActionKind
 from offboard.core.provisioning import plan_provisioning
@@ -64,28 +65,34 @@ class Provisioning:
         if problems:
             scim = dataclasses.replace(scim, complete=False, problems=(*scim.problems, *problems))
         if store is not None:
-            elsewhere = {
-                link.identity_id for link in store.links() if link.account_id in without_scim
-            }
-            scim = dataclasses.replace(scim, linked_elsewhere=frozenset(elsewhere))
+            links = [link for link in store.links() if link.account_id in without_scim]
+            scim = dataclasses.replace(
+                scim,
+                linked_elsewhere=frozenset(link.identity_id for link in links),
+                vouched=vouched_pairs(links, without_scim),
+            )
         return people, scim
 
-    async def _unlinked_accounts(self) -> tuple[frozenset[str], set[str], tuple[str, ...]]:
-        """Emails and ids of the org's accounts with no record in this SCIM directory.
+    async def _unlinked_accounts(
+        self,
+    ) -> tuple[frozenset[str], dict[str, str | None], tuple[str, ...]]:
+        """Emails of the org's accounts with no record in this SCIM directory, and each such
+        account's lower-case email by id.
 
         The org's accounts only (its SCIM links come from the directory read just made, so
         the SCIM users are not paged twice)."""
         try:
             snapshot = await self.directory.org.snapshot()
         except OffboardError as error:
-            return frozenset(), set(), (f"Atlassian accounts unreadable: {error}",)
+            return frozenset(), {}, (f"Atlassian accounts unreadable: {error}",)
         if snapshot.complete:
             self.verified_domains = snapshot.verified_domains
         linked = self.provisioner.linked_account_ids
-        without = [a for a in snapshot.accounts if a.id not in linked]
-        emails = {normalise_email(a.email) for a in without}
+        without: dict[str, str | None] = {
+            a.id: normalise_email(a.email) for a in snapshot.accounts if a.id not in linked
+        }
         problems = snapshot.problems if not snapshot.complete else ()
-        return frozenset(e for e in emails if e), {a.id for a in without}, problems
+        return frozenset(e for e in without.values() if e), without, problems
 
     async def read_person(
         self, identity_id: IdentityId, clock: Clock, store: Store | None = None
@@ -108,25 +115,30 @@ class Provisioning:
             accounts = await self.directory.find_by_email(email)
             found = {normalise_email(a.email) for a in accounts if a.scim is None}
             unlinked = frozenset(e for e in found if e)
-        elsewhere = await self._linked_elsewhere(identity_id, store)
+        links, without_scim = await self._linked_without_scim(identity_id, store)
         return people, dataclasses.replace(
             scim,
             unlinked_emails=unlinked,
-            linked_elsewhere=elsewhere,
+            linked_elsewhere=frozenset(link.identity_id for link in links),
+            vouched=vouched_pairs(links, without_scim),
             verified_domains=self.verified_domains,
         )
 
-    async def _linked_elsewhere(
+    async def _linked_without_scim(
         self, identity_id: IdentityId, store: Store | None
-    ) -> frozenset[str]:
-        """The person, when offboard links them to an account with no record in SCIM."""
+    ) -> tuple[list[Link], dict[str, str | None]]:
+        """The person's links to accounts with no record in SCIM, and those accounts'
+        lower-case emails by id."""
         if store is None:
-            return frozenset()
+            return [], {}
+        found: list[Link] = []
+        emails: dict[str, str | None] = {}
         for link in store.links(identity_ids=[identity_id]):
             account = await self.directory.read_account(link.account_id)
             if account is not None and account.scim is None:
-                return frozenset({identity_id})
-        return frozenset()
+                found.append(link)
+                emails[account.id] = normalise_email(account.email)
+        return found, emails
 
     async def recheck_plan(
         self,
@@ -172,6 +184,19 @@ class Provisioning:
         finally:  # also after a failure: the users created before it are linked
             created, self.provisioner.created_accounts = self.provisioner.created_accounts, {}
             link_joiners(created, store, clock.now())
+
+
+def vouched_pairs(
+    links: Iterable[Link], emails: Mapping[str, str | None]
+) -> frozenset[tuple[str, str]]:
+    """(Keycloak id, account email) of each link to an account with no SCIM record
+    (``emails``): that person's own account, which a SCIM create with that email brings under
+    SCIM (``Directory.vouched``)."""
+    return frozenset(
+        (link.identity_id, email)
+        for link in links
+        if (email := emails.get(link.account_id)) is not None
+    )
 
 
 async def apply_provisioning(

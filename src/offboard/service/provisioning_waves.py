@@ -31,7 +31,7 @@ from offboard.core.plan import Plan
 from offboard.core.provisioning import plan_provisioning
 from offboard.core.provisioning_model import Directory, People, Person, SelectedGroup
 from offboard.ports import Clock, Store
-from offboard.service.provisioning import Provisioning
+from offboard.service.provisioning import Provisioning, vouched_pairs
 
 
 async def wave_plan(
@@ -73,15 +73,18 @@ async def read_wave(
     links = store.links(identity_ids=list(read))
     accounts = await _accounts(provisioning, [e for e in emails.values() if e], links)
     unlinked = _normalised(a.email for a in accounts if a.scim is None)
-    without_scim = {a.id for a in accounts if a.scim is None}
-    elsewhere = {link.identity_id for link in links if link.account_id in without_scim}
+    without_scim: dict[str, str | None] = {
+        a.id: normalise_email(a.email) for a in accounts if a.scim is None
+    }
+    elsewhere = [link for link in links if link.account_id in without_scim]
     theirs = _normalised(emails.values())
     return (
         people,
         dataclasses.replace(
             directory,
             unlinked_emails=frozenset(e for e in unlinked if e and e in theirs),
-            linked_elsewhere=frozenset(elsewhere),
+            linked_elsewhere=frozenset(link.identity_id for link in elsewhere),
+            vouched=vouched_pairs(elsewhere, without_scim),
             verified_domains=provisioning.verified_domains,
         ),
         unread,
