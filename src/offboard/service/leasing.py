@@ -20,6 +20,7 @@ from typing import Protocol
 import structlog
 
 from offboard.ports import Clock, Fence
+from offboard.service.outages import FailureStreak
 
 LEASE_NAME = "daemon"
 
@@ -62,6 +63,12 @@ class Lease:
         self.answered = False
         """Whether the store answered the last refresh (taken, renewed or refused alike)."""
         self._token: int | None = None
+        self._said_standby = False
+        self._failures = FailureStreak(
+            "lease renewal",
+            "the store does not answer: a leader steps down at once and no replica acts "
+            "until the store answers again; check the store",
+        )
 
     @property
     def held(self) -> bool:
@@ -91,12 +98,22 @@ class Lease:
             token = self.store.lease_token(self.name, self.holder, now) if held else None
             self.answered = True
         except Exception as error:
-            log.warning("lease renewal failed; stepping down", error=type(error).__name__)
+            self._failures.failed(error, stepping_down=self._held)
             held, token = False, None
             self.answered = False
+        else:
+            self._failures.succeeded()
         held = held and token is not None
         if held != self._held or token != self._token:
             log.info("lease " + ("taken" if held else "lost"), holder=self.holder, fence=token)
+        if self.answered and not held and not self._said_standby:
+            log.info(
+                "standing by: another replica (or an offboard command) holds the lease",
+                holder=self.holder,
+                what_to_do="nothing: this replica takes over when the lease is free; "
+                "/leaderz and offboard_leader tell the leader apart",
+            )
+        self._said_standby = self.answered and not held
         self._held, self._token = held, token
         return held
 

@@ -25,12 +25,13 @@ import structlog
 from offboard.core.identities import IdentityId
 from offboard.intake.polling import Cursors, EventPoller, EventSource
 from offboard.intake.waves import Wave, WaveOutcome, WaveQueues
-from offboard.ports import Clock, IdentityEvent, OffboardError
+from offboard.ports import Clock, IdentityEvent
 from offboard.service.gate import PassGate
 from offboard.service.leasing import Lease
 from offboard.service.licence_schedule import DailyLicenceCheck
 from offboard.service.notifying import Notifications
 from offboard.service.operator_requests import HandedActs
+from offboard.service.outages import FailureStreak, describe
 from offboard.service.passes import Passes, PassReport
 from offboard.service.status import STORE, DaemonStatus
 
@@ -97,6 +98,12 @@ class Daemon:
             now=clock.now,
         )
         self.poller = EventPoller(source, store, self.submit, clock)
+        self.poll_failures = FailureStreak(
+            "event poll",
+            "retried at every poll: check that Keycloak and the store answer (/readyz names "
+            "what is not reached); a change missed meanwhile is caught by the next full "
+            "reconciliation",
+        )
         self._gate = PassGate()
         self._stopping = asyncio.Event()
         self._first_seen: dict[str, datetime] = {}
@@ -179,9 +186,10 @@ class Daemon:
         try:
             result = await self.poller.poll_once()
         except Exception as error:
-            log.warning("event poll failed", error=_describe(error))
+            self.poll_failures.failed(error)
             self.status.vendor_reachable("keycloak", False, self.clock.now())
             return
+        self.poll_failures.succeeded()
         self.status.record_poll(self.clock.now(), result.lag_seconds)
         if result.queued:
             log.info("events queued", received=result.received, queued=result.queued)
@@ -292,11 +300,7 @@ class Daemon:
                     await waiter
 
 
-def _describe(error: BaseException) -> str:
-    """Our own errors promise secret-free messages; others are named by type only."""
-    if isinstance(error, OffboardError):
-        return f"{type(error).__name__}: {error}"
-    return type(error).__name__
+_describe = describe
 
 
 def _failed(kind: str, started: datetime, finished: datetime, error: Exception) -> PassReport:
