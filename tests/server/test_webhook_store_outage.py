@@ -29,18 +29,21 @@ class DownMemory:
         raise StoreDownError("connection to db.internal failed")
 
 
-class SlowMemory(ReplayFilter):
-    """Answers only once the test lets it (or after a few seconds)."""
+class SlowMemory:
+    """A memory in the store that answers only once the test lets it (or after 3 s)."""
 
     def __init__(self) -> None:
-        super().__init__()
+        self.memory = ReplayFilter()
         self.entered = threading.Event()
         self.go = threading.Event()
 
     def first_time(self, delivery_id: str) -> bool:
         self.entered.set()
         self.go.wait(timeout=3)
-        return super().first_time(delivery_id)
+        return self.memory.first_time(delivery_id)
+
+    def forget(self, delivery_id: str) -> None:
+        self.memory.forget(delivery_id)
 
 
 async def test_a_store_outage_is_503_with_retry_after_and_nothing_queued(wired: Wired) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -166,20 +165,17 @@ class ReplayFilter:
     def __init__(self, capacity: int = 10_000) -> None:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._capacity = capacity
-        self._lock = threading.Lock()  # the endpoint asks from worker threads
 
     def first_time(self, delivery_id: str) -> bool:
         """True the first time an id is offered; False for a replay."""
-        with self._lock:
-            if delivery_id in self._seen:
-                self._seen.move_to_end(delivery_id)
-                return False
-            self._seen[delivery_id] = None
-            if len(self._seen) > self._capacity:
-                self._seen.popitem(last=False)
-            return True
+        if delivery_id in self._seen:
+            self._seen.move_to_end(delivery_id)
+            return False
+        self._seen[delivery_id] = None
+        if len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+        return True
 
     def forget(self, delivery_id: str) -> None:
         """Drop an id, e.g. when its delivery was refused and will be retried."""
-        with self._lock:
-            self._seen.pop(delivery_id, None)
+        self._seen.pop(delivery_id, None)

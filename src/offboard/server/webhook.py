@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import structlog
 from starlette.requests import Request
@@ -35,6 +36,7 @@ from offboard.service.outages import FailureStreak
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
 DEFAULT_MAX_BODY = 64 * 1024
 RETRY_AFTER_SECONDS = 5
 """Told to a sender that reached a standby or a stopping replica: about when to try again."""
@@ -96,7 +98,7 @@ class WebhookReceiver:
         if not within_window(delivery.occurred_at, self.now(), self.window):
             return "stale", _answer(400, "delivery time is outside the accepted window")
         try:
-            first = await asyncio.to_thread(self.replays.first_time, delivery.delivery_id)
+            first = await self._ask(self.replays.first_time, delivery.delivery_id)
         except Exception as error:
             self.store_failures.failed(error)
             return "store_unavailable", _retry_later("cannot record the delivery now")
@@ -112,9 +114,15 @@ class WebhookReceiver:
         log.info("webhook queued", identity_id=delivery.event.identity_id, kind=delivery.event.kind)
         return "queued", _answer(202, "re-check queued")
 
+    async def _ask(self, call: Callable[[str], T], delivery_id: str) -> T:
+        """The store's memory off the event loop; the in-memory one (no I/O) right here."""
+        if isinstance(self.replays, ReplayFilter):
+            return call(delivery_id)
+        return await asyncio.to_thread(call, delivery_id)
+
     async def _forget(self, delivery_id: str) -> None:
         try:
-            await asyncio.to_thread(self.replays.forget, delivery_id)
+            await self._ask(self.replays.forget, delivery_id)
         except Exception as error:  # the retry is then a "duplicate": a hint lost, no more
             self.store_failures.failed(error)
 

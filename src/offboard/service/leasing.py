@@ -92,16 +92,28 @@ class Lease:
 
     def refresh(self) -> bool:
         """Take or renew the lease; any failure means stepping down. Returns ``held``."""
+        return self.settle(self.ask())
+
+    def ask(self) -> tuple[bool, int | None] | BaseException:
+        """The store's answer (held, token) or its error; changes nothing here. The daemon
+        asks from a worker thread and settles on its event loop, so that leadership changes
+        only between two steps of the loop."""
         now = self.clock.now()
         try:
             held = self.store.acquire_lease(self.name, self.holder, self.ttl, now)
-            token = self.store.lease_token(self.name, self.holder, now) if held else None
-            self.answered = True
+            return held, self.store.lease_token(self.name, self.holder, now) if held else None
         except Exception as error:
-            self._failures.failed(error, stepping_down=self._held)
+            return error
+
+    def settle(self, answer: tuple[bool, int | None] | BaseException) -> bool:
+        """Take what :meth:`ask` returned as this replica's leadership. Returns ``held``."""
+        if isinstance(answer, BaseException):
+            self._failures.failed(answer, stepping_down=self._held)
             held, token = False, None
             self.answered = False
         else:
+            held, token = answer
+            self.answered = True
             self._failures.succeeded()
         held = held and token is not None
         if held != self._held or token != self._token:

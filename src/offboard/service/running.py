@@ -164,7 +164,8 @@ class Daemon:
     async def _lease_loop(self) -> None:
         while not self._stopping.is_set():
             was_held = self.lease.held
-            held = self.lease.refresh()
+            answer = await asyncio.to_thread(self.lease.ask)  # a hung store stalls no one
+            held = self.lease.settle(answer)
             self.status.vendor_reachable(STORE, self.lease.answered, self.clock.now())
             if held != was_held:
                 self.status.set_leader(held)
@@ -216,7 +217,7 @@ class Daemon:
                 self._first_full.set()
         if report.complete and not report.blocked_guards:
             self.queues.ledger.reread_everyone(started)  # older events need no re-check
-        self._record(report, "full", {})
+        await self._record(report, "full", {})
         return report
 
     async def _wave(self, wave: Wave) -> WaveOutcome:
@@ -244,7 +245,7 @@ class Daemon:
         # One person keeps the old scope (their id: a later passing re-check clears their
         # blocked entry); a larger wave's entry goes once its people are done or released.
         scope = people[0] if len(people) == 1 else f"wave of {len(people)} from {people[0]}"
-        self._record(report, scope, hints)
+        await self._record(report, scope, hints)
         retry = frozenset(IdentityId(i) for i in report.unread)
         for person, why in report.unread.items():
             log.warning("person not read in a wave; retried", identity_id=person, why=why)
@@ -255,9 +256,9 @@ class Daemon:
             self._first_seen.pop(identity_id, None)
         return WaveOutcome(settled=settled, retry=retry)
 
-    def _record(self, report: PassReport, scope: str, hints: dict[str, datetime]) -> None:
+    async def _record(self, report: PassReport, scope: str, hints: dict[str, datetime]) -> None:
         self.status.record_pass(report, scope)
-        self._read_guards()
+        await self._read_guards()
         held = sum(1 for action in report.actions if action.outcome == "held")
         if held:
             log.warning("deprovisioning held", scope=scope, held=held)
@@ -279,10 +280,10 @@ class Daemon:
             seconds=round(report.duration, 3),
         )
 
-    def _read_guards(self) -> None:
+    async def _read_guards(self) -> None:
         """The hold and budget after each pass, for the status page and the metrics."""
         try:
-            self.status.refresh_guards()
+            await asyncio.to_thread(self.status.refresh_guards)
         except Exception as error:  # the status page must not stop the daemon
             log.warning("could not read the hold", error=_describe(error))
 
