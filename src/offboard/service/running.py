@@ -106,6 +106,7 @@ class Daemon:
         )
         self._gate = PassGate()
         self._stopping = asyncio.Event()
+        self._poll_now = asyncio.Event()
         self._first_seen: dict[str, datetime] = {}
         self._first_full = asyncio.Event()
         """Set once a full pass ran: re-checks wait for it after start, so that a wave that
@@ -150,16 +151,22 @@ class Daemon:
             await self._shut_down(roots)
 
     async def _shut_down(self, roots: list[asyncio.Task[None]]) -> None:
-        log.info("daemon stopping")
+        log.info(
+            "daemon stopping",
+            what="no new events (webhooks get 503); the passes in flight finish, then the "
+            "lease is released",
+            grace_seconds=self.config.shutdown_grace,
+        )
         self._stopping.set()
         work = asyncio.gather(*roots, self.queues.close(drain=True), return_exceptions=True)
         try:
             await asyncio.wait_for(work, self.config.shutdown_grace)
         except TimeoutError:
             log.warning("shutdown grace exceeded; unfinished actions are settled at next start")
+        leading = self.lease.held
         self.lease.release()
         self.status.set_leader(False)
-        log.info("daemon stopped")
+        log.info("daemon stopped", lease="released" if leading else "not held")
 
     async def _lease_loop(self) -> None:
         while not self._stopping.is_set():
@@ -171,16 +178,19 @@ class Daemon:
                 self.status.set_leader(held)
                 if held:
                     self._leader_gained.set()
+                    self._poll_now.set()  # the poller need not wait out its interval
             await self._pause(self.lease.renew_every)
 
     async def _poll_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
             started = loop.time()
+            self._poll_now.clear()
             if self.lease.held:
                 await self.poll_once()
             # A fixed rate, not a fixed gap: a slow poll does not push the next one back.
-            await self._pause(max(self.config.poll_interval - (loop.time() - started), 0.0))
+            wait = max(self.config.poll_interval - (loop.time() - started), 0.0)
+            await self._pause(wait, self._poll_now)
 
     async def poll_once(self) -> None:
         """One poll of the admin events; a failure is logged and retried at the next tick."""
