@@ -272,8 +272,18 @@ class Daemon:
         held = sum(1 for action in report.actions if action.outcome == "held")
         if held:
             log.warning("deprovisioning held", scope=scope, held=held)
-        for guard in report.blocked_guards:
-            log.warning("plan blocked by guard", scope=scope, guard=guard)
+        for guard in report.plan.blocked_by if report.plan else ():
+            why = guard.message[:MAX_SAID]
+            log.warning("plan blocked by guard", scope=scope, guard=guard.name.value, why=why)
+        if not report.complete:
+            log.warning(
+                "pass incomplete",
+                kind=report.kind,
+                scope=scope,
+                problems=_first(report.problems),
+                what_to_do="nothing is acted on that an incomplete read could make wrong; "
+                "the next pass tries again; /readyz and the console list the problems",
+            )
         for action in report.actions:
             if not (action.deprovisioning and action.confirmed and action.identity_id):
                 continue
@@ -312,6 +322,15 @@ class Daemon:
 
 
 _describe = describe
+SHOWN = 3
+MAX_SAID = 400
+
+
+def _first(problems: tuple[str, ...]) -> list[str]:
+    """A few problems, each cut short, and how many more: a log line, not a report."""
+    shown = [problem[:MAX_SAID] for problem in problems[:SHOWN]]
+    more = len(problems) - SHOWN
+    return [*shown, f"and {more} more"] if more > 0 else shown
 
 
 def _failed(kind: str, started: datetime, finished: datetime, error: Exception) -> PassReport:
