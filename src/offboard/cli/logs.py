@@ -49,12 +49,28 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
     _route_stdlib(shared, renderer, numeric)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a line is written, not as it was at set-up (a
+    test runner swaps it; a line must never go to a stream closed since)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def _route_stdlib(shared: list[Any], renderer: Any, numeric: int) -> None:
     """Libraries that log through ``logging`` (uvicorn, asyncio) write the same lines as
     ours: before, uvicorn's own handler put plain ``WARNING:  ...`` lines and tracebacks into
     the JSON stream. Warnings and up only: httpx logs every request URL at INFO, and a URL
     can hold an email (a search by email)."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder({"suppressed_since_last"})],
