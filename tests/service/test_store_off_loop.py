@@ -14,7 +14,7 @@ import threading
 from datetime import datetime, timedelta
 
 from tests.service.fakes import FakeStore
-from tests.service.test_running import Rig, running
+from tests.service.test_running import FAST, Rig, eventually, running
 
 
 class HangingStore(FakeStore):
@@ -65,3 +65,30 @@ async def test_a_hanging_cursor_read_leaves_the_loop_running() -> None:
         asyncio.gather(rig.daemon.poll_once(), released_while_hanging(store)), 10
     )
     assert not store.timed_out
+
+
+async def test_the_lease_is_renewed_while_the_shared_thread_pool_is_busy() -> None:
+    """Journal writes, fence checks and mail go through the loop's shared pool (a few
+    threads); the lease has a thread of its own, so a busy pool never delays a renewal."""
+    store = CountingStore()
+    rig = Rig(store)
+    release = threading.Event()
+    async with running(rig):
+        await eventually(lambda: rig.lease.held)
+        tasks = [asyncio.ensure_future(asyncio.to_thread(release.wait, 5)) for _ in range(64)]
+        before = store.renewals
+        await asyncio.sleep(3 * FAST.lease_ttl.total_seconds())  # about nine renewals due
+        renewed = store.renewals - before
+        release.set()
+        await asyncio.gather(*tasks)
+    assert renewed >= 3
+
+
+class CountingStore(FakeStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.renewals = 0
+
+    def acquire_lease(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
+        self.renewals += 1
+        return super().acquire_lease(name, holder, ttl, now)

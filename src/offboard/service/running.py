@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -107,6 +108,8 @@ class Daemon:
         self._gate = PassGate()
         self._stopping = asyncio.Event()
         self._poll_now = asyncio.Event()
+        self._lease_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lease")
+        """Made again at each :meth:`run` (its threads start when first used)."""
         self._first_seen: dict[str, datetime] = {}
         self._first_full = asyncio.Event()
         """Set once a full pass ran: re-checks wait for it after start, so that a wave that
@@ -130,6 +133,7 @@ class Daemon:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then shut down gracefully."""
+        self._lease_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lease")
         roots = [
             asyncio.create_task(self._lease_loop(), name="lease"),
             asyncio.create_task(self._poll_loop(), name="poller"),
@@ -163,6 +167,7 @@ class Daemon:
             await asyncio.wait_for(work, self.config.shutdown_grace)
         except TimeoutError:
             log.warning("shutdown grace exceeded; unfinished actions are settled at next start")
+        self._lease_thread.shutdown(wait=False)
         leading = self.lease.held
         self.lease.release()
         self.status.set_leader(False)
@@ -171,7 +176,11 @@ class Daemon:
     async def _lease_loop(self) -> None:
         while not self._stopping.is_set():
             was_held = self.lease.held
-            answer = await asyncio.to_thread(self.lease.ask)  # a hung store stalls no one
+            # Off the loop (a hung store stalls no listener), on a thread of its own (the
+            # shared pool, busy with journal writes or a slow mail server, never delays it).
+            answer = await asyncio.get_running_loop().run_in_executor(
+                self._lease_thread, self.lease.ask
+            )
             held = self.lease.settle(answer)
             self.status.vendor_reachable(STORE, self.lease.answered, self.clock.now())
             if held != was_held:
