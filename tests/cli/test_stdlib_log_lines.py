@@ -25,7 +25,7 @@ def test_a_library_warning_is_json_on_the_current_stderr(
 ) -> None:
     configure_logging("info", "json")
     configure_logging("info", "json")  # configured twice (as commands do): one handler
-    logging.getLogger("uvicorn.error").warning("Invalid HTTP request received.")
+    logging.getLogger("a.library").warning("Invalid HTTP request received.")
     logging.getLogger("httpx").info("HTTP Request: GET https://x/users?email=ada@example.com")
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1, lines  # INFO from libraries stays out: URLs can hold emails
