@@ -125,6 +125,9 @@ async def test_operator_requests_log_the_store_outage_without_its_message() -> N
     with structlog.testing.capture_logs() as logs:
         task = asyncio.create_task(acts.run(stop, PassGate()))
         await asyncio.sleep(0.3)
+        store.fail_leases = True
+        lease.refresh()  # stepped down: the loop stops asking the store, which is still down
+        await asyncio.sleep(0.1)
         stop.set()
         await task
     said = [line for line in logs if str(line["event"]).startswith("operator requests")]
