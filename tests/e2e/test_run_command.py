@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -109,6 +110,12 @@ def test_offboard_run_serves_and_stops_cleanly_on_sigterm(
             process.kill()
             process.communicate()
     assert process.returncode == 0, stderr.decode()[-2000:]
+    text = [line for line in stderr.decode().splitlines() if line.strip()]
+    plain = [line for line in text if not line.startswith("{")]
+    assert all(line.startswith("created a new store at ") for line in plain), plain
+    said = {line["event"]: line for line in map(json.loads, set(text) - set(plain))}
+    assert said["stop requested"]["signal"] == "SIGTERM"
+    assert said["daemon stopped"]["lease"] == "released"
     assert SECRET not in stderr.decode()
     started = next(line for line in stderr.decode().splitlines() if "daemon started" in line)
     assert "keycloak.route" in started  # how each side is reached, as config check says

@@ -384,12 +384,26 @@ def _signals(stop: asyncio.Event, *, enabled: bool) -> Iterator[None]:
     loop = asyncio.get_running_loop()
     handled = (signal.SIGTERM, signal.SIGINT)
     for number in handled:
-        loop.add_signal_handler(number, stop.set)
+        loop.add_signal_handler(number, _stop_requested, stop, signal.Signals(number).name)
     try:
         yield
     finally:
         for number in handled:
             loop.remove_signal_handler(number)
+
+
+def _stop_requested(stop: asyncio.Event, name: str) -> None:
+    """Say which signal stops the daemon (a second one changes nothing: said so too)."""
+    import structlog
+
+    log = structlog.get_logger(__name__)
+    if stop.is_set():
+        log.info("already stopping", signal=name, what_to_do="wait: the shutdown is bounded by "
+                 "daemon.shutdown_grace; SIGKILL would leave the actions in flight to the next "
+                 "start to settle")  # fmt: skip
+        return
+    log.info("stop requested", signal=name)
+    stop.set()
 
 
 def _secret_bytes(settings: Settings) -> bytes:

@@ -8,6 +8,7 @@ daemon runs a full reconciliation at start, and reconciliation is the authority 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -66,14 +67,15 @@ class EventPoller:
         self._seen = ReplayFilter(capacity=50_000)
 
     async def poll_once(self) -> PollResult:
-        """One poll: read, de-duplicate, queue, then persist the cursor."""
-        cursor = self._store.cursor(self._cursor_name)
+        """One poll: read, de-duplicate, queue, then persist the cursor (the store is asked
+        off the event loop: a hung store must not stall the listeners)."""
+        cursor = await asyncio.to_thread(self._store.cursor, self._cursor_name)
         events, new_cursor = await self._source.events_since(cursor)
         fresh = [event for event in events if self._seen.first_time(event.event_id)]
         for event in fresh:
             self._submit(event)
         if new_cursor is not None and new_cursor != cursor:
-            self._store.set_cursor(self._cursor_name, new_cursor)
+            await asyncio.to_thread(self._store.set_cursor, self._cursor_name, new_cursor)
         newest = max((event.occurred_at for event in fresh), default=None)
         lag = None if newest is None else (self._clock.now() - newest).total_seconds()
         return PollResult(len(events), len(fresh), newest, lag)

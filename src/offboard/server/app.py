@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from offboard.server.console import ConsoleBackend, console_routes
+from offboard.server.failures import ContainFailures
 from offboard.server.licence_page import (
     HISTORY_CHECKS,
     LicenceReader,
@@ -30,6 +31,7 @@ from offboard.server.login import ConsoleLogin, LoginGuard
 from offboard.server.metrics import Metrics
 from offboard.server.scrape_gauges import refresh
 from offboard.server.webhook import WebhookReceiver
+from offboard.service.outages import FailureStreak
 from offboard.service.status import DaemonStatus
 
 MAX_REASONS = 5
@@ -47,7 +49,7 @@ def create_webhook_app(webhook: WebhookReceiver) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/webhooks/keycloak", webhook.handle, methods=["POST"]),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(ContainFailures)])
 
 
 def create_app(
@@ -84,8 +86,19 @@ def create_app(
     async def leaderz(request: Request) -> Response:
         return JSONResponse({"role": _role(status)}, status_code=200 if status.leader else 503)
 
+    guard_reads = FailureStreak(
+        "metrics: the hold and budget read",
+        "the store did not answer: the hold and budget gauges keep their last values, "
+        "offboard_ready says whether the store is reached; check the store",
+    )
+
     async def metrics_endpoint(request: Request) -> Response:
-        await asyncio.to_thread(status.refresh_guards)  # the hold as the store has it now
+        try:
+            await asyncio.to_thread(status.refresh_guards)  # the hold as the store has it now
+        except Exception as error:  # a scrape must answer most when something is down
+            guard_reads.failed(error)
+        else:
+            guard_reads.succeeded()
         refresh(status, metrics, readiness_limits)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -115,7 +128,7 @@ def create_app(
     signed = frozenset({"/webhooks/keycloak"} if webhook is not None else ())  # own HMAC check
     keeper = login.sessions if login is not None else None
     guard = Middleware(LoginGuard, keeper=keeper, also_open=signed)
-    return Starlette(routes=routes, middleware=[guard])
+    return Starlette(routes=routes, middleware=[Middleware(ContainFailures), guard])
 
 
 def _capped(reasons: list[str]) -> list[str]:

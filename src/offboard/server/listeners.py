@@ -9,6 +9,9 @@ asyncio wrote megabytes of ``socket.accept()`` tracebacks. Here:
 * uvicorn's own keep-alive timeout and concurrency limit are always set;
 * :func:`raise_open_file_limit` lifts ``RLIMIT_NOFILE`` to the hard limit at start;
 * :class:`AcceptErrorFilter` logs accept errors at most once per interval, with a count;
+* :class:`RepeatFilter` does the same for uvicorn's line per refused request (a malformed
+  request line, too many connections), which a client could otherwise repeat into the log
+  as fast as it sends; uvicorn's lines go through the daemon's JSON log (no own handler);
 * :class:`ReloadingTLS` serves the certificate and key files, re-read when they change.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import resource
 import ssl
@@ -187,6 +191,39 @@ class ReloadingTLS:
             self.check()
 
 
+class RepeatFilter(logging.Filter):
+    """Lets each message template through at most once per ``interval`` seconds; the next
+    one that passes carries ``suppressed_since_last``."""
+
+    def __init__(self, interval: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self._interval = interval
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = str(record.msg)[:200]  # the template (uvicorn's few), not the formatted line
+        now = self._clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self._interval:
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+            return False
+        self._last[key] = now
+        record.suppressed_since_last = self._suppressed.pop(key, 0)
+        return True
+
+    @classmethod
+    def install(cls, logger: logging.Logger) -> RepeatFilter:
+        """One filter on ``logger`` (several listeners share it)."""
+        for existing in logger.filters:
+            if isinstance(existing, cls):
+                return existing
+        added = cls()
+        logger.addFilter(added)
+        return added
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """What every listener enforces (``[daemon]`` settings)."""
@@ -219,6 +256,7 @@ def listener(
         port=port,
         http=protocol_with(limits.header_timeout),
         log_level="warning",
+        log_config=None,  # no handler of uvicorn's own: its lines join the daemon's log
         lifespan="off",
         access_log=False,
         proxy_headers=False,
@@ -228,6 +266,7 @@ def listener(
         timeout_graceful_shutdown=max(1, round(limits.shutdown_timeout)),
     )
     config.load()
+    RepeatFilter.install(logging.getLogger("uvicorn.error"))
     if tls is not None:
         config.ssl = tls.context
     return Listener(config)

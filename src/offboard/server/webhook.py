@@ -5,6 +5,8 @@ all), the signature is checked before anything in the body is looked at (401, no
 and only then is the body parsed (400 when malformed or dated outside the window) and
 de-duplicated (200, ignored). Inside the window the replay memory (kept in the store by the
 daemon) refuses a repeat; outside it the time check does, so the memory spans the window only.
+The memory is asked off the event loop (a slow store must not stall the other listeners), and
+a store that fails makes the delivery 503 with Retry-After, like a standby's.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import structlog
 from starlette.requests import Request
@@ -29,9 +32,11 @@ from offboard.intake.webhooks import (
     within_window,
 )
 from offboard.ports import IdentityEvent
+from offboard.service.outages import FailureStreak
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
 DEFAULT_MAX_BODY = 64 * 1024
 RETRY_AFTER_SECONDS = 5
 """Told to a sender that reached a standby or a stopping replica: about when to try again."""
@@ -57,6 +62,13 @@ class WebhookReceiver:
     """Seconds to receive the whole body (the listener bounds the headers separately)."""
     window: timedelta = DEFAULT_WINDOW
     """Deliveries dated further from now than this are refused (replays of old captures)."""
+    store_failures: FailureStreak = field(
+        default_factory=lambda: FailureStreak(
+            "webhook replay memory",
+            "the store did not answer: deliveries are refused 503 with Retry-After (Keycloak "
+            "retries them) and the next full reconciliation covers them; check the store",
+        )
+    )
 
     async def handle(self, request: Request) -> Response:
         """The Starlette endpoint."""
@@ -85,18 +97,34 @@ class WebhookReceiver:
             return "malformed", _answer(400, str(error))
         if not within_window(delivery.occurred_at, self.now(), self.window):
             return "stale", _answer(400, "delivery time is outside the accepted window")
-        if not self.replays.first_time(delivery.delivery_id):
+        try:
+            first = await self._ask(self.replays.first_time, delivery.delivery_id)
+        except Exception as error:
+            self.store_failures.failed(error)
+            return "store_unavailable", _retry_later("cannot record the delivery now")
+        self.store_failures.succeeded()
+        if not first:
             return "duplicate", _answer(200, "duplicate delivery ignored")
         if delivery.event is None:
             return "irrelevant", _answer(200, "not about a user; ignored")
         if not self.submit(delivery.event):
             # Forget it so the sender's retry (to the leader, or to us later) is not a "replay".
-            self.replays.forget(delivery.delivery_id)
-            answer = _answer(503, "not acting now (a standby, or stopping); retry later")
-            answer.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-            return "not_leader", answer
+            await self._forget(delivery.delivery_id)
+            return "not_leader", _retry_later("not acting now (a standby, or stopping)")
         log.info("webhook queued", identity_id=delivery.event.identity_id, kind=delivery.event.kind)
         return "queued", _answer(202, "re-check queued")
+
+    async def _ask(self, call: Callable[[str], T], delivery_id: str) -> T:
+        """The store's memory off the event loop; the in-memory one (no I/O) right here."""
+        if isinstance(self.replays, ReplayFilter):
+            return call(delivery_id)
+        return await asyncio.to_thread(call, delivery_id)
+
+    async def _forget(self, delivery_id: str) -> None:
+        try:
+            await self._ask(self.replays.forget, delivery_id)
+        except Exception as error:  # the retry is then a "duplicate": a hint lost, no more
+            self.store_failures.failed(error)
 
     async def _read(self, request: Request) -> bytes:
         chunks: list[bytes] = []
@@ -107,6 +135,12 @@ class WebhookReceiver:
                 raise _TooLargeError
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _retry_later(why: str) -> JSONResponse:
+    answer = _answer(503, f"{why}; retry later")
+    answer.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return answer
 
 
 def _answer(status: int, message: str) -> JSONResponse:

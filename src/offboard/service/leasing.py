@@ -20,6 +20,7 @@ from typing import Protocol
 import structlog
 
 from offboard.ports import Clock, Fence
+from offboard.service.outages import FailureStreak
 
 LEASE_NAME = "daemon"
 
@@ -62,6 +63,12 @@ class Lease:
         self.answered = False
         """Whether the store answered the last refresh (taken, renewed or refused alike)."""
         self._token: int | None = None
+        self._said_standby = False
+        self._failures = FailureStreak(
+            "lease renewal",
+            "the store does not answer: a leader steps down at once and no replica acts "
+            "until the store answers again; check the store",
+        )
 
     @property
     def held(self) -> bool:
@@ -85,18 +92,40 @@ class Lease:
 
     def refresh(self) -> bool:
         """Take or renew the lease; any failure means stepping down. Returns ``held``."""
+        return self.settle(self.ask())
+
+    def ask(self) -> tuple[bool, int | None] | BaseException:
+        """The store's answer (held, token) or its error; changes nothing here. The daemon
+        asks from a worker thread and settles on its event loop, so that leadership changes
+        only between two steps of the loop."""
         now = self.clock.now()
         try:
             held = self.store.acquire_lease(self.name, self.holder, self.ttl, now)
-            token = self.store.lease_token(self.name, self.holder, now) if held else None
-            self.answered = True
+            return held, self.store.lease_token(self.name, self.holder, now) if held else None
         except Exception as error:
-            log.warning("lease renewal failed; stepping down", error=type(error).__name__)
+            return error
+
+    def settle(self, answer: tuple[bool, int | None] | BaseException) -> bool:
+        """Take what :meth:`ask` returned as this replica's leadership. Returns ``held``."""
+        if isinstance(answer, BaseException):
+            self._failures.failed(answer, stepping_down=self._held)
             held, token = False, None
             self.answered = False
+        else:
+            held, token = answer
+            self.answered = True
+            self._failures.succeeded()
         held = held and token is not None
         if held != self._held or token != self._token:
             log.info("lease " + ("taken" if held else "lost"), holder=self.holder, fence=token)
+        if self.answered and not held and not self._said_standby:
+            log.info(
+                "standing by: another replica (or an offboard command) holds the lease",
+                holder=self.holder,
+                what_to_do="nothing: this replica takes over when the lease is free; "
+                "/leaderz and offboard_leader tell the leader apart",
+            )
+        self._said_standby = self.answered and not held
         self._held, self._token = held, token
         return held
 

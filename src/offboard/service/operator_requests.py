@@ -41,6 +41,7 @@ from offboard.service.operator import (
     prepare_cutoff,
     prepare_lift,
 )
+from offboard.service.outages import FailureStreak
 
 log = structlog.get_logger(__name__)
 
@@ -97,6 +98,11 @@ class HandedActs:
     async def run(self, stopping: asyncio.Event, gate: PassGate) -> None:
         """Until ``stopping``: while this replica leads, carry out what is queued."""
         led = False
+        failures = FailureStreak(
+            "operator requests",
+            "the requests wait in the store and are carried out once it answers; "
+            "`offboard cutoff requests` lists them",
+        )
         while not stopping.is_set():
             leads = self.lease.held
             try:
@@ -106,7 +112,10 @@ class HandedActs:
                 if leads:
                     await self.carry_out_queued(gate)
             except Exception as error:  # the queue must never stop the daemon
-                log.warning("operator requests failed", error=f"{type(error).__name__}: {error}")
+                failures.failed(error)
+            else:
+                if leads:  # a standby does not ask the store: its silence proves nothing
+                    failures.succeeded()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), self.tick)
 

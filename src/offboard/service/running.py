@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,12 +26,13 @@ import structlog
 from offboard.core.identities import IdentityId
 from offboard.intake.polling import Cursors, EventPoller, EventSource
 from offboard.intake.waves import Wave, WaveOutcome, WaveQueues
-from offboard.ports import Clock, IdentityEvent, OffboardError
+from offboard.ports import Clock, IdentityEvent
 from offboard.service.gate import PassGate
 from offboard.service.leasing import Lease
 from offboard.service.licence_schedule import DailyLicenceCheck
 from offboard.service.notifying import Notifications
 from offboard.service.operator_requests import HandedActs
+from offboard.service.outages import FailureStreak, describe
 from offboard.service.passes import Passes, PassReport
 from offboard.service.status import STORE, DaemonStatus
 
@@ -98,9 +100,18 @@ class Daemon:
             now=clock.now,
         )
         self.poller = EventPoller(source, store, self.submit, clock)
+        self.poll_failures = FailureStreak(
+            "event poll",
+            "retried at every poll: check that Keycloak and the store answer (/readyz names "
+            "what is not reached); a change missed meanwhile is caught by the next full "
+            "reconciliation",
+        )
         self._gate = gate or PassGate()
         """Shared with the passes (a full pass makes room in it for operator acts)."""
         self._stopping = asyncio.Event()
+        self._poll_now = asyncio.Event()
+        self._lease_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lease")
+        """Made again at each :meth:`run` (its threads start when first used)."""
         self._first_seen: dict[str, datetime] = {}
         self._first_full = asyncio.Event()
         """Set once a full pass ran: re-checks wait for it after start, so that a wave that
@@ -124,6 +135,7 @@ class Daemon:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then shut down gracefully."""
+        self._lease_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lease")
         roots = [
             asyncio.create_task(self._lease_loop(), name="lease"),
             asyncio.create_task(self._poll_loop(), name="poller"),
@@ -145,45 +157,61 @@ class Daemon:
             await self._shut_down(roots)
 
     async def _shut_down(self, roots: list[asyncio.Task[None]]) -> None:
-        log.info("daemon stopping")
+        log.info(
+            "daemon stopping",
+            what="no new events (webhooks get 503); the passes in flight finish, then the "
+            "lease is released",
+            grace_seconds=self.config.shutdown_grace,
+        )
         self._stopping.set()
         work = asyncio.gather(*roots, self.queues.close(drain=True), return_exceptions=True)
         try:
             await asyncio.wait_for(work, self.config.shutdown_grace)
         except TimeoutError:
             log.warning("shutdown grace exceeded; unfinished actions are settled at next start")
+        self._lease_thread.shutdown(wait=False)
+        leading = self.lease.held
         self.lease.release()
         self.status.set_leader(False)
-        log.info("daemon stopped")
+        log.info("daemon stopped", lease="released" if leading else "not held")
 
     async def _lease_loop(self) -> None:
         while not self._stopping.is_set():
             was_held = self.lease.held
-            held = self.lease.refresh()
+            # Off the loop (a hung store stalls no listener), on a thread of its own (the
+            # shared pool, busy with journal writes or a slow mail server, never delays it).
+            answer = await asyncio.get_running_loop().run_in_executor(
+                self._lease_thread, self.lease.ask
+            )
+            held = self.lease.settle(answer)
             self.status.vendor_reachable(STORE, self.lease.answered, self.clock.now())
             if held != was_held:
                 self.status.set_leader(held)
                 if held:
                     self._leader_gained.set()
+                    self._poll_now.set()  # the poller need not wait out its interval
             await self._pause(self.lease.renew_every)
 
     async def _poll_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
             started = loop.time()
+            self._poll_now.clear()
             if self.lease.held:
                 await self.poll_once()
             # A fixed rate, not a fixed gap: a slow poll does not push the next one back.
-            await self._pause(max(self.config.poll_interval - (loop.time() - started), 0.0))
+            wait = max(self.config.poll_interval - (loop.time() - started), 0.0)
+            await self._pause(wait, self._poll_now)
 
     async def poll_once(self) -> None:
         """One poll of the admin events; a failure is logged and retried at the next tick."""
         try:
             result = await self.poller.poll_once()
         except Exception as error:
-            log.warning("event poll failed", error=_describe(error))
+            self.poll_failures.failed(error)
             self.status.vendor_reachable("keycloak", False, self.clock.now())
             return
+        self.poll_failures.succeeded()
         self.status.record_poll(self.clock.now(), result.lag_seconds)
         if result.queued:
             log.info("events queued", received=result.received, queued=result.queued)
@@ -210,7 +238,7 @@ class Daemon:
                 self._first_full.set()
         if report.complete and not report.blocked_guards:
             self.queues.ledger.reread_everyone(started)  # older events need no re-check
-        self._record(report, "full", {})
+        await self._record(report, "full", {})
         return report
 
     async def _wave(self, wave: Wave) -> WaveOutcome:
@@ -238,7 +266,7 @@ class Daemon:
         # One person keeps the old scope (their id: a later passing re-check clears their
         # blocked entry); a larger wave's entry goes once its people are done or released.
         scope = people[0] if len(people) == 1 else f"wave of {len(people)} from {people[0]}"
-        self._record(report, scope, hints)
+        await self._record(report, scope, hints)
         retry = frozenset(IdentityId(i) for i in report.unread)
         for person, why in report.unread.items():
             log.warning("person not read in a wave; retried", identity_id=person, why=why)
@@ -249,14 +277,24 @@ class Daemon:
             self._first_seen.pop(identity_id, None)
         return WaveOutcome(settled=settled, retry=retry)
 
-    def _record(self, report: PassReport, scope: str, hints: dict[str, datetime]) -> None:
+    async def _record(self, report: PassReport, scope: str, hints: dict[str, datetime]) -> None:
         self.status.record_pass(report, scope)
-        self._read_guards()
+        await self._read_guards()
         held = sum(1 for action in report.actions if action.outcome == "held")
         if held:
             log.warning("deprovisioning held", scope=scope, held=held)
-        for guard in report.blocked_guards:
-            log.warning("plan blocked by guard", scope=scope, guard=guard)
+        for guard in report.plan.blocked_by if report.plan else ():
+            why = guard.message[:MAX_SAID]
+            log.warning("plan blocked by guard", scope=scope, guard=guard.name.value, why=why)
+        if not report.complete:
+            log.warning(
+                "pass incomplete",
+                kind=report.kind,
+                scope=scope,
+                problems=_first(report.problems),
+                what_to_do="nothing is acted on that an incomplete read could make wrong; "
+                "the next pass tries again; /readyz and the console list the problems",
+            )
         for action in report.actions:
             if not (action.deprovisioning and action.confirmed and action.identity_id):
                 continue
@@ -273,10 +311,10 @@ class Daemon:
             seconds=round(report.duration, 3),
         )
 
-    def _read_guards(self) -> None:
+    async def _read_guards(self) -> None:
         """The hold and budget after each pass, for the status page and the metrics."""
         try:
-            self.status.refresh_guards()
+            await asyncio.to_thread(self.status.refresh_guards)
         except Exception as error:  # the status page must not stop the daemon
             log.warning("could not read the hold", error=_describe(error))
 
@@ -294,11 +332,16 @@ class Daemon:
                     await waiter
 
 
-def _describe(error: BaseException) -> str:
-    """Our own errors promise secret-free messages; others are named by type only."""
-    if isinstance(error, OffboardError):
-        return f"{type(error).__name__}: {error}"
-    return type(error).__name__
+_describe = describe
+SHOWN = 3
+MAX_SAID = 400
+
+
+def _first(problems: tuple[str, ...]) -> list[str]:
+    """A few problems, each cut short, and how many more: a log line, not a report."""
+    shown = [problem[:MAX_SAID] for problem in problems[:SHOWN]]
+    more = len(problems) - SHOWN
+    return [*shown, f"and {more} more"] if more > 0 else shown
 
 
 def _failed(kind: str, started: datetime, finished: datetime, error: Exception) -> PassReport:

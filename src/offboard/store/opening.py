@@ -24,6 +24,10 @@ from offboard.store.schema import metadata, store_meta
 from offboard.store.serial_writer import SerialWriterConnection
 
 BUSY_TIMEOUT_MS = 30_000
+POSTGRES_CONNECT_TIMEOUT = 10
+"""Seconds for a PostgreSQL connection to be made (unless the URL sets ``connect_timeout``):
+libpq's default waits as long as the network lets it, and a hung server held the daemon's
+lease loop and its shutdown with it."""
 OURS = frozenset(metadata.tables) | {"alembic_version"}
 
 
@@ -48,7 +52,9 @@ def engine_for(url: URL, location: str | Path, *, read_only: bool) -> Engine:
     """An engine on the store; a SQLite file is created (0600) only for writing."""
     path = sqlite_path(url)
     if path is None:
-        engine = create_engine(url)
+        bounded = "connect_timeout" in url.query or url.get_backend_name() != "postgresql"
+        timeout = {} if bounded else {"connect_timeout": POSTGRES_CONNECT_TIMEOUT}
+        engine = create_engine(url, connect_args=timeout)
         return engine.execution_options(postgresql_readonly=True) if read_only else engine
     if not read_only:
         create_private_file(path)

@@ -27,21 +27,35 @@ async def gather(
     status: DaemonStatus, limits: Mapping[str, timedelta], backend: ConsoleBackend
 ) -> list[Attention]:
     """Everything that needs a human now, most urgent first, people named."""
-    await asyncio.to_thread(_refresh, status)
+    read = await asyncio.to_thread(_refresh, status)
     latest = await asyncio.to_thread(_latest_plan, status, backend)
     blocked = latest.blocked if latest is not None else ()
     items = [*_holds(status), *_blocked_plans(status, latest), *_blocked_people(blocked)]
     items += await asyncio.to_thread(failed_actions, backend)
-    items += replica(status, limits)
+    health = replica(status, limits)
+    if not read and not any(item.kind == "store" for item in health):
+        items.append(UNREAD)  # before readiness notices (a lease ttl), never a green page
+    items += health
     items += await asyncio.to_thread(orphans, backend)
     return await _named(items, backend)
 
 
-def _refresh(status: DaemonStatus) -> None:
+UNREAD = Attention(
+    "store",
+    "The store could not be read just now",
+    "holds, blocked plans and failed actions may be missing from this page",
+    "Check the database and the network to it; this page reloads itself.",
+)
+
+
+def _refresh(status: DaemonStatus) -> bool:
+    """Read the hold and budget; False when the store did not answer."""
     try:
         status.refresh_guards()
-    except Exception:  # the store unreadable: shown by the readiness items, never a 500
+    except Exception:  # the store unreadable: an attention item, never a 500
         status.guards = None
+        return False
+    return True
 
 
 def _holds(status: DaemonStatus) -> list[Attention]:
