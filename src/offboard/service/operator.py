@@ -11,6 +11,7 @@ run) and journals who did it and why.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import httpx
@@ -34,6 +35,19 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 class OperatorRefusedError(OffboardError):
     """The act would be wrong or cannot be checked; the message says why and what to do."""
+
+
+def guard_names(names: Iterable[str]) -> frozenset[GuardName]:
+    """The guards an operator named to lift (blanks ignored); an unknown name is refused,
+    with the names there are."""
+    wanted = [name.strip() for name in names if name.strip()]
+    known = {g.value: g for g in GuardName}
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise OperatorRefusedError(
+            f"no such guard: {', '.join(unknown)} (guards: {', '.join(known)})"
+        )
+    return frozenset(known[name] for name in wanted)
 
 
 @dataclass(frozen=True, slots=True)

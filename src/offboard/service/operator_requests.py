@@ -38,6 +38,7 @@ from offboard.service.operator import (
     Prepared,
     Sides,
     carry_out,
+    guard_names,
     prepare_cutoff,
     prepare_lift,
 )
@@ -144,7 +145,7 @@ class HandedActs:
     async def _perform(self, request: OperatorRequest, gate: PassGate) -> tuple[RequestState, str]:
         try:
             act = Act(request.actor, request.reason)
-            overrides = _guards(request.overrides)
+            overrides = guard_names(request.overrides)
             prepare = prepare_cutoff if request.kind is RequestKind.CUTOFF else prepare_lift
             prepared = await prepare(request.person, act, self.sides)
             if prepared.refusal is not None:
@@ -206,14 +207,6 @@ async def act_or_hand_over(
 async def _daemon_leads(queue: RequestQueue, now: datetime) -> bool:
     leader = await asyncio.to_thread(queue.leader, LEASE_NAME, now)
     return leader is not None and not leader.startswith(CLI_HOLDER)
-
-
-def _guards(names: tuple[str, ...]) -> frozenset[GuardName]:
-    known = {g.value: g for g in GuardName}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise OperatorRefusedError(f"no such guard: {', '.join(unknown)}")
-    return frozenset(known[n] for n in names)
 
 
 def settled(report: ApplyReport) -> tuple[RequestState, str]:

@@ -10,7 +10,6 @@ from offboard.core.budget import BudgetCategory
 from offboard.core.holds import DEPROVISIONING
 from offboard.core.identities import IdentityId
 from offboard.core.operator_requests import OperatorRequest, RequestKind, RequestState
-from offboard.core.plan import GuardName
 from offboard.executor.applying import PlanBlockedError
 from offboard.ports import IdentityEvent, NoHoldError
 from offboard.server.console.acts import OVERRIDE_FIELD, Form
@@ -23,6 +22,7 @@ from offboard.service.operator import (
     OperatorRefusedError,
     Prepared,
     Sides,
+    guard_names,
     prepare_cutoff,
     prepare_lift,
 )
@@ -132,7 +132,7 @@ async def retry(form: Form, act: Act, sides: Sides, backend: ConsoleBackend) -> 
 
 async def override(form: Form, act: Act, sides: Sides, backend: ConsoleBackend) -> str:
     """Lift the blocking guards for the plan shown (``approve_override``)."""
-    guards = _guards(_needed(form, "guards"))
+    guards = guard_names(_needed(form, "guards").split(","))
     try:
         async with backend.acting() as preflight:
             report = await approve_override(_needed(form, "fingerprint"), guards, act, sides,
@@ -166,7 +166,7 @@ async def _one_person(
     """A one-person act as the CLI's ``cutoff`` does it: checked on fresh reads, carried out
     under this daemon's lease, or handed to the replica that leads."""
     person = _needed(form, "person")
-    overrides = _guards(form.get(OVERRIDE_FIELD, ""))
+    overrides = guard_names(form.get(OVERRIDE_FIELD, "").split(","))
     prepared = await prepare(person, act, sides)
     if prepared.refusal is not None:
         raise OperatorRefusedError(prepared.refusal)
@@ -196,18 +196,6 @@ def _lift_hint(person: str) -> str:
         f"on {person}'s page and submit again: the override is journaled with your name and "
         "reason."
     )
-
-
-def _guards(text: str) -> frozenset[GuardName]:
-    """Guard names, comma-separated (none when empty); an unknown one is refused."""
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    known = {g.value: g for g in GuardName}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise OperatorRefusedError(
-            f"no such guard: {', '.join(unknown)} (guards: {', '.join(known)})"
-        )
-    return frozenset(known[n] for n in names)
 
 
 def _needed(form: Form, name: str) -> str:
