@@ -43,7 +43,8 @@ from offboard.core.notifications import (
     render,
 )
 from offboard.core.plan import EntryStatus
-from offboard.ports import Clock, OffboardError, PermanentError
+from offboard.ports import Clock, PermanentError
+from offboard.service.outages import describe
 from offboard.service.status import DaemonStatus
 
 log = structlog.get_logger(__name__)
@@ -129,7 +130,7 @@ class Notifications:
                 try:
                     await self.check(leader)
                 except Exception as error:  # notifications must never stop the daemon
-                    log.warning("notification check failed", error=_describe(error))
+                    log.warning("notification check failed", error=describe(error))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), self.config.check_every)
 
@@ -201,7 +202,7 @@ class Notifications:
                 final = isinstance(error, PermanentError) or attempt == QUICK_RETRIES
                 if final:
                     log.warning("notification not delivered", channel=channel.name,
-                                kind=str(condition.kind), error=_describe(error))  # fmt: skip
+                                kind=str(condition.kind), error=describe(error))  # fmt: skip
                     self.counters.failed(channel.name, str(condition.kind))
                     return False
                 await asyncio.sleep(self.config.retry_wait * attempt)
@@ -273,9 +274,3 @@ class Notifications:
         condition = not_ready_condition(since, now, self.config.not_ready_after, reasons)
         if condition is not None:
             found.conditions.append(condition)
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, OffboardError):
-        return f"{type(error).__name__}: {error}"
-    return type(error).__name__

@@ -232,7 +232,7 @@ class Daemon:
             try:
                 report = await self.passes.full()
             except Exception as error:
-                log.error("reconciliation failed", error=_describe(error))
+                log.error("reconciliation failed", error=describe(error))
                 report = _failed("full", started, self.clock.now(), error)
             finally:
                 self._first_full.set()
@@ -259,7 +259,7 @@ class Daemon:
             try:
                 report = await self.passes.wave(people)
             except Exception as error:
-                log.warning("wave failed", people=len(people), error=_describe(error))
+                log.warning("wave failed", people=len(people), error=describe(error))
                 failed = _failed("wave", started, self.clock.now(), error)
                 report = dataclasses.replace(failed, unread=dict.fromkeys(people, "failed"))
         hints = {str(i): self._first_seen[i] for i in people if i in self._first_seen}
@@ -316,7 +316,7 @@ class Daemon:
         try:
             await asyncio.to_thread(self.status.refresh_guards)
         except Exception as error:  # the status page must not stop the daemon
-            log.warning("could not read the hold", error=_describe(error))
+            log.warning("could not read the hold", error=describe(error))
 
     async def _pause(self, seconds: float, wake: asyncio.Event | None = None) -> None:
         """Sleep up to ``seconds``; return early on stop (or on ``wake``)."""
@@ -332,7 +332,6 @@ class Daemon:
                     await waiter
 
 
-_describe = describe
 SHOWN = 3
 MAX_SAID = 400
 
@@ -345,4 +344,4 @@ def _first(problems: tuple[str, ...]) -> list[str]:
 
 
 def _failed(kind: str, started: datetime, finished: datetime, error: Exception) -> PassReport:
-    return PassReport(kind, started, finished, complete=False, problems=(_describe(error),))
+    return PassReport(kind, started, finished, complete=False, problems=(describe(error),))
