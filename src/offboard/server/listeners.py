@@ -98,6 +98,33 @@ def raise_open_file_limit(wanted: int = OPEN_FILES_WANTED) -> tuple[int, int]:
     return soft, target
 
 
+class Throttle:
+    """Lets a key through at most once per ``interval`` seconds, counting what it holds back:
+    a line repeated as fast as a client (or a loop out of descriptors) can repeat it is
+    logged once per interval, with how many were left out."""
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval = interval
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def let_through(self, key: str = "") -> int | None:
+        """None when ``key`` passed less than ``interval`` ago (one more held back); else
+        how many were held back since it last passed."""
+        now = self._clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self._interval:
+            self._held[key] = self._held.get(key, 0) + 1
+            return None
+        self._last[key] = now
+        return self._held.pop(key, 0)
+
+    def held(self, key: str = "") -> int:
+        """How many were held back since ``key`` last passed."""
+        return self._held.get(key, 0)
+
+
 class AcceptErrorFilter:
     """An asyncio exception handler that logs accept failures once per ``interval`` seconds.
 
@@ -113,11 +140,13 @@ class AcceptErrorFilter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._previous = previous
-        self._interval = interval
-        self._clock = clock
-        self._last: float | None = None
-        self.suppressed = 0
+        self._throttle = Throttle(interval, clock)
         self.logged = 0
+
+    @property
+    def suppressed(self) -> int:
+        """Accept failures left out since the last line."""
+        return self._throttle.held()
 
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         if "accept" not in str(context.get("message", "")):
@@ -126,19 +155,16 @@ class AcceptErrorFilter:
             else:
                 loop.default_exception_handler(context)
             return
-        now = self._clock()
-        if self._last is not None and now - self._last < self._interval:
-            self.suppressed += 1
+        left_out = self._throttle.let_through()
+        if left_out is None:
             return
         error = context.get("exception")
         log.error(
             "cannot accept connections",
             error=type(error).__name__ if error else context.get("message"),
             detail=os.strerror(error.errno) if isinstance(error, OSError) and error.errno else "",
-            suppressed_since_last=self.suppressed,
+            suppressed_since_last=left_out,
         )
-        self._last = now
-        self.suppressed = 0
         self.logged += 1
 
     @classmethod
@@ -197,20 +223,14 @@ class RepeatFilter(logging.Filter):
 
     def __init__(self, interval: float = 60.0, clock: Callable[[], float] = time.monotonic):
         super().__init__()
-        self._interval = interval
-        self._clock = clock
-        self._last: dict[str, float] = {}
-        self._suppressed: dict[str, int] = {}
+        self._throttle = Throttle(interval, clock)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        key = str(record.msg)[:200]  # the template (uvicorn's few), not the formatted line
-        now = self._clock()
-        last = self._last.get(key)
-        if last is not None and now - last < self._interval:
-            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+        # The template (uvicorn's few), not the formatted line.
+        left_out = self._throttle.let_through(str(record.msg)[:200])
+        if left_out is None:
             return False
-        self._last[key] = now
-        record.suppressed_since_last = self._suppressed.pop(key, 0)
+        record.suppressed_since_last = left_out
         return True
 
     @classmethod
