@@ -39,7 +39,8 @@ class PassGate:
         self._sending = 0
         self._yielding = False
         self._superseded: dict[str, str] = {}
-        """Identity and account ids an interlude acted on during the running full pass."""
+        """Identity and account ids an interlude acted on during the yielding full pass
+        (emptied when it stops yielding)."""
 
     @asynccontextmanager
     async def shared(self) -> AsyncIterator[None]:
@@ -71,13 +72,11 @@ class PassGate:
                 self._exclusive_waiting -= 1
                 self._condition.notify_all()
             self._exclusive = True
-            self._superseded = {}  # this pass reads everything afresh
         try:
             yield
         finally:
             async with self._condition:
                 self._exclusive = False
-                self._superseded = {}
                 self._condition.notify_all()
 
     @asynccontextmanager
@@ -93,7 +92,7 @@ class PassGate:
             finally:
                 self._interludes_waiting -= 1
             self._interlude = True
-            if self._exclusive:
+            if self._yielding:  # only a yielding pass lets an act in, and forgets it after
                 self._superseded.update(dict.fromkeys(ids, why))
         try:
             yield

@@ -5,9 +5,8 @@ daemon's own lease (its fencing token) and holds the daemon's pass gate exclusiv
 full reconciliation does, so that no pass acts on the same people at the same moment.
 A cut-off or a lift does not wait for a running full pass: it runs between two of the
 pass's writes (``PassGate.interlude``). When nobody leads, the act takes the lease for
-itself, as the CLI does. When another
-process leads, :class:`LeaderBusyError` says so and each act decides (record and leave
-it to the leader, or refuse).
+itself, as the CLI does. When another process leads, :class:`LeaderBusyError` says so and
+each act decides (record and leave it to the leader, or refuse).
 """
 
 from __future__ import annotations
