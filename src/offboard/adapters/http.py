@@ -53,6 +53,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 Refine403 = Callable[[httpx.Response, str], PermanentError | None]
 """Adapter hook: turn a vendor's 403 body into a sharper error (e.g. NotManageableError)."""
+Explain = Callable[[httpx.Response], str | None]
+"""Adapter hook: a refusal (400, 409) in words from the vendor's error body, said in place
+of the raw body; None leaves the body as it is. The error keeps its class."""
 
 _SECRET_PATTERNS = (
     re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+"),
@@ -128,11 +131,20 @@ def server_delay(response: httpx.Response, *, now: datetime | None = None) -> fl
 
 
 def error_for(
-    response: httpx.Response, what: str, *, refine_403: Refine403 | None = None
+    response: httpx.Response,
+    what: str,
+    *,
+    refine_403: Refine403 | None = None,
+    explain: Explain | None = None,
 ) -> OffboardError:
     """The error of :mod:`offboard.ports` that ``response`` (a non-2xx) stands for."""
     status = response.status_code
-    detail = f"{what}: HTTP {status}: {body_excerpt(response)}".rstrip(": ")
+    words = explain(response) if explain is not None and status in (400, 409) else None
+    detail = (
+        f"{what}: HTTP {status} {words}"
+        if words
+        else f"{what}: HTTP {status}: {body_excerpt(response)}".rstrip(": ")
+    )
     if status == 429 or status >= 500 or status == 408:
         return TemporaryError(detail, retry_after=server_delay(response), status=status)
     if status == 401:
@@ -149,11 +161,15 @@ def error_for(
 
 
 def raise_for_status(
-    response: httpx.Response, what: str, *, refine_403: Refine403 | None = None
+    response: httpx.Response,
+    what: str,
+    *,
+    refine_403: Refine403 | None = None,
+    explain: Explain | None = None,
 ) -> None:
     """Raise the mapped error unless the response is a success (2xx)."""
     if not response.is_success:
-        raise error_for(response, what, refine_403=refine_403)
+        raise error_for(response, what, refine_403=refine_403, explain=explain)
 
 
 def transport_error(exc: httpx.TransportError, what: str) -> TemporaryError:
@@ -398,6 +414,7 @@ async def send(
     *,
     limiter: RateLimiter | None = None,
     refine_403: Refine403 | None = None,
+    explain: Explain | None = None,
 ) -> httpx.Response:
     """Send one request through the limiter and map failures to the port errors.
 
@@ -413,7 +430,7 @@ async def send(
         raise transport_error(exc, what) from None
     if limiter is not None:
         limiter.observe(response.headers, response.status_code, ticket)
-    raise_for_status(response, what, refine_403=refine_403)
+    raise_for_status(response, what, refine_403=refine_403, explain=explain)
     return response
 
 

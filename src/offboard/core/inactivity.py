@@ -163,7 +163,7 @@ class _Planner:
         days = (
             f"unused for {idle.days} days"
             if used is not None
-            else (f"never used since joining {idle.days} days ago")
+            else f"never used since joining {idle.days} days ago"
         )
         if exempt:
             self.skip(Rule.INACTIVE_EXEMPT, link, account, f"{days}, but exempt from the "

@@ -68,6 +68,23 @@ def test_a_403_refined_by_the_adapter() -> None:
     assert error.reason_key == "externalDirectory.google"
 
 
+def test_a_refusal_explained_by_the_adapter_keeps_its_class() -> None:
+    """The vendor's words replace the raw body of a 400 or 409 only; an unexplained body
+    stays as it was (scrubbed and cut)."""
+
+    def explain(response: httpx.Response) -> str | None:
+        return "uniqueness: taken" if "taken" in response.text else None
+
+    conflict = error_for(_response(409, '{"detail": "taken"}'), "create u", explain=explain)
+    assert type(conflict) is ConflictError
+    assert str(conflict) == "create u: HTTP 409 uniqueness: taken"
+    unknown = error_for(_response(400, '{"x": 1}'), "create u", explain=explain)
+    assert str(unknown) == 'create u: HTTP 400: {"x": 1}'
+    missing = error_for(_response(404, '{"detail": "taken"}'), "read u", explain=explain)
+    assert type(missing) is NotFoundError
+    assert "uniqueness" not in str(missing)
+
+
 def test_retry_after_in_seconds_and_as_http_date() -> None:
     assert parse_retry_after("7") == 7.0
     assert parse_retry_after("Fri, 05 Jun 2026 06:00:00 GMT", now=NOW) == 30.0

@@ -17,7 +17,7 @@ import httpx
 from pydantic import ValidationError
 from scim2_models import Error as ScimErrorBody
 
-from offboard.adapters.atlassian_scim.refusals import explained
+from offboard.adapters.atlassian_scim.refusals import refusal_words
 from offboard.adapters.atlassian_scim.wire import (
     Failure,
     ScimListResponse,
@@ -86,18 +86,14 @@ class ScimAdapter:
     async def _call(self, build: Callable[[], httpx.Request], what: str) -> httpx.Response:
         async def attempt() -> httpx.Response:
             return await send(
-                self.client, build(), what, limiter=self.limiter, refine_403=_refine_403
-            )
+                self.client, build(), what, limiter=self.limiter, refine_403=_refine_403,
+                explain=refusal_words,
+            )  # fmt: skip
 
         try:
             return await with_retries(attempt, self.retry)
         except AuthenticationError:
             raise AuthenticationError(f"{what}: {AUTH_MESSAGE}", status=401) from None
-        except PermanentError as error:
-            said = explained(error)
-            if said is error:
-                raise
-            raise said from None
 
     def _list(self, params: dict[str, str | int]) -> httpx.Request:
         return self.client.build_request("GET", f"{self._base}/Users", params=params)

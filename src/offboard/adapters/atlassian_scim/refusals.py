@@ -3,18 +3,18 @@
 The shared error mapping keeps the (scrubbed) body in the message; for a SCIM write that
 is a JSON document an operator has to decode. Atlassian documents ``scimType`` values
 (``uniqueness`` on POST when the user exists, ``invalidValue`` for a bad payload, an email
-off the verified domains among them), so each gets one sentence on what to do. The error
-keeps its class: a 409 stays a :class:`ConflictError`, which a create's race relies on.
+off the verified domains among them), so each gets one sentence on what to do. The words
+replace the body through the mapping's ``explain`` hook (``adapters.http.error_for``), so the
+error keeps its class: a 409 stays a :class:`ConflictError`, which a create's race relies on.
 """
 
 from __future__ import annotations
 
-import json
-
+import httpx
 from pydantic import ValidationError
 from scim2_models import Error as ScimErrorBody
 
-from offboard.ports import AuthenticationError, NotFoundError, PermanentError
+from offboard.adapters.http import MAX_BODY_CHARS, scrub
 
 HINTS = {
     "uniqueness": (
@@ -33,31 +33,15 @@ HINTS = {
 }
 
 
-def _scim_error(message: str, status: int) -> ScimErrorBody | None:
-    """The ``ScimError`` body kept at the end of ``message``, if it holds one."""
-    marker = f"HTTP {status}: "
-    _, found, body = message.partition(marker)
-    if not found:
-        return None
+def refusal_words(response: httpx.Response) -> str | None:
+    """``<scimType>: <detail>. <what to do>`` of a ``ScimError`` answer; None when the body
+    is not one (the mapping then keeps the body as it is)."""
     try:
-        return ScimErrorBody.model_validate(json.loads(body))
-    except (ValueError, ValidationError):
+        body = ScimErrorBody.model_validate(response.json())
+    except (ValueError, UnicodeDecodeError, ValidationError):
         return None
-
-
-def explained(error: PermanentError) -> PermanentError:
-    """``error`` again with its SCIM refusal in words (400 and 409 only); else unchanged."""
-    status = error.status
-    if status not in (400, 409) or isinstance(error, AuthenticationError | NotFoundError):
-        return error
-    body = _scim_error(str(error), status)
-    if body is None:
-        return error
-    what = str(error).partition(f": HTTP {status}: ")[0]
     kind = body.scim_type or "refused"
-    detail = (body.detail or "").rstrip(".")
+    detail = scrub((body.detail or "").rstrip("."))[:MAX_BODY_CHARS]
     hint = HINTS.get(body.scim_type or "")
-    words = f"{what}: Atlassian refused it (HTTP {status} {kind})"
-    words += f": {detail}" if detail else ""
-    words += f". {hint[0].upper()}{hint[1:]}" if hint else ""
-    return type(error)(words, status=status)
+    words = f"{kind}: Atlassian refused it" + (f": {detail}" if detail else "")
+    return words + (f". {hint[0].upper()}{hint[1:]}" if hint else "")
