@@ -123,3 +123,25 @@ def test_a_realm_keycloak_does_not_have_is_an_error_not_unreachable(
     assert code == ExitCode.ERROR, output  # retrying later (exit 7) would never help
     assert "no such realm there (check keycloak.realm)" in output
     assert "unreachable" not in output
+
+
+@pytest.mark.slow  # the adapters retry a refused connection a few times before giving up
+@pytest.mark.parametrize(
+    ("side", "command"),
+    [
+        ("keycloak", ("report", "licences")),
+        ("atlassian", ("report", "licences")),
+        ("keycloak", ("licences", "plan")),
+    ],
+)
+def test_a_licence_read_of_an_unreachable_vendor_exits_7_in_one_line(
+    world: World, runner: CliRunner, side: str, command: tuple[str, ...]
+) -> None:
+    """As `plan` does: a monitor tells "cannot reach" from "report refused" by the code."""
+    text = world.config.read_text(encoding="utf-8")
+    world.config.write_text(text.replace(world.served.urls[side], "http://127.0.0.1:9"))
+    code, output = world.run(runner, *command)
+    assert code == ExitCode.UNREACHABLE, output
+    assert output.startswith("unreachable: ") and "127.0.0.1" in output, output
+    assert len(output.strip().splitlines()) == 1, output
+    assert len(output) < 400, output  # the first problem, not one per page

@@ -30,6 +30,7 @@ from offboard.core.plan import GuardName, Plan
 from offboard.core.plan_diff import plan_diff
 from offboard.core.plan_json import plan_summary
 from offboard.core.policy import Policy
+from offboard.core.snapshots import SourceSnapshot, TargetSnapshot
 from offboard.executor import ApplyReport, PlanBlockedError
 from offboard.executor.preflight import Preflight
 from offboard.ports import AccountDirectory, Clock, IdentitySource
@@ -117,7 +118,11 @@ def side_bars(console: Console, labels: Mapping[str, str] | None = None) -> Iter
 
 def raise_if_unreadable(result: PlanResult) -> None:
     """A side that could not be read at all is an error to fix, not a plan to review."""
-    source, target = result.source, result.target
+    raise_if_unread(result.source, result.target)
+
+
+def raise_if_unread(source: SourceSnapshot, target: TargetSnapshot) -> None:
+    """Exit 7 for a vendor that could not be read at all, 1 for one that refused us."""
     for side, snapshot, count in (
         (f"Keycloak at {source.source.partition(' (')[0]}", source, len(source.identities)),
         (f"Atlassian org {target.org_id}", target, len(target.accounts)),

@@ -36,7 +36,7 @@ async def run_pass(
 ) -> LicencePassResult:
     from offboard.cli.flows import acting
     from offboard.cli.licence_wiring import build_notifier, licence_config
-    from offboard.cli.report import usage_of
+    from offboard.cli.report import usage_of, whole_reads
     from offboard.cli.wiring import connect
     from offboard.executor.preflight import NO_PREFLIGHT
     from offboard.service.licence_pass import licence_pass
@@ -45,18 +45,19 @@ async def run_pass(
     async with connect(settings) as wired:
 
         async def run(preflight: Preflight) -> LicencePassResult:
-            return await licence_pass(
-                wired.source,
-                wired.directory,
-                usage_of(wired.directory),
-                wired.store,
-                notifier,
-                wired.clock,
-                licence_config(settings),
-                apply=apply,
-                overrides=overrides,
-                preflight=preflight,
-            )
+            with whole_reads():
+                return await licence_pass(
+                    wired.source,
+                    wired.directory,
+                    usage_of(wired.directory),
+                    wired.store,
+                    notifier,
+                    wired.clock,
+                    licence_config(settings),
+                    apply=apply,
+                    overrides=overrides,
+                    preflight=preflight,
+                )
 
         if not apply:
             return await run(NO_PREFLIGHT)

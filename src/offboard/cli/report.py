@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -53,6 +54,20 @@ def usage_of(directory: AccountDirectory) -> UsageDirectory:
     if not isinstance(directory, AtlassianDirectory):
         raise FailedError("the licence report needs the Atlassian Organizations API adapter")
     return UsageReader(directory.org)
+
+
+@contextmanager
+def whole_reads() -> Iterator[None]:
+    """A licence read that found a vendor unreadable exits 7, as ``plan`` does; one that
+    stopped part-way, or was refused, exits 1 with the first problem."""
+    from offboard.cli.flows import raise_if_unread
+    from offboard.service.licence_check import ReportUnsafeError
+
+    try:
+        yield
+    except ReportUnsafeError as error:
+        raise_if_unread(error.source, error.target)
+        raise
 
 
 async def licence_report(
@@ -172,9 +187,10 @@ def licences(
 
     async def go() -> tuple[LicenceReport, list[tuple[datetime, int]]]:
         async with connect(settings) as wired:
-            made = await licence_report(
-                wired, licence_config(settings, inactive_days).options, record=record
-            )
+            with whole_reads():
+                made = await licence_report(
+                    wired, licence_config(settings, inactive_days).options, record=record
+                )
             return made, trend_of(wired.store.licence_reports(TREND_CHECKS))
 
     made, trend = asyncio.run(go())

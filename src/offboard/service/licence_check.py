@@ -58,7 +58,17 @@ def _no_progress(_phase: str) -> Progress | None:
 
 
 class ReportUnsafeError(OffboardError):
-    """A side was not read completely: a report from it would call current people orphans."""
+    """A side was not read completely: a report from it would call current people orphans.
+
+    It keeps both snapshots, so that a caller can tell a vendor not read at all (unreachable)
+    from a read that stopped part-way; its message names the first problem and counts the
+    rest (a refused connection repeats one problem for every page)."""
+
+    def __init__(self, source: SourceSnapshot, target: TargetSnapshot) -> None:
+        self.source, self.target = source, target
+        problems = list(dict.fromkeys([*source.problems, *target.problems])) or ["unknown"]
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        super().__init__(f"no licence report from an incomplete read: {problems[0]}{more}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +124,8 @@ async def read_inputs(
     """
     source_snapshot = await source.snapshot(progress=progress("keycloak"))
     target = await directory.snapshot(progress=progress("atlassian"))
-    problems = [*source_snapshot.problems, *target.problems]
     if not (source_snapshot.complete and target.complete):
-        raise ReportUnsafeError(
-            "no licence report from an incomplete read: " + "; ".join(problems or ["unknown"])
-        )
+        raise ReportUnsafeError(source_snapshot, target)
     usages = await usage.usages(progress=progress("use"))
     listed = {u.account_id for u in usages}
     missing = [
