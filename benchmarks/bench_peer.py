@@ -78,9 +78,12 @@ TIME = "/usr/bin/time"
 PROFILE = os.environ.get("BENCH_PEER_PROFILE", "")
 """A file for a pyinstrument profile of the offboard runs (wall-clock, async-aware)."""
 IMPORTTIME = os.environ.get("BENCH_PEER_IMPORTTIME", "")
+"""A file to copy the ``-X importtime`` log of the offboard runs to."""
 CPROFILE = os.environ.get("BENCH_PEER_CPROFILE", "")
 """A file for a cProfile (pstats) of the offboard runs: where the CPU goes, flat."""
-"""A file to copy the ``-X importtime`` log of the offboard runs to."""
+PYSPY = os.environ.get("BENCH_PEER_PYSPY", "")
+"""A file for py-spy's sampled CPU profile of the offboard runs (collapsed stacks, no
+overhead on the measured process worth the name: cProfile doubles its CPU)."""
 
 
 def compiled_like_an_install() -> None:
@@ -268,6 +271,9 @@ def one_run(tool: str, people: int, scratch: Path, shifting: bool) -> dict[str, 
                 command[1:1] = ["-m", "pyinstrument", "-r", "text", "-o", PROFILE]
             if CPROFILE:  # deterministic CPU profile (pstats file), for a flat view
                 command[1:1] = ["-m", "cProfile", "-o", CPROFILE]
+            if PYSPY:  # sampled, CPU time only (--idle off): where a run's CPU goes
+                spy = str(Path(sys.executable).with_name("py-spy"))
+                command[:0] = [spy, "record", "-r", "250", "-f", "raw", "-o", PYSPY, "--"]
         else:
             command = [sys.executable, str(NAIVE), kc_url, REALM, CLIENT_ID, CLIENT_SECRET,
                        at_url, ORG_ID, ORG_KEY]  # fmt: skip
