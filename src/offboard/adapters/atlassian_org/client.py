@@ -17,6 +17,7 @@ from functools import partial
 import httpx
 from pydantic import ValidationError
 
+from offboard.adapters.answers import parse_answer
 from offboard.adapters.atlassian_org import requests as rq
 from offboard.adapters.atlassian_org.casting import merge_directories, to_account
 from offboard.adapters.atlassian_org.errors import authentication_error, refine_403
@@ -109,11 +110,11 @@ class OrgAdapter:
         ids: list[str] = []
         cursor: str | None = None
         while True:
+            what = "list directories"
             response = await self.call(
-                partial(rq.list_directories, self.client, self.org_id, cursor),
-                "list directories",
+                partial(rq.list_directories, self.client, self.org_id, cursor), what
             )
-            page = DirectoryPage.model_validate_json(response.content)
+            page = parse_answer(DirectoryPage, response, what)
             ids.extend(d.directory_id for d in page.data)
             if (cursor := rq.next_cursor(page.links.next)) is None:
                 return ids
@@ -126,7 +127,7 @@ class OrgAdapter:
             response = await self.call(
                 partial(rq.list_domains, self.client, self.org_id, cursor), "list domains"
             )
-            page = DomainPage.model_validate_json(response.content)
+            page = parse_answer(DomainPage, response, "list domains")
             names.update(
                 d.attributes.name.lower()
                 for d in page.data
@@ -174,11 +175,12 @@ class OrgAdapter:
         cursor: str | None = None
         empty_pages = 0
         while True:
+            what = f"search users (page {len(into) // rq.SEARCH_LIMIT + 1})"
             response = await self.call(
                 partial(rq.search_users, self.client, self.org_id, directory_id, cursor=cursor),
-                f"search users (page {len(into) // rq.SEARCH_LIMIT + 1})",
+                what,
             )
-            page = DirectoryUserPage.model_validate_json(response.content)
+            page = parse_answer(DirectoryUserPage, response, what)
             into.extend(to_account(user, domains) for user in page.data)
             if progress is not None:
                 progress(len(into), None)
@@ -214,7 +216,7 @@ class OrgAdapter:
                         cursor=cursor, limit=limit, filters={"accountIds": ids}),
                 f"read {len(ids)} accounts",
             )  # fmt: skip
-            page = DirectoryUserPage.model_validate_json(response.content)
+            page = parse_answer(DirectoryUserPage, response, f"read {len(ids)} accounts")
             users.extend(page.data)
             previous, cursor = cursor, rq.next_cursor(page.links.next)
             if cursor is None:
@@ -241,7 +243,8 @@ class OrgAdapter:
                             cursor=cursor, emails=chunk),
                     f"find accounts by email ({len(chunk)} addresses)",
                 )  # fmt: skip
-                page = DirectoryUserPage.model_validate_json(response.content)
+                page = parse_answer(DirectoryUserPage, response, "find accounts by email")
+                _only_asked(page.data, chunk)
                 found.extend(to_account(user, self._verified) for user in page.data)
                 previous, cursor = cursor, rq.next_cursor(page.links.next)
                 if cursor is None:
@@ -260,9 +263,8 @@ class OrgAdapter:
             )
         except NotFoundError:
             return None
-        return to_account(
-            DirectoryUserDocument.model_validate_json(response.content).data, self._verified
-        )
+        document = parse_answer(DirectoryUserDocument, response, f"read account {account_id}")
+        return to_account(document.data, self._verified)
 
     async def permission(self, account_id: str, privilege: str) -> Permission:
         """One entry of ``GET /users/{id}/manage?privileges=...``."""
@@ -328,6 +330,23 @@ class OrgAdapter:
             f"{verb} {action.account_id}",
         )
         return OperationResult(http_status=response.status_code, changed=True, detail=verb)
+
+
+def _only_asked(users: list[DirectoryUser], asked: list[str]) -> None:
+    """Refuse an email search that answered an account holding none of the addresses asked.
+
+    The ``emails`` filter is newer than the 2025 Organizations spec; a tenant that does not
+    apply it answers the whole directory, which must never be taken for the accounts of
+    these people (their actions would reach others). An answer without an email (hidden)
+    cannot be told apart and is kept: matching by email never pairs it with anyone."""
+    wanted = {email.lower() for email in asked}
+    for user in users:
+        if user.email is not None and user.email.lower() not in wanted:
+            raise PermanentError(
+                f"the email search answered account {user.account_id}, which holds none of "
+                f"the addresses asked: this tenant does not apply the v2 search's emails "
+                f"filter, so no account was taken from the answer"
+            )
 
 
 def _already_done(kind: ActionKind, account: Account) -> bool:

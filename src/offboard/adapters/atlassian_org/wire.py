@@ -7,14 +7,23 @@ JSON:API-like shapes (v1); user management speaks snake_case and key-based error
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class Wire(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+
+def _in_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_in_utc)]
+"""A vendor timestamp, always aware: ISO-8601 allows one without an offset (and a date
+alone), which compared with offboard's aware clock raises a TypeError. Atlassian's are UTC."""
 
 
 class Links(Wire):
@@ -87,7 +96,7 @@ class DirectoryUser(Wire):
     management_source: str | None = Field(default=None, alias="managementSource")
     for_deletion: bool | None = Field(default=None, alias="forDeletion")
     deactivated_on: str | None = Field(default=None, alias="deactivatedOn")
-    added_to_org: datetime | None = Field(default=None, alias="addedToOrg")
+    added_to_org: UtcDatetime | None = Field(default=None, alias="addedToOrg")
 
 
 class DirectoryUserPage(Wire):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from offboard.ports import PermanentError
+
 ATLASSIAN_EXTENSION = "urn:scim:schemas:extension:atlassian-external:1.0"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
@@ -43,10 +45,31 @@ class ScimUser(Wire):
 
 
 class ScimListResponse(Wire):
-    total_results: int = Field(alias="totalResults")
-    start_index: int = Field(default=1, alias="startIndex")
+    total_results: int | None = Field(default=None, alias="totalResults")
+    start_index: int | None = Field(default=None, alias="startIndex")
     items_per_page: int | None = Field(default=None, alias="itemsPerPage")
     resources: list[ScimUser] = Field(default=[], alias="Resources")
+
+
+def next_start(
+    asked: int, page_start: int | None, returned: int, total: int | None, what: str
+) -> int | None:
+    """Where the next page of a SCIM listing starts, None after the last page.
+
+    Atlassian's ``ScimUserListResponse`` requires none of its fields; RFC 7644 §3.4.2.4
+    says ``startIndex`` is the 1-based index of the page's first result. A page that starts
+    elsewhere than asked (a server or cache ignoring ``startIndex``) would be walked for
+    ever or skip people, so it is refused; without ``totalResults`` the walk ends on an
+    empty page."""
+    if returned == 0:
+        return None
+    if page_start is not None and page_start != asked:
+        raise PermanentError(
+            f"{what}: the SCIM server answered from startIndex {page_start}, not the "
+            f"{asked} asked; the listing cannot be walked whole"
+        )
+    following = asked + returned
+    return None if total is not None and following > total else following
 
 
 class Failure(Wire):

@@ -1,0 +1,202 @@
+"""Answers a real tenant may give that the emulator, left alone, never does.
+
+Each test takes the emulator's answer and changes it the way the vendor documents allow (a
+field the spec does not require left out, a timestamp without an offset, a filter the
+tenant does not apply), or scripts a server whose paging misbehaves, and shows the adapter
+neither guesses nor loops: it reads what it can and refuses the rest with a clear error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC
+from typing import Any
+
+import httpx
+import pytest
+
+from offboard.adapters.atlassian_org import OrgAdapter
+from offboard.adapters.atlassian_org.usage import UsageReader
+from offboard.adapters.atlassian_scim import ScimAdapter
+from offboard.adapters.http import BearerAuth, build_client
+from offboard.core.accounts import AccountId
+from offboard.ports import PermanentError
+from offboard_emulators.atlassian import create_app
+from offboard_emulators.atlassian.app import EmulatorParts
+from offboard_emulators.atlassian.fixture import generate_accounts
+from tests.adapters.atlassian.conftest import BASE, Script, ok
+from tests.adapters.atlassian.test_against_emulator import (
+    LEAVER,
+    ORG,
+    SEARCH,
+    directory,
+    parts,
+)
+
+__all__ = ["parts"]  # the fixture, used by name
+Edit = Callable[[httpx.Request, Any], Any]
+
+
+def tampering(
+    parts: EmulatorParts,
+    *,
+    request_body: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    answer: Edit | None = None,
+) -> httpx.MockTransport:
+    """The emulator, with each JSON request body and each successful JSON answer edited."""
+    inner = httpx.ASGITransport(create_app(parts=parts))
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        if request_body is not None and request.content:
+            body = request_body(json.loads(request.content))
+            request = httpx.Request(
+                request.method, request.url, json=body, headers={
+                    k: v for k, v in request.headers.items() if k.lower() != "content-length"
+                }
+            )  # fmt: skip
+        response = await inner.handle_async_request(request)
+        content = await response.aread()
+        if answer is None or not response.is_success or not content:
+            return httpx.Response(response.status_code, headers=response.headers, content=content)
+        edited = answer(request, json.loads(content))
+        return httpx.Response(response.status_code, json=edited)
+
+    return httpx.MockTransport(handle)
+
+
+# --- the v2 emails filter -------------------------------------------------------------
+
+
+def without_emails(body: dict[str, Any]) -> dict[str, Any]:
+    """What a tenant whose API predates the ``emails`` filter acts on: the rest of the body."""
+    return {k: v for k, v in body.items() if k != "emails"}
+
+
+async def test_an_email_search_that_answers_other_people_is_refused(
+    parts: EmulatorParts,
+) -> None:
+    """The 2025 Organizations spec has no ``emails`` filter (reference §8); where a tenant
+    does not apply it, the search answers the whole directory. Taking that answer as "the
+    accounts holding this address" would hand a leaver's actions to other people."""
+    generate_accounts(parts.state, ORG, 30, domain="example.com", directory_id="dir-main")
+    async with directory(tampering(parts, request_body=without_emails)) as adapter:
+        with pytest.raises(PermanentError, match="none of the addresses asked"):
+            await adapter.find_by_email("leaver@example.com")
+        with pytest.raises(PermanentError, match="none of the addresses asked"):
+            await adapter.find_by_emails(["leaver@example.com", "owner@example.com"])
+
+
+async def test_an_email_search_applied_as_documented_still_finds_each_spelling(
+    parts: EmulatorParts,
+) -> None:
+    async with directory(httpx.ASGITransport(create_app(parts=parts))) as adapter:
+        found = await adapter.find_by_emails(["Leaver@Example.com"])
+    assert [account.id for account in found] == [LEAVER]
+    assert [e.path for e in parts.log.entries() if e.method == "POST"] == [SEARCH]
+
+
+# --- required fields and clear errors -------------------------------------------------
+
+
+def drop(field: str) -> Edit:
+    def edit(request: httpx.Request, body: Any) -> Any:
+        data = body.get("data")
+        for item in data if isinstance(data, list) else [data]:
+            if isinstance(item, dict):
+                item.pop(field, None)
+        return body
+
+    return edit
+
+
+async def test_an_account_read_without_its_id_says_which_field_is_missing(
+    parts: EmulatorParts,
+) -> None:
+    """``MultiDirectoryUser`` marks every field optional, ``accountId`` too; offboard cannot
+    act on an account without it, and says so instead of leaking a parser's dump."""
+    async with directory(tampering(parts, answer=drop("accountId"))) as adapter:
+        with pytest.raises(PermanentError, match=r"read account .*data\.accountId: missing"):
+            await adapter.read_account(AccountId(LEAVER))
+        with pytest.raises(PermanentError, match=r"data\[0\]\.accountId: missing"):
+            await adapter.read_accounts([AccountId(LEAVER)])
+
+
+async def test_a_managed_account_listed_without_its_status_is_not_taken_as_billable(
+    parts: EmulatorParts,
+) -> None:
+    """``User`` of ``GET /admin/v1/orgs/{orgId}/users`` requires ``account_status``
+    (Organizations spec): one left out was read as ``active``, a billable seat."""
+    async with directory(tampering(parts, answer=drop("account_status"))) as adapter:
+        with pytest.raises(PermanentError, match=r"data\[0\]\.account_status: missing"):
+            await UsageReader(adapter.org).usages()
+
+
+# --- timestamps -----------------------------------------------------------------------
+
+
+def naive_added_to_org(request: httpx.Request, body: Any) -> Any:
+    if isinstance(body.get("data"), dict):  # the account's details, not the directories
+        body["data"]["addedToOrg"] = "2024-03-01T09:30:00"
+    return body
+
+
+async def test_a_timestamp_without_an_offset_is_read_as_utc(parts: EmulatorParts) -> None:
+    """ISO-8601 allows a local time without offset; compared with offboard's aware clock it
+    raised a TypeError deep in the licence report. Atlassian's clocks are UTC."""
+    async with directory(tampering(parts, answer=naive_added_to_org)) as adapter:
+        account = await adapter.read_account(AccountId(LEAVER))
+    assert account is not None
+    assert account.added_to_org is not None
+    assert account.added_to_org.tzinfo is not None
+    assert account.added_to_org.utcoffset() == UTC.utcoffset(None)
+    assert account.added_to_org.hour == 9
+
+
+# --- paging ---------------------------------------------------------------------------
+
+
+def _v1_user(account_id: str) -> dict[str, Any]:
+    return {
+        "account_id": account_id, "account_type": "atlassian", "account_status": "active",
+        "name": account_id, "picture": "https://avatar.test/x.png", "access_billable": True,
+    }  # fmt: skip
+
+
+async def test_an_empty_listing_page_with_a_next_link_is_followed(
+    script: Script, org: OrgAdapter
+) -> None:
+    """A ``links.next`` is a promise of more (``UserPage``): the walk of the v2 search
+    already follows an empty page that carries one; the managed-accounts listing stopped,
+    and every account after it was missing from the licence report."""
+    users = "/admin/v1/orgs/org-1/users"
+    page = f"{BASE}{users}?cursor="
+    script.on(
+        "GET", users,
+        ok({"data": [_v1_user("a-1")], "meta": {"total": 2}, "links": {"next": f"{page}c2"}}),
+        ok({"data": [], "meta": {"total": 2}, "links": {"next": f"{page}c3"}}),
+        ok({"data": [_v1_user("a-2")], "meta": {"total": 2}, "links": {}}),
+    )  # fmt: skip
+    usages = await UsageReader(org).usages()
+    assert [usage.account_id for usage in usages] == ["a-1", "a-2"]
+    assert [r.url.params.get("cursor") for r in script.calls("GET", users)] == [None, "c2", "c3"]
+
+
+async def test_a_scim_listing_that_ignores_start_index_is_refused_not_walked_forever() -> None:
+    """RFC 7644 §3.4.2.4 and Atlassian's SCIM spec: ``startIndex`` is the 1-based index of
+    the first result of the page. A server (or a proxy with a cache) answering page one to
+    every request made the walk ask for index 101 for ever."""
+    asked: list[str] = []
+
+    def first_page_always(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.params["startIndex"])
+        assert len(asked) <= 5, "the SCIM walk did not stop"
+        resources = [{"id": f"u{n}", "userName": f"u{n}@example.com"} for n in range(100)]
+        body = {"totalResults": 250, "startIndex": 1, "itemsPerPage": 100, "Resources": resources}
+        return httpx.Response(200, json=body)
+
+    transport = httpx.MockTransport(first_page_always)
+    async with build_client(BASE, auth=BearerAuth("k"), transport=transport) as client:
+        with pytest.raises(PermanentError, match="startIndex"):
+            await ScimAdapter(client, "scim-dir-1").users()
+    assert asked == ["1", "101"]
