@@ -21,11 +21,14 @@ from offboard.adapters.atlassian_org.usage import UsageReader
 from offboard.adapters.atlassian_scim import ScimAdapter
 from offboard.adapters.http import BearerAuth, build_client
 from offboard.core.accounts import AccountId
-from offboard.ports import PermanentError
+from offboard.core.identities import IdentityId
+from offboard.core.plan import Action, Rule
+from offboard.core.policy import ActionKind
+from offboard.ports import ConflictError, PermanentError
 from offboard_emulators.atlassian import create_app
 from offboard_emulators.atlassian.app import EmulatorParts
 from offboard_emulators.atlassian.fixture import generate_accounts
-from tests.adapters.atlassian.conftest import BASE, Script, ok
+from tests.adapters.atlassian.conftest import BASE, Script, ok, sample
 from tests.adapters.atlassian.test_against_emulator import (
     LEAVER,
     ORG,
@@ -200,3 +203,40 @@ async def test_a_scim_listing_that_ignores_start_index_is_refused_not_walked_for
         with pytest.raises(PermanentError, match="startIndex"):
             await ScimAdapter(client, "scim-dir-1").users()
     assert asked == ["1", "101"]
+
+
+# --- refusals in words ----------------------------------------------------------------
+
+
+async def test_a_lifecycle_conflict_says_why_the_account_is_not_eligible(
+    script: Script, org: OrgAdapter
+) -> None:
+    """``Conflict.LifecycleError`` (user management spec): ``context.errorCodes`` say why the
+    account cannot be deactivated (it owns a site, an entitlement) and where to read more;
+    the error said it as a JSON document cut at 500 characters."""
+    leaver = "5b10ac8d82e05b22cc7d4ef5"
+    conflict = sample("atlassian-um-errors.json")["conflict.lifecycleErrors"]
+    script.on("POST", f"/users/{leaver}/manage/lifecycle/disable", ok(conflict, status=409))
+    details = sample("atlassian-org-v2-user-details.json")
+    script.on("GET", f"/admin/v2/orgs/org-1/directories/dir-1/users/{leaver}", ok(details))
+    action = Action(
+        ActionKind.DEACTIVATE, IdentityId("kc-1"), AccountId(leaver), None,
+        Rule.IDENTITY_DISABLED, "Disabled in Keycloak",
+    )  # fmt: skip
+    with pytest.raises(ConflictError) as caught:
+        await org.execute(action)
+    words = str(caught.value)
+    assert (
+        "SITE_OWNER: The user owns a site (see https://confluence.atlassian.com/x/pTgoPQ)" in words
+    )
+    assert "conflict.lifecycleErrors" in words
+    assert '{"' not in words
+
+
+async def test_an_org_api_refusal_names_its_code(script: Script, org: OrgAdapter) -> None:
+    refusal = sample("atlassian-org-errors.json")["application-400-1"]
+    script.on("GET", "/admin/v1/orgs/org-1/domains", ok(refusal, status=400))
+    with pytest.raises(PermanentError) as caught:
+        await org.verified_domains()
+    assert "ADMIN-400-1" in str(caught.value)
+    assert '{"' not in str(caught.value)

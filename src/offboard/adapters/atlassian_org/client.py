@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from offboard.adapters.answers import parse_answer
 from offboard.adapters.atlassian_org import requests as rq
 from offboard.adapters.atlassian_org.casting import merge_directories, to_account
-from offboard.adapters.atlassian_org.errors import authentication_error, refine_403
+from offboard.adapters.atlassian_org.errors import authentication_error, explain, refine_403
 from offboard.adapters.atlassian_org.wire import (
     DirectoryPage,
     DirectoryUser,
@@ -84,8 +84,9 @@ class OrgAdapter:
 
         async def attempt() -> httpx.Response:
             return await send(
-                self.client, build(), what, limiter=self.limiter, refine_403=refine_403
-            )
+                self.client, build(), what, limiter=self.limiter, refine_403=refine_403,
+                explain=explain,
+            )  # fmt: skip
 
         try:
             return await with_retries(attempt, self.retry)
