@@ -11,16 +11,34 @@ an action is recorded as failed) rather than an unexpected exception.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from offboard.ports import PermanentError
 
 M = TypeVar("M", bound=BaseModel)
 _SHOWN = 3
 """Problems named in one message; the rest are counted."""
+
+
+class WireModel(BaseModel):
+    """Base of the vendor wire models: unknown fields ignored, ``null`` taken as absent.
+
+    Atlassian sends ``null`` for fields its clients type as nullish (``deactivatedOn``,
+    ``managementSource``, ...); a ``null`` ``links`` or ``email`` means nothing else than one
+    left out. Dropping them lets the field's default apply, while a required field still
+    fails loudly (:func:`parse_answer`)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data
 
 
 class MalformedAnswerError(PermanentError):

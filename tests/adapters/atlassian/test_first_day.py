@@ -240,3 +240,32 @@ async def test_an_org_api_refusal_names_its_code(script: Script, org: OrgAdapter
         await org.verified_domains()
     assert "ADMIN-400-1" in str(caught.value)
     assert '{"' not in str(caught.value)
+
+
+# --- null where a field is left out ---------------------------------------------------
+
+
+def nulls_for_absent(request: httpx.Request, body: Any) -> Any:
+    """Every optional field the search leaves out sent as ``null`` instead, ``links`` too."""
+    if request.url.path != SEARCH:
+        return body
+    for user in body["data"]:
+        for field in ("deactivatedOn", "forDeletion", "addedToOrg", "nickname", "emailVerified"):
+            user.setdefault(field, None)
+        user["managementSource"] = None
+    if "next" not in body["links"]:
+        body["links"] = None
+    return body
+
+
+async def test_null_fields_and_null_links_read_as_absent(parts: EmulatorParts) -> None:
+    """jira.js types ``deactivatedOn``, ``managementSource`` and the profile fields as nullish:
+    Atlassian sends ``null`` for them. A ``null`` where an object belongs (``links`` on the
+    last page) failed the whole walk, and with it the pass."""
+    generate_accounts(parts.state, ORG, 150, domain="example.com", directory_id="dir-main")
+    async with directory(tampering(parts, answer=nulls_for_absent)) as adapter:
+        snapshot = await adapter.snapshot()
+    assert snapshot.complete, snapshot.problems
+    assert len(snapshot.accounts) == len(
+        parts.state.directory(parts.state.org(ORG), "dir-main").order
+    )

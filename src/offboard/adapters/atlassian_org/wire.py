@@ -10,11 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, Field
+
+from offboard.adapters.answers import WireModel
 
 
-class Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+class Wire(WireModel):
+    """Only the fields offboard reads; extra ones ignored, ``null`` ones absent."""
 
 
 def _in_utc(moment: datetime) -> datetime:
@@ -42,7 +44,7 @@ class OrgModel(Wire):
 
 
 class OrgPage(Wire):
-    data: list[OrgModel] = []
+    data: list[OrgModel] = Field(default_factory=list)
     links: Links = Links()
 
 
@@ -66,7 +68,7 @@ class DomainModel(Wire):
 
 
 class DomainPage(Wire):
-    data: list[DomainModel] = []
+    data: list[DomainModel] = Field(default_factory=list)
     links: Links = Links()
 
 
@@ -76,7 +78,7 @@ class Directory(Wire):
 
 
 class DirectoryPage(Wire):
-    data: list[Directory] = []
+    data: list[Directory] = Field(default_factory=list)
     links: Links = Links()
 
 
@@ -100,7 +102,7 @@ class DirectoryUser(Wire):
 
 
 class DirectoryUserPage(Wire):
-    data: list[DirectoryUser] = []
+    data: list[DirectoryUser] = Field(default_factory=list)
     links: Links = Links()
 
 

@@ -9,16 +9,17 @@ which fits the documented ``ScimError`` exactly.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from offboard.adapters.answers import WireModel
 from offboard.ports import PermanentError
 
 ATLASSIAN_EXTENSION = "urn:scim:schemas:extension:atlassian-external:1.0"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
-class Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+class Wire(WireModel):
+    """SCIM wire models: extra fields ignored, ``null`` ones absent."""
 
 
 class ScimEmail(Wire):
@@ -36,7 +37,7 @@ class ScimUser(Wire):
     external_id: str | None = Field(default=None, alias="externalId")
     active: bool = True
     """Defaults to true when not sent, as Atlassian documents."""
-    emails: list[ScimEmail] = []
+    emails: list[ScimEmail] = Field(default_factory=list)
     atlassian: AtlassianExtension | None = Field(default=None, alias=ATLASSIAN_EXTENSION)
 
     @property
