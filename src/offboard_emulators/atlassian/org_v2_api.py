@@ -270,6 +270,8 @@ def routes(state: AtlassianState) -> list[Route]:
     def membership_action(status: str | None) -> Handler:
         async def act(request: Request, key: ApiKey, org: Org) -> Response:
             params = request.path_params
+            if params["directoryId"] == "-" and state.realism.membership_actions_need_a_directory:
+                raise NotFoundError("directory -: suspend, restore and remove need its id")
             lifecycle.set_membership(
                 state, org.org_id, params["directoryId"], params["accountId"], status
             )

@@ -8,6 +8,7 @@ neither guesses nor loops: it reads what it can and refuses the rest with a clea
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import UTC
@@ -28,6 +29,7 @@ from offboard.ports import ConflictError, PermanentError
 from offboard_emulators.atlassian import create_app
 from offboard_emulators.atlassian.app import EmulatorParts
 from offboard_emulators.atlassian.fixture import generate_accounts
+from offboard_emulators.atlassian.model import Directory
 from tests.adapters.atlassian.conftest import BASE, Script, ok, sample
 from tests.adapters.atlassian.test_against_emulator import (
     LEAVER,
@@ -269,3 +271,42 @@ async def test_null_fields_and_null_links_read_as_absent(parts: EmulatorParts) -
     assert len(snapshot.accounts) == len(
         parts.state.directory(parts.state.org(ORG), "dir-main").order
     )
+
+
+# --- writes name their directory --------------------------------------------------------
+
+
+async def test_in_several_directories_each_membership_is_suspended_by_its_directory_id(
+    parts: EmulatorParts,
+) -> None:
+    """Only the reads document ``-`` (every directory); ``suspendDirectoryUser`` and
+    ``restoreDirectoryUser`` take a directory id from the directory listing (jira.js). An org
+    with several identity providers (offboard reads it through ``-``) had every suspension
+    sent to ``-``: refused on a real tenant, the leaver kept access everywhere."""
+    state = parts.state
+    state.add_directory(ORG, Directory("dir-two", "Second identity provider"))
+    state.orgs[ORG].directories["dir-two"].add(LEAVER, "active")
+    memberships = state.orgs[ORG].directories
+    suspend = Action(
+        ActionKind.SUSPEND, IdentityId("kc-1"), AccountId(LEAVER), None,
+        Rule.IDENTITY_DISABLED, "Disabled in Keycloak",
+    )  # fmt: skip
+    restore = dataclasses.replace(suspend, kind=ActionKind.RESTORE)
+    async with directory(httpx.ASGITransport(create_app(parts=parts))) as adapter:
+        assert await adapter.org.directory_id() == "-"
+        first = await adapter.execute(suspend)
+        again = await adapter.execute(suspend)
+        assert [memberships[d].memberships[LEAVER] for d in ("dir-main", "dir-two")] == [
+            "suspended", "suspended",
+        ]  # fmt: skip
+        memberships["dir-two"].memberships[LEAVER] = "active"  # an admin restored one
+        state.changed()
+        back = await adapter.execute(restore)
+    assert (first.changed, first.detail) == (True, "suspend in dir-main, dir-two")
+    assert (again.changed, again.detail) == (False, "already in state")
+    assert (back.changed, back.detail) == (False, "already in state")  # active in one: access
+    writes = [e.path for e in parts.log.entries() if e.method == "POST" and "/search" not in e.path]
+    assert writes == [
+        f"/admin/v2/orgs/{ORG}/directories/dir-main/users/{LEAVER}/suspend",
+        f"/admin/v2/orgs/{ORG}/directories/dir-two/users/{LEAVER}/suspend",
+    ]

@@ -117,6 +117,12 @@ async def test_suspend_restore_remove_and_dash_directory(
     detail = (await client.get(f"{DIRS}/-/users/{LEAVER}", headers=ORG_KEY)).json()["data"]
     assert detail["status"] == "suspended"
     assert detail["membershipStatus"] == "suspended"
+    # Only the reads take "-" (every directory); a write names its directory (jira.js).
+    dash = await client.post(f"{DIRS}/-/users/{LEAVER}/restore", headers=ORG_KEY)
+    assert dash.status_code == 404
+    assert "errors" in dash.json()
+    assert tenant.orgs[ORG].directories["dir-main"].memberships[LEAVER] == "suspended"
+    tenant.realism.membership_actions_need_a_directory = False
     assert (
         await client.post(f"{DIRS}/-/users/{LEAVER}/restore", headers=ORG_KEY)
     ).status_code == 204

@@ -53,6 +53,7 @@ def test_every_switch_is_on_by_default() -> None:
     assert realism.read_lag_seconds > 0
     assert realism.v1_users_retired
     assert realism.every_directory_per_membership
+    assert realism.membership_actions_need_a_directory
 
 
 @pytest.mark.parametrize(

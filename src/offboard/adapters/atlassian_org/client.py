@@ -1,11 +1,8 @@
-"""The org adapter engine: snapshots, lookups, read-backs and lifecycle/membership actions.
+"""The org adapter engine: snapshots, lookups and read-backs; actions in :mod:`.acting`.
 
 Every call goes through the shared limiter and the bounded retry of
-:mod:`offboard.adapters.http`; only temporary failures are retried. Writes are idempotent.
-Lifecycle writes go straight to Atlassian: disabling an inactive account changes nothing
-there, a 403 ``forbidden.action`` carries the restriction reason (raised as
-:class:`NotManageableError`), and a 409 is settled by reading the account. Membership
-writes read the account first, since the v2 API documents no answer for a repeat.
+:mod:`offboard.adapters.http`; only temporary failures are retried. Every answer is read by
+:func:`offboard.adapters.answers.parse_answer`: a missing field is refused by name.
 """
 
 from __future__ import annotations
@@ -18,6 +15,7 @@ import httpx
 from pydantic import ValidationError
 
 from offboard.adapters.answers import parse_answer
+from offboard.adapters.atlassian_org import acting
 from offboard.adapters.atlassian_org import requests as rq
 from offboard.adapters.atlassian_org.casting import merge_directories, to_account
 from offboard.adapters.atlassian_org.errors import authentication_error, explain, refine_403
@@ -30,30 +28,20 @@ from offboard.adapters.atlassian_org.wire import (
     Permission,
 )
 from offboard.adapters.http import RateLimiter, RetryPolicy, send, with_retries
-from offboard.core.accounts import NOT_MYSELF, Account, AccountId, AccountStatus, Membership
+from offboard.core.accounts import NOT_MYSELF, Account, AccountId
 from offboard.core.plan import Action
-from offboard.core.policy import ActionKind
 from offboard.core.snapshots import TargetSnapshot
 from offboard.ports import (
     AuthenticationError,
-    ConflictError,
     NotFoundError,
-    NotManageableError,
     OffboardError,
     OperationResult,
     PermanentError,
     Progress,
 )
 
-_LIFECYCLE = {
-    ActionKind.DEACTIVATE: "disable",
-    ActionKind.REACTIVATE: "enable",
-    ActionKind.DELETE: "delete",
-}
-_MEMBERSHIP = {ActionKind.SUSPEND: "suspend", ActionKind.RESTORE: "restore"}
 MAX_EMPTY_PAGES = 3
-EVERY_DIRECTORY = "-"
-"""The v2 ``directoryId`` that widens a call to every directory of the org."""
+EVERY_DIRECTORY = rq.EVERY_DIRECTORY
 
 
 class OrgAdapter:
@@ -107,13 +95,14 @@ class OrgAdapter:
             self._directory_id = found[0] if len(found) == 1 else EVERY_DIRECTORY
         return self._directory_id
 
-    async def directories(self) -> list[str]:
+    async def directories(self, account_id: str | None = None) -> list[str]:
+        """The org's directory ids; with ``account_id``, those holding that account."""
         ids: list[str] = []
         cursor: str | None = None
         while True:
-            what = "list directories"
+            what = "list directories" + (f" holding {account_id}" if account_id else "")
             response = await self.call(
-                partial(rq.list_directories, self.client, self.org_id, cursor), what
+                partial(rq.list_directories, self.client, self.org_id, cursor, account_id), what
             )
             page = parse_answer(DirectoryPage, response, what)
             ids.extend(d.directory_id for d in page.data)
@@ -254,18 +243,20 @@ class OrgAdapter:
                     raise PermanentError(f"the email search repeated a cursor ({cursor[:80]})")
         return merge_directories(found)
 
-    async def read_account(self, account_id: AccountId) -> Account | None:
-        """A fresh read of one account and its membership; None on 404."""
-        directory_id = await self.directory_id()
+    async def read_account(
+        self, account_id: AccountId, *, directory_id: str | None = None
+    ) -> Account | None:
+        """A fresh read of one account and its membership (in ``directory_id``, else in the
+        adapter's directory); None on 404."""
+        directory = directory_id or await self.directory_id()
+        what = f"read account {account_id}" + (f" in directory {directory}" if directory_id else "")
         try:
             response = await self.call(
-                lambda: rq.user_details(self.client, self.org_id, directory_id, account_id),
-                f"read account {account_id}",
+                lambda: rq.user_details(self.client, self.org_id, directory, account_id), what
             )
         except NotFoundError:
             return None
-        document = parse_answer(DirectoryUserDocument, response, f"read account {account_id}")
-        return to_account(document.data, self._verified)
+        return to_account(parse_answer(DirectoryUserDocument, response, what).data, self._verified)
 
     async def permission(self, account_id: str, privilege: str) -> Permission:
         """One entry of ``GET /users/{id}/manage?privileges=...``."""
@@ -288,49 +279,8 @@ class OrgAdapter:
             self.key_owner_account_id = account_id
 
     async def execute(self, action: Action) -> OperationResult:
-        """Carry out one lifecycle or membership action idempotently."""
-        if action.kind in _LIFECYCLE:
-            return await self._lifecycle(action)
-        if action.kind in _MEMBERSHIP:
-            return await self._membership(action)
-        raise PermanentError(f"the org adapter does not carry out {action.kind} actions")
-
-    async def _lifecycle(self, action: Action) -> OperationResult:
-        """Write first: a 403 already says why the account cannot be managed, and a 409 is
-        settled by one read. Asking first would cost two more requests on every action."""
-        verb = _LIFECYCLE[action.kind]
-        try:
-            response = await self.call(
-                lambda: rq.lifecycle(self.client, action.account_id, verb, action.reason),
-                f"{verb} {action.account_id}",
-            )
-        except NotManageableError as refusal:
-            if refusal.reason_key == NOT_MYSELF:
-                self.learn_key_owner(action.account_id)
-            raise
-        except ConflictError:
-            # Some tenants answer 409 when the account is already where the action puts it.
-            current = await self.read_account(action.account_id)
-            if current is not None and _already_done(action.kind, current):
-                return OperationResult(http_status=409, changed=False, detail="already in state")
-            raise
-        return OperationResult(http_status=response.status_code, changed=True, detail=verb)
-
-    async def _membership(self, action: Action) -> OperationResult:
-        verb = _MEMBERSHIP[action.kind]
-        directory_id = await self.directory_id()
-        current = await self.read_account(action.account_id)
-        if current is None:
-            raise NotFoundError(f"{action.account_id} is not in directory {directory_id}")
-        if _already_done(action.kind, current):
-            return OperationResult(http_status=200, changed=False, detail="already in state")
-        response = await self.call(
-            lambda: rq.membership_action(
-                self.client, self.org_id, directory_id, action.account_id, verb
-            ),
-            f"{verb} {action.account_id}",
-        )
-        return OperationResult(http_status=response.status_code, changed=True, detail=verb)
+        """Carry out one lifecycle or membership action idempotently (:mod:`.acting`)."""
+        return await acting.execute(self, action)
 
 
 def _only_asked(users: list[DirectoryUser], asked: list[str]) -> None:
@@ -348,18 +298,3 @@ def _only_asked(users: list[DirectoryUser], asked: list[str]) -> None:
                 f"the addresses asked: this tenant does not apply the v2 search's emails "
                 f"filter, so no account was taken from the answer"
             )
-
-
-def _already_done(kind: ActionKind, account: Account) -> bool:
-    """True when the account is already where ``kind`` would put it."""
-    if kind is ActionKind.DEACTIVATE:
-        return account.status is not AccountStatus.ACTIVE
-    if kind is ActionKind.REACTIVATE:
-        return account.status is AccountStatus.ACTIVE and not account.pending_deletion
-    if kind is ActionKind.DELETE:
-        return account.pending_deletion or account.status is AccountStatus.CLOSED
-    if kind is ActionKind.SUSPEND:
-        return account.membership is Membership.SUSPENDED
-    if kind is ActionKind.RESTORE:
-        return account.membership is Membership.ACTIVE
-    return False

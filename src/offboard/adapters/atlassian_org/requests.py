@@ -18,6 +18,8 @@ from offboard.ports import PermanentError
 SEARCH_LIMIT = 100
 """The largest page the v2 directory user search accepts (the v2 list range is 1..100)."""
 SNAPSHOT_EXPAND = ("platformRoles",)
+EVERY_DIRECTORY = "-"
+"""The v2 ``directoryId`` that widens a read to every directory of the org (not a write)."""
 ACCOUNT_IDS_MAX = 10
 """The most ``accountIds`` one v2 user query takes (``accountIdsParam``: maxItems 10)."""
 
@@ -70,10 +72,15 @@ def list_domains(client: httpx.AsyncClient, org_id: str, cursor: str | None) -> 
     return _request(client, "GET", f"/admin/v1/orgs/{_seg(org_id)}/domains", params=params)
 
 
-def list_directories(client: httpx.AsyncClient, org_id: str, cursor: str | None) -> httpx.Request:
+def list_directories(
+    client: httpx.AsyncClient, org_id: str, cursor: str | None, account_id: str | None = None
+) -> httpx.Request:
+    """The org's directories; with ``account_id``, only those the account is a member of."""
     params: dict[str, str | int] = {"limit": 100}
     if cursor:
         params["cursor"] = cursor
+    elif account_id:
+        params["accountId"] = account_id  # a cursor carries the filter (cursorParam)
     return _request(client, "GET", f"/admin/v2/orgs/{_seg(org_id)}/directories", params=params)
 
 
