@@ -25,7 +25,9 @@ from offboard_emulators.atlassian.realism import wants_json_but_lacks_it
 from offboard_emulators.atlassian.state import AtlassianState, AuthError, NotFoundError
 
 Handler = Callable[[Request, ApiKey, Org], Awaitable[Response]]
-LIST_KEYS = ("accountIds", "status", "accountStatus", "membershipStatus", "claimStatus")
+LIST_KEYS = (
+    "accountIds", "directoryIds", "status", "accountStatus", "membershipStatus", "claimStatus"
+)  # fmt: skip
 LIST_KEYS_MORE = ("emailDomains", "searchTerm", "roleIds", "emails", "expand")
 
 
@@ -112,8 +114,10 @@ def _predicate(
         membership = state.membership_status(account, held_in)
         if members_only and membership == "no_membership":
             return False
+        holding = {held_in} if held_in != "-" else state.directories_holding(org, account_id)
         facts = {
             "accountIds": {account_id},
+            "directoryIds": holding,
             "status": {state.composite_status(account, held_in)},
             "accountStatus": {account.account_status},
             "membershipStatus": {membership},

@@ -310,3 +310,35 @@ async def test_in_several_directories_each_membership_is_suspended_by_its_direct
         f"/admin/v2/orgs/{ORG}/directories/dir-main/users/{LEAVER}/suspend",
         f"/admin/v2/orgs/{ORG}/directories/dir-two/users/{LEAVER}/suspend",
     ]
+
+
+async def test_a_configured_directory_is_also_asked_as_the_directory_ids_filter(
+    parts: EmulatorParts,
+) -> None:
+    """jira.js ``getDirectoryUsers``: "By default, returns users in all your directories. To
+    get users in a directory only, use the directoryIds field." With ``directory_id`` set,
+    offboard's searches (walk, batch, email) name it in ``directoryIds`` as well as in the
+    path, so the answer holds that directory's accounts under either reading; the emulator
+    now applies the filter (it ignored it)."""
+    state = parts.state
+    state.add_directory(ORG, Directory("dir-two", "Second identity provider"))
+    [elsewhere] = generate_accounts(state, ORG, 1, domain="example.com", directory_id="dir-two")
+    bodies: list[dict[str, Any]] = []
+
+    def record(body: dict[str, Any]) -> dict[str, Any]:
+        bodies.append(body)
+        return body
+
+    async with directory(tampering(parts, request_body=record), directory_id="dir-main") as one:
+        await one.snapshot()
+        await one.read_accounts([AccountId(LEAVER)])
+        await one.find_by_emails(["leaver@example.com"])
+    assert len(bodies) >= 3
+    assert all(body["directoryIds"] == ["dir-main"] for body in bodies)
+    every = f"/admin/v2/orgs/{ORG}/directories/-/users/search"
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(create_app(parts=parts)), base_url=BASE
+    ) as client:
+        headers = {"Authorization": "Bearer emulator-org-key"}
+        asked = await client.post(every, headers=headers, json={"directoryIds": ["dir-two"]})
+    assert [user["accountId"] for user in asked.json()["data"]] == [elsewhere]

@@ -99,6 +99,11 @@ def search_users(
     filters: dict[str, list[str]] | None = None,
 ) -> httpx.Request:
     body: dict[str, object] = {"limit": limit, "expand": list(SNAPSHOT_EXPAND), **(filters or {})}
+    if directory_id != EVERY_DIRECTORY:
+        # "By default, returns users in all your directories. To get users in a directory
+        # only, use the directoryIds field" (jira.js getDirectoryUsers): the path alone may
+        # not narrow the answer to the configured directory.
+        body["directoryIds"] = [directory_id]
     if cursor:
         body["cursor"] = cursor
     if emails is not None:
