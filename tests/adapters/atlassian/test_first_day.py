@@ -342,3 +342,23 @@ async def test_a_configured_directory_is_also_asked_as_the_directory_ids_filter(
         headers = {"Authorization": "Bearer emulator-org-key"}
         asked = await client.post(every, headers=headers, json={"directoryIds": ["dir-two"]})
     assert [user["accountId"] for user in asked.json()["data"]] == [elsewhere]
+
+
+async def test_a_scim_record_whose_email_lacks_a_value_does_not_fail_the_listing() -> None:
+    """``ScimUserEmail`` requires none of its fields (SCIM spec): one email entry without a
+    ``value`` failed the whole listing, so every SCIM link, and with them the snapshot."""
+    page = {
+        "totalResults": 2, "startIndex": 1, "itemsPerPage": 2,
+        "Resources": [
+            {"id": "s-1", "userName": "E-1", "emails": [{"type": "work", "primary": True}],
+             "urn:scim:schemas:extension:atlassian-external:1.0": {"atlassianAccountId": "a-1"}},
+            {"id": "s-2", "userName": "b@example.com", "emails": [{"value": "b@example.com"}],
+             "urn:scim:schemas:extension:atlassian-external:1.0": {"atlassianAccountId": "a-2"}},
+        ],
+    }  # fmt: skip
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=page))
+    async with build_client(BASE, auth=BearerAuth("k"), transport=transport) as client:
+        links = await ScimAdapter(client, "scim-dir-1").links()
+    assert {account: link.scim_user_id for account, link in links.items()} == {
+        "a-1": "s-1", "a-2": "s-2",
+    }  # fmt: skip

@@ -23,7 +23,8 @@ class Wire(WireModel):
 
 
 class ScimEmail(Wire):
-    value: str
+    value: str | None = None
+    """Not required by Atlassian's ``ScimUserEmail``: one without it is kept, never guessed."""
     primary: bool | None = None
 
 
