@@ -22,7 +22,12 @@ from offboard_emulators.atlassian.http_helpers import (
 from offboard_emulators.atlassian.model import ApiKey, Org
 from offboard_emulators.atlassian.paging import BadCursorError, decode_cursor, encode_cursor, scan
 from offboard_emulators.atlassian.realism import wants_json_but_lacks_it
-from offboard_emulators.atlassian.state import AtlassianState, AuthError, NotFoundError
+from offboard_emulators.atlassian.state import (
+    AtlassianState,
+    AuthError,
+    ConflictError,
+    NotFoundError,
+)
 
 Handler = Callable[[Request, ApiKey, Org], Awaitable[Response]]
 LIST_KEYS = (
@@ -56,6 +61,8 @@ def v2_endpoint(
             return errors.application_error(400, "ADMIN-400-1", "Invalid page cursor")
         except (BodyError, ValueError) as error:
             return errors.application_error(400, "ADMIN-400-24", f"Invalid request: {error}")
+        except ConflictError as conflict:
+            return errors.application_error(409, "ADMIN-409-1", conflict.message)
         except NotFoundError as error:
             text = str(error)
             code = "ADMIN-404-8" if text.startswith("account") else "ADMIN-404-2"

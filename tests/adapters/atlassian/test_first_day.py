@@ -362,3 +362,38 @@ async def test_a_scim_record_whose_email_lacks_a_value_does_not_fail_the_listing
     assert {account: link.scim_user_id for account, link in links.items()} == {
         "a-1": "s-1", "a-2": "s-2",
     }  # fmt: skip
+
+
+# --- a repeated write ---------------------------------------------------------------------
+
+
+async def test_a_suspension_whose_answer_was_lost_is_settled_by_reading_when_retried(
+    parts: EmulatorParts,
+) -> None:
+    """A suspend that timed out is sent again (a temporary failure is retried); the first
+    may have gone through. Atlassian documents no answer for a repeat: a tenant answering
+    409 failed an action that had in fact succeeded. The 409 is settled by reading the
+    membership, as the lifecycle calls' 409 already was."""
+    parts.state.orgs[ORG].settings.membership_repeat_conflict = True
+    inner = httpx.ASGITransport(create_app(parts=parts))
+    lost: list[str] = []
+
+    async def lose_the_first_answer(request: httpx.Request) -> httpx.Response:
+        response = await inner.handle_async_request(request)
+        if request.url.path.endswith("/suspend") and not lost:
+            lost.append(request.url.path)  # the emulator did suspend; the answer is lost
+            raise httpx.ReadTimeout("answer lost", request=request)
+        await response.aread()
+        return response
+
+    suspend = Action(
+        ActionKind.SUSPEND, IdentityId("kc-1"), AccountId(LEAVER), None,
+        Rule.IDENTITY_DISABLED, "Disabled in Keycloak",
+    )  # fmt: skip
+    transport = httpx.MockTransport(lose_the_first_answer)
+    async with directory(transport, directory_id="dir-main") as adapter:
+        result = await adapter.execute(suspend)
+    assert (result.changed, result.http_status, result.detail) == (False, 409, "already in state")
+    assert parts.state.orgs[ORG].directories["dir-main"].memberships[LEAVER] == "suspended"
+    suspends = [e for e in parts.log.entries() if e.path.endswith("/suspend")]
+    assert [e.status for e in suspends] == [204, 409]

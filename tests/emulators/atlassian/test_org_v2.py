@@ -144,3 +144,16 @@ async def test_v2_errors_use_the_errors_body(client: httpx.AsyncClient) -> None:
     assert "errors" in unknown_dir.json()
     bad_cursor = await client.get(USERS, params={"cursor": "x"}, headers=ORG_KEY)
     assert bad_cursor.json()["errors"][0]["code"] == "ADMIN-400-1"
+
+
+async def test_a_repeated_suspension_can_answer_409(
+    client: httpx.AsyncClient, tenant: AtlassianState
+) -> None:
+    """Atlassian documents no answer for a repeat: 204 by default, 409 per org switch."""
+    first = await client.post(f"{USERS}/{LEAVER}/suspend", headers=ORG_KEY)
+    again = await client.post(f"{USERS}/{LEAVER}/suspend", headers=ORG_KEY)
+    tenant.orgs[ORG].settings.membership_repeat_conflict = True
+    third = await client.post(f"{USERS}/{LEAVER}/suspend", headers=ORG_KEY)
+    restored = await client.post(f"{USERS}/{LEAVER}/restore", headers=ORG_KEY)
+    assert [r.status_code for r in (first, again, third, restored)] == [204, 204, 409, 204]
+    assert third.json()["errors"][0]["code"] == "ADMIN-409-1"

@@ -75,16 +75,28 @@ async def _membership(org: OrgAdapter, action: Action) -> OperationResult:
     if already_done(action.kind, current):
         return OperationResult(http_status=200, changed=False, detail=_UNCHANGED)
     if directory_id != rq.EVERY_DIRECTORY:
-        status = await _act_in(org, directory_id, action.account_id, verb)
+        status = await _act_in(org, directory_id, action, verb)
+        if status is None:
+            return OperationResult(http_status=409, changed=False, detail=_UNCHANGED)
         return OperationResult(http_status=status, changed=True, detail=verb)
     return await _act_in_each(org, action, verb)
 
 
-async def _act_in(org: OrgAdapter, directory_id: str, account_id: str, verb: str) -> int:
-    response = await org.call(
-        lambda: rq.membership_action(org.client, org.org_id, directory_id, account_id, verb),
-        f"{verb} {account_id} in directory {directory_id}",
-    )
+async def _act_in(org: OrgAdapter, directory_id: str, action: Action, verb: str) -> int | None:
+    """The status of the write; None when a conflict turned out to be the state already
+    reached (a retried write whose first answer was lost: the v2 API documents no answer
+    for a repeat, so a 409 is settled by reading the membership, as for lifecycle)."""
+    account_id = action.account_id
+    try:
+        response = await org.call(
+            lambda: rq.membership_action(org.client, org.org_id, directory_id, account_id, verb),
+            f"{verb} {account_id} in directory {directory_id}",
+        )
+    except ConflictError:
+        member = await org.read_account(account_id, directory_id=directory_id)
+        if member is not None and already_done(action.kind, member):
+            return None
+        raise
     return response.status_code
 
 
@@ -101,7 +113,10 @@ async def _act_in_each(org: OrgAdapter, action: Action, verb: str) -> OperationR
         member = await org.read_account(action.account_id, directory_id=directory_id)
         if member is None or already_done(action.kind, member):
             continue
-        status = await _act_in(org, directory_id, action.account_id, verb)
+        answered = await _act_in(org, directory_id, action, verb)
+        if answered is None:
+            continue
+        status = answered
         done.append(directory_id)
     if not done:
         return OperationResult(http_status=200, changed=False, detail=_UNCHANGED)
