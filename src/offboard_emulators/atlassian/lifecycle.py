@@ -176,6 +176,9 @@ def set_membership(
         targets = [d for d in targets if account_id in d.memberships]
         if not targets:
             raise NotFoundError(account_id)
+        repeat = status is not None and all(d.memberships[account_id] == status for d in targets)
+        if repeat and org.settings.membership_repeat_conflict:
+            raise ConflictError("MEMBERSHIP_UNCHANGED", f"The membership is already {status}.")
         state.before_write(account)
         for directory in targets:
             if status is None:

@@ -104,6 +104,8 @@ class OrgSettings:
     """Per-org switches for undocumented behaviour (reference §2.5)."""
 
     disable_inactive_conflict: bool = False
+    membership_repeat_conflict: bool = False
+    """v2 ``suspend`` of a suspended membership (``restore`` of an active one) answers 409."""
     scim_lifecycle_restricted: bool = False
     v1_page_size: int = 100
     scim_require_verified_domain: bool = True

@@ -22,10 +22,17 @@ from offboard_emulators.atlassian.http_helpers import (
 from offboard_emulators.atlassian.model import ApiKey, Org
 from offboard_emulators.atlassian.paging import BadCursorError, decode_cursor, encode_cursor, scan
 from offboard_emulators.atlassian.realism import wants_json_but_lacks_it
-from offboard_emulators.atlassian.state import AtlassianState, AuthError, NotFoundError
+from offboard_emulators.atlassian.state import (
+    AtlassianState,
+    AuthError,
+    ConflictError,
+    NotFoundError,
+)
 
 Handler = Callable[[Request, ApiKey, Org], Awaitable[Response]]
-LIST_KEYS = ("accountIds", "status", "accountStatus", "membershipStatus", "claimStatus")
+LIST_KEYS = (
+    "accountIds", "directoryIds", "status", "accountStatus", "membershipStatus", "claimStatus"
+)  # fmt: skip
 LIST_KEYS_MORE = ("emailDomains", "searchTerm", "roleIds", "emails", "expand")
 
 
@@ -54,6 +61,8 @@ def v2_endpoint(
             return errors.application_error(400, "ADMIN-400-1", "Invalid page cursor")
         except (BodyError, ValueError) as error:
             return errors.application_error(400, "ADMIN-400-24", f"Invalid request: {error}")
+        except ConflictError as conflict:
+            return errors.application_error(409, "ADMIN-409-1", conflict.message)
         except NotFoundError as error:
             text = str(error)
             code = "ADMIN-404-8" if text.startswith("account") else "ADMIN-404-2"
@@ -112,8 +121,10 @@ def _predicate(
         membership = state.membership_status(account, held_in)
         if members_only and membership == "no_membership":
             return False
+        holding = {held_in} if held_in != "-" else state.directories_holding(org, account_id)
         facts = {
             "accountIds": {account_id},
+            "directoryIds": holding,
             "status": {state.composite_status(account, held_in)},
             "accountStatus": {account.account_status},
             "membershipStatus": {membership},
@@ -270,6 +281,8 @@ def routes(state: AtlassianState) -> list[Route]:
     def membership_action(status: str | None) -> Handler:
         async def act(request: Request, key: ApiKey, org: Org) -> Response:
             params = request.path_params
+            if params["directoryId"] == "-" and state.realism.membership_actions_need_a_directory:
+                raise NotFoundError("directory -: suspend, restore and remove need its id")
             lifecycle.set_membership(
                 state, org.org_id, params["directoryId"], params["accountId"], status
             )

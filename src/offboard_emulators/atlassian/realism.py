@@ -32,6 +32,13 @@ class Realism:
     """Directory ``-`` lists an account held in several directories once per directory."""
     v1_users_retired: bool = True
     """The v1 org user endpoints answer as retired (after 2026-06-30)."""
+    membership_actions_need_a_directory: bool = True
+    """v2 ``suspend``, ``restore`` and remove take a directory id: only the reads document
+    ``-`` (every directory); on a write it is an unknown directory (404)."""
+    nulls_for_unset: bool = True
+    """v2 users carry ``null`` for the unset fields their clients type as nullish
+    (``deactivatedOn``, ``department``, ``organization``, ``location``, ``timeZone``),
+    rather than leaving them out."""
     emails_filter_ignores_case: bool = True
     """The v2 search's ``emails`` filter matches an address whatever its case. Atlassian
     documents the filter as exact and says nothing of case: False makes case count too."""

@@ -264,6 +264,10 @@ class AtlassianState:
             return "active"
         return statuses[0] if statuses else "no_membership"
 
+    def directories_holding(self, org: Org, account_id: str) -> set[str]:
+        """Ids of the org's directories the account is a member of (any membership)."""
+        return {d.directory_id for d in org.directories.values() if account_id in d.memberships}
+
     def composite_status(self, account: Account, directory_id: str) -> str:
         """v2 ``status``: deactivated / for_deletion / suspended / active / not_invited."""
         if account.pending_deletion_at is not None and account.account_status != "closed":

@@ -67,6 +67,12 @@ def documented_source(source: str | None) -> str | None:
     return "synced" if source == "google" else source
 
 
+NULLISH = frozenset(
+    {"managementSource", "deactivatedOn", "department", "organization", "location", "timeZone"}
+)
+"""``MultiDirectoryUser`` fields jira.js types as nullish: sent as ``null`` when unset."""
+
+
 def v2_user(
     state: AtlassianState, account: Account, directory_id: str, expand: frozenset[str]
 ) -> dict[str, Any]:
@@ -93,6 +99,8 @@ def v2_user(
         body["platformRoles"] = list(account.platform_roles)
     if account.deactivated_on is not None:
         body["deactivatedOn"] = milli_timestamp(account.deactivated_on)
+    elif state.realism.nulls_for_unset:
+        body["deactivatedOn"] = None
     if account.pending_deletion_at is not None:
         body["forDeletion"] = True
     if "productAccess" in expand:
@@ -103,6 +111,10 @@ def v2_user(
         body["groups"] = []
     if "counts.resources" in expand:
         body["counts"] = {"resources": len(account.product_access)}
+    if state.realism.nulls_for_unset:
+        nullish = {"department": account.department, "organization": None, "location": None}
+        body.update({**nullish, "timeZone": None})
+        return {k: v for k, v in body.items() if v is not None or k in NULLISH}
     return {k: v for k, v in body.items() if v is not None or k == "managementSource"}
 
 

@@ -75,7 +75,8 @@ async def test_snapshot_walks_cursor_tokens_and_url_links(script: Script, org: O
     # v1 domains: the cursor came out of the links.next URL; v2: the token is sent as is.
     assert script.calls("GET", DOMAINS)[1].url.params["cursor"] == "page-2-token"
     bodies = [json.loads(r.content) for r in script.calls("POST", SEARCH)]
-    assert bodies[0] == {"limit": 100, "expand": ["platformRoles"]}
+    # The configured directory also as the documented filter: the path alone may not narrow.
+    assert bodies[0] == {"limit": 100, "expand": ["platformRoles"], "directoryIds": [DIR]}
     assert bodies[1]["cursor"] == "cGFnZS0y"
     admin, leaver, guest = snap.accounts
     assert admin.is_org_admin

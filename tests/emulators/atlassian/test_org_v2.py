@@ -117,6 +117,12 @@ async def test_suspend_restore_remove_and_dash_directory(
     detail = (await client.get(f"{DIRS}/-/users/{LEAVER}", headers=ORG_KEY)).json()["data"]
     assert detail["status"] == "suspended"
     assert detail["membershipStatus"] == "suspended"
+    # Only the reads take "-" (every directory); a write names its directory (jira.js).
+    dash = await client.post(f"{DIRS}/-/users/{LEAVER}/restore", headers=ORG_KEY)
+    assert dash.status_code == 404
+    assert "errors" in dash.json()
+    assert tenant.orgs[ORG].directories["dir-main"].memberships[LEAVER] == "suspended"
+    tenant.realism.membership_actions_need_a_directory = False
     assert (
         await client.post(f"{DIRS}/-/users/{LEAVER}/restore", headers=ORG_KEY)
     ).status_code == 204
@@ -138,3 +144,16 @@ async def test_v2_errors_use_the_errors_body(client: httpx.AsyncClient) -> None:
     assert "errors" in unknown_dir.json()
     bad_cursor = await client.get(USERS, params={"cursor": "x"}, headers=ORG_KEY)
     assert bad_cursor.json()["errors"][0]["code"] == "ADMIN-400-1"
+
+
+async def test_a_repeated_suspension_can_answer_409(
+    client: httpx.AsyncClient, tenant: AtlassianState
+) -> None:
+    """Atlassian documents no answer for a repeat: 204 by default, 409 per org switch."""
+    first = await client.post(f"{USERS}/{LEAVER}/suspend", headers=ORG_KEY)
+    again = await client.post(f"{USERS}/{LEAVER}/suspend", headers=ORG_KEY)
+    tenant.orgs[ORG].settings.membership_repeat_conflict = True
+    third = await client.post(f"{USERS}/{LEAVER}/suspend", headers=ORG_KEY)
+    restored = await client.post(f"{USERS}/{LEAVER}/restore", headers=ORG_KEY)
+    assert [r.status_code for r in (first, again, third, restored)] == [204, 204, 409, 204]
+    assert third.json()["errors"][0]["code"] == "ADMIN-409-1"

@@ -53,6 +53,8 @@ def test_every_switch_is_on_by_default() -> None:
     assert realism.read_lag_seconds > 0
     assert realism.v1_users_retired
     assert realism.every_directory_per_membership
+    assert realism.membership_actions_need_a_directory
+    assert realism.nulls_for_unset
 
 
 @pytest.mark.parametrize(
@@ -191,3 +193,15 @@ def test_each_switch_is_in_the_documented_table_with_its_kind() -> None:
     for switch in Realism.__dataclass_fields__:
         [row] = [r for r in rows if f"`{switch}`" in r and "|" in r]
         assert any(kind in row for kind in ("documented", "field report", "fail-safe")), switch
+
+
+async def test_unset_nullish_fields_are_null_by_default(client: httpx.AsyncClient) -> None:
+    """jira.js types ``deactivatedOn``, ``department``, ``organization``, ``location`` and
+    ``timeZone`` of ``MultiDirectoryUser`` as nullish: unset, they come as ``null``."""
+    found = await client.post(
+        f"/admin/v2/orgs/{ORG}/directories/-/users/search", headers=JSON, json={"limit": 1}
+    )
+    user = found.json()["data"][0]
+    assert {k: user[k] for k in ("deactivatedOn", "organization", "timeZone")} == dict.fromkeys(
+        ("deactivatedOn", "organization", "timeZone")
+    )

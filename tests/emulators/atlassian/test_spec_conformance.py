@@ -97,6 +97,7 @@ async def test_organizations_v2_users_list(client: httpx.AsyncClient) -> None:
     checks = [
         await client.get(users, headers=ORG_KEY),
         await client.get(users, params={"limit": 500}, headers=ORG_KEY),
+        await client.get(users, params={"directoryIds": "dir-main"}, headers=ORG_KEY),
         await client.get(users, headers=EXPIRED_KEY),
         await client.get(f"/admin/v2/orgs/{ORG}/directories/nope/users", headers=ORG_KEY),
     ]

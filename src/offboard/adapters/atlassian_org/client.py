@@ -1,11 +1,8 @@
-"""The org adapter engine: snapshots, lookups, read-backs and lifecycle/membership actions.
+"""The org adapter engine: snapshots, lookups and read-backs; actions in :mod:`.acting`.
 
 Every call goes through the shared limiter and the bounded retry of
-:mod:`offboard.adapters.http`; only temporary failures are retried. Writes are idempotent.
-Lifecycle writes go straight to Atlassian: disabling an inactive account changes nothing
-there, a 403 ``forbidden.action`` carries the restriction reason (raised as
-:class:`NotManageableError`), and a 409 is settled by reading the account. Membership
-writes read the account first, since the v2 API documents no answer for a repeat.
+:mod:`offboard.adapters.http`; only temporary failures are retried. Every answer is read by
+:func:`offboard.adapters.answers.parse_answer`: a missing field is refused by name.
 """
 
 from __future__ import annotations
@@ -17,9 +14,11 @@ from functools import partial
 import httpx
 from pydantic import ValidationError
 
+from offboard.adapters.answers import parse_answer
+from offboard.adapters.atlassian_org import acting
 from offboard.adapters.atlassian_org import requests as rq
 from offboard.adapters.atlassian_org.casting import merge_directories, to_account
-from offboard.adapters.atlassian_org.errors import authentication_error, refine_403
+from offboard.adapters.atlassian_org.errors import authentication_error, explain, refine_403
 from offboard.adapters.atlassian_org.wire import (
     DirectoryPage,
     DirectoryUser,
@@ -29,30 +28,20 @@ from offboard.adapters.atlassian_org.wire import (
     Permission,
 )
 from offboard.adapters.http import RateLimiter, RetryPolicy, send, with_retries
-from offboard.core.accounts import NOT_MYSELF, Account, AccountId, AccountStatus, Membership
+from offboard.core.accounts import NOT_MYSELF, Account, AccountId
 from offboard.core.plan import Action
-from offboard.core.policy import ActionKind
 from offboard.core.snapshots import TargetSnapshot
 from offboard.ports import (
     AuthenticationError,
-    ConflictError,
     NotFoundError,
-    NotManageableError,
     OffboardError,
     OperationResult,
     PermanentError,
     Progress,
 )
 
-_LIFECYCLE = {
-    ActionKind.DEACTIVATE: "disable",
-    ActionKind.REACTIVATE: "enable",
-    ActionKind.DELETE: "delete",
-}
-_MEMBERSHIP = {ActionKind.SUSPEND: "suspend", ActionKind.RESTORE: "restore"}
 MAX_EMPTY_PAGES = 3
-EVERY_DIRECTORY = "-"
-"""The v2 ``directoryId`` that widens a call to every directory of the org."""
+EVERY_DIRECTORY = rq.EVERY_DIRECTORY
 
 
 class OrgAdapter:
@@ -83,8 +72,9 @@ class OrgAdapter:
 
         async def attempt() -> httpx.Response:
             return await send(
-                self.client, build(), what, limiter=self.limiter, refine_403=refine_403
-            )
+                self.client, build(), what, limiter=self.limiter, refine_403=refine_403,
+                explain=explain,
+            )  # fmt: skip
 
         try:
             return await with_retries(attempt, self.retry)
@@ -105,15 +95,16 @@ class OrgAdapter:
             self._directory_id = found[0] if len(found) == 1 else EVERY_DIRECTORY
         return self._directory_id
 
-    async def directories(self) -> list[str]:
+    async def directories(self, account_id: str | None = None) -> list[str]:
+        """The org's directory ids; with ``account_id``, those holding that account."""
         ids: list[str] = []
         cursor: str | None = None
         while True:
+            what = "list directories" + (f" holding {account_id}" if account_id else "")
             response = await self.call(
-                partial(rq.list_directories, self.client, self.org_id, cursor),
-                "list directories",
+                partial(rq.list_directories, self.client, self.org_id, cursor, account_id), what
             )
-            page = DirectoryPage.model_validate_json(response.content)
+            page = parse_answer(DirectoryPage, response, what)
             ids.extend(d.directory_id for d in page.data)
             if (cursor := rq.next_cursor(page.links.next)) is None:
                 return ids
@@ -126,7 +117,7 @@ class OrgAdapter:
             response = await self.call(
                 partial(rq.list_domains, self.client, self.org_id, cursor), "list domains"
             )
-            page = DomainPage.model_validate_json(response.content)
+            page = parse_answer(DomainPage, response, "list domains")
             names.update(
                 d.attributes.name.lower()
                 for d in page.data
@@ -174,11 +165,12 @@ class OrgAdapter:
         cursor: str | None = None
         empty_pages = 0
         while True:
+            what = f"search users (page {len(into) // rq.SEARCH_LIMIT + 1})"
             response = await self.call(
                 partial(rq.search_users, self.client, self.org_id, directory_id, cursor=cursor),
-                f"search users (page {len(into) // rq.SEARCH_LIMIT + 1})",
+                what,
             )
-            page = DirectoryUserPage.model_validate_json(response.content)
+            page = parse_answer(DirectoryUserPage, response, what)
             into.extend(to_account(user, domains) for user in page.data)
             if progress is not None:
                 progress(len(into), None)
@@ -214,7 +206,7 @@ class OrgAdapter:
                         cursor=cursor, limit=limit, filters={"accountIds": ids}),
                 f"read {len(ids)} accounts",
             )  # fmt: skip
-            page = DirectoryUserPage.model_validate_json(response.content)
+            page = parse_answer(DirectoryUserPage, response, f"read {len(ids)} accounts")
             users.extend(page.data)
             previous, cursor = cursor, rq.next_cursor(page.links.next)
             if cursor is None:
@@ -241,7 +233,8 @@ class OrgAdapter:
                             cursor=cursor, emails=chunk),
                     f"find accounts by email ({len(chunk)} addresses)",
                 )  # fmt: skip
-                page = DirectoryUserPage.model_validate_json(response.content)
+                page = parse_answer(DirectoryUserPage, response, "find accounts by email")
+                _only_asked(page.data, chunk)
                 found.extend(to_account(user, self._verified) for user in page.data)
                 previous, cursor = cursor, rq.next_cursor(page.links.next)
                 if cursor is None:
@@ -250,19 +243,20 @@ class OrgAdapter:
                     raise PermanentError(f"the email search repeated a cursor ({cursor[:80]})")
         return merge_directories(found)
 
-    async def read_account(self, account_id: AccountId) -> Account | None:
-        """A fresh read of one account and its membership; None on 404."""
-        directory_id = await self.directory_id()
+    async def read_account(
+        self, account_id: AccountId, *, directory_id: str | None = None
+    ) -> Account | None:
+        """A fresh read of one account and its membership (in ``directory_id``, else in the
+        adapter's directory); None on 404."""
+        directory = directory_id or await self.directory_id()
+        what = f"read account {account_id}" + (f" in directory {directory}" if directory_id else "")
         try:
             response = await self.call(
-                lambda: rq.user_details(self.client, self.org_id, directory_id, account_id),
-                f"read account {account_id}",
+                lambda: rq.user_details(self.client, self.org_id, directory, account_id), what
             )
         except NotFoundError:
             return None
-        return to_account(
-            DirectoryUserDocument.model_validate_json(response.content).data, self._verified
-        )
+        return to_account(parse_answer(DirectoryUserDocument, response, what).data, self._verified)
 
     async def permission(self, account_id: str, privilege: str) -> Permission:
         """One entry of ``GET /users/{id}/manage?privileges=...``."""
@@ -285,61 +279,22 @@ class OrgAdapter:
             self.key_owner_account_id = account_id
 
     async def execute(self, action: Action) -> OperationResult:
-        """Carry out one lifecycle or membership action idempotently."""
-        if action.kind in _LIFECYCLE:
-            return await self._lifecycle(action)
-        if action.kind in _MEMBERSHIP:
-            return await self._membership(action)
-        raise PermanentError(f"the org adapter does not carry out {action.kind} actions")
+        """Carry out one lifecycle or membership action idempotently (:mod:`.acting`)."""
+        return await acting.execute(self, action)
 
-    async def _lifecycle(self, action: Action) -> OperationResult:
-        """Write first: a 403 already says why the account cannot be managed, and a 409 is
-        settled by one read. Asking first would cost two more requests on every action."""
-        verb = _LIFECYCLE[action.kind]
-        try:
-            response = await self.call(
-                lambda: rq.lifecycle(self.client, action.account_id, verb, action.reason),
-                f"{verb} {action.account_id}",
+
+def _only_asked(users: list[DirectoryUser], asked: list[str]) -> None:
+    """Refuse an email search that answered an account holding none of the addresses asked.
+
+    The ``emails`` filter is newer than the 2025 Organizations spec; a tenant that does not
+    apply it answers the whole directory, which must never be taken for the accounts of
+    these people (their actions would reach others). An answer without an email (hidden)
+    cannot be told apart and is kept: matching by email never pairs it with anyone."""
+    wanted = {email.lower() for email in asked}
+    for user in users:
+        if user.email is not None and user.email.lower() not in wanted:
+            raise PermanentError(
+                f"the email search answered account {user.account_id}, which holds none of "
+                f"the addresses asked: this tenant does not apply the v2 search's emails "
+                f"filter, so no account was taken from the answer"
             )
-        except NotManageableError as refusal:
-            if refusal.reason_key == NOT_MYSELF:
-                self.learn_key_owner(action.account_id)
-            raise
-        except ConflictError:
-            # Some tenants answer 409 when the account is already where the action puts it.
-            current = await self.read_account(action.account_id)
-            if current is not None and _already_done(action.kind, current):
-                return OperationResult(http_status=409, changed=False, detail="already in state")
-            raise
-        return OperationResult(http_status=response.status_code, changed=True, detail=verb)
-
-    async def _membership(self, action: Action) -> OperationResult:
-        verb = _MEMBERSHIP[action.kind]
-        directory_id = await self.directory_id()
-        current = await self.read_account(action.account_id)
-        if current is None:
-            raise NotFoundError(f"{action.account_id} is not in directory {directory_id}")
-        if _already_done(action.kind, current):
-            return OperationResult(http_status=200, changed=False, detail="already in state")
-        response = await self.call(
-            lambda: rq.membership_action(
-                self.client, self.org_id, directory_id, action.account_id, verb
-            ),
-            f"{verb} {action.account_id}",
-        )
-        return OperationResult(http_status=response.status_code, changed=True, detail=verb)
-
-
-def _already_done(kind: ActionKind, account: Account) -> bool:
-    """True when the account is already where ``kind`` would put it."""
-    if kind is ActionKind.DEACTIVATE:
-        return account.status is not AccountStatus.ACTIVE
-    if kind is ActionKind.REACTIVATE:
-        return account.status is AccountStatus.ACTIVE and not account.pending_deletion
-    if kind is ActionKind.DELETE:
-        return account.pending_deletion or account.status is AccountStatus.CLOSED
-    if kind is ActionKind.SUSPEND:
-        return account.membership is Membership.SUSPENDED
-    if kind is ActionKind.RESTORE:
-        return account.membership is Membership.ACTIVE
-    return False

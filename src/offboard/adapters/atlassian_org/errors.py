@@ -8,7 +8,7 @@ management). Messages carry codes and reasons, never the request's credentials.
 from __future__ import annotations
 
 import json
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -19,6 +19,7 @@ from offboard.adapters.atlassian_org.wire import (
     NoPermsError,
     ProxyError,
 )
+from offboard.adapters.http import MAX_BODY_CHARS, scrub
 from offboard.ports import AuthenticationError, NotManageableError, PermanentError
 
 AUTH_MESSAGE = (
@@ -50,6 +51,48 @@ def error_summary(response: httpx.Response) -> str:
     if (perms := parse_body(response, NoPermsError)) is not None:
         return f"{perms.error}: {perms.message}"
     return ""
+
+
+def _lifecycle_words(context: dict[str, Any]) -> str:
+    """``conflict.lifecycleErrors``: Atlassian's sentence, then each ``code: message (link)``."""
+    codes = context.get("errorCodes")
+    codes = codes if isinstance(codes, list) else []
+    parts = []
+    for entry in codes:
+        if isinstance(entry, dict) and entry.get("code"):
+            text = f"{entry['code']}: {entry.get('message') or ''}".rstrip(": ")
+            parts.append(text + (f" (see {entry['link']})" if entry.get("link") else ""))
+    lead = str(context.get("message") or "the account is not eligible for this action")
+    return f"{lead.rstrip('.')}: {'; '.join(parts)}" if parts else lead
+
+
+def _violations(context: dict[str, Any]) -> str:
+    fields = context.get("fieldViolations")
+    fields = fields if isinstance(fields, list) else []
+    named = [
+        f"{v.get('field')}: {', '.join(str(x.get('key')) for x in v.get('violations') or [])}"
+        for v in fields
+        if isinstance(v, dict)
+    ]
+    return "; ".join(named) or "a field of the request broke Atlassian's constraints"
+
+
+def explain(response: httpx.Response) -> str | None:
+    """A 400 or 409 in words, from its documented body: the user management ``key`` with its
+    ``context`` (``conflict.lifecycleErrors`` names why the account is not eligible, e.g. it
+    owns a site), or the org API's ``ADMIN-*`` codes. None leaves the body as it is."""
+    keyed = parse_body(response, KeyedError)
+    if keyed is not None:
+        context = keyed.context or {}
+        if keyed.key == "conflict.lifecycleErrors":
+            return f"{keyed.key}: {scrub(_lifecycle_words(context))}"[:MAX_BODY_CHARS]
+        if keyed.key == "fieldConstraintsViolated":
+            return f"{keyed.key}: {scrub(_violations(context))}"[:MAX_BODY_CHARS]
+        return f"{keyed.key}: Atlassian refused the request"
+    app = parse_body(response, ApplicationErrors)
+    if app is not None and app.errors:
+        return scrub(error_summary(response))[:MAX_BODY_CHARS]
+    return None
 
 
 def refine_403(response: httpx.Response, what: str) -> PermanentError | None:

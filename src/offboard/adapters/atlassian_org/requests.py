@@ -18,6 +18,8 @@ from offboard.ports import PermanentError
 SEARCH_LIMIT = 100
 """The largest page the v2 directory user search accepts (the v2 list range is 1..100)."""
 SNAPSHOT_EXPAND = ("platformRoles",)
+EVERY_DIRECTORY = "-"
+"""The v2 ``directoryId`` that widens a read to every directory of the org (not a write)."""
 ACCOUNT_IDS_MAX = 10
 """The most ``accountIds`` one v2 user query takes (``accountIdsParam``: maxItems 10)."""
 
@@ -70,10 +72,15 @@ def list_domains(client: httpx.AsyncClient, org_id: str, cursor: str | None) -> 
     return _request(client, "GET", f"/admin/v1/orgs/{_seg(org_id)}/domains", params=params)
 
 
-def list_directories(client: httpx.AsyncClient, org_id: str, cursor: str | None) -> httpx.Request:
+def list_directories(
+    client: httpx.AsyncClient, org_id: str, cursor: str | None, account_id: str | None = None
+) -> httpx.Request:
+    """The org's directories; with ``account_id``, only those the account is a member of."""
     params: dict[str, str | int] = {"limit": 100}
     if cursor:
         params["cursor"] = cursor
+    elif account_id:
+        params["accountId"] = account_id  # a cursor carries the filter (cursorParam)
     return _request(client, "GET", f"/admin/v2/orgs/{_seg(org_id)}/directories", params=params)
 
 
@@ -92,6 +99,11 @@ def search_users(
     filters: dict[str, list[str]] | None = None,
 ) -> httpx.Request:
     body: dict[str, object] = {"limit": limit, "expand": list(SNAPSHOT_EXPAND), **(filters or {})}
+    if directory_id != EVERY_DIRECTORY:
+        # "By default, returns users in all your directories. To get users in a directory
+        # only, use the directoryIds field" (jira.js getDirectoryUsers): the path alone may
+        # not narrow the answer to the configured directory.
+        body["directoryIds"] = [directory_id]
     if cursor:
         body["cursor"] = cursor
     if emails is not None:

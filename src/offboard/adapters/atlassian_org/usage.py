@@ -18,8 +18,9 @@ from urllib.parse import quote
 
 import httpx
 
+from offboard.adapters.answers import parse_answer
 from offboard.adapters.atlassian_org import requests as rq
-from offboard.adapters.atlassian_org.client import OrgAdapter
+from offboard.adapters.atlassian_org.client import MAX_EMPTY_PAGES, OrgAdapter
 from offboard.adapters.atlassian_org.usage_wire import (
     ActivityPage,
     ApiTokenModel,
@@ -64,21 +65,27 @@ class UsageReader:
         """Billing and last use of every managed account of the org."""
         found: list[AccountUsage] = []
         cursor: str | None = None
+        empty_pages = 0
         path = f"/admin/v1/orgs/{_seg(self.org_id)}/users"
         while True:
             params = {"cursor": cursor} if cursor else None
             response = await self.adapter.call(
                 self._get(path, params), f"list managed accounts (page {len(found) // 100 + 1})"
             )
-            page = OrgUserPage.model_validate(response.json())
+            page = parse_answer(OrgUserPage, response, "list managed accounts")
             found.extend(_usage(user) for user in page.data)
             if progress is not None:
                 progress(len(found), page.meta.total)
             previous, cursor = cursor, rq.next_cursor(page.links.next)
-            if cursor is None or not page.data:
+            if cursor is None:
                 return found
-            if cursor == previous:
-                raise PermanentError(f"the user listing returned the same cursor twice ({cursor})")
+            # A next link promises more: an empty page holding one is followed (a few times),
+            # as the v2 walk does, never taken for the end of the listing.
+            empty_pages = 0 if page.data else empty_pages + 1
+            if cursor == previous or empty_pages > MAX_EMPTY_PAGES:
+                raise PermanentError(
+                    f"the user listing repeated a cursor or stopped advancing ({cursor[:80]})"
+                )
 
     async def last_active(
         self, account_id: str, *, email: str | None = None, billable: bool = True
@@ -93,7 +100,7 @@ class UsageReader:
             response = await self.adapter.call(
                 self._get(f"{path}/last-active-dates", params), f"last active dates {account_id}"
             )
-            page = ActivityPage.model_validate(response.json())
+            page = parse_answer(ActivityPage, response, f"last active dates {account_id}")
             products.extend(
                 ProductUse(p.key, _day(p.last_active)) for p in page.data.product_access
             )

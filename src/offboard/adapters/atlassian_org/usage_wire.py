@@ -7,25 +7,28 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import Field
 
-from offboard.adapters.atlassian_org.wire import Links, Wire
+from offboard.adapters.atlassian_org.wire import Links, UtcDatetime, Wire
 
 
 class ProductModel(Wire):
     key: str
     name: str = ""
-    last_active: datetime | None = None
+    last_active: UtcDatetime | None = None
 
 
 class OrgUser(Wire):
+    """``User``: ``account_id`` and ``account_status`` are required by the spec and read
+    here (a status left out is never guessed to be ``active``, a billable seat)."""
+
     account_id: str
-    account_status: str = "active"
+    account_status: str
     email: str | None = None
     access_billable: bool | None = None
-    last_active: datetime | None = None
+    last_active: UtcDatetime | None = None
     product_access: list[ProductModel] = Field(default_factory=list)
 
 
@@ -58,5 +61,5 @@ class ActivityPage(Wire):
 class ApiTokenModel(Wire):
     id: str
     label: str = ""
-    created_at: datetime | None = Field(default=None, alias="createdAt")
-    last_access: datetime | None = Field(default=None, alias="lastAccess")
+    created_at: UtcDatetime | None = Field(default=None, alias="createdAt")
+    last_access: UtcDatetime | None = Field(default=None, alias="lastAccess")

@@ -7,14 +7,25 @@ JSON:API-like shapes (v1); user management speaks snake_case and key-based error
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, Field
+
+from offboard.adapters.answers import WireModel
 
 
-class Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+class Wire(WireModel):
+    """Only the fields offboard reads; extra ones ignored, ``null`` ones absent."""
+
+
+def _in_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_in_utc)]
+"""A vendor timestamp, always aware: ISO-8601 allows one without an offset (and a date
+alone), which compared with offboard's aware clock raises a TypeError. Atlassian's are UTC."""
 
 
 class Links(Wire):
@@ -33,7 +44,7 @@ class OrgModel(Wire):
 
 
 class OrgPage(Wire):
-    data: list[OrgModel] = []
+    data: list[OrgModel] = Field(default_factory=list)
     links: Links = Links()
 
 
@@ -57,7 +68,7 @@ class DomainModel(Wire):
 
 
 class DomainPage(Wire):
-    data: list[DomainModel] = []
+    data: list[DomainModel] = Field(default_factory=list)
     links: Links = Links()
 
 
@@ -67,7 +78,7 @@ class Directory(Wire):
 
 
 class DirectoryPage(Wire):
-    data: list[Directory] = []
+    data: list[Directory] = Field(default_factory=list)
     links: Links = Links()
 
 
@@ -87,11 +98,11 @@ class DirectoryUser(Wire):
     management_source: str | None = Field(default=None, alias="managementSource")
     for_deletion: bool | None = Field(default=None, alias="forDeletion")
     deactivated_on: str | None = Field(default=None, alias="deactivatedOn")
-    added_to_org: datetime | None = Field(default=None, alias="addedToOrg")
+    added_to_org: UtcDatetime | None = Field(default=None, alias="addedToOrg")
 
 
 class DirectoryUserPage(Wire):
-    data: list[DirectoryUser] = []
+    data: list[DirectoryUser] = Field(default_factory=list)
     links: Links = Links()
 
 

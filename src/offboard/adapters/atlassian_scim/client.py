@@ -17,12 +17,14 @@ import httpx
 from pydantic import ValidationError
 from scim2_models import Error as ScimErrorBody
 
+from offboard.adapters.answers import parse_answer
 from offboard.adapters.atlassian_scim.refusals import refusal_words
 from offboard.adapters.atlassian_scim.wire import (
     Failure,
     ScimListResponse,
     ScimUser,
     active_patch,
+    next_start,
 )
 from offboard.adapters.http import RateLimiter, RetryPolicy, send, with_retries
 from offboard.core.accounts import ScimLink
@@ -101,8 +103,9 @@ class ScimAdapter:
     async def _filter(self, attribute: str, value: str) -> list[ScimUser]:
         quoted = value.replace("\\", "\\\\").replace('"', '\\"')
         params: dict[str, str | int] = {"filter": f'{attribute} eq "{quoted}"'}
-        response = await self._call(lambda: self._list(params), f"SCIM lookup by {attribute}")
-        return list(ScimListResponse.model_validate(response.json()).resources)
+        what = f"SCIM lookup by {attribute}"
+        response = await self._call(lambda: self._list(params), what)
+        return list(parse_answer(ScimListResponse, response, what).resources)
 
     async def find_by_user_name(self, user_name: str) -> list[ScimUser]:
         return await self._filter("userName", user_name)
@@ -119,7 +122,7 @@ class ScimAdapter:
             )
         except NotFoundError:
             return None
-        return ScimUser.model_validate(response.json())
+        return parse_answer(ScimUser, response, f"read SCIM user {scim_user_id}")
 
     async def users(self) -> list[ScimUser]:
         """Every user of the directory, paging ``startIndex``/``count`` as the server sizes."""
@@ -127,15 +130,16 @@ class ScimAdapter:
         start = 1
         while True:
             params: dict[str, str | int] = {"startIndex": start, "count": PAGE_SIZE}
-            response = await self._call(
-                partial(self._list, params),
-                f"list SCIM users from {start}",
-            )
-            page = ScimListResponse.model_validate(response.json())
+            what = f"list SCIM users from {start}"
+            response = await self._call(partial(self._list, params), what)
+            page = parse_answer(ScimListResponse, response, what)
             found.extend(page.resources)
-            start = page.start_index + len(page.resources)
-            if not page.resources or start > page.total_results:
+            following = next_start(
+                start, page.start_index, len(page.resources), page.total_results, what
+            )
+            if following is None:
                 return found
+            start = following
 
     async def links(self) -> dict[str, ScimLink]:
         """Atlassian account id → its SCIM link, for users linked to an account."""

@@ -23,6 +23,7 @@ from offboard.adapters.atlassian_scim.provisioning_wire import (
     profile_patch,
     user_body,
 )
+from offboard.adapters.atlassian_scim.wire import next_start
 from offboard.core.plan import Action
 from offboard.core.policy import ActionKind
 from offboard.core.provisioning import attribute, members_of, wanted_profile_of
@@ -108,12 +109,16 @@ class ScimProvisioner:
             params: dict[str, str | int] = {"startIndex": start, "count": PAGE_SIZE}
             if filter_:
                 params["filter"] = filter_
-            answer = await self._json("GET", path, f"list SCIM {noun} from {start}", params=params)
+            what = f"list SCIM {noun} from {start}"
+            answer = await self._json("GET", path, what, params=params)
             page = model.model_validate(answer)
             pages.append(page)
-            start = page.start_index + len(page.resources)
-            if not page.resources or start > page.total_results:
+            following = next_start(
+                start, page.start_index, len(page.resources), page.total_results, what
+            )
+            if following is None:
                 return pages
+            start = following
 
     async def users(self, filter_: str | None = None) -> list[ProvisionedUser]:
         pages = await self._pages("/Users", "users", UserPage, filter_)

@@ -82,14 +82,14 @@ class ScimGroup(Wire):
 
 
 class UserPage(Wire):
-    total_results: int = Field(alias="totalResults")
-    start_index: int = Field(default=1, alias="startIndex")
+    total_results: int | None = Field(default=None, alias="totalResults")
+    start_index: int | None = Field(default=None, alias="startIndex")
     resources: list[ProvisionedUser] = Field(default=[], alias="Resources")
 
 
 class GroupPage(Wire):
-    total_results: int = Field(alias="totalResults")
-    start_index: int = Field(default=1, alias="startIndex")
+    total_results: int | None = Field(default=None, alias="totalResults")
+    start_index: int | None = Field(default=None, alias="startIndex")
     resources: list[ScimGroup] = Field(default=[], alias="Resources")
 
 

@@ -9,18 +9,22 @@ which fits the documented ``ScimError`` exactly.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from offboard.adapters.answers import WireModel
+from offboard.ports import PermanentError
 
 ATLASSIAN_EXTENSION = "urn:scim:schemas:extension:atlassian-external:1.0"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
-class Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+class Wire(WireModel):
+    """SCIM wire models: extra fields ignored, ``null`` ones absent."""
 
 
 class ScimEmail(Wire):
-    value: str
+    value: str | None = None
+    """Not required by Atlassian's ``ScimUserEmail``: one without it is kept, never guessed."""
     primary: bool | None = None
 
 
@@ -34,7 +38,7 @@ class ScimUser(Wire):
     external_id: str | None = Field(default=None, alias="externalId")
     active: bool = True
     """Defaults to true when not sent, as Atlassian documents."""
-    emails: list[ScimEmail] = []
+    emails: list[ScimEmail] = Field(default_factory=list)
     atlassian: AtlassianExtension | None = Field(default=None, alias=ATLASSIAN_EXTENSION)
 
     @property
@@ -43,10 +47,31 @@ class ScimUser(Wire):
 
 
 class ScimListResponse(Wire):
-    total_results: int = Field(alias="totalResults")
-    start_index: int = Field(default=1, alias="startIndex")
+    total_results: int | None = Field(default=None, alias="totalResults")
+    start_index: int | None = Field(default=None, alias="startIndex")
     items_per_page: int | None = Field(default=None, alias="itemsPerPage")
     resources: list[ScimUser] = Field(default=[], alias="Resources")
+
+
+def next_start(
+    asked: int, page_start: int | None, returned: int, total: int | None, what: str
+) -> int | None:
+    """Where the next page of a SCIM listing starts, None after the last page.
+
+    Atlassian's ``ScimUserListResponse`` requires none of its fields; RFC 7644 §3.4.2.4
+    says ``startIndex`` is the 1-based index of the page's first result. A page that starts
+    elsewhere than asked (a server or cache ignoring ``startIndex``) would be walked for
+    ever or skip people, so it is refused; without ``totalResults`` the walk ends on an
+    empty page."""
+    if returned == 0:
+        return None
+    if page_start is not None and page_start != asked:
+        raise PermanentError(
+            f"{what}: the SCIM server answered from startIndex {page_start}, not the "
+            f"{asked} asked; the listing cannot be walked whole"
+        )
+    following = asked + returned
+    return None if total is not None and following > total else following
 
 
 class Failure(Wire):
