@@ -142,6 +142,7 @@ def test_a_licence_read_of_an_unreachable_vendor_exits_7_in_one_line(
     world.config.write_text(text.replace(world.served.urls[side], "http://127.0.0.1:9"))
     code, output = world.run(runner, *command)
     assert code == ExitCode.UNREACHABLE, output
-    assert output.startswith("unreachable: ") and "127.0.0.1" in output, output
+    assert output.startswith("unreachable: "), output
+    assert "127.0.0.1" in output, output
     assert len(output.strip().splitlines()) == 1, output
     assert len(output) < 400, output  # the first problem, not one per page
