@@ -10,6 +10,7 @@ reserves its slots of its category's budget over time in the store just before i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
@@ -20,7 +21,8 @@ from offboard.core.budget import (
     BudgetCategory,
 )
 from offboard.core.holds import SOURCE_ANOMALY_CURSOR
-from offboard.core.journal import Phase, SnapshotSummary, Status
+from offboard.core.identities import IdentityId
+from offboard.core.journal import JournalRecord, Phase, SnapshotSummary, Status
 from offboard.core.plan import Action, GuardName, Plan
 from offboard.core.policy import LINK_KINDS
 from offboard.executor import live_runs
@@ -298,9 +300,10 @@ async def _run_one(
 
     The order matters: the fresh read first (a person re-enabled meanwhile spends no slot),
     then, in the daemon's full pass, room for an operator's act that waits (and a skip of
-    what that act took over), then one transaction that holds the fence with the lease
-    unexpired (a leader whose lease ran out, or was taken over, spends no slot and sends
-    nothing), spends the slot and commits the intent (``BudgetGate.admit``), then the send.
+    what that act took over: the action, or the group members it names), then one
+    transaction that holds the fence with the lease unexpired (a leader whose lease ran
+    out, or was taken over, spends no slot and sends nothing), spends the slot and commits
+    the intent (``BudgetGate.admit``), then the send.
     A skip's record holds the fence too: a take-over stops every write.
     """
     if action.key in done:
@@ -315,8 +318,27 @@ async def _run_one(
             record = sender.record(action, Phase.OUTCOME, Status.SKIPPED, detail=superseded)
             await sender.journal(record)
             return Outcome(action, Status.SKIPPED, superseded)
+        action, left_out = sender.preflight.without_superseded(action)
+        if left_out:
+            await sender.journal(*_members_skipped(action, left_out, sender))
         held = await gate.admit(action, sender.intent(action))
         return held or await sender.send(action)
+
+
+def _members_skipped(
+    action: Action, left_out: Mapping[str, str], sender: ActionSender
+) -> list[JournalRecord]:
+    """One skipped record per member an operator's act took over, under that person's id (so
+    their journal shows it); the membership change goes on for the others."""
+    return [
+        sender.record(
+            dataclasses.replace(action, identity_id=IdentityId(member)),
+            Phase.OUTCOME,
+            Status.SKIPPED,
+            detail=why,
+        )
+        for member, why in left_out.items()
+    ]
 
 
 def _identities_in(plan: Plan) -> set[str]:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,6 +41,11 @@ class SendGate(Protocol):
     def superseded(self, action: Action) -> str | None:
         """Why ``action`` must not be sent any more (an operator acted on its person or
         account since the plan was made); None to send it."""
+        ...
+
+    def superseded_members(self, action: Action) -> Mapping[str, str]:
+        """The members of a SCIM membership change an operator's act took over, each with
+        why it is left out."""
         ...
 
 
@@ -66,6 +72,21 @@ class Preflight:
     def superseded(self, action: Action) -> str | None:
         """Why an operator's act during this apply took ``action`` over; None to send it."""
         return self.sends.superseded(action) if self.sends is not None else None
+
+    def without_superseded(self, action: Action) -> tuple[Action, dict[str, str]]:
+        """``action`` less the group members an operator's act during this apply took over
+        (the others still follow), and those left out with why."""
+        if self.sends is None:
+            return action, {}
+        left_out = dict(self.sends.superseded_members(action))
+        if not left_out:
+            return action, {}
+        kept = tuple(
+            (name, value)
+            for name, value in action.attributes
+            if name != "member" or value not in left_out
+        )
+        return dataclasses.replace(action, attributes=kept), left_out
 
     def expect(self, actions: Iterable[Action]) -> None:
         """The actions about to be sent, in order: a stale plan's people are read ahead."""
