@@ -40,9 +40,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 REALM_FILE = Path(__file__).parents[1] / "keycloak" / "realm-offboard-test.json"
 SECRET = "emulated-client-secret"
-JOINERS = 40
+JOINERS = 60
 RATE = 4.0
-"""Requests per second per key: the SCIM part alone takes about ten seconds."""
+"""Requests per second per key: the SCIM part alone takes about fifteen seconds."""
 CREATE = ActionKind.SCIM_CREATE_USER.value
 
 
