@@ -10,7 +10,6 @@ reserves its slots of its category's budget over time in the store just before i
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
@@ -21,8 +20,7 @@ from offboard.core.budget import (
     BudgetCategory,
 )
 from offboard.core.holds import SOURCE_ANOMALY_CURSOR
-from offboard.core.identities import IdentityId
-from offboard.core.journal import JournalRecord, Phase, SnapshotSummary, Status
+from offboard.core.journal import Phase, SnapshotSummary, Status
 from offboard.core.plan import Action, GuardName, Plan
 from offboard.core.policy import LINK_KINDS
 from offboard.executor import live_runs
@@ -36,6 +34,7 @@ from offboard.executor.readback import ReadBackPolicy
 from offboard.executor.records import action_record, note_record
 from offboard.executor.retrying import RetryPolicy
 from offboard.executor.sending import ActionSender, Sent
+from offboard.executor.superseding import taken_over
 from offboard.ports import (
     AccountDirectory,
     Clock,
@@ -300,7 +299,7 @@ async def _run_one(
 
     The order matters: the fresh read first (a person re-enabled meanwhile spends no slot),
     then, in the daemon's full pass, room for an operator's act that waits (and a skip of
-    what that act took over: the action, or the group members it names), then one
+    what that act took over: ``executor.superseding``), then one
     transaction that holds the fence with the lease unexpired (a leader whose lease ran
     out, or was taken over, spends no slot and sends nothing), spends the slot and commits
     the intent (``BudgetGate.admit``), then the send.
@@ -313,32 +312,13 @@ async def _run_one(
         await sender.journal(sender.record(action, Phase.OUTCOME, Status.SKIPPED, detail=skip))
         return Outcome(action, Status.SKIPPED, skip)
     async with sender.preflight.sending():  # an operator's act in between goes first
-        superseded = sender.preflight.superseded(action)
+        action, superseded = await taken_over(action, sender)
         if superseded is not None:
             record = sender.record(action, Phase.OUTCOME, Status.SKIPPED, detail=superseded)
             await sender.journal(record)
             return Outcome(action, Status.SKIPPED, superseded)
-        action, left_out = sender.preflight.without_superseded(action)
-        if left_out:
-            await sender.journal(*_members_skipped(action, left_out, sender))
         held = await gate.admit(action, sender.intent(action))
         return held or await sender.send(action)
-
-
-def _members_skipped(
-    action: Action, left_out: Mapping[str, str], sender: ActionSender
-) -> list[JournalRecord]:
-    """One skipped record per member an operator's act took over, under that person's id (so
-    their journal shows it); the membership change goes on for the others."""
-    return [
-        sender.record(
-            dataclasses.replace(action, identity_id=IdentityId(member)),
-            Phase.OUTCOME,
-            Status.SKIPPED,
-            detail=why,
-        )
-        for member, why in left_out.items()
-    ]
 
 
 def _identities_in(plan: Plan) -> set[str]:

@@ -17,7 +17,7 @@ The people and accounts an act changed during a pass are **superseded** for the 
 pass: the pass's plan was made from reads older than the act, so its remaining actions
 on them are skipped (journaled why) and the next pass plans them from fresh reads. A SCIM
 membership change names its people as members: one the act changed is left out of it
-(:meth:`PassGate.superseded_members`), and the change skipped when nobody is left.
+(:meth:`PassGate.superseded_members`), and the change is skipped when nobody is left.
 """
 
 from __future__ import annotations
@@ -149,11 +149,9 @@ class PassGate:
 
     def superseded(self, action: Action) -> str | None:
         """Why the running pass must not send ``action`` (an operator acted on its person or
-        account since the pass read them, or on every member it names); None to send it."""
+        account since the pass read them); None to send it (a membership change may still
+        leave some members out: ``superseded_members``)."""
         why = self._superseded.get(action.identity_id) or self._superseded.get(action.account_id)
-        members = members_of(action)
-        if why is None and members and all(m in self._superseded for m in members):
-            why = self._superseded[members[0]]
         return None if why is None else skip_reason(why)
 
     def superseded_members(self, action: Action) -> dict[str, str]:
