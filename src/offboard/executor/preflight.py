@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,9 +43,9 @@ class SendGate(Protocol):
         account since the plan was made); None to send it."""
         ...
 
-    def superseded_members(self, action: Action) -> Mapping[str, str]:
-        """The members of a SCIM membership change an operator's act took over, each with
-        why it is left out."""
+    def taken_over(self, person_or_account: str) -> str | None:
+        """Why nothing more may be sent about this person or account (an operator's act
+        changed them since the plan was made); None to go on."""
         ...
 
 
@@ -78,7 +78,8 @@ class Preflight:
         (the others still follow), and those left out with why."""
         if self.sends is None:
             return action, {}
-        left_out = dict(self.sends.superseded_members(action))
+        members = (value for name, value in action.attributes if name == "member")
+        left_out = {m: why for m in members if (why := self.sends.taken_over(m)) is not None}
         if not left_out:
             return action, {}
         kept = tuple(

@@ -17,7 +17,7 @@ The people and accounts an act changed during a pass are **superseded** for the 
 pass: the pass's plan was made from reads older than the act, so its remaining actions
 on them are skipped (journaled why) and the next pass plans them from fresh reads. A SCIM
 membership change names its people as members: one the act changed is left out of it
-(:meth:`PassGate.superseded_members`), and the change is skipped when nobody is left.
+(:meth:`PassGate.taken_over`), and the change is skipped when nobody is left.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from offboard.core.plan import Action
-from offboard.core.provisioning import members_of
 
 
 class PassGate:
@@ -150,16 +149,13 @@ class PassGate:
     def superseded(self, action: Action) -> str | None:
         """Why the running pass must not send ``action`` (an operator acted on its person or
         account since the pass read them); None to send it (a membership change may still
-        leave some members out: ``superseded_members``)."""
-        why = self._superseded.get(action.identity_id) or self._superseded.get(action.account_id)
-        return None if why is None else skip_reason(why)
+        leave some members out: ``taken_over``)."""
+        return self.taken_over(action.identity_id) or self.taken_over(action.account_id)
 
-    def superseded_members(self, action: Action) -> dict[str, str]:
-        """The members a SCIM membership change names that an operator acted on since the
-        pass read them, each with why it must leave them out (empty for other actions)."""
-        return {m: skip_reason(why) for m in members_of(action) if (why := self._superseded.get(m))}
-
-
-def skip_reason(why: str) -> str:
-    """The journal's word for an action (or a member) an operator's act took over."""
-    return f"skipped: {why} acted on this person during the pass; the next pass re-plans"
+    def taken_over(self, person_or_account: str) -> str | None:
+        """Why the running pass must send nothing more about this person or account (an
+        operator acted on them since the pass read them); None when nobody did."""
+        why = self._superseded.get(person_or_account)
+        if why is None:
+            return None
+        return f"skipped: {why} acted on this person during the pass; the next pass re-plans"
