@@ -54,3 +54,14 @@ def test_link_bookkeeping_is_never_re_confirmed() -> None:
     assert not needs_reconfirming(_action(ActionKind.LINK))
     assert needs_reconfirming(_action(ActionKind.DEACTIVATE))
     assert needs_reconfirming(_action(ActionKind.RESTORE))
+
+
+@pytest.mark.parametrize(
+    "fresh", [None, _person(True), _person(False, Lockout.TEMPORARY), _person(False)]
+)
+def test_an_operator_s_cutoff_stands_whatever_keycloak_says(fresh: Identity | None) -> None:
+    """A cut-off is for someone Keycloak still has enabled: an act that waited past
+    ``reconfirm_after`` (behind a re-check or a pass) used to be skipped as "enabled in
+    Keycloak again", and its request reported done with nobody cut off."""
+    for kind in (ActionKind.DEACTIVATE, ActionKind.SUSPEND, ActionKind.SCIM_DEACTIVATE):
+        assert reason_to_skip(_action(kind, Rule.MANUAL_CUTOFF), fresh) is None

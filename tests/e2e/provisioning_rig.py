@@ -16,8 +16,10 @@ from offboard.core.guards import ProvisioningThresholds
 from offboard.service.provisioning import Provisioning
 from offboard_emulators.atlassian.app import EmulatorParts, create_app
 from offboard_emulators.atlassian.fixture import seed
+from offboard_emulators.atlassian.key_limit import PerKeyLimit
 from offboard_emulators.atlassian.model import ScimDirectory
 from offboard_emulators.atlassian.state import AtlassianState
+from offboard_emulators.common.ratelimit import RateLimitConfig
 from offboard_emulators.common.server import serve_in_thread
 from tests.e2e.harness import DIRECTORY, DOMAIN, ORG_ID, ORG_KEY, OWNER_ID, Tenant
 
@@ -26,8 +28,11 @@ SCIM_KEY = "e2e-scim-key"
 
 
 @contextlib.contextmanager
-def scim_tenant() -> Iterator[Tenant]:
-    """An org with a verified domain, one directory and an identity-provider SCIM directory."""
+def scim_tenant(rate_limit: float | None = None) -> Iterator[Tenant]:
+    """An org with a verified domain, one directory and an identity-provider SCIM directory.
+
+    ``rate_limit``: requests per second each key may make in all (``PerKeyLimit``), to run a
+    SCIM sync at Atlassian's pace; None leaves only the emulator's per-route limits."""
     state = AtlassianState()
     seed(
         state,
@@ -55,8 +60,13 @@ def scim_tenant() -> Iterator[Tenant]:
         },
     )  # fmt: skip
     parts = EmulatorParts(state)
-    with serve_in_thread(create_app(parts=parts)) as url:
-        yield Tenant(state, parts, url)
+    app: Any = create_app(parts=parts)
+    limit = None
+    if rate_limit is not None:
+        config = RateLimitConfig(capacity=max(1, int(rate_limit)), period_seconds=1)
+        app = limit = PerKeyLimit(app, config)
+    with serve_in_thread(app) as url:
+        yield Tenant(state, parts, url, limit)
 
 
 def scim_directory(tenant: Tenant) -> ScimDirectory:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,8 +21,10 @@ from offboard.cli.wiring import connect
 from offboard.core.accounts import Account
 from offboard.core.guards import ProvisioningThresholds
 from offboard.core.identities import IdentityId
+from offboard.core.journal import Phase, Status
 from offboard.core.provisioning_model import People, Person, SelectedGroup
 from offboard.ports import SystemClock
+from offboard.service.gate import PassGate
 from offboard.service.passes import PassReport
 from offboard.service.provisioning_passes import ProvisioningPasses
 from offboard.service.provisioning_waves import merge_people
@@ -38,9 +40,13 @@ class Leavers:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.during_full: Callable[[], Awaitable[None]] | None = None
+        """What happens while the deprovisioning part runs (an operator's act, say)."""
 
     async def full(self) -> PassReport:
         self.calls.append("full")
+        if self.during_full is not None:
+            await self.during_full()
         return _report("full")
 
     async def recheck(self, identity_id: IdentityId) -> PassReport:
@@ -112,6 +118,40 @@ async def test_a_blocked_provisioning_plan_is_reported_not_raised(
     assert not report.complete
     assert any("max-creates" in problem for problem in report.problems)
     assert report.counts["provisioning_actions"] == 0
+
+
+async def test_a_person_cut_off_during_the_leavers_part_is_left_alone_by_the_scim_part(
+    world: tuple[EmulatorState, ProvisioningPasses, Leavers, str],
+) -> None:
+    """The whole full pass yields as one: an act during its deprovisioning part supersedes
+    its person in the SCIM part too (no create, no group change for them from reads older
+    than the act); the rest of the SCIM part goes on."""
+    _, passes, leavers, joiner = world
+    passes.gate = gate = PassGate()
+    why = "operator request #3 (cutoff by alice)"
+
+    async def cut_off() -> None:
+        async with gate.interlude(why, {joiner}):
+            pass
+
+    leavers.during_full = cut_off
+    async with gate.exclusive():
+        report = await passes.full()
+    outcomes = {
+        (r.kind, r.identity_id): r
+        for r in passes.store.journal()
+        if r.phase is Phase.OUTCOME and r.kind.startswith("scim")
+    }
+    skipped = {key for key, r in outcomes.items() if r.status is Status.SKIPPED}
+    theirs = {("scim_create_user", joiner), ("scim_add_members", joiner)}
+    # The membership change named nobody else: skipped whole, and under their id too.
+    whole = {key for key in outcomes if key[0] == "scim_add_members" and key[1] != joiner}
+    assert len(whole) == 1
+    assert skipped == theirs | whole
+    assert all(why in outcomes[key].detail for key in skipped)
+    assert [k for k, r in outcomes.items() if k[0] == "scim_create_group"] != []
+    assert report.counts["provisioning_actions"] == 4
+    assert gate.taken_over(joiner) is None  # forgotten after the pass
 
 
 def _add_joiner(keycloak: EmulatorState, name: str, *paths: str) -> str:

@@ -189,7 +189,7 @@ async def assemble(
         from offboard.service.provisioning_passes import ProvisioningPasses
 
         provisioning = provisioning_of(settings, source, directory)
-        passes = ProvisioningPasses(passes, provisioning, store, clock, lease)
+        passes = ProvisioningPasses(passes, provisioning, store, clock, lease, gate=gate)
     held_store = store  # the hold and budget live in the store every replica shares
     status.guard_reader = lambda: guard_state(held_store, policy, clock)
     cursors = LeaderCursors(store, lease)

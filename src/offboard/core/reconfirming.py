@@ -19,6 +19,7 @@ def reason_to_skip(action: Action, fresh: Identity | None) -> str | None:
     Taking access away stands while the person is deleted or disabled for good; giving it
     back stands while they are enabled. A person who left the configured scope but is
     enabled is not re-judged here (scope needs the full policy): the next pass does that.
+    An operator's cut-off stands whatever Keycloak says (that is what it is for).
     """
     if action.kind in DEPROVISIONING_KINDS:
         return _still_gone(action, fresh)
@@ -31,6 +32,8 @@ def reason_to_skip(action: Action, fresh: Identity | None) -> str | None:
 
 
 def _still_gone(action: Action, fresh: Identity | None) -> str | None:
+    if action.rule is Rule.MANUAL_CUTOFF:
+        return None  # the operator's decision, not a judgement of Keycloak's state
     if fresh is None:
         return None  # deleted, confirmed by a 404: still a leaver
     if fresh.enabled:

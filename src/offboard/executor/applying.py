@@ -34,6 +34,7 @@ from offboard.executor.readback import ReadBackPolicy
 from offboard.executor.records import action_record, note_record
 from offboard.executor.retrying import RetryPolicy
 from offboard.executor.sending import ActionSender, Sent
+from offboard.executor.superseding import taken_over
 from offboard.ports import (
     AccountDirectory,
     Clock,
@@ -298,9 +299,10 @@ async def _run_one(
 
     The order matters: the fresh read first (a person re-enabled meanwhile spends no slot),
     then, in the daemon's full pass, room for an operator's act that waits (and a skip of
-    what that act took over), then one transaction that holds the fence with the lease
-    unexpired (a leader whose lease ran out, or was taken over, spends no slot and sends
-    nothing), spends the slot and commits the intent (``BudgetGate.admit``), then the send.
+    what that act took over: ``executor.superseding``), then one
+    transaction that holds the fence with the lease unexpired (a leader whose lease ran
+    out, or was taken over, spends no slot and sends nothing), spends the slot and commits
+    the intent (``BudgetGate.admit``), then the send.
     A skip's record holds the fence too: a take-over stops every write.
     """
     if action.key in done:
@@ -310,7 +312,7 @@ async def _run_one(
         await sender.journal(sender.record(action, Phase.OUTCOME, Status.SKIPPED, detail=skip))
         return Outcome(action, Status.SKIPPED, skip)
     async with sender.preflight.sending():  # an operator's act in between goes first
-        superseded = sender.preflight.superseded(action)
+        action, superseded = await taken_over(action, sender)
         if superseded is not None:
             record = sender.record(action, Phase.OUTCOME, Status.SKIPPED, detail=superseded)
             await sender.journal(record)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -42,6 +43,11 @@ class SendGate(Protocol):
         account since the plan was made); None to send it."""
         ...
 
+    def taken_over(self, person_or_account: str) -> str | None:
+        """Why nothing more may be sent about this person or account (an operator's act
+        changed them since the plan was made); None to go on."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Preflight:
@@ -66,6 +72,22 @@ class Preflight:
     def superseded(self, action: Action) -> str | None:
         """Why an operator's act during this apply took ``action`` over; None to send it."""
         return self.sends.superseded(action) if self.sends is not None else None
+
+    def without_superseded(self, action: Action) -> tuple[Action, dict[str, str]]:
+        """``action`` less the group members an operator's act during this apply took over
+        (the others still follow), and those left out with why."""
+        if self.sends is None:
+            return action, {}
+        members = (value for name, value in action.attributes if name == "member")
+        left_out = {m: why for m in members if (why := self.sends.taken_over(m)) is not None}
+        if not left_out:
+            return action, {}
+        kept = tuple(
+            (name, value)
+            for name, value in action.attributes
+            if name != "member" or value not in left_out
+        )
+        return dataclasses.replace(action, attributes=kept), left_out
 
     def expect(self, actions: Iterable[Action]) -> None:
         """The actions about to be sent, in order: a stale plan's people are read ahead."""

@@ -9,12 +9,15 @@ pass of a thousand actions takes minutes. So a one-person act (:meth:`PassGate.i
 runs *inside* a running reconciliation (:meth:`PassGate.yielding`, the part of a full pass
 that knows how to make room): the pass's writes (:meth:`PassGate.sending`, around each
 action it sends) stop at their next boundary, the act runs alone against Atlassian, and the
-pass goes on. The rest of a full pass (provisioning by SCIM) does not yield: an act that
-comes then waits for the pass to end, as before.
+pass goes on. Both parts of a full pass yield, deprovisioning and then provisioning by SCIM
+(joiners, movers, group changes): the provisioning part holds ``yielding`` over the whole
+pass, and the deprovisioning part's own ``yielding`` inside it is then one with it.
 
 The people and accounts an act changed during a pass are **superseded** for the rest of that
 pass: the pass's plan was made from reads older than the act, so its remaining actions
-on them are skipped (journaled why) and the next pass plans them from fresh reads.
+on them are skipped (journaled why) and the next pass plans them from fresh reads. A SCIM
+membership change names its people as members: one the act changed is left out of it
+(:meth:`PassGate.taken_over`), and the change is skipped when nobody is left.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ class PassGate:
         self._interlude = False
         self._interludes_waiting = 0
         self._sending = 0
-        self._yielding = False
+        self._yielding = 0
+        """How many ``yielding`` blocks of the running pass are open (they nest)."""
         self._superseded: dict[str, str] = {}
         """Identity and account ids an interlude acted on during the yielding full pass
         (emptied when it stops yielding)."""
@@ -105,23 +109,26 @@ class PassGate:
         if self._interlude:
             return False
         if self._exclusive:  # a full pass runs: between two of its writes, if it yields
-            return self._yielding and not self._sending
+            return self._yielding > 0 and not self._sending
         return not self._shared and not self._exclusive_waiting
 
     @asynccontextmanager
     async def yielding(self) -> AsyncIterator[None]:
         """Held by a full pass (inside ``exclusive``) around the part that sends each write
-        under ``sending`` and skips what ``superseded`` names; operator acts may run then."""
+        under ``sending`` and skips what ``superseded`` names; operator acts may run then.
+        Blocks nest: what an act superseded holds until the outermost one ends (the whole
+        pass, when the provisioning part wraps the deprovisioning part)."""
         async with self._condition:
-            self._yielding = True
+            self._yielding += 1
             self._condition.notify_all()
         try:
             yield
         finally:
             async with self._condition:
-                await self._condition.wait_for(lambda: not self._interlude)
-                self._yielding = False
-                self._superseded = {}
+                if self._yielding == 1:
+                    await self._condition.wait_for(lambda: not self._interlude)
+                    self._superseded = {}
+                self._yielding -= 1
 
     @asynccontextmanager
     async def sending(self) -> AsyncIterator[None]:
@@ -141,8 +148,14 @@ class PassGate:
 
     def superseded(self, action: Action) -> str | None:
         """Why the running pass must not send ``action`` (an operator acted on its person or
-        account since the pass read them); None to send it."""
-        why = self._superseded.get(action.identity_id) or self._superseded.get(action.account_id)
+        account since the pass read them); None to send it (a membership change may still
+        leave some members out: ``taken_over``)."""
+        return self.taken_over(action.identity_id) or self.taken_over(action.account_id)
+
+    def taken_over(self, person_or_account: str) -> str | None:
+        """Why the running pass must send nothing more about this person or account (an
+        operator acted on them since the pass read them); None when nobody did."""
+        why = self._superseded.get(person_or_account)
         if why is None:
             return None
         return f"skipped: {why} acted on this person during the pass; the next pass re-plans"

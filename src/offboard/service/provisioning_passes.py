@@ -4,10 +4,17 @@ Each pass is the deprovisioning pass as before, followed by the provisioning pas
 scope (the whole directory for a full pass, one person for a re-check), in a run of its own.
 A provisioning plan a guard blocks is journaled by ``apply_plan`` and reported; it never
 stops the deprovisioning pass, which runs first.
+
+A full pass makes room for an operator's act between its writes in both parts, as
+``service.gate`` describes: the whole pass is one ``yielding`` block, so a person an act
+took over during the deprovisioning part is left alone by the SCIM part too. A first SCIM
+sync of hundreds of joiners runs for minutes at Atlassian's rate limit; an emergency
+cut-off does not wait for it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -17,8 +24,9 @@ import structlog
 from offboard.core.identities import IdentityId
 from offboard.core.plan import Plan
 from offboard.executor.applying import PlanBlockedError
-from offboard.executor.preflight import Preflight
+from offboard.executor.preflight import Preflight, SendGate
 from offboard.ports import Clock, OffboardError, Store
+from offboard.service.gate import PassGate
 from offboard.service.leasing import Lease
 from offboard.service.passes import Passes, PassReport, action_reports
 from offboard.service.provisioning import Provisioning
@@ -37,12 +45,20 @@ class ProvisioningPasses:
     clock: Clock
     lease: Lease | None = None
     """The daemon's leader lease: every provisioning write checks its fence."""
+    gate: PassGate | None = None
+    """The daemon's gate: a full pass's SCIM writes make room for an operator's act
+    (``service.gate``); None: they go on alone. Re-checks and waves never yield."""
 
     async def full(self) -> PassReport:
-        report = await self.inner.full()
-        return await self._then(
-            report, lambda: self.provisioning.plan(self.clock, store=self.store), "full"
-        )
+        gate = self.gate
+        async with gate.yielding() if gate is not None else contextlib.nullcontext():
+            report = await self.inner.full()
+            return await self._then(
+                report,
+                lambda: self.provisioning.plan(self.clock, store=self.store),
+                "full",
+                sends=gate,
+            )
 
     async def recheck(self, identity_id: IdentityId) -> PassReport:
         report = await self.inner.recheck(identity_id)
@@ -73,7 +89,11 @@ class ProvisioningPasses:
         return dataclasses.replace(report, complete=False, problems=(*report.problems, *left_out))
 
     async def _then(
-        self, report: PassReport, planning: Callable[[], Awaitable[Plan]], kind: str
+        self,
+        report: PassReport,
+        planning: Callable[[], Awaitable[Plan]],
+        kind: str,
+        sends: SendGate | None = None,
     ) -> PassReport:
         run_id = self.store.start_run(f"provision-{kind}", self.clock.now())
         status, problems, applied = "applied", list[str](), 0
@@ -86,7 +106,7 @@ class ProvisioningPasses:
                     store=self.store,
                     clock=self.clock,
                     run_id=run_id,
-                    preflight=Preflight(fence=fence),
+                    preflight=Preflight(fence=fence, sends=sends),
                 )
                 applied = sum(len(r.outcomes) for r in reports)
                 status = "applied" if all(r.all_done for r in reports) else "incomplete"
