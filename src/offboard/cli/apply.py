@@ -87,6 +87,12 @@ def report_exit_code(report: ApplyReport) -> ExitCode:
     return ExitCode.OK if report.all_done else ExitCode.INCOMPLETE
 
 
+def act_exit_code(report: ApplyReport) -> ExitCode:
+    """As ``report_exit_code``, for one person's act; 5 when a fresh read just before
+    sending skipped all of it (the person changed since): the act was not carried out."""
+    return ExitCode.REFUSED if report.not_carried_out else report_exit_code(report)
+
+
 def print_held(report: ApplyReport, console: Console) -> None:
     """Say what waits, and the way on, when the budget or a hold kept actions back."""
     if report.held:

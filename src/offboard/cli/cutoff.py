@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from offboard.cli.actor import ActorOption, ReasonOption, actor_name
-from offboard.cli.apply import OverrideOption, YesOption, check_guards, report_exit_code
+from offboard.cli.apply import OverrideOption, YesOption, act_exit_code, check_guards
 from offboard.cli.errors import RefusedError
 from offboard.cli.plan import PlanFormat, show_plan
 from offboard.cli.state import state_of
@@ -135,7 +135,7 @@ def _act(ctx: typer.Context, person: str, reason: str, actor: str | None, yes: b
     if not isinstance(done, ApplyReport):
         raise typer.Exit(show_request(done, console))
     console.print(apply_table(done))
-    raise typer.Exit(report_exit_code(done))
+    raise typer.Exit(act_exit_code(done))
 
 
 @cutoff_app.command("requests")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from offboard.cli.apply import OverrideOption, YesOption, print_held, report_exit_code
+from offboard.cli.apply import OverrideOption, YesOption, act_exit_code, print_held
 from offboard.cli.errors import RefusedError
 from offboard.cli.plan import PlanFormat, show_plan
 from offboard.cli.state import state_of
@@ -165,7 +165,7 @@ def _run(ctx: typer.Context, user: str, command: str, wanted: frozenset[ActionKi
         return
     console.print(apply_table(report))
     print_held(report, console)
-    raise typer.Exit(report_exit_code(report))
+    raise typer.Exit(act_exit_code(report))
 
 
 def deactivate(

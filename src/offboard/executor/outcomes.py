@@ -68,6 +68,12 @@ class ApplyReport:
         return tuple(o for o in self.outcomes if o.status is Status.HELD)
 
     @property
+    def not_carried_out(self) -> bool:
+        """Every action was skipped: a fresh read said it is no longer wanted, or an
+        operator's act took it over. Nothing was sent."""
+        return bool(self.outcomes) and all(o.status is Status.SKIPPED for o in self.outcomes)
+
+    @property
     def all_done(self) -> bool:
         """Every action is in its wanted state, as read back (or as an earlier run left it)."""
         return all(

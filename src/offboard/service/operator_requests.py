@@ -220,6 +220,8 @@ def settled(report: ApplyReport) -> tuple[RequestState, str]:
     words = f"run {report.run_id}: {words or 'nothing sent'}"
     if report.held:
         return RequestState.BLOCKED, words
+    if report.not_carried_out:  # e.g. a lift of someone disabled again since it was asked
+        return RequestState.REFUSED, words
     return (RequestState.DONE if report.all_done else RequestState.INCOMPLETE), words
 
 
