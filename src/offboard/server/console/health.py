@@ -17,7 +17,8 @@ from offboard.service.status import DaemonStatus
 
 SHOWN = 50
 FAILED_SINCE = timedelta(days=7)
-_DONE = frozenset({"verified", "succeeded"})
+_DONE = frozenset({"verified", "succeeded", "skipped"})
+"""A later outcome that settles a failure (``skipped``: a retry found it not needed)."""
 
 
 def failed_actions(backend: ConsoleBackend) -> list[Attention]:
