@@ -40,7 +40,7 @@ async def test_a_hostile_failed_action_reaches_every_channel_as_plain_lines(
     (mail,) = world.inbox.mails
     subject = re.sub(r"\r?\n[ \t]", " ", str(mail["Subject"]))  # a long header is folded
     assert "\n" not in subject
-    assert "eve Bcc: all@example.com" in subject
+    assert "eve\\x0d\\x0aBcc: all@example.com\\x1b[2J@" in subject
     assert mail["Bcc"] is None
     assert "\x1b" not in world.everything()
     lines = [line.strip() for line in mail.get_payload(decode=True).decode().splitlines()]
@@ -57,5 +57,5 @@ def test_render_keeps_each_value_on_its_own_line() -> None:
     condition = Condition(Kind.HOLD, "k", "title\nsecond", ("a\rb", "c\u2028d"), ("x\ny",))
     text = render(condition)
     assert "\n" not in text.subject
-    assert text.body.splitlines() == ["title second", "", "a b", "c d", "", "What to do:",
-                                      "  x y"]  # fmt: skip
+    assert text.body.splitlines() == ["title\\x0asecond", "", "a\\x0db", "c\\u2028d", "",
+                                      "What to do:", "  x\\x0ay"]  # fmt: skip

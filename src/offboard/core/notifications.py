@@ -10,11 +10,12 @@ The text says what happened and what to do, with the exact command; never a secr
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from offboard.core.printable import printable
 
 
 class Kind(StrEnum):
@@ -180,24 +181,16 @@ def render(condition: Condition, console_url: str | None = None) -> Text:
 
     Each title, detail and step is one line whatever it holds: an email, a vendor's error
     text or a reason with a line break can neither forge a line of its own (a fake "What to
-    do") nor break the mail's Subject header (which would refuse the whole message)."""
-    title = one_line(condition.title)
-    lines = [title, "", *map(one_line, condition.details)]
+    do") nor break the mail's Subject header (which would refuse the whole message): an
+    invisible character is shown as its escape (``\\x0a``), as the command line shows it."""
+    title = printable(condition.title)
+    lines = [title, "", *map(printable, condition.details)]
     if condition.todo:
-        lines += ["", "What to do:", *(f"  {one_line(step)}" for step in condition.todo)]
+        lines += ["", "What to do:", *(f"  {printable(step)}" for step in condition.todo)]
     if console_url:
-        lines += ["", f"Console: {one_line(console_url)}"]
+        lines += ["", f"Console: {printable(console_url)}"]
     body = "\n".join(line for line in _squeeze(lines))
     return Text(f"[offboard] {title}", body)
-
-
-_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-"""Control characters (line breaks, escape sequences) and Unicode line separators."""
-
-
-def one_line(text: str) -> str:
-    """``text`` as one printable line: each run of control characters becomes a space."""
-    return _BREAKS.sub(" ", text)
 
 
 def _squeeze(lines: list[str]) -> list[str]:
