@@ -20,7 +20,7 @@ from offboard.core.history import MAX_PAGE, JournalQuery
 from offboard.core.journal import JournalRecord
 from offboard.server.console.backend import ConsoleBackend, JournalSearch
 from offboard.server.console.items import moment
-from offboard.server.console.layout import esc, page, person, table
+from offboard.server.console.layout import attr, esc, page, person, table
 from offboard.server.console_user import ConsoleUser
 
 EXPORT_MAX = 100_000
@@ -91,7 +91,7 @@ def _summary(summary: Mapping[str, object]) -> str:
 def _filters(query: JournalQuery) -> str:
     def field(name: str, label: str, value: str) -> str:
         return (f"<label>{esc(label)} <input type='text' name='{name}' "
-                f"value='{esc(value)}'></label> ")  # fmt: skip
+                f"value='{attr(value)}'></label> ")  # fmt: skip
 
     exports = urlencode({k: getattr(query, k) for k in _FILTERS if getattr(query, k)})
     return (

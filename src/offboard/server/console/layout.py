@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from urllib.parse import quote
 
+from offboard.core.printable import visible
 from offboard.server.console_user import ConsoleUser
 
 REFRESH_SECONDS = 15
@@ -49,7 +50,16 @@ _RELOAD_UNLESS_TYPING = (
 
 
 def esc(text: object) -> str:
-    return escape(str(text), quote=True)
+    """Text to show: HTML-escaped, and every invisible character (a bidi override, a
+    zero-width joiner, a terminal escape) shown as its escape, as the command line shows it:
+    a right-to-left override in a name must not make one person's email read as another's.
+    Line breaks and tabs stay (a reason typed on several lines)."""
+    return escape(visible(str(text)), quote=True)
+
+
+def attr(value: str) -> str:
+    """A form field's value, posted back as it is: HTML-escaped only."""
+    return escape(value, quote=True)
 
 
 def page(
@@ -133,4 +143,4 @@ def person(
 
 
 def hidden(name: str, value: str) -> str:
-    return f"<input type='hidden' name='{esc(name)}' value='{esc(value)}'>"
+    return f"<input type='hidden' name='{esc(name)}' value='{attr(value)}'>"

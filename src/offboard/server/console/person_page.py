@@ -17,7 +17,7 @@ from offboard.ports import Store
 from offboard.server.console.acts import MAX_FIELD, OVERRIDE_FIELD
 from offboard.server.console.backend import ConsoleBackend
 from offboard.server.console.items import moment
-from offboard.server.console.layout import esc, hidden, page, table
+from offboard.server.console.layout import attr, esc, hidden, page, table
 from offboard.server.console_user import CSRF_FIELD, ConsoleUser
 from offboard.service.links_admin import list_links, state_of
 
@@ -97,7 +97,7 @@ def _set_form(identity_id: str, csrf: str) -> str:
         "<form method='post' action='/act/link-set' data-testid='set-link'>"
         f"{hidden(CSRF_FIELD, csrf)}"
         "<label>Keycloak id <input type='text' name='identity_id' required "
-        f"value='{esc(identity_id)}'></label>"
+        f"value='{attr(identity_id)}'></label>"
         "<label>Atlassian account id <input type='text' name='account_id' required></label>"
         "<label>Reason <textarea name='reason' rows='2' required></textarea></label>"
         "<button type='submit'>Set link</button></form>"
