@@ -169,9 +169,16 @@ class Notifications:
         day = digest_due(last, now, (at.hour, at.minute) if at else None)
         if day is None or not conditions:
             return []
-        message = digest(conditions, day)
-        self.state.open(Record(day, name, Kind.DIGEST, now, now) for name in self.channels)
-        return [(name, message) for name in self.channels]
+        # Each channel's digest lists only the kinds it is told: a chat channel kept to
+        # holds (no people's emails in it) does not get every blocked person once a day.
+        wanted = self.config.routing.channels
+        messages = {
+            name: digest(mine, day)
+            for name in self.channels
+            if (mine := [c for c in conditions if c.kind in wanted.get(name, frozenset())])
+        }
+        self.state.open(Record(day, name, Kind.DIGEST, now, now) for name in messages)
+        return list(messages.items())
 
     async def _deliver(
         self, due: list[tuple[str, Condition]], now: datetime, leader: Callable[[], bool]
