@@ -135,7 +135,21 @@ def _act(ctx: typer.Context, person: str, reason: str, actor: str | None, yes: b
     if not isinstance(done, ApplyReport):
         raise typer.Exit(show_request(done, console))
     console.print(apply_table(done))
+    if done.held:
+        console.print(_held_words(person, done.held[0].detail), markup=False)
     raise typer.Exit(report_exit_code(done))
+
+
+def _held_words(person: str, detail: str) -> str:
+    """The way on when the budget or a hold kept the act back: nothing else says it."""
+    from offboard.core.holds import BUDGET_GUARD
+
+    return (
+        f"{person}: nothing was sent, held back ({detail}). If it must happen now, "
+        f"run the same command with --override-guard {BUDGET_GUARD}: the override is "
+        "journaled with your name and reason, lets this one person through, and the others "
+        "keep waiting."
+    )
 
 
 @cutoff_app.command("requests")
