@@ -29,6 +29,7 @@ def test_a_held_cutoff_says_nothing_was_sent_and_the_way_on(
     flat = " ".join(output.split())
     assert f"{email}: nothing was sent, held back" in flat, flat
     assert "--override-guard deprovisioning-budget" in flat
+    assert "held back (deprovisioning-budget: a hold is active" in flat
     code, output = linked.run(runner, *cut, "--override-guard", "deprovisioning-budget")
     assert code == ExitCode.OK, output
     assert linked.account_status(email) == "inactive"

@@ -87,12 +87,16 @@ def report_exit_code(report: ApplyReport) -> ExitCode:
     return ExitCode.OK if report.all_done else ExitCode.INCOMPLETE
 
 
+HELD_PREFIX = "held, not sent: "
+"""How the executor opens a held action's detail; a sentence that says it already drops it."""
+
+
 def print_held(report: ApplyReport, console: Console) -> None:
     """Say what waits, and the way on, when the budget or a hold kept actions back."""
     if report.held:
         console.print(
             f"{len(report.held)} deprovisioning actions held, not sent: "
-            f"{report.held[0].detail}. See `offboard hold show`.",
+            f"{report.held[0].detail.removeprefix(HELD_PREFIX)}. See `offboard hold show`.",
             markup=False,
         )
 

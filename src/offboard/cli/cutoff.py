@@ -142,13 +142,14 @@ def _act(ctx: typer.Context, person: str, reason: str, actor: str | None, yes: b
 
 def _held_words(person: str, detail: str) -> str:
     """The way on when the budget or a hold kept the act back: nothing else says it."""
+    from offboard.cli.apply import HELD_PREFIX
     from offboard.core.holds import BUDGET_GUARD
 
     return (
-        f"{person}: nothing was sent, held back ({detail}). If it must happen now, "
-        f"run the same command with --override-guard {BUDGET_GUARD}: the override is "
-        "journaled with your name and reason, lets this one person through, and the others "
-        "keep waiting."
+        f"{person}: nothing was sent, held back ({detail.removeprefix(HELD_PREFIX)}). If it "
+        f"must happen now, run the same command with --override-guard {BUDGET_GUARD}: the "
+        "override is journaled with your name and reason, lets this one person through, and "
+        "the others keep waiting."
     )
 
 
