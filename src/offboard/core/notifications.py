@@ -31,6 +31,12 @@ class Kind(StrEnum):
     TEST = "test"
 
 
+URGENCY = (Kind.TEST, Kind.HOLD, Kind.NOT_READY, Kind.CREDENTIAL_EXPIRY, Kind.GUARD_TRIP,
+           Kind.FAILED_ACTION, Kind.BLOCKED_PERSON, Kind.DIGEST)  # fmt: skip
+"""The order messages are sent in when the rate limit lets only some through: a credential
+about to expire or a daemon that is not ready never waits behind a flood of blocked people."""
+
+
 @dataclass(frozen=True, slots=True)
 class Condition:
     """One thing that needs a human now."""
@@ -107,7 +113,7 @@ def decide(
     authoritative: frozenset[str] = frozenset(),
     resolved: frozenset[str] = frozenset(),
 ) -> Decision:
-    """Open what is new, send what is due, clear what went away.
+    """Open what is new, send what is due (most urgent first), clear what went away.
 
     A remembered condition absent now clears when its kind is in ``authoritative`` (the
     daemon has the whole picture of that kind: absence proves it), when its key is in
@@ -129,6 +135,7 @@ def decide(
                 due.append((channel, condition))
             elif record.sent_at is None and record.attempts < routing.max_attempts:
                 due.append((channel, condition))
+    due.sort(key=lambda pair: URGENCY.index(pair[1].kind))  # stable: found order within a kind
     cleared = [
         (r.key, r.channel)
         for r in known.values()
