@@ -12,7 +12,9 @@ from typer.testing import CliRunner
 from offboard.cli.exit_codes import ExitCode
 from offboard.cli.main import app
 from offboard.core.holds import Waiting
+from offboard.core.operator_requests import RequestKind, RequestState
 from offboard.store import open_store
+from offboard.store.operator_requests import StoredRequests
 from tests.hostile.cli_env import clean_cli_env as clean_cli_env  # autouse
 
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J\u202e"
@@ -56,3 +58,21 @@ def test_a_provisioning_release_prints_no_terminal_escape(tmp_path: Path) -> Non
     assert result.exit_code == ExitCode.OK, result.output
     for character in ("\x1b", "\x07", "\u202e"):
         assert character not in result.output, repr(character)
+
+
+def test_cutoff_requests_print_no_terminal_escape(tmp_path: Path) -> None:
+    """A person named through a crafted console link, an outcome quoting a vendor."""
+    config = held(tmp_path, "deprovisioning")
+    store = open_store(tmp_path / "state.sqlite3")
+    try:
+        requests = StoredRequests(store.engine)
+        made = requests.queue(RequestKind.CUTOFF, EMAIL, actor="console:ada", reason="r",
+                              overrides=(), at=datetime.now(UTC))  # fmt: skip
+        requests.finish(made.id, RequestState.FAILED, f"HTTP 400{ESCAPES}", datetime.now(UTC))
+    finally:
+        store.close()
+    result = CliRunner().invoke(app, ["--config", str(config), "cutoff", "requests"])
+    assert result.exit_code == ExitCode.OK, result.output
+    for character in ("\x1b", "\x07", "\u202e"):
+        assert character not in result.output, repr(character)
+    assert "eve\\x1b]0;pwned" in result.output

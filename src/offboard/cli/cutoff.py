@@ -164,6 +164,7 @@ def requests(
     """
     from offboard.cli.fitting import output_console
     from offboard.cli.wiring import open_configured_store
+    from offboard.core.printable import printable
     from offboard.store.operator_requests import StoredRequests
 
     store = open_configured_store(state_of(ctx).settings(), read_only=True)
@@ -176,8 +177,8 @@ def requests(
         console.print("no cut-off was handed to a daemon", markup=False)
     for r in found:
         when = r.requested_at.strftime("%Y-%m-%d %H:%M:%SZ")
-        console.print(f"#{r.id} {when} {r.kind} {r.person} by {r.actor}: {r.state}"
-                      + (f": {r.outcome}" if r.outcome else ""), markup=False)  # fmt: skip
+        line = f"#{r.id} {when} {r.kind} {r.person} by {r.actor}: {r.state}"
+        console.print(printable(line + (f": {r.outcome}" if r.outcome else "")), markup=False)
 
 
 def _sides(wired: Wired, realm: str) -> Sides:
