@@ -29,6 +29,8 @@ STYLE = (
     ".item{border-left:4px solid #a00;padding:.4em .8em;margin:0 0 1em;background:#fdf6f6}"
     ".item.warn{border-color:#c80;background:#fffaf0}"
     "form{margin:.5em 0}textarea,input[type=text]{width:100%;max-width:40em;font:inherit}"
+    "form label{display:block;margin:.3em 0}"  # each field under its own label
+    "form label>textarea,form label>input[type=text]{display:block}"
     "button{font:inherit;padding:.3em 1em}"
     "@media (max-width:700px){"
     "table,tbody,tr,td{display:block;width:100%}"
