@@ -23,3 +23,15 @@ async def test_the_cutoff_box_names_the_person_not_the_id(console: Console) -> N
     linked = re.findall(r"<td data-label='Linked'>([^<]*)</td>", page)
     assert linked
     assert all(at.endswith(" UTC") for at in linked), linked
+
+
+async def test_each_details_link_says_whose(console: Console) -> None:
+    """A screen reader lists links out of context: ten links all called "details" say nothing."""
+    async with console.client(ADA) as client:
+        page = (await client.get("/history")).text
+    links = re.findall(r"<a class='muted'[^>]*href='/person\?id=[^']*'[^>]*>details</a>", page)
+    assert links
+    for link in links:
+        label = re.search(r"aria-label='details of ([^']+)'", link)
+        assert label is not None, link
+        assert "@" in label.group(1) or "Keycloak id" in label.group(1), link

@@ -140,7 +140,8 @@ def person(
     text = f"<span title='{esc('; '.join(ids))}'>{esc(shown)}</span>"
     if identity_id or account:
         query = esc(quote(identity_id or account or "", safe=""))
-        text += f" <a class='muted' href='/person?id={query}'>details</a>"
+        whose = esc(f"details of {shown}")  # the link's name out of context (screen readers)
+        text += f" <a class='muted' aria-label='{whose}' href='/person?id={query}'>details</a>"
     return text
 
 
