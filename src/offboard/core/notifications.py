@@ -175,6 +175,41 @@ def digest(conditions: Sequence[Condition], day_key: str) -> Condition:
     return Condition(Kind.DIGEST, day_key, title, tuple(details))
 
 
+BATCHED_KINDS = {Kind.BLOCKED_PERSON: "people wait for a human",
+                 Kind.FAILED_ACTION: "actions failed or did not read back"}  # fmt: skip
+"""The kinds that come by the dozen (an import, an outage): told as one message to humans."""
+BATCH_OVER = 5
+"""More due at once than this, of one batched kind, on one channel: one message."""
+BATCH_SHOWN = 20
+
+
+def batches(due: Sequence[Condition]) -> list[tuple[Condition, tuple[Condition, ...]]]:
+    """``due`` (most urgent first) as messages: each condition alone, except a batched kind
+    with more than :data:`BATCH_OVER` due, which becomes one message listing them (at the
+    place of the first). Each message comes with the conditions it tells."""
+    counts: dict[Kind, int] = {}
+    for condition in due:
+        counts[condition.kind] = counts.get(condition.kind, 0) + 1
+    grouped = {kind for kind, n in counts.items() if kind in BATCHED_KINDS and n > BATCH_OVER}
+    messages: list[tuple[Condition, tuple[Condition, ...]]] = []
+    for condition in due:
+        if condition.kind not in grouped:
+            messages.append((condition, (condition,)))
+        elif not any(message.kind == condition.kind for message, _ in messages):
+            members = tuple(c for c in due if c.kind == condition.kind)
+            messages.append((_batch(condition.kind, members), members))
+    return messages
+
+
+def _batch(kind: Kind, members: Sequence[Condition]) -> Condition:
+    shown = [f"- {c.title}" for c in members[:BATCH_SHOWN]]
+    if len(members) > BATCH_SHOWN:
+        shown.append(f"- and {len(members) - BATCH_SHOWN} more")
+    todo = tuple(dict.fromkeys(step for c in members for step in c.todo))[:6]
+    title = f"{len(members)} {BATCHED_KINDS[kind]}"
+    return Condition(kind, f"batch:{kind}:{members[0].key}", title, tuple(shown), todo)
+
+
 @dataclass(frozen=True, slots=True)
 class Text:
     """A notification as words: a subject and a plain-text body."""
