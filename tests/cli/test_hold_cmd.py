@@ -37,6 +37,7 @@ def test_held_actions_wait_on_the_hold_until_a_human_releases_it(
     code, output = linked.run(runner, "apply", "--yes")
     assert code == ExitCode.BLOCKED, output
     assert "2 deprovisioning actions held, not sent" in output
+    assert "held, not sent: held, not sent" not in " ".join(output.split())
     statuses = [linked.account_status(f"{name}@{DOMAIN}") for name in leavers]
     assert sorted(statuses) == ["active", "active", "inactive"]
 

@@ -168,7 +168,7 @@ async def test_a_hold_is_told_once_on_every_channel_with_the_command_and_no_secr
         (text,) = texts
         assert "deprovisioning is on hold: 3 waiting" in text, channel
         assert 'offboard hold release --reason "..."' in text
-        assert "u0, u1, u2" in text
+        assert "p0@example.com (Keycloak id u0), p1@example.com (Keycloak id u1)" in text
         assert "Console: https://offboard.example.com" in text
     (mail,) = world.inbox.mails
     assert mail["To"] == "iam@example.com"

@@ -93,12 +93,16 @@ def act_exit_code(report: ApplyReport) -> ExitCode:
     return ExitCode.REFUSED if report.not_carried_out else report_exit_code(report)
 
 
+HELD_PREFIX = "held, not sent: "
+"""How the executor opens a held action's detail; a sentence that says it already drops it."""
+
+
 def print_held(report: ApplyReport, console: Console) -> None:
     """Say what waits, and the way on, when the budget or a hold kept actions back."""
     if report.held:
         console.print(
             f"{len(report.held)} deprovisioning actions held, not sent: "
-            f"{report.held[0].detail}. See `offboard hold show`.",
+            f"{report.held[0].detail.removeprefix(HELD_PREFIX)}. See `offboard hold show`.",
             markup=False,
         )
 

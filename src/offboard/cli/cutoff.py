@@ -135,7 +135,22 @@ def _act(ctx: typer.Context, person: str, reason: str, actor: str | None, yes: b
     if not isinstance(done, ApplyReport):
         raise typer.Exit(show_request(done, console))
     console.print(apply_table(done))
+    if done.held:
+        console.print(_held_words(person, done.held[0].detail), markup=False)
     raise typer.Exit(act_exit_code(done))
+
+
+def _held_words(person: str, detail: str) -> str:
+    """The way on when the budget or a hold kept the act back: nothing else says it."""
+    from offboard.cli.apply import HELD_PREFIX
+    from offboard.core.holds import BUDGET_GUARD
+
+    return (
+        f"{person}: nothing was sent, held back ({detail.removeprefix(HELD_PREFIX)}). If it "
+        f"must happen now, run the same command with --override-guard {BUDGET_GUARD}: the "
+        "override is journaled with your name and reason, lets this one person through, and "
+        "the others keep waiting."
+    )
 
 
 @cutoff_app.command("requests")
@@ -149,6 +164,7 @@ def requests(
     """
     from offboard.cli.fitting import output_console
     from offboard.cli.wiring import open_configured_store
+    from offboard.core.printable import printable
     from offboard.store.operator_requests import StoredRequests
 
     store = open_configured_store(state_of(ctx).settings(), read_only=True)
@@ -161,8 +177,8 @@ def requests(
         console.print("no cut-off was handed to a daemon", markup=False)
     for r in found:
         when = r.requested_at.strftime("%Y-%m-%d %H:%M:%SZ")
-        console.print(f"#{r.id} {when} {r.kind} {r.person} by {r.actor}: {r.state}"
-                      + (f": {r.outcome}" if r.outcome else ""), markup=False)  # fmt: skip
+        line = f"#{r.id} {when} {r.kind} {r.person} by {r.actor}: {r.state}"
+        console.print(printable(line + (f": {r.outcome}" if r.outcome else "")), markup=False)
 
 
 def _sides(wired: Wired, realm: str) -> Sides:

@@ -17,6 +17,7 @@ from offboard.cli.exit_codes import ExitCode
 from offboard.cli.state import state_of
 from offboard.core.budget import BudgetCategory
 from offboard.core.holds import Hold
+from offboard.core.printable import printable
 from offboard.ports import NoHoldError, SystemClock
 
 if TYPE_CHECKING:
@@ -36,7 +37,12 @@ hold_app = typer.Typer(
 
 
 def state_lines(state: GuardState) -> list[str]:
-    """The budget per window, the source anomaly and the hold, in words."""
+    """The budget per window, the source anomaly and the hold, in words (each printable:
+    a hold's message quotes values from Keycloak and Atlassian)."""
+    return [printable(line) for line in _state_words(state)]
+
+
+def _state_words(state: GuardState) -> list[str]:
     lines = [
         f"budget {u.name}: {u.used} of {u.limit} deprovisioning actions used, {u.left} left"
         for u in state.usage
@@ -72,14 +78,10 @@ def waiting_table(hold: Hold) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("since", "action", "email", "identity", "account"):
         table.add_column(column, overflow="fold")
-    for item in hold.waiting:
-        table.add_row(
-            item.since.isoformat(),
-            item.kind,
-            item.email or "",
-            item.identity_id,
-            item.account_id,
-        )
+    for item in hold.waiting:  # emails and ids from the vendors: shown, never run
+        cells = (item.since.isoformat(), item.kind, item.email or "", item.identity_id,
+                 item.account_id)  # fmt: skip
+        table.add_row(*map(printable, cells))
     return table
 
 
@@ -196,7 +198,7 @@ def release(
     )
     for person, run, problem in report.rechecks:
         status = run.status if run is not None else f"failed: {problem}"
-        console.print(f"  {person}: {status}", markup=False)
+        console.print(printable(f"  {person}: {status}"), markup=False)
     unfinished = [r for _, r, _ in report.rechecks if r is None or r.status not in _SETTLED]
     if unfinished:
         raise typer.Exit(ExitCode.INCOMPLETE)

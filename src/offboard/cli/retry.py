@@ -81,8 +81,7 @@ def retry(
             markup=False,
         )
         return
-    console.print(f"{report.failed.action_key} re-planned from fresh reads: {report.run.status}",
-                  markup=False)  # fmt: skip
+    console.print(report.words(), markup=False)
     if report.run.status not in ("applied", "planned"):
         raise typer.Exit(ExitCode.INCOMPLETE)
 

@@ -42,7 +42,7 @@ _DEFAULT_BLOCKED_TODO = (
 def hold_condition(hold: Hold) -> Condition:
     """An active hold: the guards, the numbers, who waits, and how to release it."""
     people = hold.people
-    shown = ", ".join(people[:SHOWN_PEOPLE])
+    shown = ", ".join(_named(hold, identity_id) for identity_id in people[:SHOWN_PEOPLE])
     more = f" and {len(people) - SHOWN_PEOPLE} more" if len(people) > SHOWN_PEOPLE else ""
     category = "" if hold.category == DEPROVISIONING else f" --category {hold.category}"
     details = (
@@ -57,6 +57,12 @@ def hold_condition(hold: Hold) -> Condition:
     )
     title = f"{hold.category} is on hold: {len(people)} waiting"
     return Condition(Kind.HOLD, f"hold:{hold.category}:{hold.id}", title, details, todo)
+
+
+def _named(hold: Hold, identity_id: str) -> str:
+    """A person a human recognises: the email the hold keeps, and the id to look them up."""
+    email = next((w.email for w in hold.waiting if w.identity_id == identity_id and w.email), None)
+    return f"{email} (Keycloak id {identity_id})" if email else f"Keycloak id {identity_id}"
 
 
 def guard_trip_condition(scope: str, guards: Sequence[str], messages: Sequence[str]) -> Condition:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from offboard.core.printable import printable
+
 
 class Kind(StrEnum):
     """What needs a human; each channel is told the kinds it wants."""
@@ -27,6 +29,12 @@ class Kind(StrEnum):
     NOT_READY = "not-ready"
     DIGEST = "digest"
     TEST = "test"
+
+
+URGENCY = (Kind.TEST, Kind.HOLD, Kind.NOT_READY, Kind.CREDENTIAL_EXPIRY, Kind.GUARD_TRIP,
+           Kind.FAILED_ACTION, Kind.BLOCKED_PERSON, Kind.DIGEST)  # fmt: skip
+"""The order messages are sent in when the rate limit lets only some through: a credential
+about to expire or a daemon that is not ready never waits behind a flood of blocked people."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +113,7 @@ def decide(
     authoritative: frozenset[str] = frozenset(),
     resolved: frozenset[str] = frozenset(),
 ) -> Decision:
-    """Open what is new, send what is due, clear what went away.
+    """Open what is new, send what is due (most urgent first), clear what went away.
 
     A remembered condition absent now clears when its kind is in ``authoritative`` (the
     daemon has the whole picture of that kind: absence proves it), when its key is in
@@ -127,6 +135,7 @@ def decide(
                 due.append((channel, condition))
             elif record.sent_at is None and record.attempts < routing.max_attempts:
                 due.append((channel, condition))
+    due.sort(key=lambda pair: URGENCY.index(pair[1].kind))  # stable: found order within a kind
     cleared = [
         (r.key, r.channel)
         for r in known.values()
@@ -166,6 +175,41 @@ def digest(conditions: Sequence[Condition], day_key: str) -> Condition:
     return Condition(Kind.DIGEST, day_key, title, tuple(details))
 
 
+BATCHED_KINDS = {Kind.BLOCKED_PERSON: "people wait for a human",
+                 Kind.FAILED_ACTION: "actions failed or did not read back"}  # fmt: skip
+"""The kinds that come by the dozen (an import, an outage): told as one message to humans."""
+BATCH_OVER = 5
+"""More due at once than this, of one batched kind, on one channel: one message."""
+BATCH_SHOWN = 20
+
+
+def batches(due: Sequence[Condition]) -> list[tuple[Condition, tuple[Condition, ...]]]:
+    """``due`` (most urgent first) as messages: each condition alone, except a batched kind
+    with more than :data:`BATCH_OVER` due, which becomes one message listing them (at the
+    place of the first). Each message comes with the conditions it tells."""
+    counts: dict[Kind, int] = {}
+    for condition in due:
+        counts[condition.kind] = counts.get(condition.kind, 0) + 1
+    grouped = {kind for kind, n in counts.items() if kind in BATCHED_KINDS and n > BATCH_OVER}
+    messages: list[tuple[Condition, tuple[Condition, ...]]] = []
+    for condition in due:
+        if condition.kind not in grouped:
+            messages.append((condition, (condition,)))
+        elif not any(message.kind == condition.kind for message, _ in messages):
+            members = tuple(c for c in due if c.kind == condition.kind)
+            messages.append((_batch(condition.kind, members), members))
+    return messages
+
+
+def _batch(kind: Kind, members: Sequence[Condition]) -> Condition:
+    shown = [f"- {c.title}" for c in members[:BATCH_SHOWN]]
+    if len(members) > BATCH_SHOWN:
+        shown.append(f"- and {len(members) - BATCH_SHOWN} more")
+    todo = tuple(dict.fromkeys(step for c in members for step in c.todo))[:6]
+    title = f"{len(members)} {BATCHED_KINDS[kind]}"
+    return Condition(kind, f"batch:{kind}:{members[0].key}", title, tuple(shown), todo)
+
+
 @dataclass(frozen=True, slots=True)
 class Text:
     """A notification as words: a subject and a plain-text body."""
@@ -175,14 +219,20 @@ class Text:
 
 
 def render(condition: Condition, console_url: str | None = None) -> Text:
-    """The subject and body every channel sends (Slack and the webhook carry both)."""
-    lines = [condition.title, "", *condition.details]
+    """The subject and body every channel sends (Slack and the webhook carry both).
+
+    Each title, detail and step is one line whatever it holds: an email, a vendor's error
+    text or a reason with a line break can neither forge a line of its own (a fake "What to
+    do") nor break the mail's Subject header (which would refuse the whole message): an
+    invisible character is shown as its escape (``\\x0a``), as the command line shows it."""
+    title = printable(condition.title)
+    lines = [title, "", *map(printable, condition.details)]
     if condition.todo:
-        lines += ["", "What to do:", *(f"  {step}" for step in condition.todo)]
+        lines += ["", "What to do:", *(f"  {printable(step)}" for step in condition.todo)]
     if console_url:
-        lines += ["", f"Console: {console_url}"]
+        lines += ["", f"Console: {printable(console_url)}"]
     body = "\n".join(line for line in _squeeze(lines))
-    return Text(f"[offboard] {condition.title}", body)
+    return Text(f"[offboard] {title}", body)
 
 
 def _squeeze(lines: list[str]) -> list[str]:

@@ -33,6 +33,16 @@ def printable(text: str) -> str:
     return "".join(_escaped(c) if unicodedata.category(c) in _INVISIBLE else c for c in text)
 
 
+def visible(text: str) -> str:
+    """:func:`printable`, but line breaks and tabs kept (a page lays them out as spaces)."""
+    if text.replace("\n", "").replace("\r", "").replace("\t", "").isprintable():
+        return text
+    return "".join(
+        _escaped(c) if c not in "\n\r\t" and unicodedata.category(c) in _INVISIBLE else c
+        for c in text
+    )
+
+
 def _escaped(character: str) -> str:
     code = ord(character)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -37,6 +37,7 @@ from offboard.core.notifications import (
     Routing,
     Text,
     allowance,
+    batches,
     decide,
     digest,
     digest_due,
@@ -86,6 +87,9 @@ class NotifyConfig:
     rate_period: timedelta = timedelta(hours=1)
     digest_at: time | None = None
     retry_wait: float = 0.5
+    batch_channels: frozenset[str] = frozenset({"email", "slack"})
+    """Channels read by humans: many blocked people or failed actions at once are one
+    message there (the signed webhook keeps one per condition, one ticket each)."""
 
 
 @dataclass
@@ -169,9 +173,16 @@ class Notifications:
         day = digest_due(last, now, (at.hour, at.minute) if at else None)
         if day is None or not conditions:
             return []
-        message = digest(conditions, day)
-        self.state.open(Record(day, name, Kind.DIGEST, now, now) for name in self.channels)
-        return [(name, message) for name in self.channels]
+        # Each channel's digest lists only the kinds it is told: a chat channel kept to
+        # holds (no people's emails in it) does not get every blocked person once a day.
+        wanted = self.config.routing.channels
+        messages = {
+            name: digest(mine, day)
+            for name in self.channels
+            if (mine := [c for c in conditions if c.kind in wanted.get(name, frozenset())])
+        }
+        self.state.open(Record(day, name, Kind.DIGEST, now, now) for name in messages)
+        return list(messages.items())
 
     async def _deliver(
         self, due: list[tuple[str, Condition]], now: datetime, leader: Callable[[], bool]
@@ -180,15 +191,23 @@ class Notifications:
         for name, channel in self.channels.items():
             sent = self._sent[name]
             left = allowance(sent, now, self.config.rate_limit, self.config.rate_period)
-            for _, condition in [d for d in due if d[0] == name][:left]:
+            mine = [condition for channel_name, condition in due if channel_name == name]
+            grouped = (
+                batches(mine)
+                if name in self.config.batch_channels
+                else [(condition, (condition,)) for condition in mine]
+            )
+            for message, told in grouped[:left]:
                 if not leader():
                     return delivered  # the next leader reads the store and sends the rest
-                if await self._send(channel, condition):
-                    self.state.sent(condition.key, name, now)
+                if await self._send(channel, message):
+                    for condition in told:
+                        self.state.sent(condition.key, name, now)
+                        delivered.append((name, condition.key))
                     sent.append(now)
-                    delivered.append((name, condition.key))
                 else:
-                    self.state.failed(condition.key, name)
+                    for condition in told:
+                        self.state.failed(condition.key, name)
             while sent and now - sent[0] >= self.config.rate_period:
                 sent.popleft()
         return delivered

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from offboard.core.identities import IdentityId
 from offboard.core.journal import JournalRecord, Phase, Status
+from offboard.core.plan import EntryStatus
 from offboard.executor.preflight import Preflight
 from offboard.service.operator import Act, OperatorRefusedError, Sides
 from offboard.service.reconciling import RunReport, recheck_identity
@@ -31,6 +32,19 @@ class RetryReport:
 
     failed: JournalRecord
     run: RunReport | None
+    moot: str | None = None
+    """Why the fresh plan needs nothing for the failed action (None: it was planned again,
+    or left to the leading daemon)."""
+
+    def words(self) -> str:
+        """What the retry did, for the console and the command line alike."""
+        key = self.failed.action_key
+        if self.run is None:
+            return f"retry of {key} journaled; the leading daemon re-plans this person"
+        if self.moot is not None:
+            return (f"{key} re-planned from fresh reads: nothing to do now ({self.moot}); "
+                    "the failure is settled")  # fmt: skip
+        return f"{key} re-planned from fresh reads: {self.run.status}"
 
 
 def failed_action(action_key: str, sides: Sides) -> JournalRecord:
@@ -86,4 +100,30 @@ async def retry_action(
         identity_id, source=sides.source, directory=sides.directory, store=store,
         policy=sides.policy, clock=clock, apply=True, preflight=preflight,
     )  # fmt: skip
-    return RetryReport(failed, report)
+    moot = _not_needed(failed, report)
+    if moot is not None:
+        store.append(
+            JournalRecord(
+                at=clock.now(), run_id=report.run_id, action_key=failed.action_key,
+                phase=Phase.OUTCOME, status=Status.SKIPPED, kind=failed.kind,
+                identity_id=identity_id, account_id=failed.account_id, email=failed.email,
+                rule=failed.rule, reason=act.words,
+                detail=f"not needed any more: {moot}; the earlier failure is settled",
+            )
+        )  # fmt: skip
+    return RetryReport(failed, report, moot)
+
+
+def _not_needed(failed: JournalRecord, report: RunReport) -> str | None:
+    """Why a fresh plan that passed its guards has no action for ``failed`` any more, or
+    None when it still has one, was blocked, or waits for a human about this person."""
+    plan = report.plan
+    if plan is None or plan.is_blocked or report.status not in ("applied", "planned"):
+        return None
+    if any(action.key == failed.action_key for action in plan.actions):
+        return None
+    about = [e for e in plan.entries if e.account_id == failed.account_id
+             or (e.identity_id is not None and e.identity_id == failed.identity_id)]  # fmt: skip
+    if any(e.status is EntryStatus.BLOCKED for e in about):
+        return None
+    return about[0].reason if about else "the rules ask for nothing for this account now"

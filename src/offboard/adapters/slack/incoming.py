@@ -20,9 +20,18 @@ off rather than lose the "what to do" in the middle of a cut."""
 
 
 def slack_body(condition: Condition, text: Text) -> dict[str, object]:
-    """The JSON Slack expects: ``text`` (mrkdwn) with the subject in bold on the first line."""
+    """The JSON Slack expects: ``text`` (mrkdwn) with the subject in bold on the first line.
+
+    ``&``, ``<`` and ``>`` are escaped as Slack asks: the text carries names, emails and
+    vendors' messages, and ``<!channel>`` or ``<https://…|words>`` in one of them must show
+    as typed, not ping everyone or hide a link behind other words."""
     body = text.body if len(text.body) <= MAX_TEXT else text.body[: MAX_TEXT - 1] + "…"
-    return {"text": f"*{text.subject}*\n{body}"}
+    return {"text": f"*{mrkdwn_escaped(text.subject)}*\n{mrkdwn_escaped(body)}"}
+
+
+def mrkdwn_escaped(text: str) -> str:
+    """Slack's three control characters as entities (the only escaping it wants)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class SlackWebhook:

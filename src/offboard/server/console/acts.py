@@ -9,6 +9,10 @@ readable message there, never a 500.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -23,7 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from offboard.ports import OffboardError
 from offboard.server.console.backend import ConsoleBackend
 from offboard.server.console.layout import esc, page
-from offboard.server.console_user import console_user
+from offboard.server.console_user import console_user, csrf_token
 from offboard.service.operator import Act, OperatorRefusedError, Sides
 
 log = structlog.get_logger(__name__)
@@ -121,7 +125,8 @@ def act_handler(
             outcome = Outcome(False, f"the act failed unexpectedly ({type(error).__name__}); "
                               "see the daemon's log", user.actor)  # fmt: skip
         token = outcomes.put(outcome)
-        return RedirectResponse(f"/act/outcome/{token}", status_code=303)
+        sealed = seal(outcome, _binding(request))
+        return RedirectResponse(f"/act/outcome/{token}?{SEALED}={sealed}", status_code=303)
 
     return handle
 
@@ -134,9 +139,58 @@ def _said(error: Exception) -> str:
     return f"Refused: {error}"
 
 
+SEALED = "o"
+"""The outcome's query field: the outcome itself, signed for the session that acted."""
+MAX_SEALED = 1500
+"""Characters of the message carried in the URL (the replica that acted keeps it whole)."""
+
+
+def _binding(request: Request) -> tuple[str, str]:
+    """What a sealed outcome is bound to: the session's CSRF token (a secret every replica
+    reads from the store, never in a cookie) and the person it belongs to."""
+    user = console_user(request)
+    return csrf_token(request), user.subject if user is not None else ""
+
+
+def seal(outcome: Outcome, binding: tuple[str, str]) -> str:
+    """The outcome as ``payload.mac``: the browser's GET of the outcome may reach another
+    replica (two behind one Service), which has not got it in memory."""
+    message = outcome.message
+    if len(message) > MAX_SEALED:
+        message = message[: MAX_SEALED - 1] + "…"
+    document = json.dumps([outcome.ok, message, outcome.actor]).encode()
+    payload = base64.urlsafe_b64encode(document).decode().rstrip("=")
+    return f"{payload}.{_mac(binding, payload)}"
+
+
+def unseal(sealed: str, binding: tuple[str, str]) -> Outcome | None:
+    """The outcome :func:`seal` made for this session, or None (another's, changed, odd)."""
+    payload, dot, mac = sealed.rpartition(".")
+    if not dot or not binding[0] or not hmac.compare_digest(mac, _mac(binding, payload)):
+        return None
+    try:
+        ok, message, actor = json.loads(
+            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        )
+    except (ValueError, TypeError):  # signed by us, but never trusted to be well formed
+        return None
+    if not (isinstance(ok, bool) and isinstance(message, str) and isinstance(actor, str)):
+        return None
+    return Outcome(ok, message, actor)
+
+
+def _mac(binding: tuple[str, str], payload: str) -> str:
+    key, subject = binding
+    text = f"offboard-outcome\n{subject}\n{payload}".encode()
+    digest = hmac.new(key.encode(), text, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 def outcome_page(outcomes: Outcomes) -> Callable[[Request], Awaitable[Response]]:
     async def show(request: Request) -> Response:
-        outcome = outcomes.get(str(request.path_params.get("token", "")))
+        outcome = outcomes.get(str(request.path_params.get("token", ""))) or unseal(
+            request.query_params.get(SEALED, ""), _binding(request)
+        )
         user = console_user(request)
         if outcome is None:
             body = "<p class='muted'>This outcome is no longer kept; see History.</p>"

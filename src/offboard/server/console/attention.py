@@ -64,12 +64,12 @@ def _holds(status: DaemonStatus) -> list[Attention]:
         return []
     found = []
     for hold in ([state.hold] if state.hold else []) + list(state.other_holds):
-        people = tuple(Person(w.identity_id, w.account_id, w.email) for w in hold.waiting)
+        people = tuple(Person(w.identity_id, w.account_id, w.email) for w in hold.waiting[:SHOWN])
         deprovisioning = hold.category == "deprovisioning"
         found.append(
             Attention(
                 "hold",
-                f"Hold #{hold.id} on {hold.category}: {len(people)} waiting",
+                f"Hold #{hold.id} on {hold.category}: {len(hold.waiting)} waiting",
                 f"{hold.message} (put by {', '.join(hold.guards)} at {moment(hold.since)})",
                 "Check that these people really left, then release the hold with a reason "
                 + ("(or `offboard hold release --reason ...`); they are re-planned from fresh "
@@ -78,6 +78,9 @@ def _holds(status: DaemonStatus) -> list[Attention]:
                    "actions through."),
                 people,
                 hold,
+                more=len(hold.waiting) - len(people),
+                more_where="offboard hold show"
+                + ("" if deprovisioning else f" --category {hold.category}"),
             )
         )  # fmt: skip
     if state.source_anomaly:
@@ -93,7 +96,8 @@ def _blocked_plans(status: DaemonStatus, latest: LatestPlan | None) -> list[Atte
     if latest is not None and latest.guards and _still_blocked(status):
         names = ", ".join(name for name, _ in latest.guards)
         memory = status.blocked.get("full")
-        waiting = sorted(memory.waiting)[:SHOWN] if memory is not None else []
+        everyone = sorted(memory.waiting) if memory is not None else []
+        waiting = everyone[:SHOWN]
         found.append(
             Attention(
                 "blocked-plan",
@@ -105,6 +109,8 @@ def _blocked_plans(status: DaemonStatus, latest: LatestPlan | None) -> list[Atte
                 tuple(Person(i, None, None) for i in waiting),
                 extra={"fingerprint": latest.fingerprint, "guards": ",".join(
                     name for name, _ in latest.guards)},
+                more=len(everyone) - len(waiting),
+                more_where="offboard plan",
             )
         )  # fmt: skip
     return found + [
@@ -115,6 +121,8 @@ def _blocked_plans(status: DaemonStatus, latest: LatestPlan | None) -> list[Atte
             "Release the hold it put, or run `offboard apply --override-guard NAME` once "
             "the numbers are understood.",
             tuple(Person(i, None, None) for i in sorted(b.waiting)[:SHOWN]),
+            more=max(len(b.waiting) - SHOWN, 0),
+            more_where="offboard plan",
         )
         for b in status.blocked.values()
         if not (found and b.scope == "full")  # the stored plan above is the same one
@@ -188,4 +196,4 @@ async def _named(items: list[Attention], backend: ConsoleBackend) -> list[Attent
 
 def _with_people(item: Attention, people: tuple[Person, ...]) -> Attention:
     return Attention(item.kind, item.title, item.detail, item.todo, people, item.hold,
-                     item.rule, item.seq, item.extra)  # fmt: skip
+                     item.rule, item.seq, item.extra, item.more, item.more_where)  # fmt: skip

@@ -71,6 +71,7 @@ def _item(item: Attention, acting: bool, csrf: str) -> str:
         f"<p>{esc(item.detail)}</p>" if item.detail else "",
         f"<p><b>What to do:</b> {esc(item.todo)}</p>" if item.todo else "",
         _people(item.people),
+        _more(item),
     ]
     if acting:
         parts.append(_form(item, csrf))
@@ -83,6 +84,13 @@ def _people(people: Sequence[Person]) -> str:
         return ""
     rows = [(person(p.name, p.email, p.identity_id, p.account_id),) for p in people]
     return table(("Who",), rows, row_testid="waiting", raw=True)
+
+
+def _more(item: Attention) -> str:
+    if not item.more:
+        return ""
+    return (f"<p class='muted' data-testid='more'>and {item.more} more: "
+            f"<code>{esc(item.more_where)}</code> lists them all.</p>")  # fmt: skip
 
 
 def _form(item: Attention, csrf: str) -> str:

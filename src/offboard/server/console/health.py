@@ -8,16 +8,20 @@ is guarded so that an unreadable store is shown (as this replica not reaching it
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from offboard.core.history import JournalQuery
-from offboard.server.console.backend import ConsoleBackend
+from offboard.core.history import MAX_PAGE, JournalQuery
+from offboard.core.journal import JournalRecord
+from offboard.server.console.backend import ConsoleBackend, JournalSearch
 from offboard.server.console.items import Attention, Person, moment
 from offboard.service.status import DaemonStatus
 
 SHOWN = 50
+SCANNED = 5_000
+"""Failed records read at most per page view (each page of them is one bounded query)."""
 FAILED_SINCE = timedelta(days=7)
-_DONE = frozenset({"verified", "succeeded"})
+_DONE = frozenset({"verified", "succeeded", "skipped"})
+"""A later outcome that settles a failure (``skipped``: a retry found it not needed)."""
 
 
 def failed_actions(backend: ConsoleBackend) -> list[Attention]:
@@ -26,12 +30,8 @@ def failed_actions(backend: ConsoleBackend) -> list[Attention]:
         return []
     since = backend.sides.clock.now() - FAILED_SINCE
     try:
-        failed = [
-            r
-            for status in ("failed", "mismatch")
-            for r in backend.search(JournalQuery(status=status, limit=SHOWN))
-            if r.at >= since and r.phase.value in ("outcome", "readback")
-        ]
+        failed = [r for status in ("failed", "mismatch")
+                  for r in _latest_failures(backend.search, status, since)]  # fmt: skip
     except Exception:  # the store unreadable: shown by the readiness items, never a 500
         return []
     found: list[Attention] = []
@@ -54,6 +54,24 @@ def failed_actions(backend: ConsoleBackend) -> list[Attention]:
             )
         )
     return found
+
+
+def _latest_failures(search: JournalSearch, status: str, since: datetime) -> list[JournalRecord]:
+    """The newest failed outcome of up to :data:`SHOWN` actions since ``since``, paging past
+    the repeats of one action that fails at every pass (at most :data:`SCANNED` records), so
+    that it cannot push the others off the page."""
+    latest: dict[str, JournalRecord] = {}
+    query, scanned = JournalQuery(status=status, limit=MAX_PAGE), 0
+    while scanned < SCANNED and len(latest) < SHOWN:
+        batch = search(query)
+        scanned += len(batch)
+        for record in batch:
+            if record.at >= since and record.phase.value in ("outcome", "readback"):
+                latest.setdefault(record.action_key, record)
+        if len(batch) < query.limit or batch[-1].seq is None or batch[-1].at < since:
+            break
+        query = query.following(batch[-1].seq)
+    return list(latest.values())[:SHOWN]
 
 
 def _settled_later(backend: ConsoleBackend, identity_id: str | None, seq: int | None) -> bool:

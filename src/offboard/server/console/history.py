@@ -20,7 +20,7 @@ from offboard.core.history import MAX_PAGE, JournalQuery
 from offboard.core.journal import JournalRecord
 from offboard.server.console.backend import ConsoleBackend, JournalSearch
 from offboard.server.console.items import moment
-from offboard.server.console.layout import esc, page, person, table
+from offboard.server.console.layout import attr, esc, page, person, table
 from offboard.server.console_user import ConsoleUser
 
 EXPORT_MAX = 100_000
@@ -63,6 +63,10 @@ async def render(
                                    empty="Nothing in the journal matches.")  # fmt: skip
     if query.before is None and backend.sides is not None:
         body += "<h2>Recent runs</h2>" + await _runs(backend)
+    if query.before is not None:
+        newest = {k: getattr(query, k) for k in _FILTERS if getattr(query, k)}
+        href = "/history" + (f"?{urlencode(newest)}" if newest else "")
+        body += f"<p><a data-testid='newest-page' href='{esc(href)}'>Newest records</a></p>"
     if len(records) == query.limit and records[-1].seq is not None:
         body += f"<p><a data-testid='next-page' href='/history?{_link(query, records[-1].seq)}'>"
         body += "Older records</a></p>"
@@ -74,7 +78,7 @@ async def _runs(backend: ConsoleBackend) -> str:
     assert backend.sides is not None
     runs = await asyncio.to_thread(backend.sides.store.runs, RUNS_SHOWN)
     rows = [
-        (esc(run.started_at.isoformat(timespec="seconds")),
+        (esc(moment(run.started_at)),
          f"<a href='/history?{esc(urlencode({'run_id': run.id}))}'>{esc(run.kind)}</a>",
          esc(run.status), esc(_summary(run.summary)))
         for run in runs
@@ -91,7 +95,7 @@ def _summary(summary: Mapping[str, object]) -> str:
 def _filters(query: JournalQuery) -> str:
     def field(name: str, label: str, value: str) -> str:
         return (f"<label>{esc(label)} <input type='text' name='{name}' "
-                f"value='{esc(value)}'></label> ")  # fmt: skip
+                f"value='{attr(value)}'></label> ")  # fmt: skip
 
     exports = urlencode({k: getattr(query, k) for k in _FILTERS if getattr(query, k)})
     return (
@@ -100,10 +104,23 @@ def _filters(query: JournalQuery) -> str:
         + field("rule", "Rule", query.rule)
         + field("status", "Outcome", query.status)
         + field("phase", "Step", query.phase)
+        + _run_filter(query.run_id)
         + "<button type='submit'>Search</button></form>"
         + f"<p>Export for auditors: <a href='/history.csv?{esc(exports)}'>CSV</a> "
         f"<a href='/history.json?{esc(exports)}'>JSON</a></p>"
     )
+
+
+def _run_filter(run_id: str) -> str:
+    """The run shown, said on the page and kept by a search (else it silently widened)."""
+    if not run_id:
+        return ""
+    return (f"<p>Run <code>{esc(run_id)}</code> only ({_plain_link('/history', 'all runs')})"
+            f"<input type='hidden' name='run_id' value='{attr(run_id)}'></p>")  # fmt: skip
+
+
+def _plain_link(href: str, words: str) -> str:
+    return f"<a href='{esc(href)}'>{esc(words)}</a>"
 
 
 def _link(query: JournalQuery, before: int) -> str:

@@ -37,6 +37,10 @@ class Attention:
     seq: int | None = None
     """The journal record of a failed action."""
     extra: dict[str, str] = field(default_factory=dict)
+    more: int = 0
+    """People concerned beyond those in ``people`` (a hold over thousands names the first)."""
+    more_where: str = ""
+    """The command that lists them all."""
 
     def document(self) -> dict[str, object]:
         """The JSON twin of the item (``/status.json``)."""
@@ -47,10 +51,13 @@ class Attention:
                 {"name": p.name, "email": p.email, "identity_id": p.identity_id,
                  "account_id": p.account_id} for p in self.people
             ]  # fmt: skip
+        if self.more:
+            found["people_more"] = self.more
         if self.hold is not None:
             found["hold"] = {"id": self.hold.id, "category": self.hold.category,
                              "guards": list(self.hold.guards),
-                             "since": self.hold.since.isoformat()}  # fmt: skip
+                             "since": self.hold.since.isoformat(),
+                             "waiting": len(self.hold.waiting)}  # fmt: skip
         if self.rule:
             found["rule"] = self.rule
         if self.seq is not None:

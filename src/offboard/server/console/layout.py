@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from urllib.parse import quote
 
+from offboard.core.printable import visible
 from offboard.server.console_user import ConsoleUser
 
 REFRESH_SECONDS = 15
@@ -28,6 +29,8 @@ STYLE = (
     ".item{border-left:4px solid #a00;padding:.4em .8em;margin:0 0 1em;background:#fdf6f6}"
     ".item.warn{border-color:#c80;background:#fffaf0}"
     "form{margin:.5em 0}textarea,input[type=text]{width:100%;max-width:40em;font:inherit}"
+    "form label{display:block;margin:.3em 0}"  # each field under its own label
+    "form label>textarea,form label>input[type=text]{display:block}"
     "button{font:inherit;padding:.3em 1em}"
     "@media (max-width:700px){"
     "table,tbody,tr,td{display:block;width:100%}"
@@ -49,7 +52,16 @@ _RELOAD_UNLESS_TYPING = (
 
 
 def esc(text: object) -> str:
-    return escape(str(text), quote=True)
+    """Text to show: HTML-escaped, and every invisible character (a bidi override, a
+    zero-width joiner, a terminal escape) shown as its escape, as the command line shows it:
+    a right-to-left override in a name must not make one person's email read as another's.
+    Line breaks and tabs stay (a reason typed on several lines)."""
+    return escape(visible(str(text)), quote=True)
+
+
+def attr(value: str) -> str:
+    """A form field's value, posted back as it is: HTML-escaped only."""
+    return escape(value, quote=True)
 
 
 def page(
@@ -128,9 +140,10 @@ def person(
     text = f"<span title='{esc('; '.join(ids))}'>{esc(shown)}</span>"
     if identity_id or account:
         query = esc(quote(identity_id or account or "", safe=""))
-        text += f" <a class='muted' href='/person?id={query}'>details</a>"
+        whose = esc(f"details of {shown}")  # the link's name out of context (screen readers)
+        text += f" <a class='muted' aria-label='{whose}' href='/person?id={query}'>details</a>"
     return text
 
 
 def hidden(name: str, value: str) -> str:
-    return f"<input type='hidden' name='{esc(name)}' value='{esc(value)}'>"
+    return f"<input type='hidden' name='{esc(name)}' value='{attr(value)}'>"

@@ -126,8 +126,7 @@ async def retry(form: Form, act: Act, sides: Sides, backend: ConsoleBackend) -> 
             f"Retry of {report.failed.action_key} journaled; the leading daemon re-plans "
             "this person from fresh reads" + (" now." if queued else " at its next pass.")
         )
-    assert report.run is not None
-    return f"{report.failed.action_key} re-planned from fresh reads: {report.run.status}."
+    return report.words() + "."
 
 
 async def override(form: Form, act: Act, sides: Sides, backend: ConsoleBackend) -> str:

@@ -8,7 +8,7 @@ lift such a cut-off (``offboard cutoff``'s service functions).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from offboard.core.history import JournalQuery
@@ -17,7 +17,8 @@ from offboard.ports import Store
 from offboard.server.console.acts import MAX_FIELD, OVERRIDE_FIELD
 from offboard.server.console.backend import ConsoleBackend
 from offboard.server.console.items import moment
-from offboard.server.console.layout import esc, hidden, page, table
+from offboard.server.console.layout import attr, esc, hidden, page, table
+from offboard.server.console.names import Name
 from offboard.server.console_user import CSRF_FIELD, ConsoleUser
 from offboard.service.links_admin import list_links, state_of
 
@@ -48,7 +49,8 @@ async def render(wanted: str, backend: ConsoleBackend, user: ConsoleUser | None,
     parts += ["<h2>Links</h2>", _links_table(links, acting, csrf)]
     if acting:
         parts += ["<h2>Pair by hand</h2>", _set_form(ids[0] if ids else "", csrf)]
-        parts += ["<h2>Cut off now</h2>", _cutoff_form(wanted, csrf)]
+        who = _who(wanted, ids, names, links)
+        parts += ["<h2>Cut off now</h2>", _cutoff_form(wanted, who, csrf)]
         if any(link.cut_off_by_hand for link in links):
             parts += ["<h2>Lift the cut-off</h2>", _lift_form(wanted, csrf)]
     rows = [(moment(r.at), r.kind, r.phase.value, r.status.value,
@@ -70,7 +72,7 @@ def _links(store: Store, wanted: str) -> list[Link]:
 def _links_table(links: Sequence[Link], acting: bool, csrf: str) -> str:
     rows = []
     for link in links:
-        linked = link.linked_at.isoformat(timespec="seconds")
+        linked = moment(link.linked_at)
         values = (link.email or "", link.identity_id, link.account_id, state_of(link).value, linked)
         cells = [esc(value) for value in values]
         if acting:
@@ -97,14 +99,23 @@ def _set_form(identity_id: str, csrf: str) -> str:
         "<form method='post' action='/act/link-set' data-testid='set-link'>"
         f"{hidden(CSRF_FIELD, csrf)}"
         "<label>Keycloak id <input type='text' name='identity_id' required "
-        f"value='{esc(identity_id)}'></label>"
+        f"value='{attr(identity_id)}'></label>"
         "<label>Atlassian account id <input type='text' name='account_id' required></label>"
         "<label>Reason <textarea name='reason' rows='2' required></textarea></label>"
         "<button type='submit'>Set link</button></form>"
     )
 
 
-def _cutoff_form(person: str, csrf: str) -> str:
+def _who(wanted: str, ids: Sequence[str], names: Mapping[str, Name], links: Sequence[Link]) -> str:
+    """The person as the operator recognises them, for the box that confirms a cut-off: the
+    page is mostly opened by Keycloak id (the "details" links), which says nothing."""
+    found = names.get(ids[0]) if ids else None
+    email = (found.email if found else None) or next((k.email for k in links if k.email), None)
+    shown = " ".join(p for p in (found.name if found else "", f"<{email}>" if email else "") if p)
+    return f"{shown} ({wanted})" if shown and wanted not in shown else shown or wanted
+
+
+def _cutoff_form(person: str, who: str, csrf: str) -> str:
     return (
         "<form method='post' action='/act/cutoff' data-testid='cutoff'>"
         f"{hidden(CSRF_FIELD, csrf)}{hidden('person', person)}"
@@ -112,7 +123,7 @@ def _cutoff_form(person: str, csrf: str) -> str:
         "protections and guards still hold, and only a lift gives it back.</p>"
         "<label>Reason <textarea name='reason' rows='2' required></textarea></label>"
         "<label><input type='checkbox' name='confirm' value='yes' required> "
-        f"Cut off {esc(person)}</label>{_override_field()}"
+        f"Cut off {esc(who)}</label>{_override_field()}"
         "<button type='submit'>Cut off now</button></form>"
     )
 
