@@ -8,6 +8,7 @@ Each call makes its own client and users (unique names), since the shared server
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import secrets
@@ -42,6 +43,28 @@ class ConsoleRealm:
     operator: Person
     viewer: Person
     nobody: Person
+    client_uuid: str = ""
+
+    def role_mapping(self, person: Person) -> str:
+        """The admin path of the person's roles of the console's client."""
+        return f"users/{person.user_id}/role-mappings/clients/{self.client_uuid}"
+
+    def role(self, name: str) -> dict[str, Any]:
+        path = f"clients/{self.client_uuid}/roles/{name}"
+        return dict(self.server.admin.request("GET", path).json())
+
+    def new_person(self, kind: str, role: str | None) -> Person:
+        """A user of their own, for a test that disables them or takes their role away."""
+        username = f"{kind}-{uuid.uuid4().hex[:8]}"
+        password = secrets.token_urlsafe(12)
+        email = f"{username}@example.test"
+        user_id = self.server.admin.create_user(
+            username, email=email, first_name=kind.capitalize(), last_name="Test", password=password
+        )
+        person = Person(username, password, email, user_id)
+        if role is not None:
+            self.server.admin.request("POST", self.role_mapping(person), json=[self.role(role)])
+        return person
 
     def __repr__(self) -> str:  # the client secret stays out of pytest output
         return f"ConsoleRealm(client_id={self.client_id!r}, public_url={self.public_url!r})"
@@ -87,31 +110,15 @@ def console_realm(server: KeycloakServer, public_url: str) -> ConsoleRealm:
     }
     created = admin.request("POST", "clients", json=client)
     client_uuid = created.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
-    roles = {}
     for role in (VIEWER_ROLE, OPERATOR_ROLE):
         admin.request("POST", f"clients/{client_uuid}/roles", json={"name": role})
-        roles[role] = admin.request("GET", f"clients/{client_uuid}/roles/{role}").json()
-
-    def person(kind: str, role: str | None) -> Person:
-        username = f"{kind}-{tag}"
-        password = secrets.token_urlsafe(12)
-        email = f"{username}@example.test"
-        user_id = admin.create_user(
-            username, email=email, first_name=kind.capitalize(), last_name=tag, password=password
-        )
-        if role is not None:
-            mapping = f"users/{user_id}/role-mappings/clients/{client_uuid}"
-            admin.request("POST", mapping, json=[roles[role]])
-        return Person(username, password, email, user_id)
-
-    return ConsoleRealm(
-        server,
-        client_id,
-        secret,
-        public_url,
-        operator=person("olga", OPERATOR_ROLE),
-        viewer=person("vic", VIEWER_ROLE),
-        nobody=person("nina", None),
+    nobody = Person("", "", "", "")
+    realm = ConsoleRealm(server, client_id, secret, public_url, nobody, nobody, nobody, client_uuid)
+    return dataclasses.replace(
+        realm,
+        operator=realm.new_person("olga", OPERATOR_ROLE),
+        viewer=realm.new_person("vic", VIEWER_ROLE),
+        nobody=realm.new_person("nina", None),
     )
 
 

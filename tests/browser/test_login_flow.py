@@ -15,12 +15,15 @@ import pytest
 from offboard.server.app import create_app
 from offboard.server.login import SESSION_COOKIE, ConsoleLogin, build_login
 from offboard.server.login.flow import PENDING_COOKIE
+from offboard.server.login.oidc import LoginError
 from offboard.server.login.signing import PENDING_LOGIN, Signer
 from offboard.server.metrics import Metrics, PrometheusTelemetry
 from offboard.service.status import DaemonStatus
 from offboard.settings.console import ConsoleSettings
 from offboard.store import SqlStore, open_store
 from tests.browser.console_realm import (
+    OPERATOR_ROLE,
+    VIEWER_ROLE,
     ConsoleRealm,
     Person,
     console_realm,
@@ -215,3 +218,56 @@ async def test_a_changed_session_secret_ends_every_session(
         transport=httpx.ASGITransport(app=renewed), base_url=PUBLIC_URL, cookies=cookies
     ) as restarted:
         assert (await restarted.get("/licences.json")).status_code == 401
+
+
+async def _post_act(console: Console) -> httpx.Response:
+    """A console form posted as an operator's page would (the guard answers before any act)."""
+    page = await console.app.get("/auth/logout")
+    token = page.text.split("name='csrf_token' value='")[1].split("'")[0]
+    return await console.app.post("/retry", data={"csrf_token": token, "key": "k"})
+
+
+async def test_an_operator_disabled_in_keycloak_can_no_longer_act_on_an_open_session(
+    console: Console, realm: ConsoleRealm
+) -> None:
+    """An operator who leaves is disabled in Keycloak: their open console session, with
+    roles read at login, must not outlive that (asked again before every act)."""
+    leaver = realm.new_person("lea", OPERATOR_ROLE)
+    await console.log_in(leaver)
+    assert (await _post_act(console)).status_code not in (401, 403, 503)  # still vouched for
+    realm.server.admin.set_enabled(leaver.user_id, False)
+    refused = await _post_act(console)
+    assert refused.status_code == 401, refused.text
+    assert "no longer vouches for your login" in refused.text
+    assert (await console.app.get("/licences.json")).status_code == 401  # the session ended
+
+
+async def test_an_operator_whose_role_was_taken_away_can_no_longer_act(
+    console: Console, realm: ConsoleRealm
+) -> None:
+    demoted = realm.new_person("dora", OPERATOR_ROLE)
+    realm.server.admin.request("POST", realm.role_mapping(demoted), json=[realm.role(VIEWER_ROLE)])
+    await console.log_in(demoted)
+    operator = realm.role(OPERATOR_ROLE)
+    realm.server.admin.request("DELETE", realm.role_mapping(demoted), json=[operator])
+    refused = await _post_act(console)
+    assert refused.status_code == 403, refused.text
+    assert f"no longer grants you the '{OPERATOR_ROLE}' role" in refused.text
+    assert (await console.app.get("/licences.json")).status_code == 200  # may still look
+    assert (await _post_act(console)).status_code == 403  # and the session now says viewer
+
+
+async def test_keycloak_unreachable_refuses_the_act_never_assumes(
+    console: Console, realm: ConsoleRealm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await console.log_in(realm.operator)
+    oidc = console.login.flow.oidc
+
+    async def unreachable(*_: object) -> dict[str, object]:
+        raise LoginError("the token endpoint did not answer (ConnectError)")
+
+    monkeypatch.setattr(oidc, "_token_response", unreachable)
+    refused = await _post_act(console)
+    assert refused.status_code == 503, refused.text
+    assert "nothing was done" in refused.text
+    assert (await console.app.get("/licences.json")).status_code == 200  # the session stays

@@ -127,7 +127,8 @@ def create_app(
         routes.extend(login.flow.routes())
     signed = frozenset({"/webhooks/keycloak"} if webhook is not None else ())  # own HMAC check
     keeper = login.sessions if login is not None else None
-    guard = Middleware(LoginGuard, keeper=keeper, also_open=signed)
+    recheck = login.flow.recheck if login is not None else None
+    guard = Middleware(LoginGuard, keeper=keeper, also_open=signed, recheck=recheck)
     return Starlette(routes=routes, middleware=[Middleware(ContainFailures), guard])
 
 

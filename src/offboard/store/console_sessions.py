@@ -8,7 +8,7 @@ database cannot replay a cookie from it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, insert, or_, select, update
@@ -34,6 +34,8 @@ class SessionRecord:
     created_at: datetime
     last_seen_at: datetime
     expires_at: datetime
+    refresh_token: str = field(default="", repr=False)
+    """Keycloak's, to ask it again before each act; empty for a session opened before 0011."""
 
 
 class ConsoleSessions:
@@ -59,9 +61,17 @@ class ConsoleSessions:
             "created_at": record.created_at,
             "last_seen_at": record.last_seen_at,
             "expires_at": record.expires_at,
+            "refresh_token": record.refresh_token or None,
         }
         with self._engine.begin() as connection:
             connection.execute(insert(console_sessions).values(**row))
+
+    def renew(self, key: str, refresh_token: str, roles: frozenset[str]) -> None:
+        """Keycloak's answer to a re-check: its new refresh token and the roles it grants now."""
+        values = {"refresh_token": refresh_token, "roles": ",".join(sorted(roles))}
+        with self._engine.begin() as connection:
+            where = console_sessions.c.id_hash == key
+            connection.execute(update(console_sessions).where(where).values(**values))
 
     def find(self, key: str, idle: timedelta) -> SessionRecord | None:
         """The live session under ``key``, or None (unknown, idle too long, or past its end).
@@ -112,4 +122,5 @@ def _record(row: object) -> SessionRecord:
         created_at=values["created_at"],
         last_seen_at=values["last_seen_at"],
         expires_at=values["expires_at"],
+        refresh_token=values.get("refresh_token") or "",
     )

@@ -23,7 +23,7 @@ from sqlalchemy import (
     false,
 )
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 """Bumped with every migration; a store with a higher number was written by a newer offboard."""
 
 
@@ -257,6 +257,7 @@ console_sessions = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("last_seen_at", UtcDateTime(), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
+    Column("refresh_token", Text()),
     Index("ix_console_sessions_expires_at", "expires_at"),
 )
 

@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from offboard.server.console_user import CSRF_FIELD, ConsoleUser
-from offboard.server.login.oidc import LoginError, OidcClient
+from offboard.server.console_user import CSRF_FIELD, OPERATOR, ConsoleUser
+from offboard.server.login.oidc import LoginEndedError, LoginError, OidcClient
 from offboard.server.login.pages import message_page
 from offboard.server.login.sessions import RoleNames, Session, SessionKeeper
 from offboard.server.login.signing import PENDING_LOGIN, Signer
@@ -101,12 +101,56 @@ class LoginFlow:
         user = ConsoleUser(
             identity.subject, identity.username, identity.name, identity.email, roles
         )
+        if not identity.refresh_token:
+            log.warning(
+                "console login without a refresh token: acts are not re-checked with Keycloak",
+                client=self.oidc.client_id,
+                what_to_do="turn 'Use refresh tokens' on in the client's advanced settings",
+            )
         now = datetime.now(UTC)
-        cookie = await asyncio.to_thread(self.sessions.open, user, identity.id_token, now)
+        cookie = await asyncio.to_thread(
+            self.sessions.open, user, identity.id_token, now, None, identity.refresh_token
+        )
         response = RedirectResponse(str(pending.get("next") or "/"), status_code=303)
         self.sessions.set_cookie(response, cookie)
         response.delete_cookie(PENDING_COOKIE, path="/auth/")
         return response
+
+    async def recheck(self, session: Session) -> tuple[int, str] | None:
+        """Before an act, Keycloak is asked again (the session's refresh token) whether this
+        person is still enabled and still an operator: roles read at login would otherwise
+        outlive a leaver's disable or a revoked role for a whole session. None when they may
+        act; else the status and why. Keycloak unreachable: refused (503), never assumed."""
+        if not session.refresh_token:
+            return None  # Keycloak gave none at login (logged then): nothing to ask with
+        who = session.user.username
+        try:
+            identity = await self.oidc.refresh(session.refresh_token, session.user.subject)
+        except LoginEndedError as error:
+            await self.sessions.end(session)
+            log.warning("console session ended by keycloak", username=who, reason=str(error))
+            return 401, (
+                "Keycloak no longer vouches for your login (the account was disabled or "
+                "deleted, or its Keycloak session ended): nothing was done. Log in again."
+            )
+        except LoginError as error:
+            log.warning("console act not re-checked", username=who, reason=str(error))
+            return 503, (
+                f"Keycloak could not be asked whether you may still act ({error}): nothing "
+                "was done. Try again in a moment, or act from the command line."
+            )
+        roles = self._roles.console_roles(identity.client_roles)
+        if not roles:
+            await self.sessions.end(session)
+        else:
+            await self.sessions.renew(session, identity.refresh_token, roles)
+        if OPERATOR not in roles:
+            log.warning("console act refused: role gone", username=who, roles=sorted(roles))
+            return 403, (
+                f"Keycloak no longer grants you the '{self._roles.operator}' role: nothing was "
+                "done; you may still look while you hold the viewer role."
+            )
+        return None
 
     async def logout_page(self, request: Request) -> Response:
         token = getattr(request.state, "csrf_token", "")

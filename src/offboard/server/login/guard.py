@@ -7,13 +7,15 @@
   401. The session's person and CSRF token go on ``request.state`` (see console_user.py).
 - Every POST/PUT/PATCH/DELETE must be an urlencoded form carrying the session's CSRF token
   in the field ``csrf_token`` (exactly once) and, except the logout, come from an operator;
-  otherwise 403, and nothing is done.
+  otherwise 403, and nothing is done. Before it reaches the app, Keycloak is asked again
+  whether that operator is still enabled and still an operator (``recheck``).
 - Without a configured login, nothing but the probes is served (a page says how to set it up).
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs, quote
 
 from starlette.datastructures import MutableHeaders
@@ -33,6 +35,8 @@ MAX_FORM_BYTES = 1 << 20
 """A console form is a few fields; a larger body is refused before it is parsed."""
 MAX_FIELDS = 100
 FORM_TYPE = "application/x-www-form-urlencoded"
+Recheck = Callable[[Session], Awaitable[tuple[int, str] | None]]
+"""Asks Keycloak again before an act (``LoginFlow.recheck``): None, or a status and why."""
 
 
 class LoginGuard:
@@ -40,10 +44,15 @@ class LoginGuard:
     their own authentication (the webhook, when tests mount it on this listener)."""
 
     def __init__(
-        self, app: ASGIApp, keeper: SessionKeeper | None, also_open: frozenset[str] = frozenset()
+        self,
+        app: ASGIApp,
+        keeper: SessionKeeper | None,
+        also_open: frozenset[str] = frozenset(),
+        recheck: Recheck | None = None,
     ) -> None:
         self._app = app
         self._keeper = keeper
+        self._recheck = recheck
         self._open = PROBES | also_open | (LOGIN_PAGES if keeper is not None else frozenset())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -72,6 +81,12 @@ class LoginGuard:
                 await checked(scope, receive, send)
                 return
             receive = checked
+            if self._recheck is not None and request.url.path != LOGOUT:
+                refused = await self._recheck(session)
+                if refused is not None:
+                    status, why = refused
+                    await _refusal(request, status, why, "Refused")(scope, receive, send)
+                    return
         await self._app(scope, receive, _private(send))
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -39,6 +39,11 @@ class LoginError(OffboardError):
     """The login could not be completed; the message is safe to show (no token, no secret)."""
 
 
+class LoginEndedError(LoginError):
+    """Keycloak no longer vouches for the login: the user was disabled or deleted, or their
+    Keycloak session ended (logged out, expired, revoked)."""
+
+
 @dataclass(frozen=True)
 class Identity:
     """What the verified tokens say about the person."""
@@ -49,6 +54,7 @@ class Identity:
     email: str | None
     client_roles: frozenset[str]
     id_token: str
+    refresh_token: str = field(default="", repr=False)
 
 
 class OidcClient:
@@ -92,7 +98,10 @@ class OidcClient:
 
     async def redeem(self, code: str, verifier: str, nonce: str) -> Identity:
         """Exchange the code (with the PKCE verifier) and verify what comes back."""
-        tokens = await self._token_response(code, verifier)
+        body = prepare_token_request(
+            "authorization_code", redirect_uri=self._redirect_uri, code=code, code_verifier=verifier
+        )
+        tokens = await self._token_response(body, "the login code")
         id_token = tokens.get("id_token")
         if not isinstance(id_token, str):
             raise LoginError("the issuer sent no ID token (is the 'openid' scope allowed?)")
@@ -108,14 +117,35 @@ class OidcClient:
             email=str(claims["email"]) if claims.get("email") else None,
             client_roles=frozenset(roles),
             id_token=id_token,
+            refresh_token=str(tokens.get("refresh_token") or ""),
         )
 
-    async def _token_response(self, code: str, verifier: str) -> dict[str, Any]:
-        """POST the code to the token endpoint, the client authenticated by HTTP Basic."""
-        endpoint = str((await self._discovered())["token_endpoint"])
-        body = prepare_token_request(
-            "authorization_code", redirect_uri=self._redirect_uri, code=code, code_verifier=verifier
+    async def refresh(self, refresh_token: str, subject: str) -> Identity:
+        """Ask Keycloak again, with the session's refresh token, who this is and which roles
+        they hold now. ``LoginEndedError`` when Keycloak refuses (user disabled or deleted,
+        session ended); ``LoginError`` when it cannot be asked."""
+        body = prepare_token_request("refresh_token", refresh_token=refresh_token)
+        tokens = await self._token_response(body, "the session")
+        access = tokens.get("access_token")
+        if not isinstance(access, str):
+            raise LoginError("the issuer sent no access token on refresh")
+        claims = await self._verified(access, nonce=None)
+        if str(claims["sub"]) != subject:
+            raise LoginEndedError("the refreshed login names someone else")
+        id_token = tokens.get("id_token")
+        return Identity(
+            subject=subject,
+            username=str(claims.get("preferred_username") or subject),
+            name=str(claims.get("name") or claims.get("preferred_username") or ""),
+            email=str(claims["email"]) if claims.get("email") else None,
+            client_roles=frozenset(_client_roles(claims, self.client_id)),
+            id_token=id_token if isinstance(id_token, str) else "",
+            refresh_token=str(tokens.get("refresh_token") or refresh_token),
         )
+
+    async def _token_response(self, body: str, what: str) -> dict[str, Any]:
+        """POST a grant to the token endpoint, the client authenticated by HTTP Basic."""
+        endpoint = str((await self._discovered())["token_endpoint"])
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "Accept": "application/json",
@@ -130,7 +160,9 @@ class OidcClient:
             raise LoginError(f"the token endpoint did not answer ({_kind(error)})") from None
         if response.status_code != 200 or not isinstance(tokens, dict):
             said = tokens.get("error") if isinstance(tokens, dict) else None
-            raise LoginError(f"the issuer refused the login code ({said or response.status_code})")
+            if said == "invalid_grant" and what == "the session":
+                raise LoginEndedError("Keycloak ended the login (invalid_grant)")
+            raise LoginError(f"the issuer refused {what} ({said or response.status_code})")
         return tokens
 
     async def logout_url(self, id_token: str | None, after: str) -> str | None:

@@ -8,7 +8,7 @@ its idle and absolute times, and the signature must match the current secret.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from starlette.requests import Request
@@ -42,6 +42,8 @@ class Session:
     user: ConsoleUser
     csrf_token: str
     key: str
+    refresh_token: str = field(default="", repr=False)
+    """Keycloak's refresh token, to ask it again before an act (``LoginFlow.recheck``)."""
 
 
 class SessionKeeper:
@@ -63,7 +65,12 @@ class SessionKeeper:
         self._secure = secure
 
     def open(
-        self, user: ConsoleUser, id_token: str, now: datetime, csrf_token: str | None = None
+        self,
+        user: ConsoleUser,
+        id_token: str,
+        now: datetime,
+        csrf_token: str | None = None,
+        refresh_token: str = "",
     ) -> str:
         """Record a session for ``user`` and return the cookie value that names it."""
         session_id = new_token()
@@ -78,6 +85,7 @@ class SessionKeeper:
             created_at=now,
             last_seen_at=now,
             expires_at=now + self._lifetime,
+            refresh_token=refresh_token,
         )
         self._records.prune(self._idle)  # the ended ones go as new ones come
         self._records.open(storage_key(session_id), record)
@@ -94,7 +102,11 @@ class SessionKeeper:
         if record is None:
             return None
         user = ConsoleUser(record.subject, record.username, record.name, record.email, record.roles)
-        return Session(user, record.csrf_token, key)
+        return Session(user, record.csrf_token, key, record.refresh_token)
+
+    async def renew(self, session: Session, refresh_token: str, roles: frozenset[str]) -> None:
+        """Keep what Keycloak said on a re-check: its new refresh token, the roles now."""
+        await asyncio.to_thread(self._records.renew, session.key, refresh_token, roles)
 
     async def end(self, session: Session) -> str | None:
         """Delete the session everywhere; returns its ID token (for Keycloak's logout)."""
