@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from offboard.adapters.atlassian_org.wire import DirectoryUser
+from offboard.adapters.atlassian_org.wire import DirectoryUser, in_utc
 from offboard.core.accounts import (
     Account,
     AccountId,
@@ -69,7 +69,7 @@ def to_account(user: DirectoryUser, verified_domains: frozenset[str] = frozenset
         billable=status is AccountStatus.ACTIVE and membership is Membership.ACTIVE,
         account_type=user.account_type or "atlassian",
         pending_deletion=bool(user.for_deletion) or user.status == "for_deletion",
-        added_to_org=user.added_to_org,
+        added_to_org=None if user.added_to_org is None else in_utc(user.added_to_org),
     )
 
 

@@ -8,15 +8,17 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from pydantic import Field
 
+from offboard.adapters.answers import OrAbsent
 from offboard.adapters.atlassian_org.wire import Links, UtcDatetime, Wire
 
 
 class ProductModel(Wire):
     key: str
-    name: str = ""
+    name: Annotated[str, OrAbsent] = ""
     last_active: UtcDatetime | None = None
 
 
@@ -29,7 +31,7 @@ class OrgUser(Wire):
     email: str | None = None
     access_billable: bool | None = None
     last_active: UtcDatetime | None = None
-    product_access: list[ProductModel] = Field(default_factory=list)
+    product_access: Annotated[list[ProductModel], OrAbsent] = Field(default_factory=list)
 
 
 class PageMeta(Wire):
@@ -38,9 +40,9 @@ class PageMeta(Wire):
 
 class OrgUserPage(Wire):
     data: list[OrgUser] = Field(default_factory=list)
-    meta: PageMeta = PageMeta()
+    meta: Annotated[PageMeta, OrAbsent] = PageMeta()
     """``meta.total``: how many users the whole listing holds (a progress bar's end)."""
-    links: Links = Links()
+    links: Annotated[Links, OrAbsent] = Links()
 
 
 class ProductLastActive(Wire):
@@ -49,17 +51,17 @@ class ProductLastActive(Wire):
 
 
 class ProductAccessModel(Wire):
-    product_access: list[ProductLastActive] = Field(default_factory=list)
+    product_access: Annotated[list[ProductLastActive], OrAbsent] = Field(default_factory=list)
     added_to_org: date | None = None
 
 
 class ActivityPage(Wire):
-    data: ProductAccessModel = ProductAccessModel()
-    links: Links = Links()
+    data: Annotated[ProductAccessModel, OrAbsent] = ProductAccessModel()
+    links: Annotated[Links, OrAbsent] = Links()
 
 
 class ApiTokenModel(Wire):
     id: str
-    label: str = ""
+    label: Annotated[str, OrAbsent] = ""
     created_at: UtcDatetime | None = Field(default=None, alias="createdAt")
     last_access: UtcDatetime | None = Field(default=None, alias="lastAccess")

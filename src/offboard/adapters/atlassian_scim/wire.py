@@ -9,9 +9,11 @@ which fits the documented ``ScimError`` exactly.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
-from offboard.adapters.answers import WireModel
+from offboard.adapters.answers import OrAbsent, WireModel
 from offboard.ports import PermanentError
 
 ATLASSIAN_EXTENSION = "urn:scim:schemas:extension:atlassian-external:1.0"
@@ -36,9 +38,9 @@ class ScimUser(Wire):
     id: str
     user_name: str | None = Field(default=None, alias="userName")
     external_id: str | None = Field(default=None, alias="externalId")
-    active: bool = True
+    active: Annotated[bool, OrAbsent] = True
     """Defaults to true when not sent, as Atlassian documents."""
-    emails: list[ScimEmail] = Field(default_factory=list)
+    emails: Annotated[list[ScimEmail], OrAbsent] = Field(default_factory=list)
     atlassian: AtlassianExtension | None = Field(default=None, alias=ATLASSIAN_EXTENSION)
 
     @property
