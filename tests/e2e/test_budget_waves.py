@@ -29,7 +29,7 @@ from tests.e2e.harness import (
     fetch,
     running_daemon,
 )
-from tests.e2e.waves import EmulatedPeople, read_hold, release
+from tests.e2e.waves import EMULATED_REREAD_DELAY, EmulatedPeople, read_hold, release
 from tests.server.login_helpers import console_headers, console_section
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -102,7 +102,9 @@ async def test_a_wave_of_30_deactivates_exactly_the_budget_and_holds_the_rest_ac
         assert held_again.id == hold.id
         assert len(held_again.people) == 20
 
-        report = await release(settings, "HR confirmed the sales team left")
+        report = await release(
+            settings, "HR confirmed the sales team left", reread_delay=EMULATED_REREAD_DELAY
+        )
         assert len(report.rechecks) == 20
         assert [run.status for _, run, _ in report.rechecks if run] == ["applied"] * 20
         assert sorted(people.inactive(wave)) == sorted(wave)
@@ -140,7 +142,7 @@ async def test_a_wave_while_the_daemon_was_down_is_held_by_the_first_full_pass(
         assert hold.guards == ("max-deactivations", "max-deactivation-percent")
         assert sorted(hold.people) == sorted(wave)
 
-        await release(settings, "a department really left")
+        await release(settings, "a department really left", reread_delay=EMULATED_REREAD_DELAY)
         assert sorted(people.inactive(wave)) == sorted(wave)
         assert people.disable_requests(wave) == 30
         page = (await fetch("GET", daemon.url + "/", headers=console_headers(settings))).text
@@ -198,7 +200,9 @@ async def test_a_wave_of_300_deactivates_exactly_the_budget_then_the_release_fin
         await asyncio.sleep(1.0)
         assert people.disable_requests(wave) == 10
         assert len(people.inactive(wave)) == 10
-        report = await release(settings, "a whole office closed")
+        report = await release(
+            settings, "a whole office closed", reread_delay=EMULATED_REREAD_DELAY
+        )
         assert len(report.rechecks) == 290
     assert len(people.inactive(wave)) == 300
     assert people.disable_requests(wave) == 300

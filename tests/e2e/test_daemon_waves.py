@@ -21,7 +21,7 @@ from offboard_emulators.keycloak.app import create_app
 from offboard_emulators.keycloak.emulator import EmulatorState
 from tests.e2e.harness import atlassian_emulator, eventually, running_daemon
 from tests.e2e.test_budget_waves import REALM_FILE, SECRET, settings_for
-from tests.e2e.waves import EmulatedPeople, read_hold, release
+from tests.e2e.waves import EMULATED_REREAD_DELAY, EmulatedPeople, read_hold, release
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -63,7 +63,7 @@ async def test_a_wave_of_30_is_one_plan_held_at_the_budget_then_released_all_don
         assert hold is not None
         assert hold.guards == ("deprovisioning-budget",)
 
-        report = await release(settings, "the team really left")
+        report = await release(settings, "the team really left", reread_delay=EMULATED_REREAD_DELAY)
         assert len(report.rechecks) == 20
     assert sorted(people.inactive(wave)) == sorted(wave)
     assert people.disable_requests(wave) == 30  # one request per person, never two

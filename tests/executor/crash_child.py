@@ -1,7 +1,9 @@
 """The process the crash test kills: apply a saved plan against the Atlassian emulator.
 
 Run as ``python -m tests.executor.crash_child BASE_URL STORE_PATH PLAN_PATH``. It prints
-``ready`` once everything is imported and opened, then applies the plan.
+``ready`` once everything is imported and opened, then applies the plan. Without arguments it
+imports, prints ``imported`` and reads the three from one line of stdin: the test starts the
+next trial's child while it checks this one, so the import (most of a trial) is not waited for.
 """
 
 from __future__ import annotations
@@ -49,5 +51,8 @@ async def main(base_url: str, store_path: str, plan_document: str) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) < 4:
+        print("imported", flush=True)
+        sys.argv[1:] = sys.stdin.readline().rstrip("\n").split("\t")
     base_url, store_path, plan_path = sys.argv[1:4]
     asyncio.run(main(base_url, store_path, Path(plan_path).read_text(encoding="utf-8")))
