@@ -26,7 +26,7 @@ import structlog
 from offboard.core.identities import IdentityId
 from offboard.intake.polling import Cursors, EventPoller, EventSource
 from offboard.intake.waves import Wave, WaveOutcome, WaveQueues
-from offboard.ports import Clock, IdentityEvent
+from offboard.ports import EVERYONE, Clock, IdentityEvent
 from offboard.service.gate import PassGate
 from offboard.service.leasing import Lease
 from offboard.service.licence_schedule import DailyLicenceCheck
@@ -131,6 +131,12 @@ class Daemon:
         """Queue a re-check hint; False when this replica is not acting (standby, stopping)."""
         if not self.accepting:
             return False
+        if event.identity_id == EVERYONE:
+            # A change that names no one it affects: the full pass, now, is the re-check.
+            log.warning("a change moved people without naming them; full reconciliation now",
+                        kind=event.kind)  # fmt: skip
+            self._leader_gained.set()
+            return True
         return self.queues.submit(event)
 
     async def run(self, stop: asyncio.Event) -> None:

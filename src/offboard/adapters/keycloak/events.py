@@ -16,7 +16,11 @@ from typing import TypeVar
 import structlog
 from pydantic import BaseModel, Field, TypeAdapter
 
-from offboard.adapters.keycloak.casting import user_id_from_resource_path
+from offboard.adapters.keycloak.admin_hints import (
+    ADMIN_QUERY,
+    RELEVANT_ADMIN_OPERATIONS,
+    hints_from_admin,
+)
 from offboard.adapters.keycloak.requests import AdminReader, Query
 from offboard.adapters.keycloak.wire import ADMIN_EVENTS, USER_EVENTS, AdminEventRep, UserEventRep
 from offboard.core.identities import IdentityId
@@ -24,17 +28,6 @@ from offboard.ports import CheckResult, IdentityEvent, PermanentError
 
 log = structlog.get_logger(__name__)
 
-RELEVANT_ADMIN_OPERATIONS: dict[str, frozenset[str]] = {
-    # CREATE: a joiner, for provisioning (a deprovisioning re-check of a new user is a no-op).
-    "USER": frozenset({"CREATE", "UPDATE", "DELETE"}),
-    # Joining or leaving a group moves a user in or out of a group scope, with no USER event.
-    "GROUP_MEMBERSHIP": frozenset({"CREATE", "DELETE"}),
-}
-ADMIN_QUERY: Query = {
-    "resourceTypes": sorted(RELEVANT_ADMIN_OPERATIONS),
-    "operationTypes": sorted(set().union(*RELEVANT_ADMIN_OPERATIONS.values())),
-    "direction": "asc",
-}
 USER_EVENT_TYPES = (
     "DELETE_ACCOUNT",
     "USER_DISABLED_BY_PERMANENT_LOCKOUT",
@@ -79,8 +72,11 @@ class EventPoller:
         now: Callable[[], datetime],
         overlap: timedelta = timedelta(minutes=2),
         page_size: int = 100,
+        group_scope: bool = False,
     ) -> None:
         self._reader = reader
+        self._group_scope = group_scope
+        """Whether a group deleted or renamed can take people out of scope."""
         self._now = now
         self._overlap_ms = int(overlap.total_seconds() * 1000)
         self._page_size = page_size
@@ -97,7 +93,9 @@ class EventPoller:
         seen = set(state.seen)
         admin = await self._pages("admin-events", ADMIN_QUERY, state.admin_ms, ADMIN_EVENTS)
         user = await self._pages("events", USER_QUERY, state.user_ms, USER_EVENTS)
-        found = [e for e in (*map(_from_admin, admin), *map(_from_user, user)) if e is not None]
+        scoped = self._group_scope
+        found = [hint for event in admin for hint in hints_from_admin(event, group_scope=scoped)]
+        found += [e for e in map(_from_user, user) if e is not None]
         fresh = [event for event in found if event.event_id not in seen]
         fresh.sort(key=lambda event: event.occurred_at)
         new_state = EventCursor(
@@ -146,15 +144,6 @@ class EventPoller:
             "reading events by day and ordering them here; upgrade to 26.2 or later",
             error=str(error)[:200],
         )
-
-
-def _from_admin(event: AdminEventRep) -> IdentityEvent | None:
-    user_id = user_id_from_resource_path(event.resourcePath)
-    relevant = RELEVANT_ADMIN_OPERATIONS.get(event.resourceType or "", frozenset())
-    if user_id is None or event.operationType not in relevant:
-        return None  # e.g. a USER CREATE: a new hire is linked by the next reconciliation
-    kind = f"admin:{event.resourceType}:{event.operationType}"
-    return _event(user_id, event.id or f"{event.time}:{kind}:{user_id}", event.time, kind)
 
 
 def _from_user(event: UserEventRep) -> IdentityEvent | None:

@@ -86,7 +86,12 @@ class KeycloakSource:
             page_size=page_size,
             **confirm_kwargs,
         )
-        self._events = EventPoller(self.reader, now=self._clock.now, overlap=event_overlap)
+        self._events = EventPoller(
+            self.reader,
+            now=self._clock.now,
+            overlap=event_overlap,
+            group_scope=bool(self.scope.group_paths),
+        )
         self._checker = SelfChecker(
             self.reader,
             lambda: self.auth.fetch(self._client),
