@@ -213,6 +213,7 @@ async def assemble(
         count=lambda result: metrics.webhooks.labels(result).inc(),
         now=clock.now,
         window=window,
+        group_scope=bool(settings.keycloak.scope_groups),
     )
     history = store.licence_reports if isinstance(store, SqlStore) else None
     console = ConsoleBackend(

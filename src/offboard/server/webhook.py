@@ -60,6 +60,8 @@ class WebhookReceiver:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     body_timeout: float = 10.0
     """Seconds to receive the whole body (the listener bounds the headers separately)."""
+    group_scope: bool = False
+    """Whether a group deleted or renamed can take people out of scope (a full pass then)."""
     window: timedelta = DEFAULT_WINDOW
     """Deliveries dated further from now than this are refused (replays of old captures)."""
     store_failures: FailureStreak = field(
@@ -92,7 +94,7 @@ class WebhookReceiver:
         if not verify_signature(body, request.headers.get(SIGNATURE_HEADER), self.secret):
             return "unauthorised", _answer(401, "missing or bad signature")
         try:
-            delivery = parse_webhook(body)
+            delivery = parse_webhook(body, group_scope=self.group_scope)
         except MalformedWebhookError as error:
             return "malformed", _answer(400, str(error))
         if not within_window(delivery.occurred_at, self.now(), self.window):
