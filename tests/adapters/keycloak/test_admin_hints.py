@@ -95,7 +95,11 @@ async def test_the_poller_asks_for_the_new_kinds(fake: FakeKeycloak, clock: Fixe
         (EVERYONE, "admin:REALM:UPDATE"),
     ]
     assert len({e.event_id for e in events}) == 4  # each kept by the de-duplication
-    query = next(r for r in fake.requests if r.url.path.endswith("/admin-events")).url.params
+    query = next(
+        r
+        for r in fake.requests
+        if r.url.path.endswith("/admin-events") and "dateFrom" in r.url.params
+    ).url.params
     assert query.get_list("resourceTypes") == [
         "GROUP",
         "GROUP_MEMBERSHIP",

@@ -36,6 +36,10 @@ async def test_a_partial_import_overwrite_is_a_new_id_and_a_full_pass(
         ).json()
         new_id = answer["results"][0]["id"]
         events, _ = await source.events_since(cursor)
+        behind = source.auth.keycloak_behind  # read from the real token's iat
+
+    assert behind is not None
+    assert -1.0 < behind < 5.0  # the same machine's clock: rounding and latency only
 
     assert new_id != old_id  # the old user is gone, and its deletion recorded no event
     listed = admin.request("GET", "users", params={"username": name, "exact": "true"}).json()

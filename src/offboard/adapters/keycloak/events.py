@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -73,9 +73,12 @@ class EventPoller:
         overlap: timedelta = timedelta(minutes=2),
         page_size: int = 100,
         group_scope: bool = False,
+        keycloak_behind: Callable[[], float | None] = lambda: None,
     ) -> None:
         self._reader = reader
         self._group_scope = group_scope
+        self._keycloak_behind = keycloak_behind
+        """Seconds Keycloak's clock runs behind ours (from its tokens), None until known."""
         """Whether a group deleted or renamed can take people out of scope."""
         self._now = now
         self._overlap_ms = int(overlap.total_seconds() * 1000)
@@ -86,7 +89,10 @@ class EventPoller:
     async def events_since(self, cursor: str | None) -> tuple[list[IdentityEvent], str]:
         """Events after the cursor (minus overlap); a new poller starts at now − overlap."""
         if cursor is None:
-            start = int(self._now().timestamp() * 1000)
+            # Keycloak's "now", not ours: from ours, a Keycloak clock minutes behind put the
+            # first window after its events, and they were dropped until one caught up.
+            behind = await self._behind()
+            start = int((self._now().timestamp() - behind) * 1000)
             state = EventCursor(start, start)
         else:
             state = EventCursor.load(cursor)
@@ -98,12 +104,19 @@ class EventPoller:
         found += [e for e in map(_from_user, user) if e is not None]
         fresh = [event for event in found if event.event_id not in seen]
         fresh.sort(key=lambda event: event.occurred_at)
+        fresh = _on_our_clock(fresh, self._keycloak_behind())
         new_state = EventCursor(
             max([state.admin_ms, *(event.time for event in admin)]),
             max([state.user_ms, *(event.time for event in user)]),
             (state.seen + [event.event_id for event in fresh])[-RECENT_IDS_KEPT:],
         )
         return fresh, new_state.dump()
+
+    async def _behind(self) -> float:
+        """The skew, after one small read if no token was fetched yet (it measures it)."""
+        if self._keycloak_behind() is None:
+            await self._reader.read("admin-events", ADMIN_EVENTS, {"max": 1})
+        return self._keycloak_behind() or 0.0
 
     async def _pages(
         self, path: str, query: Query, since_ms: int, adapter: TypeAdapter[list[EventT]]
@@ -144,6 +157,16 @@ class EventPoller:
             "reading events by day and ordering them here; upgrade to 26.2 or later",
             error=str(error)[:200],
         )
+
+
+def _on_our_clock(events: list[IdentityEvent], behind: float | None) -> list[IdentityEvent]:
+    """Events dated on offboard's clock: a person re-read at 10:00:00 by ours and disabled
+    a second later, by a Keycloak 5 s behind, is stamped 09:59:56 and was taken as already
+    read (a leaver skipped until the next full reconciliation)."""
+    if not behind:
+        return events
+    shift = timedelta(seconds=behind)
+    return [replace(event, occurred_at=event.occurred_at + shift) for event in events]
 
 
 def _from_user(event: UserEventRep) -> IdentityEvent | None:

@@ -64,7 +64,10 @@ class KeycloakSource:
         self.realm_url = f"{base}/admin/realms/{realm}"
         self._clock = clock or SystemClock()
         self.auth = ClientCredentialsAuth(
-            f"{base}/realms/{realm}/protocol/openid-connect/token", client_id, client_secret
+            f"{base}/realms/{realm}/protocol/openid-connect/token",
+            client_id,
+            client_secret,
+            wall=lambda: self._clock.now().timestamp(),  # the clock events are compared with
         )
         self.breaker = CircuitBreaker("Keycloak")
         self._client = build_client(
@@ -91,6 +94,7 @@ class KeycloakSource:
             now=self._clock.now,
             overlap=event_overlap,
             group_scope=bool(self.scope.group_paths),
+            keycloak_behind=lambda: self.auth.keycloak_behind,
         )
         self._checker = SelfChecker(
             self.reader,
