@@ -28,6 +28,7 @@ from offboard.intake.polling import Cursors, EventPoller, EventSource
 from offboard.intake.waves import Wave, WaveOutcome, WaveQueues
 from offboard.ports import EVERYONE, Clock, IdentityEvent
 from offboard.service.gate import PassGate
+from offboard.service.intake_health import IntakeHealth
 from offboard.service.leasing import Lease
 from offboard.service.licence_schedule import DailyLicenceCheck
 from offboard.service.notifying import Notifications
@@ -79,8 +80,11 @@ class Daemon:
         notifications: Notifications | None = None,
         handed: HandedActs | None = None,
         gate: PassGate | None = None,
+        intake: IntakeHealth | None = None,
     ) -> None:
         self.passes = passes
+        self.intake = intake
+        """Asked after each full pass whether the realm still saves the polled events."""
         self.daily = daily
         self.notifications = notifications
         self.handed = handed
@@ -227,6 +231,8 @@ class Daemon:
             if self.lease.held:
                 self._leader_gained.clear()
                 await self.reconcile_once()
+                if self.intake is not None:
+                    await self.intake.refresh()
                 await self._pause(self.config.reconcile_interval, self._leader_gained)
             else:
                 await self._pause(self.lease.renew_every, self._leader_gained)

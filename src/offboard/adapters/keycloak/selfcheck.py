@@ -77,6 +77,12 @@ class SelfChecker:
         results.extend(await self._events_config())
         return results
 
+    async def intake(self) -> list[CheckResult]:
+        """The realm settings the event intake depends on: admin and user events saved, and
+        kept longer than a poll interval (the daemon asks at every full pass)."""
+        found = [await self._realm(), *await self._events_config()]
+        return [result for result in found if result.name != "admin event details"]
+
     def _token_fix(self, error: OffboardError) -> str:
         """The fix that fits how the token request failed: network, realm, or credentials."""
         if isinstance(error, AuthenticationError):

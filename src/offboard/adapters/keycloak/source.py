@@ -137,6 +137,10 @@ class KeycloakSource:
             return results
         return [*results, await event_query_check(self.reader, self._clock.now())]
 
+    async def intake_check(self) -> Sequence[CheckResult]:
+        """Whether the realm still saves the events the poller reads (see ``SelfChecker``)."""
+        return await self._checker.intake()
+
     async def deep_check(self) -> Sequence[CheckResult]:
         """Read-only extras for ``config check --deep`` (the event query check is always run)."""
         return []
