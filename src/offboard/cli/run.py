@@ -216,6 +216,7 @@ async def assemble(
         now=clock.now,
         window=window,
         group_scope=bool(settings.keycloak.scope_groups),
+        realm_id=lambda: source.realm_id,
     )
     history = store.licence_reports if isinstance(store, SqlStore) else None
     console = ConsoleBackend(

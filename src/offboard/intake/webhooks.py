@@ -68,6 +68,8 @@ class WebhookDelivery:
     event: IdentityEvent | None
     """None when the delivery is valid but not about a user we care about."""
     occurred_at: datetime
+    realm_id: str | None = None
+    """The ``realmId`` the delivery names: one sender may serve every realm."""
 
 
 def parse_webhook(body: bytes, *, group_scope: bool = False) -> WebhookDelivery:
@@ -87,9 +89,10 @@ def parse_webhook(body: bytes, *, group_scope: bool = False) -> WebhookDelivery:
     if len(delivery_id) > MAX_DELIVERY_ID_LENGTH:
         raise MalformedWebhookError(f"uid is longer than {MAX_DELIVERY_ID_LENGTH} characters")
     occurred_at = _time(payload.get("time"))
+    realm_id = _text(payload, "realmId")
     identity_id = _identity_of(kind, payload, group_scope)
     if identity_id is None:
-        return WebhookDelivery(delivery_id, None, occurred_at)
+        return WebhookDelivery(delivery_id, None, occurred_at, realm_id)
     if len(identity_id) > MAX_DELIVERY_ID_LENGTH:
         raise MalformedWebhookError("the user id is too long")
     event = IdentityEvent(
@@ -98,7 +101,7 @@ def parse_webhook(body: bytes, *, group_scope: bool = False) -> WebhookDelivery:
         occurred_at=occurred_at,
         kind=f"webhook:{kind}{_enabled_mark(payload)}",
     )
-    return WebhookDelivery(delivery_id, event, occurred_at)
+    return WebhookDelivery(delivery_id, event, occurred_at, realm_id)
 
 
 def _enabled_mark(payload: dict[str, object]) -> str:

@@ -60,6 +60,9 @@ class WebhookReceiver:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     body_timeout: float = 10.0
     """Seconds to receive the whole body (the listener bounds the headers separately)."""
+    realm_id: Callable[[], str | None] = lambda: None
+    """The configured realm's internal id once known: a delivery naming another realm (a
+    sender installed server-wide, ``WEBHOOK_URI``) is ignored; before it is known, taken."""
     group_scope: bool = False
     """Whether a group deleted or renamed can take people out of scope (a full pass then)."""
     window: timedelta = DEFAULT_WINDOW
@@ -99,6 +102,9 @@ class WebhookReceiver:
             return "malformed", _answer(400, str(error))
         if not within_window(delivery.occurred_at, self.now(), self.window):
             return "stale", _answer(400, "delivery time is outside the accepted window")
+        ours = self.realm_id()
+        if ours is not None and delivery.realm_id is not None and delivery.realm_id != ours:
+            return "other_realm", _answer(200, "about another realm; ignored")
         try:
             first = await self._ask(self.replays.first_time, delivery.delivery_id)
         except Exception as error:

@@ -30,13 +30,17 @@ async def test_admin_events_switched_off_show_on_the_status_until_switched_on(
             health = IntakeHealth(source.intake_check, status)
             await health.refresh()
             before = status.warnings()
+            learned = source.realm_id  # what webhooks from this realm carry as realmId
             admin.request("PUT", "events/config", json={"adminEventsEnabled": False})
             await health.refresh()
             off = status.warnings()
             admin.request("PUT", "events/config", json={"adminEventsEnabled": True})
             await health.refresh()
             after = status.warnings()
+        realm_id = admin.request("GET", "").json()["id"]
         admin.close()
+
+    assert learned == realm_id
 
     assert [w for w in before if "admin events" in w] == []
     [warning] = [w for w in off if w.startswith("Keycloak admin events")]

@@ -63,6 +63,8 @@ class SelfChecker:
         self._client_id = client_id
         self._scope = scope
         self._poll_interval = poll_interval
+        self.realm_id: str | None = None
+        """The realm's internal id, once read (webhooks name their realm by it)."""
 
     async def run(self) -> list[CheckResult]:
         try:
@@ -109,6 +111,7 @@ class SelfChecker:
             return self._denied("realm settings", "view-realm")
         except OffboardError as error:
             return CheckResult("realm", False, str(error), "check the base URL and realm name")
+        self.realm_id = realm.id or self.realm_id
         return self._retention(realm)
 
     def _retention(self, realm: RealmRep) -> CheckResult:

@@ -137,6 +137,11 @@ class KeycloakSource:
             return results
         return [*results, await event_query_check(self.reader, self._clock.now())]
 
+    @property
+    def realm_id(self) -> str | None:
+        """The realm's internal id, once a check has read the realm (None before)."""
+        return self._checker.realm_id
+
     async def intake_check(self) -> Sequence[CheckResult]:
         """Whether the realm still saves the events the poller reads (see ``SelfChecker``)."""
         return await self._checker.intake()
