@@ -46,6 +46,12 @@ def test_a_group_deleted_asks_for_everyone_only_under_a_group_scope() -> None:
     assert parse_webhook(body).event is None
 
 
+def test_an_organization_deleted_asks_for_everyone() -> None:
+    event = parse_webhook(delivery("admin.ORGANIZATION-DELETE", f"organizations/{ORG}")).event
+    assert event is not None
+    assert event.identity_id == EVERYONE
+
+
 def test_a_scim_shaped_path_names_the_user() -> None:
     event = parse_webhook(delivery("admin.USER-UPDATE", f"scim/v2/Users/{USER}")).event
     assert event is not None

@@ -43,6 +43,13 @@ def test_removal_from_an_organization_rechecks_the_member_first() -> None:
     assert event_rank(found[0]) == DEPARTURE
 
 
+def test_deleting_an_organization_asks_for_everyone_whatever_the_scope() -> None:
+    # Keycloak removes each member (deleting the managed ones) with no event per member.
+    event = rep("DELETE", "ORGANIZATION", f"organizations/{ORG}")
+    assert hints(event) == [(EVERYONE, "admin:ORGANIZATION:DELETE")]
+    assert hints(rep("UPDATE", "ORGANIZATION", f"organizations/{ORG}")) == []
+
+
 def test_joining_an_organization_or_creating_one_is_not_a_hint() -> None:
     assert hints(rep("CREATE", "ORGANIZATION_MEMBERSHIP", f"organizations/{ORG}/members")) == []
     assert hints(rep("CREATE", "ORGANIZATION", f"organizations/{ORG}")) == []
@@ -103,6 +110,7 @@ async def test_the_poller_asks_for_the_new_kinds(fake: FakeKeycloak, clock: Fixe
     assert query.get_list("resourceTypes") == [
         "GROUP",
         "GROUP_MEMBERSHIP",
+        "ORGANIZATION",
         "ORGANIZATION_MEMBERSHIP",
         "REALM",
         "USER",

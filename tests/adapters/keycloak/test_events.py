@@ -51,6 +51,7 @@ async def test_first_poll_asks_for_user_and_membership_changes_oldest_first(
     assert admin_query.get_list("resourceTypes") == [
         "GROUP",
         "GROUP_MEMBERSHIP",
+        "ORGANIZATION",
         "ORGANIZATION_MEMBERSHIP",
         "REALM",
         "USER",

@@ -106,15 +106,17 @@ def test_removing_an_organization_member_names_the_member(
     org = created.headers["location"].rsplit("/", 1)[1]
     admin.request("POST", f"organizations/{org}/members", json=member)
     admin.request("DELETE", f"organizations/{org}/members/{member}")
+    admin.request("DELETE", f"organizations/{org}")  # would remove (delete) managed members
 
     raw = admin.request("GET", "admin-events", params={"direction": "asc", "max": 100})
     removal = [
         hint
         for event in ADMIN_EVENTS.validate_json(raw.content)
         for hint in hints_from_admin(event, group_scope=False)
-        if event.resourceType == "ORGANIZATION_MEMBERSHIP"
+        if event.resourceType in ("ORGANIZATION_MEMBERSHIP", "ORGANIZATION")
     ]
 
     assert [(h.identity_id, h.kind) for h in removal] == [
-        (member, "admin:ORGANIZATION_MEMBERSHIP:DELETE")
+        (member, "admin:ORGANIZATION_MEMBERSHIP:DELETE"),
+        (EVERYONE, "admin:ORGANIZATION:DELETE"),
     ]

@@ -14,6 +14,8 @@ Measured on Keycloak 26.7.3 (tests/adapters/keycloak/test_real_admin_hints.py):
   SCIM-shaped paths (``…/Users/{id}``), not ``users/{id}``: the id after ``Users`` is the
   Keycloak user's id (the SCIM resource id); a USER event whose path names no user at all
   cannot be placed, so it is answered like the next two;
+* deleting an organization (``ORGANIZATION DELETE``) removes each member the same way, with
+  no event per member (Keycloak's ``JpaOrganizationProvider.remove``);
 * deleting or renaming a group (``GROUP DELETE``/``UPDATE`` on ``groups/{id}``) takes its
   members out of a group scope with no event per member.
 
@@ -42,6 +44,8 @@ RELEVANT_ADMIN_OPERATIONS: dict[str, frozenset[str]] = {
     "GROUP_MEMBERSHIP": frozenset({"CREATE", "DELETE"}),
     # Removing a managed member deletes the user, with no USER DELETE event.
     "ORGANIZATION_MEMBERSHIP": frozenset({"DELETE"}),
+    # Deleting an organization removes every member: its managed members are deleted.
+    "ORGANIZATION": frozenset({"DELETE"}),
     # Partial import: CREATE = a user added, UPDATE = a user overwritten (a new id).
     "REALM": frozenset({"CREATE", "UPDATE"}),
     # A scope group deleted or renamed: its members leave the scope without an event each.
@@ -61,8 +65,10 @@ def hints_from_admin(event: AdminEventRep, *, group_scope: bool) -> list[Identit
         return []
     kind = f"admin:{resource}:{operation}"
     base_id = event.id or f"{event.time}:{kind}:{event.resourcePath}"
-    if resource == "GROUP":
-        return [_event(EVERYONE, f"{base_id}:everyone", event.time, kind)] if group_scope else []
+    if resource == "GROUP" and not group_scope:
+        return []
+    if resource in ("GROUP", "ORGANIZATION"):
+        return [_event(EVERYONE, f"{base_id}:everyone", event.time, kind)]
     user_id = _user_of(resource, event.resourcePath)
     if user_id is None:
         if resource != "USER":
