@@ -72,6 +72,28 @@ async def test_a_scope_group_deleted_asks_for_a_full_pass(keycloak_server: Keycl
     admin.delete_user(member)
 
 
+async def test_a_scope_group_moved_under_another_asks_for_a_full_pass(
+    keycloak_server: KeycloakServer,
+) -> None:
+    admin = keycloak_server.admin
+    parent_name, group = unique("parent"), unique("moved")
+    parent = admin.request("POST", "groups", json={"name": parent_name}).headers["location"]
+    parent_id = parent.rsplit("/", 1)[1]
+    group_id = admin.request("POST", "groups", json={"name": group}).headers["location"]
+    group_id = group_id.rsplit("/", 1)[1]
+    async with source_for(keycloak_server, scope=KeycloakScope((f"/{group}",))) as source:
+        _, cursor = await source.events_since(None)
+        # Its path becomes /parent/moved: every member leaves the scope, no event each.
+        admin.request("POST", f"groups/{parent_id}/children", json={"id": group_id, "name": group})
+        events, _ = await source.events_since(cursor)
+    admin.request("DELETE", f"groups/{parent_id}")
+
+    params = {"resourcePath": f"groups/{parent_id}/children", "operationTypes": "UPDATE"}
+    move = admin.request("GET", "admin-events", params=params).json()[0]["id"]
+    everyone = [e for e in events if e.event_id == f"{move}:everyone"]
+    assert [(e.identity_id, e.kind) for e in everyone] == [(EVERYONE, "admin:GROUP:UPDATE")]
+
+
 @pytest.fixture
 def organizations_realm(keycloak_server: KeycloakServer) -> Iterator[KeycloakAdmin]:
     """A throwaway realm with organizations on (the shared test realm keeps them off)."""
