@@ -1,10 +1,14 @@
-"""One Phase Two sender may serve every realm of the server (``WEBHOOK_URI``): a delivery
+"""Which realm a delivery is about, and on whose clock it happened.
+
+One Phase Two sender may serve every realm of the server (``WEBHOOK_URI``): a delivery
 about another realm must not queue a re-check, nor start a full pass, here."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
+from offboard.intake.priorities import ReadLedger
 from offboard.intake.webhooks import sign
 from tests.server.conftest import SECRET, Wired
 
@@ -48,3 +52,17 @@ async def test_a_delivery_about_another_realm_is_ignored(wired: Wired) -> None:
 async def test_before_the_realm_id_is_known_every_realm_is_taken(wired: Wired) -> None:
     # The id is read with the first full pass; until then nothing is dropped on a guess.
     assert await post(wired, delivery("e-4", "0d0e0f00-another-realm")) == 202
+
+
+async def test_a_delivery_is_dated_on_our_clock(wired: Wired) -> None:
+    # Keycloak 5 s behind: a disable stamped 09:59:56 by it happened at 10:00:01 by ours.
+    wired.receiver.keycloak_behind = lambda: 5.0
+    wired.clock.advance(5.0)  # our clock, when the delivery (stamped at T0 by Keycloak) lands
+
+    assert await post(wired, delivery("e-5", OURS)) == 202
+
+    [event] = wired.queued
+    assert event.occurred_at == wired.clock.now()
+    ledger = ReadLedger()
+    ledger.reread(event.identity_id, wired.clock.now() - timedelta(seconds=1))
+    assert not ledger.covered(event.identity_id, [event])  # happened after that read

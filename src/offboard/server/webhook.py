@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -27,6 +27,7 @@ from offboard.intake.webhooks import (
     MalformedWebhookError,
     ReplayFilter,
     ReplayMemory,
+    WebhookDelivery,
     parse_webhook,
     verify_signature,
     within_window,
@@ -63,6 +64,9 @@ class WebhookReceiver:
     realm_id: Callable[[], str | None] = lambda: None
     """The configured realm's internal id once known: a delivery naming another realm (a
     sender installed server-wide, ``WEBHOOK_URI``) is ignored; before it is known, taken."""
+    keycloak_behind: Callable[[], float | None] = lambda: None
+    """Seconds Keycloak's clock runs behind ours (from its tokens): a delivery is dated on
+    our clock with it, as the poller's events are (see ``adapters.keycloak.skew``)."""
     group_scope: bool = False
     """Whether a group deleted or renamed can take people out of scope (a full pass then)."""
     window: timedelta = DEFAULT_WINDOW
@@ -100,6 +104,7 @@ class WebhookReceiver:
             delivery = parse_webhook(body, group_scope=self.group_scope)
         except MalformedWebhookError as error:
             return "malformed", _answer(400, str(error))
+        delivery = on_our_clock(delivery, self.keycloak_behind())
         if not within_window(delivery.occurred_at, self.now(), self.window):
             return "stale", _answer(400, "delivery time is outside the accepted window")
         ours = self.realm_id()
@@ -143,6 +148,19 @@ class WebhookReceiver:
                 raise _TooLargeError
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def on_our_clock(delivery: WebhookDelivery, behind: float | None) -> WebhookDelivery:
+    """The delivery dated on offboard's clock: Keycloak's time plus how far it runs behind.
+    Else, with Keycloak 5 s behind, a disable a second after a person's re-read looked older
+    than the read, and its re-check was skipped."""
+    if not behind:
+        return delivery
+    shift = timedelta(seconds=behind)
+    event = delivery.event
+    if event is not None:
+        event = replace(event, occurred_at=event.occurred_at + shift)
+    return replace(delivery, event=event, occurred_at=delivery.occurred_at + shift)
 
 
 def _retry_later(why: str) -> JSONResponse:
