@@ -34,6 +34,16 @@ USER_EVENT_TYPES = (
     "USER_DISABLED_BY_TEMPORARY_LOCKOUT",
 )
 USER_QUERY: Query = {"type": list(USER_EVENT_TYPES), "direction": "asc"}
+ATTRIBUTE_SCOPE_EVENT_TYPES = ("UPDATE_PROFILE",)
+"""Also read under ``keycloak.scope_attribute``: a user who edits the scope attribute in the
+account console leaves the scope with this user event only (no admin event)."""
+
+
+def user_event_types(*, attribute_scope: bool) -> tuple[str, ...]:
+    """The user event types the poller reads (and the self-check wants saved)."""
+    return USER_EVENT_TYPES + (ATTRIBUTE_SCOPE_EVENT_TYPES if attribute_scope else ())
+
+
 EventT = TypeVar("EventT", AdminEventRep, UserEventRep)
 RECENT_IDS_KEPT = 2000
 """Ids remembered per cursor; must exceed the events one overlap window can hold."""
@@ -74,10 +84,13 @@ class EventPoller:
         page_size: int = 100,
         group_scope: bool = False,
         keycloak_behind: Callable[[], float | None] = lambda: None,
+        attribute_scope: bool = False,
     ) -> None:
         self._reader = reader
         self._group_scope = group_scope
         self._keycloak_behind = keycloak_behind
+        types = user_event_types(attribute_scope=attribute_scope)
+        self._user_query: Query = {**USER_QUERY, "type": list(types)}
         """Seconds Keycloak's clock runs behind ours (from its tokens), None until known."""
         """Whether a group deleted or renamed can take people out of scope."""
         self._now = now
@@ -98,7 +111,7 @@ class EventPoller:
             state = EventCursor.load(cursor)
         seen = set(state.seen)
         admin = await self._pages("admin-events", ADMIN_QUERY, state.admin_ms, ADMIN_EVENTS)
-        user = await self._pages("events", USER_QUERY, state.user_ms, USER_EVENTS)
+        user = await self._pages("events", self._user_query, state.user_ms, USER_EVENTS)
         scoped = self._group_scope
         found = [hint for event in admin for hint in hints_from_admin(event, group_scope=scoped)]
         found += [e for e in map(_from_user, user) if e is not None]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote
 
-from offboard.adapters.keycloak.events import USER_EVENT_TYPES
+from offboard.adapters.keycloak.events import user_event_types
 from offboard.adapters.keycloak.requests import AccessDeniedError, AdminReader
 from offboard.adapters.keycloak.scope import KeycloakScope
 from offboard.adapters.keycloak.wire import EVENTS_CONFIG, REALM, EventsConfigRep, RealmRep
@@ -185,7 +185,8 @@ class SelfChecker:
         ]
 
     def _user_events(self, config: EventsConfigRep) -> CheckResult:
-        missing = [t for t in USER_EVENT_TYPES if t not in config.enabledEventTypes]
+        wanted = user_event_types(attribute_scope=bool(self._scope.attributes))
+        missing = [t for t in wanted if t not in config.enabledEventTypes]
         if config.eventsEnabled and config.enabledEventTypes and missing:
             return CheckResult(
                 "user events",

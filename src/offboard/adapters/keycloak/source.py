@@ -95,6 +95,7 @@ class KeycloakSource:
             overlap=event_overlap,
             group_scope=bool(self.scope.group_paths),
             keycloak_behind=lambda: self.auth.keycloak_behind,
+            attribute_scope=bool(self.scope.attributes),
         )
         self._checker = SelfChecker(
             self.reader,
