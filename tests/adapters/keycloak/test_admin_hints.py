@@ -74,6 +74,14 @@ def test_a_group_deleted_or_renamed_asks_for_everyone_under_a_group_scope() -> N
         assert hints(event, group_scope=False) == []  # a realm or attribute scope
 
 
+def test_a_group_overwritten_by_a_partial_import_asks_for_everyone_under_a_group_scope() -> None:
+    # Measured: the group gets a new id and every membership is dropped, with this one event.
+    event = rep("UPDATE", "REALM", "groups/g-new")
+    assert hints(event, group_scope=True) == [(EVERYONE, "admin:REALM:UPDATE")]
+    assert hints(event, group_scope=False) == []
+    assert hints(rep("CREATE", "REALM", "groups/g-added"), group_scope=True) == []
+
+
 def test_a_scim_shaped_path_names_the_user() -> None:
     assert hints(rep("UPDATE", "USER", "scim/v2/Users/u-2")) == [("u-2", "admin:USER:UPDATE")]
     assert hints(rep("UPDATE", "USER", "Users/u-3")) == [("u-3", "admin:USER:UPDATE")]

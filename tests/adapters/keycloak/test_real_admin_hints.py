@@ -94,6 +94,32 @@ async def test_a_scope_group_moved_under_another_asks_for_a_full_pass(
     assert [(e.identity_id, e.kind) for e in everyone] == [(EVERYONE, "admin:GROUP:UPDATE")]
 
 
+async def test_a_scope_group_overwritten_by_a_partial_import_asks_for_a_full_pass(
+    keycloak_server: KeycloakServer,
+) -> None:
+    admin = keycloak_server.admin
+    group = unique("overwritten")
+    admin.request("POST", "groups", json={"name": group})
+    member = admin.create_user(unique("dropped"))
+    admin.request("PUT", f"users/{member}/groups/{admin.group_id(group)}")
+    async with source_for(keycloak_server, scope=KeycloakScope((f"/{group}",))) as source:
+        _, cursor = await source.events_since(None)
+        body = {"ifResourceExists": "OVERWRITE", "groups": [{"name": group, "path": f"/{group}"}]}
+        answer = admin.request("POST", "partialImport", json=body).json()
+        events, _ = await source.events_since(cursor)
+    new_id = answer["results"][0]["id"]
+    memberships = admin.request("GET", f"users/{member}/groups").json()
+    admin.request("DELETE", f"groups/{new_id}")
+    admin.delete_user(member)
+
+    assert memberships == []  # the member left the scope, and no event names them
+    assert not [e for e in events if e.identity_id == member]
+    params = {"resourcePath": f"groups/{new_id}", "resourceTypes": "REALM"}
+    overwrite = admin.request("GET", "admin-events", params=params).json()[0]["id"]
+    everyone = [e for e in events if e.event_id == f"{overwrite}:everyone"]
+    assert [(e.identity_id, e.kind) for e in everyone] == [(EVERYONE, "admin:REALM:UPDATE")]
+
+
 @pytest.fixture
 def organizations_realm(keycloak_server: KeycloakServer) -> Iterator[KeycloakAdmin]:
     """A throwaway realm with organizations on (the shared test realm keeps them off)."""

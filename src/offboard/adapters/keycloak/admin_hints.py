@@ -9,7 +9,8 @@ Measured on Keycloak 26.7.3 (tests/adapters/keycloak/test_real_admin_hints.py):
   Keycloak deletes the user too;
 * a partial import records ``REALM CREATE`` (added) or ``REALM UPDATE`` (overwritten) on
   ``users/{id}``: an overwrite deletes the old user and creates a new one with a new id, and
-  the old id's deletion has no event of its own;
+  the old id's deletion has no event of its own; an overwritten *group* (``REALM UPDATE``
+  on ``groups/{id}``) gets a new id too, and every member loses the membership;
 * changes made through the inbound SCIM API (26.6+, feature ``scim-api``) are recorded with
   SCIM-shaped paths (``…/Users/{id}``), not ``users/{id}``: the id after ``Users`` is the
   Keycloak user's id (the SCIM resource id); a USER event whose path names no user at all
@@ -67,7 +68,7 @@ def hints_from_admin(event: AdminEventRep, *, group_scope: bool) -> list[Identit
     base_id = event.id or f"{event.time}:{kind}:{event.resourcePath}"
     if resource == "GROUP" and not group_scope:
         return []
-    if resource in ("GROUP", "ORGANIZATION"):
+    if resource in ("GROUP", "ORGANIZATION") or _group_overwritten(event, group_scope):
         return [_event(EVERYONE, f"{base_id}:everyone", event.time, kind)]
     user_id = _user_of(resource, event.resourcePath)
     if user_id is None:
@@ -83,6 +84,12 @@ def hints_from_admin(event: AdminEventRep, *, group_scope: bool) -> list[Identit
         # The overwritten user's old id was deleted without an event: only a full pass sees it.
         hints.append(_event(EVERYONE, f"{base_id}:everyone", event.time, kind))
     return hints
+
+
+def _group_overwritten(event: AdminEventRep, group_scope: bool) -> bool:
+    """A partial import overwrote a group: new id, every membership gone, one event."""
+    overwrite = event.resourceType == "REALM" and event.operationType == "UPDATE"
+    return group_scope and overwrite and event.resourcePath.startswith("groups/")
 
 
 def member_id_from_organization_path(path: str) -> str | None:
