@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from offboard.ports import EVERYONE, CheckResult, IdentityEvent
 from offboard.service.intake_health import IntakeHealth
@@ -39,7 +40,8 @@ def full_pass_now(rig: Rig) -> None:
 
 def with_intake(rig: Rig, realm: Realm) -> Rig:
     rig.daemon = Daemon(
-        rig.passes, rig.source, rig.store, rig.clock, rig.status, rig.lease, FAST,
+        rig.passes, rig.source, rig.store, rig.clock, rig.status, rig.lease,
+        replace(FAST, everyone_gap=0.0),
         intake=IntakeHealth(realm.check, rig.status),
     )  # fmt: skip
     return rig
