@@ -57,3 +57,21 @@ async def test_an_event_after_a_reread_is_not_taken_as_covered_by_it(
     assert [e.identity_id for e in events] == [source_id]
     assert events[0].occurred_at >= clock.current - timedelta(seconds=1)  # on our clock
     assert not ledger.covered(events[0].identity_id, events)
+
+
+async def test_a_clock_far_off_is_a_problem_for_the_status(
+    fake: FakeKeycloak, clock: FixedClock
+) -> None:
+    fake.issued_at = NOW_MS // 1000 - BEHIND_S
+    async with make_source(fake, clock) as source:
+        await source.events_since(None)
+        far = {r.name: r for r in await source.intake_check()}
+        fake.issued_at = NOW_MS // 1000 - 2
+        source.auth.forget_token()
+        await source.events_since(None)
+        near = {r.name: r for r in await source.intake_check()}
+
+    assert not far["clock"].ok
+    assert far["clock"].detail.startswith("Keycloak's clock is about 300 s behind offboard's")
+    assert "NTP" in far["clock"].fix
+    assert near["clock"].ok

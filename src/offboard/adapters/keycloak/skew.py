@@ -14,6 +14,11 @@ import base64
 import binascii
 import json
 
+from offboard.ports import CheckResult
+
+CLOCK_TOLERANCE_S = 10.0
+"""Beyond this, say so: the measure errs by a second or so plus a token answer's latency."""
+
 
 def keycloak_behind(access_token: str, received_at: float) -> float | None:
     """Seconds Keycloak's clock is behind ours (negative: ahead); None if not a JWT with iat."""
@@ -29,3 +34,18 @@ def keycloak_behind(access_token: str, received_at: float) -> float | None:
     if isinstance(issued, bool) or not isinstance(issued, int | float):
         return None
     return received_at - float(issued)
+
+
+def clock_check(behind: float | None) -> CheckResult:
+    """Keycloak's clock against ours: offboard copes (it dates events on its own clock), but
+    a gap this large means one of the two is not synchronised."""
+    if behind is None or abs(behind) <= CLOCK_TOLERANCE_S:
+        return CheckResult("clock", True, "Keycloak's clock is close to offboard's")
+    where = "behind" if behind > 0 else "ahead of"
+    return CheckResult(
+        "clock",
+        False,
+        f"Keycloak's clock is about {abs(behind):.0f} s {where} offboard's (from its tokens); "
+        "events are dated on offboard's clock with it",
+        "synchronise both hosts' clocks (NTP)",
+    )

@@ -22,6 +22,7 @@ from offboard.adapters.keycloak.listing import UserLister, WalkSettings
 from offboard.adapters.keycloak.requests import AdminReader
 from offboard.adapters.keycloak.scope import KeycloakScope
 from offboard.adapters.keycloak.selfcheck import SelfChecker
+from offboard.adapters.keycloak.skew import clock_check
 from offboard.core.identities import Identity, IdentityId
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot
 from offboard.ports import CheckResult, Clock, IdentityEvent, Progress, SystemClock
@@ -144,8 +145,9 @@ class KeycloakSource:
         return self._checker.realm_id
 
     async def intake_check(self) -> Sequence[CheckResult]:
-        """Whether the realm still saves the events the poller reads (see ``SelfChecker``)."""
-        return await self._checker.intake()
+        """Whether the realm still saves the events the poller reads (see ``SelfChecker``),
+        and whether Keycloak's clock is close to ours."""
+        return [*await self._checker.intake(), clock_check(self.auth.keycloak_behind)]
 
     async def deep_check(self) -> Sequence[CheckResult]:
         """Read-only extras for ``config check --deep`` (the event query check is always run)."""
