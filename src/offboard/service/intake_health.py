@@ -1,6 +1,6 @@
 """Whether the realm still saves the events the daemon polls, asked at every full pass.
 
-``offboard check`` says so once, but a realm whose admin events are switched off later (or
+``offboard config check`` says so once, but a realm whose admin events are switched off later (or
 were never on) left the daemon polling successfully and finding nothing: healthy on every
 page while each leaver waited for the next full reconciliation. The daemon now asks after
 each full pass, and what is wrong stays on the status page, the console and ``/status``
