@@ -64,6 +64,10 @@ def test_a_user_action_still_names_the_user() -> None:
     assert event.identity_id == USER
 
 
+def test_a_user_delivery_naming_no_user_is_ignored_not_a_full_pass() -> None:
+    assert parse_webhook(delivery("admin.USER-UPDATE", "somewhere/else")).event is None
+
+
 def test_other_kinds_still_carry_no_hint() -> None:
     for kind, path in [
         ("admin.ORGANIZATION_MEMBERSHIP-CREATE", f"organizations/{ORG}/members"),

@@ -49,6 +49,12 @@ async def test_a_delivery_about_another_realm_is_ignored(wired: Wired) -> None:
     assert counted == 2
 
 
+async def test_a_delivery_naming_the_realm_by_name_is_taken(wired: Wired) -> None:
+    wired.receiver.realm_id = lambda: OURS
+    wired.receiver.realm_name = "offboard-test"
+    assert await post(wired, delivery("e-6", "offboard-test")) == 202
+
+
 async def test_before_the_realm_id_is_known_every_realm_is_taken(wired: Wired) -> None:
     # The id is read with the first full pass; until then nothing is dropped on a guess.
     assert await post(wired, delivery("e-4", "0d0e0f00-another-realm")) == 202

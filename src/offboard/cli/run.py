@@ -217,6 +217,7 @@ async def assemble(
         window=window,
         group_scope=bool(settings.keycloak.scope_groups),
         realm_id=lambda: source.realm_id,
+        realm_name=settings.keycloak.realm,
         keycloak_behind=lambda: source.auth.keycloak_behind,
     )
     history = store.licence_reports if isinstance(store, SqlStore) else None

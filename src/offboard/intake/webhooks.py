@@ -135,6 +135,11 @@ def _identity_of(kind: str, payload: dict[str, object], group_scope: bool) -> st
         event = AdminEventRep(time=0, operationType=seen_as, resourceType=resource,
                               resourcePath=path)  # fmt: skip
         hints = [hint.identity_id for hint in hints_from_admin(event, group_scope=group_scope)]
+        if resource == "USER":
+            # A USER delivery naming no user is ignored here (the poller, reading Keycloak's
+            # own store, answers the same event with a full pass): a signed body is not
+            # enough to start one.
+            return next((hint for hint in hints if hint != EVERYONE), None)
         return EVERYONE if EVERYONE in hints else next(iter(hints), None)
     if family == "access" and name in _RELEVANT_ACCESS_TYPES:
         return _text(payload, "userId")

@@ -67,6 +67,8 @@ class WebhookReceiver:
     keycloak_behind: Callable[[], float | None] = lambda: None
     """Seconds Keycloak's clock runs behind ours (from its tokens): a delivery is dated on
     our clock with it, as the poller's events are (see ``adapters.keycloak.skew``)."""
+    realm_name: str | None = None
+    """The configured realm's name: a delivery naming its realm by name is taken too."""
     group_scope: bool = False
     """Whether a group deleted or renamed can take people out of scope (a full pass then)."""
     window: timedelta = DEFAULT_WINDOW
@@ -108,7 +110,8 @@ class WebhookReceiver:
         if not within_window(delivery.occurred_at, self.now(), self.window):
             return "stale", _answer(400, "delivery time is outside the accepted window")
         ours = self.realm_id()
-        if ours is not None and delivery.realm_id is not None and delivery.realm_id != ours:
+        named = delivery.realm_id
+        if ours is not None and named is not None and named not in (ours, self.realm_name):
             return "other_realm", _answer(200, "about another realm; ignored")
         try:
             first = await self._ask(self.replays.first_time, delivery.delivery_id)
