@@ -112,6 +112,12 @@ class IdentityEvent:
     """E.g. ``admin:USER:UPDATE``, ``admin:USER:DELETE``, ``user:DELETE_ACCOUNT``, ``webhook``."""
 
 
+EVERYONE = IdentityId("*")
+"""The identity of an event that can have changed people it does not name (a scope group
+deleted, a partial import overwriting users): the daemon answers it with a full
+reconciliation, never with a guess about anyone."""
+
+
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     """One line of a self-check: OK or not, and the fix when not."""

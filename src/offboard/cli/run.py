@@ -140,6 +140,7 @@ async def assemble(
     from offboard.service.daemon_passes import ReconcilingPasses
     from offboard.service.gate import PassGate
     from offboard.service.holds import guard_state
+    from offboard.service.intake_health import IntakeHealth
     from offboard.service.leasing import LeaderCursors, Lease
     from offboard.service.operator import Sides
     from offboard.service.running import Daemon
@@ -203,8 +204,9 @@ async def assemble(
     )
     handed = _handed_acts(store, sides, lease, settings.daemon.reconfirm_after)
     daemon = Daemon(
-        passes, source, cursors, clock, status, lease, config, daily, told, handed, gate
-    )
+        passes, source, cursors, clock, status, lease, config, daily, told, handed, gate,
+        intake=IntakeHealth(source.intake_check, status),
+    )  # fmt: skip
     window = settings.daemon.webhook_window
     receiver = WebhookReceiver(
         _secret_bytes(settings),
@@ -213,6 +215,10 @@ async def assemble(
         count=lambda result: metrics.webhooks.labels(result).inc(),
         now=clock.now,
         window=window,
+        group_scope=bool(settings.keycloak.scope_groups),
+        realm_id=lambda: source.realm_id,
+        realm_name=settings.keycloak.realm,
+        keycloak_behind=lambda: source.auth.keycloak_behind,
     )
     history = store.licence_reports if isinstance(store, SqlStore) else None
     console = ConsoleBackend(

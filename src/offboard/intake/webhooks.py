@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from offboard.adapters.keycloak.admin_hints import hints_from_admin
+from offboard.adapters.keycloak.wire import AdminEventRep
 from offboard.core.identities import IdentityId
-from offboard.ports import IdentityEvent
+from offboard.ports import EVERYONE, IdentityEvent
 
 SIGNATURE_HEADER = "X-Keycloak-Signature"
 MAX_DELIVERY_ID_LENGTH = 128
@@ -27,7 +29,9 @@ later, or a sender whose clock is far off. Replay memory only needs to span this
 _PREFIX = "sha256="
 _USER_PATH = "users/"
 _RELEVANT_ADMIN_OPERATIONS = frozenset({"UPDATE", "DELETE", "ACTION"})
-_RELEVANT_MEMBERSHIP_OPERATIONS = frozenset({"CREATE", "DELETE"})
+_OTHER_ADMIN_RESOURCES = frozenset(
+    {"GROUP_MEMBERSHIP", "ORGANIZATION_MEMBERSHIP", "ORGANIZATION", "REALM", "GROUP"}
+)
 _RELEVANT_ACCESS_TYPES = frozenset(
     {"DELETE_ACCOUNT", "UPDATE_PROFILE", "USER_DISABLED_BY_PERMANENT_LOCKOUT"}
 )
@@ -64,10 +68,14 @@ class WebhookDelivery:
     event: IdentityEvent | None
     """None when the delivery is valid but not about a user we care about."""
     occurred_at: datetime
+    realm_id: str | None = None
+    """The ``realmId`` the delivery names: one sender may serve every realm."""
 
 
-def parse_webhook(body: bytes) -> WebhookDelivery:
-    """Parse a Phase Two event body; raises :class:`MalformedWebhookError` if unexpected."""
+def parse_webhook(body: bytes, *, group_scope: bool = False) -> WebhookDelivery:
+    """Parse a Phase Two event body; raises :class:`MalformedWebhookError` if unexpected.
+
+    ``group_scope``: whether a group deleted or renamed can take people out of scope."""
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
@@ -81,9 +89,10 @@ def parse_webhook(body: bytes) -> WebhookDelivery:
     if len(delivery_id) > MAX_DELIVERY_ID_LENGTH:
         raise MalformedWebhookError(f"uid is longer than {MAX_DELIVERY_ID_LENGTH} characters")
     occurred_at = _time(payload.get("time"))
-    identity_id = _identity_of(kind, payload)
+    realm_id = _text(payload, "realmId")
+    identity_id = _identity_of(kind, payload, group_scope)
     if identity_id is None:
-        return WebhookDelivery(delivery_id, None, occurred_at)
+        return WebhookDelivery(delivery_id, None, occurred_at, realm_id)
     if len(identity_id) > MAX_DELIVERY_ID_LENGTH:
         raise MalformedWebhookError("the user id is too long")
     event = IdentityEvent(
@@ -92,7 +101,7 @@ def parse_webhook(body: bytes) -> WebhookDelivery:
         occurred_at=occurred_at,
         kind=f"webhook:{kind}{_enabled_mark(payload)}",
     )
-    return WebhookDelivery(delivery_id, event, occurred_at)
+    return WebhookDelivery(delivery_id, event, occurred_at, realm_id)
 
 
 def _enabled_mark(payload: dict[str, object]) -> str:
@@ -109,20 +118,29 @@ def _enabled_mark(payload: dict[str, object]) -> str:
     return f":enabled={str(enabled).lower()}" if isinstance(enabled, bool) else ""
 
 
-def _identity_of(kind: str, payload: dict[str, object]) -> str | None:
+def _identity_of(kind: str, payload: dict[str, object], group_scope: bool) -> str | None:
     family, _, name = kind.partition(".")
     if family == "admin":
         resource, _, operation = name.rpartition("-")
         path = _text(payload, "resourcePath") or ""
-        relevant = _RELEVANT_ADMIN_OPERATIONS if resource == "USER" else frozenset()
-        if resource == "GROUP_MEMBERSHIP":
-            relevant = _RELEVANT_MEMBERSHIP_OPERATIONS  # a group leave can take someone out
-        if operation not in relevant:
+        if resource == "USER":
+            if operation not in _RELEVANT_ADMIN_OPERATIONS:
+                return None  # a CREATE: a joiner, linked by the next reconciliation
+        elif resource not in _OTHER_ADMIN_RESOURCES:
             return None
-        if not path.startswith(_USER_PATH):
-            return None
-        user_id = path[len(_USER_PATH) :].split("/", 1)[0]
-        return user_id or None
+        # The poller's reading of the same event (organization removals, partial imports,
+        # scope groups deleted, SCIM paths); a change naming no one is EVERYONE.
+        # A USER ACTION (e.g. a credential reset) is read as an update: the same user hint.
+        seen_as = "UPDATE" if resource == "USER" else operation
+        event = AdminEventRep(time=0, operationType=seen_as, resourceType=resource,
+                              resourcePath=path)  # fmt: skip
+        hints = [hint.identity_id for hint in hints_from_admin(event, group_scope=group_scope)]
+        if resource == "USER":
+            # A USER delivery naming no user is ignored here (the poller, reading Keycloak's
+            # own store, answers the same event with a full pass): a signed body is not
+            # enough to start one.
+            return next((hint for hint in hints if hint != EVERYONE), None)
+        return EVERYONE if EVERYONE in hints else next(iter(hints), None)
     if family == "access" and name in _RELEVANT_ACCESS_TYPES:
         return _text(payload, "userId")
     return None

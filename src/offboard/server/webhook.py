@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -27,6 +27,7 @@ from offboard.intake.webhooks import (
     MalformedWebhookError,
     ReplayFilter,
     ReplayMemory,
+    WebhookDelivery,
     parse_webhook,
     verify_signature,
     within_window,
@@ -60,6 +61,16 @@ class WebhookReceiver:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     body_timeout: float = 10.0
     """Seconds to receive the whole body (the listener bounds the headers separately)."""
+    realm_id: Callable[[], str | None] = lambda: None
+    """The configured realm's internal id once known: a delivery naming another realm (a
+    sender installed server-wide, ``WEBHOOK_URI``) is ignored; before it is known, taken."""
+    keycloak_behind: Callable[[], float | None] = lambda: None
+    """Seconds Keycloak's clock runs behind ours (from its tokens): a delivery is dated on
+    our clock with it, as the poller's events are (see ``adapters.keycloak.skew``)."""
+    realm_name: str | None = None
+    """The configured realm's name: a delivery naming its realm by name is taken too."""
+    group_scope: bool = False
+    """Whether a group deleted or renamed can take people out of scope (a full pass then)."""
     window: timedelta = DEFAULT_WINDOW
     """Deliveries dated further from now than this are refused (replays of old captures)."""
     store_failures: FailureStreak = field(
@@ -92,11 +103,16 @@ class WebhookReceiver:
         if not verify_signature(body, request.headers.get(SIGNATURE_HEADER), self.secret):
             return "unauthorised", _answer(401, "missing or bad signature")
         try:
-            delivery = parse_webhook(body)
+            delivery = parse_webhook(body, group_scope=self.group_scope)
         except MalformedWebhookError as error:
             return "malformed", _answer(400, str(error))
+        delivery = on_our_clock(delivery, self.keycloak_behind())
         if not within_window(delivery.occurred_at, self.now(), self.window):
             return "stale", _answer(400, "delivery time is outside the accepted window")
+        ours = self.realm_id()
+        named = delivery.realm_id
+        if ours is not None and named is not None and named not in (ours, self.realm_name):
+            return "other_realm", _answer(200, "about another realm; ignored")
         try:
             first = await self._ask(self.replays.first_time, delivery.delivery_id)
         except Exception as error:
@@ -135,6 +151,19 @@ class WebhookReceiver:
                 raise _TooLargeError
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def on_our_clock(delivery: WebhookDelivery, behind: float | None) -> WebhookDelivery:
+    """The delivery dated on offboard's clock: Keycloak's time plus how far it runs behind.
+    Else, with Keycloak 5 s behind, a disable a second after a person's re-read looked older
+    than the read, and its re-check was skipped."""
+    if not behind:
+        return delivery
+    shift = timedelta(seconds=behind)
+    event = delivery.event
+    if event is not None:
+        event = replace(event, occurred_at=event.occurred_at + shift)
+    return replace(delivery, event=event, occurred_at=delivery.occurred_at + shift)
 
 
 def _retry_later(why: str) -> JSONResponse:

@@ -26,8 +26,9 @@ import structlog
 from offboard.core.identities import IdentityId
 from offboard.intake.polling import Cursors, EventPoller, EventSource
 from offboard.intake.waves import Wave, WaveOutcome, WaveQueues
-from offboard.ports import Clock, IdentityEvent
+from offboard.ports import EVERYONE, Clock, IdentityEvent
 from offboard.service.gate import PassGate
+from offboard.service.intake_health import IntakeHealth
 from offboard.service.leasing import Lease
 from offboard.service.licence_schedule import DailyLicenceCheck
 from offboard.service.notifying import Notifications
@@ -53,6 +54,10 @@ class DaemonConfig:
     """Waves handled at once (one person is never in two at once)."""
     shutdown_grace: float = 20.0
     max_backlog: int = 5000
+    everyone_gap: float = 60.0
+    """Least time between the starts of two full passes asked for by changes that name no
+    one (a scope group renamed...): a tool renaming groups every few seconds must not keep
+    the daemon in back-to-back full passes. Later ones wait, and are merged into one."""
 
     def __post_init__(self) -> None:
         # A zero interval spins; a zero lease expires as it is taken. Settings refuse these
@@ -79,8 +84,11 @@ class Daemon:
         notifications: Notifications | None = None,
         handed: HandedActs | None = None,
         gate: PassGate | None = None,
+        intake: IntakeHealth | None = None,
     ) -> None:
         self.passes = passes
+        self.intake = intake
+        """Asked after each full pass whether the realm still saves the polled events."""
         self.daily = daily
         self.notifications = notifications
         self.handed = handed
@@ -112,6 +120,9 @@ class Daemon:
         self._poll_now = asyncio.Event()
         self._lease_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lease")
         """Made again at each :meth:`run` (its threads start when first used)."""
+        self._everyone_asked = False
+        """An EVERYONE hint woke the reconciler (its pass may wait out ``everyone_gap``)."""
+        self._last_full_start: float | None = None
         self._first_seen: dict[str, datetime] = {}
         self._first_full = asyncio.Event()
         """Set once a full pass ran: re-checks wait for it after start, so that a wave that
@@ -131,6 +142,13 @@ class Daemon:
         """Queue a re-check hint; False when this replica is not acting (standby, stopping)."""
         if not self.accepting:
             return False
+        if event.identity_id == EVERYONE:
+            # A change that names no one it affects: the full pass, now, is the re-check.
+            log.warning("a change moved people without naming them; full reconciliation now",
+                        kind=event.kind)  # fmt: skip
+            self._everyone_asked = True
+            self._leader_gained.set()
+            return True
         return self.queues.submit(event)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -219,11 +237,25 @@ class Daemon:
     async def _reconcile_loop(self) -> None:
         while not self._stopping.is_set():
             if self.lease.held:
+                await self._wait_out_everyone_gap()
                 self._leader_gained.clear()
+                self._everyone_asked = False
+                self._last_full_start = asyncio.get_running_loop().time()
                 await self.reconcile_once()
+                if self.intake is not None:
+                    await self.intake.refresh()
                 await self._pause(self.config.reconcile_interval, self._leader_gained)
             else:
                 await self._pause(self.lease.renew_every, self._leader_gained)
+
+    async def _wait_out_everyone_gap(self) -> None:
+        """A pass asked for by an EVERYONE hint starts at least ``everyone_gap`` after the
+        previous one started (leadership, an overflow and the timer never wait)."""
+        if not self._everyone_asked or self._last_full_start is None:
+            return
+        since = asyncio.get_running_loop().time() - self._last_full_start
+        if since < self.config.everyone_gap:
+            await self._pause(self.config.everyone_gap - since)
 
     async def reconcile_once(self) -> PassReport:
         """One full reconciliation, alone (re-checks wait), reported and recorded."""

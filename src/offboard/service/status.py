@@ -114,6 +114,8 @@ class DaemonStatus:
         self.guards: GuardState | None = None
         """The hold and the budget as the store had them after the last pass."""
 
+        self.intake_problems: dict[str, str] = {}
+        """What keeps events from reaching the daemon (admin events off...), by check name."""
         self.guard_reader: Callable[[], GuardState] | None = None
         """Reads the hold and budget from the store (set by the wiring; None in tests)."""
 
@@ -134,6 +136,7 @@ class DaemonStatus:
                     f"{vendor} rate limit: calls paused until {until.isoformat()} "
                     f"({applied:.0f} s{capped})"
                 )
+        found.extend(self.intake_problems[name] for name in sorted(self.intake_problems))
         for name, expires_on in sorted(self.credential_expiry.items()):
             notice = expiry_notice(name, expires_on, now.date())
             if notice is not None:

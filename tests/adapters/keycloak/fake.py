@@ -4,6 +4,7 @@ need to steer (pages, counts, failures, tokens). The full emulator lives elsewhe
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ class FakeKeycloak:
     """Answers for successive users/count calls (default: the real count)."""
     reads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Successive answers for GET users/{id} (the last one repeats)."""
+    issued_at: int | None = None
+    """When set, tokens are JWTs whose ``iat`` is this (Keycloak's clock, epoch seconds)."""
     events_config: dict[str, Any] = field(
         default_factory=lambda: {
             "eventsEnabled": True,
@@ -93,7 +96,10 @@ class FakeKeycloak:
         if form.get("client_secret") != SECRET:
             return httpx.Response(401, json={"error": "unauthorized_client"})
         self.tokens += 1
-        body = {"access_token": f"token-{self.tokens}", "expires_in": self.token_lifetime}
+        token = f"token-{self.tokens}"
+        if self.issued_at is not None:
+            token = jwt_with({"iat": self.issued_at}, head=token)  # still names the token
+        body = {"access_token": token, "expires_in": self.token_lifetime}
         return httpx.Response(200, json=body)
 
     def _route(self, path: str, params: httpx.QueryParams) -> httpx.Response:
@@ -159,3 +165,12 @@ class FakeKeycloak:
         """The admin paths requested, in order."""
         found = [r.url.path.removeprefix(ADMIN.rstrip("/")).lstrip("/") for r in self.requests]
         return [p for p in found if p.startswith(prefix)]
+
+
+def jwt_with(claims: dict[str, Any], head: str | None = None) -> str:
+    """A JWT-shaped token carrying ``claims`` (offboard reads ``iat``, trusts nothing)."""
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{head or part({'alg': 'none'})}.{part(claims)}.sig"

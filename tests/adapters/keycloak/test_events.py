@@ -43,8 +43,19 @@ async def test_first_poll_asks_for_user_and_membership_changes_oldest_first(
         ("u-2", "admin:USER:DELETE"),
     ]
     assert events[0].occurred_at == datetime.fromtimestamp((NOW_MS + 10) / 1000, tz=UTC)
-    admin_query = next(r for r in fake.requests if r.url.path.endswith("/admin-events")).url.params
-    assert admin_query.get_list("resourceTypes") == ["GROUP_MEMBERSHIP", "USER"]
+    admin_query = next(
+        r
+        for r in fake.requests
+        if r.url.path.endswith("/admin-events") and "dateFrom" in r.url.params
+    ).url.params
+    assert admin_query.get_list("resourceTypes") == [
+        "GROUP",
+        "GROUP_MEMBERSHIP",
+        "ORGANIZATION",
+        "ORGANIZATION_MEMBERSHIP",
+        "REALM",
+        "USER",
+    ]
     assert admin_query.get_list("operationTypes") == ["CREATE", "DELETE", "UPDATE"]
     assert admin_query["direction"] == "asc"
     assert int(admin_query["dateFrom"]) == NOW_MS - 120_000  # now − the default overlap
@@ -91,7 +102,9 @@ async def test_overlapping_polls_return_each_event_once(
     assert [e.event_id for e in second] == ["a-2", "a-3"]
     assert third == []
     date_from = [
-        int(r.url.params["dateFrom"]) for r in fake.requests if r.url.path.endswith("/admin-events")
+        int(r.url.params["dateFrom"])
+        for r in fake.requests
+        if r.url.path.endswith("/admin-events") and "dateFrom" in r.url.params
     ]
     assert date_from[-1] == NOW_MS + 50_000 - 120_000
 
@@ -103,7 +116,8 @@ async def test_all_pages_are_read(fake: FakeKeycloak, source: KeycloakSource) ->
 
     assert len(events) == 250
     assert len({e.event_id for e in events}) == 250
-    assert len([r for r in fake.requests if r.url.path.endswith("/admin-events")]) == 3
+    pages = [r for r in fake.requests if r.url.path.endswith("/admin-events")]
+    assert len([r for r in pages if "dateFrom" in r.url.params]) == 3  # after the clock probe
 
 
 async def test_events_on_other_paths_and_anonymous_user_events_are_skipped(
@@ -111,13 +125,14 @@ async def test_events_on_other_paths_and_anonymous_user_events_are_skipped(
 ) -> None:
     fake.admin_events = [
         admin_event(1, NOW_MS, path="users/u-1/groups/g-1"),  # still about user u-1
-        admin_event(2, NOW_MS, path="scim/v2/Users/u-2"),
+        admin_event(2, NOW_MS, path="scim/v2/Users/u-2"),  # a change through the SCIM API
+        admin_event(3, NOW_MS, "DELETE", path="clients/c-1", resource="CLIENT"),
     ]
     fake.user_events = [{"id": "e-9", "time": NOW_MS, "type": "DELETE_ACCOUNT"}]
 
     events, _ = await source.events_since(None)
 
-    assert [e.identity_id for e in events] == ["u-1"]
+    assert [e.identity_id for e in events] == ["u-1", "u-2"]
 
 
 async def test_the_remembered_ids_are_bounded(fake: FakeKeycloak, source: KeycloakSource) -> None:

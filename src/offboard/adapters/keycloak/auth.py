@@ -13,6 +13,7 @@ from collections.abc import Callable, Generator
 import httpx
 from pydantic import SecretStr, ValidationError
 
+from offboard.adapters.keycloak.skew import keycloak_behind
 from offboard.adapters.keycloak.wire import TokenResponse
 from offboard.ports import AuthenticationError, PermanentError, TemporaryError
 
@@ -32,11 +33,15 @@ class ClientCredentialsAuth(httpx.Auth):
         client_secret: SecretStr,
         *,
         monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._token_url = token_url
         self._client_id = client_id
         self._client_secret = client_secret
         self._monotonic = monotonic
+        self._wall = wall
+        self.keycloak_behind: float | None = None
+        """Seconds Keycloak's clock runs behind ours, from the last token (see ``skew``)."""
         self._token: SecretStr | None = None
         self._renew_at = 0.0
         self.tokens_issued = 0
@@ -96,6 +101,8 @@ class ClientCredentialsAuth(httpx.Auth):
 
     def _store(self, token: TokenResponse) -> None:
         self._token = token.access_token
+        behind = keycloak_behind(token.access_token.get_secret_value(), self._wall())
+        self.keycloak_behind = behind if behind is not None else self.keycloak_behind
         self._renew_at = self._monotonic() + token.expires_in * RENEW_AT_FRACTION
         self.tokens_issued += 1
 

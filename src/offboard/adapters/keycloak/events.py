@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import structlog
 from pydantic import BaseModel, Field, TypeAdapter
 
-from offboard.adapters.keycloak.casting import user_id_from_resource_path
+from offboard.adapters.keycloak.admin_hints import (
+    ADMIN_QUERY,
+    RELEVANT_ADMIN_OPERATIONS,
+    hints_from_admin,
+)
 from offboard.adapters.keycloak.requests import AdminReader, Query
 from offboard.adapters.keycloak.wire import ADMIN_EVENTS, USER_EVENTS, AdminEventRep, UserEventRep
 from offboard.core.identities import IdentityId
@@ -24,23 +28,22 @@ from offboard.ports import CheckResult, IdentityEvent, PermanentError
 
 log = structlog.get_logger(__name__)
 
-RELEVANT_ADMIN_OPERATIONS: dict[str, frozenset[str]] = {
-    # CREATE: a joiner, for provisioning (a deprovisioning re-check of a new user is a no-op).
-    "USER": frozenset({"CREATE", "UPDATE", "DELETE"}),
-    # Joining or leaving a group moves a user in or out of a group scope, with no USER event.
-    "GROUP_MEMBERSHIP": frozenset({"CREATE", "DELETE"}),
-}
-ADMIN_QUERY: Query = {
-    "resourceTypes": sorted(RELEVANT_ADMIN_OPERATIONS),
-    "operationTypes": sorted(set().union(*RELEVANT_ADMIN_OPERATIONS.values())),
-    "direction": "asc",
-}
 USER_EVENT_TYPES = (
     "DELETE_ACCOUNT",
     "USER_DISABLED_BY_PERMANENT_LOCKOUT",
     "USER_DISABLED_BY_TEMPORARY_LOCKOUT",
 )
 USER_QUERY: Query = {"type": list(USER_EVENT_TYPES), "direction": "asc"}
+ATTRIBUTE_SCOPE_EVENT_TYPES = ("UPDATE_PROFILE",)
+"""Also read under ``keycloak.scope_attribute``: a user who edits the scope attribute in the
+account console leaves the scope with this user event only (no admin event)."""
+
+
+def user_event_types(*, attribute_scope: bool) -> tuple[str, ...]:
+    """The user event types the poller reads (and the self-check wants saved)."""
+    return USER_EVENT_TYPES + (ATTRIBUTE_SCOPE_EVENT_TYPES if attribute_scope else ())
+
+
 EventT = TypeVar("EventT", AdminEventRep, UserEventRep)
 RECENT_IDS_KEPT = 2000
 """Ids remembered per cursor; must exceed the events one overlap window can hold."""
@@ -79,8 +82,17 @@ class EventPoller:
         now: Callable[[], datetime],
         overlap: timedelta = timedelta(minutes=2),
         page_size: int = 100,
+        group_scope: bool = False,
+        keycloak_behind: Callable[[], float | None] = lambda: None,
+        attribute_scope: bool = False,
     ) -> None:
         self._reader = reader
+        self._group_scope = group_scope
+        self._keycloak_behind = keycloak_behind
+        types = user_event_types(attribute_scope=attribute_scope)
+        self._user_query: Query = {**USER_QUERY, "type": list(types)}
+        """Seconds Keycloak's clock runs behind ours (from its tokens), None until known."""
+        """Whether a group deleted or renamed can take people out of scope."""
         self._now = now
         self._overlap_ms = int(overlap.total_seconds() * 1000)
         self._page_size = page_size
@@ -90,22 +102,34 @@ class EventPoller:
     async def events_since(self, cursor: str | None) -> tuple[list[IdentityEvent], str]:
         """Events after the cursor (minus overlap); a new poller starts at now − overlap."""
         if cursor is None:
-            start = int(self._now().timestamp() * 1000)
+            # Keycloak's "now", not ours: from ours, a Keycloak clock minutes behind put the
+            # first window after its events, and they were dropped until one caught up.
+            behind = await self._behind()
+            start = int((self._now().timestamp() - behind) * 1000)
             state = EventCursor(start, start)
         else:
             state = EventCursor.load(cursor)
         seen = set(state.seen)
         admin = await self._pages("admin-events", ADMIN_QUERY, state.admin_ms, ADMIN_EVENTS)
-        user = await self._pages("events", USER_QUERY, state.user_ms, USER_EVENTS)
-        found = [e for e in (*map(_from_admin, admin), *map(_from_user, user)) if e is not None]
+        user = await self._pages("events", self._user_query, state.user_ms, USER_EVENTS)
+        scoped = self._group_scope
+        found = [hint for event in admin for hint in hints_from_admin(event, group_scope=scoped)]
+        found += [e for e in map(_from_user, user) if e is not None]
         fresh = [event for event in found if event.event_id not in seen]
         fresh.sort(key=lambda event: event.occurred_at)
+        fresh = _on_our_clock(fresh, self._keycloak_behind())
         new_state = EventCursor(
             max([state.admin_ms, *(event.time for event in admin)]),
             max([state.user_ms, *(event.time for event in user)]),
             (state.seen + [event.event_id for event in fresh])[-RECENT_IDS_KEPT:],
         )
         return fresh, new_state.dump()
+
+    async def _behind(self) -> float:
+        """The skew, after one small read if no token was fetched yet (it measures it)."""
+        if self._keycloak_behind() is None:
+            await self._reader.read("admin-events", ADMIN_EVENTS, {"max": 1})
+        return self._keycloak_behind() or 0.0
 
     async def _pages(
         self, path: str, query: Query, since_ms: int, adapter: TypeAdapter[list[EventT]]
@@ -148,13 +172,14 @@ class EventPoller:
         )
 
 
-def _from_admin(event: AdminEventRep) -> IdentityEvent | None:
-    user_id = user_id_from_resource_path(event.resourcePath)
-    relevant = RELEVANT_ADMIN_OPERATIONS.get(event.resourceType or "", frozenset())
-    if user_id is None or event.operationType not in relevant:
-        return None  # e.g. a USER CREATE: a new hire is linked by the next reconciliation
-    kind = f"admin:{event.resourceType}:{event.operationType}"
-    return _event(user_id, event.id or f"{event.time}:{kind}:{user_id}", event.time, kind)
+def _on_our_clock(events: list[IdentityEvent], behind: float | None) -> list[IdentityEvent]:
+    """Events dated on offboard's clock: a person re-read at 10:00:00 by ours and disabled
+    a second later, by a Keycloak 5 s behind, is stamped 09:59:56 and was taken as already
+    read (a leaver skipped until the next full reconciliation)."""
+    if not behind:
+        return events
+    shift = timedelta(seconds=behind)
+    return [replace(event, occurred_at=event.occurred_at + shift) for event in events]
 
 
 def _from_user(event: UserEventRep) -> IdentityEvent | None:

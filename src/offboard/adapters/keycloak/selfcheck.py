@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote
 
-from offboard.adapters.keycloak.events import USER_EVENT_TYPES
+from offboard.adapters.keycloak.events import user_event_types
 from offboard.adapters.keycloak.requests import AccessDeniedError, AdminReader
 from offboard.adapters.keycloak.scope import KeycloakScope
 from offboard.adapters.keycloak.wire import EVENTS_CONFIG, REALM, EventsConfigRep, RealmRep
@@ -63,6 +63,8 @@ class SelfChecker:
         self._client_id = client_id
         self._scope = scope
         self._poll_interval = poll_interval
+        self.realm_id: str | None = None
+        """The realm's internal id, once read (webhooks name their realm by it)."""
 
     async def run(self) -> list[CheckResult]:
         try:
@@ -76,6 +78,12 @@ class SelfChecker:
         )
         results.extend(await self._events_config())
         return results
+
+    async def intake(self) -> list[CheckResult]:
+        """The realm settings the event intake depends on: admin and user events saved, and
+        kept longer than a poll interval (the daemon asks at every full pass)."""
+        found = [await self._realm(), *await self._events_config()]
+        return [result for result in found if result.name != "admin event details"]
 
     def _token_fix(self, error: OffboardError) -> str:
         """The fix that fits how the token request failed: network, realm, or credentials."""
@@ -103,6 +111,7 @@ class SelfChecker:
             return self._denied("realm settings", "view-realm")
         except OffboardError as error:
             return CheckResult("realm", False, str(error), "check the base URL and realm name")
+        self.realm_id = realm.id or self.realm_id
         return self._retention(realm)
 
     def _retention(self, realm: RealmRep) -> CheckResult:
@@ -176,7 +185,8 @@ class SelfChecker:
         ]
 
     def _user_events(self, config: EventsConfigRep) -> CheckResult:
-        missing = [t for t in USER_EVENT_TYPES if t not in config.enabledEventTypes]
+        wanted = user_event_types(attribute_scope=bool(self._scope.attributes))
+        missing = [t for t in wanted if t not in config.enabledEventTypes]
         if config.eventsEnabled and config.enabledEventTypes and missing:
             return CheckResult(
                 "user events",

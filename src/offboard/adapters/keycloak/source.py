@@ -22,6 +22,7 @@ from offboard.adapters.keycloak.listing import UserLister, WalkSettings
 from offboard.adapters.keycloak.requests import AdminReader
 from offboard.adapters.keycloak.scope import KeycloakScope
 from offboard.adapters.keycloak.selfcheck import SelfChecker
+from offboard.adapters.keycloak.skew import clock_check
 from offboard.core.identities import Identity, IdentityId
 from offboard.core.snapshots import SnapshotKind, SourceSnapshot
 from offboard.ports import CheckResult, Clock, IdentityEvent, Progress, SystemClock
@@ -64,7 +65,10 @@ class KeycloakSource:
         self.realm_url = f"{base}/admin/realms/{realm}"
         self._clock = clock or SystemClock()
         self.auth = ClientCredentialsAuth(
-            f"{base}/realms/{realm}/protocol/openid-connect/token", client_id, client_secret
+            f"{base}/realms/{realm}/protocol/openid-connect/token",
+            client_id,
+            client_secret,
+            wall=lambda: self._clock.now().timestamp(),  # the clock events are compared with
         )
         self.breaker = CircuitBreaker("Keycloak")
         self._client = build_client(
@@ -86,7 +90,14 @@ class KeycloakSource:
             page_size=page_size,
             **confirm_kwargs,
         )
-        self._events = EventPoller(self.reader, now=self._clock.now, overlap=event_overlap)
+        self._events = EventPoller(
+            self.reader,
+            now=self._clock.now,
+            overlap=event_overlap,
+            group_scope=bool(self.scope.group_paths),
+            keycloak_behind=lambda: self.auth.keycloak_behind,
+            attribute_scope=bool(self.scope.attributes),
+        )
         self._checker = SelfChecker(
             self.reader,
             lambda: self.auth.fetch(self._client),
@@ -127,6 +138,16 @@ class KeycloakSource:
         if any(r.name == "token" and not r.ok for r in results):
             return results
         return [*results, await event_query_check(self.reader, self._clock.now())]
+
+    @property
+    def realm_id(self) -> str | None:
+        """The realm's internal id, once a check has read the realm (None before)."""
+        return self._checker.realm_id
+
+    async def intake_check(self) -> Sequence[CheckResult]:
+        """Whether the realm still saves the events the poller reads (see ``SelfChecker``),
+        and whether Keycloak's clock is close to ours."""
+        return [*await self._checker.intake(), clock_check(self.auth.keycloak_behind)]
 
     async def deep_check(self) -> Sequence[CheckResult]:
         """Read-only extras for ``config check --deep`` (the event query check is always run)."""

@@ -76,6 +76,8 @@ class EventsConfigRep(WireModel):
 class RealmRep(WireModel):
     """The part of ``RealmRepresentation`` the self-check and the confirmation read."""
 
+    id: str | None = None
+    """The realm's internal id: what events (and webhooks) name it by."""
     realm: str = ""
     attributes: dict[str, str] = Field(default_factory=dict)
     bruteForceProtected: bool = True  # noqa: N815 - wire name
