@@ -9,10 +9,6 @@ readable message there, never a 500.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -28,6 +24,7 @@ from offboard.ports import OffboardError
 from offboard.server.console.backend import ConsoleBackend
 from offboard.server.console.layout import esc, page
 from offboard.server.console_user import console_user, csrf_token
+from offboard.server.login.signing import Signer
 from offboard.service.operator import Act, OperatorRefusedError, Sides
 
 log = structlog.get_logger(__name__)
@@ -143,6 +140,8 @@ SEALED = "o"
 """The outcome's query field: the outcome itself, signed for the session that acted."""
 MAX_SEALED = 1500
 """Characters of the message carried in the URL (the replica that acted keeps it whole)."""
+OUTCOME = "offboard-outcome"
+SEALED_TTL_S = 3600.0
 
 
 def _binding(request: Request) -> tuple[str, str]:
@@ -153,37 +152,27 @@ def _binding(request: Request) -> tuple[str, str]:
 
 
 def seal(outcome: Outcome, binding: tuple[str, str]) -> str:
-    """The outcome as ``payload.mac``: the browser's GET of the outcome may reach another
-    replica (two behind one Service), which has not got it in memory."""
+    """The outcome, signed (``login.signing.Signer``) for this session: the browser's GET of
+    the outcome may reach another replica (two behind one Service), which has not got it
+    in memory."""
+    key, subject = binding
     message = outcome.message
     if len(message) > MAX_SEALED:
         message = message[: MAX_SEALED - 1] + "…"
-    document = json.dumps([outcome.ok, message, outcome.actor]).encode()
-    payload = base64.urlsafe_b64encode(document).decode().rstrip("=")
-    return f"{payload}.{_mac(binding, payload)}"
+    payload = {"ok": outcome.ok, "message": message, "actor": outcome.actor}
+    return Signer(key).seal(f"{OUTCOME}\n{subject}", payload, SEALED_TTL_S)
 
 
 def unseal(sealed: str, binding: tuple[str, str]) -> Outcome | None:
-    """The outcome :func:`seal` made for this session, or None (another's, changed, odd)."""
-    payload, dot, mac = sealed.rpartition(".")
-    if not dot or not binding[0] or not hmac.compare_digest(mac, _mac(binding, payload)):
-        return None
-    try:
-        ok, message, actor = json.loads(
-            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        )
-    except (ValueError, TypeError):  # signed by us, but never trusted to be well formed
-        return None
-    if not (isinstance(ok, bool) and isinstance(message, str) and isinstance(actor, str)):
-        return None
-    return Outcome(ok, message, actor)
-
-
-def _mac(binding: tuple[str, str], payload: str) -> str:
+    """The outcome :func:`seal` made for this session, or None (another's, changed, old)."""
     key, subject = binding
-    text = f"offboard-outcome\n{subject}\n{payload}".encode()
-    digest = hmac.new(key.encode(), text, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    document = Signer(key).unseal(f"{OUTCOME}\n{subject}", sealed) if key else None
+    if document is None:
+        return None
+    ok, message, actor = document.get("ok"), document.get("message"), document.get("actor")
+    if not (isinstance(ok, bool) and isinstance(message, str) and isinstance(actor, str)):
+        return None  # signed by us, but never trusted to be well formed
+    return Outcome(ok, message, actor)
 
 
 def outcome_page(outcomes: Outcomes) -> Callable[[Request], Awaitable[Response]]:
