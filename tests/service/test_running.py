@@ -161,6 +161,20 @@ async def test_a_lost_lease_stops_the_replica_from_acting() -> None:
         assert "store" in " ".join(rig.status.not_ready_reasons(_limits()))
 
 
+async def test_a_leader_that_retakes_its_own_expired_lease_reconciles_again() -> None:
+    # Paused past its lease (SIGSTOP) with no standby quick enough, the leader wakes and
+    # takes its own lease back under a new fence: the pass it had in flight is refused at
+    # its next write, so what it meant to do is done only by a new full pass, now.
+    rig = Rig()
+    async with running(rig):
+        await eventually(lambda: rig.passes.fulls == 1)
+        first = rig.lease.fence
+        rig.clock.advance(1.0)  # past the 0.3 s ttl: the next renewal is a take-over
+        await eventually(lambda: rig.lease.fence != first)
+        assert rig.lease.held
+        await eventually(lambda: rig.passes.fulls == 2)  # not after reconcile_interval (60 s)
+
+
 def _limits() -> dict[str, timedelta]:
     return {
         "store": timedelta(seconds=30),

@@ -72,7 +72,7 @@ def test_journal_writes_under_a_stale_token_are_refused_and_write_nothing(
     assert store.acquire_lease("daemon", "b", TTL, _at(5))  # a was paused; b takes over
     new = _fence(store, "b", _at(5))
     link = Link("id-1", "acc-1", "one@example.com", T0)  # type: ignore[arg-type]
-    with pytest.raises(FenceLostError, match="another process has taken over"):
+    with pytest.raises(FenceLostError, match="taken over since"):
         store.append(_intent("stale-one"), fence=old)
     with pytest.raises(FenceLostError):
         store.append_all([_intent("stale-all")], [link], fence=old)

@@ -195,7 +195,7 @@ class Daemon:
 
     async def _lease_loop(self) -> None:
         while not self._stopping.is_set():
-            was_held = self.lease.held
+            was_held, was_fence = self.lease.held, self.lease.fence
             # Off the loop (a hung store stalls no listener), on a thread of its own (the
             # shared pool, busy with journal writes or a slow mail server, never delays it).
             answer = await asyncio.get_running_loop().run_in_executor(
@@ -205,9 +205,12 @@ class Daemon:
             self.status.vendor_reachable(STORE, self.lease.answered, self.clock.now())
             if held != was_held:
                 self.status.set_leader(held)
-                if held:
-                    self._leader_gained.set()
-                    self._poll_now.set()  # the poller need not wait out its interval
+            if held and self.lease.fence != was_fence:
+                # Taken, or taken back under a new fence after expiring unrenewed (a pause
+                # past the ttl): the passes in flight under the old fence are refused at
+                # their next write, so a full pass now does what they would have.
+                self._leader_gained.set()
+                self._poll_now.set()  # the poller need not wait out its interval
             await self._pause(self.lease.renew_every)
 
     async def _poll_loop(self) -> None:
