@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,9 @@ IMPORTTIME = os.environ.get("BENCH_PEER_IMPORTTIME", "")
 """A file to copy the ``-X importtime`` log of the offboard runs to."""
 CPROFILE = os.environ.get("BENCH_PEER_CPROFILE", "")
 """A file for a cProfile (pstats) of the offboard runs: where the CPU goes, flat."""
+TIMELINE = os.environ.get("BENCH_PEER_TIMELINE", "")
+"""A file to write each tool's request timeline to: runs of requests of one kind, each with
+its first and last answer in seconds from the process start (both emulators, merged)."""
 PYSPY = os.environ.get("BENCH_PEER_PYSPY", "")
 """A file for py-spy's sampled CPU profile of the offboard runs (collapsed stacks, no
 overhead on the measured process worth the name: cProfile doubles its CPU)."""
@@ -206,6 +210,27 @@ def measured(command: list[str], log: Path) -> dict[str, Any]:
     }
 
 
+def timeline(urls: list[str], started: float) -> list[str]:
+    """Runs of same-kind requests, in answer order: ``first-last s  count  kind  host``."""
+    answered: list[tuple[float, str]] = []
+    for url in urls:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            entries = client.get("/_emulator/requests").json()["requests"]
+        side = "keycloak" if url == urls[0] else "atlassian"
+        for entry in entries:
+            if not entry["path"].startswith(CONTROL):
+                at = datetime.fromisoformat(entry["at"]).timestamp() - started
+                answered.append((at, f"{request_kind(entry['path'])} ({side})"))
+    answered.sort()
+    runs: list[list[Any]] = []
+    for at, kind in answered:
+        if runs and runs[-1][3] == kind:
+            runs[-1][1], runs[-1][2] = at, runs[-1][2] + 1
+        else:
+            runs.append([at, at, 1, kind])
+    return [f"{a:6.2f}-{b:6.2f} s {n:6d}  {kind}" for a, b, n, kind in runs]
+
+
 def recorded(url: str, clear: bool = False) -> dict[str, int]:
     """Requests the emulator answered by kind (its own control surface excluded)."""
     with httpx.Client(base_url=url, timeout=60) as client:
@@ -279,7 +304,13 @@ def one_run(tool: str, people: int, scratch: Path, shifting: bool) -> dict[str, 
                        at_url, ORG_ID, ORG_KEY]  # fmt: skip
         recorded(kc_url, clear=True)
         recorded(at_url, clear=True)
+        launched = time.time()
         figures = measured(command, scratch / f"{tool}.log")
+        if TIMELINE:
+            lines = timeline([kc_url, at_url], launched)
+            with Path(TIMELINE).open("a") as out:
+                out.write(f"# {tool}, {people} people, wall {figures['wall_s']} s\n")
+                out.write("\n".join(lines) + "\n")
         if IMPORTTIME and tool == "offboard":
             Path(IMPORTTIME).write_bytes((scratch / f"{tool}.log").read_bytes())
         figures["keycloak_kinds"] = recorded(kc_url)

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from offboard.cli.demo import DOMAIN, person
 from offboard.cli.exit_codes import ExitCode
+from tests.cli.probing import ORDINARY_EXIT
 from tests.cli.test_run_commands import World, linked, world  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.locked  # other releases of rich and structlog import other modules
@@ -49,7 +50,7 @@ def _imported_by(served: World, *args: str) -> tuple[int, list[str], int, str]:
         "import runpy, sys\n"
         f"sys.argv = ['offboard', '--config', {str(served.config)!r}, *{list(args)!r}]\n"
         "code = 0\n"
-        "try:\n    runpy.run_module('offboard', run_name='__main__')\n"
+        f"{ORDINARY_EXIT}try:\n    runpy.run_module('offboard', run_name='__main__')\n"
         "except SystemExit as exit:\n    code = exit.code or 0\n"
         f"heavy = sorted(m for m in {NOT_FOR_A_RUN!r} if m in sys.modules)\n"
         "from offboard.adapters import trust\n"

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from offboard.cli.exit_codes import ExitCode
 from offboard.cli.lazy import COMMANDS, load_command
 from offboard.cli.main import app
+from tests.cli.probing import ORDINARY_EXIT
 
 HEAVY = ("sqlalchemy", "httpx", "pydantic", "structlog", "rich", "offboard.cli.plan")
 
@@ -20,7 +21,7 @@ def test_help_imports_no_command_and_nothing_heavy() -> None:
     probe = (
         "import sys, runpy\n"
         "sys.argv = ['offboard', '--help']\n"
-        "try:\n    runpy.run_module('offboard', run_name='__main__')\n"
+        f"{ORDINARY_EXIT}try:\n    runpy.run_module('offboard', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"
     )
@@ -136,7 +137,7 @@ def _help_probe(argv: list[str]) -> str:
         "import runpy, sys\n"
         f"sys.argv = ['offboard', *{argv!r}]\n"
         "code = 0\n"
-        "try:\n    runpy.run_module('offboard', run_name='__main__')\n"
+        f"{ORDINARY_EXIT}try:\n    runpy.run_module('offboard', run_name='__main__')\n"
         "except SystemExit as exit:\n    code = exit.code or 0\n"
         f"heavy = sorted({{m.split('.')[0] if m.startswith(('sqlalchemy', 'httpx')) else m "
         f"for m, mod in sys.modules.items() if mod and m.startswith({NOT_FOR_HELP!r})}})\n"
@@ -158,7 +159,7 @@ def test_a_command_paces_the_garbage_collector_for_its_snapshots() -> None:
     probe = (
         "import gc, sys, runpy\n"
         "sys.argv = ['offboard', '--version']\n"
-        "try:\n    runpy.run_module('offboard', run_name='__main__')\n"
+        f"{ORDINARY_EXIT}try:\n    runpy.run_module('offboard', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
         "print(gc.get_threshold(), file=sys.stderr)\n"
     )

@@ -120,8 +120,11 @@ def _asks_for_help(ctx: typer.Context) -> bool:
 
 def main() -> None:
     """Console-script entry point."""
-    from offboard.cli import collector, lean
+    from offboard.cli import collector, exits, lean
 
     collector.pace_for_snapshots()
     lean.skip_pydantic_plugins()  # before typer's options build the first validator
-    app(prog_name="offboard")
+    try:
+        app(prog_name="offboard")
+    except SystemExit as leaving:
+        exits.leave_now(leaving.code)
