@@ -5,13 +5,14 @@ control surface can move forward to expire tokens and lockouts without waiting."
 from __future__ import annotations
 
 import bisect
+import itertools
 import random
 import threading
 import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from offboard_emulators.keycloak.errors import not_found
 from offboard_emulators.keycloak.groups import GroupTree
@@ -25,6 +26,8 @@ from offboard_emulators.keycloak.model import (
     compact_json,
 )
 from offboard_emulators.keycloak.queries import EventFilter, UserFilter, newest_first, page
+
+EventT = TypeVar("EventT", AdminEvent, UserEvent)
 
 
 @dataclass(slots=True)
@@ -60,12 +63,16 @@ class KeycloakFaults:
     `delete_during_paging`: how many times a user listing deletes the first user of the page
     it just served, so the next page skips one user. `representation_max_length`: admin-event
     representations are cut to this many characters (`--spi-events-store--jpa--max-field-length`).
+    `unstable_ties`: events of one millisecond come in a new order at each query, as a real
+    store may return them (`JpaAdminEventQuery` orders by `time` alone, no second key), so
+    such a group cut by a page boundary can have one event on both pages and another on none.
     """
 
     spurious_disabled_rate: float = 0.0
     page_latency_ms: int = 0
     delete_during_paging: int = 0
     representation_max_length: int | None = None
+    unstable_ties: bool = False
     seed: int | None = None
 
 
@@ -284,7 +291,7 @@ class Realm:
         descending = newest_first(direction)
         with self.lock:
             ordered = reversed(self.admin_events) if descending else iter(self.admin_events)
-            matching = [event for event in ordered if where.admits_admin(event)]
+            matching = self._tie_order([event for event in ordered if where.admits_admin(event)])
         return [matching[i] for i in page(matching, first, max_, 100)]
 
     def query_user_events(
@@ -294,5 +301,18 @@ class Realm:
         descending = newest_first(direction)
         with self.lock:
             ordered = reversed(self.user_events) if descending else iter(self.user_events)
-            matching = [event for event in ordered if where.admits_user_event(event)]
+            matching = self._tie_order(
+                [event for event in ordered if where.admits_user_event(event)]
+            )
         return [matching[i] for i in page(matching, first, max_, 100)]
+
+    def _tie_order(self, events: list[EventT]) -> list[EventT]:
+        """With ``unstable_ties``, each run of one millisecond shuffled for this query."""
+        if not self.faults.unstable_ties:
+            return events
+        shuffled: list[EventT] = []
+        for _, run in itertools.groupby(events, key=lambda event: event.time):
+            tied = list(run)
+            self._random.shuffle(tied)
+            shuffled.extend(tied)
+        return shuffled

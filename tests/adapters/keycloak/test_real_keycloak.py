@@ -16,6 +16,8 @@ import pytest
 from pydantic import SecretStr
 
 from offboard.adapters.keycloak import KeycloakScope, KeycloakSource
+from offboard.adapters.keycloak.admin_hints import ADMIN_QUERY
+from offboard.adapters.keycloak.wire import ADMIN_EVENTS
 from offboard.core.identities import IdentityId, Lockout
 from tests.keycloak.fixture import KeycloakServer
 
@@ -153,6 +155,24 @@ async def test_events_for_create_disable_and_delete_arrive_in_order(
     mine = [e.kind for e in events if e.identity_id == user_id]
     assert mine == ["admin:USER:CREATE", "admin:USER:UPDATE", "admin:USER:DELETE"]
     assert not [e for e in again if e.identity_id == user_id]
+
+
+async def test_one_millisecond_of_events_is_read_by_itself(
+    keycloak_server: KeycloakServer, source: KeycloakSource
+) -> None:
+    # The poller reads a millisecond cut by a page boundary again with dateFrom = dateTo
+    # (events.py): both bounds inclusive, in epoch milliseconds, as the server must take them.
+    user_id = keycloak_server.admin.create_user(unique("tied"))
+    keycloak_server.admin.disable_user(user_id)
+    path = {"resourcePath": f"users/{user_id}", "direction": "asc"}
+    mine = await source.reader.read("admin-events", ADMIN_EVENTS, path)
+    assert len(mine) == 2
+    millis = mine[-1].time
+    query = {**ADMIN_QUERY, "dateFrom": str(millis), "dateTo": str(millis), "max": 100}
+    alone = await source.reader.read("admin-events", ADMIN_EVENTS, query)
+    assert alone
+    assert {event.time for event in alone} == {millis}
+    assert any(event.resourcePath == f"users/{user_id}" for event in alone)
 
 
 async def test_self_check_passes_on_the_test_realm(source: KeycloakSource) -> None:

@@ -45,6 +45,8 @@ def user_event_types(*, attribute_scope: bool) -> tuple[str, ...]:
 
 
 EventT = TypeVar("EventT", AdminEventRep, UserEventRep)
+TIED_PAGE_SIZE = 1000
+"""Page size when one millisecond is read again by itself (its events have no order)."""
 RECENT_IDS_KEPT = 2000
 """Ids remembered per cursor; must exceed the events one overlap window can hold."""
 
@@ -151,15 +153,42 @@ class EventPoller:
     async def _read_all(
         self, path: str, query: Query, date_from: str, adapter: TypeAdapter[list[EventT]]
     ) -> list[EventT]:
+        events, cut = await self._paged(path, query, {"dateFrom": date_from}, adapter)
+        if not cut or self.day_dates:
+            return events
+        # Keycloak orders events by time alone: a millisecond's events cut by a page boundary
+        # come in a new order at each page's query, so one can show on both pages and another
+        # on neither, and be lost for good once the cursor passes the overlap (a long
+        # catch-up). Each such millisecond is read again whole, by itself.
+        for millis in sorted(cut):
+            alone = {"dateFrom": str(millis), "dateTo": str(millis)}
+            again, _ = await self._paged(path, query, alone, adapter, TIED_PAGE_SIZE)
+            events.extend(again)
+        unique = {_identity(event): event for event in events}
+        return sorted(unique.values(), key=lambda event: event.time)
+
+    async def _paged(
+        self,
+        path: str,
+        query: Query,
+        dates: Query,
+        adapter: TypeAdapter[list[EventT]],
+        page_size: int | None = None,
+    ) -> tuple[list[EventT], set[int]]:
+        """Every page from the first; and the milliseconds a page boundary fell inside."""
+        size = page_size or self._page_size
         events: list[EventT] = []
+        cut: set[int] = set()
         offset = 0
         while True:
-            params = {**query, "dateFrom": date_from, "first": offset, "max": self._page_size}
+            params = {**query, **dates, "first": offset, "max": size}
             page = await self._reader.read(path, adapter, params)
+            if events and page and page[0].time == events[-1].time:
+                cut.add(page[0].time)
             events.extend(page)
-            if len(page) < self._page_size:
-                return events
-            offset += self._page_size
+            if len(page) < size:
+                return events, cut
+            offset += size
 
     def _fall_back_to_day_dates(self, error: PermanentError) -> None:
         """Epoch-millisecond dates and ``direction`` arrived in Keycloak 26.2; an older
@@ -170,6 +199,11 @@ class EventPoller:
             "reading events by day and ordering them here; upgrade to 26.2 or later",
             error=str(error)[:200],
         )
+
+
+def _identity(event: AdminEventRep | UserEventRep) -> str:
+    """What tells two events apart: the id Keycloak gives, else the whole event."""
+    return event.id or event.model_dump_json()
 
 
 def _on_our_clock(events: list[IdentityEvent], behind: float | None) -> list[IdentityEvent]:
