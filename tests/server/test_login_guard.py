@@ -116,7 +116,7 @@ async def test_a_form_with_the_csrf_token_acts(gate: Gate) -> None:
     client = gate.as_user(gate.login.open_session(OPERATOR_USER))
     done = await client.post("/act", data={CSRF_FIELD: await _token(client), "reason": "ok"})
     assert done.status_code == 200
-    assert gate.acted == ["console:olga:ok"]
+    assert gate.acted == ["console:olga (sub 0b7e-olga):ok"]
 
 
 @pytest.mark.parametrize(

@@ -35,8 +35,12 @@ class ConsoleUser:
 
     @property
     def actor(self) -> str:
-        """How the journal names this person: ``console:<username>``."""
-        return f"console:{self.username}"
+        """How the journal names this person: ``console:<username> (sub <subject>)``.
+
+        The username for people to read; the subject because a realm may let users edit
+        their username (a journal that said only ``console:bob`` could be made to name
+        someone else), while Keycloak's subject never changes."""
+        return f"console:{self.username} (sub {self.subject})"
 
 
 def console_user(request: Request) -> ConsoleUser | None:

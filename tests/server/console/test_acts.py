@@ -33,7 +33,7 @@ async def test_an_ambiguous_email_is_shown_and_decided(console: Console) -> None
     assert len(links) == 1
     assert links[0].linked_by_hand
     journaled = [r for r in console.store.journal(identity_id=one) if r.kind == "link"]
-    assert journaled[-1].reason == "by console:ada: HR: the account is shared.one's"
+    assert journaled[-1].reason == "by console:ada (sub sub-ada): HR: the account is shared.one's"
 
 
 async def test_a_link_is_removed_and_set_again_by_hand(console: Console) -> None:

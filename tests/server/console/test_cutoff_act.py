@@ -69,7 +69,7 @@ async def test_while_another_replica_leads_the_cutoff_is_handed_to_it(console: C
     assert (queued.kind, queued.person, queued.state) == (
         RequestKind.CUTOFF, email, RequestState.QUEUED,
     )  # fmt: skip
-    assert queued.actor == "console:ada"
+    assert queued.actor == "console:ada (sub sub-ada)"
     assert console.world.account_status(email) == "active"  # the leader acts, not this one
 
 
@@ -105,7 +105,7 @@ async def test_a_guard_that_blocks_a_cutoff_can_be_lifted_for_that_act(
     assert "data-ok='true'" in lifted, lifted
     assert console.world.account_status(second) == "inactive"
     overridden = [r.detail for r in console.store.journal() if r.rule == "deprovisioning"]
-    assert any("by console:ada" in d and "--override-guard deprovisioning-budget" in d
+    assert any("by console:ada (sub sub-ada)" in d and "--override-guard deprovisioning-budget" in d
                for d in overridden), overridden  # fmt: skip
 
 

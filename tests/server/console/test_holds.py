@@ -74,7 +74,7 @@ async def test_an_operator_sees_who_waits_and_releases_the_hold(held: Console) -
         rows = re.findall(r"<tr data-testid='history-row'>.*?</tr>", history, re.S)
         deactivations = [r for r in rows if "deactivate" in r and "verified" in r]
         assert len(deactivations) >= 3
-        released = [r for r in rows if "released by console:ada: HR confirmed" in r]
+        released = [r for r in rows if "released by console:ada (sub sub-ada): HR confirmed" in r]
         assert released, history
         after = (await client.get("/")).text
         assert "data-testid='hold'" not in after

@@ -30,7 +30,7 @@ async def test_the_outcome_shows_on_the_other_replica(console: Console, other: C
         shown = await there.get(location)
         assert shown.status_code == 200, shown.text
         assert "is not an action id" in shown.text
-        assert "By console:ada." in shown.text
+        assert "By console:ada (sub sub-ada)." in shown.text
         payload, _ = location.split("?o=")[1].split(".")
         words = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         words["ok"], words["message"] = True, "Done: everything is fine."

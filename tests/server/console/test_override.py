@@ -69,7 +69,7 @@ async def test_an_operator_approves_the_override_for_the_plan_shown(blocked: Con
     assert "Override approved for plan" in outcome, outcome
     assert statuses(blocked.world) == ["inactive"] * 3
     notes = [r for r in blocked.store.journal() if r.kind == "override"]
-    assert "by console:ada: HR: the three left on Friday" in notes[-1].detail
+    assert "by console:ada (sub sub-ada): HR: the three left on Friday" in notes[-1].detail
 
 
 async def test_the_override_must_name_exactly_the_blocking_guards(blocked: Console) -> None:

@@ -72,7 +72,7 @@ async def test_an_operator_retries_a_failed_action_from_the_console(
         refused = (await client.get(again.headers["location"])).text
     assert "not a failure: nothing to retry" in refused
     notes = [r for r in console.store.journal() if r.kind == "retry"]
-    assert notes[0].reason == "by console:ada: Atlassian is back"
+    assert notes[0].reason == "by console:ada (sub sub-ada): Atlassian is back"
 
 
 def test_offboard_retry_is_the_same_act_on_the_command_line(

@@ -35,7 +35,7 @@ async def test_a_retry_with_nothing_left_to_do_settles_the_failure(console: Cons
     assert console.world.account_status(email) == "active"
     (settled,) = [r for r in console.store.journal() if r.action_key == key
                   and r.phase is Phase.OUTCOME and r.status is Status.SKIPPED]  # fmt: skip
-    assert settled.reason == "by console:ada: false alarm"
+    assert settled.reason == "by console:ada (sub sub-ada): false alarm"
 
 
 async def test_a_retry_that_acts_still_says_applied(console: Console) -> None:

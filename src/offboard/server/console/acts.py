@@ -2,7 +2,7 @@
 
 Every act is a POST with a reason, refused (403, nothing done) unless the logged-in person
 may act; the login layer has already checked the form's CSRF token. The act runs, is
-journaled by its service function with ``Act(actor=console:<user>, reason)``, and the
+journaled by its service function with ``Act(actor=ConsoleUser.actor, reason)``, and the
 browser is sent (303) to a page with the outcome. A refusal or an unreachable vendor is a
 readable message there, never a 500.
 """
