@@ -40,6 +40,13 @@ async def test_an_operator_cuts_someone_off_and_lifts_it(console: Console) -> No
     assert console.world.account_status(email) == "active"
     reasons = [r.reason for r in console.store.journal() if r.rule.startswith("manual-cutoff")]
     assert any("console:ada" in r and "left today" in r for r in reasons)
+    async with console.client(ADA) as client:
+        front = (await client.get("/")).text
+        history = (await client.get("/history", params={"q": email})).text
+    # The front page's recent actions are this process's passes: it says where acts are.
+    assert "data-testid='actions-scope'" in front
+    assert "every act, by anyone, is in <a href='/history'>History</a>" in front
+    assert "left today" in history
 
 
 async def test_a_protected_person_is_refused_and_a_viewer_cannot_act(console: Console) -> None:

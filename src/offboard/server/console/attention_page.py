@@ -48,7 +48,7 @@ def render(
         "<h2>Budget</h2>", _budget(status),
         "<h2>Deprovisioning latency</h2>", _latency(status),
         "<h2>Recent reconciliations (this process)</h2>", _passes(status),
-        "<h2>Recent actions (this process)</h2>", _actions(status),
+        "<h2>Recent actions of this process's passes</h2>", _actions(status),
     ]  # fmt: skip
     return page("Needs attention", "".join(parts), user, forms=acting)
 
@@ -158,7 +158,12 @@ def _actions(status: DaemonStatus) -> str:
         for a in list(status.actions)[:20]
     ]  # fmt: skip
     headers = ("At", "Kind", "Who", "Account", "Outcome", "Detail")
-    return table(headers, rows, empty="None by this process yet; see History.")
+    # Operators' acts (console, command line, handed requests) and other replicas' passes
+    # are in the journal only: said here, so that their absence is not taken for "none".
+    where = ("<p class='muted' data-testid='actions-scope'>Reconciliations and re-checks of "
+             "this process only; every act, by anyone, is in <a href='/history'>History</a>."
+             "</p>")  # fmt: skip
+    return where + table(headers, rows, empty="None by this process yet.")
 
 
 def status_document(
