@@ -41,19 +41,21 @@ from offboard_emulators.atlassian import (
     load_fixture,
     seed,
 )
+from offboard_emulators.common.faults import FaultConfig
 from offboard_emulators.common.recorder import RecordedRequest
 from offboard_emulators.common.server import serve_in_thread
 from tests.executor.crash_child import DIRECTORY_ID, ORG_ID, directory_at
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
-TRIALS = 20
+TRIALS = 14
 ACCOUNTS = 8
 ROOT = Path(__file__).parents[2]
 FIXTURE = Path(emulator_package.__file__).parent / "example_fixture.json"
 CHILD = "tests.executor.crash_child"
 RECORDS_PER_ACTION = 4  # intent, attempt, outcome, read-back
 WRITES = ("/manage/lifecycle/disable", "/suspend")
+CHILD_LATENCY_MS = 5
 
 
 @dataclass
@@ -224,7 +226,12 @@ def _trial(children: Children, tmp: Path, kill_at: tuple[int, float] | None) -> 
     plan_path.write_text(plan_to_json(plan), encoding="utf-8")
     open_store(store_path).close()
     with serve_in_thread(app) as base_url:
+        # Each request of the child answered a little late: its sends then take longer than
+        # this process needs to see the journal grow and kill, even on a loaded machine
+        # (without it, half the kills aimed mid-plan found every write already sent).
+        app.state.emulator.faults.configure(FaultConfig(latency_ms=CHILD_LATENCY_MS))
         killed = _run_child(children, base_url, store_path, plan_path, kill_at)
+        app.state.emulator.faults.configure(FaultConfig())
         log_size = _settled_log_size(app.state.emulator.log)
         store = open_store(store_path)
         unsettled = len(store.unfinished())

@@ -31,7 +31,7 @@ def hold_fence(
     statement = _HOLD_UNEXPIRED if unexpired_at is not None else _HOLD
     if connection.execute(statement, values).rowcount != 1:
         why = "it was taken over since (by another replica, or by this one after it ran out)"
-        why += ", or it ran out" if unexpired_at else ""
+        why += ", or the lease ran out" if unexpired_at else ""
         raise FenceLostError(
             f"lease {fence.name!r} is no longer held by {fence.holder} with token {fence.token}:"
             f" {why}, so this one records and sends nothing more"
