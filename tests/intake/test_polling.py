@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from offboard.intake.polling import ADMIN_EVENTS_CURSOR, EventPoller
@@ -43,3 +45,12 @@ async def test_no_events_means_no_lag_figure() -> None:
     poller = EventPoller(FakeSource(), FakeStore(), lambda e: None, FakeClock())
     result = await poller.poll_once()
     assert (result.queued, result.lag_seconds) == (0, None)
+
+
+async def test_an_event_dated_after_now_has_no_negative_lag() -> None:
+    # Events are dated on offboard's clock with Keycloak's skew, which is over-stated by up
+    # to a second (token ``iat`` is in whole seconds): a fresh event can land just after now.
+    source, clock = FakeSource(), FakeClock()
+    source.add("u1", clock.now() + timedelta(seconds=0.4))
+    result = await EventPoller(source, FakeStore(), lambda e: None, clock).poll_once()
+    assert result.lag_seconds == 0.0

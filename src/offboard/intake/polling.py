@@ -77,5 +77,7 @@ class EventPoller:
         if new_cursor is not None and new_cursor != cursor:
             await asyncio.to_thread(self._store.set_cursor, self._cursor_name, new_cursor)
         newest = max((event.occurred_at for event in fresh), default=None)
-        lag = None if newest is None else (self._clock.now() - newest).total_seconds()
+        # Never below zero: events are dated with Keycloak's skew, over-stated by up to a
+        # second (its tokens' whole-second iat), so a fresh one can land just after now.
+        lag = None if newest is None else max((self._clock.now() - newest).total_seconds(), 0.0)
         return PollResult(len(events), len(fresh), newest, lag)
