@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from offboard.core.budget import DEFAULT_PROVISIONING_BUDGETS, BudgetCategory, absolute_budget
-from offboard.core.holds import category_of, slots_of
+from offboard.core.holds import category_of, slots_of, window_full_message
 from offboard.core.policy import ActionKind
 from tests.core.test_provisioning import DEVS, OPS, group, person, plan, scim_user
 
@@ -50,3 +50,9 @@ def test_provisioning_windows_are_absolute_whatever_the_linked_count() -> None:
         "provisioning-updates": [500, 2000],
         "provisioning-membership-removals": [100, 400],
     }
+
+
+def test_a_full_window_of_one_is_said_in_the_singular() -> None:
+    (hour, _) = absolute_budget(1, 100).limits(10)
+    message = window_full_message(hour, 1, "deprovisioning")
+    assert "1 deprovisioning action in the last hour, the budget is 1 (1 action);" in message

@@ -67,7 +67,7 @@ class Budget:
 
     def _limit(self, window: BudgetWindow, linked: int) -> WindowLimit:
         absolute = WindowLimit(
-            window.name, window.length, window.max_actions, f"{window.max_actions} actions"
+            window.name, window.length, window.max_actions, actions(window.max_actions)
         )
         if window.max_percent is None or linked < max(self.min_population, 1):
             return absolute  # a share of nobody would stop everything
@@ -98,3 +98,8 @@ DEFAULT_PROVISIONING_BUDGETS: dict[str, Budget] = {
 }
 """Out of the way of a normal day; a first sync of a large scope is a human decision (like
 lifting ``max-creates``): release the hold, or raise ``[provisioning.budget]`` for it."""
+
+
+def actions(count: int) -> str:
+    """``1 action``, ``2 actions``: said right in every hold message."""
+    return f"{count} action" if count == 1 else f"{count} actions"

@@ -161,8 +161,9 @@ def window_full_message(limit: WindowLimit, used: int, category: str) -> str:
     release = "`offboard hold release --reason ...`"
     if category != BudgetCategory.DEPROVISIONING.value:
         release = f"`offboard hold release --category {category} --reason ...`"
+    done = f"{used} {category} action" + ("" if used == 1 else "s")
     return (
-        f"{budget_guard(category)}: {used} {category} actions in the last {limit.name}, the "
+        f"{budget_guard(category)}: {done} in the last {limit.name}, the "
         f"budget is {limit.limit} ({limit.why}); {category} is held: review with `offboard "
         f"hold show`, then {release} to go on"
     )
