@@ -161,3 +161,13 @@ def test_console_sessions_past_their_end_go_with_their_tokens(store: SqlStore) -
     assert pruned.sessions == 1
     assert sessions.find("live", timedelta(hours=1)) is not None
     assert _count(store, console_sessions) == 1
+
+
+def test_a_dry_run_counts_what_would_go_and_forgets_nothing(store: SqlStore) -> None:
+    for n in range(3):
+        _pass(store, OLD + timedelta(minutes=15 * n))
+
+    would = prune(store.engine, NOW - KEEP, NOW, batch=2, keep_newest=0, dry_run=True)
+
+    assert (would.runs, would.plans) == (3, 3)
+    assert _count(store, runs) == _count(store, plans) == 3

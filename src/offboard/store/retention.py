@@ -19,8 +19,8 @@ daemon stopped for longer than the retention), a queued or taken request, links,
 budget spend, cursors, leases, licence reports (one a day), notifications (they clear
 themselves) and webhook delivery ids (the receiver prunes them).
 
-Each step deletes at most ``batch`` rows of each kind, in its own short transaction, so a
-store from before retention is worked through without holding SQLite's write lock for long.
+Each step deletes at most ``batch`` rows of each kind in one short transaction, so a store
+from before retention is worked through without holding SQLite's write lock for long.
 """
 
 from __future__ import annotations
@@ -62,6 +62,9 @@ class Pruned:
     def total(self) -> int:
         return sum(getattr(self, f.name) for f in fields(self))
 
+    def __bool__(self) -> bool:
+        return self.total > 0
+
     def __add__(self, other: Pruned) -> Pruned:
         return Pruned(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
@@ -74,18 +77,10 @@ def prune_step(
     batch: int = BATCH,
     keep_newest: int = KEEP_NEWEST_RUNS,
 ) -> Pruned:
-    """One batch of each kind older than ``cutoff`` (sessions: ended by ``now``)."""
+    """One batch of each kind older than ``cutoff`` (sessions: ended by ``now``), in one
+    short transaction."""
     with engine.begin() as connection:
-        forgotten_runs, forgotten_plans = _runs(connection, cutoff, batch, keep_newest)
-    with engine.begin() as connection:
-        forgotten_snapshots = _snapshots(connection, cutoff, batch)
-    with engine.begin() as connection:
-        forgotten_requests = _requests(connection, cutoff, batch)
-        ended = console_sessions.c.expires_at <= now
-        forgotten_sessions = connection.execute(delete(console_sessions).where(ended)).rowcount
-    return Pruned(
-        forgotten_runs, forgotten_plans, forgotten_snapshots, forgotten_requests, forgotten_sessions
-    )
+        return _step(connection, cutoff, now, batch, keep_newest)
 
 
 def prune(
@@ -95,15 +90,34 @@ def prune(
     *,
     batch: int = BATCH,
     keep_newest: int = KEEP_NEWEST_RUNS,
+    dry_run: bool = False,
 ) -> Pruned:
     """Steps until one forgets nothing (``offboard store prune``; the daemon pauses between
-    its steps instead)."""
+    its steps instead). ``dry_run``: the same steps in one transaction, rolled back."""
     total = Pruned()
-    while True:
-        step = prune_step(engine, cutoff, now, batch=batch, keep_newest=keep_newest)
+    if dry_run:
+        with engine.connect() as connection:
+            while step := _step(connection, cutoff, now, batch, keep_newest):
+                total += step
+            connection.rollback()
+        return total
+    while step := prune_step(engine, cutoff, now, batch=batch, keep_newest=keep_newest):
         total += step
-        if not step.total:
-            return total
+    return total
+
+
+def _step(
+    connection: Connection, cutoff: datetime, now: datetime, batch: int, keep_newest: int
+) -> Pruned:
+    forgotten_runs, forgotten_plans = _runs(connection, cutoff, batch, keep_newest)
+    ended = console_sessions.c.expires_at <= now
+    return Pruned(
+        forgotten_runs,
+        forgotten_plans,
+        _snapshots(connection, cutoff, batch),
+        _requests(connection, cutoff, batch),
+        connection.execute(delete(console_sessions).where(ended)).rowcount,
+    )
 
 
 def _runs(connection: Connection, cutoff: datetime, batch: int, keep: int) -> tuple[int, int]:
