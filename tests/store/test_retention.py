@@ -15,7 +15,8 @@ from offboard.store import SqlStore
 from offboard.store.console_sessions import ConsoleSessions, SessionRecord
 from offboard.store.operator_requests import StoredRequests
 from offboard.store.retention import prune, prune_step
-from offboard.store.schema import console_sessions, journal, plans, runs, snapshots
+from offboard.store.schema import console_sessions, journal, metadata, plans, runs, snapshots
+from offboard.store.sizes import table_sizes
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 KEEP = timedelta(days=30)
@@ -171,3 +172,13 @@ def test_a_dry_run_counts_what_would_go_and_forgets_nothing(store: SqlStore) -> 
 
     assert (would.runs, would.plans) == (3, 3)
     assert _count(store, runs) == _count(store, plans) == 3
+
+
+def test_sizes_count_every_table_and_its_bytes(store: SqlStore) -> None:
+    _pass(store, NOW)
+
+    found = {size.name: size for size in table_sizes(store.engine)}
+
+    assert set(found) == set(metadata.tables)
+    assert (found["runs"].rows, found["plans"].rows, found["journal"].rows) == (1, 1, 0)
+    assert all(size.bytes is not None and size.bytes > 0 for size in found.values())

@@ -27,8 +27,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, delete, exists, func, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Select,
+    Subquery,
+    Table,
+    delete,
+    exists,
+    func,
+    select,
+)
 from sqlalchemy.engine import Engine
 
 from offboard.core.operator_requests import RequestState
@@ -93,14 +105,11 @@ def prune(
     dry_run: bool = False,
 ) -> Pruned:
     """Steps until one forgets nothing (``offboard store prune``; the daemon pauses between
-    its steps instead). ``dry_run``: the same steps in one transaction, rolled back."""
-    total = Pruned()
+    its steps instead). ``dry_run``: only count what would go, deleting nothing."""
     if dry_run:
         with engine.connect() as connection:
-            while step := _step(connection, cutoff, now, batch, keep_newest):
-                total += step
-            connection.rollback()
-        return total
+            return _counted(connection, cutoff, now, keep_newest)
+    total = Pruned()
     while step := prune_step(engine, cutoff, now, batch=batch, keep_newest=keep_newest):
         total += step
     return total
@@ -109,62 +118,87 @@ def prune(
 def _step(
     connection: Connection, cutoff: datetime, now: datetime, batch: int, keep_newest: int
 ) -> Pruned:
-    forgotten_runs, forgotten_plans = _runs(connection, cutoff, batch, keep_newest)
-    ended = console_sessions.c.expires_at <= now
+    runs_gone, plans_gone = _forget_runs(connection, cutoff, batch, keep_newest)
+    snapshot_ids = _ids(connection, _old_snapshots(connection, cutoff), snapshots.c.id, batch)
+    request_ids = _ids(connection, _settled_requests(cutoff), operator_requests.c.id, batch)
     return Pruned(
-        forgotten_runs,
-        forgotten_plans,
-        _snapshots(connection, cutoff, batch),
-        _requests(connection, cutoff, batch),
-        connection.execute(delete(console_sessions).where(ended)).rowcount,
+        runs_gone,
+        plans_gone,
+        _delete_ids(connection, snapshots.c.id, snapshot_ids),
+        _delete_ids(connection, operator_requests.c.id, request_ids),
+        _delete(connection, console_sessions, _ended(now)),
     )
 
 
-def _runs(connection: Connection, cutoff: datetime, batch: int, keep: int) -> tuple[int, int]:
-    """Old runs with no journal record, then their plans (in the same transaction)."""
-    journaled = exists().where(journal.c.run_id == runs.c.id)
-    newest = select(runs.c.id).order_by(runs.c.started_at.desc(), runs.c.id).limit(keep)
-    candidates = (
-        select(runs.c.id)
-        .where(runs.c.started_at < cutoff, ~journaled, runs.c.id.not_in(newest))
-        .order_by(runs.c.started_at)
-        .limit(batch)
-    )
-    ids = list(connection.scalars(candidates))
+def _forget_runs(
+    connection: Connection, cutoff: datetime, batch: int, keep: int
+) -> tuple[int, int]:
+    """A batch of old runs that journaled nothing, then their plans."""
+    ids = _ids(connection, _old_runs(cutoff, keep), runs.c.started_at, batch)
     if not ids:
         return 0, 0
-    # Journaled meanwhile (a recovery writes under the run of its intent: never one of
-    # these, which have none), checked again where the rows go.
-    gone = connection.execute(delete(runs).where(runs.c.id.in_(ids), ~journaled)).rowcount
+    # Journaled meanwhile? (A recovery writes under the run of its intent: never one of
+    # these, which have none.) Checked again where the rows go.
+    gone = _delete(connection, runs, runs.c.id.in_(ids) & ~_journaled())
     orphaned = ~exists().where(runs.c.id == plans.c.run_id)
-    dropped = connection.execute(delete(plans).where(plans.c.run_id.in_(ids), orphaned))
-    return gone, dropped.rowcount
+    return gone, _delete(connection, plans, plans.c.run_id.in_(ids) & orphaned)
 
 
-def _snapshots(connection: Connection, cutoff: datetime, batch: int) -> int:
+def _counted(connection: Connection, cutoff: datetime, now: datetime, keep: int) -> Pruned:
+    """What steps would forget, counted by the same queries."""
+    old_runs = _old_runs(cutoff, keep).subquery()
+    return Pruned(
+        _count(connection, select(old_runs.c.id).subquery()),
+        _count(connection, select(plans.c.id).where(plans.c.run_id.in_(select(old_runs.c.id)))
+               .subquery()),
+        _count(connection, _old_snapshots(connection, cutoff).subquery()),
+        _count(connection, _settled_requests(cutoff).subquery()),
+        _count(connection, select(console_sessions.c.id_hash).where(_ended(now)).subquery()),
+    )  # fmt: skip
+
+
+def _journaled() -> ColumnElement[bool]:
+    return exists().where(journal.c.run_id == runs.c.id)
+
+
+def _old_runs(cutoff: datetime, keep: int) -> Select[tuple[str]]:
+    """Runs started before ``cutoff`` that journaled nothing, but the ``keep`` newest."""
+    newest = select(runs.c.id).order_by(runs.c.started_at.desc(), runs.c.id).limit(keep)
+    return select(runs.c.id).where(
+        runs.c.started_at < cutoff, ~_journaled(), runs.c.id.not_in(newest)
+    )
+
+
+def _old_snapshots(connection: Connection, cutoff: datetime) -> Select[tuple[int]]:
+    """Summaries taken before ``cutoff``, but the newest of each side and kind."""
     newest = select(func.max(snapshots.c.id)).group_by(snapshots.c.side, snapshots.c.kind)
-    kept = set(connection.scalars(newest))
-    old = (
-        select(snapshots.c.id)
-        .where(snapshots.c.taken_at < cutoff, snapshots.c.id.not_in(kept))
-        .order_by(snapshots.c.id)
-        .limit(batch)
-    )
-    ids = list(connection.scalars(old))
-    if not ids:
-        return 0
-    return connection.execute(delete(snapshots).where(snapshots.c.id.in_(ids))).rowcount
+    kept = list(connection.scalars(newest))
+    return select(snapshots.c.id).where(snapshots.c.taken_at < cutoff, snapshots.c.id.not_in(kept))
 
 
-def _requests(connection: Connection, cutoff: datetime, batch: int) -> int:
+def _settled_requests(cutoff: datetime) -> Select[tuple[int]]:
     table = operator_requests
-    old = (
-        select(table.c.id)
-        .where(table.c.state.in_(_SETTLED), table.c.finished_at < cutoff)
-        .order_by(table.c.id)
-        .limit(batch)
-    )
-    ids = list(connection.scalars(old))
-    if not ids:
-        return 0
-    return connection.execute(delete(table).where(table.c.id.in_(ids))).rowcount
+    return select(table.c.id).where(table.c.state.in_(_SETTLED), table.c.finished_at < cutoff)
+
+
+def _ended(now: datetime) -> ColumnElement[bool]:
+    return console_sessions.c.expires_at <= now
+
+
+def _ids(
+    connection: Connection, query: Select[tuple[Any]], oldest_first: ColumnElement[Any], batch: int
+) -> list[Any]:
+    return list(connection.scalars(query.order_by(oldest_first).limit(batch)))
+
+
+def _delete(connection: Connection, table: Table, where: ColumnElement[bool]) -> int:
+    return int(connection.execute(delete(table).where(where)).rowcount)
+
+
+def _delete_ids(connection: Connection, column: Column[Any], ids: list[Any]) -> int:
+    """Rows deleted by id (no statement for no ids)."""
+    return _delete(connection, column.table, column.in_(ids)) if ids else 0
+
+
+def _count(connection: Connection, rows: Subquery) -> int:
+    return int(connection.scalar(select(func.count()).select_from(rows)) or 0)
