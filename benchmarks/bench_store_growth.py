@@ -15,6 +15,8 @@ linked, takes the lease, and runs its passes in this process:
 * **queries**: a store filled with a year of those rows (copies of the measured ones, with
   their times spread over the year), and the time of each query the daemon and the console
   make at each pass or page load;
+* **retention**: that year pruned as the daemon's leader prunes it (``store.retention``,
+  30 days by default): batches, time, what is left, and the queries timed again;
 * **memory**: ``--memory-passes`` full passes (each followed by a wave), traced: Python's
   allocated memory after the first ten passes and after the last, and the RSS.
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
 import json
 import resource
@@ -366,7 +369,9 @@ def time_queries(path: Path) -> None:
         timed("plan_document(newest full run)", lambda: store.plan_document(newest_full.id))
         timed("runs(limit=30) (console front page)", lambda: store.runs(limit=30))
         timed("journal runs --limit 20", lambda: store.runs(limit=20))
-        timed("journal show PREFIX (runs(limit=10000))", lambda: store.runs(limit=10_000), 1)
+        timed(
+            "journal show PREFIX (runs_starting)", lambda: store.runs_starting(newest_full.id[:8])
+        )
         timed("unfinished() (every applying pass)", store.unfinished)
         timed("journal(since=1 h ago) (every apply)", lambda: store.journal(
             since=datetime.now(UTC) - timedelta(hours=1)))  # fmt: skip
@@ -384,6 +389,40 @@ def time_queries(path: Path) -> None:
         timed("console blocked people (latest full plan)", blocked)
     finally:
         store.close()
+
+
+def prune_as_the_daemon(path: Path, retention: timedelta) -> None:
+    """``service.pruning``'s batches, one after another (the daemon pauses between them)."""
+    from offboard.store import open_store
+    from offboard.store.retention import Pruned, prune_step
+
+    before = table_figures(path)
+    store = open_store(path)
+    total, steps, longest = Pruned(), 0, 0.0
+    started = time.perf_counter()
+    try:
+        while True:
+            now = datetime.now(UTC)
+            began = time.perf_counter()
+            step = prune_step(store.engine, now - retention, now)
+            longest = max(longest, time.perf_counter() - began)
+            if not step:
+                break
+            total, steps = total + step, steps + 1
+    finally:
+        store.close()
+    took = time.perf_counter() - started
+    counts = ", ".join(f"{n:,} {kind}" for kind, n in dataclasses.asdict(total).items())
+    print(f"  forgot {counts} in {steps} batches, {took:.1f} s "
+          f"(longest batch {longest * 1000:.0f} ms)")  # fmt: skip
+    print_added(
+        "  rows and payload bytes after, against before", added(before, table_figures(path))
+    )
+    with sqlite3.connect(path) as db:
+        free = int(db.execute("PRAGMA freelist_count").fetchone()[0])
+        page = int(db.execute("PRAGMA page_size").fetchone()[0])
+    print(f"  file {file_bytes(path) / 2**20:,.0f} MiB, of which {free * page / 2**20:,.0f} MiB "
+          "free pages (reused by later writes; VACUUM gives them back)")  # fmt: skip
 
 
 def store_count(path: Path, table: str) -> int:
@@ -423,7 +462,26 @@ async def measure_memory(daemon: Any, world: World, passes: int) -> None:
         frame = stat.traceback[0]
         print(f"    {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks  "
               f"{frame.filename.split('/src/')[-1]}:{frame.lineno}")  # fmt: skip
+    await polls_and_renewals(daemon)
     tracemalloc.stop()
+
+
+async def polls_and_renewals(daemon: Any, times: int = 3000) -> None:
+    """The daemon's busiest store users: an event poll a second and a lease renewal every
+    10 s at the defaults (86,400 and 8,640 a day)."""
+
+    async def renewal() -> None:
+        daemon.lease.settle(daemon.lease.ask())
+
+    for label, work in (("event poll", daemon.poll_once), ("lease renewal", renewal)):
+        await work()
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(times):
+            await work()
+        gc.collect()
+        grown = (tracemalloc.get_traced_memory()[0] - before) / times
+        print(f"  traced growth per {label:<14} {grown:8.1f} bytes (mean of {times:,})")
 
 
 # --- main ---------------------------------------------------------------------------------
@@ -453,6 +511,13 @@ async def bench(options: argparse.Namespace, scratch: Path, kc: str, at: str, wo
         fill_year(store, filled, 365, options.waves_per_day)
         print(f"\nqueries on a year of rows ({options.people:,} people), mean of 5")
         time_queries(filled)
+        if options.keep_year:
+            with sqlite3.connect(filled) as year_db, sqlite3.connect(options.keep_year) as kept:
+                year_db.backup(kept)
+        print(f"\nthe daemon's retention ({options.retention} days) on that year of rows")
+        prune_as_the_daemon(filled, timedelta(days=options.retention))
+        print(f"\nqueries after the retention ({options.people:,} people), mean of 5")
+        time_queries(filled)
 
 
 def main() -> None:
@@ -466,6 +531,8 @@ def main() -> None:
         help="re-checks a day (admin events on people who did not leave)",
     )
     parser.add_argument("--memory-passes", type=int, default=0)
+    parser.add_argument("--retention", type=int, default=30, help="days (store.retention)")
+    parser.add_argument("--keep-year", type=Path, help="a copy of the year's store, unpruned")
     parser.add_argument("--no-year", dest="year", action="store_false")
     options = parser.parse_args()
     import structlog

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from offboard.cli import store_cmd
 from offboard.cli.exit_codes import ExitCode
 from offboard.cli.main import app
 from offboard.core.journal import JournalRecord, Phase, Status
-from offboard.store import open_store
+from offboard.store import open_store, retention
 
 NOW = datetime.now(UTC)
 
@@ -106,3 +107,7 @@ def test_prune_refuses_a_retention_shorter_than_a_day(runner: CliRunner, tmp_pat
                                   "--store", str(tmp_path / "s.sqlite3")])  # fmt: skip
     assert refused.exit_code == ExitCode.USAGE
     assert "at least 1d" in refused.output
+
+
+def test_the_command_keeps_as_many_newest_runs_as_the_daemon() -> None:
+    assert store_cmd.KEEP_NEWEST_RUNS == retention.KEEP_NEWEST_RUNS
