@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert
 from typer.testing import CliRunner
 
 from offboard.cli.exit_codes import ExitCode
 from offboard.cli.main import app
 from offboard.core.journal import JournalRecord, Phase, Status
 from offboard.store import open_store
+from offboard.store.schema import runs
 
 ADA_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 
@@ -163,3 +165,30 @@ def test_a_bad_since_names_the_option(
     result = runner.invoke(app, ["journal", "list", "--store", str(path), "--since", since])
     assert result.exit_code == ExitCode.USAGE
     assert "Invalid value for '--since':" in result.output
+
+
+def test_show_finds_a_run_older_than_the_newest_ten_thousand(
+    runner: CliRunner, store_file: tuple[Path, str]
+) -> None:
+    """A daemon makes a run per pass and per wave: 146 a day at the defaults. `show` looked
+    for the prefix among the newest 10,000 runs only, so a run of ten weeks ago that acted
+    was "no run"; and it read those 10,000 runs each time (0.2 s)."""
+    path, _ = store_file
+    store = open_store(path)
+    acted = store.start_run("daemon", datetime.now(UTC) - timedelta(days=90))
+    later = datetime.now(UTC) - timedelta(days=60)
+    with store.engine.begin() as connection:
+        connection.execute(
+            insert(runs),
+            [{"id": f"quiet{n:08d}", "kind": "daemon", "started_at": later, "status": "applied",
+              "summary": "{}"} for n in range(10_001)],
+        )  # fmt: skip
+    store.close()
+
+    shown = runner.invoke(app, ["journal", "show", acted[:10], "--store", str(path)])
+
+    assert shown.exit_code == 0, shown.output
+    assert f"run {acted} (daemon)" in shown.output
+    several = runner.invoke(app, ["journal", "show", "quiet0000000", "--store", str(path)])
+    assert several.exit_code == ExitCode.ERROR
+    assert "10 runs with an id starting 'quiet0000000'" in several.output

@@ -231,3 +231,12 @@ def test_lease_is_exclusive_until_it_expires_or_is_released(store: SqlStore) -> 
     store.release_lease("leader", "b")
     assert store.acquire_lease("leader", "a", ttl, T0 + timedelta(seconds=53))
     assert store.acquire_lease("other", "b", ttl, T0 + timedelta(seconds=53))
+
+
+def test_runs_are_found_by_the_start_of_their_id_newest_first(store: SqlStore) -> None:
+    older = store.start_run("apply", T0)
+    newer = store.start_run("apply", T0 + timedelta(minutes=1))
+    assert [r.id for r in store.runs_starting("")] == [newer, older]
+    assert [r.id for r in store.runs_starting(older[:12])] == [older]
+    assert store.runs_starting("%") == []  # a prefix, not a pattern
+    assert store.runs_starting("_" * 8) == []

@@ -114,6 +114,10 @@ def _open(ctx: typer.Context, override: str | None) -> Iterator[SqlStore]:
         store.close()
 
 
+SHOWN_MATCHES = 10
+"""Runs matching a prefix that ``show`` counts before saying "more than"."""
+
+
 def select_records(
     store: SqlStore, *, run: str | None, user: str | None, since: datetime | None
 ) -> list[JournalRecord]:
@@ -259,9 +263,11 @@ def show(
     from offboard.cli.fitting import output_console
 
     with _open(ctx, store) as opened:
-        matches = [r for r in opened.runs(limit=10_000) if r.id.startswith(run)]
+        matches = opened.runs_starting(run, limit=SHOWN_MATCHES + 1)
         if len(matches) != 1:
             found = "no run" if not matches else f"{len(matches)} runs"
+            if len(matches) > SHOWN_MATCHES:
+                found = f"more than {SHOWN_MATCHES} runs"
             raise FailedError(
                 f"{found} with an id starting {run!r}; `offboard journal runs` lists them"
             )

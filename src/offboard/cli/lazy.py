@@ -78,7 +78,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "store": LazyCommand(
         "offboard.cli.store_cmd",
-        "Migrate, back up and restore the state store (SQLite file or PostgreSQL).",
+        "Migrate, back up, restore, measure and prune the state store (SQLite or PostgreSQL).",
     ),
     "run": LazyCommand(
         "offboard.cli.run",

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from offboard.service.operator import Sides
     from offboard.service.operator_requests import HandedActs
     from offboard.service.passes import Passes
+    from offboard.service.pruning import StorePruning
     from offboard.service.running import Daemon, DaemonConfig
     from offboard.service.status import DaemonStatus
     from offboard.settings import Settings
@@ -206,6 +207,7 @@ async def assemble(
     daemon = Daemon(
         passes, source, cursors, clock, status, lease, config, daily, told, handed, gate,
         intake=IntakeHealth(source.intake_check, status),
+        pruning=_pruning(store, settings.store.retention, clock),
     )  # fmt: skip
     window = settings.daemon.webhook_window
     receiver = WebhookReceiver(
@@ -238,6 +240,19 @@ async def assemble(
     )  # fmt: skip
     webhook_app = create_webhook_app(receiver) if receiver.secret else None
     return Assembly(daemon, app, status, metrics, webhook_app)
+
+
+def _pruning(store: Store, retention: timedelta, clock: SystemClock) -> StorePruning | None:
+    """The leader's retention (``service.pruning``), on a store of ours; none with ``0s``."""
+    from functools import partial
+
+    from offboard.service.pruning import StorePruning
+    from offboard.store import SqlStore
+    from offboard.store.retention import prune_step
+
+    if not isinstance(store, SqlStore) or retention <= timedelta(0):
+        return None
+    return StorePruning(partial(prune_step, store.engine), retention, clock)
 
 
 def _console_login(settings: Settings, store: Store) -> ConsoleLogin | None:

@@ -35,6 +35,7 @@ from offboard.service.notifying import Notifications
 from offboard.service.operator_requests import HandedActs
 from offboard.service.outages import FailureStreak, describe
 from offboard.service.passes import Passes, PassReport
+from offboard.service.pruning import StorePruning
 from offboard.service.status import STORE, DaemonStatus
 
 log = structlog.get_logger(__name__)
@@ -85,8 +86,11 @@ class Daemon:
         handed: HandedActs | None = None,
         gate: PassGate | None = None,
         intake: IntakeHealth | None = None,
+        pruning: StorePruning | None = None,
     ) -> None:
         self.passes = passes
+        self.pruning = pruning
+        """Forgets what is past ``store.retention``, on the leader (``service.pruning``)."""
         self.intake = intake
         """Asked after each full pass whether the realm still saves the polled events."""
         self.daily = daily
@@ -169,6 +173,9 @@ class Daemon:
         if self.handed is not None:
             handed = self.handed.run(self._stopping, self._gate)
             roots.append(asyncio.create_task(handed, name="operator-requests"))
+        if self.pruning is not None:
+            pruned = self.pruning.run(self._stopping, lambda: self.lease.held)
+            roots.append(asyncio.create_task(pruned, name="retention"))
         try:
             await stop.wait()
         finally:

@@ -29,6 +29,12 @@ class StoreSettings(Section):
     upgrade is a step to take on purpose (``offboard store backup``, then ``offboard store
     migrate``), never by whichever replica starts first while old ones still run. An empty
     store always gets the schema."""
+    retention: Duration = timedelta(days=30)
+    """What the daemon's leader forgets once it is this old: runs that journaled nothing (the
+    passes that changed nothing) with their plans, snapshot summaries but the newest of each
+    kind, settled operator requests. The journal, and every run that journaled something, are
+    never forgotten. ``0s`` keeps everything; else at least ``1d``. See ``offboard store
+    prune``."""
 
     @model_validator(mode="after")
     def _one_of(self) -> StoreSettings:
@@ -37,6 +43,10 @@ class StoreSettings(Section):
         problem = store_url_problem(self.url.get_secret_value()) if self.url else None
         if problem is not None:
             raise ValueError(f"url: {problem}")
+        if timedelta(0) < self.retention < MIN_RETENTION:
+            raise ValueError(
+                f"retention: 0s (keep everything) or at least 1d (got {self.retention})"
+            )
         return self
 
     def location(self) -> Path | str | None:
@@ -44,6 +54,8 @@ class StoreSettings(Section):
         return self.url.get_secret_value() if self.url is not None else self.path
 
 
+MIN_RETENTION = timedelta(days=1)
+"""A shorter retention could forget a pass still running (a pass never lasts a day)."""
 MIN_WEBHOOK_SECRET_LENGTH = 16
 """A shorter shared secret can be guessed; Keycloak's sender takes any length."""
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})

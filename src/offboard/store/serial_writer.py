@@ -55,11 +55,15 @@ class SerialWriterConnection(sqlite3.Connection):
         self._writing = False
 
     def cursor(self, *_args: Any, **_kwargs: Any) -> Any:
-        """Always the serial-writer cursor (a ``factory`` would bypass the lock)."""
-        return SerialWriterCursor(self)
+        """Always the serial-writer cursor (a ``factory`` would bypass the lock), made by
+        sqlite3's own ``cursor()``: it drops the weak references the connection keeps to
+        its dead cursors, which a cursor built here directly left behind for good (89 bytes
+        a statement on a pooled connection that lives as long as the daemon: 17 MB a day)."""
+        return super().cursor(SerialWriterCursor)
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
-        return SerialWriterCursor(self).execute(sql, parameters)
+        cursor: SerialWriterCursor = self.cursor()
+        return cursor.execute(sql, parameters)
 
     def commit(self) -> None:
         try:

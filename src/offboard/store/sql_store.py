@@ -200,6 +200,18 @@ class SqlStore(BudgetTables):
         with self.engine.connect() as connection:
             return [rows.run_from(row._mapping) for row in connection.execute(query)]
 
+    def runs_starting(self, prefix: str, limit: int = 11) -> list[RunRecord]:
+        """Runs whose id starts with ``prefix``, newest first: a year of runs is not read to
+        find one (``offboard journal show``)."""
+        query = (
+            select(runs)
+            .where(runs.c.id.startswith(prefix, autoescape=True))
+            .order_by(runs.c.started_at.desc(), runs.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [rows.run_from(row._mapping) for row in connection.execute(query)]
+
     def save_plan(self, run_id: str, fingerprint: str, document: str) -> None:
         values = {"run_id": run_id, "fingerprint": fingerprint, "document": document}
         with self.engine.begin() as connection:
