@@ -10,7 +10,14 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 
 from offboard.core.policy import Scope
-from offboard.settings.values import Duration, Section, read_secret, secure_url
+from offboard.settings.values import (
+    Duration,
+    Section,
+    check_group_path,
+    keycloak_root,
+    read_secret,
+    secure_url,
+)
 
 
 class KeycloakSettings(Section):
@@ -43,7 +50,7 @@ class KeycloakSettings(Section):
 
     @model_validator(mode="after")
     def _resolve(self) -> KeycloakSettings:
-        object.__setattr__(self, "base_url", secure_url("base_url", self.base_url))
+        object.__setattr__(self, "base_url", keycloak_root(secure_url("base_url", self.base_url)))
         if not self.realm.strip() or "/" in self.realm:
             # It becomes a URL path segment: "" or "a/b" would ask another endpoint.
             raise ValueError(f"realm: {self.realm!r} is not a realm name (not empty, no '/')")
@@ -61,8 +68,7 @@ class KeycloakSettings(Section):
         if self.scope_groups and self.scope_attribute:
             raise ValueError("scope_attribute: choose scope_groups or scope_attribute, not both")
         for group in self.scope_groups:
-            if not group.startswith("/") or not group.strip("/"):
-                raise ValueError(f"scope_groups: {group!r} is not a group path like /staff/eng")
+            check_group_path("scope_groups", group, "/staff/eng")
         return self
 
     @property
