@@ -118,7 +118,12 @@ class FakeKeycloak:
         if path == "events/config":
             return httpx.Response(200, json=self.events_config)
         if path == "":
-            realm: dict[str, Any] = {"realm": REALM, "attributes": self.realm_attributes}
+            # As to view-realm: with the id (a slim answer without it is the 403 of this call).
+            realm: dict[str, Any] = {
+                "id": f"{REALM}-id",
+                "realm": REALM,
+                "attributes": self.realm_attributes,
+            }
             if self.brute_force_protected is not None:
                 realm["bruteForceProtected"] = self.brute_force_protected
             return httpx.Response(200, json=realm)

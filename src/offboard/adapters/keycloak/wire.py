@@ -101,3 +101,35 @@ COUNT = TypeAdapter(int)
 BRUTE_FORCE = TypeAdapter(BruteForceStatus)
 EVENTS_CONFIG = TypeAdapter(EventsConfigRep)
 REALM = TypeAdapter(RealmRep)
+
+
+class ProfileAttributePermissions(WireModel):
+    view: list[str] = Field(default_factory=list)
+    edit: list[str] = Field(default_factory=list)
+
+
+class ProfileAttribute(WireModel):
+    """One attribute the realm's user profile declares (Keycloak 24+)."""
+
+    name: str
+    permissions: ProfileAttributePermissions = Field(default_factory=ProfileAttributePermissions)
+
+
+class UserProfileConfig(WireModel):
+    """``GET users/profile``: declared attributes, and what happens to the others."""
+
+    attributes: list[ProfileAttribute] = Field(default_factory=list)
+    unmanagedAttributePolicy: str | None = None  # noqa: N815 - wire name
+    """Unset: unmanaged attributes are off, and Keycloak drops any attribute not declared."""
+
+
+class GroupTree(WireModel):
+    """A group as ``GET groups?search=`` lists it, with the subgroups that lead to a match."""
+
+    name: str = ""
+    path: str = ""
+    subGroups: list[GroupTree] = Field(default_factory=list)  # noqa: N815 - wire name
+
+
+USER_PROFILE = TypeAdapter(UserProfileConfig)
+GROUP_TREES = TypeAdapter(list[GroupTree])
