@@ -35,9 +35,12 @@ class KeycloakSettings(Section):
     client_secret_file: Path | None = None
     """A file holding the client secret (e.g. a systemd credential)."""
     scope_groups: list[str] = Field(default_factory=list)
-    """Only direct members of these groups (paths like ``/staff/eng``) are in scope."""
+    """Only direct members of these groups are in scope: full paths as Keycloak's Groups page
+    shows them, e.g. ``/staff/eng`` (case-sensitive, no trailing ``/``)."""
     scope_attribute: str | None = None
-    """Only users with this attribute value are in scope, as ``name=value`` (not with groups)."""
+    """Only users with this attribute value are in scope, as ``name=value`` (not with groups).
+    On Keycloak 24+ the realm's user profile must declare the attribute (or unmanaged
+    attributes be on): an undeclared one is dropped, and ``config check`` says so."""
     page_size: int = Field(default=1000, ge=1, le=1000)
     """Users per page when listing the realm (brief representations; 1000 measured about four
     times faster than 100 on a 10k-user realm, see benchmarks/bench_keycloak.py)."""
