@@ -53,3 +53,23 @@ def test_a_connection_failure_names_the_url_and_the_network(
     assert "cannot connect to the Keycloak token endpoint http://127.0.0.1:9/realms/acme" in line
     assert "keycloak.base_url" in line
     assert "secret" not in line
+
+
+def test_https_to_a_plain_http_port_says_so(world: World, runner: CliRunner) -> None:
+    url = world.served.urls["keycloak"]
+    world.config.write_text(world.config.read_text().replace(url, url.replace("http:", "https:")))
+    code, output = world.run(runner, "config", "check")
+    assert code == ExitCode.ERROR
+    line = _token_lines(output)
+    assert "says https:// but the server answers plain HTTP on that port" in line
+
+
+def test_an_auth_prefix_names_the_base_url_not_the_realm(world: World, runner: CliRunner) -> None:
+    url = world.served.urls["keycloak"]
+    world.config.write_text(world.config.read_text().replace(url, url + "/auth"))
+    code, output = world.run(runner, "config", "check")
+    assert code == ExitCode.ERROR
+    line = _token_lines(output)
+    assert f"no Keycloak token endpoint at {url}/auth/realms/acme/" in line
+    assert "keycloak.base_url" in line
+    assert "no /auth" in line
