@@ -1,8 +1,9 @@
 """An admin's first-day mistakes on a real Keycloak, and what ``offboard config check`` says.
 
 One throwaway realm for the module holds a client per mistake (no service account, public,
-each missing role), groups ``/staff`` and ``/staff/eng``, and a user profile declaring
-``costCentre`` but not ``department`` (unmanaged attributes off, Keycloak 24+'s default).
+each missing role), groups ``/staff`` and ``/staff/eng``, a user profile declaring
+``costCentre`` but not ``department`` (unmanaged attributes off, Keycloak 24+'s default),
+and duplicate emails allowed.
 The tests only read it, so each stands alone.
 """
 
@@ -80,6 +81,7 @@ def realm(keycloak_server: KeycloakServer) -> Iterator[Realm]:
         "adminEventsEnabled": True,
         "adminEventsDetailsEnabled": True,
         "eventsEnabled": True,
+        "duplicateEmailsAllowed": True,
         "groups": [{"name": "staff", "subGroups": [{"name": "eng"}]}],
         "clients": [
             *(_client(client_id, secret) for client_id in CLIENTS),
@@ -199,3 +201,12 @@ async def test_a_scope_attribute_the_user_profile_drops_fails(realm: Realm) -> N
     assert "does not declare 'department'" in dropped.detail
     assert "User profile → Create attribute 'department'" in dropped.fix
     assert kept.ok
+
+
+async def test_a_realm_allowing_duplicate_emails_is_a_warning(realm: Realm) -> None:
+    emails = (await results(realm.check("full")))["duplicate emails"]
+
+    assert emails.ok
+    assert emails.warning
+    assert "ambiguous-identities" in emails.detail
+    assert "Duplicate emails: Off" in emails.fix

@@ -60,6 +60,17 @@ def base_probes(someone: str) -> tuple[Probe, ...]:
     )
 
 
+DUPLICATE_EMAILS = CheckResult(
+    "duplicate emails",
+    True,
+    "the realm lets several users share an email: offboard matches accounts by email, so "
+    "each shared one is blocked for a human (ambiguous-identities)",
+    "Realm settings → Login → Duplicate emails: Off once no two users share one (or match "
+    "by an attribute: policy.match_attribute)",
+    warning=True,
+)
+
+
 class SelfChecker:
     """Runs the checks in order; stops early only when no token can be had."""
 
@@ -78,6 +89,7 @@ class SelfChecker:
         self._scope = scope
         self._poll_interval = poll_interval
         self.realm_id: str | None = None
+        self._duplicate_emails = False
         """The realm's internal id, once read (webhooks name their realm by it)."""
 
     async def run(self) -> list[CheckResult]:
@@ -89,6 +101,8 @@ class SelfChecker:
             return [CheckResult("token", False, str(error), self._token_fix(error))]
         results = [CheckResult("token", True, f"client {self._client_id!r} obtained a token")]
         results.append(await self._realm())
+        if self._duplicate_emails:
+            results.append(DUPLICATE_EMAILS)
         listing, someone = await self._list_users()
         results.append(listing)
         results.extend([await self._probe(probe) for probe in base_probes(someone)])
@@ -161,6 +175,7 @@ class SelfChecker:
                 status="",
             )
         self.realm_id = realm.id
+        self._duplicate_emails = realm.duplicateEmailsAllowed
         return self._retention(realm)
 
     def _retention(self, realm: RealmRep) -> CheckResult:

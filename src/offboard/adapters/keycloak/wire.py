@@ -82,6 +82,7 @@ class RealmRep(WireModel):
     attributes: dict[str, str] = Field(default_factory=dict)
     bruteForceProtected: bool = True  # noqa: N815 - wire name
     """Missing is taken as on: only a realm that says it is off can skip lockout checks."""
+    duplicateEmailsAllowed: bool = False  # noqa: N815 - wire name
 
 
 class BruteForceStatus(WireModel):
