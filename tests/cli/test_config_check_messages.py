@@ -73,3 +73,26 @@ def test_an_auth_prefix_names_the_base_url_not_the_realm(world: World, runner: C
     assert f"no Keycloak token endpoint at {url}/auth/realms/acme/" in line
     assert "keycloak.base_url" in line
     assert "no /auth" in line
+
+
+def test_a_secret_in_the_file_and_a_secret_file_others_read_are_warned(
+    world: World, runner: CliRunner
+) -> None:
+    secret_file = world.config.parent / "keycloak-secret"
+    secret_file.write_text("demo-client-secret\n")
+    secret_file.chmod(0o644)
+    text = world.config.read_text()
+    inline = re.search(r'client_secret = "demo-client-secret"\n', text)
+    assert inline is not None, text
+    world.config.write_text(text.replace(inline[0], 'client_secret_file = "keycloak-secret"\n'))
+    code, output = world.run(runner, "config", "check")
+    flat = " ".join(output.split())
+    assert code == ExitCode.OK, output
+    assert f"WARN keycloak.client_secret_file: {secret_file} can be read by other users" in flat
+    assert f"fix: chmod 600 {secret_file}" in flat
+    assert "WARN atlassian.api_key in offboard.toml: the secret is written in the" in flat
+    assert "demo-client-secret" not in output
+
+    secret_file.chmod(0o600)
+    _, output = world.run(runner, "config", "check")
+    assert "keycloak.client_secret_file" not in output
