@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from offboard.adapters.keycloak import KeycloakScope, KeycloakSource
 from offboard.ports import CheckResult
 from tests.adapters.keycloak.conftest import make_source
@@ -101,3 +103,14 @@ async def test_group_scope_probes_each_group(fake: FakeKeycloak) -> None:
 
     assert any(r.name == "group /staff" for r in results)
     assert "group-by-path/staff" in fake.paths()
+
+
+async def test_a_refused_read_names_the_role_it_needs(
+    fake: FakeKeycloak, source: KeycloakSource
+) -> None:
+    # The daemon logs the error itself: "a realm-management role is missing" named none.
+    from offboard.adapters.keycloak.requests import AccessDeniedError
+
+    fake.forbidden = {"admin-events"}
+    with pytest.raises(AccessDeniedError, match="lacks the realm-management role 'view-events'"):
+        await source.events_since(None)
