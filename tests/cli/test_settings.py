@@ -271,3 +271,14 @@ def test_a_provisioned_group_path_with_a_trailing_slash_is_refused(config_file: 
     config_file.write_text(text)
     with pytest.raises(ConfigError, match=r"provisioning.groups: '/team/devs/' is not a group"):
         load_settings(config_file)
+
+
+def test_a_number_given_with_a_unit_says_to_write_digits(config_file: Path) -> None:
+    # pydantic's "unable to parse string as a number" left the admin guessing what to write.
+    text = config_file.read_text().replace("[keycloak]", "[keycloak]\ntimeout = '30s'")
+    config_file.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    assert "keycloak.timeout: not a number: write digits only, without quotes or a unit" in str(
+        caught.value
+    )

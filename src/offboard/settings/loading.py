@@ -221,5 +221,7 @@ _PLAIN = {
     "date_parsing": "not a date: write YYYY-MM-DD, e.g. 2027-03-01",
     "date_from_datetime_parsing": "not a date: write YYYY-MM-DD, e.g. 2027-03-01",
     "date_type": "not a date: write YYYY-MM-DD, e.g. 2027-03-01",
+    "float_parsing": "not a number: write digits only, without quotes or a unit (e.g. 30)",
+    "int_parsing": "not a whole number: write digits only, without quotes or a unit (e.g. 30)",
 }
-"""pydantic's wording for a bad time or date, replaced by what to write."""
+"""pydantic's wording for a bad time, date or number, replaced by what to write."""
