@@ -57,6 +57,8 @@ class FakeKeycloak:
         }
     )
     realm_attributes: dict[str, str] = field(default_factory=dict)
+    user_profile: dict[str, Any] | None = None
+    """``GET users/profile`` (Keycloak 24+); None answers 404, as before the user profile."""
     brute_force_protected: bool | None = None
     """The realm's ``bruteForceProtected``; None leaves the field out."""
     token_lifetime: int = 300
@@ -108,6 +110,8 @@ class FakeKeycloak:
             return httpx.Response(200, json=self.counts.pop(0) if self.counts else count)
         if path == "users":
             return self.handle_list(params)
+        if path == "users/profile" and self.user_profile is not None:
+            return httpx.Response(200, json=self.user_profile)
         if path.startswith("users/"):
             return self._read(path.split("/")[1])
         if path.startswith("attack-detection/brute-force/users/"):

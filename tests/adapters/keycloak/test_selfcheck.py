@@ -114,3 +114,35 @@ async def test_a_refused_read_names_the_role_it_needs(
     fake.forbidden = {"admin-events"}
     with pytest.raises(AccessDeniedError, match="lacks the realm-management role 'view-events'"):
         await source.events_since(None)
+
+
+def _profile(*declared: dict[str, object], policy: str | None = None) -> dict[str, object]:
+    profile: dict[str, object] = {"attributes": [{"name": "username"}, *declared]}
+    if policy is not None:
+        profile["unmanagedAttributePolicy"] = policy
+    return profile
+
+
+@pytest.mark.parametrize(
+    ("profile", "ok"),
+    [
+        (None, True),  # before Keycloak 24: nothing to check
+        (_profile(), False),
+        (_profile(policy="ADMIN_VIEW"), True),
+        (_profile(policy="ADMIN_EDIT"), True),
+        (_profile({"name": "dept", "permissions": {"view": ["admin"]}}), True),
+        (_profile({"name": "dept", "permissions": {"edit": ["admin"]}}), True),
+        (_profile({"name": "dept", "permissions": {"view": ["user"], "edit": []}}), False),
+    ],
+)
+async def test_a_scope_attribute_must_be_one_keycloak_keeps_and_shows(
+    fake: FakeKeycloak, profile: dict[str, object] | None, ok: bool
+) -> None:
+    fake.user_profile = profile
+    scope = KeycloakScope(attributes={"dept": "eng"})
+    async with make_source(fake, scope=scope) as source:
+        results = {r.name: r for r in await source.self_check()}
+
+    assert results["attribute dept"].ok is ok
+    if not ok:
+        assert "User profile" in results["attribute dept"].fix
