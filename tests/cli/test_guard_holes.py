@@ -102,6 +102,29 @@ def test_a_blocked_plan_does_not_lift_the_count_drop_guard(
     assert code == ExitCode.OK, output
 
 
+def test_accepting_a_drop_that_leaves_nothing_to_send_moves_the_baseline(
+    hundred: World, runner: CliRunner
+) -> None:
+    # A narrower scope on day one: fewer Keycloak users, nobody to deprovision. The override
+    # was announced "journaled", yet nothing was, and every later plan stayed blocked.
+    code, output = hundred.run(runner, "apply", "--yes")
+    assert code == ExitCode.OK, output
+    realm = hundred.served.keycloak.realm
+    for n in range(15):
+        user = realm.user_by_username(f"unlinked-{n:02d}")
+        assert user is not None
+        realm.remove_user(user.id)
+    code, output = hundred.run(runner, "plan")
+    assert code == ExitCode.BLOCKED, output
+
+    code, output = hundred.run(runner, "apply", "--yes", "--override-guard", "source-count-drop")
+    assert code == ExitCode.OK, output
+    _, journal = hundred.run(runner, "journal", "list", "--format", "jsonl")
+    assert "guard overridden: source-count-drop" in journal
+    code, output = hundred.run(runner, "plan")
+    assert code == ExitCode.OK, output
+
+
 @pytest.fixture
 def graceful(tmp_path: Path, store_line: str) -> Iterator[World]:
     yield from _world(tmp_path, store_line, 20, 'grace_period = "2s"\n')
