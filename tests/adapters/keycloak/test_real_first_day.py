@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -19,6 +20,9 @@ import pytest
 from pydantic import SecretStr
 
 from offboard.adapters.keycloak import KeycloakScope, KeycloakSource
+from offboard.adapters.keycloak.people import PersonReader
+from offboard.core.policy import Scope
+from offboard.core.verdicts import in_scope
 from offboard.ports import CheckResult
 from tests.adapters.keycloak.test_real_keycloak import unique
 from tests.keycloak.fixture import KeycloakServer
@@ -91,6 +95,8 @@ def realm(keycloak_server: KeycloakServer) -> Iterator[Realm]:
         "users": [
             *(_service_account(client_id, roles) for client_id, roles in CLIENTS.items()),
             {"username": "alice", "enabled": True, "email": "alice@example.test"},
+            # Stored by the import, though the user profile does not declare it.
+            {"username": "dora", "enabled": True, "attributes": {"department": ["engineering"]}},
         ],
     }
     base = keycloak_server.base_url
@@ -210,3 +216,37 @@ async def test_a_realm_allowing_duplicate_emails_is_a_warning(realm: Realm) -> N
     assert emails.warning
     assert "ambiguous-identities" in emails.detail
     assert "Duplicate emails: Off" in emails.fix
+
+
+async def test_a_re_check_keeps_in_scope_whom_the_listing_found_by_a_hidden_attribute(
+    realm: Realm,
+) -> None:
+    # Keycloak 24+ stores an undeclared attribute (an import, LDAP, an older release) and its
+    # q= filter matches it, but no representation shows it: a re-check read by id took dora
+    # out of the scope, and the daemon deactivated her after a mere rename.
+    scope = KeycloakScope(attributes={"department": "engineering"})
+    wanted = Scope(groups=frozenset(), attribute=("department", "engineering"))
+    async with realm.check("full", scope=scope) as source:
+        snapshot = await source.snapshot()
+        (dora,) = [i for i in snapshot.identities if i.username == "dora"]
+        reread = await source.read_identity(dora.id)
+        confirmed = await source.confirm(snapshot, [dora.id])
+
+    assert in_scope(dora, wanted)
+    assert reread is not None
+    assert in_scope(reread, wanted)
+    (again,) = [i for i in confirmed.identities if i.id == dora.id]
+    assert in_scope(again, wanted)
+
+
+async def test_a_provisioning_re_check_keeps_a_hidden_attribute_in_scope(realm: Realm) -> None:
+    scope = KeycloakScope(attributes={"department": "engineering"})
+    async with realm.check("full", scope=scope) as source:
+        snapshot = await source.snapshot()
+        (dora,) = [i for i in snapshot.identities if i.username == "dora"]
+        view = await PersonReader(source.reader, scope, {}).read(
+            dora.id, (), (), (), datetime.now(UTC)
+        )
+
+    assert view.complete
+    assert [person.id for person in view.people] == [dora.id]
