@@ -34,6 +34,7 @@ CLIENTS = {
     "full": ALL_ROLES,
     "no-view-users": ("query-users", "query-groups", "view-events", "view-realm"),
     "no-view-realm": ("view-users", "query-users", "query-groups", "view-events"),
+    "too-much": (*ALL_ROLES, "manage-users"),
 }
 
 
@@ -250,3 +251,13 @@ async def test_a_provisioning_re_check_keeps_a_hidden_attribute_in_scope(realm: 
 
     assert view.complete
     assert [person.id for person in view.people] == [dora.id]
+
+
+async def test_a_service_account_that_may_change_users_is_a_warning(realm: Realm) -> None:
+    found = await results(realm.check("too-much"))
+    fine = await results(realm.check("full"))
+
+    assert found["write access"].ok
+    assert found["write access"].warning
+    assert "manage-users" in found["write access"].fix
+    assert "write access" not in fine

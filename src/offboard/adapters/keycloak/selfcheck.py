@@ -16,10 +16,10 @@ from offboard.adapters.keycloak.requests import AccessDeniedError, AdminReader, 
 from offboard.adapters.keycloak.scope import KeycloakScope
 from offboard.adapters.keycloak.scope_checks import scope_checks
 from offboard.adapters.keycloak.wire import (
+    CHECKED_USERS,
     COUNT,
     EVENTS_CONFIG,
     REALM,
-    USERS,
     EventsConfigRep,
     RealmRep,
 )
@@ -90,6 +90,7 @@ class SelfChecker:
         self._poll_interval = poll_interval
         self.realm_id: str | None = None
         self._duplicate_emails = False
+        self._may_write = False
         """The realm's internal id, once read (webhooks name their realm by it)."""
 
     async def run(self) -> list[CheckResult]:
@@ -105,6 +106,8 @@ class SelfChecker:
             results.append(DUPLICATE_EMAILS)
         listing, someone = await self._list_users()
         results.append(listing)
+        if self._may_write:
+            results.append(self._write_access())
         results.extend([await self._probe(probe) for probe in base_probes(someone)])
         results.extend(await scope_checks(self._reader, self._scope, self._denied))
         results.extend(await self._events_config())
@@ -116,12 +119,13 @@ class SelfChecker:
         name = "list users"
         query: dict[str, str | int | bool] = {"max": 1, "briefRepresentation": True}
         try:
-            listed = await self._reader.read("users", USERS, query)
+            listed = await self._reader.read("users", CHECKED_USERS, query)
         except AccessDeniedError:
             return self._denied(name, name, "query-users"), NIL_USER
         except OffboardError as error:
             return CheckResult(name, False, str(error)), NIL_USER
         if listed:
+            self._may_write = listed[0].access.get("manage", False)
             return CheckResult(name, True, "allowed (query-users)"), listed[0].id
         try:
             count = await self._reader.read("users/count", COUNT)
@@ -135,6 +139,17 @@ class SelfChecker:
         return CheckResult(
             name, True, "allowed (query-users); the realm has no users yet"
         ), NIL_USER
+
+    def _write_access(self) -> CheckResult:
+        return CheckResult(
+            "write access",
+            True,
+            "the service account may change users (Keycloak lists them as manageable): "
+            "offboard only reads, and a leaked secret would let its holder edit anyone",
+            f"remove manage-users (and realm-admin) from the service account of client "
+            f"{self._client_id!r}: Clients → {self._client_id} → Service accounts roles",
+            warning=True,
+        )
 
     async def intake(self) -> list[CheckResult]:
         """The realm settings the event intake depends on: admin and user events saved, and

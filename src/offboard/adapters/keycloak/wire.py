@@ -134,3 +134,12 @@ class GroupTree(WireModel):
 
 USER_PROFILE = TypeAdapter(UserProfileConfig)
 GROUP_TREES = TypeAdapter(list[GroupTree])
+
+
+class CheckedUserRep(UserRep):
+    """A listed user with ``access``: what the caller may do to them (the self-check's)."""
+
+    access: dict[str, bool] = Field(default_factory=dict)
+
+
+CHECKED_USERS = TypeAdapter(list[CheckedUserRep])
