@@ -121,7 +121,8 @@ def test_a_realm_keycloak_does_not_have_is_an_error_not_unreachable(
     world.config.write_text(text.replace('realm = "acme"', 'realm = "nope"'))
     code, output = world.run(runner, "plan")
     assert code == ExitCode.ERROR, output  # retrying later (exit 7) would never help
-    assert "no such realm there (check keycloak.realm)" in output
+    assert "Keycloak has no realm 'nope'" in " ".join(output.split())
+    assert "check keycloak.realm" in output
     assert "unreachable" not in output
 
 

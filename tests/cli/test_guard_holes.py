@@ -102,6 +102,34 @@ def test_a_blocked_plan_does_not_lift_the_count_drop_guard(
     assert code == ExitCode.OK, output
 
 
+def _link_everyone_then_drop_unlinked(world: World, runner: CliRunner) -> None:
+    """A first apply (links only), then 15 unlinked people gone: a count drop of 15 %."""
+    code, output = world.run(runner, "apply", "--yes")
+    assert code == ExitCode.OK, output
+    realm = world.served.keycloak.realm
+    for n in range(15):
+        user = realm.user_by_username(f"unlinked-{n:02d}")
+        assert user is not None
+        realm.remove_user(user.id)
+
+
+def test_accepting_a_drop_that_leaves_nothing_to_send_moves_the_baseline(
+    hundred: World, runner: CliRunner
+) -> None:
+    # A narrower scope on day one: fewer Keycloak users, nobody to deprovision. The override
+    # was announced "journaled", yet nothing was, and every later plan stayed blocked.
+    _link_everyone_then_drop_unlinked(hundred, runner)
+    code, output = hundred.run(runner, "plan")
+    assert code == ExitCode.BLOCKED, output
+
+    code, output = hundred.run(runner, "apply", "--yes", "--override-guard", "source-count-drop")
+    assert code == ExitCode.OK, output
+    _, journal = hundred.run(runner, "journal", "list", "--format", "jsonl")
+    assert "guard overridden: source-count-drop" in journal
+    code, output = hundred.run(runner, "plan")
+    assert code == ExitCode.OK, output
+
+
 @pytest.fixture
 def graceful(tmp_path: Path, store_line: str) -> Iterator[World]:
     yield from _world(tmp_path, store_line, 20, 'grace_period = "2s"\n')
@@ -137,13 +165,7 @@ def _add_unlinked(world: World, names: list[str]) -> None:
 def test_a_source_anomaly_pauses_one_person_deprovisioning_until_a_healthy_full_read(
     hundred: World, runner: CliRunner
 ) -> None:
-    code, output = hundred.run(runner, "apply", "--yes")
-    assert code == ExitCode.OK, output
-    realm = hundred.served.keycloak.realm
-    for n in range(15):
-        user = realm.user_by_username(f"unlinked-{n:02d}")
-        assert user is not None
-        realm.remove_user(user.id)
+    _link_everyone_then_drop_unlinked(hundred, runner)
     code, output = hundred.run(runner, "plan")  # a read-only plan sees the drop
     assert code == ExitCode.BLOCKED, output
     hundred.disable(person(10))

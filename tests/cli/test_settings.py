@@ -212,3 +212,73 @@ def test_provisioning_budget_settings_are_checked_and_become_the_budgets() -> No
         ProvisioningBudgetSettings(creates_per_hour=10, creates_per_day=5)
     with pytest.raises(ValueError, match="greater than or equal to 0"):
         ProvisioningBudgetSettings(membership_removals_per_hour=-1)
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "https://sso.example.com/admin",
+        "https://sso.example.com/admin/master/console/",
+        "https://sso.example.com/realms/staff",
+        "https://sso.example.com/auth/realms/staff/",
+        "https://sso.example.com/auth/admin/realms/staff",
+    ],
+)
+def test_a_keycloak_url_pasted_from_the_console_names_the_root_to_give(
+    config_file: Path, pasted: str
+) -> None:
+    # /admin answered the token request 401 ("refused the client credentials"): misleading.
+    text = config_file.read_text()
+    config_file.write_text(text.replace('"https://sso.example.com"', f'"{pasted}"'))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    assert "keycloak.base_url:" in str(caught.value)
+    assert "the server's root URL" in str(caught.value)
+
+
+def test_a_relative_path_of_the_server_is_kept(config_file: Path) -> None:
+    text = config_file.read_text()
+    config_file.write_text(text.replace("https://sso.example.com", "https://sso.example.com/auth"))
+    assert load_settings(config_file).keycloak.base_url == "https://sso.example.com/auth"
+
+
+def test_a_misspelt_key_names_the_key_meant(config_file: Path) -> None:
+    text = config_file.read_text()
+    config_file.write_text(text.replace("[keycloak]", "[keycloak]\nclient_secret_fle = 'x'"))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    assert "keycloak.client_secret_fle: unknown key; did you mean client_secret_file?" in str(
+        caught.value
+    )
+
+
+@pytest.mark.parametrize("path", ["/staff/", "//staff", "/staff//eng"])
+def test_a_group_path_with_an_empty_segment_is_refused(config_file: Path, path: str) -> None:
+    # "/staff/" found the group, yet its members' paths read "/staff": each looked as if
+    # they had left the scope, and only a count guard held their deactivation.
+    text = config_file.read_text()
+    config_file.write_text(text.replace("[keycloak]", f"[keycloak]\nscope_groups = ['{path}']"))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    written = "/" + "/".join(part for part in path.split("/") if part)
+    assert f"keycloak.scope_groups: {path!r} is not a group path: write {written!r}" in str(
+        caught.value
+    )
+
+
+def test_a_provisioned_group_path_with_a_trailing_slash_is_refused(config_file: Path) -> None:
+    text = config_file.read_text() + "\n[provisioning]\ngroups = ['/team/devs/']\n"
+    config_file.write_text(text)
+    with pytest.raises(ConfigError, match=r"provisioning.groups: '/team/devs/' is not a group"):
+        load_settings(config_file)
+
+
+def test_a_number_given_with_a_unit_says_to_write_digits(config_file: Path) -> None:
+    # pydantic's "unable to parse string as a number" left the admin guessing what to write.
+    text = config_file.read_text().replace("[keycloak]", "[keycloak]\ntimeout = '30s'")
+    config_file.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    assert "keycloak.timeout: not a number: write digits only, without quotes or a unit" in str(
+        caught.value
+    )

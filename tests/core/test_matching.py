@@ -49,6 +49,16 @@ def test_two_identities_with_one_email_are_blocked_not_guessed() -> None:
     }
 
 
+def test_each_twin_is_named_with_the_command_that_decides() -> None:
+    # A realm allowing duplicate emails showed two identical rows: no username, no id.
+    twins = source(identity(1), identity(2, email=email(1)))
+    reasons = sorted(e.reason for e in make_plan(twins, target(account(1))).entries)
+    assert len(set(reasons)) == 2
+    for n, reason in zip((1, 2), reasons, strict=True):
+        assert f"(id {iid(n)})" in reason
+        assert "offboard links resolve" in reason
+
+
 def test_one_email_on_two_accounts_is_blocked_not_guessed() -> None:
     result = make_plan(source(identity(1)), target(account(1), account(2, email=email(1))))
     assert not result.actions

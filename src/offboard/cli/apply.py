@@ -147,10 +147,12 @@ async def apply_flow(
         show_plan_summary(chosen, console, show_links=show_links)
     await stop_if_blocked(wired, chosen, console, overrides, "apply", yes=yes)
     if not chosen.has_changes:
-        if not chosen.link_updates:
+        if not chosen.link_updates and not chosen.blocked_by:
             return None
         # Bookkeeping only (grace-period marks, links): saved as the daemon saves it, so that
         # a cron-driven `apply` sees the grace period end too. Nothing is sent; no question.
+        # A guard lifted with nothing to send is journaled all the same, and a count drop so
+        # accepted becomes the baseline (a narrower scope leaves no one to deprovision).
         return await apply_in_run(wired, chosen, console, overrides)
     confirm(console, f"Apply {len(chosen.actions)} actions?", yes=yes)
     return await apply_in_run(wired, chosen, console, overrides)

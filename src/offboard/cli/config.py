@@ -86,7 +86,8 @@ def check(
     admin-events settings, the Atlassian key's type and scope, the org and its verified
     domains, the SCIM directory key if set, and that the store opens at a supported version.
     Exits 1 when any check fails. WARN lines need attention (the API key's owner unknown, a
-    key expiring within 30 days) but do not fail.
+    key expiring within 30 days, a secret written in the file or in a file others may read)
+    but do not fail.
 
     --deep also runs every read the adapters use against the configured tenant, read-only,
     and reports what each answer shows about offboard's assumptions (cursor form, roles on
@@ -99,10 +100,12 @@ def check(
     from rich.text import Text
 
     from offboard.cli.fitting import plain_console
+    from offboard.cli.secret_checks import secret_checks
     from offboard.cli.wiring import run_checks
 
     settings = state_of(ctx).settings()
     results = asyncio.run(run_checks(settings, deep=deep))
+    results.extend(secret_checks(state_of(ctx).config, settings))
     out = plain_console(highlight=False, soft_wrap=True)
     for result in results:
         mark, style = ("OK  ", "green") if result.ok else ("FAIL", "red")

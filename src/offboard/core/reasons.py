@@ -58,7 +58,8 @@ _ENTRY_SENTENCES: dict[Rule, str] = {
     Rule.DISABLE_UNCONFIRMED: "Keycloak reports {who} disabled, not yet confirmed by a "
     "fresh read and a brute-force check",
     Rule.ABSENCE_UNCONFIRMED: "{who} is missing from the Keycloak read, not confirmed by 404",
-    Rule.AMBIGUOUS_IDENTITIES: "several Keycloak identities claim the email {detail}",
+    Rule.AMBIGUOUS_IDENTITIES: "{who} is one of several Keycloak identities claiming the "
+    "account of {detail}; decide with `offboard links resolve`",
     Rule.AMBIGUOUS_ACCOUNTS: "several Atlassian accounts have the email {detail}",
     Rule.ACCOUNT_LINKED_ELSEWHERE: "{who} matches an account already linked to another "
     "Keycloak identity; re-link by hand if it is the same person",

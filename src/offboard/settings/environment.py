@@ -88,3 +88,16 @@ def _suggestion(name: str, names: set[str]) -> str:
     if close:
         return f"; did you mean {close[0]}?"
     return " (sections and keys are joined by two underscores: OFFBOARD_SECTION__KEY)"
+
+
+def key_meant(model: type[BaseModel], location: tuple[str, ...]) -> str | None:
+    """The known key closest to the misspelt last part of ``location`` (a file's key), in
+    the section the earlier parts name; None when nothing is close."""
+    for part in location[:-1]:
+        info = model.model_fields.get(part)
+        annotation = info.annotation if info is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    close = difflib.get_close_matches(location[-1], sorted(model.model_fields), n=1, cutoff=0.75)
+    return close[0] if close else None

@@ -20,7 +20,7 @@ from pydantic_settings import (
 
 from offboard.core.policy import ActionKind, Policy, Thresholds
 from offboard.settings.console import ConsoleSettings
-from offboard.settings.environment import maybe_setting, unknown_variables
+from offboard.settings.environment import key_meant, maybe_setting, unknown_variables
 from offboard.settings.licences import LicenceSettings
 from offboard.settings.locations import resolve_file_locations
 from offboard.settings.notifications import NotificationSettings
@@ -198,7 +198,12 @@ def describe(error: ValidationError) -> list[str]:
             env = "OFFBOARD_" + where.upper().replace(".", "__")
             message = f"missing (set it in the file or as {env})"
         elif item["type"] == "extra_forbidden":
-            message = "unknown key (check its spelling against `offboard config init`)"
+            meant = key_meant(Settings, tuple(loc))
+            message = (
+                f"unknown key; did you mean {meant}?"
+                if meant
+                else "unknown key (check its spelling against `offboard config init`)"
+            )
         elif item["type"] in ("literal_error", "enum"):
             if loc[-1:] == ["[key]"]:  # a table's key (policy.actions.<class>), not its value
                 where = ".".join(loc[:-2])
@@ -216,5 +221,7 @@ _PLAIN = {
     "date_parsing": "not a date: write YYYY-MM-DD, e.g. 2027-03-01",
     "date_from_datetime_parsing": "not a date: write YYYY-MM-DD, e.g. 2027-03-01",
     "date_type": "not a date: write YYYY-MM-DD, e.g. 2027-03-01",
+    "float_parsing": "not a number: write digits only, without quotes or a unit (e.g. 30)",
+    "int_parsing": "not a whole number: write digits only, without quotes or a unit (e.g. 30)",
 }
-"""pydantic's wording for a bad time or date, replaced by what to write."""
+"""pydantic's wording for a bad time, date or number, replaced by what to write."""

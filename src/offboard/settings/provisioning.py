@@ -11,7 +11,7 @@ from offboard.core.budget import (
     absolute_budget,
 )
 from offboard.core.guards import ProvisioningThresholds
-from offboard.settings.values import Section
+from offboard.settings.values import Section, check_group_path
 
 
 def _default(category: BudgetCategory, window: int) -> int:
@@ -85,9 +85,10 @@ class ProvisioningSettings(Section):
 
     @model_validator(mode="after")
     def _paths(self) -> ProvisioningSettings:
-        for path in (*self.groups, *self.group_prefixes):
-            if not path.startswith("/") or not path.strip("/"):
-                raise ValueError(f"groups: {path!r} is not a group path like /team/devs")
+        for path in self.groups:
+            check_group_path("groups", path, "/team/devs")
+        for path in self.group_prefixes:
+            check_group_path("group_prefixes", path, "/atlassian")
         if not self.attributes:  # the provisioning model only for a configuration that maps some
             return self
         from offboard.core.provisioning_model import PROFILE_ATTRIBUTES

@@ -10,7 +10,14 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 
 from offboard.core.policy import Scope
-from offboard.settings.values import Duration, Section, read_secret, secure_url
+from offboard.settings.values import (
+    Duration,
+    Section,
+    check_group_path,
+    keycloak_root,
+    read_secret,
+    secure_url,
+)
 
 
 class KeycloakSettings(Section):
@@ -28,9 +35,12 @@ class KeycloakSettings(Section):
     client_secret_file: Path | None = None
     """A file holding the client secret (e.g. a systemd credential)."""
     scope_groups: list[str] = Field(default_factory=list)
-    """Only direct members of these groups (paths like ``/staff/eng``) are in scope."""
+    """Only direct members of these groups are in scope: full paths as Keycloak's Groups page
+    shows them, e.g. ``/staff/eng`` (case-sensitive, no trailing ``/``)."""
     scope_attribute: str | None = None
-    """Only users with this attribute value are in scope, as ``name=value`` (not with groups)."""
+    """Only users with this attribute value are in scope, as ``name=value`` (not with groups).
+    On Keycloak 24+ the realm's user profile must declare the attribute (or unmanaged
+    attributes be on): an undeclared one is dropped, and ``config check`` says so."""
     page_size: int = Field(default=1000, ge=1, le=1000)
     """Users per page when listing the realm (brief representations; 1000 measured about four
     times faster than 100 on a 10k-user realm, see benchmarks/bench_keycloak.py)."""
@@ -43,7 +53,7 @@ class KeycloakSettings(Section):
 
     @model_validator(mode="after")
     def _resolve(self) -> KeycloakSettings:
-        object.__setattr__(self, "base_url", secure_url("base_url", self.base_url))
+        object.__setattr__(self, "base_url", keycloak_root(secure_url("base_url", self.base_url)))
         if not self.realm.strip() or "/" in self.realm:
             # It becomes a URL path segment: "" or "a/b" would ask another endpoint.
             raise ValueError(f"realm: {self.realm!r} is not a realm name (not empty, no '/')")
@@ -61,8 +71,7 @@ class KeycloakSettings(Section):
         if self.scope_groups and self.scope_attribute:
             raise ValueError("scope_attribute: choose scope_groups or scope_attribute, not both")
         for group in self.scope_groups:
-            if not group.startswith("/") or not group.strip("/"):
-                raise ValueError(f"scope_groups: {group!r} is not a group path like /staff/eng")
+            check_group_path("scope_groups", group, "/staff/eng")
         return self
 
     @property

@@ -118,6 +118,37 @@ def secure_url(key: str, url: str) -> str:
     return url.rstrip("/")
 
 
+def check_group_path(key: str, path: str, example: str) -> None:
+    """A Keycloak group path as Keycloak writes it: ``/parent/child``, no empty segment.
+
+    A trailing or doubled ``/`` still finds the group, but its members' paths never equal
+    it, so they would all look as if they had left the scope.
+    """
+    parts = path.split("/")
+    if parts[0] or not any(parts[1:]):
+        raise ValueError(f"{key}: {path!r} is not a group path like {example}")
+    if not all(parts[1:]):
+        written = "/" + "/".join(part for part in parts if part)
+        raise ValueError(
+            f"{key}: {path!r} is not a group path: write {written!r} (no empty segment, no "
+            "trailing '/')"
+        )
+
+
+def keycloak_root(url: str) -> str:
+    """Keycloak's root URL as given, or an error naming the root when a console or realm
+    URL was pasted: its token request went to a path that answers 401 or 404 instead."""
+    path = urlsplit(url).path
+    found = re.search(r"/(admin|realms)(/|$)", path)
+    if found is None:
+        return url
+    root = url[: len(url) - len(path) + found.start()]
+    raise ValueError(
+        f"base_url: {url!r} goes past the server's root URL (at /{found[1]}): give the "
+        f"server's root URL, here {root!r}; offboard adds /realms/<realm> and /admin itself"
+    )
+
+
 def _without_userinfo(url: str) -> str:
     """The URL as it may be shown: everything up to its last '@' hidden."""
     return url if "@" not in url else "***@" + url.rpartition("@")[2]

@@ -49,7 +49,9 @@ def endpoint(state: EmulatorState, handler: Handler) -> Callable[[Request], Awai
         try:
             realm = request.path_params.get("realm")
             if realm is not None and realm != state.realm.settings.name:
-                raise not_found("Realm not found.")
+                # The admin API and the protocol endpoints word it differently.
+                admin = request.url.path.startswith("/admin/")
+                raise not_found("Realm not found." if admin else "Realm does not exist")
             return await handler(request, state)
         except KeycloakError as error:
             return error_response(error)

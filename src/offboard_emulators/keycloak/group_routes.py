@@ -97,10 +97,11 @@ class GroupRoutes(RouteHandlers):
         return self.render(group.listed(MANAGE_USERS in principal.roles, count, brief=False))
 
     async def children(self, request: Request, state: EmulatorState) -> Response:
-        """`GET groups/{group}/children`: the direct subgroups, paged (Keycloak 23+)."""
+        """`GET groups/{group}/children`: the direct subgroups, paged (Keycloak 23+); the
+        group must be viewable first, so `query-groups` alone is refused (403)."""
         group = self._group(state, request.path_params["group"])
         principal = self.caller(request, state)
-        require(principal, QUERY_GROUPS)
+        require(principal, VIEW_USERS)
         params = request.query_params
         first, max_ = parse_int(params.get("first")), parse_int(params.get("max"))
         brief = parse_bool(params.get("briefRepresentation")) is not False

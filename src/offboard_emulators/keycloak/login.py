@@ -20,6 +20,8 @@ from offboard_emulators.keycloak.model import Client, User, effective_roles
 from offboard_emulators.keycloak.state import Realm
 
 INVALID_CLIENT = ("unauthorized_client", "Invalid client or Invalid client credentials")
+UNKNOWN_CLIENT = ("invalid_client", INVALID_CLIENT[1])
+"""An unknown or disabled client: the same words under another error code."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,9 @@ class Logins:
             raise oauth_error(
                 401, "unauthorized_client", "Public client not allowed to retrieve service account"
             )
-        if client is None or client.secret != secret:
+        if client is None:
+            raise oauth_error(401, *UNKNOWN_CLIENT)
+        if client.secret != secret:
             raise oauth_error(401, *INVALID_CLIENT)
         if not client.service_accounts:
             raise oauth_error(

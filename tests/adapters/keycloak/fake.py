@@ -57,6 +57,8 @@ class FakeKeycloak:
         }
     )
     realm_attributes: dict[str, str] = field(default_factory=dict)
+    user_profile: dict[str, Any] | None = None
+    """``GET users/profile`` (Keycloak 24+); None answers 404, as before the user profile."""
     brute_force_protected: bool | None = None
     """The realm's ``bruteForceProtected``; None leaves the field out."""
     token_lifetime: int = 300
@@ -108,6 +110,8 @@ class FakeKeycloak:
             return httpx.Response(200, json=self.counts.pop(0) if self.counts else count)
         if path == "users":
             return self.handle_list(params)
+        if path == "users/profile" and self.user_profile is not None:
+            return httpx.Response(200, json=self.user_profile)
         if path.startswith("users/"):
             return self._read(path.split("/")[1])
         if path.startswith("attack-detection/brute-force/users/"):
@@ -118,7 +122,12 @@ class FakeKeycloak:
         if path == "events/config":
             return httpx.Response(200, json=self.events_config)
         if path == "":
-            realm: dict[str, Any] = {"realm": REALM, "attributes": self.realm_attributes}
+            # As to view-realm: with the id (a slim answer without it is the 403 of this call).
+            realm: dict[str, Any] = {
+                "id": f"{REALM}-id",
+                "realm": REALM,
+                "attributes": self.realm_attributes,
+            }
             if self.brute_force_protected is not None:
                 realm["bruteForceProtected"] = self.brute_force_protected
             return httpx.Response(200, json=realm)

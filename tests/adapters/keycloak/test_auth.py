@@ -105,14 +105,23 @@ async def test_a_snapshot_without_credentials_raises_rather_than_reporting_empty
     assert snapshot.identities == ()
 
 
-async def test_a_404_at_the_token_endpoint_means_no_such_realm() -> None:
+@pytest.mark.parametrize(
+    ("answer", "said", "key"),
+    [
+        ({"error": "Realm does not exist"}, f"Keycloak has no realm {REALM!r}", "keycloak.realm"),
+        ({"error": "Not Found"}, "no Keycloak token endpoint", "keycloak.base_url"),
+    ],
+)
+async def test_a_404_at_the_token_endpoint_is_no_such_realm_or_a_wrong_base_url(
+    answer: dict[str, str], said: str, key: str
+) -> None:
     from offboard.ports import PermanentError
 
-    gone = httpx.MockTransport(lambda request: httpx.Response(404, json={"error": "Not Found"}))
+    gone = httpx.MockTransport(lambda request: httpx.Response(404, json=answer))
     auth = ClientCredentialsAuth(TOKEN_URL, "offboard", SecretStr(SECRET))
     async with httpx.AsyncClient(auth=auth, transport=gone) as client:
-        with pytest.raises(PermanentError, match="no such realm there") as raised:
+        with pytest.raises(PermanentError, match=said) as raised:
             await client.get(f"{BASE}/admin/realms/{REALM}/users/count")
     assert TOKEN_URL in str(raised.value)
-    assert "keycloak.realm" in str(raised.value)
+    assert key in str(raised.value)
     assert SECRET not in str(raised.value)

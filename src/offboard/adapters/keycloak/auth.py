@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
+from urllib.parse import unquote
 
 import httpx
 from pydantic import SecretStr, ValidationError
 
+from offboard.adapters.keycloak.refusals import not_found, refused
 from offboard.adapters.keycloak.skew import keycloak_behind
 from offboard.adapters.keycloak.wire import TokenResponse
-from offboard.ports import AuthenticationError, PermanentError, TemporaryError
+from offboard.ports import PermanentError, TemporaryError
 
 RENEW_AT_FRACTION = 0.9
 """Renew once this share of ``expires_in`` has passed, so no request carries a dying token."""
@@ -73,19 +75,10 @@ class ClientCredentialsAuth(httpx.Auth):
     def _check_token_response(self, response: httpx.Response) -> TokenResponse:
         status = response.status_code
         if status in (400, 401, 403):
-            raise AuthenticationError(
-                f"Keycloak refused the client credentials of {self._client_id!r} "
-                f"(HTTP {status}); check the client id, its secret and that service "
-                "accounts are enabled on the client",
-                status=status,
-            )
+            raise refused(status, response.content, self._client_id)
         if status == httpx.codes.NOT_FOUND:
-            # Keycloak's token endpoint exists in every realm: a 404 means the realm does not.
-            raise PermanentError(
-                f"Keycloak answered HTTP 404 at {self._token_url}: no such realm there "
-                "(check keycloak.realm)",
-                status=status,
-            )
+            realm = unquote(self._token_url.rpartition("/realms/")[2].partition("/")[0])
+            raise not_found(response.content, self._token_url, realm)
         if status == 429 or status >= 500:
             raise TemporaryError(f"Keycloak token endpoint answered HTTP {status}", status=status)
         if status != 200:

@@ -50,10 +50,16 @@ def identity_from_listing(
 
 
 def identity_from_read(
-    user: UserRep, *, lockout: Lockout, disable_confirmed: bool, groups: Iterable[str] = ()
+    user: UserRep,
+    *,
+    lockout: Lockout,
+    disable_confirmed: bool,
+    groups: Iterable[str] = (),
+    vouched: Mapping[str, str] | None = None,
 ) -> Identity:
-    """An identity from a read by id, with what the confirmation found out."""
-    listed = identity_from_listing(user, groups)
+    """An identity from a read by id, with what the confirmation found out (``vouched``:
+    scope attribute values Keycloak's ``q=`` filter found on the user)."""
+    listed = identity_from_listing(user, groups, vouched)
     return replace(
         listed, lockout=lockout, disable_confirmed=disable_confirmed and not listed.enabled
     )

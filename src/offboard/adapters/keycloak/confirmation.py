@@ -22,6 +22,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Collection, Container, Iterable, Mapping
 
 from offboard.adapters.circuit import UnreachableError
+from offboard.adapters.keycloak.attribute_filter import vouched_attributes
 from offboard.adapters.keycloak.casting import identity_from_read, is_permanently_locked
 from offboard.adapters.keycloak.disabled_listing import DisabledListing
 from offboard.adapters.keycloak.requests import AdminReader, seg
@@ -236,7 +237,7 @@ class Confirmer:
                 del fresh[identity_id]
                 continue
             if again is None or again.enabled:  # gone, or the disabled read was spurious
-                fresh[identity_id] = _reread(again, fresh[identity_id])
+                fresh[identity_id] = _reread(again, fresh[identity_id], self._scope)
             else:
                 still.append(identity_id)
         return still
@@ -255,7 +256,11 @@ class Confirmer:
         if listed is not None:
             groups = await self._scoped_groups(identity_id)
             return identity_from_read(
-                listed, lockout=_stored_lockout(listed), disable_confirmed=False, groups=groups
+                listed,
+                lockout=_stored_lockout(listed),
+                disable_confirmed=False,
+                groups=groups,
+                vouched=await self._scoped_attributes(listed),
             )
         user = await self._read_user(identity_id)
         if user is None:
@@ -266,7 +271,10 @@ class Confirmer:
         # Checked for enabled users too: Keycloak 26.7.3 shows a temporarily locked user as
         # enabled (older 26.x showed it as disabled), and the lockout is worth knowing either way.
         lockout = await self._lockout(user, lockouts)
-        return identity_from_read(user, lockout=lockout, disable_confirmed=False, groups=groups)
+        vouched = await self._scoped_attributes(user)
+        return identity_from_read(
+            user, lockout=lockout, disable_confirmed=False, groups=groups, vouched=vouched
+        )
 
     async def _read_user(self, identity_id: IdentityId) -> UserRep | None:
         """One read by id, taking its turn for the exchange with Keycloak only.
@@ -311,6 +319,13 @@ class Confirmer:
         except OffboardError:
             return Lockout.UNKNOWN
         return Lockout.TEMPORARY if status.disabled else Lockout.NONE
+
+    async def _scoped_attributes(self, user: UserRep) -> Mapping[str, str]:
+        """Scope attribute values the read hides but Keycloak's filter finds (see
+        ``attribute_filter``): without them a re-check would read the user out of scope."""
+        return await vouched_attributes(
+            self._reader, self._scope, user.id, user.username, user.attributes
+        )
 
     async def _scoped_groups(self, identity_id: IdentityId) -> frozenset[str]:
         """The configured groups the user is in now (group scope only)."""
@@ -361,12 +376,14 @@ def _may_be_disabled(identity: Identity) -> bool:
     return not identity.enabled and identity.lockout not in (Lockout.TEMPORARY, Lockout.UNKNOWN)
 
 
-def _reread(again: UserRep | None, first: Identity | None) -> Identity | None:
-    """A re-read that contradicts the disable: gone (None) or enabled, with what we knew."""
+def _reread(again: UserRep | None, first: Identity | None, scope: KeycloakScope) -> Identity | None:
+    """A re-read that contradicts the disable: gone (None) or enabled, with what we knew
+    (its scope groups, and the scope attribute values the first read found)."""
     if again is None or first is None:
         return None
+    vouched = {k: v for k, v in scope.attributes.items() if v in first.attributes.get(k, ())}
     return identity_from_read(
-        again, lockout=first.lockout, disable_confirmed=False, groups=first.groups
+        again, lockout=first.lockout, disable_confirmed=False, groups=first.groups, vouched=vouched
     )
 
 

@@ -182,6 +182,8 @@ class UserLister:
         # No tolerance here: fewer users than the lower count means a deletion during the
         # walk shifted the offsets and someone was skipped.
         if listed < min(before, after):
+            # query-users without view-users counts everyone and lists no one.
+            hidden = " (Keycloak lists users only to view-users)" if listed == 0 else ""
             listing.problems.append(
-                f"the walk listed {listed} users but users/count says {min(before, after)}"
+                f"the walk listed {listed} users but users/count says {min(before, after)}" + hidden
             )

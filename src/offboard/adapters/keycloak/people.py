@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from pydantic import TypeAdapter
 
+from offboard.adapters.keycloak.attribute_filter import filter_finds, shows_scope
 from offboard.adapters.keycloak.listing import SERVICE_ACCOUNT_PREFIX
 from offboard.adapters.keycloak.paging import walk_pages
 from offboard.adapters.keycloak.requests import AdminReader, Query, seg
@@ -198,19 +199,25 @@ class PersonReader:
             if is_selected(rep.path, paths, prefixes)
         }
         people: tuple[Person, ...] = ()
-        if self._in_scope(user, member_of):
+        try:
+            inside = await self._in_scope(user, member_of)
+        except OffboardError as error:
+            return People((), (), now, False, (f"scope of {identity_id}: {error}",), targeted=True)
+        if inside:
             theirs = frozenset(g.path for g in selected.values() if g.path in member_of)
             people = (person_of(user, theirs, self.attributes),)
         groups = tuple(sorted(selected.values(), key=lambda g: g.path))
         return People(people, groups, now, True, targeted=True)
 
-    def _in_scope(self, user: NamedUserRep, member_of: set[str]) -> bool:
+    async def _in_scope(self, user: NamedUserRep, member_of: set[str]) -> bool:
         if user.username.startswith(SERVICE_ACCOUNT_PREFIX):
             return False
         if self.scope.group_paths:
             return any("/" + p.strip("/") in member_of for p in self.scope.group_paths)
-        attributes = user.attributes or {}
-        return all(value in attributes.get(key, []) for key, value in self.scope.attributes.items())
+        if shows_scope(user.attributes, self.scope):
+            return True
+        # Hidden by the user profile yet stored: judged by the filter the listing uses.
+        return await filter_finds(self.reader, self.scope, user.id, user.username)
 
 
 def person_of(user: NamedUserRep, groups: frozenset[str], attributes: Mapping[str, str]) -> Person:

@@ -38,9 +38,36 @@ class AccessDeniedError(PermanentError):
     """403: the service account lacks a role. Never read as "the user is gone"."""
 
 
+ROLE_BY_PATH = (
+    ("admin-events", "view-events"),
+    ("events", "view-events"),
+    ("users/count", "query-users"),
+    ("users/profile", "view-users"),
+    ("users/", "view-users"),
+    ("users", "query-users"),
+    ("attack-detection/", "view-users"),
+    ("group", "view-users"),
+)
+"""The role each admin path needs, first prefix wins; the realm itself needs view-realm."""
+
+
+def role_for(path: str) -> str | None:
+    """The realm-management role whose absence a 403 on ``path`` (after the realm) means."""
+    if not path:
+        return "view-realm"
+    return next((role for prefix, role in ROLE_BY_PATH if path.startswith(prefix)), None)
+
+
 def _access_denied(response: httpx.Response, what: str) -> PermanentError:
+    path = response.request.url.path.partition("/admin/realms/")[2].partition("/")[2]
+    role = role_for(path)
+    missing = (
+        f"the service account lacks the realm-management role {role!r}"
+        if role
+        else "a realm-management role is missing"
+    )
     return AccessDeniedError(
-        f"{what}: HTTP 403 (a realm-management role is missing): {body_excerpt(response)}",
+        f"{what}: HTTP 403 ({missing}; offboard config check names each): {body_excerpt(response)}",
         status=403,
     )
 

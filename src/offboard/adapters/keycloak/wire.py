@@ -82,6 +82,7 @@ class RealmRep(WireModel):
     attributes: dict[str, str] = Field(default_factory=dict)
     bruteForceProtected: bool = True  # noqa: N815 - wire name
     """Missing is taken as on: only a realm that says it is off can skip lockout checks."""
+    duplicateEmailsAllowed: bool = False  # noqa: N815 - wire name
 
 
 class BruteForceStatus(WireModel):
@@ -101,3 +102,44 @@ COUNT = TypeAdapter(int)
 BRUTE_FORCE = TypeAdapter(BruteForceStatus)
 EVENTS_CONFIG = TypeAdapter(EventsConfigRep)
 REALM = TypeAdapter(RealmRep)
+
+
+class ProfileAttributePermissions(WireModel):
+    view: list[str] = Field(default_factory=list)
+    edit: list[str] = Field(default_factory=list)
+
+
+class ProfileAttribute(WireModel):
+    """One attribute the realm's user profile declares (Keycloak 24+)."""
+
+    name: str
+    permissions: ProfileAttributePermissions = Field(default_factory=ProfileAttributePermissions)
+
+
+class UserProfileConfig(WireModel):
+    """``GET users/profile``: declared attributes, and what happens to the others."""
+
+    attributes: list[ProfileAttribute] = Field(default_factory=list)
+    unmanagedAttributePolicy: str | None = None  # noqa: N815 - wire name
+    """Unset: unmanaged attributes are off, and Keycloak drops any attribute not declared."""
+
+
+class GroupTree(WireModel):
+    """A group as ``GET groups?search=`` lists it, with the subgroups that lead to a match."""
+
+    name: str = ""
+    path: str = ""
+    subGroups: list[GroupTree] = Field(default_factory=list)  # noqa: N815 - wire name
+
+
+USER_PROFILE = TypeAdapter(UserProfileConfig)
+GROUP_TREES = TypeAdapter(list[GroupTree])
+
+
+class CheckedUserRep(UserRep):
+    """A listed user with ``access``: what the caller may do to them (the self-check's)."""
+
+    access: dict[str, bool] = Field(default_factory=dict)
+
+
+CHECKED_USERS = TypeAdapter(list[CheckedUserRep])
