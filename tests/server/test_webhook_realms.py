@@ -56,7 +56,8 @@ async def test_a_delivery_naming_the_realm_by_name_is_taken(wired: Wired) -> Non
 
 
 async def test_before_the_realm_id_is_known_every_realm_is_taken(wired: Wired) -> None:
-    # The id is read with the first full pass; until then nothing is dropped on a guess.
+    # The id is read with the realm or from the first event polled; until then nothing is
+    # dropped on a guess.
     assert await post(wired, delivery("e-4", "0d0e0f00-another-realm")) == 202
 
 

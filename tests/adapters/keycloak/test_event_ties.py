@@ -87,3 +87,25 @@ async def test_only_a_millisecond_cut_by_a_page_is_read_again(emulator: Target) 
     ]
     assert len(again) == 1
     assert f"dateFrom={T + 9}&dateTo={T + 9}" in again[0]
+
+
+async def test_the_realm_id_is_learnt_from_the_events_read(emulator: Target) -> None:
+    # Webhooks about another realm are told apart by the realm's id, which the realm read
+    # gives only to view-realm: the events the poller reads carry it too.
+    assert emulator.emulator is not None
+    realm = emulator.emulator.realm
+    realm.admin_events = [
+        AdminEvent(
+            "a-1",
+            realm.now_ms(),
+            realm.settings.id,
+            AuthDetails("r", "c", "u"),
+            "UPDATE",
+            "USER",
+            "users/u-1",
+        )
+    ]
+    async with source_for(emulator) as source:
+        assert source.realm_id is None
+        await source.events_since(None)
+        assert source.realm_id == realm.settings.id

@@ -155,6 +155,10 @@ async def test_events_for_create_disable_and_delete_arrive_in_order(
     mine = [e.kind for e in events if e.identity_id == user_id]
     assert mine == ["admin:USER:CREATE", "admin:USER:UPDATE", "admin:USER:DELETE"]
     assert not [e for e in again if e.identity_id == user_id]
+    # The events carry the realm's internal id (webhooks about other realms are told apart
+    # by it), as the realm itself gives it to an admin.
+    realm = keycloak_server.admin.request("GET", "").json()
+    assert source.realm_id == realm["id"]
 
 
 async def test_one_millisecond_of_events_is_read_by_itself(

@@ -98,6 +98,9 @@ class EventPoller:
         self._now = now
         self._overlap_ms = int(overlap.total_seconds() * 1000)
         self._page_size = page_size
+        self.realm_id: str | None = None
+        """The realm's internal id, from the first event read that carries it: known without
+        ``view-realm`` (which the realm read needs), for webhooks about other realms."""
         self.day_dates = False
         """True once the server refused epoch-millisecond dates (Keycloak 26.0/26.1)."""
 
@@ -114,6 +117,9 @@ class EventPoller:
         seen = set(state.seen)
         admin = await self._pages("admin-events", ADMIN_QUERY, state.admin_ms, ADMIN_EVENTS)
         user = await self._pages("events", self._user_query, state.user_ms, USER_EVENTS)
+        if self.realm_id is None:
+            read: list[AdminEventRep | UserEventRep] = [*admin, *user]
+            self.realm_id = next((event.realmId for event in read if event.realmId), None)
         scoped = self._group_scope
         found = [hint for event in admin for hint in hints_from_admin(event, group_scope=scoped)]
         found += [e for e in map(_from_user, user) if e is not None]

@@ -141,8 +141,9 @@ class KeycloakSource:
 
     @property
     def realm_id(self) -> str | None:
-        """The realm's internal id, once a check has read the realm (None before)."""
-        return self._checker.realm_id
+        """The realm's internal id, once a check has read the realm or a poll has read an
+        event (None before)."""
+        return self._checker.realm_id or self._events.realm_id
 
     async def intake_check(self) -> Sequence[CheckResult]:
         """Whether the realm still saves the events the poller reads (see ``SelfChecker``),

@@ -49,6 +49,7 @@ class AdminEventRep(WireModel):
 
     id: str | None = None
     time: int
+    realmId: str | None = None  # noqa: N815 - wire name
     operationType: str = ""  # noqa: N815 - wire name
     resourceType: str = ""  # noqa: N815 - wire name
     resourcePath: str = ""  # noqa: N815 - wire name
@@ -59,6 +60,7 @@ class UserEventRep(WireModel):
 
     id: str | None = None
     time: int
+    realmId: str | None = None  # noqa: N815 - wire name
     type: str = ""
     userId: str | None = None  # noqa: N815 - wire name
 
