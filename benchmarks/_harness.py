@@ -56,6 +56,29 @@ class World:
         return f"{self.prefix}-{index:06d}@{DOMAIN}"
 
 
+def sides_toml(kc_url: str, at_url: str) -> str:
+    """The ``[keycloak]``, ``[atlassian]`` and ``[policy]`` head every benchmark's
+    configuration shares: the seeded emulators, their credentials, the domain."""
+    return f"""
+[keycloak]
+base_url = "{kc_url}"
+realm = "{REALM}"
+client_id = "{CLIENT_ID}"
+client_secret = "{CLIENT_SECRET}"
+
+[atlassian]
+base_url = "{at_url}"
+org_id = "{ORG_ID}"
+directory_id = "{DIRECTORY}"
+api_key = "{ORG_KEY}"
+key_owner_account_id = "{OWNER_ID}"
+rate_limit_per_second = 1000
+
+[policy]
+domains = ["{DOMAIN}"]
+"""
+
+
 def leaver_split(people: int, leaver_every: int) -> tuple[list[int], list[int]]:
     """Every ``leaver_every``-th person leaves: even ones disabled, odd ones deleted."""
     leavers = list(range(leaver_every - 1, people, leaver_every))

@@ -46,12 +46,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _harness import (
     CLIENT_ID,
     CLIENT_SECRET,
-    DIRECTORY,
-    DOMAIN,
     LOOPBACK,
     ORG_ID,
     ORG_KEY,
-    OWNER_ID,
     REALM,
     World,
     atlassian_parts,
@@ -59,6 +56,7 @@ from _harness import (
     keycloak_state,
     request_kind,
     seed_links,
+    sides_toml,
 )
 
 CONTROL = "/_emulator"
@@ -152,24 +150,9 @@ def free_port() -> int:
 
 
 def config_file(folder: Path, kc_url: str, at_url: str) -> Path:
-    text = f"""
-[keycloak]
-base_url = "{kc_url}"
-realm = "{REALM}"
-client_id = "{CLIENT_ID}"
-client_secret = "{CLIENT_SECRET}"
-
-[atlassian]
-base_url = "{at_url}"
-org_id = "{ORG_ID}"
-directory_id = "{DIRECTORY}"
-api_key = "{ORG_KEY}"
-key_owner_account_id = "{OWNER_ID}"
-rate_limit_per_second = 1000
-
-[policy]
-domains = ["{DOMAIN}"]
-
+    text = (
+        sides_toml(kc_url, at_url)
+        + f"""
 [policy.thresholds]
 max_deactivations = 1000000
 max_deactivation_percent = 100
@@ -184,6 +167,7 @@ day_max_percent = 100
 [store]
 path = "{folder / "state.db"}"
 """
+    )
     path = folder / "offboard.toml"
     path.write_text(text, encoding="utf-8")
     return path

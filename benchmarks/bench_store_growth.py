@@ -49,20 +49,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _harness import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     DIRECTORY,
     DOMAIN,
     LOOPBACK,
     ORG_ID,
-    ORG_KEY,
-    OWNER_ID,
-    REALM,
     World,
     atlassian_parts,
     child_process,
     keycloak_state,
     seed_links,
+    sides_toml,
 )
 
 PASSES_PER_DAY = 96
@@ -123,30 +119,16 @@ def _serve_atlassian(port: int, people: int, manifest: str) -> None:
 
 def config_file(folder: Path, kc_url: str, at_url: str, store: Path) -> Path:
     """The defaults, but for the sides, the domain and a daily licence check."""
-    text = f"""
-[keycloak]
-base_url = "{kc_url}"
-realm = "{REALM}"
-client_id = "{CLIENT_ID}"
-client_secret = "{CLIENT_SECRET}"
-
-[atlassian]
-base_url = "{at_url}"
-org_id = "{ORG_ID}"
-directory_id = "{DIRECTORY}"
-api_key = "{ORG_KEY}"
-key_owner_account_id = "{OWNER_ID}"
-rate_limit_per_second = 1000
-
-[policy]
-domains = ["{DOMAIN}"]
-
+    text = (
+        sides_toml(kc_url, at_url)
+        + f"""
 [licences]
 daily_at = "03:00"
 
 [store]
 path = "{store}"
 """
+    )
     path = folder / "offboard.toml"
     path.write_text(text, encoding="utf-8")
     return path
