@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -287,3 +288,46 @@ async def test_the_first_batch_is_read_before_the_plan_goes_stale(
     # the window), past those sent by the time it was asked for, and covers 41.
     assert started_after[0] < first[0] < 41
     assert 41 in first
+
+
+@dataclass
+class PacedSends(FakeDirectory):
+    """Writes at a tenant's pace: each takes ``seconds``, of real time and of the apply's
+    clock alike (the reads' ages are real time, the plan's age the apply's clock)."""
+
+    clock: FakeClock | None = None
+    seconds: float = 0.01
+
+    async def execute(self, one: Action) -> OperationResult:
+        assert self.clock is not None
+        await asyncio.sleep(self.seconds)
+        self.clock.at += timedelta(seconds=self.seconds)
+        return await super().execute(one)
+
+
+async def test_a_long_apply_reads_each_person_about_once_not_batch_after_batch_ahead(
+    store: SqlStore, clock: FakeClock
+) -> None:
+    """At Atlassian's 10 requests a second, 950 leavers outlive the 5 s window twenty times
+    over. The reads ahead started while the plan was fresh went on, batch after batch, as
+    long as it stayed fresh: people read far ahead of their turn, their reads stale before
+    it came and read again, most of them two or three times (4,550 reads by id in Keycloak
+    for 950 people, 12 s of CPU against the script's 2.7 s). Here, scaled down, 200 actions
+    a hundredth of a second apart under a 0.5 s window."""
+    count = 200
+    people: dict[str, Identity | None] = {f"id-{n}": _person(n) for n in range(1, count + 1)}
+    keycloak = PausingKeycloak(people, pause=0.02)  # rounds' pauses, whatever the batch
+    directory = PacedSends({f"acc-{n}": account(n) for n in range(1, count + 1)}, clock=clock)
+    plan = plan_of(*(action(n) for n in range(1, count + 1)))
+    clock.at = plan.created_at + timedelta(seconds=0.1)
+    report = await apply_plan(
+        plan, directory=directory, store=store, clock=clock, run_id="r1", concurrency=1,
+        preflight=Preflight(None, keycloak, timedelta(seconds=0.5)),  # type: ignore[arg-type]
+        budget=Budget((BudgetWindow("hour", timedelta(hours=1), 1000),)),
+    )  # fmt: skip
+    assert report.all_done
+    read = [person for batch in keycloak.batches for person in batch] + keycloak.reads
+    times = Counter(read)
+    # About 160 people outlive the plan's read; a read renewed now and then is fine.
+    assert len(read) <= 1.4 * len(times), (len(read), len(times), keycloak.batches)
+    assert max(times.values()) <= 2, times.most_common(5)

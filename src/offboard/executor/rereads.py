@@ -8,12 +8,16 @@ and each read is used only while it is younger than ``reconfirm_after``, counted
 moment its batch *started*: the guarantee is unchanged (nobody is acted on from a read older
 than the window). A person the batch could not read is read again alone, as before.
 
-A batch takes, from the person due on, those not yet acted on whose read is missing or past
-half the window: a read that grew old before its person's turn is renewed with the next
-batch, not alone. (Reading only from past the furthest point read was a trap: after one
-batch ran ahead of the sends, every later person's read went stale and each was read alone,
-the rounds' pauses paid per person behind the lock: a 300-person wave sent 1.6
-deactivations a second, not 10.)
+A batch takes, from the person due on, those not yet acted on whose read is missing or will
+be too old by their turn: a read that grows old before its person's turn is renewed with the
+next batch, not alone. Their turn is foreseen from their place in the plan and the pace of
+sending; until that pace is known, a read past half the window is renewed. (Reading only
+from past the furthest point read was a trap: after one batch ran ahead of the sends, every
+later person's read went stale and each was read alone, the rounds' pauses paid per person
+behind the lock: a 300-person wave sent 1.6 deactivations a second, not 10. Renewing every
+read past half the window was the opposite trap: the next batch starts when half of this
+one is left, just as those reads pass half the window, so most people were read twice,
+and at Atlassian's 10 requests a second 950 leavers cost 4,550 reads by id.)
 
 The batch is sized from the last one: it doubles while a batch is read within a quarter of
 the window (a batch pays its rounds' pauses whatever its size), and shrinks to what a quarter
@@ -21,18 +25,21 @@ holds at the pace seen when a batch was slower. It is also no larger than the pe
 on in half the window at the pace of sending since the last batch came in (at Atlassian's
 10 requests a second, fifty people take five seconds: a larger batch would go stale).
 
-Once that pace is known, the next batch is read ahead: when fewer than half a batch of fresh
-reads is left, its reads start in the background, so that Keycloak's reads and confirming
-pauses overlap the sending instead of stopping it. One batch is read at a time (Keycloak's
-reads by id take turns anyway); a read ahead that fails leaves its people to be read when
-they are due, and one still under way when the apply ends is stopped (``close``).
+Once that pace is known, the next batch is read ahead: when fewer than half the last batch
+of fresh reads is left, its reads start in the background, so that Keycloak's reads and
+confirming pauses overlap the sending instead of stopping it. One batch is read at a time
+(Keycloak's reads by id take turns anyway); a read ahead that fails leaves its people to be
+read when they are due, and one still under way when the apply ends is stopped (``close``).
 
 The first batch is read ahead too: while the plan is still fresh, its actions need no read,
 but a long apply outlives the window, and the action that finds it stale would wait for a
 whole batch (confirming rounds included) while every send behind it stops. So once the plan
 has less time left than a batch may take to read (``READING_SHARE`` of the window), the
 people who will come after it goes stale, at the pace of sending so far (aiming short:
-``WARM_AIM``), are read in the background (``while_fresh``).
+``WARM_AIM``), are read in the background (``while_fresh``). That batch is read once: the
+batches after it are read ahead as above, once the plan is stale and its people are acted
+on. (Reading on while the plan stayed fresh read the whole rest of a long plan at once,
+batch after batch, every read stale long before its person's turn.)
 """
 
 from __future__ import annotations
@@ -52,7 +59,11 @@ MAX_BATCH = 200
 READING_SHARE = 0.25
 """The part of the window a batch's reads may take; the rest is for sending its actions."""
 AGING_SHARE = 0.5
-"""A read older than this part of the window is renewed with the next batch read."""
+"""Until the pace of sending is known, a read older than this part of the window is renewed
+with the next batch read."""
+TURN_SHARE = 0.8
+"""Once the pace is known, a read is renewed when it will be older than this part of the
+window at its person's foreseen turn (the rest: room for the pace to slow down)."""
 MIN_PACE_SAMPLE = 5
 """People acted on since a batch came in before their pace bounds the next batch (and
 before a batch is read ahead)."""
@@ -93,12 +104,20 @@ class Rereads:
     """When the first action went without a read (the plan still fresh), on the apply's
     clock: the pace of sending before the plan goes stale is measured from then."""
     served_fresh: int = 0
+    warmed: bool = False
+    """The batch read while the plan was fresh has been started (it is read once)."""
+    last_batch: int = FIRST_BATCH
+    """People in the last batch read: the read ahead starts when half as many are left."""
+    head: int = 0
+    """The place in ``upcoming`` of the first person not yet acted on (or about to be)."""
 
     def expect(self, identity_ids: Iterable[IdentityId]) -> None:
         """The people about to be acted on, in order (read ahead of their actions)."""
         self.upcoming = list(dict.fromkeys(identity_ids))
         self.order = {identity_id: n for n, identity_id in enumerate(self.upcoming)}
         self.used = set()
+        self.head = 0
+        self.warmed = False
 
     async def fresh(
         self, source: IdentitySource, identity_id: IdentityId, window: timedelta
@@ -111,7 +130,7 @@ class Rereads:
             if not self._young(identity_id, limit):
                 await self._read_batch(source, identity_id, limit)
             hit = self.reads.pop(identity_id, None)
-            self.used.add(identity_id)
+            self._use(identity_id)
         self.served_since_ready += 1
         self._read_ahead_if_due(source, limit)
         if hit is not None and time.monotonic() - hit[0] <= limit:
@@ -131,15 +150,16 @@ class Rereads:
         if self.fresh_since is None:
             self.fresh_since = now
             self.ready_at = time.monotonic()  # the pace of sending, for the batch's size
-        self.used.add(identity_id)
+        self._use(identity_id)
         self.served_fresh += 1
         self.served_since_ready += 1
         limit = window.total_seconds()
         left = (stale_at - now).total_seconds()
         if left > limit * READING_SHARE or self.served_fresh < MIN_PACE_SAMPLE:
             return
-        if self.ahead is not None and not self.ahead.done():
+        if self.warmed or (self.ahead is not None and not self.ahead.done()):
             return
+        self.warmed = True
         elapsed = max((now - self.fresh_since).total_seconds(), 1e-3)
         sent_before_stale = int(self.served_fresh / elapsed * left * WARM_AIM)
         after = self.upcoming[self.order.get(identity_id, -1) + 1 + sent_before_stale :]
@@ -162,7 +182,7 @@ class Rereads:
             return
         now = time.monotonic()
         ready = sum(1 for started, _ in self.reads.values() if now - started <= limit)
-        if ready * 2 > self.size:
+        if ready * 2 > self.last_batch:
             return
         self.ahead = asyncio.create_task(self._read_ahead(source, limit))
 
@@ -185,12 +205,32 @@ class Rereads:
         hit = self.reads.get(identity_id)
         return hit is not None and time.monotonic() - hit[0] <= limit
 
+    def _use(self, identity_id: IdentityId) -> None:
+        self.used.add(identity_id)
+        self.head = max(self.head, self.order.get(identity_id, -1) + 1)
+
     def _due(self, identity_id: IdentityId, limit: float) -> bool:
-        """Not yet acted on, and with no read or one past ``AGING_SHARE`` of the window."""
+        """Not yet acted on, and with no read or one too old by the person's turn: past
+        ``TURN_SHARE`` of the window then, at the pace of sending; past ``AGING_SHARE`` of
+        it now while that pace is unknown."""
         if identity_id in self.used:
             return False
         hit = self.reads.get(identity_id)
-        return hit is None or time.monotonic() - hit[0] > limit * AGING_SHARE
+        if hit is None:
+            return True
+        age = time.monotonic() - hit[0]
+        pace = self._pace()
+        if pace is None:
+            return age > limit * AGING_SHARE
+        ahead = max(0, self.order.get(identity_id, self.head) - self.head)
+        return age + ahead / pace > limit * TURN_SHARE
+
+    def _pace(self) -> float | None:
+        """People acted on a second since the last batch came in, once enough were."""
+        if self.ready_at is None or self.served_since_ready < MIN_PACE_SAMPLE:
+            return None
+        elapsed = time.monotonic() - self.ready_at
+        return self.served_since_ready / elapsed if elapsed > 0 else None
 
     async def _read_batch(self, source: IdentitySource, first: IdentityId, limit: float) -> None:
         self.size = max(1, min(MAX_BATCH, self.read_bound, self._by_use(limit)))
@@ -211,6 +251,7 @@ class Rereads:
             self.reads[identity_id] = (started, None)
         self.read_bound = self._by_reading(len(batch), took, limit)
         self.size = max(1, min(MAX_BATCH, self.read_bound, 2 * self.size))
+        self.last_batch = len(batch)
         self.ready_at, self.served_since_ready = time.monotonic(), 0
 
     def _by_reading(self, people: int, took: float, limit: float) -> int:
