@@ -4,6 +4,10 @@ The emulator's own limiter buckets per key and route, as Atlassian does. Deactiv
 accounts touches a different path each time, so it never refuses such a run on its own;
 this wrapper adds one bucket per credential, answering 429 with Atlassian's ProxyError body
 and the ``X-RateLimit-*`` headers, so clients can be tested against a tight overall quota.
+
+The emulator's control surface (``/_emulator``) is not an Atlassian API and passes unlimited;
+``GET /_emulator/key-limit`` tells how many requests the wrapper refused, for a benchmark
+in another process to count them beside the requests the emulator answered.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ from __future__ import annotations
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from offboard_emulators.common.middleware import CONTROL_PREFIX
 from offboard_emulators.common.ratelimit import RateLimitConfig, RateLimiter
+
+REFUSALS_PATH = f"{CONTROL_PREFIX}/key-limit"
 
 
 class PerKeyLimit:
@@ -24,6 +31,12 @@ class PerKeyLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] == REFUSALS_PATH:
+            await JSONResponse({"refused": self.refused})(scope, receive, send)
+            return
+        if scope["path"].startswith(CONTROL_PREFIX):
             await self.app(scope, receive, send)
             return
         # The key's last characters tell credentials apart without keeping the secret.

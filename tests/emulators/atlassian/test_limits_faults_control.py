@@ -11,7 +11,8 @@ import pytest
 from starlette.applications import Starlette
 
 from offboard_emulators.atlassian import AtlassianState, create_app, generate_accounts
-from offboard_emulators.common.ratelimit import format_reset
+from offboard_emulators.atlassian.key_limit import PerKeyLimit
+from offboard_emulators.common.ratelimit import RateLimitConfig, format_reset
 from offboard_emulators.common.server import serve_in_thread
 from tests.emulators.atlassian.conftest import (
     EXAMPLE,
@@ -192,3 +193,18 @@ async def test_buckets_are_per_route_template_not_per_account(client: httpx.Asyn
     second = await client.get(f"/users/{OWNER}/manage/profile", headers=ORG_KEY)
     assert first.status_code == 200
     assert second.status_code == 429
+
+
+async def test_the_per_key_limit_counts_its_refusals_and_spares_the_control_surface(
+    tenant: AtlassianState,
+) -> None:
+    limited = PerKeyLimit(create_app(tenant), RateLimitConfig(capacity=2, period_seconds=60))
+    transport = httpx.ASGITransport(limited)
+    async with httpx.AsyncClient(transport=transport, base_url="https://emulator.test") as client:
+        answers = [(await client.get(USERS, headers=ORG_KEY)).status_code for _ in range(4)]
+        # A benchmark's own reads of the emulator (requests, accounts) are not the key's.
+        control = [(await client.get("/_emulator/requests")).status_code for _ in range(4)]
+        refusals = (await client.get("/_emulator/key-limit")).json()
+    assert answers == [200, 200, 429, 429]
+    assert control == [200] * 4
+    assert refusals == {"refused": 2}
