@@ -19,14 +19,16 @@ def _per_good(row: dict[str, Any]) -> str:
 
 
 def peer_section(data: dict[str, Any] | None) -> list[str]:
-    if data is None:
+    """The unthrottled rows: what each tool itself costs."""
+    rows = [row for row in (data or {}).get("rows", []) if not row.get("atlassian_rate")]
+    if not rows:
         return ["Not measured yet: run `benchmarks/bench_peer.py`."]
     lines = [
         "| People | Tool | Wall | CPU | Peak RSS | Requests (Atlassian) | Atlassian requests "
         "per rightful deactivation | Deactivated | Wrongful | Missed leavers |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row in data["rows"]:
+    for row in rows:
         for tool in ("naive", "offboard"):
             figures = row[tool]
             lines.append(
@@ -43,7 +45,7 @@ def peer_section(data: dict[str, Any] | None) -> list[str]:
         "| all requests | runs (load average) | measured |",
         "|---:|---:|---:|---:|---:|---:|---|---|",
     ]
-    for row in data["rows"]:
+    for row in rows:
         ratio = row["ratio"]
         cells = " | ".join(
             _verdict(ratio[key], goal) for key, goal in GOALS.items() if key in ratio
@@ -52,5 +54,45 @@ def peer_section(data: dict[str, Any] | None) -> list[str]:
             f"| {row['people']:,} | {cells} | {ratio['requests']:.2f}× "
             f"| {row['repeat']} paired, medians ({row['load_average']}) "
             f"| {row['measured_at']} |"
+        )
+    return lines
+
+
+def peer_rate_section(data: dict[str, Any] | None) -> list[str]:
+    """The rows at a tenant's rate limit (``--atlassian-rate``): each wall against the API
+    minimum, what any tool's Atlassian requests take at that rate."""
+    rows = [row for row in (data or {}).get("rows", []) if row.get("atlassian_rate")]
+    if not rows:
+        return ["Not measured yet: run `benchmarks/bench_peer.py --atlassian-rate 10`."]
+    lines = [
+        "| People | Rate | Tool | Wall | Its Atlassian requests at the rate | Wall / that "
+        "| CPU | Answered 429 | Deactivated | Wrongful | Missed leavers |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        rate = row["atlassian_rate"]
+        for tool in ("naive", "offboard"):
+            figures = row[tool]
+            floor = figures["atlassian_requests"] / rate
+            lines.append(
+                f"| {row['people']:,} | {rate:g}/s | {tool} | {figures['wall_s']:.1f} s "
+                f"| {floor:.1f} s | {figures['wall_s'] / floor:.2f}× "
+                f"| {figures['cpu_s']:.1f} s | {figures.get('atlassian_429', 0):,.0f} "
+                f"| {figures['deactivated']:,.0f} | {figures['wrongful']:,.0f} "
+                f"| {figures['missed']:,.0f} of {figures['leavers']:,.0f} |"
+            )
+    lines += [
+        "",
+        "| People | Rate | offboard / naive: wall | CPU | Atlassian requests | runs (load average) "
+        "| measured |",
+        "|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for row in rows:
+        ratio = row["ratio"]
+        lines.append(
+            f"| {row['people']:,} | {row['atlassian_rate']:g}/s "
+            f"| {_verdict(ratio['wall_s'], GOALS['wall_s'])} | {ratio['cpu_s']:.2f}× "
+            f"| {_verdict(ratio['atlassian_requests'], GOALS['atlassian_requests'])} "
+            f"| {row['repeat']} paired, medians ({row['load_average']}) | {row['measured_at']} |"
         )
     return lines

@@ -15,12 +15,19 @@ leaver, alternately disabled and deleted) plus the hazards a real realm has:
   as it must: a skipped user's absence is not a leave) while the script goes on, so the
   timed runs leave it out and the row says which way it went.
 
+With ``--atlassian-rate R`` the Atlassian emulator answers the key at most R requests a
+second (``PerKeyLimit``, 429 with ``Retry-After`` beyond) and offboard is configured to the
+same pace, as on a tenant at Atlassian's limit (10 a second by default): what the issue's
+"as fast as the naive script under Atlassian's rate limit" asks. The script sends a request
+again after a 429 (``naive_peer.posted``); the 429s each tool met are counted.
+
 Per run: wall time, CPU time and peak RSS of the whole process with its children
 (GNU ``time``), requests as the emulators recorded them (total and Atlassian), and the
 outcome read from the Atlassian emulator: **wrongful** deactivations (people who had not
 left, or protected ones) and **missed** leavers. Medians of ``--repeat`` paired runs.
 
     .venv/bin/python benchmarks/bench_peer.py --sizes 10000,50000 --repeat 3
+    .venv/bin/python benchmarks/bench_peer.py --sizes 10000 --repeat 3 --atlassian-rate 10
 """
 
 from __future__ import annotations
@@ -130,17 +137,24 @@ def _serve_keycloak(port: int, people: int, manifest: str, shifting: bool) -> No
                 access_log=False)  # fmt: skip
 
 
-def _serve_atlassian(port: int, people: int, admins: list[int], manifest: str) -> None:
+def _serve_atlassian(
+    port: int, people: int, admins: list[int], manifest: str, rate: float | None
+) -> None:
     import uvicorn
+    from starlette.types import ASGIApp
 
     from offboard_emulators.atlassian.app import create_app
+    from offboard_emulators.atlassian.key_limit import PerKeyLimit
+    from offboard_emulators.common.ratelimit import RateLimitConfig
 
     parts, ids = atlassian_parts(people)
     for n in admins:
         parts.state.account(ids[n]).platform_roles = [ORG_ADMIN]
     Path(manifest).write_text(json.dumps(ids))
-    uvicorn.run(create_app(parts=parts), host=LOOPBACK, port=port, log_level="warning",
-                access_log=False)  # fmt: skip
+    app: ASGIApp = create_app(parts=parts)
+    if rate is not None:
+        app = PerKeyLimit(app, RateLimitConfig(capacity=max(1, int(rate)), period_seconds=1))
+    uvicorn.run(app, host=LOOPBACK, port=port, log_level="warning", access_log=False)
 
 
 def free_port() -> int:
@@ -149,9 +163,9 @@ def free_port() -> int:
     return int(pick())
 
 
-def config_file(folder: Path, kc_url: str, at_url: str) -> Path:
+def config_file(folder: Path, kc_url: str, at_url: str, rate: float | None) -> Path:
     text = (
-        sides_toml(kc_url, at_url)
+        sides_toml(kc_url, at_url, *([] if rate is None else [rate]))
         + f"""
 [policy.thresholds]
 max_deactivations = 1000000
@@ -228,6 +242,8 @@ def recorded(url: str, clear: bool = False) -> dict[str, int]:
 
 def inactive_accounts(url: str) -> set[str]:
     """Account ids the Atlassian emulator shows inactive (after the read lag has passed)."""
+    from naive_peer import posted  # the same patience with a rate limit as the script's
+
     time.sleep(1.0)
     found: set[str] = set()
     body: dict[str, Any] = {"accountStatus": ["inactive"], "limit": 100}
@@ -235,7 +251,7 @@ def inactive_accounts(url: str) -> set[str]:
     path = f"/admin/v2/orgs/{ORG_ID}/directories/-/users/search"
     with httpx.Client(base_url=url, timeout=60, headers=auth) as client:
         while True:
-            page = client.post(path, json=body).json()
+            page = posted(client, path, body).json()
             found.update(user["accountId"] for user in page["data"])
             if not page["links"].get("next"):
                 return found
@@ -255,14 +271,23 @@ def deleted_while_paging(kc_url: str, world: World) -> set[int]:
     return {n for n, ident in enumerate(world.identity_ids) if ident not in present} - gone
 
 
-def one_run(tool: str, people: int, scratch: Path, shifting: bool) -> dict[str, Any]:
+def refused(url: str) -> int:
+    """Requests the per-key limit answered 429 (0 without one: the emulator 404s the path)."""
+    with httpx.Client(base_url=url, timeout=60) as client:
+        answer = client.get(f"{CONTROL}/key-limit")
+    return int(answer.json()["refused"]) if answer.status_code == 200 else 0
+
+
+def one_run(
+    tool: str, people: int, scratch: Path, shifting: bool, rate: float | None = None
+) -> dict[str, Any]:
     """Fresh emulators, one tool, its figures and its wrongful and missed actions."""
     kc_port, at_port = free_port(), free_port()
     kc_manifest, at_manifest = scratch / "kc.json", scratch / "at.json"
     world_probe = World([""] * people, [], *_split(people))
     admins = hazards(world_probe)["admins"]
     kc_args = (kc_port, people, str(kc_manifest), shifting)
-    at_args = (at_port, people, admins, str(at_manifest))
+    at_args = (at_port, people, admins, str(at_manifest), rate)
     with child_process(_serve_keycloak, kc_args, kc_port), \
          child_process(_serve_atlassian, at_args, at_port):  # fmt: skip
         kc_url, at_url = f"http://{LOOPBACK}:{kc_port}", f"http://{LOOPBACK}:{at_port}"
@@ -270,7 +295,7 @@ def one_run(tool: str, people: int, scratch: Path, shifting: bool) -> dict[str, 
         world = World(seeded.identity_ids, json.loads(at_manifest.read_text()),
                       seeded.disabled, seeded.deleted)  # fmt: skip
         if tool == "offboard":
-            config = config_file(scratch, kc_url, at_url)
+            config = config_file(scratch, kc_url, at_url, rate)
             seed_links(scratch / "state.db", world)
             command = [sys.executable, "-m", "offboard", "--config", str(config),
                        "apply", "--yes"]  # fmt: skip
@@ -302,6 +327,7 @@ def one_run(tool: str, people: int, scratch: Path, shifting: bool) -> dict[str, 
         figures["keycloak_requests"] = sum(figures["keycloak_kinds"].values())
         figures["atlassian_requests"] = sum(figures["atlassian_kinds"].values())
         figures["requests"] = figures["keycloak_requests"] + figures["atlassian_requests"]
+        figures["atlassian_429"] = refused(at_url)
         figures.update(judge(world, admins, inactive_accounts(at_url),
                              deleted_while_paging(kc_url, world)))  # fmt: skip
     return figures
@@ -326,12 +352,14 @@ def judge(world: World, admins: list[int], inactive: set[str], shifted: set[int]
     }
 
 
-def paired(people: int, repeat: int, shifting: bool = False) -> dict[str, Any]:
+def paired(
+    people: int, repeat: int, shifting: bool = False, rate: float | None = None
+) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {"naive": [], "offboard": []}
     for round_ in range(repeat):
         for tool in ("naive", "offboard") if round_ % 2 == 0 else ("offboard", "naive"):
             with tempfile.TemporaryDirectory() as folder:
-                run = one_run(tool, people, Path(folder), shifting)
+                run = one_run(tool, people, Path(folder), shifting, rate)
             runs[tool].append(run)
             if run["exit"] not in (0, 6):
                 print("\n".join(run["tail"]))
@@ -340,6 +368,7 @@ def paired(people: int, repeat: int, shifting: bool = False) -> dict[str, Any]:
         "people": people,
         "repeat": repeat,
         "shifting_listing": shifting,
+        "atlassian_rate": rate,
         "load_average": round(os.getloadavg()[0], 1),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -356,7 +385,8 @@ def paired(people: int, repeat: int, shifting: bool = False) -> dict[str, Any]:
 
 
 NUMBERS = ("wall_s", "cpu_s", "peak_rss_mb", "requests", "atlassian_requests",
-           "keycloak_requests", "leavers", "deactivated", "wrongful", "missed")  # fmt: skip
+           "keycloak_requests", "leavers", "deactivated", "wrongful", "missed",
+           "atlassian_429")  # fmt: skip
 RATIOS = ("wall_s", "cpu_s", "peak_rss_mb", "requests", "atlassian_requests")
 
 
@@ -364,7 +394,8 @@ def _line(run: dict[str, Any]) -> str:
     return (f"{run['wall_s']:6.1f} s wall {run['cpu_s']:6.1f} s CPU {run['peak_rss_mb']:6.0f} MB  "
             f"{run['requests']:>6,} req ({run['atlassian_requests']:,} Atlassian)  "
             f"deactivated {run['deactivated']}, wrongful {run['wrongful']}, "
-            f"missed {run['missed']} of {run['leavers']}  exit {run['exit']}\n"
+            f"missed {run['missed']} of {run['leavers']}, 429s {run['atlassian_429']}  "
+            f"exit {run['exit']}\n"
             f"      {run['keycloak_kinds']} {run['atlassian_kinds']}")  # fmt: skip
 
 
@@ -386,7 +417,9 @@ def save(rows: list[dict[str, Any]]) -> None:
     kept = json.loads(RESULTS.read_text())["rows"] if RESULTS.exists() else []
 
     def key(row: dict[str, Any]) -> str:
-        return f"{row['people']}{' shifting' if row.get('shifting_listing') else ''}"
+        rate = row.get("atlassian_rate")
+        return (f"{row['people']}{' shifting' if row.get('shifting_listing') else ''}"
+                f"{f' at {rate:g}/s' if rate else ''}")  # fmt: skip
 
     merged = {key(row): row for row in kept} | {key(row): row for row in rows}
     machine = {"python": platform.python_version(), "platform": platform.platform(),
@@ -404,11 +437,19 @@ def main() -> None:
         action="store_true",
         help="delete people while they are paged (offboard refuses the plan)",
     )
+    parser.add_argument(
+        "--atlassian-rate",
+        type=float,
+        default=None,
+        help="requests a second the Atlassian key may make (Atlassian's default: 10); "
+        "offboard is set to the same pace",
+    )
     parser.add_argument("--no-save", action="store_true")
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",") if size]
     compiled_like_an_install()
-    rows = [paired(size, options.repeat, options.shifting_listing) for size in sizes]
+    rate = options.atlassian_rate
+    rows = [paired(size, options.repeat, options.shifting_listing, rate) for size in sizes]
     print(table(rows))
     if rows and not options.no_save:
         save(rows)

@@ -26,7 +26,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from _peer_report import peer_section
+from _peer_report import peer_rate_section, peer_section
 from _provisioning_report import provisioning_section
 
 ROOT = Path(__file__).parents[1]
@@ -506,6 +506,7 @@ def main() -> int:
         licences="\n".join(licence_section(load("licences.json"))),
         provisioning="\n".join(provisioning_section(load("provisioning.json"))),
         peer="\n".join(peer_section(load("peer.json"))),
+        peer_rate="\n".join(peer_rate_section(load("peer.json"))),
     )
     DOC.write_text(page)
     print(f"wrote {DOC.relative_to(ROOT)} and charts in {FIGURES.relative_to(ROOT)}/")
