@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import (
     and_,
     case,
-    exists,
     insert,
     or_,
     select,
@@ -28,7 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError, ProgrammingError
 
 from offboard.core.history import JournalQuery
-from offboard.core.journal import JournalRecord, Phase, RunRecord, SnapshotSummary
+from offboard.core.journal import JournalRecord, RunRecord, SnapshotSummary
 from offboard.core.links import Link
 from offboard.ports import Fence
 from offboard.store import journal_search, licence_history, rows
@@ -40,6 +39,7 @@ from offboard.store.migrating import migrate
 from offboard.store.opening import check_store, engine_for
 from offboard.store.paths import database_url
 from offboard.store.schema import cursors, journal, leases, links, plans, runs, snapshots
+from offboard.store.unfinished import UnfinishedScan
 
 if TYPE_CHECKING:  # the licence check's: a deprovisioning run does not import it
     from offboard.core.inactivity import InactivityMark
@@ -106,6 +106,7 @@ class SqlStore(BudgetTables):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.lock_rows_seen = set()
+        self.unfinished_scan = UnfinishedScan()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -276,20 +277,7 @@ class SqlStore(BudgetTables):
         return journal_search.search(self.engine, query)
 
     def unfinished(self) -> list[JournalRecord]:
-        later = journal.alias("later")
-        settled = exists().where(
-            later.c.run_id == journal.c.run_id,
-            later.c.action_key == journal.c.action_key,
-            later.c.phase.in_([Phase.OUTCOME.value, Phase.RECOVERED.value]),
-            later.c.seq > journal.c.seq,
-        )
-        query = (
-            select(journal)
-            .where(journal.c.phase == Phase.INTENT.value, ~settled)
-            .order_by(journal.c.seq)
-        )
-        with self.engine.connect() as connection:
-            return [rows.journal_from(row._mapping) for row in connection.execute(query)]
+        return self.unfinished_scan(self.engine)
 
     # cursors
 
