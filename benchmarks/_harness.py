@@ -56,11 +56,11 @@ class World:
         return f"{self.prefix}-{index:06d}@{DOMAIN}"
 
 
-def sides_toml(kc_url: str, at_url: str, atlassian_rate: float = 1000) -> str:
+def sides_toml(kc_url: str, at_url: str, atlassian_rate: float | None = None) -> str:
     """The ``[keycloak]``, ``[atlassian]`` and ``[policy]`` head every benchmark's
     configuration shares: the seeded emulators, their credentials, the domain.
-    ``atlassian_rate``: offboard's own pace (the settings' highest unless a benchmark
-    measures it at a tenant's limit)."""
+    ``atlassian_rate``: offboard's own pace; None: the settings' highest, unless a benchmark
+    measures it at a tenant's limit."""
     return f"""
 [keycloak]
 base_url = "{kc_url}"
@@ -74,7 +74,7 @@ org_id = "{ORG_ID}"
 directory_id = "{DIRECTORY}"
 api_key = "{ORG_KEY}"
 key_owner_account_id = "{OWNER_ID}"
-rate_limit_per_second = {atlassian_rate:g}
+rate_limit_per_second = {atlassian_rate or 1000:g}
 
 [policy]
 domains = ["{DOMAIN}"]

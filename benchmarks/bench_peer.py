@@ -165,7 +165,7 @@ def free_port() -> int:
 
 def config_file(folder: Path, kc_url: str, at_url: str, rate: float | None) -> Path:
     text = (
-        sides_toml(kc_url, at_url, *([] if rate is None else [rate]))
+        sides_toml(kc_url, at_url, rate)
         + f"""
 [policy.thresholds]
 max_deactivations = 1000000

@@ -175,7 +175,7 @@ class Rereads:
 
     def _read_ahead_if_due(self, source: IdentitySource, limit: float) -> None:
         """Start reading the next batch once the pace of sending is known and fewer than half
-        a batch of fresh reads is left."""
+        the last batch's fresh reads are left."""
         if self.ahead is not None and not self.ahead.done():
             return
         if self.served_since_ready < MIN_PACE_SAMPLE:
@@ -229,8 +229,7 @@ class Rereads:
         """People acted on a second since the last batch came in, once enough were."""
         if self.ready_at is None or self.served_since_ready < MIN_PACE_SAMPLE:
             return None
-        elapsed = time.monotonic() - self.ready_at
-        return self.served_since_ready / elapsed if elapsed > 0 else None
+        return self.served_since_ready / max(time.monotonic() - self.ready_at, 1e-3)
 
     async def _read_batch(self, source: IdentitySource, first: IdentityId, limit: float) -> None:
         self.size = max(1, min(MAX_BATCH, self.read_bound, self._by_use(limit)))
@@ -273,10 +272,10 @@ class Rereads:
         few were acted on, at most twice the last batch (the first batch: ``size``)."""
         if self.ready_at is None:
             return self.size
-        if self.served_since_ready < MIN_PACE_SAMPLE:
+        pace = self._pace()
+        if pace is None:
             return 2 * self.size
-        elapsed = max(time.monotonic() - self.ready_at, 1e-3)
-        return int(self.served_since_ready / elapsed * limit * USING_SHARE)
+        return int(pace * limit * USING_SHARE)
 
     def _next_batch(self, first: IdentityId, limit: float) -> list[IdentityId]:
         """``first``, then the people due after them in the plan's order, up to ``size``."""
