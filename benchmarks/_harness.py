@@ -100,11 +100,17 @@ def keycloak_state(people: int, leaver_every: int, leave: bool = True) -> tuple[
     data["users"] = [u for u in data["users"] if u["username"].startswith("service-account-")]
     state = EmulatorState.from_seed_json(data)
     add_bulk_users(state.realm, people, prefix="user", domain=DOMAIN)
-    ids = [state.realm.user_by_username(f"user-{n:06d}").id for n in range(people)]
+    ids = [_seeded(state, n) for n in range(people)]
     world = World(ids, [], *leaver_split(people, leaver_every))
     if leave:
         make_leave(state, world)
     return state, world
+
+
+def _seeded(state: Any, number: int) -> str:
+    user = state.realm.user_by_username(f"user-{number:06d}")
+    assert user is not None, f"user {number} was not seeded"
+    return str(user.id)
 
 
 def make_leave(state: Any, world: World) -> None:
@@ -179,6 +185,7 @@ def child_process(target: Any, args: tuple[Any, ...], port: int) -> Iterator[int
                 if time.monotonic() > deadline or not child.is_alive():
                     raise RuntimeError("an emulator did not start") from None
                 time.sleep(0.2)
+        assert child.pid is not None  # started above
         yield child.pid
     finally:
         child.terminate()

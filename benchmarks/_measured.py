@@ -77,9 +77,9 @@ async def _reconcile(config: dict[str, Any]) -> dict[str, Any]:
     from _harness import CountingTransport
     from offboard.adapters.atlassian import AtlassianDirectory
     from offboard.adapters.keycloak import KeycloakSource
-    from offboard.adapters.keycloak.source import SystemClock
     from offboard.core.budget import Budget, BudgetWindow
     from offboard.core.policy import Policy, Thresholds
+    from offboard.ports import SystemClock
     from offboard.service.reconciling import reconcile
     from offboard.store import open_store
 
@@ -141,8 +141,8 @@ async def _time_recheck(
     config: dict[str, Any], source: Any, directory: Any, store: Any, policy: Any
 ) -> dict[str, float]:
     """The daemon's re-check of one person who did not leave, on the store the run left."""
-    from offboard.adapters.keycloak.source import SystemClock
     from offboard.core.identities import IdentityId
+    from offboard.ports import SystemClock
     from offboard.service.reconciling import recheck_identity
 
     before = resource.getrusage(resource.RUSAGE_SELF)

@@ -37,6 +37,7 @@ from tests.e2e.waves import EmulatedPeople
 
 from offboard.core.journal import Phase, Status
 from offboard.service.status import percentile
+from offboard.store import SqlStore
 from offboard_emulators.common.server import serve_in_thread
 from offboard_emulators.keycloak.app import create_app
 from offboard_emulators.keycloak.emulator import EmulatorState
@@ -56,7 +57,7 @@ def api_minimum(people: int) -> int:
 class World:
     """Where the people live and how they are disabled."""
 
-    keycloak: dict[str, str]
+    keycloak: dict[str, Any]
     """``keycloak_url``, ``realm``, ``client_id``, ``client_secret``, and ``group``."""
     tenant: Tenant
     accounts: dict[str, str]
@@ -80,6 +81,13 @@ async def emulated_world(count: int, rate: float) -> AsyncIterator[World]:
         keycloak = {"keycloak_url": url, "realm": "offboard-test", "client_id": "offboard",
                     "client_secret": SECRET}  # fmt: skip
         yield World(keycloak, tenant, people.accounts, disable)
+
+
+def daemon_store(daemon: Any) -> SqlStore:
+    """The store of a running daemon's passes (the port does not name it; the SQL one has it)."""
+    store = getattr(daemon.assembly.daemon.passes, "store", None)
+    assert isinstance(store, SqlStore), "the daemon's passes keep no SQL store"
+    return store
 
 
 @contextlib.asynccontextmanager
@@ -135,7 +143,7 @@ async def measure_wave(options: argparse.Namespace, server: Any | None) -> dict[
                 step=0.5,
             )
             wall = time.monotonic() - started
-            store = daemon.assembly.daemon.passes.store
+            store = daemon_store(daemon)
             # An account may show inactive before its read-back is journaled (a disable whose
             # answer was lost is retried after a pause): wait for every verified read-back.
             await eventually(

@@ -37,7 +37,7 @@ from tests.e2e.harness import atlassian_emulator, daemon_settings, eventually, r
 from tests.e2e.provisioning_rig import SCIM_DIRECTORY, SCIM_KEY, scim_tenant
 from tests.e2e.waves import EmulatedPeople
 
-from _wave_latency import REALM_FILE, SECRET
+from _wave_latency import REALM_FILE, SECRET, daemon_store
 from offboard.core.journal import Phase
 from offboard.core.operator_requests import RequestKind, RequestState
 from offboard.core.policy import ActionKind
@@ -84,8 +84,7 @@ async def measure(options: argparse.Namespace) -> dict[str, float]:
         leavers, employed = people.ids[: options.leavers], people.ids[options.leavers :]
         people.disable(leavers, with_events=False)  # found by the next full pass
         async with running_daemon(settings) as daemon:
-            store = daemon.assembly.daemon.passes.store
-            assert isinstance(store, SqlStore)
+            store = daemon_store(daemon)
             start = time.monotonic()
             await eventually(lambda: _intents(store) > 0, within=600)
             queued_at = time.monotonic()
@@ -133,8 +132,7 @@ async def measure_scim(options: argparse.Namespace) -> dict[str, float]:
         )  # fmt: skip
         chosen = max(people.ids)  # joiners are created in order of their Keycloak id
         async with running_daemon(settings) as daemon:
-            store = daemon.assembly.daemon.passes.store
-            assert isinstance(store, SqlStore)
+            store = daemon_store(daemon)
             start = time.monotonic()
             await eventually(lambda: _intents(store, CREATE) > 0, within=600)
             queued_at = time.monotonic()

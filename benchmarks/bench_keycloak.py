@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import importlib.util
 import os
 import sys
@@ -180,6 +181,10 @@ def traced_peak() -> float:
     return tracemalloc.get_traced_memory()[1] / 2**20 if tracemalloc.is_tracing() else 0.0
 
 
+def snapshot_run(target: Target, page_size: int, concurrency: int) -> Run:
+    return asyncio.run(offboard_snapshot(target, page_size, concurrency))
+
+
 def peak_memory_mib(call: Callable[[], Run]) -> float:
     """Peak Python memory of one read, taken as soon as its result is complete, so that the
     event loop's teardown (which allocates a few MiB of its own) is not counted."""
@@ -220,7 +225,7 @@ def main() -> int:
                 for _ in range(args.repeats)
             ]
             memory = peak_memory_mib(
-                lambda size=size: asyncio.run(offboard_snapshot(target, size, args.concurrency))
+                functools.partial(snapshot_run, target, size, args.concurrency)
             )
             run = median_run(runs)
             label = f"offboard page {size}, {args.concurrency} in flight"

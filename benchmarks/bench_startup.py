@@ -103,7 +103,7 @@ def real_run(
     with tempfile.TemporaryDirectory() as folder, emulators(people, 50, Path(folder)) as emu, \
          _offboard_from(source):  # fmt: skip
         scratch = Path(folder)
-        config = config_file(scratch, emu.keycloak_url, emu.atlassian_url)
+        config = config_file(scratch, emu.keycloak_url, emu.atlassian_url, rate=None)
         if arguments == ["run"]:
             with config.open("a") as text:
                 text.write(f"\n[daemon]\nlisten_port = {free_port()}\n")
