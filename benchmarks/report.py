@@ -11,6 +11,7 @@ commands that produced every figure.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -485,6 +486,8 @@ def licence_section(row: dict[str, Any] | None) -> list[str]:
 
 
 def main() -> int:
+    # No options: --help says what the command writes instead of writing it.
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     data = load("reconcile.json")
     if data is None:
         print("no benchmarks/results/reconcile.json: run benchmarks/bench_reconcile.py first")
