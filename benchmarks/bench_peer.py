@@ -157,10 +157,10 @@ def _serve_atlassian(
     uvicorn.run(app, host=LOOPBACK, port=port, log_level="warning", access_log=False)
 
 
-def free_port() -> int:
-    from offboard_emulators.common.server import free_port as pick
+def free_ports(count: int) -> list[int]:
+    from offboard_emulators.common.server import free_ports as pick
 
-    return int(pick())
+    return pick(count)
 
 
 def config_file(folder: Path, kc_url: str, at_url: str, rate: float | None) -> Path:
@@ -282,7 +282,7 @@ def one_run(
     tool: str, people: int, scratch: Path, shifting: bool, rate: float | None = None
 ) -> dict[str, Any]:
     """Fresh emulators, one tool, its figures and its wrongful and missed actions."""
-    kc_port, at_port = free_port(), free_port()
+    kc_port, at_port = free_ports(2)
     kc_manifest, at_manifest = scratch / "kc.json", scratch / "at.json"
     world_probe = World([""] * people, [], *_split(people))
     admins = hazards(world_probe)["admins"]

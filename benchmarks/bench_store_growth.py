@@ -520,11 +520,11 @@ def main() -> None:
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
-    from offboard_emulators.common.server import free_port
+    from offboard_emulators.common.server import free_ports
 
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)
-        kc_port, at_port = free_port(), free_port()
+        kc_port, at_port = free_ports(2)
         kc_manifest, at_manifest = scratch / "kc.json", scratch / "at.json"
         print(f"seeding {options.people:,} people in both emulators…", flush=True)
         with child_process(_serve_keycloak, (kc_port, options.people, str(kc_manifest)),

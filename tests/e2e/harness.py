@@ -25,7 +25,7 @@ from offboard_emulators.atlassian.key_limit import PerKeyLimit
 from offboard_emulators.atlassian.model import Account
 from offboard_emulators.atlassian.state import AtlassianState
 from offboard_emulators.common.ratelimit import RateLimitConfig
-from offboard_emulators.common.server import free_port, serve_in_thread
+from offboard_emulators.common.server import free_ports, serve_in_thread
 
 ORG_ID = "e2e00000-0000-4000-8000-000000000001"
 ORG_KEY = "e2e-org-key"
@@ -124,8 +124,9 @@ def daemon_settings(
     policy: dict[str, Any] | None = None,
     extra: dict[str, dict[str, Any]] | None = None,
 ) -> Settings:
-    """Settings for one daemon on a free loopback port; ``policy`` keys replace the defaults,
+    """Settings for one daemon on free loopback ports; ``policy`` keys replace the defaults,
     ``extra`` adds keys per section."""
+    listen_port, webhook_port = free_ports(2)
     data: dict[str, Any] = {
         "keycloak": {
             "base_url": keycloak_url,
@@ -151,8 +152,8 @@ def daemon_settings(
             "poll_interval": f"{poll_interval}s",
             "reconcile_interval": f"{reconcile_interval}s",
             "listen_host": "127.0.0.1",
-            "listen_port": free_port(),
-            "webhook_port": free_port(),
+            "listen_port": listen_port,
+            "webhook_port": webhook_port,
             "webhook_secret": WEBHOOK_SECRET,
             "lease_ttl": "3s",
         },

@@ -40,7 +40,7 @@ from offboard.cli.demo import (
 )
 from offboard_emulators.atlassian import create_app as atlassian_app
 from offboard_emulators.atlassian.app import EmulatorParts
-from offboard_emulators.common.server import free_port, serve_in_thread
+from offboard_emulators.common.server import free_ports, serve_in_thread
 from offboard_emulators.keycloak.app import create_app as keycloak_app
 from tests.store.conftest import POSTGRES_URL, _empty_postgres
 
@@ -198,7 +198,7 @@ def _pause_the_leader_mid_apply(
         realm._listing = None
         gate.opened.clear()
 
-        ports = [free_port(), free_port()]
+        ports = free_ports(2)
         leader = _offboard(config, "run", log=tmp_path / "leader.log",
                            OFFBOARD_DAEMON__LISTEN_PORT=str(ports[0]))  # fmt: skip
         daemons.append(leader)

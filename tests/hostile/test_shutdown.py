@@ -19,7 +19,7 @@ import pytest
 from offboard.cli.run import Assembly, serve
 from offboard.settings import Settings
 from tests.hostile.conftest import HostileRow
-from tests.keycloak.server import free_port
+from tests.keycloak.server import free_ports
 
 GRACE = 2.0
 SLACK = 1.5
@@ -48,6 +48,7 @@ async def test_sigterm_with_unreachable_vendors_stops_within_the_grace(
     tmp_path: Path, hostile_row: HostileRow
 ) -> None:
     async with black_hole() as keycloak, black_hole() as atlassian:
+        listen_port, webhook_port = free_ports(2)
         settings = Settings.from_values(
             {
                 "keycloak": {"base_url": keycloak, "realm": "r", "client_secret": "x",
@@ -55,9 +56,9 @@ async def test_sigterm_with_unreachable_vendors_stops_within_the_grace(
                 "atlassian": {"base_url": atlassian, "org_id": "o", "api_key": "k",
                               "timeout": 30},
                 "store": {"path": str(tmp_path / "s.db")},
-                "daemon": {"listen_port": free_port(), "shutdown_grace": f"{GRACE:g}s",
+                "daemon": {"listen_port": listen_port, "shutdown_grace": f"{GRACE:g}s",
                            "webhook_secret": "a-webhook-secret-long-enough-0123",
-                           "webhook_port": free_port()},
+                           "webhook_port": webhook_port},
             }
         )  # fmt: skip
         stop = asyncio.Event()

@@ -17,7 +17,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -25,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from offboard_emulators.common.server import free_port as free_port
+from offboard_emulators.common.server import free_ports as free_ports
 from tests.keycloak.distribution import VERSION as VERSION
 from tests.keycloak.distribution import KeycloakUnavailableError as KeycloakUnavailableError
 from tests.keycloak.distribution import cache_dir, fetch, find_java_home
@@ -62,14 +63,6 @@ class ServerInfo:
         return f"ServerInfo(base_url={self.base_url!r}, realm={self.realm!r}, pid={self.pid})"
 
 
-def free_port() -> int:
-    """A port that is free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 """Children started by this process. A Popen dropped while its child runs warns (an error
 under the suite's warnings-as-errors), so each is kept until it is reaped, or for good."""
@@ -87,7 +80,7 @@ def start_server(timeout_s: float = START_TIMEOUT_S, *, watch_pid: int | None = 
     shutil.copytree(pristine, home, symlinks=True)
     (home / "data" / "import").mkdir(parents=True, exist_ok=True)
     shutil.copy(REALM_FILE, home / "data" / "import" / REALM_FILE.name)
-    http_port, mgmt_port = free_port(), free_port()
+    http_port, mgmt_port = free_ports(2)
     info = ServerInfo(
         base_url=f"http://127.0.0.1:{http_port}",
         management_url=f"http://127.0.0.1:{mgmt_port}",

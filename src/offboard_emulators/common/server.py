@@ -21,6 +21,23 @@ def free_port(host: str = LOOPBACK) -> int:
         return int(probe.getsockname()[1])
 
 
+def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
+    """``count`` distinct ports free right now on ``host``.
+
+    Each probe stays bound until all are chosen: two ``free_port()`` calls in a row may get
+    the same port back from the kernel, which once gave a daemon the same listen and webhook
+    port (CI stop 29).
+    """
+    probes = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind((host, 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
 @contextmanager
 def serve_in_thread(
     app: ASGIApp, *, host: str = LOOPBACK, port: int = 0, startup_timeout: float = 10.0
