@@ -72,7 +72,7 @@ def measure(store: SqlStore, fence: Fence, size: int, commits: int, first: int) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--store", help="an empty database's URL; default a fresh SQLite file")
     parser.add_argument("--sizes", default="1,2,4,8,16", help="admissions per commit")
     parser.add_argument("--commits", type=int, default=200, help="commits per size")

@@ -167,7 +167,7 @@ async def bench_deactivation(count: int, rate: float, workers: int) -> list[Row]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--deactivations", type=int, default=300)
     parser.add_argument("--rate", type=float, default=20.0, help="allowed requests per second")

@@ -97,7 +97,7 @@ def main() -> None:
         world = json.loads(Path(world_file).read_text())
         print(json.dumps(asyncio.run(client(address, world, secret, int(pid)))))
         return
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--people", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=5, help="runs per source (median shown)")
     parser.add_argument("--against", default="", metavar="SRC", help="another src folder")

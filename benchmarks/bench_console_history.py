@@ -59,7 +59,7 @@ async def export_size(store: SqlStore, query: JournalQuery) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--people", type=int, default=20_000)
     options = parser.parse_args()

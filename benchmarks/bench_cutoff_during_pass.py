@@ -51,7 +51,7 @@ CREATE = ActionKind.SCIM_CREATE_USER.value
 
 
 def parse() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--leavers", type=int, default=200)
     parser.add_argument("--rate", type=float, default=10.0, help="Atlassian requests/s")

@@ -45,7 +45,7 @@ def timed_ms(call: Callable[[], object], repeats: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--disabled", type=int, default=1000, help="disabled users in the realm")
     parser.add_argument("--repeats", type=int, default=7, help="timed calls per page kind")
     parser.add_argument("--reads", type=int, default=200, help="timed reads by id")

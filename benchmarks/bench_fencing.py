@@ -84,7 +84,7 @@ async def _apply(path: Path, size: int, fenced: bool) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--actions", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5)
     options = parser.parse_args()

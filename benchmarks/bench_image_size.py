@@ -7,6 +7,7 @@ filesystem of a container from it. Run: ``python benchmarks/bench_image_size.py`
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 from pathlib import Path
 
@@ -23,10 +24,14 @@ def image(*args: str) -> str:
 
 
 def main() -> None:
-    image("build", TAG)
-    total, venv = (int(n) for n in image("size", TAG).split())
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser.add_argument("--tag", default=TAG, help=f"the image's tag (default {TAG})")
+    options = parser.parse_args()
+    tag = options.tag
+    image("build", tag)
+    total, venv = (int(n) for n in image("size", tag).split())
     base = total - venv
-    print(f"image {TAG}: root filesystem {total / 1e6:.1f} MB (uncompressed)")
+    print(f"image {tag}: root filesystem {total / 1e6:.1f} MB (uncompressed)")
     print(f"  venv /opt/offboard (offboard and its runtime dependencies): {venv / 1e6:.1f} MB")
     print(f"  base (Debian minbase with python3, python3-venv): {base / 1e6:.1f} MB")
     image("clean")

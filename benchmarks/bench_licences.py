@@ -107,7 +107,7 @@ async def measured(url: str, source: Any, store: Any) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--no-save", action="store_true", help="Print only.")
     args = parser.parse_args()

@@ -429,7 +429,7 @@ def save(rows: list[dict[str, Any]]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--sizes", default="10000,50000")
     parser.add_argument("--repeat", type=int, default=3, help="paired runs per size (median)")
     parser.add_argument(

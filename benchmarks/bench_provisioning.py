@@ -241,7 +241,7 @@ async def throttled(url: str, rate: float, scratch: Path, users: int) -> dict[st
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--groups", type=int, default=5_000)
     parser.add_argument("--limit", type=float, default=10.0, help="client limit, requests/s")

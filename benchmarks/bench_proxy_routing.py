@@ -46,7 +46,7 @@ def per_call(call: Callable[[], object], times: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--times", type=int, default=100_000, help="route decisions per run")
     args = parser.parse_args(argv)
     builds = max(1, args.times // 100)

@@ -40,7 +40,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _harness import emulators, seed_links
-from bench_peer import CONTROL, compiled_like_an_install, config_file, free_port, measured
+from bench_peer import CONTROL, compiled_like_an_install, config_file, free_ports, measured
 
 STACK = (
     "import httpx, pydantic, pydantic_settings, typer, rich.console, structlog, "
@@ -113,7 +113,7 @@ def real_run(
         config = config_file(scratch, emu.keycloak_url, emu.atlassian_url, rate=None)
         if arguments == ["run"]:
             with config.open("a") as text:
-                text.write(f"\n[daemon]\nlisten_port = {free_port()}\n")
+                text.write(f"\n[daemon]\nlisten_port = {free_ports(1)[0]}\n")
         seed_links(scratch / "state.db", emu.world)
         timing = ["-X", "importtime"] if importtime else []
         command = [sys.executable, *timing, "-m", "offboard", "--config", str(config),
@@ -166,7 +166,7 @@ def _daemon(command: list[str], log: Path, *urls: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--runs", type=int, default=7, help="runs per help command (default 7)")
     parser.add_argument("--real-runs", type=int, default=3, help="runs per real command")
     parser.add_argument("--people", type=int, default=1000, help="people in the emulators")

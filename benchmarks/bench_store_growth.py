@@ -503,7 +503,7 @@ async def bench(options: argparse.Namespace, scratch: Path, kc: str, at: str, wo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--passes", type=int, default=10)
     parser.add_argument(

@@ -55,7 +55,7 @@ def slowest(log: Path, top: int) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--only", default=",".join(STEPS), help="steps, comma-separated")
     parser.add_argument("--top", type=int, default=20, help="slowest test phases to print")
     parser.add_argument("--keep", type=Path, help="folder for each step's output")

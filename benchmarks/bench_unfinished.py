@@ -52,7 +52,7 @@ def _timed(call: Callable[[], object]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--sizes", default="10000,100000,300000")
     sizes = [int(size) for size in parser.parse_args().sizes.split(",")]
     path = Path(tempfile.mkdtemp()) / "state.db"

@@ -6,7 +6,7 @@ python benchmarks/import_total.py imports.log
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 
@@ -23,4 +23,11 @@ def main(path: str, top: int = 15) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )  # fmt: skip
+    parser.add_argument("log", help="the stderr of a `python -X importtime` run")
+    parser.add_argument("--top", type=int, default=15, help="largest imports shown")
+    options = parser.parse_args()
+    main(options.log, options.top)

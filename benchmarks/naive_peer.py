@@ -25,6 +25,9 @@ from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
 
 def main(arguments: list[str]) -> int:
+    if len(arguments) != 7:  # no argparse: the script as an admin writes it
+        print(__doc__.rstrip().splitlines()[-1].strip(), file=sys.stderr)
+        return 0 if arguments[:1] in (["-h"], ["--help"]) else 2
     keycloak_url, realm, client_id, secret, atlassian_url, org_id, api_key = arguments
     connection = KeycloakOpenIDConnection(
         server_url=keycloak_url, realm_name=realm, client_id=client_id,
