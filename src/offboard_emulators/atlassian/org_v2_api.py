@@ -79,20 +79,53 @@ def _filters_from_query(request: Request) -> dict[str, Any]:
             filters[name] = values
     if request.query_params.get("searchTerm"):
         filters["searchTerm"] = request.query_params["searchTerm"]
-    _check_account_ids(filters)
+    if "claimStatus" in filters:  # one value (``claimStatusParam``), repeated or not
+        claim = filters["claimStatus"]
+        filters["claimStatus"] = claim[0] if len(claim) == 1 else claim
+    _check_filters(filters)
     return filters
 
 
 ACCOUNT_IDS_MAX = 10
 """``accountIdsParam``: maxItems 10 (the search body takes the same filters, reference §1.5)."""
+ARRAY_MAX = {"accountIds": ACCOUNT_IDS_MAX, "directoryIds": 10, "emailDomains": 10, "roleIds": 10}
+"""maxItems of the id filters (``accountIdsParam``, ``directoryIdsParam``, ...)."""
+ROLE_IDS = frozenset({
+    "atlassian/user", "atlassian/admin", "atlassian/guest", "atlassian/customer",
+    "atlassian/user-access-admin", "atlassian/contributor", "atlassian/basic",
+    "atlassian/stakeholder", "atlassian/org-admin", "atlassian/site-admin",
+    "atlassian/ai-access",
+})  # fmt: skip
+VALUES = {
+    "status": frozenset({"active", "suspended", "not_invited", "deactivated", "for_deletion"}),
+    "accountStatus": frozenset({"active", "inactive", "closed"}),
+    "membershipStatus": frozenset({"active", "suspended", "no_membership"}),
+    "claimStatus": frozenset({"managed", "unmanaged"}),
+    "roleIds": ROLE_IDS,
+    "expand": frozenset({"platformRoles", "counts.resources", "productAccess", "groups"}),
+}
+"""The closed sets of the filters (the 2025 spec's parameters; jira.js's search request adds
+``for_deletion`` and ``atlassian/ai-access``). Atlassian answers 400 to another value, where
+matching nothing would hide a misspelt filter behind an empty page."""
+SINGLE = frozenset({"claimStatus", "searchTerm", "cursor"})
+"""Filters that are one string, not an array (``claimStatusParam``: ``type: string``)."""
 
 
-def _check_account_ids(filters: dict[str, Any]) -> None:
-    ids = filters.get("accountIds")
-    if ids is None:
-        return
-    if not isinstance(ids, list) or not ids or len(ids) > ACCOUNT_IDS_MAX:
-        raise ValueError(f"accountIds holds 1 to {ACCOUNT_IDS_MAX} ids")
+def _check_filters(filters: dict[str, Any]) -> None:
+    """Each filter has its documented type, size and values; ``ValueError`` says which not."""
+    for name, value in filters.items():
+        items = [value] if name in SINGLE else value
+        if name in SINGLE and not isinstance(value, str):
+            raise ValueError(f"{name} must be a string")
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ValueError(f"{name} must be an array of strings")
+        if not items and name != "emails":
+            raise ValueError(f"{name} must not be empty")
+        if len(items) > ARRAY_MAX.get(name, len(items)):
+            raise ValueError(f"{name} holds 1 to {ARRAY_MAX[name]} ids")
+        unknown = sorted(set(items) - VALUES.get(name, set(items)))
+        if unknown:
+            raise ValueError(f"{name}: unknown value {unknown[0]!r}")
 
 
 def _as_set(value: object) -> set[str] | None:
@@ -254,7 +287,7 @@ def routes(state: AtlassianState) -> list[Route]:
         limit = bounded_int(body.get("limit"), 50, 1, 100)
         filters = {k: body[k] for k in (*LIST_KEYS, *LIST_KEYS_MORE) if k in body}
         if not body.get("cursor"):
-            _check_account_ids(filters)
+            _check_filters(filters)
         return JSONResponse(_page(state, org, request, filters, body.get("cursor"), limit))
 
     async def count_users(request: Request, key: ApiKey, org: Org) -> Response:

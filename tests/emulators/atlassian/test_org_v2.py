@@ -157,3 +157,55 @@ async def test_a_repeated_suspension_can_answer_409(
     restored = await client.post(f"{USERS}/{LEAVER}/restore", headers=ORG_KEY)
     assert [r.status_code for r in (first, again, third, restored)] == [204, 204, 409, 204]
     assert third.json()["errors"][0]["code"] == "ADMIN-409-1"
+
+
+async def test_search_filters_are_held_to_their_documented_types_and_values(
+    client: httpx.AsyncClient,
+) -> None:
+    """The v2 search body's filters have types and closed sets of values (jira.js
+    ``MultiDirectoryUserSearchRequestSchema``, reference §1.5): ``claimStatus`` is one string,
+    the statuses and roles are arrays of known values. A tenant answers 400 to the rest; an
+    emulator that matched nothing instead would hide a malformed request behind an empty page."""
+    refused = [
+        {"claimStatus": ["managed"]},
+        {"claimStatus": "owned"},
+        {"status": "active"},
+        {"status": ["gone"]},
+        {"accountStatus": ["ACTIVE"]},
+        {"membershipStatus": []},
+        {"roleIds": ["atlassian/overlord"]},
+        {"expand": ["everything"]},
+        {"directoryIds": [f"d{n}" for n in range(11)]},
+        {"emails": "leaver@example.com"},
+        {"searchTerm": ["lee"]},
+    ]
+    for body in refused:
+        response = await client.post(f"{DIRS}/-/users/search", json=body, headers=ORG_KEY)
+        assert response.status_code == 400, body
+        assert response.json()["errors"][0]["code"] == "ADMIN-400-24"
+    accepted = {
+        "claimStatus": "managed",
+        "status": ["active", "for_deletion"],
+        "accountStatus": ["active"],
+        "membershipStatus": ["active", "suspended"],
+        "roleIds": ["atlassian/user", "atlassian/ai-access"],
+        "expand": ["platformRoles", "counts.resources"],
+    }
+    response = await client.post(f"{DIRS}/-/users/search", json=accepted, headers=ORG_KEY)
+    assert response.status_code == 200, response.text
+
+
+async def test_list_filters_in_the_query_are_held_to_their_documented_values(
+    client: httpx.AsyncClient,
+) -> None:
+    for params in (
+        {"status": "gone"},
+        {"accountStatus": "ACTIVE"},
+        {"claimStatus": "owned"},
+        {"claimStatus": ["managed", "unmanaged"]},
+        {"roleIds": "atlassian/overlord"},
+    ):
+        response = await client.get(USERS, params=params, headers=ORG_KEY)
+        assert response.status_code == 400, params
+    response = await client.get(USERS, params={"status": ["active", "suspended"]}, headers=ORG_KEY)
+    assert response.status_code == 200

@@ -16,9 +16,11 @@ from offboard.ports import (
     PermanentError,
 )
 
-MANAGED_ACTIVE = {"claimStatus": ["managed"], "accountStatus": ["active"]}
+MANAGED_ACTIVE: dict[str, str | list[str]] = {"claimStatus": "managed", "accountStatus": ["active"]}
 """The probe must be an account user management may manage: an unmanaged one is refused
-with ``forbidden`` whatever the key, which would read as a scoped key."""
+with ``forbidden`` whatever the key, which would read as a scoped key. ``claimStatus`` is
+one string, not an array (``claimStatusParam``; jira.js's search request): sent as an array
+it is a 400, and the check would end "not checked" on every real tenant."""
 NEW_KEY_FIX = "create an org API key without scopes in admin.atlassian.com → Settings → API keys"
 
 

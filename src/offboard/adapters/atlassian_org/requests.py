@@ -7,6 +7,7 @@ before httpx sees them (:func:`offboard.adapters.http.absolute`): it then parses
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -96,7 +97,7 @@ def search_users(
     cursor: str | None = None,
     emails: list[str] | None = None,
     limit: int = SEARCH_LIMIT,
-    filters: dict[str, list[str]] | None = None,
+    filters: Mapping[str, str | list[str]] | None = None,
 ) -> httpx.Request:
     body: dict[str, object] = {"limit": limit, "expand": list(SNAPSHOT_EXPAND), **(filters or {})}
     if directory_id != EVERY_DIRECTORY:
