@@ -348,7 +348,7 @@ def test_config_check_deep_reports_each_assumption(world: World, runner: CliRunn
     for name in (
         "cursors", "platform_roles", "management_source", "directories",
         "json_content_type", "v1_retired", "licence_reads", "key_owner", "scim_links",
-        "event_queries",
+        "event_queries", "emails_per_search",
     ):  # fmt: skip
         assert f"assume.{name}:" in output, name
     # The licence check's v1 reads are probed, not called unused (they were said to be).
@@ -362,4 +362,15 @@ def test_config_check_deep_reports_each_assumption(world: World, runner: CliRunn
     assert "[inferred from field reports]" in output
     assert "answers 415 (as assumed)" in output
     assert "v1 users/search answers 404" in output
+    assert "OK assume.emails_per_search: one search takes 100 addresses" in words
     assert world.served.atlassian.version == version  # read-only: nothing changed
+
+
+def test_config_check_deep_warns_of_a_tenant_that_takes_fewer_addresses_a_search(
+    world: World, runner: CliRunner
+) -> None:
+    world.served.atlassian.realism.emails_filter_max = 10
+    code, output = world.run(runner, "config", "check", "--deep")
+    assert code == ExitCode.OK, output
+    words = " ".join(output.split())
+    assert "WARN assume.emails_per_search: a search of 100 addresses answers 400" in words

@@ -288,6 +288,9 @@ def routes(state: AtlassianState) -> list[Route]:
         filters = {k: body[k] for k in (*LIST_KEYS, *LIST_KEYS_MORE) if k in body}
         if not body.get("cursor"):
             _check_filters(filters)
+            most = state.realism.emails_filter_max
+            if most is not None and len(filters.get("emails") or ()) > most:
+                raise ValueError(f"emails holds 1 to {most} addresses")
         return JSONResponse(_page(state, org, request, filters, body.get("cursor"), limit))
 
     async def count_users(request: Request, key: ApiKey, org: Org) -> Response:

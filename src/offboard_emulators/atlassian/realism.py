@@ -42,6 +42,10 @@ class Realism:
     emails_filter_ignores_case: bool = True
     """The v2 search's ``emails`` filter matches an address whatever its case. Atlassian
     documents the filter as exact and says nothing of case: False makes case count too."""
+    emails_filter_max: int | None = None
+    """Addresses one v2 search's ``emails`` filter takes; more is a 400 ``ADMIN-400-24``.
+    Atlassian documents no maxItems for it (the id filters take ten): None, no limit; a
+    test sets one to hold offboard to a tenant that has it."""
 
 
 def wants_json_but_lacks_it(method: str, content_type: str | None, realism: Realism) -> bool:

@@ -71,3 +71,22 @@ async def test_an_address_with_capitals_is_asked_as_given_and_in_lower_case(
         ["June.Park@example.com", "june.park@example.com", asked[1], lower.email,
          "already@example.com"],
     ]  # fmt: skip
+
+
+async def test_a_tenant_that_takes_fewer_addresses_gets_ten_a_search_and_everyone_is_found(
+    parts: EmulatorParts,
+) -> None:
+    """A hundred addresses a search is not documented (``emails`` has no maxItems): the
+    other id filters take ten. A tenant that refuses a hundred with a 400 must not leave a
+    wave's lookups failing forever: the adapter asks ten at a time from then on."""
+    ids = generate_accounts(parts.state, ORG, 25, domain="example.com", directory_id="dir-main")
+    with parts.state.lock:
+        parts.state.realism.emails_filter_max = 10
+        emails = [parts.state.account(account_id).email for account_id in ids]
+    transport, sent = recording_searches(parts)
+    async with directory(transport) as adapter:
+        found = await adapter.find_by_emails(emails)
+        again = await adapter.find_by_emails(emails)
+    assert sorted(account.id for account in found) == sorted(ids)
+    assert sorted(account.id for account in again) == sorted(ids)
+    assert [len(chunk) for chunk in sent] == [25, 10, 10, 5, 10, 10, 5]

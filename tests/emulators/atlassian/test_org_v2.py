@@ -209,3 +209,17 @@ async def test_list_filters_in_the_query_are_held_to_their_documented_values(
         assert response.status_code == 400, params
     response = await client.get(USERS, params={"status": ["active", "suspended"]}, headers=ORG_KEY)
     assert response.status_code == 200
+
+
+async def test_a_limit_on_the_emails_filter_can_be_set_to_show_a_tenant_that_has_one(
+    client: httpx.AsyncClient, tenant: AtlassianState
+) -> None:
+    """Atlassian documents no maxItems for ``emails``: unlimited by default, and a test may
+    set one (the other id filters take ten) to hold the adapter to a stricter tenant."""
+    emails = [f"p{n}@example.com" for n in range(11)]
+    search = f"{DIRS}/-/users/search"
+    assert (await client.post(search, json={"emails": emails}, headers=ORG_KEY)).status_code == 200
+    tenant.realism.emails_filter_max = 10
+    refused = await client.post(search, json={"emails": emails}, headers=ORG_KEY)
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["code"] == "ADMIN-400-24"

@@ -13,13 +13,14 @@ from typing import Any
 from urllib.parse import quote
 
 from offboard.adapters.atlassian_org import requests as rq
-from offboard.adapters.atlassian_org.client import EVERY_DIRECTORY, OrgAdapter
+from offboard.adapters.atlassian_org.client import EMAILS_FALLBACK, EVERY_DIRECTORY, OrgAdapter
 from offboard.adapters.atlassian_org.wire import Permission
 from offboard.core.accounts import NOT_MYSELF
-from offboard.ports import CheckResult, OffboardError
+from offboard.ports import CheckResult, OffboardError, PermanentError
 
 DOCUMENTED = "documented"
 INFERRED = "inferred from field reports"
+UNDOCUMENTED = "not documented"
 _SOURCES = {"invited", "synced", None}
 
 
@@ -45,6 +46,7 @@ async def deep_checks(org: OrgAdapter) -> list[CheckResult]:
         _management_sources,
         _directories,
         _media_type,
+        _emails_per_search,
         _v1_retired,
         _licence_reads,
         _key_owner,
@@ -121,6 +123,25 @@ async def _media_type(org: OrgAdapter) -> CheckResult:
     refused = response.status_code == 415
     detail = f"a POST without a JSON content type answers {response.status_code}"
     return _line("json_content_type", True, detail + (" (as assumed)" if refused else ""), INFERRED)
+
+
+async def _emails_per_search(org: OrgAdapter) -> CheckResult:
+    """Does one v2 search take the hundred addresses a wave's lookups send? ``emails`` has
+    no documented maxItems; a tenant that refuses it is asked ten at a time, and it matters
+    to know: ten times the requests for every wave, under the rate limit."""
+    asked = [f"offboard-check-{n}@example.invalid" for n in range(rq.SEARCH_LIMIT)]
+    try:
+        await _search(org, {"limit": 1, "emails": asked}, f"search {len(asked)} addresses")
+    except PermanentError as exc:
+        if exc.status != 400:
+            raise
+        detail = (
+            f"a search of {len(asked)} addresses answers 400: offboard asks "
+            f"{EMAILS_FALLBACK} at a time (ten times the requests of a wave's lookups)"
+        )
+        return _line("emails_per_search", False, detail, UNDOCUMENTED)
+    detail = f"one search takes {len(asked)} addresses (as assumed)"
+    return _line("emails_per_search", True, detail, UNDOCUMENTED)
 
 
 async def _v1_retired(org: OrgAdapter) -> CheckResult:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 import httpx
+import structlog
 from pydantic import ValidationError
 
 from offboard.adapters.answers import parse_answer
@@ -42,6 +43,11 @@ from offboard.ports import (
 
 MAX_EMPTY_PAGES = 3
 EVERY_DIRECTORY = rq.EVERY_DIRECTORY
+EMAILS_FALLBACK = 10
+"""Addresses per email search once the tenant refused a hundred with a 400: Atlassian
+documents no limit for ``emails``, and ten is what each of its documented id filters takes."""
+
+log = structlog.get_logger("offboard.atlassian")
 
 
 class OrgAdapter:
@@ -66,6 +72,7 @@ class OrgAdapter:
         self.key_owner_account_id = key_owner_account_id
         self._now = now
         self._verified: frozenset[str] = frozenset()
+        self._emails_per_search = rq.SEARCH_LIMIT
 
     async def call(self, build: Callable[[], httpx.Request], what: str) -> httpx.Response:
         """One request with rate limiting, error mapping and bounded retries."""
@@ -220,28 +227,46 @@ class OrgAdapter:
     async def find_by_emails(self, emails: list[str]) -> list[Account]:
         """Accounts holding any of ``emails``, each as given or in lower case (``spellings``):
         one v2 ``emails`` search per 100 addresses (every page followed), the fresh read a
-        wave of leavers needs at one request per hundred people instead of one each."""
+        wave of leavers needs at one request per hundred people instead of one each. A
+        tenant that refuses a hundred (a 400) is asked ten at a time from then on."""
         directory_id = await self.directory_id()
         found: list[Account] = []
         asked = rq.spellings(emails)
-        for start in range(0, len(asked), rq.SEARCH_LIMIT):
-            chunk = asked[start : start + rq.SEARCH_LIMIT]
-            cursor: str | None = None
-            while True:
-                response = await self.call(
-                    partial(rq.search_users, self.client, self.org_id, directory_id,
-                            cursor=cursor, emails=chunk),
-                    f"find accounts by email ({len(chunk)} addresses)",
+        start = 0
+        while start < len(asked):
+            chunk = asked[start : start + self._emails_per_search]
+            try:
+                found.extend(await self._search_emails(directory_id, chunk))
+            except PermanentError as exc:
+                if exc.status != 400 or len(chunk) <= EMAILS_FALLBACK:
+                    raise
+                log.warning(
+                    "the tenant refused an email search this long: asking fewer at a time",
+                    refused=len(chunk), from_now_on=EMAILS_FALLBACK, answer=str(exc),
                 )  # fmt: skip
-                page = parse_answer(DirectoryUserPage, response, "find accounts by email")
-                _only_asked(page.data, chunk)
-                found.extend(to_account(user, self._verified) for user in page.data)
-                previous, cursor = cursor, rq.next_cursor(page.links.next)
-                if cursor is None:
-                    break
-                if cursor == previous:
-                    raise PermanentError(f"the email search repeated a cursor ({cursor[:80]})")
+                self._emails_per_search = EMAILS_FALLBACK
+                continue
+            start += len(chunk)
         return merge_directories(found)
+
+    async def _search_emails(self, directory_id: str, chunk: list[str]) -> list[Account]:
+        """The accounts of one ``emails`` search, every page followed."""
+        found: list[Account] = []
+        cursor: str | None = None
+        while True:
+            response = await self.call(
+                partial(rq.search_users, self.client, self.org_id, directory_id,
+                        cursor=cursor, emails=chunk),
+                f"find accounts by email ({len(chunk)} addresses)",
+            )  # fmt: skip
+            page = parse_answer(DirectoryUserPage, response, "find accounts by email")
+            _only_asked(page.data, chunk)
+            found.extend(to_account(user, self._verified) for user in page.data)
+            previous, cursor = cursor, rq.next_cursor(page.links.next)
+            if cursor is None:
+                return found
+            if cursor == previous:
+                raise PermanentError(f"the email search repeated a cursor ({cursor[:80]})")
 
     async def read_account(
         self, account_id: AccountId, *, directory_id: str | None = None
