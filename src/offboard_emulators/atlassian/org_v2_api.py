@@ -19,7 +19,7 @@ from offboard_emulators.atlassian.http_helpers import (
     json_body,
     query_list,
 )
-from offboard_emulators.atlassian.model import ApiKey, Org
+from offboard_emulators.atlassian.model import ApiKey, Directory, Org
 from offboard_emulators.atlassian.paging import BadCursorError, decode_cursor, encode_cursor, scan
 from offboard_emulators.atlassian.realism import wants_json_but_lacks_it
 from offboard_emulators.atlassian.state import (
@@ -248,29 +248,50 @@ def _page(
     return {"data": data, "links": links}
 
 
+def _directory_filters(request: Request) -> dict[str, Any]:
+    """The directory listing's filters from the query (only those given)."""
+    filters: dict[str, Any] = {}
+    if (account_id := request.query_params.get("accountId")) is not None:
+        filters["accountId"] = account_id
+    if term := request.query_params.get("searchTerm"):
+        filters["searchTerm"] = term
+    if only := query_list(request, "directoryIds"):
+        filters["directoryIds"] = only
+    return filters
+
+
+def _directories_matching(org: Org, filters: dict[str, Any]) -> list[Directory]:
+    """The org's directories that pass ``filters``, in their stable order."""
+    account_id = filters.get("accountId")
+    term = str(filters.get("searchTerm") or "").lower()
+    only = set(filters.get("directoryIds") or ())
+    return [
+        d
+        for d in org.directories.values()
+        if (not only or d.directory_id in only)
+        and term in d.name.lower()
+        and (account_id is None or account_id in d.memberships)
+    ]
+
+
 def routes(state: AtlassianState) -> list[Route]:
     """The v2 routes bound to ``state``."""
 
     async def list_directories(request: Request, key: ApiKey, org: Org) -> Response:
         limit = bounded_int(request.query_params.get("limit"), 20, 1, 100)
-        account_id = request.query_params.get("accountId")
-        term = (request.query_params.get("searchTerm") or "").lower()
-        only = set(query_list(request, "directoryIds"))
-        chosen = [
-            d
-            for d in org.directories.values()
-            if (not only or d.directory_id in only)
-            and term in d.name.lower()
-            and (account_id is None or account_id in d.memberships)
-        ]
         scope = f"v2dirs:{org.org_id}"
         cursor = request.query_params.get("cursor")
-        start = decode_cursor(cursor, scope)[0] if cursor else 0
+        # ``cursorParam``: "If present, all other parameters are discarded". The filters
+        # ride in the cursor, so page 2 of an ``accountId`` listing stays that listing.
+        start, filters = (
+            decode_cursor(cursor, scope) if cursor else (0, _directory_filters(request))
+        )
+        chosen = _directories_matching(org, filters)
         window = chosen[start : start + limit]
         standard = state.realism.base64_cursors
-        links = {"self": encode_cursor(start, scope, standard=standard)}
+        links = {"self": encode_cursor(start, scope, filters, standard=standard)}
         if start + limit < len(chosen):
-            links["next"] = encode_cursor(start + limit, scope, standard=standard)
+            links["next"] = encode_cursor(start + limit, scope, filters, standard=standard)
         data = [{"directoryId": d.directory_id, "name": d.name} for d in window]
         return JSONResponse({"data": data, "links": links})
 

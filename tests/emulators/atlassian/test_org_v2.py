@@ -28,6 +28,26 @@ async def test_directories_list_and_filter(
     assert [d["directoryId"] for d in mine["data"]] == ["dir-main"]
 
 
+async def test_directory_cursor_carries_the_account_filter(
+    client: httpx.AsyncClient, tenant: AtlassianState
+) -> None:
+    """``cursorParam``: with a cursor "all other parameters are discarded" (Organizations
+    spec), so the cursor itself holds the ``accountId`` filter. offboard asks page 2 with the
+    cursor alone: it must still list only the directories holding the account."""
+    for n in range(3):
+        tenant.add_directory(ORG, Directory(f"dir-x{n}", f"Extra {n}"))
+    tenant.orgs[ORG].directories["dir-x2"].memberships[LEAVER] = "active"
+    first = await client.get(DIRS, params={"accountId": LEAVER, "limit": 1}, headers=ORG_KEY)
+    cursor = first.json()["links"]["next"]
+    alone = await client.get(DIRS, params={"cursor": cursor, "limit": 1}, headers=ORG_KEY)
+    other = {"cursor": cursor, "limit": 1, "accountId": ADMIN}
+    ignored = await client.get(DIRS, params=other, headers=ORG_KEY)
+    assert [d["directoryId"] for d in first.json()["data"]] == ["dir-main"]
+    assert [d["directoryId"] for d in alone.json()["data"]] == ["dir-x2"]
+    assert ignored.json()["data"] == alone.json()["data"]
+    assert "next" not in alone.json()["links"]
+
+
 async def test_list_defaults_to_20_and_cursor_overrides_filters(client: httpx.AsyncClient) -> None:
     first = (await client.get(USERS, params={"claimStatus": "managed"}, headers=ORG_KEY)).json()
     assert len(first["data"]) == 20
