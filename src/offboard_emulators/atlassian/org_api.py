@@ -13,7 +13,13 @@ from starlette.routing import Route
 from offboard_emulators.atlassian import errors, lifecycle, views
 from offboard_emulators.atlassian.http_helpers import BodyError, base_url, bounded_int, json_body
 from offboard_emulators.atlassian.model import ApiKey, Org
-from offboard_emulators.atlassian.paging import BadCursorError, decode_cursor, encode_cursor, scan
+from offboard_emulators.atlassian.paging import (
+    BadCursorError,
+    Page,
+    decode_cursor,
+    encode_cursor,
+    scan,
+)
 from offboard_emulators.atlassian.realism import wants_json_but_lacks_it
 from offboard_emulators.atlassian.state import AtlassianState, AuthError, NotFoundError
 
@@ -61,6 +67,10 @@ def routes(state: AtlassianState) -> list[Route]:
 
     async def list_orgs(request: Request, key: ApiKey) -> Response:
         org = state.org(key.org_id)
+        if cursor := request.query_params.get("cursor"):
+            # A key sees one org: one page, so no cursor was ever issued. Any cursor is
+            # one of another listing or made up: 400 ``Error.InvalidPageCursor`` (spec).
+            decode_cursor(cursor, f"v1orgs:{org.org_id}")
         base = base_url(request)
         links = {"self": f"{base}/admin/v1/orgs"}
         return JSONResponse({"data": [views.org_model(org, base)], "links": links})
@@ -89,10 +99,7 @@ def routes(state: AtlassianState) -> list[Route]:
                 views.v1_user(a, base, state.membership_status(a, "-") == "suspended")
                 for a in accounts
             ]
-        page_url = f"{base}/admin/v1/orgs/{org.org_id}/users"
-        links = {"self": f"{page_url}?cursor={encode_cursor(start, scope)}" if cursor else page_url}
-        if page.next_position is not None:
-            links["next"] = f"{page_url}?cursor={encode_cursor(page.next_position, scope)}"
+        links = _url_links(f"{base}{request.url.path}", scope, start if cursor else None, page)
         return JSONResponse({"data": data, "meta": {"total": total}, "links": links})
 
     async def search_users(request: Request, key: ApiKey) -> Response:
@@ -116,10 +123,18 @@ def routes(state: AtlassianState) -> list[Route]:
         return JSONResponse({"data": data, "links": links})
 
     async def list_domains(request: Request, key: ApiKey) -> Response:
+        """``DomainPage``: pages "one page at a time" (spec), ``links`` being URLs
+        (``LinkPageModel``), and an unknown cursor is 400 ``ADMIN-400-1``."""
         org = org_for_key(state, key, request.path_params["orgId"])
+        scope = f"v1domains:{org.org_id}"
+        cursor = request.query_params.get("cursor")
+        start = decode_cursor(cursor, scope)[0] if cursor else 0
         base = base_url(request)
-        data = [views.domain_model(org, d, base) for d in org.domains.values()]
-        return JSONResponse({"data": data, "links": {"self": f"{base}{request.url.path}"}})
+        with state.lock:
+            page = scan(list(org.domains), start, org.settings.v1_page_size, lambda _: True)
+            data = [views.domain_model(org, org.domains[i], base) for i in page.ids]
+        links = _url_links(f"{base}{request.url.path}", scope, start if cursor else None, page)
+        return JSONResponse({"data": data, "links": links})
 
     async def get_domain(request: Request, key: ApiKey) -> Response:
         org = org_for_key(state, key, request.path_params["orgId"])
@@ -158,6 +173,17 @@ def routes(state: AtlassianState) -> list[Route]:
         Route(path, v1_endpoint(state, _retirable(state, h) if path in retired else h), methods=[m])
         for path, h, m in table
     ]
+
+
+def _url_links(page_url: str, scope: str, start: int | None, page: Page) -> dict[str, str]:
+    """``LinkPageModel`` of the v1 listings: URLs holding the cursor (reference §9.11);
+    ``start`` is None on the first page, asked without a cursor."""
+    links = {
+        "self": page_url if start is None else f"{page_url}?cursor={encode_cursor(start, scope)}"
+    }
+    if page.next_position is not None:
+        links["next"] = f"{page_url}?cursor={encode_cursor(page.next_position, scope)}"
+    return links
 
 
 def _retirable(state: AtlassianState, handler: Handler) -> Handler:

@@ -21,6 +21,7 @@ from offboard.ports import AuthenticationError, ConflictError, NotManageableErro
 from offboard_emulators.atlassian import AtlassianState, create_app, load_fixture, seed
 from offboard_emulators.atlassian.app import EmulatorParts
 from offboard_emulators.atlassian.fixture import generate_accounts
+from offboard_emulators.atlassian.model import Domain
 from offboard_emulators.common.faults import FailNth, FaultConfig
 from offboard_emulators.common.server import serve_in_thread
 
@@ -94,6 +95,19 @@ async def test_snapshot_discovers_the_directory_and_classifies_accounts(
     assert by_id[AccountId(UNMANAGED)].account_class is AccountClass.UNMANAGED
     assert by_id[AccountId(SYNCED)].account_class is AccountClass.SCIM_LINKED
     assert by_id[AccountId(LEAVER)].account_class is AccountClass.MANAGED
+
+
+async def test_verified_domains_are_read_across_url_paged_domain_lists(
+    parts: EmulatorParts,
+) -> None:
+    """Domains come a page at a time with ``links.next`` a URL (``LinkPageModel``): a
+    verified domain on a later page still makes its accounts managed."""
+    parts.state.orgs[ORG].settings.v1_page_size = 1
+    parts.state.add_domain(ORG, Domain("dom-late", "late.example", "verified"))
+    async with directory(httpx.ASGITransport(create_app(parts=parts))) as adapter:
+        snap = await adapter.snapshot()
+    assert snap.complete, snap.problems
+    assert snap.verified_domains == frozenset({"example.com", "late.example"})
 
 
 async def test_deactivate_then_repeat_leaves_the_first_deactivation_alone(

@@ -15,6 +15,7 @@ from tests.emulators.atlassian.conftest import (
     SCIM_KEY,
     UNMANAGED,
 )
+from tests.emulators.atlassian.spec_check import ORG_SPEC, assert_matches
 
 USERS = f"/admin/v1/orgs/{ORG}/users"
 
@@ -125,6 +126,32 @@ async def test_domains_show_claim_status(client: httpx.AsyncClient) -> None:
     assert one.json()["data"]["id"] == "dom-example"
     missing = await client.get(f"/admin/v1/orgs/{ORG}/domains/nope", headers=ORG_KEY)
     assert missing.json()["errors"][0]["code"] == "ADMIN-404-3"
+
+
+async def test_domains_page_by_url_cursor_and_refuse_unknown_cursors(
+    client: httpx.AsyncClient, tenant: AtlassianState
+) -> None:
+    """``getDomains`` returns domains "one page at a time" (``DomainPage``, links as URLs)
+    and documents 400 ``Error.InvalidPageCursor``; ``getOrgs`` documents the same 400."""
+    tenant.orgs[ORG].settings.v1_page_size = 1
+    url: str | None = f"/admin/v1/orgs/{ORG}/domains"
+    pages: list[httpx.Response] = []
+    while url:
+        pages.append(await client.get(url, headers=ORG_KEY))
+        url = pages[-1].json()["links"].get("next")
+    names = [d["attributes"]["name"] for page in pages for d in page.json()["data"]]
+    assert names == ["example.com", "example.org"]
+    bad = {"cursor": "garbage"}
+    refused = [
+        await client.get(f"/admin/v1/orgs/{ORG}/domains", params=bad, headers=ORG_KEY),
+        await client.get("/admin/v1/orgs", params=bad, headers=ORG_KEY),
+    ]
+    for response in refused:
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["code"] == "ADMIN-400-1"
+    for page in [*pages, refused[0]]:
+        assert_matches(ORG_SPEC, "/v1/orgs/{orgId}/domains", page)
+    assert_matches(ORG_SPEC, "/v1/orgs", refused[1])
 
 
 async def test_v1_directory_suspend_restore_remove(
