@@ -146,6 +146,15 @@ def test_only_an_absolute_url_is_read_as_a_link() -> None:
         rq.next_cursor("https://api.atlassian.com/admin/v1/orgs?page=2")
 
 
+def test_a_relative_url_link_is_read_for_its_cursor() -> None:
+    """``LinkPageModel`` calls ``next`` a URL, not an absolute one: a path with a query is
+    a URL too (a base64 token never holds ``?``), and its cursor is what goes back."""
+    link = "/admin/v1/orgs/o-1/domains?cursor=%2F%2B%2Babc%3D"
+    assert rq.next_cursor(link) == "/++abc="
+    with pytest.raises(PermanentError, match="no cursor"):
+        rq.next_cursor("/admin/v1/orgs/o-1/domains?page=2")
+
+
 # 3. platformRoles only with the matching expand; a missing field means "unknown".
 
 

@@ -49,13 +49,15 @@ class UnfollowableLinkError(PermanentError):
 def next_cursor(link: str | None) -> str | None:
     """The cursor for the next page, None on the last page.
 
-    v1 ``GET /orgs`` and ``/users`` give a full URL holding ``cursor``; every other link is
-    an opaque token, standard base64 that may start with ``/`` or hold ``+`` and ``=``,
-    so only an absolute URL is read as one. A URL without a cursor raises: a walk that
-    cannot go on must never be taken for a complete one."""
+    v1 ``GET /orgs``, ``/users`` and ``/domains`` give a URL holding ``cursor``
+    (``LinkPageModel``: "URL to fetch the Next Page", which may be relative); every other
+    link is an opaque token, standard base64 that may start with ``/`` or hold ``+`` and
+    ``=`` but never ``?``. So a link with ``://`` or ``?`` is read as a URL: a relative one
+    sent back whole as a cursor would be refused, ending the walk. A URL without a cursor
+    raises: a walk that cannot go on must never be taken for a complete one."""
     if not link:
         return None
-    if "://" not in link:
+    if "://" not in link and "?" not in link:
         return link
     values = parse_qs(urlsplit(link).query).get("cursor")
     if not values or not values[0]:
