@@ -111,18 +111,17 @@ def _used(now: datetime, days: int | None, offset: int) -> datetime | None:
     return now - timedelta(days=days + offset * 3, hours=offset + 1)
 
 
-def last_active_dates(state: AtlassianState, account_id: str) -> dict[str, object]:
-    """The ``UserProductAccessModel`` of one account: used products only, dates as days."""
+def last_active_dates(
+    state: AtlassianState, account_id: str, start: int = 0, size: int | None = None
+) -> tuple[dict[str, object], bool]:
+    """One page of the ``UserProductAccessModel`` of an account (used products only, dates
+    as days), from product ``start``, and whether more products follow it."""
     account = state.account(account_id)
-    return {
-        "product_access": [
-            {
-                "id": f"{p.key}/{p.url}",
-                "key": p.key,
-                "last_active": p.last_active.date().isoformat(),
-            }
-            for p in account.product_access
-            if p.last_active is not None
-        ],
-        "added_to_org": account.added_to_org.date().isoformat() if account.added_to_org else None,
-    }
+    used = [
+        {"id": f"{p.key}/{p.url}", "key": p.key, "last_active": p.last_active.date().isoformat()}
+        for p in account.product_access
+        if p.last_active is not None
+    ]
+    end = len(used) if size is None else start + size
+    added = account.added_to_org.date().isoformat() if account.added_to_org else None
+    return {"product_access": used[start:end], "added_to_org": added}, end < len(used)

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from offboard_emulators.atlassian import errors, lifecycle, usage, views
 from offboard_emulators.atlassian.model import ApiKey
 from offboard_emulators.atlassian.org_api import org_for_key, v1_endpoint
+from offboard_emulators.atlassian.paging import decode_cursor, encode_cursor
 from offboard_emulators.atlassian.state import AtlassianState, NotFoundError
 from offboard_emulators.atlassian.user_management_api import um_endpoint
 
@@ -35,13 +36,22 @@ def routes(state: AtlassianState) -> list[Route]:
     """The use-and-billing routes bound to ``state``."""
 
     async def last_active(request: Request, key: ApiKey) -> Response:
+        """Pages ``product_access`` by the org's v1 page size: the spec documents a
+        ``cursor`` and ``links.next`` (``CursorNextPageModel``, a bare cursor), so a client
+        must follow them; an unknown cursor is a 400."""
         org = org_for_key(state, key, request.path_params["orgId"])
+        account_id = request.path_params["accountId"]
+        scope = f"v1active:{org.org_id}:{account_id}"
+        cursor = request.query_params.get("cursor")
+        start = decode_cursor(cursor, scope)[0] if cursor else 0
+        size = org.settings.v1_page_size
         with state.lock:
-            account = state.account(request.path_params["accountId"])
+            account = state.account(account_id)
             if account.org_id != org.org_id:
                 raise NotFoundError(account.account_id)
-            data = usage.last_active_dates(state, account.account_id)
-        return JSONResponse({"data": data, "links": {}})
+            data, more = usage.last_active_dates(state, account.account_id, start, size)
+        links = {"next": encode_cursor(start + size, scope)} if more else {}
+        return JSONResponse({"data": data, "links": links})
 
     async def list_tokens(request: Request, key: ApiKey, account_id: str) -> Response:
         with state.lock:

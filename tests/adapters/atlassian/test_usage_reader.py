@@ -70,6 +70,18 @@ async def test_last_active_dates_of_one_account(reader: UsageReader) -> None:
     assert never.products == ()
 
 
+async def test_last_active_dates_are_read_across_pages(
+    reader: UsageReader, tenant: AtlassianState
+) -> None:
+    """``links.next`` of ``UserProductAccessActivityPage`` is a cursor to follow (spec)."""
+    tenant.orgs[ORG].settings.v1_page_size = 1
+    vary_activity(tenant, [ADMIN, OWNER])
+    expected = [p.key for p in tenant.account(ADMIN).product_access if p.last_active]
+    used = await reader.last_active(ADMIN)
+    assert len(expected) > 1
+    assert [p.key for p in used.products] == expected
+
+
 async def test_tokens_are_listed_and_revoked_one_by_one(
     reader: UsageReader, tenant: AtlassianState
 ) -> None:

@@ -38,6 +38,27 @@ async def test_last_active_dates_fit_the_spec(client: httpx.AsyncClient) -> None
 
 
 @needs_specs
+async def test_last_active_dates_page_by_cursor(
+    client: httpx.AsyncClient, tenant: AtlassianState
+) -> None:
+    """The spec documents ``cursor`` and ``links.next`` (``CursorNextPageModel``): the
+    products of one account come a page at a time, and a made-up cursor is a 400."""
+    tenant.orgs[ORG].settings.v1_page_size = 1
+    vary_activity(tenant, [ADMIN])
+    pages = [await client.get(_last_active_url(ADMIN), headers=ORG_KEY)]
+    while cursor := pages[-1].json()["links"].get("next"):
+        params = {"cursor": cursor}
+        pages.append(await client.get(_last_active_url(ADMIN), params=params, headers=ORG_KEY))
+    keys = [p["key"] for page in pages for p in page.json()["data"]["product_access"]]
+    assert keys == [p.key for p in tenant.account(ADMIN).product_access if p.last_active]
+    assert len(pages) == len(keys) > 1
+    bad = await client.get(_last_active_url(ADMIN), params={"cursor": "x"}, headers=ORG_KEY)
+    assert bad.status_code == 400
+    for response in (*pages, bad):
+        assert_matches(ORG_SPEC, LAST_ACTIVE, response)
+
+
+@needs_specs
 async def test_token_calls_fit_the_spec(client: httpx.AsyncClient) -> None:
     listed = await client.get(f"/users/{LEAVER}/manage/api-tokens", headers=ORG_KEY)
     assert_matches(UM_SPEC, TOKENS, listed)
