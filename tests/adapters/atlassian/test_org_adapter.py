@@ -279,3 +279,50 @@ async def test_a_malformed_page_or_a_repeated_cursor_is_a_failed_page(
     snap = await org.snapshot()
     assert not snap.complete
     assert snap.accounts == ()
+
+
+def _same_next(requests: list[httpx.Request]) -> httpx.MockTransport:
+    """A tenant fault: every page points at the same next page (for 20 pages, so a walk
+    without a guard ends instead of hanging the test)."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        more = len(requests) < 20
+        if request.url.path == "/admin/v1/orgs":
+            other = sample("atlassian-org-v1-orgs-page.json")["data"][0] | {"id": "org-other"}
+            links = {"next": "https://api.atlassian.com/admin/v1/orgs?cursor=c1"} if more else {}
+            return httpx.Response(200, json={"data": [other], "links": links})
+        if request.url.path.endswith("/domains"):
+            domain = sample("atlassian-org-v1-domains-page-1.json")["data"][0]
+            next_url = f"https://api.atlassian.com{DOMAINS}?cursor=c1"
+            links = {"next": next_url} if more else {}
+            return httpx.Response(200, json={"data": [domain], "links": links})
+        directory = {"directoryId": DIR, "name": "Main"}
+        links = {"next": "c1"} if more else {}
+        return httpx.Response(200, json={"data": [directory], "links": links})
+
+    return httpx.MockTransport(answer)
+
+
+async def test_domain_and_directory_walks_end_on_a_repeated_cursor() -> None:
+    """``links.next`` promises more; one asked before would be followed forever. The walks
+    that decide who is managed and which directories hold a leaver end with an error."""
+    for walk in (OrgAdapter.verified_domains, lambda org: org.directories(LEAVER)):
+        requests: list[httpx.Request] = []
+        base = "https://api.atlassian.com"
+        async with httpx.AsyncClient(transport=_same_next(requests), base_url=base) as client:
+            with pytest.raises(PermanentError, match="repeated a cursor"):
+                await walk(OrgAdapter(client, ORG, DIR))
+        assert len(requests) == 2
+
+
+async def test_the_key_check_ends_on_a_repeated_org_cursor() -> None:
+    """The config check walks the key's orgs until it finds the configured one; a tenant
+    repeating the next page would keep it walking: it fails the check instead."""
+    requests: list[httpx.Request] = []
+    base = "https://api.atlassian.com"
+    async with httpx.AsyncClient(transport=_same_next(requests), base_url=base) as client:
+        [key] = await self_check(OrgAdapter(client, ORG, DIR))
+    assert not key.ok
+    assert "repeated a cursor" in key.detail
+    assert len(requests) == 2

@@ -12,6 +12,7 @@ import pytest
 
 from offboard.adapters.atlassian import AtlassianDirectory
 from offboard.adapters.atlassian_org.usage import UsageReader
+from offboard.ports import PermanentError
 from offboard_emulators.atlassian import AtlassianState, create_app, load_fixture, seed
 from offboard_emulators.atlassian.fixture import generate_accounts
 from offboard_emulators.atlassian.usage import tokens_of, vary_activity
@@ -80,6 +81,23 @@ async def test_last_active_dates_are_read_across_pages(
     used = await reader.last_active(ADMIN)
     assert len(expected) > 1
     assert [p.key for p in used.products] == expected
+
+
+async def test_a_repeated_last_active_cursor_ends_the_read() -> None:
+    """A tenant answering the same ``links.next`` again would be followed forever (here
+    for 20 pages, so that a walk without a guard ends instead of hanging the test)."""
+    requests: list[httpx.Request] = []
+
+    def same_page(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        links = {"next": "c1"} if len(requests) < 20 else {}
+        page = {"data": {"product_access": [], "added_to_org": None}, "links": links}
+        return httpx.Response(200, json=page)
+
+    async with directory(httpx.MockTransport(same_page)) as adapter:
+        with pytest.raises(PermanentError, match="repeated a cursor"):
+            await UsageReader(adapter.org).last_active(LEAVER)
+    assert len(requests) == 2
 
 
 async def test_tokens_are_listed_and_revoked_one_by_one(

@@ -35,12 +35,16 @@ async def self_check(org: OrgAdapter) -> list[CheckResult]:
 async def _key_and_org(org: OrgAdapter) -> list[CheckResult]:
     seen: list[str] = []
     cursor: str | None = None
+    asked: set[str] = set()
     try:
         while True:
             response = await org.call(partial(rq.list_orgs, org.client, cursor), "list orgs")
             page = OrgPage.model_validate(response.json())
             seen.extend(o.id for o in page.data)
-            if org.org_id in seen or (cursor := rq.next_cursor(page.links.next)) is None:
+            if (
+                org.org_id in seen
+                or (cursor := rq.follow(page.links.next, asked, "list orgs")) is None
+            ):
                 break
     except AuthenticationError as exc:
         return [CheckResult("atlassian.key", False, str(exc), NEW_KEY_FIX)]

@@ -106,6 +106,7 @@ class OrgAdapter:
         """The org's directory ids; with ``account_id``, those holding that account."""
         ids: list[str] = []
         cursor: str | None = None
+        asked: set[str] = set()
         while True:
             what = "list directories" + (f" holding {account_id}" if account_id else "")
             response = await self.call(
@@ -113,13 +114,14 @@ class OrgAdapter:
             )
             page = parse_answer(DirectoryPage, response, what)
             ids.extend(d.directory_id for d in page.data)
-            if (cursor := rq.next_cursor(page.links.next)) is None:
+            if (cursor := rq.follow(page.links.next, asked, what)) is None:
                 return ids
 
     async def verified_domains(self) -> frozenset[str]:
         """Names (lower case) of the org's domains whose claim is verified."""
         names: set[str] = set()
         cursor: str | None = None
+        asked: set[str] = set()
         while True:
             response = await self.call(
                 partial(rq.list_domains, self.client, self.org_id, cursor), "list domains"
@@ -130,7 +132,7 @@ class OrgAdapter:
                 for d in page.data
                 if d.attributes.claim.status == "verified"
             )
-            if (cursor := rq.next_cursor(page.links.next)) is None:
+            if (cursor := rq.follow(page.links.next, asked, "list domains")) is None:
                 self._verified = frozenset(names)
                 return self._verified
 

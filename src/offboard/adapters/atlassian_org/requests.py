@@ -65,6 +65,18 @@ def next_cursor(link: str | None) -> str | None:
     return values[0]
 
 
+def follow(link: str | None, asked: set[str], what: str) -> str | None:
+    """The cursor of ``link`` (:func:`next_cursor`), recorded in ``asked``. A cursor asked
+    before raises: following it would walk the same pages forever, and a walk that never
+    ends is no more complete than one that stops."""
+    cursor = next_cursor(link)
+    if cursor is not None:
+        if cursor in asked:
+            raise PermanentError(f"{what} repeated a cursor ({cursor[:80]})")
+        asked.add(cursor)
+    return cursor
+
+
 def list_orgs(client: httpx.AsyncClient, cursor: str | None = None) -> httpx.Request:
     params = {"cursor": cursor} if cursor else None
     return _request(client, "GET", "/admin/v1/orgs", params=params)

@@ -95,6 +95,7 @@ class UsageReader:
         products: list[ProductUse] = []
         added: datetime | None = None
         cursor: str | None = None
+        asked: set[str] = set()
         while True:
             params = {"cursor": cursor} if cursor else None
             response = await self.adapter.call(
@@ -105,7 +106,9 @@ class UsageReader:
                 ProductUse(p.key, _day(p.last_active)) for p in page.data.product_access
             )
             added = added or _day(page.data.added_to_org)
-            if (cursor := rq.next_cursor(page.links.next)) is None:
+            if (
+                cursor := rq.follow(page.links.next, asked, f"last active dates {account_id}")
+            ) is None:
                 break
         return AccountUsage(account_id, email, billable, tuple(products), added_to_org=added)
 
