@@ -313,16 +313,19 @@ async def test_a_long_apply_reads_each_person_about_once_not_batch_after_batch_a
     long as it stayed fresh: people read far ahead of their turn, their reads stale before
     it came and read again, most of them two or three times (4,550 reads by id in Keycloak
     for 950 people, 12 s of CPU against the script's 2.7 s). Here, scaled down, 200 actions
-    a hundredth of a second apart under a 0.5 s window."""
+    a fiftieth of a second apart under a 1 s window (the reads' ages are real time: at a
+    hundredth, the apply's own CPU under a loaded machine was a fair part of each step)."""
     count = 200
     people: dict[str, Identity | None] = {f"id-{n}": _person(n) for n in range(1, count + 1)}
-    keycloak = PausingKeycloak(people, pause=0.02)  # rounds' pauses, whatever the batch
-    directory = PacedSends({f"acc-{n}": account(n) for n in range(1, count + 1)}, clock=clock)
+    keycloak = PausingKeycloak(people, pause=0.04)  # rounds' pauses, whatever the batch
+    directory = PacedSends(
+        {f"acc-{n}": account(n) for n in range(1, count + 1)}, clock=clock, seconds=0.02
+    )
     plan = plan_of(*(action(n) for n in range(1, count + 1)))
-    clock.at = plan.created_at + timedelta(seconds=0.1)
+    clock.at = plan.created_at + timedelta(seconds=0.2)
     report = await apply_plan(
         plan, directory=directory, store=store, clock=clock, run_id="r1", concurrency=1,
-        preflight=Preflight(None, keycloak, timedelta(seconds=0.5)),  # type: ignore[arg-type]
+        preflight=Preflight(None, keycloak, timedelta(seconds=1)),  # type: ignore[arg-type]
         budget=Budget((BudgetWindow("hour", timedelta(hours=1), 1000),)),
     )  # fmt: skip
     assert report.all_done
