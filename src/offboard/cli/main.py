@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -49,6 +50,23 @@ app = typer.Typer(
 )
 
 
+class LogLevel(StrEnum):
+    """The values logging.level accepts. A choice, not free text: `--log-level bogus` ran the
+    command with logs at another level, without a word."""
+
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class LogFormat(StrEnum):
+    """The values logging.format accepts."""
+
+    JSON = "json"
+    CONSOLE = "console"
+
+
 def _print_version(value: bool) -> None:
     if value:
         from importlib.metadata import PackageNotFoundError, version
@@ -75,11 +93,12 @@ def root(
         ),
     ] = None,
     log_level: Annotated[
-        str | None,
-        typer.Option(help="Log level: debug, info, warning, error (overrides logging.level)."),
+        LogLevel | None,
+        typer.Option(help="Log level (overrides logging.level).", case_sensitive=False),
     ] = None,
     log_format: Annotated[
-        str | None, typer.Option(help="Log format: json or console (overrides logging.format).")
+        LogFormat | None,
+        typer.Option(help="Log format (overrides logging.format).", case_sensitive=False),
     ] = None,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the traceback of unexpected errors.")
