@@ -100,3 +100,50 @@ def test_a_bad_date_says_how_to_write_one(
     with pytest.raises(ConfigError) as caught:
         load_settings(config_file)
     assert "atlassian.api_key_expires_on: not a date: write YYYY-MM-DD" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("[policy]\ndomains = 'example.com'\n", 'policy.domains: not a list: write ["a", "b"]'),
+        ("[daemon]\nlisten_host = 5\n", "daemon.listen_host: not text: write it in quotes"),
+        ("[licences]\nprices = ['a']\n", "licences.prices: not a table: write { key = value"),
+        ("[licences]\nrevoke_leaver_tokens = 'nope'\n", "revoke_leaver_tokens: not true or false"),
+        ("[licences]\ninactive_days = 1.5\n", "licences.inactive_days: not a whole number"),
+        (
+            "[daemon]\nlisten_port = 99999\n",
+            "daemon.listen_port: 99999 is too large: at most 65535",
+        ),
+        ("[daemon]\nmax_connections = 0\n", "daemon.max_connections: 0 is too small: at least 1"),
+    ],
+)
+def test_a_value_of_the_wrong_type_says_how_to_write_it(
+    config_file: Path, extra: str, expected: str
+) -> None:
+    # QA: these were pydantic's own words ("Input should be a valid list"), with no example.
+    assert expected in _problems(config_file, extra)
+
+
+def test_a_secret_of_the_wrong_type_is_not_echoed(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OFFBOARD_KEYCLOAK__CLIENT_SECRET")  # the file's value is the one read
+    text = config_file.read_text(encoding="utf-8").replace(
+        'client_id = "offboard"', 'client_id = "offboard"\nclient_secret = 918273645'
+    )
+    config_file.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    assert "keycloak.client_secret: not text: write it in quotes" in str(caught.value)
+    assert "918273645" not in str(caught.value)
+
+
+def test_verify_tls_says_the_toml_word(config_file: Path) -> None:
+    # The choice is Python's True; a TOML file spells it true, without quotes.
+    text = config_file.read_text(encoding="utf-8").replace(
+        'client_id = "offboard"', 'client_id = "offboard"\nverify_tls = "yes"'
+    )
+    config_file.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    assert "keycloak.verify_tls: 'yes' is not accepted: use true" in str(caught.value)

@@ -208,11 +208,36 @@ def describe(error: ValidationError) -> list[str]:
             if loc[-1:] == ["[key]"]:  # a table's key (policy.actions.<class>), not its value
                 where = ".".join(loc[:-2])
             choices = str(item.get("ctx", {}).get("expected", "")).replace("'", "")
-            message = f"{str(item['input'])[:60]!r} is not accepted: use {choices}"
+            message = f"{str(item['input'])[:60]!r} is not accepted: use {_toml_words(choices)}"
         elif item["type"] in _PLAIN:
             message = _PLAIN[item["type"]]
+        elif item["type"] in _BOUNDS:
+            message = _bound_message(item["type"], item["input"], item.get("ctx", {}))
         lines.append(f"{where}: {message}")
     return lines
+
+
+def _toml_words(choices: str) -> str:
+    """Python's True and False as a TOML file spells them (verify_tls said "use True", which
+    the file refuses)."""
+    return re.sub(r"\b(True|False)\b", lambda word: word[0].lower(), choices)
+
+
+_BOUNDS = {
+    "greater_than_equal": ("ge", "too small: at least"),
+    "greater_than": ("gt", "too small: more than"),
+    "less_than_equal": ("le", "too large: at most"),
+    "less_than": ("lt", "too large: less than"),
+}
+"""pydantic's bound errors, as the context key holding the bound and offboard's words."""
+
+
+def _bound_message(kind: str, given: object, ctx: dict[str, Any]) -> str:
+    """``99999 is too large: at most 65535``: the value is shown only when it is a number (a
+    bound applies to numbers, never to a secret)."""
+    key, words = _BOUNDS[kind]
+    shown = f"{given} is " if isinstance(given, int | float) else ""
+    return f"{shown}{words} {ctx.get(key)}"
 
 
 _PLAIN = {
@@ -223,5 +248,12 @@ _PLAIN = {
     "date_type": "not a date: write YYYY-MM-DD, e.g. 2027-03-01",
     "float_parsing": "not a number: write digits only, without quotes or a unit (e.g. 30)",
     "int_parsing": "not a whole number: write digits only, without quotes or a unit (e.g. 30)",
+    "int_from_float": "not a whole number: write digits only, without a fraction (e.g. 30)",
+    "string_type": 'not text: write it in quotes, e.g. "abc"',
+    "list_type": 'not a list: write ["a", "b"] (one item is ["a"])',
+    "dict_type": "not a table: write { key = value, ... } or a [section.key] table",
+    "bool_parsing": "not true or false: write true or false, without quotes",
+    "bool_type": "not true or false: write true or false, without quotes",
 }
-"""pydantic's wording for a bad time, date or number, replaced by what to write."""
+"""pydantic's wording for a bad time, date, number, text, list, table or switch, replaced by
+what to write (it never echoes the value: a secret of the wrong type would be shown)."""
