@@ -85,3 +85,12 @@ def test_emulate_prints_how_to_make_someone_leave() -> None:
     first, leave = text.index("apply --yes"), text.index("emulate-leave person-000003")
     assert first < leave  # links first: a leave offboard never saw is only reported
     assert "emulator-admin-secret" in text
+
+
+def test_back_and_delete_together_are_refused_before_anything_changes(runner: CliRunner) -> None:
+    # QA: `--back --delete` deleted the person, ignoring --back without a word.
+    from offboard.cli.main import app
+
+    result = runner.invoke(app, ["emulate-leave", "someone@example.com", "--back", "--delete"])
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "pass one of --back and --delete" in result.output

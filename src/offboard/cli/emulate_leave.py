@@ -40,6 +40,12 @@ def emulate_leave(
     """
     import httpx
 
+    if back and delete:
+        # Each names the one change to make; with both, one would be ignored without a word.
+        raise typer.BadParameter(
+            "--back re-enables, --delete deletes: pass one of --back and --delete",
+            param_hint="'--back' / '--delete'",
+        )
     settings = state_of(ctx).settings()
     base, realm = settings.keycloak.base_url, settings.keycloak.realm
     if urlsplit(base).hostname not in _LOOPBACK:
