@@ -26,7 +26,26 @@ class _UsageError(click_exceptions.UsageError):
 def _usage(exc: click_exceptions.UsageError) -> _UsageError:
     # format_message, not message: a missing option's message is built there ("Missing
     # option '--reason'"), and .message alone is empty.
-    return _UsageError(exc.format_message(), exc.ctx)
+    return _UsageError(exc.format_message() + _global_option_hint(exc), exc.ctx)
+
+
+GLOBAL_OPTIONS = frozenset(
+    {"--config", "-c", "--log-level", "--log-format", "--debug", "--version"}
+)
+"""The root's options: after a command name click knows them no more."""
+
+
+def _global_option_hint(exc: click_exceptions.UsageError) -> str:
+    """Where a global option goes, when it was given after the command: `offboard plan
+    --config x.toml` is the natural first try, and "No such option" alone reads as a bug."""
+    option = getattr(exc, "option_name", None)
+    if not isinstance(exc, click_exceptions.NoSuchOption) or option not in GLOBAL_OPTIONS:
+        return ""
+    command = exc.ctx.command_path.partition(" ")[2] if exc.ctx else ""
+    return (
+        f". {option} is a global option: put it before the command, as in "
+        f"`offboard {option} ... {command or 'COMMAND'}`"
+    )
 
 
 class OffboardGroup(TyperGroup):
