@@ -89,3 +89,32 @@ def test_tooling_variables_alone_do_not_count_as_an_environment_configuration(
     monkeypatch.setenv("OFFBOARD_TEST_POSTGRES_URL", "postgresql+psycopg://u@127.0.0.1/x")
     with pytest.raises(ConfigError, match="no configuration file"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        # One item, no comma: the variable itself was not named, only OFFBOARD_POLICY__*.
+        ("OFFBOARD_POLICY__DOMAINS", "acme.example", "OFFBOARD_POLICY__DOMAINS: not valid JSON"),
+        (
+            "OFFBOARD_LICENCES__PRICES",
+            "jira=7",
+            "OFFBOARD_LICENCES__PRICES: not valid JSON",
+        ),
+        # A section given a value: the message named OFFBOARD_KEYCLOAK__*, which was not set.
+        (
+            "OFFBOARD_KEYCLOAK",
+            "sso.example.com",
+            "OFFBOARD_KEYCLOAK: a section, not a setting: set its keys, e.g. "
+            "OFFBOARD_KEYCLOAK__BASE_URL",
+        ),
+    ],
+)
+def test_a_structured_variable_that_is_not_json_is_named(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    assert expected in str(caught.value)
+    assert "__*" not in str(caught.value)

@@ -55,6 +55,34 @@ def setting_names(model: type[BaseModel], prefix: str = "OFFBOARD") -> tuple[set
     return names, tables
 
 
+def structured_names(
+    model: type[BaseModel], prefix: str = "OFFBOARD"
+) -> tuple[dict[str, str], set[str]]:
+    """The variables pydantic-settings reads as JSON: sections (each with its first key's
+    variable, as an example) and list or table settings."""
+    sections: dict[str, str] = {}
+    structured: set[str] = set()
+    for field, info in model.model_fields.items():
+        name = f"{prefix}_{field.upper()}" if prefix == "OFFBOARD" else f"{prefix}__{field.upper()}"
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            sections[name] = f"{name}__{next(iter(annotation.model_fields)).upper()}"
+            more, deeper = structured_names(annotation, name)
+            sections |= more
+            structured |= deeper
+        elif _is_list_or_table(annotation):
+            structured.add(name)
+    return sections, structured
+
+
+def _is_list_or_table(annotation: object) -> bool:
+    """``list[str]``, ``dict[str, float]``, and either of them ``| None``."""
+    kinds = (list, dict, set, frozenset, tuple)
+    if typing.get_origin(annotation) in kinds:
+        return True
+    return any(typing.get_origin(arg) in kinds for arg in typing.get_args(annotation))
+
+
 def unknown_variables(model: type[BaseModel], environ: Iterable[str]) -> list[str]:
     """One ``NAME: problem`` line per ``OFFBOARD_*`` variable that names no setting."""
     names, tables = setting_names(model)

@@ -20,7 +20,12 @@ from pydantic_settings import (
 
 from offboard.core.policy import ActionKind, Policy, Thresholds
 from offboard.settings.console import ConsoleSettings
-from offboard.settings.environment import key_meant, maybe_setting, unknown_variables
+from offboard.settings.environment import (
+    key_meant,
+    maybe_setting,
+    structured_names,
+    unknown_variables,
+)
 from offboard.settings.licences import LicenceSettings
 from offboard.settings.locations import resolve_file_locations
 from offboard.settings.notifications import NotificationSettings
@@ -163,21 +168,43 @@ def load_settings(path: Path | None = None, *, require_file: bool = False) -> Se
 
 
 def environment_problems(error: SettingsError) -> list[str]:
-    """Which ``OFFBOARD_*`` variables of the failing section are not the JSON they must be."""
+    """Which ``OFFBOARD_*`` variables of the failing section are not the JSON they must be.
+
+    Each is named: a list of one item (``acme.example``) has no bracket or comma to give it
+    away, and a section given a value (``OFFBOARD_KEYCLOAK``) is not under ``..._KEYCLOAK__``.
+    """
     field = re.search(r'field "(\w+)"', str(error))
-    prefix = f"OFFBOARD_{field[1].upper()}__" if field else "OFFBOARD_"
-    hint = "lists and tables are written as JSON, e.g. OFFBOARD_POLICY__DOMAINS='[\"example.com\"]'"
+    section = f"OFFBOARD_{field[1].upper()}" if field else "OFFBOARD"
+    sections, structured = structured_names(Settings)
     found = []
     for name in sorted(os.environ):
-        if not name.startswith(prefix):
-            continue
-        try:
-            json.loads(os.environ[name])
-        except ValueError:
-            value = os.environ[name].strip()
-            if value[:1] in "[{" or "," in value:
-                found.append(f"{name}: not valid JSON ({hint})")
-    return found or [f"{prefix}*: a list or table value is not valid JSON ({hint})"]
+        upper = name.upper()  # pydantic-settings reads the names case-insensitively
+        if upper == section or upper.startswith(f"{section}_"):
+            problem = _not_json(name, os.environ[name], sections, structured)
+            if problem:
+                found.append(problem)
+    return found or [f"{section}__*: a list or table value is not valid JSON ({_JSON_HINT})"]
+
+
+_JSON_HINT = (
+    "lists and tables are written as JSON, e.g. OFFBOARD_POLICY__DOMAINS='[\"example.com\"]'"
+)
+
+
+def _not_json(name: str, value: str, sections: dict[str, str], structured: set[str]) -> str | None:
+    """The problem with this variable, when it must be JSON and is not (never its value)."""
+    try:
+        json.loads(value)
+        return None
+    except ValueError:
+        pass
+    upper = name.upper()
+    if upper in sections:
+        return f"{name}: a section, not a setting: set its keys, e.g. {sections[upper]}"
+    stripped = value.strip()
+    if upper in structured or stripped[:1] in "[{" or "," in stripped:
+        return f"{name}: not valid JSON ({_JSON_HINT})"
+    return None
 
 
 def describe(error: ValidationError) -> list[str]:
