@@ -90,6 +90,9 @@ def root(
             help="Configuration file (default: $OFFBOARD_CONFIG, else ./offboard.toml).",
             envvar="OFFBOARD_CONFIG",
             show_envvar=False,
+            # The settings loader says why a file cannot be read, with exit 4 like a missing
+            # one; click's own check answered 64 (a usage error) for an unreadable file.
+            readable=False,
         ),
     ] = None,
     log_level: Annotated[

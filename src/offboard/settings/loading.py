@@ -136,6 +136,11 @@ def read_toml(path: Path) -> dict[str, Any]:
             f"no configuration file at {path}: run `offboard config init` to write one, "
             f"or pass --config PATH (or set {CONFIG_ENV})"
         ) from None
+    except PermissionError as exc:
+        raise ConfigError(
+            f"cannot read {path}: {exc.strerror}: give the user offboard runs as read access "
+            "to it (a file holding secrets: mode 0640 or 0600)"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
