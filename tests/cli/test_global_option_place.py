@@ -49,3 +49,15 @@ def test_the_hint_knows_every_global_option() -> None:
     root = typer.main.get_command(app)
     names = {name for param in root.params for name in param.opts}
     assert names - {"--help", "-h", "--install-completion", "--show-completion"} == GLOBAL_OPTIONS
+
+
+@pytest.mark.parametrize("args", [["plan", "--format", "bogus"], ["--log-level", "bogus", "plan"]])
+def test_a_wrong_choice_reads_as_offboard_not_as_pydantic(
+    runner: CliRunner, args: list[str]
+) -> None:
+    # QA: "Invalid value for '--format': Value error, 'bogus' is not one of ..." (the
+    # validator's prefix, which says nothing to a user).
+    result = runner.invoke(app, args)
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "Value error" not in result.output
+    assert "'bogus' is not one of" in result.output

@@ -26,7 +26,9 @@ class _UsageError(click_exceptions.UsageError):
 def _usage(exc: click_exceptions.UsageError) -> _UsageError:
     # format_message, not message: a missing option's message is built there ("Missing
     # option '--reason'"), and .message alone is empty.
-    return _UsageError(exc.format_message() + _global_option_hint(exc), exc.ctx)
+    # typer checks a choice with pydantic, whose "Value error, " prefix tells a user nothing.
+    message = exc.format_message().replace(": Value error, ", ": ")
+    return _UsageError(message + _global_option_hint(exc), exc.ctx)
 
 
 GLOBAL_OPTIONS = frozenset(
