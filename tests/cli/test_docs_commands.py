@@ -123,3 +123,18 @@ def test_a_command_line_in_the_docs_names_a_real_command_and_options(where: str,
         option = word.split("=", 1)[0]
         if option.startswith("--") and option not in ("--", "---"):
             assert option in known, f"{where}: `offboard {path}` has no option {option}"
+
+
+PLAN_THEN = re.compile(r"offboard\s(?:\S+\s)*?(?:plan|provision plan|licences plan)\b[^|;&`]*&&")
+"""`offboard plan ... && ...`: plan exits 2 when it plans changes, so what follows runs only
+when there is nothing to do."""
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_no_doc_chains_a_plan_with_and(page: Path) -> None:
+    # QA: the README's `offboard plan && offboard apply` never applied a planned leave.
+    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), start=1):
+        assert not PLAN_THEN.search(line), (
+            f"{page.relative_to(ROOT)}:{number}: `plan ... &&` skips what follows whenever "
+            "changes are planned (exit 2)"
+        )
