@@ -45,3 +45,15 @@ def test_deactivating_twice_is_done_not_refused(linked: World, runner: CliRunner
     code, output = linked.run(runner, "deactivate", email, "--yes")
     assert code == ExitCode.OK, output
     assert "already deactivated" in output
+
+
+def test_a_person_still_enabled_is_refused_without_an_empty_table(
+    linked: World, runner: CliRunner
+) -> None:
+    # QA: an empty table and "nothing to change in Atlassian" came before the refusal, which
+    # alone says why.
+    code, output = linked.run(runner, "deactivate", f"{person(21)}@{DOMAIN}", "--yes")
+    assert code == ExitCode.REFUSED, output
+    assert "nothing to deactivate: Keycloak shows nothing that calls for it" in output
+    assert "status" not in output
+    assert "nothing to change in Atlassian" not in output

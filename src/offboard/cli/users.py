@@ -127,7 +127,9 @@ async def one_person(
     )
     assert checked.plan is not None  # a run that returns has planned
     made = checked.plan
-    show_plan(made, PlanFormat.TABLE, console)
+    if made.actions or made.entries:
+        # An empty plan is no table: the refusal below says why nothing is done.
+        show_plan(made, PlanFormat.TABLE, console)
     nothing = check_direction(made, wanted, command, already=_already(checked.result, command))
     if nothing is not None:
         console.print(nothing, markup=False)
