@@ -105,7 +105,18 @@ def secure_url(key: str, url: str) -> str:
     Credentials in the URL (``https://user:password@host``) are refused: they would be
     printed by ``config show`` and in errors; secrets go in their own keys or files.
     """
-    parsed = urlsplit(url)
+    if re.search(r"\s", url):
+        # A pasted URL's trailing blank or line break passed, then every request got a 404
+        # that config check blamed on a key.
+        raise ValueError(
+            f"{key}: {_without_userinfo(url)!r} has a blank in it (a space, tab or line "
+            "break): remove it"
+        )
+    try:
+        parsed = urlsplit(url)
+        parsed.port  # noqa: B018  (parses the port: a bad one raises here, not in a request)
+    except ValueError:  # an unclosed IPv6 bracket; urlsplit's words name no key
+        raise ValueError(f"{key}: {_without_userinfo(url)!r} is not an http(s) URL") from None
     if "@" in parsed.netloc:
         raise ValueError(
             f"{key}: {_without_userinfo(url)!r} carries credentials before '@'; they are "
