@@ -56,3 +56,28 @@ def test_unsafe_or_incomplete_channels_are_refused_with_the_key(
     result = runner.invoke(app, ["--config", str(config_file), "config", "show"])
     assert result.exit_code == ExitCode.CONFIG
     assert problem in result.output
+
+
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        (
+            '[notifications.slack]\nurl = "hooks.slack.example/services/T0/B0/very-secret-token"',
+            "notifications.slack.url: the URL (not shown: it holds a secret) is not an http(s) URL",
+        ),
+        (
+            '[notifications.webhook]\nurl = "https://hooks.example/very-secret-token "\n'
+            f'signing_key = "{KEY}"',
+            "notifications.webhook.url: the URL (not shown: it holds a secret) has a blank",
+        ),
+    ],
+)
+def test_a_wrong_secret_url_is_refused_without_showing_it(
+    config_file: Path, runner: CliRunner, section: str, problem: str
+) -> None:
+    # QA: a Slack webhook URL missing its https:// was printed whole, token and all.
+    add(config_file, section)
+    result = runner.invoke(app, ["--config", str(config_file), "config", "show"])
+    assert result.exit_code == ExitCode.CONFIG, result.output
+    assert problem in " ".join(result.output.split())
+    assert "very-secret-token" not in result.output

@@ -56,7 +56,7 @@ class SlackChannelSettings(Section):
     def _resolve(self) -> SlackChannelSettings:
         url = read_secret(self.url, self.url_file, "url")
         if url is not None:
-            secure_url("url", url.get_secret_value())
+            secure_url("url", url.get_secret_value(), secret=True)
         object.__setattr__(self, "url", url)
         return self
 
@@ -81,7 +81,7 @@ class WebhookChannelSettings(Section):
         url = read_secret(self.url, self.url_file, "url")
         key = read_secret(self.signing_key, self.signing_key_file, "signing_key")
         if url is not None:
-            secure_url("url", url.get_secret_value())
+            secure_url("url", url.get_secret_value(), secret=True)
             if key is None:
                 raise ValueError("signing_key: required with url (or signing_key_file)")
         if key is not None and len(key.get_secret_value()) < 32:

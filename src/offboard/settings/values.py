@@ -99,31 +99,32 @@ Duration = Annotated[timedelta, BeforeValidator(setting_duration)]
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
-def secure_url(key: str, url: str) -> str:
+def secure_url(key: str, url: str, *, secret: bool = False) -> str:
     """HTTPS everywhere; plain HTTP only to loopback (an emulator or a local proxy).
 
     Credentials in the URL (``https://user:password@host``) are refused: they would be
-    printed by ``config show`` and in errors; secrets go in their own keys or files.
+    printed by ``config show`` and in errors; secrets go in their own keys or files. A
+    ``secret`` URL (a Slack or webhook URL, whose path is the credential) is never shown.
     """
+    shown = "the URL (not shown: it holds a secret)" if secret else repr(_without_userinfo(url))
     if re.search(r"\s", url):
         # A pasted URL's trailing blank or line break passed, then every request got a 404
         # that config check blamed on a key.
         raise ValueError(
-            f"{key}: {_without_userinfo(url)!r} has a blank in it (a space, tab or line "
-            "break): remove it"
+            f"{key}: {shown} has a blank in it (a space, tab or line break): remove it"
         )
     try:
         parsed = urlsplit(url)
         parsed.port  # noqa: B018  (parses the port: a bad one raises here, not in a request)
     except ValueError:  # an unclosed IPv6 bracket; urlsplit's words name no key
-        raise ValueError(f"{key}: {_without_userinfo(url)!r} is not an http(s) URL") from None
+        raise ValueError(f"{key}: {shown} is not an http(s) URL") from None
     if "@" in parsed.netloc:
         raise ValueError(
-            f"{key}: {_without_userinfo(url)!r} carries credentials before '@'; they are "
-            "refused (and not shown): give secrets in their own keys or *_file"
+            f"{key}: {shown} carries credentials before '@'; they are refused (and not "
+            "shown): give secrets in their own keys or *_file"
         )
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ValueError(f"{key}: {_without_userinfo(url)!r} is not an http(s) URL")
+        raise ValueError(f"{key}: {shown} is not an http(s) URL")
     if parsed.scheme == "http" and parsed.hostname not in _LOOPBACK_HOSTS:
         raise ValueError(f"{key}: use https:// (plain http is only allowed to loopback)")
     return url.rstrip("/")
