@@ -80,10 +80,16 @@ def headline(plan: Plan) -> str:
     state = "BLOCKED by guards" if plan.is_blocked else "ready"
     changes = summary["actions"] - counts.bookkeeping
     return (
-        f"plan {plan.fingerprint[:12]} ({state}): {changes} changes in Atlassian "
-        f"({summary['deprovisioning']} deprovisioning), {counts.bookkeeping} links to record, "
+        f"plan {plan.fingerprint[:12]} ({state}): {_counted(changes, 'change')} in Atlassian "
+        f"({summary['deprovisioning']} deprovisioning), "
+        f"{_counted(counts.bookkeeping, 'link')} to record, "
         f"{summary['blocked']} blocked, {summary['skipped']} skipped"
     )
+
+
+def _counted(number: int, noun: str) -> str:
+    """``1 change``, ``3 changes``: the headline is read aloud in reviews and tickets."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def render_text(plan: Plan, *, show_links: bool = False) -> str:
